@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building the worker needs, and nothing when it is all there already:
+#   - npm packages (Node 22, wrangler, binaryen's wasm-opt, miniflare, twilio) with `npm ci`;
+#   - the wasm32-unknown-unknown Rust target;
+#   - worker-build and wasm-bindgen-cli, built from crates.io into a per-user cache
+#     (worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub,
+#     which is not always reachable; local tools also make builds reproducible).
+# Prints the environment scripts/build.sh needs when called with --print-env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+# wasm-bindgen's CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+TOOLS="${SMS_WORKER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/sms-conversation-worker}"
+WORKER_BUILD_ROOT="$TOOLS/worker-build-$WORKER_BUILD_VERSION"
+WASM_BINDGEN_ROOT="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION"
+
+say() { echo "[setup] $*" >&2; }
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund >&2
+  echo "$lock_hash" > node_modules/.setup-stamp
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown >&2
+fi
+
+if [ ! -x "$WORKER_BUILD_ROOT/bin/worker-build" ]; then
+  say "building worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$WORKER_BUILD_ROOT" >&2
+fi
+
+if [ ! -x "$WASM_BINDGEN_ROOT/bin/wasm-bindgen" ]; then
+  say "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # No --locked: wasm-bindgen-cli's own lock file does not build with current Rust.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$WASM_BINDGEN_ROOT" >&2
+fi
+
+if [ "${1:-}" = "--print-env" ]; then
+  echo "export PATH=\"$WORKER_BUILD_ROOT/bin:$PWD/node_modules/.bin:\$PATH\""
+  echo "export WASM_BINDGEN_BIN=\"$WASM_BINDGEN_ROOT/bin/wasm-bindgen\""
+  echo "export WASM_OPT_BIN=\"$PWD/node_modules/.bin/wasm-opt\""
+  echo "export ESBUILD_BIN=\"$PWD/node_modules/.bin/esbuild\""
+fi

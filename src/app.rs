@@ -1,0 +1,731 @@
+//! One webhook, top to bottom: route → parse → verify → open state → converse → seal → render.
+//!
+//! Plain Rust over plain request/response values, so the whole path is tested natively;
+//! `lib.rs` only copies a Workers request in and a response out. Every way a request can
+//! fail is a [`Rejection`], and [`Rejection::status`] is the one place that maps them to
+//! HTTP statuses.
+
+use std::fmt;
+
+use crate::config::{Config, ConfigError, Verification};
+use crate::conversation::{self, Reply};
+use crate::session::{self, SessionKeys};
+use crate::signature;
+use crate::state::{ConversationState, Pair};
+use crate::twiml;
+use crate::webhook::{self, InboundMessage, ParamsError};
+
+/// Twilio's largest webhook is a few KiB; anything far beyond is not Twilio.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The parts of an HTTP request the webhook looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpRequest<'a> {
+    /// `GET`, `POST`, ….
+    pub method: &'a str,
+    /// The full URL as the runtime hands it over.
+    pub url: &'a str,
+    /// `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// `X-Twilio-Signature` header.
+    pub signature: Option<&'a str>,
+    /// `Cookie` header.
+    pub cookie: Option<&'a str>,
+    /// The raw body (empty for GET).
+    pub body: &'a [u8],
+}
+
+/// What to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: &'static str,
+    /// The body: TwiML, or a short plain text explaining an error.
+    pub body: String,
+    /// `Set-Cookie` header, when the conversation goes on.
+    pub set_cookie: Option<String>,
+    /// `Allow` header, for a 405.
+    pub allow: Option<&'static str>,
+    /// What to log about this request: never a body, a secret or a whole phone number.
+    pub log: LogLine,
+}
+
+/// Where the conversation state of a webhook came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateSource {
+    /// No usable cookie: the conversation starts here.
+    New,
+    /// The pair's cookie.
+    Cookie,
+}
+
+/// The facts of one request worth a log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogLine {
+    /// `reply`, `retry`, `info`, or the rejection's name.
+    pub outcome: &'static str,
+    /// Where the state came from, for webhooks that got that far.
+    pub source: Option<StateSource>,
+    /// The conversation's count after this message.
+    pub count: Option<u64>,
+    /// The sender, masked.
+    pub from: Option<String>,
+}
+
+impl LogLine {
+    /// One line of JSON, for `wrangler tail`.
+    pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
+        let source = match self.source {
+            Some(StateSource::New) => "\"new\"",
+            Some(StateSource::Cookie) => "\"cookie\"",
+            None => "null",
+        };
+        let count = self.count.map_or("null".to_string(), |c| c.to_string());
+        let from = self.from.as_deref().map_or("null".to_string(), |f| {
+            serde_json::to_string(f).unwrap_or_else(|_| "null".into())
+        });
+        format!(
+            r#"{{"event":"webhook","outcome":"{}","status":{status},"source":{source},"count":{count},"from":{from},"ms":{elapsed_ms}}}"#,
+            self.outcome
+        )
+    }
+}
+
+/// Why a request gets no TwiML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not `/` or `/sms`.
+    NotFound,
+    /// Neither GET nor POST.
+    MethodNotAllowed,
+    /// A POST that is not form-encoded.
+    UnsupportedMediaType,
+    /// Body over [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// Parameters that are not a Twilio webhook.
+    BadParams(ParamsError),
+    /// No `X-Twilio-Signature` header.
+    MissingSignature,
+    /// A signature that does not match.
+    BadSignature,
+    /// The worker cannot serve webhooks until its configuration is fixed.
+    Misconfigured(ConfigError),
+}
+
+impl Rejection {
+    /// The HTTP status of each rejection: the single place they are decided.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::NotFound => 404,
+            Rejection::MethodNotAllowed => 405,
+            Rejection::UnsupportedMediaType => 415,
+            Rejection::TooLarge => 413,
+            Rejection::BadParams(_) => 400,
+            Rejection::MissingSignature | Rejection::BadSignature => 403,
+            Rejection::Misconfigured(_) => 500,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Rejection::NotFound => "not_found",
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::UnsupportedMediaType => "unsupported_media_type",
+            Rejection::TooLarge => "too_large",
+            Rejection::BadParams(_) => "bad_params",
+            Rejection::MissingSignature => "missing_signature",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::Misconfigured(_) => "misconfigured",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::NotFound => f.write_str("not found: the webhook is at /sms (or /)"),
+            Rejection::MethodNotAllowed => f.write_str("method not allowed: use POST or GET"),
+            Rejection::UnsupportedMediaType => f.write_str(
+                "unsupported Content-Type: Twilio webhooks are application/x-www-form-urlencoded",
+            ),
+            Rejection::TooLarge => write!(f, "request body too large (limit {MAX_BODY_BYTES} bytes)"),
+            Rejection::BadParams(e) => write!(f, "{e}"),
+            Rejection::MissingSignature => {
+                f.write_str("forbidden: missing X-Twilio-Signature header")
+            }
+            Rejection::BadSignature => f.write_str(
+                "forbidden: X-Twilio-Signature does not match (is TWILIO_AUTH_TOKEN right, and WEBHOOK_BASE_URL set behind a proxy?)",
+            ),
+            Rejection::Misconfigured(e) => write!(f, "misconfigured: {e}"),
+        }
+    }
+}
+
+impl From<ParamsError> for Rejection {
+    fn from(e: ParamsError) -> Self {
+        Rejection::BadParams(e)
+    }
+}
+
+/// Handles one request. `config` is what the isolate parsed at start-up (or why it could
+/// not); `now` is Unix seconds, passed in because the WASM runtime has no system clock.
+pub fn handle(
+    config: Result<&Config, &ConfigError>,
+    req: &HttpRequest<'_>,
+    now: u64,
+) -> HttpResponse {
+    let mut log = LogLine::default();
+    match webhook_reply(config, req, now, &mut log) {
+        Ok(Answer::Info(text)) => {
+            log.outcome = "info";
+            HttpResponse {
+                status: 200,
+                content_type: "text/plain; charset=utf-8",
+                body: text,
+                set_cookie: None,
+                allow: None,
+                log,
+            }
+        }
+        Ok(Answer::Twiml { xml, cookie }) => HttpResponse {
+            status: 200,
+            content_type: twiml::CONTENT_TYPE,
+            body: xml,
+            set_cookie: Some(cookie),
+            allow: None,
+            log,
+        },
+        Err(rejection) => {
+            log.outcome = rejection.name();
+            HttpResponse {
+                status: rejection.status(),
+                content_type: "text/plain; charset=utf-8",
+                body: format!("{rejection}\n"),
+                set_cookie: None,
+                allow: matches!(rejection, Rejection::MethodNotAllowed).then_some("GET, POST"),
+                log,
+            }
+        }
+    }
+}
+
+enum Answer {
+    Info(String),
+    Twiml { xml: String, cookie: String },
+}
+
+fn webhook_reply(
+    config: Result<&Config, &ConfigError>,
+    req: &HttpRequest<'_>,
+    now: u64,
+    log: &mut LogLine,
+) -> Result<Answer, Rejection> {
+    // Route.
+    let (origin, path, query) = split_request_url(req.url);
+    if !matches!(path, "/" | "/sms" | "/sms/") {
+        return Err(Rejection::NotFound);
+    }
+    let is_post = match req.method {
+        "POST" => true,
+        "GET" => false,
+        _ => return Err(Rejection::MethodNotAllowed),
+    };
+    if !is_post && query.is_empty() {
+        return Ok(Answer::Info(info_page(origin, config.err())));
+    }
+    let config = config.map_err(|e| Rejection::Misconfigured(e.clone()))?;
+
+    // Parse.
+    let encoded: &[u8] = if is_post {
+        let form = req
+            .content_type
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|ct| {
+                ct.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(Rejection::UnsupportedMediaType);
+        }
+        if req.body.len() > MAX_BODY_BYTES {
+            return Err(Rejection::TooLarge);
+        }
+        req.body
+    } else {
+        query.as_bytes()
+    };
+    let params = webhook::parse_params(encoded)?;
+
+    // Verify: nothing below runs for a request that is not Twilio's.
+    verify(config, req, is_post, &params)?;
+    let message = InboundMessage::from_params(&params)?;
+    log.from = Some(mask_number(&message.from));
+
+    // Open state.
+    let pair = Pair {
+        account_sid: message.account(),
+        to: &message.to,
+        from: &message.from,
+    };
+    let keys: &SessionKeys = &config.session_keys;
+    let opened = req
+        .cookie
+        .and_then(|header| keys.open_from_header(header, &pair, now));
+    log.source = Some(if opened.is_some() {
+        StateSource::Cookie
+    } else {
+        StateSource::New
+    });
+    let mut state: ConversationState = opened.unwrap_or_default();
+
+    // Converse.
+    let reply: Reply = if state.record(message.sid(), now) {
+        log.outcome = "reply";
+        conversation::reply(&mut state, &message, &config.conversation)
+    } else {
+        // Twilio retried a delivery we already counted: answer as the first time, from a
+        // copy, and keep the state exactly as the first delivery left it.
+        log.outcome = "retry";
+        conversation::reply(&mut state.clone(), &message, &config.conversation)
+    };
+    log.count = Some(state.count);
+
+    // Seal and render.
+    let sealed = keys.seal(
+        &state,
+        &pair,
+        state.last_seen.saturating_add(config.ttl_seconds),
+    );
+    Ok(Answer::Twiml {
+        xml: twiml::render(&reply),
+        cookie: session::set_cookie(&sealed, config.ttl_seconds),
+    })
+}
+
+fn verify(
+    config: &Config,
+    req: &HttpRequest<'_>,
+    is_post: bool,
+    params: &webhook::Params,
+) -> Result<(), Rejection> {
+    let auth_token = match &config.verification {
+        Verification::Signed { auth_token } => auth_token,
+        Verification::Unsigned => return Ok(()),
+        Verification::MissingToken => {
+            return Err(Rejection::Misconfigured(ConfigError::new(
+                "TWILIO_AUTH_TOKEN",
+                "is not set: webhooks cannot be verified (set the secret, or ALLOW_UNSIGNED_WEBHOOKS=true for local tests only)",
+            )))
+        }
+    };
+    let signature = req.signature.ok_or(Rejection::MissingSignature)?;
+    // GET webhooks carry their parameters in the URL, which is signed as a whole.
+    let params = if is_post {
+        signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    } else {
+        String::new()
+    };
+    let urls = signature::candidate_urls(req.url, config.webhook_base_url.as_deref());
+    if signature::is_valid(
+        auth_token,
+        urls.iter().map(String::as_str),
+        &params,
+        signature,
+    ) {
+        Ok(())
+    } else {
+        Err(Rejection::BadSignature)
+    }
+}
+
+/// Splits a request URL into origin (`https://host`), path and query (without `?`).
+fn split_request_url(url: &str) -> (&str, &str, &str) {
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let path_start = url[after_scheme..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| after_scheme + i);
+    let (origin, rest) = url.split_at(path_start);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    (origin, if path.is_empty() { "/" } else { path }, query)
+}
+
+/// Keeps the country code's first digits and the last two: enough to tell
+/// conversations apart in a log, not enough to identify anyone.
+pub fn mask_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 5))
+}
+
+fn info_page(origin: &str, problem: Option<&ConfigError>) -> String {
+    let mut text = format!(
+        "SMS conversation worker: a Twilio Messaging webhook that keeps each conversation in a signed cookie.\n\n\
+         Point your Twilio number's \"A message comes in\" webhook (HTTP POST) at:\n  {origin}/sms\n"
+    );
+    if let Some(problem) = problem {
+        text.push_str(&format!("\nThis worker is misconfigured: {problem}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "test-auth-token";
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const URL: &str = "https://sms.example.workers.dev/sms";
+    const NOW: u64 = 1_700_000_000;
+
+    fn config(extra: &[(&str, &str)]) -> Config {
+        let mut vars = vec![("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", TOKEN)];
+        vars.extend_from_slice(extra);
+        Config::from_lookup(|name| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap()
+    }
+
+    fn form(from: &str, sid: &str, body: &str) -> String {
+        serde_urlencoded::to_string([
+            ("AccountSid", "AC00000000000000000000000000000000"),
+            ("MessageSid", sid),
+            ("From", from),
+            ("To", "+15005550006"),
+            ("Body", body),
+            ("NumMedia", "0"),
+        ])
+        .unwrap()
+    }
+
+    fn sign(url: &str, body: &str) -> String {
+        let params = webhook::parse_params(body.as_bytes()).unwrap();
+        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        signature::expected_signature(TOKEN, url, &data)
+    }
+
+    /// A Twilio-like client: signs each message and keeps the pair's cookie.
+    struct Phone<'c> {
+        config: &'c Config,
+        from: String,
+        jar: Option<String>,
+        sent: u32,
+    }
+
+    impl Phone<'_> {
+        fn send(&mut self, body: &str) -> HttpResponse {
+            self.sent += 1;
+            let sid = format!("SM{:032}", self.sent);
+            self.deliver(&sid, body)
+        }
+
+        fn deliver(&mut self, sid: &str, body: &str) -> HttpResponse {
+            let form = form(&self.from, sid, body);
+            let sig = sign(URL, &form);
+            let cookie = self.jar.clone();
+            let resp = handle(
+                Ok(self.config),
+                &HttpRequest {
+                    method: "POST",
+                    url: URL,
+                    content_type: Some("application/x-www-form-urlencoded"),
+                    signature: Some(&sig),
+                    cookie: cookie.as_deref(),
+                    body: form.as_bytes(),
+                },
+                NOW + u64::from(self.sent),
+            );
+            if let Some(set) = &resp.set_cookie {
+                self.jar = Some(set.split(';').next().unwrap().to_string());
+            }
+            resp
+        }
+    }
+
+    fn message_text(resp: &HttpResponse) -> &str {
+        let start = resp.body.find("<Message>").expect("a message") + "<Message>".len();
+        let end = resp.body.find("</Message>").unwrap();
+        &resp.body[start..end]
+    }
+
+    #[test]
+    fn a_conversation_counts_every_message_of_the_pair() {
+        let c = config(&[]);
+        let mut phone = Phone {
+            config: &c,
+            from: "+14155550100".into(),
+            jar: None,
+            sent: 0,
+        };
+        let first = phone.send("hi");
+        assert_eq!(first.status, 200);
+        assert_eq!(first.content_type, "text/xml; charset=utf-8");
+        assert_eq!(message_text(&first), "Hello, thanks for the new message.");
+        assert_eq!(first.log.source, Some(StateSource::New));
+        for n in 2..=10 {
+            let resp = phone.send("again");
+            assert_eq!(
+                message_text(&resp),
+                format!("Hello, thanks for message number {n}")
+            );
+            assert_eq!(resp.log.source, Some(StateSource::Cookie));
+        }
+    }
+
+    #[test]
+    fn a_retried_message_sid_is_not_counted_twice() {
+        let c = config(&[]);
+        let mut phone = Phone {
+            config: &c,
+            from: "+14155550100".into(),
+            jar: None,
+            sent: 0,
+        };
+        phone.send("one");
+        let jar_before_retry = phone.jar.clone();
+        let second = phone.send("two");
+        // Twilio retries the second message with the cookie it had before it.
+        phone.jar = jar_before_retry;
+        let retry = phone.deliver(&format!("SM{:032}", 2), "two");
+        assert_eq!(message_text(&retry), message_text(&second));
+        assert_eq!(retry.log.outcome, "reply");
+        // A retry that already carries the new cookie replays the same answer.
+        let again = phone.deliver(&format!("SM{:032}", 2), "two");
+        assert_eq!(again.log.outcome, "retry");
+        assert_eq!(message_text(&again), "Hello, thanks for message number 2");
+        let third = phone.send("three");
+        assert_eq!(message_text(&third), "Hello, thanks for message number 3");
+    }
+
+    #[test]
+    fn a_tampered_cookie_starts_afresh_and_a_foreign_one_too() {
+        let c = config(&[]);
+        let mut alice = Phone {
+            config: &c,
+            from: "+14155550100".into(),
+            jar: None,
+            sent: 0,
+        };
+        let mut bob = Phone {
+            config: &c,
+            from: "+14155550101".into(),
+            jar: None,
+            sent: 100,
+        };
+        for _ in 0..3 {
+            alice.send("x");
+        }
+        // Bob's phone presents Alice's cookie.
+        bob.jar = alice.jar.clone();
+        let resp = bob.send("hi");
+        assert_eq!(message_text(&resp), "Hello, thanks for the new message.");
+        // Alice's cookie with one byte changed.
+        let mut jar = alice.jar.clone().unwrap();
+        jar.pop();
+        jar.push('A');
+        alice.jar = Some(jar);
+        let resp = alice.send("x");
+        assert_eq!(resp.status, 200);
+        assert_eq!(message_text(&resp), "Hello, thanks for the new message.");
+    }
+
+    #[test]
+    fn forged_and_unsigned_requests_are_refused_before_any_state() {
+        let c = config(&[]);
+        let body = form("+14155550100", "SM1", "hi");
+        let base = HttpRequest {
+            method: "POST",
+            url: URL,
+            content_type: Some("application/x-www-form-urlencoded"),
+            signature: None,
+            cookie: None,
+            body: body.as_bytes(),
+        };
+        let resp = handle(Ok(&c), &base, NOW);
+        assert_eq!((resp.status, resp.set_cookie.is_none()), (403, true));
+        let wrong = sign("https://other.example/sms", &body);
+        let resp = handle(
+            Ok(&c),
+            &HttpRequest {
+                signature: Some(&wrong),
+                ..base
+            },
+            NOW,
+        );
+        assert_eq!(resp.status, 403);
+        assert!(resp.set_cookie.is_none());
+        let good = sign(URL, &body);
+        let resp = handle(
+            Ok(&c),
+            &HttpRequest {
+                signature: Some(&good),
+                ..base
+            },
+            NOW,
+        );
+        assert_eq!(resp.status, 200);
+    }
+
+    #[test]
+    fn get_webhooks_sign_the_url_and_survive_apostrophe_escaping() {
+        let c = config(&[]);
+        let signed_url = "https://sms.example.workers.dev/sms?From=%2B14155550100&To=%2B15005550006&Body=It's&MessageSid=SM1";
+        let sig = signature::expected_signature(TOKEN, signed_url, "");
+        let received = signed_url.replace('\'', "%27");
+        let resp = handle(
+            Ok(&c),
+            &HttpRequest {
+                method: "GET",
+                url: &received,
+                signature: Some(&sig),
+                ..Default::default()
+            },
+            NOW,
+        );
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        assert_eq!(message_text(&resp), "Hello, thanks for the new message.");
+    }
+
+    #[test]
+    fn each_kind_of_bad_request_gets_its_status() {
+        let c = config(&[]);
+        let body = form("+14155550100", "SM1", "hi");
+        let post = |ct: Option<&'static str>, body: &[u8]| {
+            let b = body.to_vec();
+            let sig = sign(URL, std::str::from_utf8(&b).unwrap_or(""));
+            handle(
+                Ok(&c),
+                &HttpRequest {
+                    method: "POST",
+                    url: URL,
+                    content_type: ct,
+                    signature: Some(&sig),
+                    cookie: None,
+                    body: &b,
+                },
+                NOW,
+            )
+        };
+        let form_ct = Some("application/x-www-form-urlencoded; charset=utf-8");
+        assert_eq!(post(Some("application/json"), body.as_bytes()).status, 415);
+        assert_eq!(post(None, body.as_bytes()).status, 415);
+        assert_eq!(post(form_ct, &vec![b'a'; MAX_BODY_BYTES + 1]).status, 413);
+        assert_eq!(post(form_ct, b"To=%2B1&Body=x").status, 400);
+        assert!(post(form_ct, b"To=%2B1&Body=x")
+            .body
+            .contains("missing From"));
+        assert_eq!(post(form_ct, b"From=\xff").status, 400);
+        assert_eq!(post(form_ct, body.as_bytes()).status, 200);
+
+        let req = |method, url| HttpRequest {
+            method,
+            url,
+            ..Default::default()
+        };
+        let resp = handle(Ok(&c), &req("PUT", URL), NOW);
+        assert_eq!((resp.status, resp.allow), (405, Some("GET, POST")));
+        assert_eq!(
+            handle(Ok(&c), &req("GET", "https://x.dev/admin"), NOW).status,
+            404
+        );
+        let info = handle(Ok(&c), &req("GET", "https://x.dev/"), NOW);
+        assert_eq!(info.status, 200);
+        assert!(info.body.contains("https://x.dev/sms"));
+    }
+
+    #[test]
+    fn misconfiguration_answers_500_naming_the_variable() {
+        let err = ConfigError::new("SESSION_SECRET", "is not set");
+        let body = form("+14155550100", "SM1", "hi");
+        let req = HttpRequest {
+            method: "POST",
+            url: URL,
+            content_type: Some("application/x-www-form-urlencoded"),
+            body: body.as_bytes(),
+            ..Default::default()
+        };
+        let resp = handle(Err(&err), &req, NOW);
+        assert_eq!(resp.status, 500);
+        assert!(resp.body.starts_with("misconfigured: SESSION_SECRET"));
+
+        let no_token =
+            Config::from_lookup(|n| (n == "SESSION_SECRET").then(|| SECRET.to_string())).unwrap();
+        let resp = handle(Ok(&no_token), &req, NOW);
+        assert_eq!(resp.status, 500);
+        assert!(resp.body.contains("TWILIO_AUTH_TOKEN"));
+
+        let unsigned = Config::from_lookup(|n| match n {
+            "SESSION_SECRET" => Some(SECRET.into()),
+            "ALLOW_UNSIGNED_WEBHOOKS" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(handle(Ok(&unsigned), &req, NOW).status, 200);
+    }
+
+    #[test]
+    fn an_expired_cookie_starts_afresh() {
+        let c = config(&[("CONVERSATION_TTL_SECONDS", "60")]);
+        let mut phone = Phone {
+            config: &c,
+            from: "+14155550100".into(),
+            jar: None,
+            sent: 0,
+        };
+        phone.send("a");
+        assert_eq!(
+            message_text(&phone.send("b")),
+            "Hello, thanks for message number 2"
+        );
+        phone.sent += 60;
+        assert_eq!(
+            message_text(&phone.send("c")),
+            "Hello, thanks for the new message."
+        );
+    }
+
+    #[test]
+    fn logs_mask_numbers_and_never_carry_bodies() {
+        let c = config(&[]);
+        let mut phone = Phone {
+            config: &c,
+            from: "+14155550100".into(),
+            jar: None,
+            sent: 0,
+        };
+        let resp = phone.send("my secret message");
+        let line = resp.log.to_json(resp.status, 3);
+        assert_eq!(
+            line,
+            r#"{"event":"webhook","outcome":"reply","status":200,"source":"new","count":1,"from":"+14*******00","ms":3}"#
+        );
+        assert!(!line.contains("secret"));
+        assert!(!line.contains("5550100"));
+    }
+
+    #[test]
+    fn request_urls_split_into_origin_path_and_query() {
+        assert_eq!(
+            split_request_url("https://a.dev/sms?x=1#f"),
+            ("https://a.dev", "/sms", "x=1")
+        );
+        assert_eq!(
+            split_request_url("https://a.dev"),
+            ("https://a.dev", "/", "")
+        );
+        assert_eq!(
+            split_request_url("https://a.dev?x"),
+            ("https://a.dev", "/", "x")
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Twilio's inbound-message webhook parameters, parsed into a typed message.
+//!
+//! Twilio posts `application/x-www-form-urlencoded` (or puts the same parameters in the
+//! query for GET webhooks). It adds parameters without notice, so unknown ones are kept
+//! for the signature (which covers all of them) and otherwise ignored.
+
+use std::fmt;
+
+use serde::de::value::{Error as DeError, MapDeserializer};
+use serde::Deserialize;
+
+/// More parameters than this is not a Twilio webhook: a message with ten media items
+/// and every optional field has well under a hundred.
+pub const MAX_PARAMS: usize = 200;
+
+/// What is wrong with a webhook's parameters. Each maps to a 400 with its `Display` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamsError {
+    /// A required parameter is absent or empty.
+    Missing(&'static str),
+    /// Bytes that are not `application/x-www-form-urlencoded` UTF-8 text.
+    Malformed(String),
+    /// More than [`MAX_PARAMS`] parameters.
+    TooMany,
+}
+
+impl fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamsError::Missing(name) => write!(
+                f,
+                "missing {name}: this endpoint expects Twilio's incoming-message webhook parameters"
+            ),
+            ParamsError::Malformed(why) => write!(f, "malformed form parameters: {why}"),
+            ParamsError::TooMany => write!(f, "too many parameters (more than {MAX_PARAMS})"),
+        }
+    }
+}
+
+/// The webhook's parameters in the order received, names and values decoded.
+pub type Params = Vec<(String, String)>;
+
+/// Decodes `application/x-www-form-urlencoded` bytes (a POST body or a query string).
+///
+/// Percent-escapes that decode to invalid UTF-8 are an error rather than silently
+/// becoming U+FFFD: a reply built from mangled text is worse than a clear 400.
+pub fn parse_params(encoded: &[u8]) -> Result<Params, ParamsError> {
+    let text =
+        std::str::from_utf8(encoded).map_err(|_| ParamsError::Malformed("not UTF-8".into()))?;
+    // Cheap bound before decoding anything: each parameter needs a separator.
+    if text.bytes().filter(|&b| b == b'&').count() >= MAX_PARAMS {
+        return Err(ParamsError::TooMany);
+    }
+    let params: Params =
+        serde_urlencoded::from_str(text).map_err(|e| ParamsError::Malformed(e.to_string()))?;
+    let replaced = params
+        .iter()
+        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'));
+    if replaced && !text.contains('\u{FFFD}') && !text.to_ascii_uppercase().contains("%EF%BF%BD") {
+        return Err(ParamsError::Malformed(
+            "percent-escapes that are not UTF-8".into(),
+        ));
+    }
+    Ok(params)
+}
+
+/// One media item of an MMS (`MediaUrl{N}` / `MediaContentType{N}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    /// Where Twilio stores the file.
+    pub url: String,
+    /// Its MIME type, when Twilio gave one.
+    pub content_type: Option<String>,
+}
+
+/// An incoming SMS/MMS as Twilio describes it. Fields Twilio did not send are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct InboundMessage {
+    /// The message's id (`SM…`/`MM…`); the same on a retried delivery.
+    #[serde(rename = "MessageSid", default, deserialize_with = "present")]
+    pub message_sid: Option<String>,
+    /// Deprecated twin of `MessageSid`, used when `MessageSid` is absent.
+    #[serde(rename = "SmsSid", default, deserialize_with = "present")]
+    pub sms_sid: Option<String>,
+    /// The Twilio account the number belongs to.
+    #[serde(rename = "AccountSid", default, deserialize_with = "present")]
+    pub account_sid: Option<String>,
+    /// Set when the number belongs to a Messaging Service.
+    #[serde(rename = "MessagingServiceSid", default, deserialize_with = "present")]
+    pub messaging_service_sid: Option<String>,
+    /// The sender, in E.164 (`+14155550100`) or a channel address (`whatsapp:+1…`).
+    #[serde(rename = "From", default)]
+    pub from: String,
+    /// Your Twilio number.
+    #[serde(rename = "To", default)]
+    pub to: String,
+    /// The text, up to 1600 characters; empty for a media-only MMS.
+    #[serde(rename = "Body", default)]
+    pub body: String,
+    /// How many media items, as Twilio sent it.
+    #[serde(rename = "NumMedia", default, deserialize_with = "present")]
+    pub num_media: Option<String>,
+    /// How many SMS segments the text took.
+    #[serde(rename = "NumSegments", default, deserialize_with = "present")]
+    pub num_segments: Option<String>,
+    /// WhatsApp sender's profile name.
+    #[serde(rename = "ProfileName", default, deserialize_with = "present")]
+    pub profile_name: Option<String>,
+    /// Media items in index order (filled from the `MediaUrl{N}` parameters).
+    #[serde(skip)]
+    pub media: Vec<Media>,
+}
+
+impl InboundMessage {
+    /// Builds the message from decoded parameters; `From` and `To` are required.
+    ///
+    /// ```
+    /// use sms_conversation_worker::webhook::{parse_params, InboundMessage};
+    /// let params = parse_params(b"From=%2B14155550100&To=%2B15005550006&Body=Hi+there&Extra=1").unwrap();
+    /// let msg = InboundMessage::from_params(&params).unwrap();
+    /// assert_eq!((msg.from.as_str(), msg.body.as_str()), ("+14155550100", "Hi there"));
+    /// ```
+    pub fn from_params(params: &[(String, String)]) -> Result<Self, ParamsError> {
+        let pairs = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let mut msg = InboundMessage::deserialize(MapDeserializer::<_, DeError>::new(pairs))
+            .map_err(|e| ParamsError::Malformed(e.to_string()))?;
+        if msg.from.trim().is_empty() {
+            return Err(ParamsError::Missing("From"));
+        }
+        if msg.to.trim().is_empty() {
+            return Err(ParamsError::Missing("To"));
+        }
+        msg.media = media(params);
+        Ok(msg)
+    }
+
+    /// `MessageSid`, or the deprecated `SmsSid`, or empty.
+    pub fn sid(&self) -> &str {
+        self.message_sid
+            .as_deref()
+            .or(self.sms_sid.as_deref())
+            .unwrap_or("")
+    }
+
+    /// `AccountSid`, or empty.
+    pub fn account(&self) -> &str {
+        self.account_sid.as_deref().unwrap_or("")
+    }
+}
+
+/// A parameter that is present is `Some`, even when empty; absent ones take the default.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+fn media(params: &[(String, String)]) -> Vec<Media> {
+    let mut items: Vec<(usize, Media)> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            let index = k.strip_prefix("MediaUrl")?.parse::<usize>().ok()?;
+            let content_type = params
+                .iter()
+                .find(|(ck, _)| {
+                    ck.strip_prefix("MediaContentType")
+                        .and_then(|i| i.parse::<usize>().ok())
+                        == Some(index)
+                })
+                .map(|(_, ct)| ct.clone());
+            Some((
+                index,
+                Media {
+                    url: v.clone(),
+                    content_type,
+                },
+            ))
+        })
+        .collect();
+    items.sort_by_key(|(i, _)| *i);
+    items.into_iter().map(|(_, m)| m).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real inbound SMS webhook body, as Twilio posts it (SIDs made up).
+    pub const TWILIO_BODY: &str = "ToCountry=US&ToState=CA&SmsMessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&NumMedia=0&ToCity=SAN+FRANCISCO&FromZip=94105&SmsSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&FromState=CA&SmsStatus=received&FromCity=SAN+FRANCISCO&Body=Hello+%F0%9F%91%8B+%26+%3Cwelcome%3E&FromCountry=US&To=%2B15005550006&MessagingServiceSid=MG00000000000000000000000000000000&ToZip=94105&NumSegments=1&MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&AccountSid=AC00000000000000000000000000000000&From=%2B14155550100&ApiVersion=2010-04-01";
+
+    #[test]
+    fn a_real_twilio_body_parses_with_unknown_fields_ignored() {
+        let params = parse_params(TWILIO_BODY.as_bytes()).unwrap();
+        assert_eq!(params.len(), 20);
+        let msg = InboundMessage::from_params(&params).unwrap();
+        assert_eq!(msg.from, "+14155550100");
+        assert_eq!(msg.to, "+15005550006");
+        assert_eq!(msg.body, "Hello 👋 & <welcome>");
+        assert_eq!(msg.sid(), "SM1f0e8ae6ade43cb3c0ce4525424e404f");
+        assert_eq!(msg.account(), "AC00000000000000000000000000000000");
+        assert_eq!(msg.num_media.as_deref(), Some("0"));
+        assert!(msg.media.is_empty());
+    }
+
+    #[test]
+    fn media_items_come_in_index_order_with_their_types() {
+        let params = parse_params(
+            b"From=a&To=b&NumMedia=2&MediaUrl1=https%3A%2F%2Fx%2F1&MediaContentType0=image%2Fpng&MediaUrl0=https%3A%2F%2Fx%2F0",
+        )
+        .unwrap();
+        let msg = InboundMessage::from_params(&params).unwrap();
+        assert_eq!(
+            msg.media,
+            vec![
+                Media {
+                    url: "https://x/0".into(),
+                    content_type: Some("image/png".into())
+                },
+                Media {
+                    url: "https://x/1".into(),
+                    content_type: None
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn from_and_to_are_required() {
+        let missing = |body: &[u8]| InboundMessage::from_params(&parse_params(body).unwrap());
+        assert_eq!(
+            missing(b"To=%2B1&Body=x"),
+            Err(ParamsError::Missing("From"))
+        );
+        assert_eq!(
+            missing(b"From=%2B1&Body=x"),
+            Err(ParamsError::Missing("To"))
+        );
+        assert_eq!(missing(b"From=&To=%2B1"), Err(ParamsError::Missing("From")));
+        assert_eq!(missing(b""), Err(ParamsError::Missing("From")));
+    }
+
+    #[test]
+    fn the_deprecated_sms_sid_stands_in_for_message_sid() {
+        let params = parse_params(b"From=a&To=b&SmsSid=SM9").unwrap();
+        assert_eq!(InboundMessage::from_params(&params).unwrap().sid(), "SM9");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_rejected() {
+        assert!(matches!(
+            parse_params(b"From=\xff&To=b"),
+            Err(ParamsError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_params(b"From=%FF&To=b"),
+            Err(ParamsError::Malformed(_))
+        ));
+        // A real U+FFFD sent by the user is fine.
+        let params = parse_params(b"From=a&To=b&Body=%EF%BF%BD").unwrap();
+        assert_eq!(params[2].1, "\u{FFFD}");
+    }
+
+    #[test]
+    fn a_known_field_given_twice_is_malformed() {
+        let params = parse_params(b"From=a&From=c&To=b").unwrap();
+        assert!(matches!(
+            InboundMessage::from_params(&params),
+            Err(ParamsError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn too_many_parameters_are_refused() {
+        let body: Vec<String> = (0..MAX_PARAMS + 1).map(|i| format!("P{i}=1")).collect();
+        assert_eq!(
+            parse_params(body.join("&").as_bytes()),
+            Err(ParamsError::TooMany)
+        );
+        let body: Vec<String> = (0..MAX_PARAMS).map(|i| format!("P{i}=1")).collect();
+        assert_eq!(
+            parse_params(body.join("&").as_bytes()).unwrap().len(),
+            MAX_PARAMS
+        );
+    }
+}
