@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test`: set up, test the core natively, build the worker, test it end to end in workerd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/setup.sh --print-env)"
+
+echo "== cargo test (native core)"
+cargo test --locked
+
+echo "== build the worker"
+bash scripts/build.sh
+
+echo "== end-to-end tests (Miniflare / workerd)"
+node --test --test-reporter=spec tests/
