@@ -7,11 +7,13 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::config::{Config, ConfigError, Verification};
 use crate::conversation::{self, Reply};
-use crate::session::{self, SessionKeys};
+use crate::session::{self, Pointer, Sealed, SessionKeys, MAX_SET_COOKIE_BYTES};
 use crate::signature;
-use crate::state::{ConversationState, Pair};
+use crate::state::{ConversationState, Pair, Turn};
 use crate::twiml;
 use crate::webhook::{self, InboundMessage, ParamsError};
 
@@ -59,6 +61,8 @@ pub enum StateSource {
     New,
     /// The pair's cookie.
     Cookie,
+    /// The `CONVERSATIONS` KV namespace (no cookie, or a pointer to a spilled state).
+    Kv,
 }
 
 /// The facts of one request worth a log line.
@@ -72,24 +76,40 @@ pub struct LogLine {
     pub count: Option<u64>,
     /// The sender, masked.
     pub from: Option<String>,
+    /// A KV read that failed, when one did.
+    pub kv_error: Option<String>,
 }
 
 impl LogLine {
     /// One line of JSON, for `wrangler tail`.
     pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
-        let source = match self.source {
-            Some(StateSource::New) => "\"new\"",
-            Some(StateSource::Cookie) => "\"cookie\"",
-            None => "null",
+        #[derive(Serialize)]
+        struct Line<'a> {
+            event: &'static str,
+            outcome: &'a str,
+            status: u16,
+            source: Option<&'static str>,
+            count: Option<u64>,
+            from: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            kv_error: Option<&'a str>,
+            ms: u64,
+        }
+        let line = Line {
+            event: "webhook",
+            outcome: self.outcome,
+            status,
+            source: self.source.map(|s| match s {
+                StateSource::New => "new",
+                StateSource::Cookie => "cookie",
+                StateSource::Kv => "kv",
+            }),
+            count: self.count,
+            from: self.from.as_deref(),
+            kv_error: self.kv_error.as_deref(),
+            ms: elapsed_ms,
         };
-        let count = self.count.map_or("null".to_string(), |c| c.to_string());
-        let from = self.from.as_deref().map_or("null".to_string(), |f| {
-            serde_json::to_string(f).unwrap_or_else(|_| "null".into())
-        });
-        format!(
-            r#"{{"event":"webhook","outcome":"{}","status":{status},"source":{source},"count":{count},"from":{from},"ms":{elapsed_ms}}}"#,
-            self.outcome
-        )
+        serde_json::to_string(&line).unwrap_or_default()
     }
 }
 
@@ -169,15 +189,66 @@ impl From<ParamsError> for Rejection {
     }
 }
 
+/// A key-value store for conversation states: the `CONVERSATIONS` KV namespace in the
+/// worker, a map in tests. Only reads happen while a webhook is answered; writes are
+/// returned in [`Outcome::writes`] for the caller to run after the reply.
+// Workers run one request per isolate thread, so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    /// The value under `key`, `None` when absent; `Err` for any fault (network, rate limit,
+    /// timeout), with a short description for the log.
+    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+}
+
+/// Stands in for "no KV binding".
+pub struct NoStore;
+
+impl Store for NoStore {
+    async fn get(&self, _key: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// A KV change to make once the reply is on its way (`ctx.wait_until` in the worker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvWrite {
+    /// Store `value` under `key` for `ttl_seconds`.
+    Put {
+        /// The KV key.
+        key: String,
+        /// A sealed state.
+        value: String,
+        /// KV expiration TTL.
+        ttl_seconds: u64,
+    },
+    /// Remove `key`.
+    Delete {
+        /// The KV key.
+        key: String,
+    },
+}
+
+/// The answer to one request, and what to write to KV after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What to send back now.
+    pub response: HttpResponse,
+    /// KV writes to make afterwards; empty without a store, and for retries.
+    pub writes: Vec<KvWrite>,
+}
+
 /// Handles one request. `config` is what the isolate parsed at start-up (or why it could
-/// not); `now` is Unix seconds, passed in because the WASM runtime has no system clock.
-pub fn handle(
+/// not); `now` is Unix seconds, passed in because the WASM runtime has no system clock;
+/// `store` is the `CONVERSATIONS` KV namespace when it is bound.
+pub async fn handle<S: Store>(
     config: Result<&Config, &ConfigError>,
     req: &HttpRequest<'_>,
     now: u64,
-) -> HttpResponse {
+    store: Option<&S>,
+) -> Outcome {
     let mut log = LogLine::default();
-    match webhook_reply(config, req, now, &mut log) {
+    let mut writes = Vec::new();
+    let response = match webhook_reply(config, req, now, store, &mut log, &mut writes).await {
         Ok(Answer::Info(text)) => {
             log.outcome = "info";
             HttpResponse {
@@ -193,12 +264,13 @@ pub fn handle(
             status: 200,
             content_type: twiml::CONTENT_TYPE,
             body: xml,
-            set_cookie: Some(cookie),
+            set_cookie: cookie,
             allow: None,
             log,
         },
         Err(rejection) => {
             log.outcome = rejection.name();
+            writes.clear();
             HttpResponse {
                 status: rejection.status(),
                 content_type: "text/plain; charset=utf-8",
@@ -208,19 +280,41 @@ pub fn handle(
                 log,
             }
         }
-    }
+    };
+    Outcome { response, writes }
 }
 
 enum Answer {
     Info(String),
-    Twiml { xml: String, cookie: String },
+    Twiml {
+        xml: String,
+        cookie: Option<String>,
+    },
 }
 
-fn webhook_reply(
+/// Twilio's opt-out keywords: Twilio itself confirms the opt-out, and a reply from us
+/// would not be delivered anyway (error 21610), so the answer is an empty `<Response/>`.
+const STOP_KEYWORDS: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "OPTOUT",
+    "REVOKE",
+];
+
+/// The reply to a reset keyword.
+pub const RESET_REPLY: &str = "Your conversation has been reset.";
+
+async fn webhook_reply<S: Store>(
     config: Result<&Config, &ConfigError>,
     req: &HttpRequest<'_>,
     now: u64,
+    store: Option<&S>,
     log: &mut LogLine,
+    writes: &mut Vec<KvWrite>,
 ) -> Result<Answer, Rejection> {
     // Route.
     let (origin, path, query) = split_request_url(req.url);
@@ -263,45 +357,210 @@ fn webhook_reply(
     let message = InboundMessage::from_params(&params)?;
     log.from = Some(mask_number(&message.from));
 
-    // Open state.
     let pair = Pair {
         account_sid: message.account(),
         to: &message.to,
         from: &message.from,
     };
     let keys: &SessionKeys = &config.session_keys;
-    let opened = req
+    let cookie = req
         .cookie
         .and_then(|header| keys.open_from_header(header, &pair, now));
-    log.source = Some(if opened.is_some() {
-        StateSource::Cookie
-    } else {
-        StateSource::New
-    });
-    let mut state: ConversationState = opened.unwrap_or_default();
+
+    // Forget, before reading anything: the person asked for it.
+    if message.body.trim().to_uppercase() == config.reset_keyword {
+        log.outcome = "reset";
+        if store.is_some() {
+            writes.push(KvWrite::Delete {
+                key: keys.pair_key(&pair),
+            });
+            if let Some(Sealed::Pointer(p)) = &cookie {
+                writes.push(KvWrite::Delete { key: p.key.clone() });
+            }
+        }
+        return Ok(Answer::Twiml {
+            xml: twiml::render(&Reply::text(RESET_REPLY)),
+            cookie: Some(session::set_cookie("", 0)),
+        });
+    }
+
+    // Open state: the cookie is authoritative when it holds the state; KV is read only
+    // when there is no usable cookie, or the cookie points at a spilled state.
+    let (mut state, source) = match cookie {
+        Some(Sealed::State(state)) => (state, StateSource::Cookie),
+        other => {
+            let pointer = match other {
+                Some(Sealed::Pointer(p)) => Some(p),
+                _ => None,
+            };
+            let from_kv = match store {
+                Some(store) => load_from_kv(store, keys, &pair, pointer.as_ref(), now, log).await,
+                None => None,
+            };
+            match (from_kv, pointer) {
+                (Some(state), _) => (state, StateSource::Kv),
+                // KV could not give the spilled state back: go on from the pointer's summary,
+                // which keeps the count exact though the turns are lost.
+                (None, Some(p)) => (p.summary, StateSource::Cookie),
+                (None, None) => (ConversationState::default(), StateSource::New),
+            }
+        }
+    };
+    log.source = Some(source);
 
     // Converse.
-    let reply: Reply = if state.record(message.sid(), now) {
+    let counted = state.record(message.sid(), now);
+    let reply: Reply = if counted {
         log.outcome = "reply";
-        conversation::reply(&mut state, &message, &config.conversation)
+        let reply = if is_opt_out(&message) {
+            log.outcome = "opt_out";
+            Reply::none()
+        } else {
+            conversation::reply(&mut state, &message, &config.conversation)
+        };
+        if config.history.turns > 0 {
+            state.push_turn(
+                Turn {
+                    at: now,
+                    message_sid: message.sid().to_string(),
+                    inbound: message.body.clone(),
+                    reply: reply.messages.clone(),
+                },
+                config.history,
+            );
+        }
+        reply
     } else {
-        // Twilio retried a delivery we already counted: answer as the first time, from a
-        // copy, and keep the state exactly as the first delivery left it.
+        // Twilio retried a delivery we already counted: give the first answer again and
+        // leave the state exactly as the first delivery left it.
         log.outcome = "retry";
-        conversation::reply(&mut state.clone(), &message, &config.conversation)
+        match state.last_turn_of(message.sid()) {
+            Some(turn) => Reply {
+                messages: turn.reply.clone(),
+            },
+            None if is_opt_out(&message) => Reply::none(),
+            None => conversation::reply(&mut state.clone(), &message, &config.conversation),
+        }
     };
     log.count = Some(state.count);
 
     // Seal and render.
-    let sealed = keys.seal(
-        &state,
-        &pair,
-        state.last_seen.saturating_add(config.ttl_seconds),
-    );
+    let cookie = seal_cookie(config, &mut state, &pair, store.is_some(), counted, writes);
+    if store.is_some() && counted {
+        // Written on every counted message, so a lost cookie is recovered exactly.
+        writes.push(KvWrite::Put {
+            key: keys.pair_key(&pair),
+            value: seal_for_kv(config, &state, &pair),
+            ttl_seconds: config.kv_ttl_seconds,
+        });
+    }
     Ok(Answer::Twiml {
         xml: twiml::render(&reply),
-        cookie: session::set_cookie(&sealed, config.ttl_seconds),
+        cookie,
     })
+}
+
+fn is_opt_out(message: &InboundMessage) -> bool {
+    let word = message.body.trim().to_uppercase();
+    STOP_KEYWORDS.contains(&word.as_str())
+        || message
+            .opt_out_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("STOP"))
+}
+
+fn seal_for_kv(config: &Config, state: &ConversationState, pair: &Pair<'_>) -> String {
+    config.session_keys.seal(
+        state,
+        pair,
+        state.last_seen.saturating_add(config.kv_ttl_seconds),
+        config.encrypt_state,
+    )
+}
+
+/// The `Set-Cookie` for `state`, never over [`MAX_SET_COOKIE_BYTES`]: a state that does
+/// not fit is spilled to KV behind a pointer cookie when KV is bound (and the message is
+/// new), or loses its oldest turns until it fits.
+fn seal_cookie(
+    config: &Config,
+    state: &mut ConversationState,
+    pair: &Pair<'_>,
+    has_store: bool,
+    counted: bool,
+    writes: &mut Vec<KvWrite>,
+) -> Option<String> {
+    let keys = &config.session_keys;
+    let ttl = config.ttl_seconds;
+    let expires_at = state.last_seen.saturating_add(ttl);
+    let fits = |sealed: &str| {
+        let cookie = session::set_cookie(sealed, ttl);
+        (cookie.len() <= MAX_SET_COOKIE_BYTES && !sealed.is_empty()).then_some(cookie)
+    };
+    let sealed = keys.seal(state, pair, expires_at, config.encrypt_state);
+    if let Some(cookie) = fits(&sealed) {
+        return Some(cookie);
+    }
+    if has_store && counted {
+        if let Some(key) = session::new_spill_key() {
+            let summary = ConversationState {
+                memory: Default::default(),
+                turns: Vec::new(),
+                ..state.clone()
+            };
+            let pointer = keys.seal_pointer(&Pointer { key: key.clone(), summary }, pair, expires_at);
+            if let Some(cookie) = fits(&pointer) {
+                writes.push(KvWrite::Put {
+                    key,
+                    value: seal_for_kv(config, state, pair),
+                    ttl_seconds: config.kv_ttl_seconds,
+                });
+                return Some(cookie);
+            }
+        }
+    }
+    while state.drop_oldest_turn() {
+        let sealed = keys.seal(state, pair, expires_at, config.encrypt_state);
+        if let Some(cookie) = fits(&sealed) {
+            return Some(cookie);
+        }
+    }
+    // Only a conversation's own memory can grow this large; no cookie beats a broken one.
+    None
+}
+
+/// The pair's state from KV: the spilled state a pointer names and the pair's own entry,
+/// whichever is newer (a stale pointer must not roll the count back). Faults are logged
+/// and read as "nothing there".
+async fn load_from_kv<S: Store>(
+    store: &S,
+    keys: &SessionKeys,
+    pair: &Pair<'_>,
+    pointer: Option<&Pointer>,
+    now: u64,
+    log: &mut LogLine,
+) -> Option<ConversationState> {
+    let mut best: Option<ConversationState> = None;
+    let pair_key = keys.pair_key(pair);
+    let spilled = pointer.map(|p| p.key.as_str());
+    for key in spilled.into_iter().chain([pair_key.as_str()]) {
+        match store.get(key).await {
+            Ok(Some(value)) => {
+                if let Ok(Sealed::State(state)) = keys.open(&value, pair, now) {
+                    if best.as_ref().is_none_or(|b| state.seq > b.seq) {
+                        best = Some(state);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => log.kv_error = Some(e),
+        }
+    }
+    // A pointer newer than anything KV returned means KV has not caught up: the caller
+    // falls back to the pointer's summary.
+    match (best, pointer) {
+        (Some(state), Some(p)) if state.seq < p.summary.seq => None,
+        (best, _) => best,
+    }
 }
 
 fn verify(
@@ -384,6 +643,10 @@ mod tests {
     const URL: &str = "https://sms.example.workers.dev/sms";
     const NOW: u64 = 1_700_000_000;
 
+    fn run(config: Result<&Config, &ConfigError>, req: &HttpRequest<'_>, now: u64) -> HttpResponse {
+        pollster::block_on(handle::<NoStore>(config, req, now, None)).response
+    }
+
     fn config(extra: &[(&str, &str)]) -> Config {
         let mut vars = vec![("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", TOKEN)];
         vars.extend_from_slice(extra);
@@ -433,7 +696,7 @@ mod tests {
             let form = form(&self.from, sid, body);
             let sig = sign(URL, &form);
             let cookie = self.jar.clone();
-            let resp = handle(
+            let resp = run(
                 Ok(self.config),
                 &HttpRequest {
                     method: "POST",
@@ -551,10 +814,10 @@ mod tests {
             cookie: None,
             body: body.as_bytes(),
         };
-        let resp = handle(Ok(&c), &base, NOW);
+        let resp = run(Ok(&c), &base, NOW);
         assert_eq!((resp.status, resp.set_cookie.is_none()), (403, true));
         let wrong = sign("https://other.example/sms", &body);
-        let resp = handle(
+        let resp = run(
             Ok(&c),
             &HttpRequest {
                 signature: Some(&wrong),
@@ -565,7 +828,7 @@ mod tests {
         assert_eq!(resp.status, 403);
         assert!(resp.set_cookie.is_none());
         let good = sign(URL, &body);
-        let resp = handle(
+        let resp = run(
             Ok(&c),
             &HttpRequest {
                 signature: Some(&good),
@@ -582,7 +845,7 @@ mod tests {
         let signed_url = "https://sms.example.workers.dev/sms?From=%2B14155550100&To=%2B15005550006&Body=It's&MessageSid=SM1";
         let sig = signature::expected_signature(TOKEN, signed_url, "");
         let received = signed_url.replace('\'', "%27");
-        let resp = handle(
+        let resp = run(
             Ok(&c),
             &HttpRequest {
                 method: "GET",
@@ -603,7 +866,7 @@ mod tests {
         let post = |ct: Option<&'static str>, body: &[u8]| {
             let b = body.to_vec();
             let sig = sign(URL, std::str::from_utf8(&b).unwrap_or(""));
-            handle(
+            run(
                 Ok(&c),
                 &HttpRequest {
                     method: "POST",
@@ -632,13 +895,13 @@ mod tests {
             url,
             ..Default::default()
         };
-        let resp = handle(Ok(&c), &req("PUT", URL), NOW);
+        let resp = run(Ok(&c), &req("PUT", URL), NOW);
         assert_eq!((resp.status, resp.allow), (405, Some("GET, POST")));
         assert_eq!(
-            handle(Ok(&c), &req("GET", "https://x.dev/admin"), NOW).status,
+            run(Ok(&c), &req("GET", "https://x.dev/admin"), NOW).status,
             404
         );
-        let info = handle(Ok(&c), &req("GET", "https://x.dev/"), NOW);
+        let info = run(Ok(&c), &req("GET", "https://x.dev/"), NOW);
         assert_eq!(info.status, 200);
         assert!(info.body.contains("https://x.dev/sms"));
     }
@@ -654,13 +917,13 @@ mod tests {
             body: body.as_bytes(),
             ..Default::default()
         };
-        let resp = handle(Err(&err), &req, NOW);
+        let resp = run(Err(&err), &req, NOW);
         assert_eq!(resp.status, 500);
         assert!(resp.body.starts_with("misconfigured: SESSION_SECRET"));
 
         let no_token =
             Config::from_lookup(|n| (n == "SESSION_SECRET").then(|| SECRET.to_string())).unwrap();
-        let resp = handle(Ok(&no_token), &req, NOW);
+        let resp = run(Ok(&no_token), &req, NOW);
         assert_eq!(resp.status, 500);
         assert!(resp.body.contains("TWILIO_AUTH_TOKEN"));
 
@@ -670,7 +933,7 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        assert_eq!(handle(Ok(&unsigned), &req, NOW).status, 200);
+        assert_eq!(run(Ok(&unsigned), &req, NOW).status, 200);
     }
 
     #[test]

@@ -9,10 +9,23 @@ use std::fmt;
 
 use crate::conversation::{Template, Templates};
 use crate::session::SessionKeys;
+use crate::state::HistoryLimits;
 
 /// Twilio drops a pair's cookies after 4 hours without a message; a longer
 /// conversation TTL would promise what Twilio does not keep.
 pub const DEFAULT_TTL_SECONDS: u64 = 4 * 60 * 60;
+/// How long a conversation survives in KV after its last message (30 days); long enough
+/// to recover a conversation whose cookie Twilio dropped after 4 hours idle.
+pub const DEFAULT_KV_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
+/// Workers KV refuses expirations under 60 seconds.
+pub const MIN_KV_TTL_SECONDS: u64 = 60;
+/// Turns kept by default: enough context for a conversation, small enough for a cookie.
+pub const DEFAULT_HISTORY_TURNS: usize = 10;
+/// Text bytes of history kept by default. A cookie holds about 3 KB of it; beyond that the
+/// state spills to KV when `CONVERSATIONS` is bound, or older turns are trimmed to fit.
+pub const DEFAULT_HISTORY_MAX_BYTES: usize = 8 * 1024;
+/// The keyword that makes the worker forget a conversation.
+pub const DEFAULT_RESET_KEYWORD: &str = "RESET";
 
 /// A configuration variable that is missing or has an unusable value.
 ///
@@ -91,6 +104,16 @@ pub struct Config {
     pub ttl_seconds: u64,
     /// The default conversation's settings.
     pub conversation: ConversationConfig,
+    /// How many recent turns the state keeps (`HISTORY_TURNS`, `HISTORY_MAX_BYTES`).
+    pub history: HistoryLimits,
+    /// `ENCRYPT_STATE`: seal states with ChaCha20-Poly1305 so Twilio (which stores the
+    /// cookie) and KV never hold readable message bodies. On by default when turns are kept.
+    pub encrypt_state: bool,
+    /// `KV_TTL_SECONDS`: how long a pair's entry in the `CONVERSATIONS` namespace lives
+    /// after its last message; a state recovered from KV is valid that long.
+    pub kv_ttl_seconds: u64,
+    /// `RESET_KEYWORD`, upper-cased: texting it alone forgets the conversation.
+    pub reset_keyword: String,
 }
 
 /// The names the worker reads, so the adapter can look each one up.
@@ -106,6 +129,11 @@ pub const VARIABLES: &[&str] = &[
     "REPLY_NEXT",
     "REPLY_FIRST_KNOWN",
     "REPLY_NEXT_KNOWN",
+    "HISTORY_TURNS",
+    "HISTORY_MAX_BYTES",
+    "ENCRYPT_STATE",
+    "KV_TTL_SECONDS",
+    "RESET_KEYWORD",
 ];
 
 /// Default reply to the first message of an unknown sender.
@@ -210,6 +238,48 @@ impl Config {
             next_known: template("REPLY_NEXT_KNOWN", DEFAULT_REPLY_NEXT_KNOWN)?,
         };
 
+        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, unit: &str| {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if range.contains(&n) => Ok(n),
+                    _ => Err(ConfigError::new(
+                        name,
+                        format!(
+                            "must be a whole number {unit} from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    )),
+                },
+            }
+        };
+        let history = HistoryLimits {
+            turns: number("HISTORY_TURNS", DEFAULT_HISTORY_TURNS as u64, 0..=100, "of turns")?
+                as usize,
+            bytes: number(
+                "HISTORY_MAX_BYTES",
+                DEFAULT_HISTORY_MAX_BYTES as u64,
+                0..=1 << 20,
+                "of bytes",
+            )? as usize,
+        };
+        let encrypt_state = match get("ENCRYPT_STATE") {
+            None => history.turns > 0,
+            Some(v) => parse_bool(&v)
+                .ok_or_else(|| ConfigError::new("ENCRYPT_STATE", "must be \"true\" or \"false\""))?,
+        };
+        let kv_ttl_seconds = number(
+            "KV_TTL_SECONDS",
+            DEFAULT_KV_TTL_SECONDS,
+            MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
+            "of seconds (KV's minimum is 60)",
+        )?;
+        let reset_keyword = get("RESET_KEYWORD")
+            .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into())
+            .trim()
+            .to_uppercase();
+
         Ok(Config {
             verification,
             webhook_base_url,
@@ -220,6 +290,10 @@ impl Config {
                 unknown_caller_name: get("UNKNOWN_CALLER_NAME").unwrap_or_else(|| "Friend".into()),
                 templates,
             },
+            history,
+            encrypt_state,
+            kv_ttl_seconds,
+            reset_keyword,
         })
     }
 }

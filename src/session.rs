@@ -1,23 +1,30 @@
-//! Sealing the conversation state into one cookie, and opening it again.
+//! Sealing the conversation state into one cookie (or one KV value), and opening it again.
 //!
-//! A sealed value is `v1.<key id>.<payload>.<mac>`, each part URL-safe base64 without
-//! padding (Twilio rejects cookies with control characters; base64url has none):
+//! A sealed value is `<version>.<key id>.<payload>.<mac>`, each part URL-safe base64
+//! without padding (Twilio rejects cookies with control characters; base64url has none):
+//! - `version`: `v1` a signed state, `e1` an encrypted state, `p1` a pointer to a state
+//!   kept in KV (when the state outgrew the cookie).
 //! - `key id` names the `SESSION_SECRET` key that sealed it, so rotation needs no trial
 //!   and error: the first key seals, every configured key opens.
-//! - `payload` is the JSON `[expires_at, state]`; the expiry slides with each message,
-//!   so an old cookie cannot be replayed forever.
-//! - `mac` is HMAC-SHA256 over the version, key id and payload **and** the AccountSid and
-//!   To/From pair. Twilio's `X-Twilio-Signature` does not cover cookies, so without the
-//!   pair in the MAC a cookie could be carried from one conversation into another.
+//! - `payload` is the JSON `[expires_at, state]` (or `[expires_at, kv key, summary]` for a
+//!   pointer); for `e1` it is a random nonce followed by the ChaCha20-Poly1305 ciphertext.
+//!   The expiry slides with each message, so an old value cannot be replayed forever.
+//! - `mac` is HMAC-SHA256 (`v1`, `p1`) or the Poly1305 tag (`e1`) over the version, key id
+//!   and payload **and** the AccountSid and To/From pair. Twilio's `X-Twilio-Signature`
+//!   does not cover cookies, so without the pair in the MAC a cookie could be carried from
+//!   one conversation into another.
 //!
-//! Opening never panics: anything that is not a cookie this build sealed, for this
-//! pair, in time, is an [`OpenError`], and the caller starts a fresh conversation.
+//! Opening never panics: anything that is not a value this build sealed, for this pair,
+//! in time, is an [`OpenError`], and the caller starts a fresh conversation.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chacha20poly1305::aead::{AeadInOut, KeyInit as AeadKeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use cookie::Cookie;
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::config::ConfigError;
@@ -25,18 +32,26 @@ use crate::state::{ConversationState, Pair};
 
 /// The cookie Twilio stores per pair and sends back with the pair's next message.
 pub const COOKIE_NAME: &str = "sms_state";
-/// Format version, the first part of every sealed value.
-pub const VERSION: &str = "v1";
+/// Version of a signed (readable) state.
+pub const SIGNED: &str = "v1";
+/// Version of an encrypted state.
+pub const ENCRYPTED: &str = "e1";
+/// Version of a pointer to a state spilled into KV.
+pub const POINTER: &str = "p1";
 /// A `SESSION_SECRET` key must carry at least this many bytes (256 bits).
 pub const MIN_SECRET_LEN: usize = 32;
-/// Twilio does not document a cookie size limit; browsers and most servers stop at 4096
-/// bytes for the whole `Set-Cookie` value, so a sealed value that would not fit is refused.
-pub const MAX_COOKIE_BYTES: usize = 4096;
+/// Twilio documents no cookie size limit; browsers and most servers stop at 4096 bytes
+/// for a whole `Set-Cookie` (name, value and attributes), so that is our ceiling.
+pub const MAX_SET_COOKIE_BYTES: usize = 4096;
+/// Values stored in KV may be far larger than a cookie; this only bounds what we parse.
+pub const MAX_SEALED_BYTES: usize = 1 << 20;
 
+/// A jar holds one of our cookies; a header with hundreds of them is not worth a MAC each.
+const MAX_COOKIES_TRIED: usize = 8;
 const KEY_ID_BYTES: usize = 6;
-const MAC_BYTES: usize = 32;
-/// Base64 length of the MAC without padding: checked before decoding anything.
-const BASE64_MAC_LEN: usize = (MAC_BYTES * 4).div_ceil(3);
+const HMAC_BYTES: usize = 32;
+const TAG_BYTES: usize = 16;
+const NONCE_BYTES: usize = 12;
 const HKDF_SALT: &[u8] = b"sms-conversation-worker session";
 
 type HmacSha256 = Hmac<Sha256>;
@@ -48,6 +63,10 @@ struct SessionKey {
     id: String,
     /// The keyed MAC, derived once per isolate and cloned per use.
     mac: HmacSha256,
+    /// The AEAD for encrypted states.
+    aead: ChaCha20Poly1305,
+    /// Keys KV entries by pair without putting phone numbers in KV keys.
+    kv: HmacSha256,
 }
 
 /// The keys of `SESSION_SECRET`: the first seals, every one opens.
@@ -63,8 +82,8 @@ impl std::fmt::Debug for SessionKeys {
     }
 }
 
-/// Why a cookie did not open. Every case means the same to the webhook (start afresh);
-/// the distinction is for tests and logs.
+/// Why a sealed value did not open. Every case means the same to the webhook (start
+/// afresh, or look in KV); the distinction is for tests and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenError {
     /// Not of the `v.kid.payload.mac` shape, or not base64url, or too long.
@@ -81,10 +100,42 @@ pub enum OpenError {
     BadPayload,
 }
 
+/// Where a state was spilled in KV when it outgrew the cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pointer {
+    /// The KV key of the spilled state.
+    pub key: String,
+    /// The state without its turns and memory: enough to keep the count exact and to
+    /// recognise a retry when KV cannot be read.
+    pub summary: ConversationState,
+}
+
+/// What a sealed value held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sealed {
+    /// The conversation state itself.
+    State(ConversationState),
+    /// A pointer to it in KV.
+    Pointer(Pointer),
+}
+
+impl Sealed {
+    /// The sequence number of the state it is or points to.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Sealed::State(s) => s.seq,
+            Sealed::Pointer(p) => p.summary.seq,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PointerPayload<'a>(u64, &'a str, ConversationState);
+
 impl SessionKeys {
     /// Derives the keys from `SESSION_SECRET`: one or more secrets separated by commas.
     ///
-    /// Each secret goes through HKDF-SHA256 once here, so a request only clones a keyed MAC.
+    /// Each secret goes through HKDF-SHA256 once here, so a request only clones keyed state.
     ///
     /// ```
     /// use sms_conversation_worker::session::SessionKeys;
@@ -101,7 +152,7 @@ impl SessionKeys {
                 return Err(ConfigError::new(
                     "SESSION_SECRET",
                     format!(
-                        "key {} is {} bytes; each comma-separated key needs at least {MIN_SECRET_LEN} (generate one with `openssl rand -base64 48`)",
+                        "key {} is {} bytes; each comma-separated key needs at least {MIN_SECRET_LEN} (generate one with `npm run secret`)",
                         i + 1,
                         secret.len()
                     ),
@@ -122,44 +173,51 @@ impl SessionKeys {
         self.keys.is_empty()
     }
 
-    /// Seals `state` for `pair`, valid until `expires_at` (Unix seconds).
+    /// Seals `state` for `pair`, valid until `expires_at` (Unix seconds); encrypted when
+    /// `encrypt` (the state then holds message bodies that Twilio should not read).
     ///
     /// ```
-    /// use sms_conversation_worker::session::SessionKeys;
+    /// use sms_conversation_worker::session::{Sealed, SessionKeys};
     /// use sms_conversation_worker::state::{ConversationState, Pair};
     /// let keys = SessionKeys::from_secrets("0123456789abcdef0123456789abcdef").unwrap();
     /// let pair = Pair { account_sid: "AC1", to: "+15005550006", from: "+14155550100" };
     /// let mut state = ConversationState::default();
     /// state.record("SM1", 1_000);
-    /// let sealed = keys.seal(&state, &pair, 1_000 + 14_400);
-    /// assert_eq!(keys.open(&sealed, &pair, 2_000), Ok(state));
+    /// for encrypt in [false, true] {
+    ///     let sealed = keys.seal(&state, &pair, 1_000 + 14_400, encrypt);
+    ///     assert_eq!(keys.open(&sealed, &pair, 2_000), Ok(Sealed::State(state.clone())));
+    /// }
     /// ```
-    pub fn seal(&self, state: &ConversationState, pair: &Pair<'_>, expires_at: u64) -> String {
-        let key = &self.keys[0];
-        // Serialising plain integers and strings into a Vec cannot fail.
+    pub fn seal(
+        &self,
+        state: &ConversationState,
+        pair: &Pair<'_>,
+        expires_at: u64,
+        encrypt: bool,
+    ) -> String {
+        // Serialising integers, strings and maps of strings into a Vec cannot fail.
         let payload = serde_json::to_vec(&(expires_at, state)).unwrap_or_default();
-        let mut sealed = String::with_capacity(
-            VERSION.len() + key.id.len() + payload.len() * 4 / 3 + BASE64_MAC_LEN + 8,
-        );
-        sealed.push_str(VERSION);
-        sealed.push('.');
-        sealed.push_str(&key.id);
-        sealed.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut sealed);
-        let tag = key.tag(&sealed, pair).finalize().into_bytes();
-        sealed.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut sealed);
-        sealed
+        if encrypt {
+            self.keys[0].seal_encrypted(payload, pair)
+        } else {
+            self.keys[0].seal_signed(SIGNED, &payload, pair)
+        }
+    }
+
+    /// Seals a pointer to a state stored in KV under `key`.
+    pub fn seal_pointer(&self, pointer: &Pointer, pair: &Pair<'_>, expires_at: u64) -> String {
+        let payload = serde_json::to_vec(&PointerPayload(
+            expires_at,
+            &pointer.key,
+            pointer.summary.clone(),
+        ))
+        .unwrap_or_default();
+        self.keys[0].seal_signed(POINTER, &payload, pair)
     }
 
     /// Opens a sealed value for `pair` at time `now` (Unix seconds).
-    pub fn open(
-        &self,
-        sealed: &str,
-        pair: &Pair<'_>,
-        now: u64,
-    ) -> Result<ConversationState, OpenError> {
-        if sealed.len() > MAX_COOKIE_BYTES {
+    pub fn open(&self, sealed: &str, pair: &Pair<'_>, now: u64) -> Result<Sealed, OpenError> {
+        if sealed.len() > MAX_SEALED_BYTES {
             return Err(OpenError::Malformed);
         }
         let (signed, mac) = sealed.rsplit_once('.').ok_or(OpenError::Malformed)?;
@@ -169,7 +227,7 @@ impl SessionKeys {
         else {
             return Err(OpenError::Malformed);
         };
-        if version != VERSION {
+        if ![SIGNED, ENCRYPTED, POINTER].contains(&version) {
             return Err(OpenError::UnknownVersion);
         }
         let key = self
@@ -177,67 +235,185 @@ impl SessionKeys {
             .iter()
             .find(|k| k.id == key_id)
             .ok_or(OpenError::UnknownKey)?;
-        if mac.len() != BASE64_MAC_LEN {
-            return Err(OpenError::Malformed);
-        }
         let mac = URL_SAFE_NO_PAD
             .decode(mac)
             .map_err(|_| OpenError::Malformed)?;
-        // Constant-time comparison (hmac uses `subtle` inside verify_slice).
-        key.tag(signed, pair)
-            .verify_slice(&mac)
-            .map_err(|_| OpenError::BadMac)?;
-        let payload = URL_SAFE_NO_PAD
+        let mut payload = URL_SAFE_NO_PAD
             .decode(payload)
-            .map_err(|_| OpenError::BadPayload)?;
-        let (expires_at, state): (u64, ConversationState) =
-            serde_json::from_slice(&payload).map_err(|_| OpenError::BadPayload)?;
+            .map_err(|_| OpenError::Malformed)?;
+        if version != ENCRYPTED && mac.len() != HMAC_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        if version == ENCRYPTED {
+            payload = key.decrypt(signed, payload, &mac, pair)?;
+        } else {
+            // Constant-time comparison (hmac uses `subtle` inside verify_slice).
+            key.tag(signed, pair)
+                .verify_slice(&mac)
+                .map_err(|_| OpenError::BadMac)?;
+        }
+        let (expires_at, opened) = if version == POINTER {
+            let PointerPayload(exp, key, summary) =
+                serde_json::from_slice(&payload).map_err(|_| OpenError::BadPayload)?;
+            (
+                exp,
+                Sealed::Pointer(Pointer {
+                    key: key.to_string(),
+                    summary,
+                }),
+            )
+        } else {
+            let (exp, state): (u64, ConversationState) =
+                serde_json::from_slice(&payload).map_err(|_| OpenError::BadPayload)?;
+            (exp, Sealed::State(state))
+        };
         if now >= expires_at {
             return Err(OpenError::Expired);
         }
-        Ok(state)
+        Ok(opened)
     }
 
-    /// Opens the first of our cookies in a `Cookie` header that opens for `pair`.
+    /// Opens the best of our cookies in a `Cookie` header for `pair`.
     ///
     /// A jar can hold duplicates of our cookie (a proxy, a client that appended instead of
-    /// replacing); the newest conversation, the one with the highest count, wins.
-    pub fn open_from_header(
-        &self,
-        cookie_header: &str,
-        pair: &Pair<'_>,
-        now: u64,
-    ) -> Option<ConversationState> {
+    /// replacing); the one with the highest sequence number wins.
+    pub fn open_from_header(&self, cookie_header: &str, pair: &Pair<'_>, now: u64) -> Option<Sealed> {
         our_cookie_values(cookie_header)
+            .take(MAX_COOKIES_TRIED)
             .filter_map(|value| self.open(value, pair, now).ok())
-            .max_by_key(|state| state.count)
+            .max_by_key(Sealed::seq)
     }
+
+    /// The KV key of a pair's conversation: an HMAC of To and From, so no phone number
+    /// appears in KV keys, and nobody without the secret can find a pair's entry.
+    pub fn pair_key(&self, pair: &Pair<'_>) -> String {
+        let mut mac = self.keys[0].kv.clone();
+        for field in [pair.to, pair.from] {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field.as_bytes());
+        }
+        format!("pair:{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// A fresh, unguessable KV key for a state that outgrew its cookie; `None` only when the
+/// runtime has no randomness, and then the caller trims instead of spilling.
+pub fn new_spill_key() -> Option<String> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).ok()?;
+    Some(format!("spill:{}", URL_SAFE_NO_PAD.encode(id)))
 }
 
 impl SessionKey {
     fn derive(secret: &[u8]) -> Self {
         let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret);
         let mut mac_key = [0u8; 32];
+        let mut aead_key = [0u8; 32];
+        let mut kv_key = [0u8; 32];
         let mut id = [0u8; KEY_ID_BYTES];
-        // Both lengths are far below HKDF-SHA256's limit of 255 * 32 bytes.
+        // Every length is far below HKDF-SHA256's limit of 255 * 32 bytes.
         let _ = hkdf.expand(b"cookie mac v1", &mut mac_key);
+        let _ = hkdf.expand(b"cookie aead v1", &mut aead_key);
+        let _ = hkdf.expand(b"kv pair key v1", &mut kv_key);
         let _ = hkdf.expand(b"key id v1", &mut id);
         Self {
             id: URL_SAFE_NO_PAD.encode(id),
-            mac: HmacSha256::new_from_slice(&mac_key).unwrap_or_else(|_| unreachable!()),
+            mac: <HmacSha256 as KeyInit>::new_from_slice(&mac_key).unwrap_or_else(|_| unreachable!()),
+            aead: <ChaCha20Poly1305 as AeadKeyInit>::new(&aead_key.into()),
+            kv: <HmacSha256 as KeyInit>::new_from_slice(&kv_key).unwrap_or_else(|_| unreachable!()),
         }
     }
 
-    /// The MAC state over the signed part and the pair. Each pair field is
-    /// length-prefixed so that no two different pairs produce the same input.
+    fn header(&self, version: &str, capacity: usize) -> String {
+        let mut sealed = String::with_capacity(capacity + 64);
+        sealed.push_str(version);
+        sealed.push('.');
+        sealed.push_str(&self.id);
+        sealed.push('.');
+        sealed
+    }
+
+    fn seal_signed(&self, version: &str, payload: &[u8], pair: &Pair<'_>) -> String {
+        let mut sealed = self.header(version, payload.len() * 4 / 3);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut sealed);
+        let tag = self.tag(&sealed, pair).finalize().into_bytes();
+        sealed.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut sealed);
+        sealed
+    }
+
+    fn seal_encrypted(&self, plaintext: Vec<u8>, pair: &Pair<'_>) -> String {
+        let mut nonce = [0u8; NONCE_BYTES];
+        // A nonce must never repeat under one key: 96 random bits make that negligible.
+        // Without randomness we would rather not seal at all.
+        if getrandom::fill(&mut nonce).is_err() {
+            return String::new();
+        }
+        let mut buf = Vec::with_capacity(NONCE_BYTES + plaintext.len());
+        buf.extend_from_slice(&nonce);
+        buf.extend_from_slice(&plaintext);
+        let mut sealed = self.header(ENCRYPTED, buf.len() * 4 / 3);
+        let aad = self.associated_data(&sealed, pair);
+        let Ok(tag) = self.aead.encrypt_inout_detached(
+            &Nonce::from(nonce),
+            &aad,
+            (&mut buf[NONCE_BYTES..]).into(),
+        ) else {
+            return String::new();
+        };
+        URL_SAFE_NO_PAD.encode_string(&buf, &mut sealed);
+        sealed.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut sealed);
+        sealed
+    }
+
+    /// `signed_prefix` is `e1.<kid>.<payload>`; the AAD covers only `e1.<kid>.` and the
+    /// pair, since the AEAD authenticates the ciphertext itself.
+    fn decrypt(
+        &self,
+        signed: &str,
+        payload: Vec<u8>,
+        tag: &[u8],
+        pair: &Pair<'_>,
+    ) -> Result<Vec<u8>, OpenError> {
+        let tag = Tag::try_from(tag).map_err(|_| OpenError::Malformed)?;
+        if tag.len() != TAG_BYTES || payload.len() < NONCE_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        let header_len = ENCRYPTED.len() + 1 + self.id.len() + 1;
+        let aad = self.associated_data(signed.get(..header_len).ok_or(OpenError::Malformed)?, pair);
+        let (nonce, ciphertext) = payload.split_at(NONCE_BYTES);
+        let nonce = Nonce::try_from(nonce).map_err(|_| OpenError::Malformed)?;
+        let mut plaintext = ciphertext.to_vec();
+        self.aead
+            .decrypt_inout_detached(&nonce, &aad, plaintext.as_mut_slice().into(), &tag)
+            .map_err(|_| OpenError::BadMac)?;
+        Ok(plaintext)
+    }
+
+    fn associated_data(&self, header: &str, pair: &Pair<'_>) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(header.len() + 96);
+        aad.extend_from_slice(header.as_bytes());
+        push_pair(&mut aad, pair);
+        aad
+    }
+
+    /// The MAC state over the signed part and the pair.
     fn tag(&self, signed: &str, pair: &Pair<'_>) -> HmacSha256 {
         let mut mac = self.mac.clone();
         mac.update(signed.as_bytes());
-        for field in [pair.account_sid, pair.to, pair.from] {
-            mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field.as_bytes());
-        }
+        let mut fields = Vec::with_capacity(96);
+        push_pair(&mut fields, pair);
+        mac.update(&fields);
         mac
+    }
+}
+
+/// Each pair field is length-prefixed so that no two different pairs give the same bytes.
+fn push_pair(out: &mut Vec<u8>, pair: &Pair<'_>) {
+    for field in [pair.account_sid, pair.to, pair.from] {
+        out.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        out.extend_from_slice(field.as_bytes());
     }
 }
 
@@ -250,10 +426,11 @@ pub fn our_cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
         .filter_map(|c| c.value_raw())
 }
 
-/// The `Set-Cookie` value that stores `sealed` for `max_age` seconds.
+/// The `Set-Cookie` value that stores `sealed` for `max_age` seconds (0 deletes it).
 ///
 /// `HttpOnly; Secure` because the value is only ever for Twilio, over HTTPS;
 /// `Max-Age` follows the conversation TTL so Twilio forgets it when we would.
+/// (Not `Cookie::make_removal`: it reads the system clock, which panics in WASM.)
 pub fn set_cookie(sealed: &str, max_age: u64) -> String {
     Cookie::build((COOKIE_NAME, sealed))
         .path("/")
@@ -295,16 +472,16 @@ mod tests {
     fn a_sealed_state_opens_for_its_pair_until_it_expires() {
         let k = keys(NEW);
         let s = state(3);
-        let sealed = k.seal(&s, &PAIR, NOW + 100);
+        let sealed = k.seal(&s, &PAIR, NOW + 100, false);
         assert!(sealed.starts_with("v1."));
-        assert_eq!(k.open(&sealed, &PAIR, NOW), Ok(s.clone()));
-        assert_eq!(k.open(&sealed, &PAIR, NOW + 99), Ok(s));
+        assert_eq!(k.open(&sealed, &PAIR, NOW), Ok(Sealed::State(s.clone())));
+        assert_eq!(k.open(&sealed, &PAIR, NOW + 99), Ok(Sealed::State(s)));
         assert_eq!(k.open(&sealed, &PAIR, NOW + 100), Err(OpenError::Expired));
     }
 
     #[test]
     fn the_sealed_value_is_cookie_safe() {
-        let sealed = keys(NEW).seal(&state(10), &PAIR, NOW);
+        let sealed = keys(NEW).seal(&state(10), &PAIR, NOW, false);
         assert!(sealed
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
@@ -313,7 +490,7 @@ mod tests {
     #[test]
     fn a_cookie_replayed_into_another_pair_does_not_open() {
         let k = keys(NEW);
-        let sealed = k.seal(&state(5), &PAIR, NOW + 100);
+        let sealed = k.seal(&state(5), &PAIR, NOW + 100, false);
         for other in [
             Pair {
                 from: "+14155550199",
@@ -341,7 +518,7 @@ mod tests {
     #[test]
     fn any_tampering_is_detected() {
         let k = keys(NEW);
-        let sealed = k.seal(&state(2), &PAIR, NOW + 100);
+        let sealed = k.seal(&state(2), &PAIR, NOW + 100, false);
         let bytes = sealed.as_bytes();
         for i in 0..bytes.len() {
             let mut t = bytes.to_vec();
@@ -362,7 +539,7 @@ mod tests {
     #[test]
     fn junk_never_panics_and_never_opens() {
         let k = keys(NEW);
-        let sealed = k.seal(&state(1), &PAIR, NOW + 100);
+        let sealed = k.seal(&state(1), &PAIR, NOW + 100, false);
         let long = "a".repeat(10_000);
         let cases = [
             "",
@@ -388,10 +565,10 @@ mod tests {
         let old = keys(OLD);
         let rotated = keys(&format!("{NEW},{OLD}"));
         let s = state(4);
-        let old_cookie = old.seal(&s, &PAIR, NOW + 100);
-        assert_eq!(rotated.open(&old_cookie, &PAIR, NOW), Ok(s.clone()));
-        let resealed = rotated.seal(&s, &PAIR, NOW + 100);
-        assert_eq!(keys(NEW).open(&resealed, &PAIR, NOW), Ok(s));
+        let old_cookie = old.seal(&s, &PAIR, NOW + 100, false);
+        assert_eq!(rotated.open(&old_cookie, &PAIR, NOW), Ok(Sealed::State(s.clone())));
+        let resealed = rotated.seal(&s, &PAIR, NOW + 100, false);
+        assert_eq!(keys(NEW).open(&resealed, &PAIR, NOW), Ok(Sealed::State(s)));
         // Once the old key is dropped, its cookies no longer open.
         assert_eq!(
             keys(NEW).open(&old_cookie, &PAIR, NOW),
@@ -403,7 +580,7 @@ mod tests {
     fn a_forged_key_id_does_not_help() {
         let k = keys(NEW);
         let other = keys(OLD);
-        let theirs = other.seal(&state(1), &PAIR, NOW + 100);
+        let theirs = other.seal(&state(1), &PAIR, NOW + 100, false);
         let our_id = &k.keys[0].id;
         let parts: Vec<&str> = theirs.split('.').collect();
         let forged = format!("v1.{our_id}.{}.{}", parts[2], parts[3]);
@@ -420,17 +597,71 @@ mod tests {
     #[test]
     fn the_best_of_duplicate_cookies_wins_and_others_are_ignored() {
         let k = keys(NEW);
-        let older = k.seal(&state(2), &PAIR, NOW + 100);
-        let newer = k.seal(&state(3), &PAIR, NOW + 100);
+        let older = k.seal(&state(2), &PAIR, NOW + 100, false);
+        let newer = k.seal(&state(3), &PAIR, NOW + 100, false);
         let header = format!(
             "other=1; {COOKIE_NAME}=junk; {COOKIE_NAME}={older}; ;=; {COOKIE_NAME}={newer}; x"
         );
         assert_eq!(
-            k.open_from_header(&header, &PAIR, NOW).map(|s| s.count),
+            k.open_from_header(&header, &PAIR, NOW).map(|s| s.seq()),
             Some(3)
         );
         assert_eq!(k.open_from_header("", &PAIR, NOW), None);
         assert_eq!(k.open_from_header("sms_state=", &PAIR, NOW), None);
+    }
+
+    #[test]
+    fn encrypted_states_hide_the_bodies_and_bind_the_pair() {
+        let k = keys(NEW);
+        let mut s = state(2);
+        s.memory.insert("secret".into(), "the launch code is 1234".into());
+        let sealed = k.seal(&s, &PAIR, NOW + 100, true);
+        assert!(sealed.starts_with("e1."));
+        assert_eq!(k.open(&sealed, &PAIR, NOW), Ok(Sealed::State(s.clone())));
+        let parts: Vec<&str> = sealed.split('.').collect();
+        let payload = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        assert!(!String::from_utf8_lossy(&payload).contains("launch"));
+        // Random nonces: the same state never seals to the same bytes twice.
+        assert_ne!(sealed, k.seal(&s, &PAIR, NOW + 100, true));
+        let other = Pair { from: "+14155550199", ..PAIR };
+        assert_eq!(k.open(&sealed, &other, NOW), Err(OpenError::BadMac));
+        assert_eq!(k.open(&sealed, &PAIR, NOW + 100), Err(OpenError::Expired));
+        for i in 0..sealed.len() {
+            let mut t = sealed.clone().into_bytes();
+            t[i] = if t[i] == b'A' { b'B' } else { b'A' };
+            assert!(k.open(&String::from_utf8(t).unwrap(), &PAIR, NOW).is_err());
+        }
+        // Rotation works for encrypted states too.
+        let rotated = keys(&format!("{OLD},{NEW}"));
+        assert_eq!(rotated.open(&sealed, &PAIR, NOW), Ok(Sealed::State(s)));
+    }
+
+    #[test]
+    fn pointers_are_pair_bound_and_expire() {
+        let k = keys(NEW);
+        let p = Pointer {
+            key: "spill:abc".into(),
+            summary: state(7),
+        };
+        let sealed = k.seal_pointer(&p, &PAIR, NOW + 10);
+        assert!(sealed.starts_with("p1."));
+        assert!(sealed.len() < 300, "{}", sealed.len());
+        assert_eq!(k.open(&sealed, &PAIR, NOW), Ok(Sealed::Pointer(p)));
+        assert_eq!(k.open(&sealed, &Pair { to: "+1", ..PAIR }, NOW), Err(OpenError::BadMac));
+        assert_eq!(k.open(&sealed, &PAIR, NOW + 10), Err(OpenError::Expired));
+    }
+
+    #[test]
+    fn pair_keys_hide_numbers_and_differ_per_pair_and_secret() {
+        let k = keys(NEW);
+        let key = k.pair_key(&PAIR);
+        assert!(key.starts_with("pair:"));
+        assert!(!key.contains("4155550100"));
+        assert_eq!(key, k.pair_key(&PAIR));
+        assert_ne!(key, k.pair_key(&Pair { from: "+14155550101", ..PAIR }));
+        assert_ne!(key, keys(OLD).pair_key(&PAIR));
+        // Swapping To and From is another pair.
+        assert_ne!(key, k.pair_key(&Pair { to: PAIR.from, from: PAIR.to, ..PAIR }));
     }
 
     #[test]

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 /// What the worker remembers about one To/From pair.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationState {
+    /// Bumped on every change: when two copies of a conversation disagree (a stale cookie
+    /// Twilio sent back, a newer copy in KV), the higher sequence wins.
+    #[serde(rename = "s", default)]
+    pub seq: u64,
     /// Messages received from this pair, this one included once it is counted.
     #[serde(rename = "n")]
     pub count: u64,
@@ -28,6 +32,42 @@ pub struct ConversationState {
     /// Empty in the default conversation, and then it costs no cookie bytes.
     #[serde(rename = "k", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub memory: BTreeMap<String, String>,
+    /// The most recent turns, oldest first, within `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.
+    /// Trimming them never changes `count`.
+    #[serde(rename = "h", default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<Turn>,
+}
+
+/// One exchange: what the person texted and what we answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    /// Unix seconds the message arrived.
+    #[serde(rename = "t")]
+    pub at: u64,
+    /// Its `MessageSid`, so a retried delivery gets the very same answer.
+    #[serde(rename = "m", default, skip_serializing_if = "String::is_empty")]
+    pub message_sid: String,
+    /// The inbound `Body`.
+    #[serde(rename = "i")]
+    pub inbound: String,
+    /// Our reply's messages (none when we stayed silent).
+    #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
+    pub reply: Vec<String>,
+}
+
+impl Turn {
+    fn text_bytes(&self) -> usize {
+        self.inbound.len() + self.reply.iter().map(String::len).sum::<usize>()
+    }
+}
+
+/// How much history a conversation keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// At most this many turns (`HISTORY_TURNS`; 0 keeps none).
+    pub turns: usize,
+    /// At most this many bytes of text across the kept turns (`HISTORY_MAX_BYTES`).
+    pub bytes: usize,
 }
 
 impl ConversationState {
@@ -51,9 +91,37 @@ impl ConversationState {
             self.first_seen = now;
         }
         self.count = self.count.saturating_add(1);
+        self.seq = self.seq.saturating_add(1);
         self.last_seen = now;
         self.last_message_sid = (!message_sid.is_empty()).then(|| message_sid.to_string());
         true
+    }
+}
+
+impl ConversationState {
+    /// Appends a turn and drops the oldest ones beyond `limits`.
+    pub fn push_turn(&mut self, turn: Turn, limits: HistoryLimits) {
+        self.turns.push(turn);
+        let mut bytes: usize = self.turns.iter().map(Turn::text_bytes).sum();
+        while self.turns.len() > limits.turns || (bytes > limits.bytes && !self.turns.is_empty()) {
+            bytes -= self.turns.remove(0).text_bytes();
+        }
+    }
+
+    /// Drops the oldest turn, to make the state fit somewhere smaller; false when none is left.
+    pub fn drop_oldest_turn(&mut self) -> bool {
+        if self.turns.is_empty() {
+            return false;
+        }
+        self.turns.remove(0);
+        true
+    }
+
+    /// The turn of `message_sid`, when it is the latest one (a retried delivery).
+    pub fn last_turn_of(&self, message_sid: &str) -> Option<&Turn> {
+        self.turns
+            .last()
+            .filter(|t| !message_sid.is_empty() && t.message_sid == message_sid)
     }
 }
 
@@ -113,7 +181,52 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(
             json,
-            r#"{"n":1,"f":1700000000,"l":1700000000,"m":"SM0123456789abcdef0123456789abcdef"}"#
+            r#"{"s":1,"n":1,"f":1700000000,"l":1700000000,"m":"SM0123456789abcdef0123456789abcdef"}"#
         );
+    }
+
+    fn turn(i: usize, len: usize) -> Turn {
+        Turn {
+            at: i as u64,
+            message_sid: format!("SM{i}"),
+            inbound: "x".repeat(len),
+            reply: vec!["y".repeat(len)],
+        }
+    }
+
+    #[test]
+    fn history_keeps_the_newest_turns_within_both_limits_and_the_count_stays_exact() {
+        let mut s = ConversationState::default();
+        let limits = HistoryLimits { turns: 3, bytes: 1000 };
+        for i in 0..5 {
+            s.record(&format!("SM{i}"), i as u64);
+            s.push_turn(turn(i, 10), limits);
+        }
+        assert_eq!(s.count, 5);
+        let kept: Vec<&str> = s.turns.iter().map(|t| t.message_sid.as_str()).collect();
+        assert_eq!(kept, ["SM2", "SM3", "SM4"]);
+        // The byte budget: two turns of 2 × 300 bytes do not fit in 1000.
+        s.push_turn(turn(5, 300), limits);
+        s.push_turn(turn(6, 300), limits);
+        assert_eq!(s.turns.len(), 1);
+        assert_eq!(s.turns[0].message_sid, "SM6");
+        // A single turn over the budget is not kept at all.
+        s.push_turn(turn(7, 600), limits);
+        assert!(s.turns.is_empty());
+        // History off.
+        s.push_turn(turn(8, 1), HistoryLimits { turns: 0, bytes: 1000 });
+        assert!(s.turns.is_empty());
+        assert_eq!(s.count, 5);
+    }
+
+    #[test]
+    fn the_latest_turn_answers_a_retry() {
+        let mut s = ConversationState::default();
+        let limits = HistoryLimits { turns: 10, bytes: 10_000 };
+        s.push_turn(turn(1, 1), limits);
+        s.push_turn(turn(2, 1), limits);
+        assert_eq!(s.last_turn_of("SM2").map(|t| t.at), Some(2));
+        assert!(s.last_turn_of("SM1").is_none());
+        assert!(s.last_turn_of("").is_none());
     }
 }

@@ -106,6 +106,9 @@ pub struct InboundMessage {
     /// WhatsApp sender's profile name.
     #[serde(rename = "ProfileName", default, deserialize_with = "present")]
     pub profile_name: Option<String>,
+    /// Set by Twilio's Advanced Opt-Out (`STOP`, `START`, `HELP`).
+    #[serde(rename = "OptOutType", default, deserialize_with = "present")]
+    pub opt_out_type: Option<String>,
     /// Media items in index order (filled from the `MediaUrl{N}` parameters).
     #[serde(skip)]
     pub media: Vec<Media>,

@@ -1,20 +1,34 @@
-//! The Workers adapter: reads the request and the configuration, calls [`crate::app::handle`],
-//! writes the response and one log line. Nothing here decides anything.
+//! The Workers adapter: reads the request, the configuration and the KV binding, calls
+//! [`crate::app::handle`], writes the response and one log line, and runs the KV writes
+//! after the reply with `ctx.wait_until`. Nothing here decides anything.
 
 use std::cell::OnceCell;
+use std::time::Duration;
 
-use worker::{event, Context, Date, Env, Headers, Method, Request, Response, Result};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use worker::kv::KvStore;
+use worker::{event, Context, Date, Delay, Env, Headers, Method, Request, Response, Result};
 
-use crate::app::{self, HttpRequest, MAX_BODY_BYTES};
+use crate::app::{self, HttpRequest, KvWrite, Store, MAX_BODY_BYTES};
 use crate::config::{Config, ConfigError, VARIABLES};
+
+/// The optional KV namespace binding (see wrangler.toml).
+const KV_BINDING: &str = "CONVERSATIONS";
+/// Twilio waits 15 s for an answer; a KV read that takes longer than this is treated as a
+/// fault so the reply still goes out from what the cookie holds.
+const KV_READ_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Loaded = std::result::Result<Config, ConfigError>;
 
 thread_local! {
     /// Vars and secrets cannot change within an isolate, so the configuration (and the
-    /// HKDF key derivation inside it) is done once, on the first request.
-    static CONFIG: OnceCell<std::result::Result<Config, ConfigError>> = const { OnceCell::new() };
+    /// HKDF key derivation inside it) is done once, on the first request, and kept for
+    /// the isolate's life (leaked once, so requests borrow it across `.await`s).
+    static CONFIG: OnceCell<&'static Loaded> = const { OnceCell::new() };
 }
 
-fn load_config(env: &Env) -> std::result::Result<Config, ConfigError> {
+fn load_config(env: &Env) -> Loaded {
     let config = Config::from_lookup(|name| {
         debug_assert!(VARIABLES.contains(&name));
         env.secret(name)
@@ -23,23 +37,74 @@ fn load_config(env: &Env) -> std::result::Result<Config, ConfigError> {
             .or_else(|| env.var(name).ok().map(|v| v.to_string()))
     });
     if let Err(e) = &config {
+        // Once per isolate: the variable's name and the problem, never its value.
         worker::console_error!(
-            "{{\"event\":\"config\",\"error\":\"misconfigured: {}\"}}",
-            e.variable
+            "{{\"event\":\"config\",\"error\":{}}}",
+            serde_json::to_string(&format!("misconfigured: {e}")).unwrap_or_default()
         );
-        worker::console_error!("misconfigured: {e}");
     }
     config
 }
 
+/// The `CONVERSATIONS` namespace, with reads bounded in time.
+struct Kv(KvStore);
+
+impl Store for Kv {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+        let read = Box::pin(self.0.get(key).text());
+        match select(read, Delay::from(KV_READ_TIMEOUT)).await {
+            Either::Left((result, _)) => result.map_err(|e| e.to_string()),
+            Either::Right(_) => Err("KV read timed out".into()),
+        }
+    }
+}
+
+async fn run_writes(kv: KvStore, writes: Vec<KvWrite>) {
+    for write in writes {
+        let result = match &write {
+            KvWrite::Put {
+                key,
+                value,
+                ttl_seconds,
+            } => match kv.put(key, value.as_str()) {
+                Ok(put) => put.expiration_ttl(*ttl_seconds).execute().await,
+                Err(e) => Err(e),
+            },
+            KvWrite::Delete { key } => kv.delete(key).await,
+        };
+        if let Err(e) = result {
+            // Rate limits (1 write/s per key) land here too: the cookie still holds the
+            // state, so a failed write only weakens recovery.
+            worker::console_error!(
+                "{{\"event\":\"kv_write\",\"error\":{}}}",
+                serde_json::to_string(&e.to_string()).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Reads at most `MAX_BODY_BYTES + 1` bytes: enough to tell an oversized body apart
+/// without buffering all of it.
+async fn read_body(req: &mut Request) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut stream = req.stream()?;
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > MAX_BODY_BYTES {
+            break;
+        }
+    }
+    Ok(body)
+}
+
 #[event(start)]
 fn start() {
-    // Panics abort the isolate; the hook at least puts the message in `wrangler tail`.
+    // panic = "abort" ends the isolate; the hook at least puts the message in `wrangler tail`.
     console_error_panic_hook::set_once();
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
     let headers = req.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
@@ -49,33 +114,44 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let url = req.url()?.to_string();
     let method = req.method();
 
-    // Refuse an announced oversized body before reading it.
+    // An announced oversized body is refused without reading it; an unannounced one
+    // is read only up to the limit.
     let declared = header("content-length").and_then(|l| l.trim().parse::<usize>().ok());
-    let body = if method == Method::Post && declared.is_none_or(|l| l <= MAX_BODY_BYTES) {
-        req.bytes().await.unwrap_or_default()
-    } else if method == Method::Post {
-        vec![0; MAX_BODY_BYTES + 1]
-    } else {
-        Vec::new()
+    let body = match (method == Method::Post, declared) {
+        (false, _) => Vec::new(),
+        (true, Some(len)) if len > MAX_BODY_BYTES => vec![0; MAX_BODY_BYTES + 1],
+        (true, _) => read_body(&mut req).await.unwrap_or_default(),
     };
 
-    let now = started / 1000;
-    let response = CONFIG.with(|cell| {
-        let config = cell.get_or_init(|| load_config(&env));
-        app::handle(
-            config.as_ref(),
-            &HttpRequest {
-                method: method.as_ref(),
-                url: &url,
-                content_type: content_type.as_deref(),
-                signature: signature.as_deref(),
-                cookie: cookie.as_deref(),
-                body: &body,
-            },
-            now,
-        )
-    });
+    let config: &'static Loaded =
+        CONFIG.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_config(&env)))));
+    let kv = env.kv(KV_BINDING).ok();
+    let store = kv.clone().map(Kv);
+    let outcome = app::handle(
+        config.as_ref(),
+        &HttpRequest {
+            method: method.as_ref(),
+            url: &url,
+            content_type: content_type.as_deref(),
+            signature: signature.as_deref(),
+            cookie: cookie.as_deref(),
+            body: &body,
+        },
+        started / 1000,
+        store.as_ref(),
+    )
+    .await;
+    let response = outcome.response;
 
+    if let (Some(kv), false) = (kv, outcome.writes.is_empty()) {
+        ctx.wait_until(run_writes(kv, outcome.writes));
+    }
+    if let Some(error) = &response.log.kv_error {
+        worker::console_error!(
+            "{{\"event\":\"kv_read\",\"error\":{}}}",
+            serde_json::to_string(error).unwrap_or_default()
+        );
+    }
     let elapsed = Date::now().as_millis().saturating_sub(started);
     worker::console_log!("{}", response.log.to_json(response.status, elapsed));
 
