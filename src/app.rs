@@ -286,10 +286,7 @@ pub async fn handle<S: Store>(
 
 enum Answer {
     Info(String),
-    Twiml {
-        xml: String,
-        cookie: Option<String>,
-    },
+    Twiml { xml: String, cookie: Option<String> },
 }
 
 /// Twilio's opt-out keywords: Twilio itself confirms the opt-out, and a reply from us
@@ -507,7 +504,14 @@ fn seal_cookie(
                 turns: Vec::new(),
                 ..state.clone()
             };
-            let pointer = keys.seal_pointer(&Pointer { key: key.clone(), summary }, pair, expires_at);
+            let pointer = keys.seal_pointer(
+                &Pointer {
+                    key: key.clone(),
+                    summary,
+                },
+                pair,
+                expires_at,
+            );
             if let Some(cookie) = fits(&pointer) {
                 writes.push(KvWrite::Put {
                     key,
@@ -992,3 +996,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "app_kv_tests.rs"]
+mod kv_tests;

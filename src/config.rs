@@ -238,25 +238,30 @@ impl Config {
             next_known: template("REPLY_NEXT_KNOWN", DEFAULT_REPLY_NEXT_KNOWN)?,
         };
 
-        let number = |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, unit: &str| {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if range.contains(&n) => Ok(n),
-                    _ => Err(ConfigError::new(
-                        name,
-                        format!(
-                            "must be a whole number {unit} from {} to {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    )),
-                },
-            }
-        };
+        let number =
+            |name: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, unit: &str| {
+                match get(name) {
+                    None => Ok(default),
+                    Some(v) => match v.trim().parse::<u64>() {
+                        Ok(n) if range.contains(&n) => Ok(n),
+                        _ => Err(ConfigError::new(
+                            name,
+                            format!(
+                                "must be a whole number {unit} from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )),
+                    },
+                }
+            };
         let history = HistoryLimits {
-            turns: number("HISTORY_TURNS", DEFAULT_HISTORY_TURNS as u64, 0..=100, "of turns")?
-                as usize,
+            turns: number(
+                "HISTORY_TURNS",
+                DEFAULT_HISTORY_TURNS as u64,
+                0..=100,
+                "of turns",
+            )? as usize,
             bytes: number(
                 "HISTORY_MAX_BYTES",
                 DEFAULT_HISTORY_MAX_BYTES as u64,
@@ -266,8 +271,9 @@ impl Config {
         };
         let encrypt_state = match get("ENCRYPT_STATE") {
             None => history.turns > 0,
-            Some(v) => parse_bool(&v)
-                .ok_or_else(|| ConfigError::new("ENCRYPT_STATE", "must be \"true\" or \"false\""))?,
+            Some(v) => parse_bool(&v).ok_or_else(|| {
+                ConfigError::new("ENCRYPT_STATE", "must be \"true\" or \"false\"")
+            })?,
         };
         let kv_ttl_seconds = number(
             "KV_TTL_SECONDS",

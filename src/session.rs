@@ -277,7 +277,12 @@ impl SessionKeys {
     ///
     /// A jar can hold duplicates of our cookie (a proxy, a client that appended instead of
     /// replacing); the one with the highest sequence number wins.
-    pub fn open_from_header(&self, cookie_header: &str, pair: &Pair<'_>, now: u64) -> Option<Sealed> {
+    pub fn open_from_header(
+        &self,
+        cookie_header: &str,
+        pair: &Pair<'_>,
+        now: u64,
+    ) -> Option<Sealed> {
         our_cookie_values(cookie_header)
             .take(MAX_COOKIES_TRIED)
             .filter_map(|value| self.open(value, pair, now).ok())
@@ -292,7 +297,10 @@ impl SessionKeys {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
         }
-        format!("pair:{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "pair:{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 }
 
@@ -318,7 +326,8 @@ impl SessionKey {
         let _ = hkdf.expand(b"key id v1", &mut id);
         Self {
             id: URL_SAFE_NO_PAD.encode(id),
-            mac: <HmacSha256 as KeyInit>::new_from_slice(&mac_key).unwrap_or_else(|_| unreachable!()),
+            mac: <HmacSha256 as KeyInit>::new_from_slice(&mac_key)
+                .unwrap_or_else(|_| unreachable!()),
             aead: <ChaCha20Poly1305 as AeadKeyInit>::new(&aead_key.into()),
             kv: <HmacSha256 as KeyInit>::new_from_slice(&kv_key).unwrap_or_else(|_| unreachable!()),
         }
@@ -566,7 +575,10 @@ mod tests {
         let rotated = keys(&format!("{NEW},{OLD}"));
         let s = state(4);
         let old_cookie = old.seal(&s, &PAIR, NOW + 100, false);
-        assert_eq!(rotated.open(&old_cookie, &PAIR, NOW), Ok(Sealed::State(s.clone())));
+        assert_eq!(
+            rotated.open(&old_cookie, &PAIR, NOW),
+            Ok(Sealed::State(s.clone()))
+        );
         let resealed = rotated.seal(&s, &PAIR, NOW + 100, false);
         assert_eq!(keys(NEW).open(&resealed, &PAIR, NOW), Ok(Sealed::State(s)));
         // Once the old key is dropped, its cookies no longer open.
@@ -614,7 +626,8 @@ mod tests {
     fn encrypted_states_hide_the_bodies_and_bind_the_pair() {
         let k = keys(NEW);
         let mut s = state(2);
-        s.memory.insert("secret".into(), "the launch code is 1234".into());
+        s.memory
+            .insert("secret".into(), "the launch code is 1234".into());
         let sealed = k.seal(&s, &PAIR, NOW + 100, true);
         assert!(sealed.starts_with("e1."));
         assert_eq!(k.open(&sealed, &PAIR, NOW), Ok(Sealed::State(s.clone())));
@@ -623,7 +636,10 @@ mod tests {
         assert!(!String::from_utf8_lossy(&payload).contains("launch"));
         // Random nonces: the same state never seals to the same bytes twice.
         assert_ne!(sealed, k.seal(&s, &PAIR, NOW + 100, true));
-        let other = Pair { from: "+14155550199", ..PAIR };
+        let other = Pair {
+            from: "+14155550199",
+            ..PAIR
+        };
         assert_eq!(k.open(&sealed, &other, NOW), Err(OpenError::BadMac));
         assert_eq!(k.open(&sealed, &PAIR, NOW + 100), Err(OpenError::Expired));
         for i in 0..sealed.len() {
@@ -647,7 +663,10 @@ mod tests {
         assert!(sealed.starts_with("p1."));
         assert!(sealed.len() < 300, "{}", sealed.len());
         assert_eq!(k.open(&sealed, &PAIR, NOW), Ok(Sealed::Pointer(p)));
-        assert_eq!(k.open(&sealed, &Pair { to: "+1", ..PAIR }, NOW), Err(OpenError::BadMac));
+        assert_eq!(
+            k.open(&sealed, &Pair { to: "+1", ..PAIR }, NOW),
+            Err(OpenError::BadMac)
+        );
         assert_eq!(k.open(&sealed, &PAIR, NOW + 10), Err(OpenError::Expired));
     }
 
@@ -658,10 +677,23 @@ mod tests {
         assert!(key.starts_with("pair:"));
         assert!(!key.contains("4155550100"));
         assert_eq!(key, k.pair_key(&PAIR));
-        assert_ne!(key, k.pair_key(&Pair { from: "+14155550101", ..PAIR }));
+        assert_ne!(
+            key,
+            k.pair_key(&Pair {
+                from: "+14155550101",
+                ..PAIR
+            })
+        );
         assert_ne!(key, keys(OLD).pair_key(&PAIR));
         // Swapping To and From is another pair.
-        assert_ne!(key, k.pair_key(&Pair { to: PAIR.from, from: PAIR.to, ..PAIR }));
+        assert_ne!(
+            key,
+            k.pair_key(&Pair {
+                to: PAIR.from,
+                from: PAIR.to,
+                ..PAIR
+            })
+        );
     }
 
     #[test]

@@ -197,7 +197,10 @@ mod tests {
     #[test]
     fn history_keeps_the_newest_turns_within_both_limits_and_the_count_stays_exact() {
         let mut s = ConversationState::default();
-        let limits = HistoryLimits { turns: 3, bytes: 1000 };
+        let limits = HistoryLimits {
+            turns: 3,
+            bytes: 1000,
+        };
         for i in 0..5 {
             s.record(&format!("SM{i}"), i as u64);
             s.push_turn(turn(i, 10), limits);
@@ -214,7 +217,13 @@ mod tests {
         s.push_turn(turn(7, 600), limits);
         assert!(s.turns.is_empty());
         // History off.
-        s.push_turn(turn(8, 1), HistoryLimits { turns: 0, bytes: 1000 });
+        s.push_turn(
+            turn(8, 1),
+            HistoryLimits {
+                turns: 0,
+                bytes: 1000,
+            },
+        );
         assert!(s.turns.is_empty());
         assert_eq!(s.count, 5);
     }
@@ -222,7 +231,10 @@ mod tests {
     #[test]
     fn the_latest_turn_answers_a_retry() {
         let mut s = ConversationState::default();
-        let limits = HistoryLimits { turns: 10, bytes: 10_000 };
+        let limits = HistoryLimits {
+            turns: 10,
+            bytes: 10_000,
+        };
         s.push_turn(turn(1, 1), limits);
         s.push_turn(turn(2, 1), limits);
         assert_eq!(s.last_turn_of("SM2").map(|t| t.at), Some(2));
