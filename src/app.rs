@@ -383,6 +383,10 @@ async fn webhook_reply<S: Store>(
 
     // Open state: the cookie is authoritative when it holds the state; KV is read only
     // when there is no usable cookie, or the cookie points at a spilled state.
+    let spill_key = match &cookie {
+        Some(Sealed::Pointer(p)) => Some(p.key.clone()),
+        _ => None,
+    };
     let (mut state, source) = match cookie {
         Some(Sealed::State(state)) => (state, StateSource::Cookie),
         other => {
@@ -442,7 +446,11 @@ async fn webhook_reply<S: Store>(
     log.count = Some(state.count);
 
     // Seal and render.
-    let cookie = seal_cookie(config, &mut state, &pair, store.is_some(), counted, writes);
+    let spill = store.is_some().then_some(Spill {
+        key: spill_key,
+        counted,
+    });
+    let cookie = seal_cookie(config, &mut state, &pair, spill, writes);
     if store.is_some() && counted {
         // Written on every counted message, so a lost cookie is recovered exactly.
         writes.push(KvWrite::Put {
@@ -475,15 +483,23 @@ fn seal_for_kv(config: &Config, state: &ConversationState, pair: &Pair<'_>) -> S
     )
 }
 
+/// How a state that outgrows its cookie may be spilled to KV.
+struct Spill {
+    /// The spill key of the pointer the request came with: reused, so a long conversation
+    /// keeps one spilled entry rather than leaving one behind per message.
+    key: Option<String>,
+    /// False for a retry, whose state KV already holds under `key`.
+    counted: bool,
+}
+
 /// The `Set-Cookie` for `state`, never over [`MAX_SET_COOKIE_BYTES`]: a state that does
-/// not fit is spilled to KV behind a pointer cookie when KV is bound (and the message is
-/// new), or loses its oldest turns until it fits.
+/// not fit is spilled to KV behind a pointer cookie when KV is bound (`spill`), or loses
+/// its oldest turns until it fits.
 fn seal_cookie(
     config: &Config,
     state: &mut ConversationState,
     pair: &Pair<'_>,
-    has_store: bool,
-    counted: bool,
+    spill: Option<Spill>,
     writes: &mut Vec<KvWrite>,
 ) -> Option<String> {
     let keys = &config.session_keys;
@@ -497,8 +513,9 @@ fn seal_cookie(
     if let Some(cookie) = fits(&sealed) {
         return Some(cookie);
     }
-    if has_store && counted {
-        if let Some(key) = session::new_spill_key() {
+    if let Some(spill) = spill {
+        let write = spill.counted || spill.key.is_none();
+        if let Some(key) = spill.key.or_else(session::new_spill_key) {
             let summary = ConversationState {
                 memory: Default::default(),
                 turns: Vec::new(),
@@ -513,11 +530,13 @@ fn seal_cookie(
                 expires_at,
             );
             if let Some(cookie) = fits(&pointer) {
-                writes.push(KvWrite::Put {
-                    key,
-                    value: seal_for_kv(config, state, pair),
-                    ttl_seconds: config.kv_ttl_seconds,
-                });
+                if write {
+                    writes.push(KvWrite::Put {
+                        key,
+                        value: seal_for_kv(config, state, pair),
+                        ttl_seconds: config.kv_ttl_seconds,
+                    });
+                }
                 return Some(cookie);
             }
         }

@@ -219,7 +219,8 @@ fn with_kv_long_bodies_spill_behind_a_pointer_and_keep_their_turns() {
         .all(|c| c.len() <= MAX_SET_COOKIE_BYTES));
     assert!(phone.jar.as_deref().unwrap().starts_with("sms_state=p1."));
     let map = store.map.borrow();
-    assert!(map.keys().any(|k| k.starts_with("spill:")));
+    // One spilled entry for the whole conversation, reused message after message.
+    assert_eq!(map.keys().filter(|k| k.starts_with("spill:")).count(), 1);
     assert!(map.keys().all(|k| !k.contains("4155550100")));
     // The spilled state holds the turns the cookie could not.
     let keys = &c.session_keys;
@@ -354,6 +355,24 @@ fn stop_gets_no_reply_but_still_counts() {
     );
     assert_eq!(out.response.log.count, Some(2));
     assert_eq!(text(&phone.send("start")), numbered(3));
+}
+
+#[test]
+fn a_retry_of_a_spilled_conversation_keeps_its_pointer_and_writes_nothing() {
+    let c = config(&[]);
+    let store = MemStore::default();
+    let mut phone = Phone::new(&c, Some(&store));
+    for i in 1..=3 {
+        phone.send(&long_body(i));
+    }
+    let pointer = phone.jar.clone().unwrap();
+    assert!(pointer.starts_with("sms_state=p1."));
+    let retry = phone.deliver(&format!("SM{:032}", 3), &long_body(3));
+    assert_eq!(retry.response.log.outcome, "retry");
+    assert_eq!(text(&retry), numbered(3));
+    assert!(retry.writes.is_empty());
+    assert!(phone.jar.as_deref().unwrap().starts_with("sms_state=p1."));
+    assert_eq!(text(&phone.send("x")), numbered(4));
 }
 
 #[test]
