@@ -324,7 +324,11 @@ async fn webhook_reply<S: Store>(
         _ => return Err(Rejection::MethodNotAllowed),
     };
     if !is_post && query.is_empty() {
-        return Ok(Answer::Info(info_page(origin, config.err())));
+        let problem = match config {
+            Ok(c) => c.missing_token_error(),
+            Err(e) => Some(e.clone()),
+        };
+        return Ok(Answer::Info(info_page(origin, problem.as_ref())));
     }
     let config = config.map_err(|e| Rejection::Misconfigured(e.clone()))?;
 
@@ -592,15 +596,12 @@ fn verify(
     is_post: bool,
     params: &webhook::Params,
 ) -> Result<(), Rejection> {
-    let auth_token = match &config.verification {
-        Verification::Signed { auth_token } => auth_token,
-        Verification::Unsigned => return Ok(()),
-        Verification::MissingToken => {
-            return Err(Rejection::Misconfigured(ConfigError::new(
-                "TWILIO_AUTH_TOKEN",
-                "is not set: webhooks cannot be verified (set the secret, or ALLOW_UNSIGNED_WEBHOOKS=true for local tests only)",
-            )))
-        }
+    if let Some(problem) = config.missing_token_error() {
+        return Err(Rejection::Misconfigured(problem));
+    }
+    let Verification::Signed { auth_token } = &config.verification else {
+        // ALLOW_UNSIGNED_WEBHOOKS=true and no token.
+        return Ok(());
     };
     let signature = req.signature.ok_or(Rejection::MissingSignature)?;
     // GET webhooks carry their parameters in the URL, which is signed as a whole.

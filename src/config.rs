@@ -304,6 +304,19 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Why webhooks are refused when no auth token is configured and unsigned webhooks
+    /// were not explicitly allowed; `None` otherwise.
+    pub fn missing_token_error(&self) -> Option<ConfigError> {
+        matches!(self.verification, Verification::MissingToken).then(|| {
+            ConfigError::new(
+                "TWILIO_AUTH_TOKEN",
+                "is not set: webhooks cannot be verified (set the secret, or ALLOW_UNSIGNED_WEBHOOKS=true for local tests only)",
+            )
+        })
+    }
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Some(true),
