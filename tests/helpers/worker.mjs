@@ -121,3 +121,47 @@ export function replyText(twiml) {
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, "&");
 }
+
+/**
+ * Like `startWorker`, with more workers beside the built one (Miniflare's multi-worker
+ * form), e.g. a worker whose default export builds a `wrappedBindings` object. `options`
+ * go to the built worker; `shared` are Miniflare's instance-wide options (`log`,
+ * `handleRuntimeStdio`, …). `mf.dispatchFetch` reaches the built worker (it is first).
+ */
+export async function startWorkerWithPeers(vars = {}, options = {}, peers = [], shared = {}) {
+  const bindings = { TWILIO_AUTH_TOKEN: AUTH_TOKEN, SESSION_SECRET, ...vars };
+  for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
+  const mf = new Miniflare({
+    ...shared,
+    workers: [
+      {
+        name: "sms-conversation-worker",
+        modules: true,
+        scriptPath: path.join(ROOT, "build/index.js"),
+        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+        compatibilityDate: "2026-07-01",
+        bindings,
+        ...options,
+      },
+      ...peers,
+    ],
+  });
+  const url = await mf.ready;
+  return { mf, url, dispose: () => mf.dispose() };
+}
+
+/**
+ * Captures what the worker prints (console.log → stdout, console.error → stderr) as
+ * Miniflare's `handleRuntimeStdio` option; `text()` is everything so far.
+ */
+export function captureLogs() {
+  const chunks = [];
+  return {
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => chunks.push(String(d)));
+      stderr.on("data", (d) => chunks.push(String(d)));
+    },
+    text: () => chunks.join(""),
+    lines: () => chunks.join("").split("\n").filter(Boolean),
+  };
+}
