@@ -369,7 +369,11 @@ async fn webhook_reply<S: Store>(
         .and_then(|header| keys.open_from_header(header, &pair, now));
 
     // Forget, before reading anything: the person asked for it.
-    if message.body.trim().to_uppercase() == config.reset_keyword {
+    if message
+        .body
+        .trim()
+        .eq_ignore_ascii_case(&config.reset_keyword)
+    {
         log.outcome = "reset";
         if store.is_some() {
             writes.push(KvWrite::Delete {
@@ -470,8 +474,8 @@ async fn webhook_reply<S: Store>(
 }
 
 fn is_opt_out(message: &InboundMessage) -> bool {
-    let word = message.body.trim().to_uppercase();
-    STOP_KEYWORDS.contains(&word.as_str())
+    let word = message.body.trim();
+    STOP_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
         || message
             .opt_out_type
             .as_deref()

@@ -112,7 +112,7 @@ pub struct Config {
     /// `KV_TTL_SECONDS`: how long a pair's entry in the `CONVERSATIONS` namespace lives
     /// after its last message; a state recovered from KV is valid that long.
     pub kv_ttl_seconds: u64,
-    /// `RESET_KEYWORD`, upper-cased: texting it alone forgets the conversation.
+    /// `RESET_KEYWORD`: texting it alone (any case) forgets the conversation.
     pub reset_keyword: String,
 }
 
@@ -284,7 +284,7 @@ impl Config {
         let reset_keyword = get("RESET_KEYWORD")
             .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into())
             .trim()
-            .to_uppercase();
+            .to_string();
 
         Ok(Config {
             verification,

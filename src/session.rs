@@ -6,8 +6,8 @@
 //!   kept in KV (when the state outgrew the cookie).
 //! - `key id` names the `SESSION_SECRET` key that sealed it, so rotation needs no trial
 //!   and error: the first key seals, every configured key opens.
-//! - `payload` is the JSON `[expires_at, state]` (or `[expires_at, kv key, summary]` for a
-//!   pointer); for `e1` it is a random nonce followed by the ChaCha20-Poly1305 ciphertext.
+//! - `payload` is `(expires_at, state)` (or `(expires_at, kv key, summary)` for a pointer)
+//!   in postcard's compact binary serde format; for `e1` it is a random nonce followed by the ChaCha20-Poly1305 ciphertext.
 //!   The expiry slides with each message, so an old value cannot be replayed forever.
 //! - `mac` is HMAC-SHA256 (`v1`, `p1`) or the Poly1305 tag (`e1`) over the version, key id
 //!   and payload **and** the AccountSid and To/From pair. Twilio's `X-Twilio-Signature`
@@ -196,7 +196,8 @@ impl SessionKeys {
         encrypt: bool,
     ) -> String {
         // Serialising integers, strings and maps of strings into a Vec cannot fail.
-        let payload = serde_json::to_vec(&(expires_at, state)).unwrap_or_default();
+        // postcard rather than JSON: a third smaller, and every byte rides on every webhook.
+        let payload = postcard::to_allocvec(&(expires_at, state)).unwrap_or_default();
         if encrypt {
             self.keys[0].seal_encrypted(payload, pair)
         } else {
@@ -206,7 +207,7 @@ impl SessionKeys {
 
     /// Seals a pointer to a state stored in KV under `key`.
     pub fn seal_pointer(&self, pointer: &Pointer, pair: &Pair<'_>, expires_at: u64) -> String {
-        let payload = serde_json::to_vec(&PointerPayload(
+        let payload = postcard::to_allocvec(&PointerPayload(
             expires_at,
             &pointer.key,
             pointer.summary.clone(),
@@ -254,7 +255,7 @@ impl SessionKeys {
         }
         let (expires_at, opened) = if version == POINTER {
             let PointerPayload(exp, key, summary) =
-                serde_json::from_slice(&payload).map_err(|_| OpenError::BadPayload)?;
+                postcard::from_bytes(&payload).map_err(|_| OpenError::BadPayload)?;
             (
                 exp,
                 Sealed::Pointer(Pointer {
@@ -264,7 +265,7 @@ impl SessionKeys {
             )
         } else {
             let (exp, state): (u64, ConversationState) =
-                serde_json::from_slice(&payload).map_err(|_| OpenError::BadPayload)?;
+                postcard::from_bytes(&payload).map_err(|_| OpenError::BadPayload)?;
             (exp, Sealed::State(state))
         };
         if now >= expires_at {

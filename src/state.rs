@@ -3,7 +3,9 @@
 //! It is versioned by the cookie format (see [`crate::session`]): a cookie of a version
 //! this build does not know opens as "no state", so changing this struct in a way old
 //! cookies cannot be read back in only restarts conversations, never fails a webhook.
-//! Field names are one letter because every byte is sent on every webhook.
+//! It is encoded with postcard (compact, not self-describing): fields are identified by
+//! their order, so add new ones at the end, and expect existing conversations to restart
+//! when you change the struct (or keep your data in `memory`, which needs no change here).
 
 use std::collections::BTreeMap;
 
@@ -14,27 +16,20 @@ use serde::{Deserialize, Serialize};
 pub struct ConversationState {
     /// Bumped on every change: when two copies of a conversation disagree (a stale cookie
     /// Twilio sent back, a newer copy in KV), the higher sequence wins.
-    #[serde(rename = "s", default)]
     pub seq: u64,
     /// Messages received from this pair, this one included once it is counted.
-    #[serde(rename = "n")]
     pub count: u64,
     /// Unix seconds of the first message.
-    #[serde(rename = "f")]
     pub first_seen: u64,
     /// Unix seconds of the latest message.
-    #[serde(rename = "l")]
     pub last_seen: u64,
     /// `MessageSid` of the latest counted message, so a retried delivery is recognised.
-    #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
     pub last_message_sid: Option<String>,
     /// Free-form memory for your own conversation (e.g. `"name" → "Rey"`).
     /// Empty in the default conversation, and then it costs no cookie bytes.
-    #[serde(rename = "k", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub memory: BTreeMap<String, String>,
     /// The most recent turns, oldest first, within `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.
     /// Trimming them never changes `count`.
-    #[serde(rename = "h", default, skip_serializing_if = "Vec::is_empty")]
     pub turns: Vec<Turn>,
 }
 
@@ -42,16 +37,12 @@ pub struct ConversationState {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Turn {
     /// Unix seconds the message arrived.
-    #[serde(rename = "t")]
     pub at: u64,
     /// Its `MessageSid`, so a retried delivery gets the very same answer.
-    #[serde(rename = "m", default, skip_serializing_if = "String::is_empty")]
     pub message_sid: String,
     /// The inbound `Body`.
-    #[serde(rename = "i")]
     pub inbound: String,
     /// Our reply's messages (none when we stayed silent).
-    #[serde(rename = "o", default, skip_serializing_if = "Vec::is_empty")]
     pub reply: Vec<String>,
 }
 
@@ -178,10 +169,12 @@ mod tests {
     fn the_default_state_serialises_compactly() {
         let mut s = ConversationState::default();
         s.record("SM0123456789abcdef0123456789abcdef", 1_700_000_000);
-        let json = serde_json::to_string(&s).unwrap();
+        let bytes = postcard::to_allocvec(&s).unwrap();
+        // Varint integers, a length-prefixed SID, one byte each for the empty memory and turns.
+        assert_eq!(bytes.len(), 1 + 1 + 5 + 5 + 1 + 1 + 34 + 1 + 1);
         assert_eq!(
-            json,
-            r#"{"s":1,"n":1,"f":1700000000,"l":1700000000,"m":"SM0123456789abcdef0123456789abcdef"}"#
+            postcard::from_bytes::<ConversationState>(&bytes).unwrap(),
+            s
         );
     }
 

@@ -36,7 +36,11 @@ fn load_config(env: &Env) -> Loaded {
             .map(|s| s.to_string())
             .or_else(|| env.var(name).ok().map(|v| v.to_string()))
     });
-    if let Err(e) = &config {
+    let problem = match &config {
+        Ok(c) => c.missing_token_error(),
+        Err(e) => Some(e.clone()),
+    };
+    if let Some(e) = problem {
         // Once per isolate: the variable's name and the problem, never its value.
         worker::console_error!(
             "{{\"event\":\"config\",\"error\":{}}}",
@@ -66,7 +70,8 @@ async fn run_writes(kv: KvStore, writes: Vec<KvWrite>) {
                 key,
                 value,
                 ttl_seconds,
-            } => match kv.put(key, value.as_str()) {
+                // put_bytes: `put` would route a &str through serde_wasm_bindgen.
+            } => match kv.put_bytes(key, value.as_bytes()) {
                 Ok(put) => put.expiration_ttl(*ttl_seconds).execute().await,
                 Err(e) => Err(e),
             },
