@@ -72,12 +72,15 @@ struct SessionKey {
 /// The keys of `SESSION_SECRET`: the first seals, every one opens.
 #[derive(Clone)]
 pub struct SessionKeys {
-    keys: Vec<SessionKey>,
+    /// The first key: it seals.
+    primary: SessionKey,
+    /// Older keys, kept so their cookies still open during a rotation.
+    older: Vec<SessionKey>,
 }
 
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
+        let ids: Vec<&str> = self.keys().map(|k| k.id.as_str()).collect();
         f.debug_struct("SessionKeys").field("ids", &ids).finish()
     }
 }
@@ -160,17 +163,28 @@ impl SessionKeys {
             }
             keys.push(SessionKey::derive(secret.as_bytes()));
         }
-        Ok(Self { keys })
+        let mut keys = keys.into_iter();
+        let primary = keys
+            .next()
+            .ok_or_else(|| ConfigError::new("SESSION_SECRET", "is empty"))?;
+        Ok(Self {
+            primary,
+            older: keys.collect(),
+        })
     }
 
     /// How many keys are configured.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        1 + self.older.len()
     }
 
     /// Always false: construction refuses an empty key list.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        false
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &SessionKey> {
+        std::iter::once(&self.primary).chain(&self.older)
     }
 
     /// Seals `state` for `pair`, valid until `expires_at` (Unix seconds); encrypted when
@@ -199,9 +213,9 @@ impl SessionKeys {
         // postcard rather than JSON: a third smaller, and every byte rides on every webhook.
         let payload = postcard::to_allocvec(&(expires_at, state)).unwrap_or_default();
         if encrypt {
-            self.keys[0].seal_encrypted(payload, pair)
+            self.primary.seal_encrypted(payload, pair)
         } else {
-            self.keys[0].seal_signed(SIGNED, &payload, pair)
+            self.primary.seal_signed(SIGNED, &payload, pair)
         }
     }
 
@@ -213,7 +227,7 @@ impl SessionKeys {
             pointer.summary.clone(),
         ))
         .unwrap_or_default();
-        self.keys[0].seal_signed(POINTER, &payload, pair)
+        self.primary.seal_signed(POINTER, &payload, pair)
     }
 
     /// Opens a sealed value for `pair` at time `now` (Unix seconds).
@@ -232,8 +246,7 @@ impl SessionKeys {
             return Err(OpenError::UnknownVersion);
         }
         let key = self
-            .keys
-            .iter()
+            .keys()
             .find(|k| k.id == key_id)
             .ok_or(OpenError::UnknownKey)?;
         let mac = URL_SAFE_NO_PAD
@@ -293,7 +306,7 @@ impl SessionKeys {
     /// The KV key of a pair's conversation: an HMAC of To and From, so no phone number
     /// appears in KV keys, and nobody without the secret can find a pair's entry.
     pub fn pair_key(&self, pair: &Pair<'_>) -> String {
-        let mut mac = self.keys[0].kv.clone();
+        let mut mac = self.primary.kv.clone();
         for field in [pair.to, pair.from] {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
@@ -316,9 +329,10 @@ pub fn new_spill_key() -> Option<String> {
 impl SessionKey {
     fn derive(secret: &[u8]) -> Self {
         let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret);
-        let mut mac_key = [0u8; 32];
+        // HMAC keys of one SHA-256 block (64 bytes), so they need no length check.
+        let mut mac_key = [0u8; 64];
         let mut aead_key = [0u8; 32];
-        let mut kv_key = [0u8; 32];
+        let mut kv_key = [0u8; 64];
         let mut id = [0u8; KEY_ID_BYTES];
         // Every length is far below HKDF-SHA256's limit of 255 * 32 bytes.
         let _ = hkdf.expand(b"cookie mac v1", &mut mac_key);
@@ -327,10 +341,9 @@ impl SessionKey {
         let _ = hkdf.expand(b"key id v1", &mut id);
         Self {
             id: URL_SAFE_NO_PAD.encode(id),
-            mac: <HmacSha256 as KeyInit>::new_from_slice(&mac_key)
-                .unwrap_or_else(|_| unreachable!()),
+            mac: <HmacSha256 as KeyInit>::new(&mac_key.into()),
             aead: <ChaCha20Poly1305 as AeadKeyInit>::new(&aead_key.into()),
-            kv: <HmacSha256 as KeyInit>::new_from_slice(&kv_key).unwrap_or_else(|_| unreachable!()),
+            kv: <HmacSha256 as KeyInit>::new(&kv_key.into()),
         }
     }
 
@@ -594,7 +607,7 @@ mod tests {
         let k = keys(NEW);
         let other = keys(OLD);
         let theirs = other.seal(&state(1), &PAIR, NOW + 100, false);
-        let our_id = &k.keys[0].id;
+        let our_id = &k.primary.id;
         let parts: Vec<&str> = theirs.split('.').collect();
         let forged = format!("v1.{our_id}.{}.{}", parts[2], parts[3]);
         assert_eq!(k.open(&forged, &PAIR, NOW), Err(OpenError::BadMac));

@@ -49,15 +49,17 @@ pub fn params_string<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -
 /// );
 /// ```
 pub fn expected_signature(auth_token: &str, url: &str, params: &str) -> String {
-    let mut mac = keyed(auth_token);
-    mac.update(url.as_bytes());
-    mac.update(params.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
+    keyed(auth_token).map_or_else(String::new, |mut mac| {
+        mac.update(url.as_bytes());
+        mac.update(params.as_bytes());
+        STANDARD.encode(mac.finalize().into_bytes())
+    })
 }
 
-fn keyed(auth_token: &str) -> HmacSha1 {
-    // HMAC takes keys of any length.
-    HmacSha1::new_from_slice(auth_token.as_bytes()).unwrap_or_else(|_| unreachable!())
+/// HMAC takes keys of any length, so this is always `Some`; `Option` keeps even the
+/// impossible case from panicking.
+fn keyed(auth_token: &str) -> Option<HmacSha1> {
+    HmacSha1::new_from_slice(auth_token.as_bytes()).ok()
 }
 
 /// True when `signature` (the header's value) is Twilio's signature of one of `urls`
@@ -75,7 +77,9 @@ pub fn is_valid<'u>(
         Ok(SIGNATURE_BYTES) => {}
         _ => return false,
     }
-    let key = keyed(auth_token);
+    let Some(key) = keyed(auth_token) else {
+        return false;
+    };
     let mut any = false;
     for url in urls {
         let mut mac = key.clone();
