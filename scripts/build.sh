@@ -4,4 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/setup.sh --print-env)"
-exec worker-build --release
+worker-build --release
+
+# worker-build keeps the wasm "name" section (it passes --debuginfo to wasm-opt): about a
+# quarter of the file, shipped and parsed on every cold start. Panics are still readable
+# without it (the panic hook logs message and source location), so strip it. The feature
+# list is worker-build's own, so no encoding workerd cannot read is emitted.
+"$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
