@@ -11,6 +11,8 @@ import {
   smsParams,
   newSid,
   replyText,
+  decodeSealedPayload,
+  encodeSealedPayload,
   ACCOUNT_SID,
   SESSION_SECRET,
   TWILIO_NUMBER,
@@ -411,14 +413,16 @@ test("truncated, tampered, foreign or unknown-version cookies start afresh", asy
   assert.equal((await phone.send("4", { cookie: good })).reply, expected(4));
 });
 
-// Sealing as the worker does (HKDF-SHA256 → MAC key and key id; HMAC-SHA256 over
-// `v1.<kid>.<payload>` and the length-prefixed AccountSid, To, From), to forge states the
-// worker must judge by their expiry. A forged valid one continuing proves the sealing right.
+// Sealing as the worker does (src/session.rs: HKDF-SHA256 with the salt below → a 64-byte
+// MAC key, one SHA-256 block, and a 6-byte key id; HMAC-SHA256 over `v1.<kid>.<payload>`
+// and the length-prefixed AccountSid, To, From), to forge states the worker must judge by
+// their expiry. `payload` is the postcard bytes (see encodeSealedPayload). A forged valid
+// one continuing proves the sealing right.
 function sealV1(secret, payload, { account = ACCOUNT_SID, to = TWILIO_NUMBER, from }) {
   const salt = Buffer.from("sms-conversation-worker session");
-  const macKey = Buffer.from(hkdfSync("sha256", secret, salt, "cookie mac v1", 32));
+  const macKey = Buffer.from(hkdfSync("sha256", secret, salt, "cookie mac v1", 64));
   const kid = Buffer.from(hkdfSync("sha256", secret, salt, "key id v1", 6)).toString("base64url");
-  const signed = `v1.${kid}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
+  const signed = `v1.${kid}.${Buffer.from(payload).toString("base64url")}`;
   const mac = createHmac("sha256", macKey).update(signed);
   for (const field of [account, to, from]) {
     const len = Buffer.alloc(8);
@@ -431,22 +435,40 @@ function sealV1(secret, payload, { account = ACCOUNT_SID, to = TWILIO_NUMBER, fr
 test("an expired cookie starts afresh; a live one continues", async () => {
   const phone = phoneOn();
   const now = Math.floor(Date.now() / 1000);
-  const state = { s: 41, n: 41, f: now - 3600, l: now - 60, m: "SM" + "f".repeat(32) };
-  const live = sealV1(SESSION_SECRET, [now + 600, state], { from: phone.from });
+  const state = { seq: 41, count: 41, firstSeen: now - 3600, lastSeen: now - 60, lastMessageSid: "SM" + "f".repeat(32) };
+  const payload = (expiresAt) => encodeSealedPayload("v1", { expiresAt, state });
+  // The codec round-trips (so a failure below is the worker's, not the test's encoder).
+  assert.deepEqual(decodeSealedPayload("v1", payload(now + 600)), {
+    expiresAt: now + 600,
+    state: { ...state, memory: {}, turns: [] },
+  });
+  const live = sealV1(SESSION_SECRET, payload(now + 600), { from: phone.from });
   const res = await phone.send("hi", { cookie: `sms_state=${live}` });
   assert.equal(res.reply, expected(42), "a well-sealed live state continues");
-  const expired = sealV1(SESSION_SECRET, [now - 5, state], { from: phone.from });
+  const expired = sealV1(SESSION_SECRET, payload(now - 5), { from: phone.from });
   const old = await phone.send("hi", { cookie: `sms_state=${expired}` });
   assert.equal(old.status, 200);
   assert.equal(old.reply, NEW);
   // Sealed for another AccountSid.
-  const foreign = sealV1(SESSION_SECRET, [now + 600, state], { from: phone.from, account: "AC" + "1".repeat(32) });
+  const foreign = sealV1(SESSION_SECRET, payload(now + 600), { from: phone.from, account: "AC" + "1".repeat(32) });
   assert.equal((await phone.send("hi", { cookie: `sms_state=${foreign}` })).reply, NEW);
-  // Authentic, but a payload this build does not understand.
-  const odd = sealV1(SESSION_SECRET, [now + 600, { x: 1 }], { from: phone.from });
-  const r = await phone.send("hi", { cookie: `sms_state=${odd}` });
-  assert.equal(r.status, 200);
-  assert.equal(r.reply, NEW);
+  // Authentic, but a payload this build does not understand: live ones cut short (the
+  // turns' length is missing) or with an Option tag of 2 where last_message_sid's 0/1
+  // goes, and JSON as an earlier build sealed it (nonsense read as postcard).
+  const good = encodeSealedPayload("v1", { expiresAt: now + 600, state: { ...state, lastMessageSid: null } });
+  const badTag = Buffer.from(good);
+  badTag[badTag.length - 3] = 2; // …, None (0), memory length (0), turns length (0)
+  const odd = {
+    truncated: good.subarray(0, good.length - 1),
+    "bad Option tag": badTag,
+    json: Buffer.from(JSON.stringify([now + 600, { s: 41, n: 41 }])),
+  };
+  for (const [what, bytes] of Object.entries(odd)) {
+    assert.throws(() => decodeSealedPayload("v1", bytes), `${what}: not a valid payload`);
+    const r = await phone.send("hi", { cookie: `sms_state=${sealV1(SESSION_SECRET, bytes, { from: phone.from })}` });
+    assert.equal(r.status, 200, what);
+    assert.equal(r.reply, NEW, what);
+  }
 });
 
 test("a cookie sealed under a key no longer configured starts afresh; rotation keeps it", async () => {

@@ -12,6 +12,7 @@ import {
   captureLogs,
   Phone,
   newSid,
+  decodeSealedPayload,
   TWILIO_NUMBER,
 } from "./helpers/worker.mjs";
 
@@ -58,20 +59,22 @@ async function keysOf(kv, prefix = "") {
 /** The cookie value (`sms_state=<value>` → `<value>`). */
 const cookieValue = (setCookie) => /^sms_state=([^;]*)/.exec(setCookie)[1];
 
-/** The JSON payload of a signed (`v1.`, `p1.`) sealed value: part 3, base64url. */
+/**
+ * The postcard payload of a signed (`v1.`, `p1.`) sealed value (part 3, base64url),
+ * decoded: `{ expiresAt, state }` for `v1`, `{ expiresAt, key, summary }` for `p1`.
+ */
 function signedPayload(sealed) {
   const parts = sealed.split(".");
   assert.equal(parts.length, 4, `a sealed value has 4 parts: ${sealed.slice(0, 40)}…`);
   assert.ok(["v1", "p1"].includes(parts[0]), `not a signed value: ${parts[0]}`);
-  return JSON.parse(Buffer.from(parts[2], "base64url").toString("utf8"));
+  return decodeSealedPayload(parts[0], Buffer.from(parts[2], "base64url"));
 }
 
-/** The KV key a pointer cookie (`p1.`) names; its payload is `[expires_at, key, summary]`. */
+/** What a pointer cookie (`p1.`) holds: `{ expiresAt, key, summary }`, `key` its KV key. */
 function pointerOf(setCookie) {
   const value = cookieValue(setCookie);
   assert.match(value, /^p1\./, "a pointer cookie");
-  const [expiresAt, key, summary] = signedPayload(value);
-  return { expiresAt, key, summary };
+  return signedPayload(value);
 }
 
 /** Sends `body`, then waits until the message's KV writes are visible. */
@@ -133,11 +136,11 @@ test("without KV, the history is trimmed to the newest turns that fit the cookie
       assert.equal(last.reply, expected(n));
       assertCookieFits(last, n);
     }
-    const [, state] = signedPayload(cookieValue(last.setCookie));
-    assert.equal(state.n, 12, "the count survives trimming");
-    assert.ok(state.h.length >= 1 && state.h.length < 12, `${state.h?.length} turns kept`);
-    assert.equal(state.h.at(-1).i, longBody(12), "the newest turn is kept");
-    assert.deepEqual(state.h.at(-1).o, [expected(12)]);
+    const { state } = signedPayload(cookieValue(last.setCookie));
+    assert.equal(state.count, 12, "the count survives trimming");
+    assert.ok(state.turns.length >= 1 && state.turns.length < 12, `${state.turns.length} turns kept`);
+    assert.equal(state.turns.at(-1).inbound, longBody(12), "the newest turn is kept");
+    assert.deepEqual(state.turns.at(-1).reply, [expected(12)]);
   } finally {
     await w.dispose();
   }
@@ -150,15 +153,18 @@ test("with KV, twelve 1,600-character messages spill to KV behind a small pointe
     const phone = phoneOn(w.mf);
     let last;
     for (let n = 1; n <= 12; n++) {
-      last = await sendAndSettle(phone, kv, longBody(n));
+      const sid = newSid();
+      last = await sendAndSettle(phone, kv, longBody(n), { sid });
       assert.equal(last.status, 200, last.text);
       assert.equal(last.reply, expected(n));
       assertCookieFits(last, n);
       if (n >= 2) {
         // Two 1,600-character turns cannot fit 4096 bytes: the state moved to KV.
         const { summary } = pointerOf(last.setCookie);
-        assert.equal(summary.n, n, "the pointer's summary keeps the exact count");
-        assert.equal(summary.h, undefined, "the pointer carries no turns");
+        assert.equal(summary.count, n, "the pointer's summary keeps the exact count");
+        assert.equal(summary.lastMessageSid, sid, "and the last MessageSid, for retries");
+        assert.deepEqual(summary.turns, [], "the pointer carries no turns");
+        assert.deepEqual(summary.memory, {}, "nor memory");
       }
     }
     const keys = await keysOf(kv);
@@ -194,25 +200,27 @@ test("with KV and ENCRYPT_STATE=false, the spilled state holds the recent messag
       assertCookieFits(last, n);
     }
     const { key, summary } = pointerOf(last.setCookie);
-    assert.equal(summary.n, 12);
+    assert.equal(summary.count, 12);
     const spilled = await kv.get(key);
     assert.match(spilled, /^v1\./);
-    const [expiresAt, state] = signedPayload(spilled);
+    const { expiresAt, state } = signedPayload(spilled);
     assert.ok(expiresAt > Date.now() / 1000, "not expired");
-    assert.equal(state.n, 12);
+    assert.equal(state.count, 12);
+    assert.equal(state.seq, summary.seq, "the pointer names this very state");
     // Within HISTORY_MAX_BYTES (8192 by default): the newest turns, consecutive, in order.
-    assert.ok(state.h.length >= 2 && state.h.length <= 10, `${state.h.length} turns`);
-    const first = 12 - state.h.length + 1;
-    state.h.forEach((turn, i) => {
-      assert.equal(turn.i, longBody(first + i), `turn ${i} is message ${first + i}`);
-      assert.deepEqual(turn.o, [expected(first + i)]);
+    assert.ok(state.turns.length >= 2 && state.turns.length <= 10, `${state.turns.length} turns`);
+    const first = 12 - state.turns.length + 1;
+    state.turns.forEach((turn, i) => {
+      assert.equal(turn.inbound, longBody(first + i), `turn ${i} is message ${first + i}`);
+      assert.deepEqual(turn.reply, [expected(first + i)]);
     });
+    assert.equal(state.turns.at(-1).messageSid, state.lastMessageSid);
     // The pair's own entry holds the same conversation.
     const pairKeys = await keysOf(kv, "pair:");
     assert.equal(pairKeys.length, 1);
-    const [, pairState] = signedPayload(await kv.get(pairKeys[0]));
-    assert.equal(pairState.n, 12);
-    assert.equal(pairState.h.at(-1).i, longBody(12));
+    const { state: pairState } = signedPayload(await kv.get(pairKeys[0]));
+    assert.equal(pairState.count, 12);
+    assert.equal(pairState.turns.at(-1).inbound, longBody(12));
   } finally {
     await w.dispose();
   }

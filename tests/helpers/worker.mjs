@@ -165,3 +165,184 @@ export function captureLogs() {
     lines: () => chunks.join("").split("\n").filter(Boolean),
   };
 }
+
+// ---------------------------------------------------------------------------------------
+// The sealed payload, as the worker encodes it (src/session.rs `seal`, `seal_pointer`):
+// postcard (serde, compact binary, not self-describing). A minimal codec for exactly the
+// worker's types, so tests can read what a cookie or KV value holds and forge their own.
+//
+// postcard's rules, as used here:
+// - u64: unsigned LEB128 varint (7 bits per byte, low bits first, high bit = more follows).
+// - String: varint byte length + UTF-8 bytes. Vec<T>: varint length + items.
+//   BTreeMap<String, String>: varint length + (key, value) pairs, in key order.
+// - Option<T>: one byte 0 (None) or 1 followed by T.
+// - structs and tuples: their fields/items back to back, in declaration order, no names.
+//
+// Payloads (the bytes under part 3 of `<version>.<kid>.<payload>.<mac>`, base64url; for
+// `e1` the ChaCha20-Poly1305 plaintext, after the 12-byte nonce):
+// - `v1`, `e1`: (expires_at: u64, ConversationState)
+// - `p1`:       (expires_at: u64, kv key: String, summary: ConversationState)
+// ConversationState (src/state.rs), in this order:
+//   seq: u64, count: u64, first_seen: u64, last_seen: u64, last_message_sid: Option<String>,
+//   memory: BTreeMap<String, String>, turns: Vec<Turn>
+// Turn: at: u64, message_sid: String, inbound: String, reply: Vec<String>
+//
+// The decoder is strict (bad UTF-8, a bad Option tag, a varint past u64, truncation or
+// trailing bytes all throw), so a change of layout in the worker fails the tests that read
+// it rather than being misread. Integers are returned as Numbers (a value above 2^53 - 1 throws).
+// ---------------------------------------------------------------------------------------
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+class PostcardReader {
+  constructor(bytes) {
+    this.bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.pos = 0;
+  }
+  byte() {
+    if (this.pos >= this.bytes.length) throw new Error(`postcard: truncated at byte ${this.pos}`);
+    return this.bytes[this.pos++];
+  }
+  u64() {
+    let value = 0n;
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte();
+      value |= BigInt(b & 0x7f) << BigInt(7 * i);
+      if ((b & 0x80) === 0) {
+        if (value > 0xffff_ffff_ffff_ffffn) throw new Error("postcard: varint exceeds u64");
+        if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`postcard: ${value} is not a safe integer`);
+        return Number(value);
+      }
+    }
+    throw new Error("postcard: varint longer than 10 bytes");
+  }
+  len() {
+    const n = this.u64();
+    if (n > this.bytes.length - this.pos) throw new Error(`postcard: length ${n} past the end`);
+    return n;
+  }
+  string() {
+    const n = this.len();
+    const s = utf8.decode(this.bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+  option(read) {
+    const tag = this.byte();
+    if (tag === 0) return null;
+    if (tag === 1) return read();
+    throw new Error(`postcard: Option tag ${tag}`);
+  }
+  vec(read) {
+    const n = this.len();
+    const items = [];
+    for (let i = 0; i < n; i++) items.push(read());
+    return items;
+  }
+  turn() {
+    return {
+      at: this.u64(),
+      messageSid: this.string(),
+      inbound: this.string(),
+      reply: this.vec(() => this.string()),
+    };
+  }
+  state() {
+    const seq = this.u64();
+    const count = this.u64();
+    const firstSeen = this.u64();
+    const lastSeen = this.u64();
+    const lastMessageSid = this.option(() => this.string());
+    const memory = Object.fromEntries(this.vec(() => [this.string(), this.string()]));
+    const turns = this.vec(() => this.turn());
+    return { seq, count, firstSeen, lastSeen, lastMessageSid, memory, turns };
+  }
+  end() {
+    if (this.pos !== this.bytes.length) {
+      throw new Error(`postcard: ${this.bytes.length - this.pos} trailing bytes`);
+    }
+  }
+}
+
+/**
+ * Decodes the postcard payload of a sealed value of version `kind` ("v1", "e1" after
+ * decryption, or "p1"): `{ expiresAt, state }` for a state, `{ expiresAt, key, summary }`
+ * for a pointer (each state as `{ seq, count, firstSeen, lastSeen, lastMessageSid,
+ * memory, turns: [{ at, messageSid, inbound, reply: [...] }] }`). Throws on anything else.
+ */
+export function decodeSealedPayload(kind, bytes) {
+  const r = new PostcardReader(bytes);
+  let out;
+  if (kind === "v1" || kind === "e1") {
+    out = { expiresAt: r.u64(), state: r.state() };
+  } else if (kind === "p1") {
+    out = { expiresAt: r.u64(), key: r.string(), summary: r.state() };
+  } else {
+    throw new Error(`unknown sealed version ${kind}`);
+  }
+  r.end();
+  return out;
+}
+
+function pushU64(out, value) {
+  let v = BigInt(value);
+  if (v < 0n || v > 0xffff_ffff_ffff_ffffn) throw new RangeError(`not a u64: ${value}`);
+  do {
+    const low = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v ? low | 0x80 : low);
+  } while (v);
+}
+
+function pushString(out, s) {
+  const b = Buffer.from(String(s), "utf8");
+  pushU64(out, b.length);
+  for (const x of b) out.push(x);
+}
+
+function pushState(out, s) {
+  for (const f of ["seq", "count", "firstSeen", "lastSeen"]) pushU64(out, s[f] ?? 0);
+  if (s.lastMessageSid == null) out.push(0);
+  else {
+    out.push(1);
+    pushString(out, s.lastMessageSid);
+  }
+  // A BTreeMap serialises in key (byte) order.
+  const memory = Object.entries(s.memory ?? {}).sort(([a], [b]) =>
+    Buffer.compare(Buffer.from(a), Buffer.from(b)),
+  );
+  pushU64(out, memory.length);
+  for (const [k, v] of memory) {
+    pushString(out, k);
+    pushString(out, v);
+  }
+  const turns = s.turns ?? [];
+  pushU64(out, turns.length);
+  for (const t of turns) {
+    pushU64(out, t.at ?? 0);
+    pushString(out, t.messageSid ?? "");
+    pushString(out, t.inbound ?? "");
+    const reply = t.reply ?? [];
+    pushU64(out, reply.length);
+    for (const m of reply) pushString(out, m);
+  }
+}
+
+/**
+ * The inverse of `decodeSealedPayload`: the postcard bytes (a Buffer) the worker would seal
+ * for `{ expiresAt, state }` ("v1", "e1") or `{ expiresAt, key, summary }` ("p1").
+ * Missing state fields default as in the worker's `ConversationState::default()`.
+ */
+export function encodeSealedPayload(kind, { expiresAt, state, key, summary }) {
+  const out = [];
+  pushU64(out, expiresAt);
+  if (kind === "v1" || kind === "e1") {
+    pushState(out, state ?? {});
+  } else if (kind === "p1") {
+    pushString(out, key);
+    pushState(out, summary ?? {});
+  } else {
+    throw new Error(`unknown sealed version ${kind}`);
+  }
+  return Buffer.from(out);
+}
