@@ -21,7 +21,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chacha20poly1305::aead::{AeadInOut, KeyInit as AeadKeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
-use cookie::Cookie;
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -298,6 +297,7 @@ impl SessionKeys {
         now: u64,
     ) -> Option<Sealed> {
         our_cookie_values(cookie_header)
+            .iter()
             .take(MAX_COOKIES_TRIED)
             .filter_map(|value| self.open(value, pair, now).ok())
             .max_by_key(Sealed::seq)
@@ -440,30 +440,35 @@ fn push_pair(out: &mut Vec<u8>, pair: &Pair<'_>) {
     }
 }
 
-/// Values of every cookie named [`COOKIE_NAME`] in a `Cookie` request header.
-/// Unparseable cookies are skipped, never an error.
-pub fn our_cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
-    Cookie::split_parse(cookie_header)
-        .filter_map(Result::ok)
-        .filter(|c| c.name() == COOKIE_NAME)
-        .filter_map(|c| c.value_raw())
+/// Values of every cookie named [`COOKIE_NAME`] in a `Cookie` request header, parsed by
+/// the `headers` crate (hyperium). A header that does not parse yields none: the caller
+/// then starts afresh, never fails.
+///
+/// (`headers` rather than the `cookie` crate: `cookie` parses `Expires` dates with the
+/// `time` crate, which cost 15 KB of gzipped wasm for attributes a request never carries.)
+pub fn our_cookie_values(cookie_header: &str) -> Vec<String> {
+    use headers::Header;
+    let Ok(value) = headers::HeaderValue::from_bytes(cookie_header.as_bytes()) else {
+        return Vec::new();
+    };
+    let Ok(cookies) = headers::Cookie::decode(&mut std::iter::once(&value)) else {
+        return Vec::new();
+    };
+    cookies
+        .iter()
+        .filter(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, v)| v.to_string())
+        .collect()
 }
 
 /// The `Set-Cookie` value that stores `sealed` for `max_age` seconds (0 deletes it).
 ///
 /// `HttpOnly; Secure` because the value is only ever for Twilio, over HTTPS;
 /// `Max-Age` follows the conversation TTL so Twilio forgets it when we would.
-/// (Not `Cookie::make_removal`: it reads the system clock, which panics in WASM.)
+/// `sealed` is base64url and dots, which need no quoting or escaping in a cookie value
+/// (the tests check the result with the `cookie` crate's parser).
 pub fn set_cookie(sealed: &str, max_age: u64) -> String {
-    Cookie::build((COOKIE_NAME, sealed))
-        .path("/")
-        .http_only(true)
-        .secure(true)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(max_age).unwrap_or(i64::MAX),
-        ))
-        .build()
-        .to_string()
+    format!("{COOKIE_NAME}={sealed}; HttpOnly; Secure; Path=/; Max-Age={max_age}")
 }
 
 #[cfg(test)]
@@ -712,10 +717,40 @@ mod tests {
 
     #[test]
     fn set_cookie_has_twilio_friendly_attributes() {
-        let header = set_cookie("v1.a.b.c", 14_400);
-        assert!(header.starts_with("sms_state=v1.a.b.c"), "{header}");
-        for attr in ["Path=/", "HttpOnly", "Secure", "Max-Age=14400"] {
-            assert!(header.contains(attr), "{header} lacks {attr}");
-        }
+        let sealed = keys(NEW).seal(&state(3), &PAIR, NOW + 100, true);
+        let header = set_cookie(&sealed, 14_400);
+        // Read back by an independent parser, as a client's cookie jar would.
+        let parsed = cookie::Cookie::parse(header.as_str()).unwrap();
+        assert_eq!(
+            (parsed.name(), parsed.value()),
+            (COOKIE_NAME, sealed.as_str())
+        );
+        assert_eq!(parsed.path(), Some("/"));
+        assert_eq!(parsed.http_only(), Some(true));
+        assert_eq!(parsed.secure(), Some(true));
+        assert_eq!(parsed.max_age().map(|d| d.whole_seconds()), Some(14_400));
+        let removal = cookie::Cookie::parse(set_cookie("", 0)).unwrap();
+        assert_eq!(
+            (
+                removal.value(),
+                removal.max_age().map(|d| d.whole_seconds())
+            ),
+            ("", Some(0))
+        );
+    }
+
+    #[test]
+    fn request_cookie_headers_yield_every_value_of_ours() {
+        assert_eq!(
+            our_cookie_values("a=1; sms_state=x.y; b=2;sms_state=z"),
+            ["x.y", "z"]
+        );
+        assert!(our_cookie_values("").is_empty());
+        assert!(our_cookie_values("sms_state").is_empty());
+        // Bytes a header cannot hold are no cookie, not an error.
+        assert!(our_cookie_values("sms_state=a\nb").is_empty());
+        // Nor is a header with non-ASCII bytes (Twilio's jar for the pair only holds what we
+        // set, which is ASCII): a fresh conversation rather than a guess.
+        assert!(our_cookie_values("x=é; sms_state=v").is_empty());
     }
 }
