@@ -4,7 +4,7 @@
 //! reads an environment variable. A bad value is a [`ConfigError`] naming the variable,
 //! so the worker can answer "misconfigured" instead of guessing.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::conversation::{Template, Templates};
@@ -82,7 +82,7 @@ impl fmt::Debug for Verification {
 #[derive(Debug, Clone)]
 pub struct ConversationConfig {
     /// E.164 number → name, from `KNOWN_CALLERS`.
-    pub known_callers: HashMap<String, String>,
+    pub known_callers: BTreeMap<String, String>,
     /// Name used for `{name}` when the sender is not a known caller (`UNKNOWN_CALLER_NAME`).
     pub unknown_caller_name: String,
     /// Reply templates (`REPLY_FIRST`, `REPLY_NEXT`, `REPLY_FIRST_KNOWN`, `REPLY_NEXT_KNOWN`).
@@ -216,8 +216,8 @@ impl Config {
         };
 
         let known_callers = match get("KNOWN_CALLERS") {
-            None => HashMap::new(),
-            Some(json) => serde_json::from_str::<HashMap<String, String>>(&json).map_err(|e| {
+            None => BTreeMap::new(),
+            Some(json) => serde_json::from_str::<BTreeMap<String, String>>(&json).map_err(|e| {
                 ConfigError::new(
                     "KNOWN_CALLERS",
                     format!(
@@ -332,7 +332,7 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let map: BTreeMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();

@@ -215,14 +215,14 @@ mod tests {
         DEFAULT_REPLY_FIRST, DEFAULT_REPLY_FIRST_KNOWN, DEFAULT_REPLY_NEXT,
         DEFAULT_REPLY_NEXT_KNOWN,
     };
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     fn config(known: &[(&str, &str)]) -> ConversationConfig {
         ConversationConfig {
             known_callers: known
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<HashMap<_, _>>(),
+                .collect::<BTreeMap<_, _>>(),
             unknown_caller_name: "Friend".into(),
             templates: Templates {
                 first: Template::parse(DEFAULT_REPLY_FIRST).unwrap(),
