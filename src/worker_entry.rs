@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use worker::kv::KvStore;
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use worker::{event, Context, Date, Delay, Env, Headers, Method, Request, Response, Result};
 
 use crate::app::{self, HttpRequest, KvWrite, Store, MAX_BODY_BYTES};
@@ -50,39 +52,85 @@ fn load_config(env: &Env) -> Loaded {
     config
 }
 
-/// The `CONVERSATIONS` namespace, with reads bounded in time.
-struct Kv(KvStore);
+#[wasm_bindgen]
+extern "C" {
+    /// The three calls of the Workers KV binding API this worker makes. Bound directly
+    /// rather than through `worker::kv::KvStore`, whose option objects go through
+    /// serde_wasm_bindgen and serde_json values: kilobytes of wasm for `{type: "text"}`.
+    type KvNamespace;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &Object,
+    ) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn delete(this: &KvNamespace, key: &str) -> std::result::Result<Promise, JsValue>;
+}
 
-impl Store for Kv {
+fn kv_binding(env: &Env) -> Option<KvNamespace> {
+    let binding = Reflect::get(env, &JsValue::from_str(KV_BINDING)).ok()?;
+    (!binding.is_undefined() && !binding.is_null()).then(|| binding.unchecked_into())
+}
+
+/// A JS exception's message, for the log.
+fn js_error(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "KV call failed".into())
+}
+
+async fn call(
+    promise: std::result::Result<Promise, JsValue>,
+) -> std::result::Result<JsValue, String> {
+    JsFuture::from(promise.map_err(|e| js_error(&e))?)
+        .await
+        .map_err(|e| js_error(&e))
+}
+
+/// The `CONVERSATIONS` namespace, with reads bounded in time.
+struct Kv<'a>(&'a KvNamespace);
+
+impl Store for Kv<'_> {
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
-        let read = Box::pin(self.0.get(key).text());
+        let read = Box::pin(call(self.0.get(key)));
         match select(read, Delay::from(KV_READ_TIMEOUT)).await {
-            Either::Left((result, _)) => result.map_err(|e| e.to_string()),
+            // `get(key)` resolves to the text, or null when the key is absent.
+            Either::Left((result, _)) => result.map(|v| v.as_string()),
             Either::Right(_) => Err("KV read timed out".into()),
         }
     }
 }
 
-async fn run_writes(kv: KvStore, writes: Vec<KvWrite>) {
+async fn run_writes(kv: KvNamespace, writes: Vec<KvWrite>) {
     for write in writes {
         let result = match &write {
             KvWrite::Put {
                 key,
                 value,
                 ttl_seconds,
-                // put_bytes: `put` would route a &str through serde_wasm_bindgen.
-            } => match kv.put_bytes(key, value.as_bytes()) {
-                Ok(put) => put.expiration_ttl(*ttl_seconds).execute().await,
-                Err(e) => Err(e),
-            },
-            KvWrite::Delete { key } => kv.delete(key).await,
+            } => {
+                let options = Object::new();
+                // Setting a property of a fresh plain object cannot fail.
+                let _ = Reflect::set(
+                    &options,
+                    &JsValue::from_str("expirationTtl"),
+                    &JsValue::from_f64(*ttl_seconds as f64),
+                );
+                call(kv.put(key, value, &options)).await
+            }
+            KvWrite::Delete { key } => call(kv.delete(key)).await,
         };
         if let Err(e) = result {
             // Rate limits (1 write/s per key) land here too: the cookie still holds the
             // state, so a failed write only weakens recovery.
             worker::console_error!(
                 "{{\"event\":\"kv_write\",\"error\":{}}}",
-                serde_json::to_string(&e.to_string()).unwrap_or_default()
+                serde_json::to_string(&e).unwrap_or_default()
             );
         }
     }
@@ -131,8 +179,8 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
 
     let config: &'static Loaded =
         CONFIG.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_config(&env)))));
-    let kv = env.kv(KV_BINDING).ok();
-    let store = kv.clone().map(Kv);
+    let kv = kv_binding(&env);
+    let store = kv.as_ref().map(Kv);
     let outcome = app::handle(
         config.as_ref(),
         &HttpRequest {
