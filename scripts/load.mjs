@@ -79,7 +79,8 @@ export function builtWorkerModules(buildDir = path.join(ROOT, "build")) {
  * - `modules`: [{ name, type: "esModule" | "wasm", path }] (see builtWorkerModules);
  * - `bindings`: name → string, as text bindings (vars and secrets alike);
  * - `kv`: true binds CONVERSATIONS to a KV namespace backed by a directory on disk;
- * - `cpu`: pin workerd to this core list with taskset (e.g. "1").
+ * - `cpu`: pin workerd to this core list with taskset (e.g. "1");
+ * - `extraArgs`: more `workerd serve` flags (e.g. `--inspector-addr=127.0.0.1:9229`).
  *
  * Resolves once workerd listens: { url, port, pid, proc, dir, startedAt, logs(), stop() }.
  * `startedAt` is performance.now() just before the spawn, for cold-start timing.
@@ -89,6 +90,7 @@ export async function startWorkerd({
   bindings = { TWILIO_AUTH_TOKEN: AUTH_TOKEN, SESSION_SECRET },
   kv = false,
   cpu = null,
+  extraArgs = [],
   compatibilityDate = COMPATIBILITY_DATE,
   timeoutMs = 30_000,
 } = {}) {
@@ -134,7 +136,7 @@ ${bindingLines.join("\n")}
   const configPath = path.join(dir, "config.capnp");
   fs.writeFileSync(configPath, config);
 
-  const args = ["serve", configPath, "--control-fd=3"];
+  const args = ["serve", configPath, "--control-fd=3", ...extraArgs];
   const [cmd, argv] = cpu == null ? [WORKERD, args] : ["taskset", ["-c", String(cpu), WORKERD, ...args]];
   const startedAt = performance.now();
   // taskset execs workerd, so proc.pid is workerd's pid either way.

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A copy of a shipped worker wasm WITH its function names, for twiggy and the CPU profile:
+# worker-build's last steps (wasm-bindgen, then wasm-opt -Oz --debuginfo) re-run on the same
+# rustc output. Fails unless stripping the copy gives back exactly the shipped size.
+#   bench/named-wasm.sh <rustc wasm> <shipped wasm> <out.wasm>
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/setup.sh --print-env)"
+SRC=$1 SHIPPED=$2 OUT_WASM=$3
+FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+"$WASM_BINDGEN_BIN" "$SRC" --out-dir "$TMP" --no-typescript --target module --out-name index \
+  --experimental-reset-state-function --force-enable-abort-handler
+"$WASM_OPT_BIN" "$TMP/index_bg.wasm" -o "$OUT_WASM" -Oz "${FEATURES[@]}" --debuginfo
+"$WASM_OPT_BIN" "$OUT_WASM" -o "$TMP/stripped.wasm" --strip-debug --strip-producers "${FEATURES[@]}"
+stripped=$(stat -c %s "$TMP/stripped.wasm")
+shipped=$(stat -c %s "$SHIPPED")
+if [ "$stripped" != "$shipped" ]; then
+  echo "named-wasm: $SRC does not match $SHIPPED ($stripped vs $shipped bytes stripped): rebuild first" >&2
+  exit 1
+fi
+echo "$(stat -c %s "$OUT_WASM") bytes with names, $stripped without (= $SHIPPED)"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `npm run bench`: builds what is missing or stale, then
+#   1. the native core (criterion, benches/webhook.rs): one webhook through app::handle;
+#   2. the built worker in bare workerd under autocannon, against a hello-world workers-rs
+#      floor (bench/floor) and the same job in plain JS with WebCrypto (bench/js-worker);
+#   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
+# prints the tables and writes bench/RESULTS.md. Not part of `npm test`.
+# Knobs (environment): BENCH_DURATION (10 s), BENCH_CONNECTIONS (8), BENCH_RUNS (3),
+# BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WORKERD=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/setup.sh --print-env)"
+OUT=bench/.results
+mkdir -p "$OUT"
+say() { echo "[bench] $*" >&2; }
+
+# What else is running: this machine is shared, and numbers taken next to a build are noisy.
+others() { ps -eo pcpu=,comm= | awk '$1 > 20 && $2 !~ /^(workerd|node|ps|awk|bash)$/ { printf "%s %s%%; ", $2, $1 }'; }
+echo "{\"start\": \"$(date -u +%FT%TZ)\", \"others_at_start\": \"$(others)\", \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$OUT/env.json"
+
+stale() { # stale <output> <inputs...>: missing, or older than any input file
+  [ ! -f "$1" ] && return 0
+  local out=$1; shift
+  [ -n "$(find "$@" -newer "$out" -print -quit 2>/dev/null)" ]
+}
+
+if stale build/index.js src Cargo.toml Cargo.lock; then
+  say "building the worker (scripts/build.sh)"
+  bash scripts/build.sh >&2
+fi
+if stale bench/floor/build/index.js bench/floor/src bench/floor/Cargo.toml; then
+  say "building the floor worker (bench/floor)"
+  (cd bench/floor && worker-build --release >&2)
+  # Stripped like scripts/build.sh strips the real worker, so sizes compare alike.
+  "$WASM_OPT_BIN" bench/floor/build/index_bg.wasm -o bench/floor/build/index_bg.wasm --strip-debug --strip-producers \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+fi
+
+if [ "${BENCH_SKIP_NATIVE:-}" != 1 ]; then
+  say "1/3 native core (criterion)"
+  bash bench/native.sh > "$OUT/native.json"
+  if [ "${BENCH_SKIP_OPT3:-}" != 1 ]; then
+    say "1/3 native core again at opt-level 3, for comparison with the shipped opt-level \"z\""
+    BENCH_OPT_LEVEL=3 bash bench/native.sh webhook/ > "$OUT/native-opt3.json"
+  fi
+fi
+if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
+  say "2/3 + 3/3 workerd: throughput, cold start, sizes"
+  node bench/workerd.mjs --out "$OUT/workerd.json" \
+    --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-8}" --runs "${BENCH_RUNS:-3}"
+fi
+if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
+  say "CPU profile of the worker in workerd (V8 sampling profiler)"
+  if bash bench/named-wasm.sh target/wasm32-unknown-unknown/release/sms_conversation_worker.wasm \
+    build/index_bg.wasm "$OUT/named.wasm" >&2; then
+    node bench/profile.mjs "$OUT/named.wasm" --config default > "$OUT/profile-default.md"
+    node bench/profile.mjs "$OUT/named.wasm" --config signed > "$OUT/profile-signed.md"
+  fi
+fi
+say "size profile (twiggy)"
+bash bench/twiggy.sh > "$OUT/twiggy.txt" 2> "$OUT/twiggy.err" || say "no twiggy profile: $(tail -1 "$OUT/twiggy.err")"
+bash bench/twiggy.sh bench/floor/target/wasm32-unknown-unknown/release/sms_bench_floor.wasm \
+  bench/floor/build/index_bg.wasm 10 > "$OUT/twiggy-floor.txt" 2>> "$OUT/twiggy.err" || true
+
+node - "$OUT/env.json" "$(others)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'JS'
+const fs = require("fs");
+const [file, others, load] = process.argv.slice(2);
+const env = JSON.parse(fs.readFileSync(file, "utf8"));
+Object.assign(env, { end: new Date().toISOString(), others_at_end: others, loadavg_at_end: load });
+fs.writeFileSync(file, JSON.stringify(env));
+JS
+node bench/report.mjs "$OUT" bench/RESULTS.md

@@ -1,0 +1,217 @@
+//! One webhook's full work, natively: `app::handle` parses the form, verifies
+//! `X-Twilio-Signature`, opens the pair's cookie, counts, seals the new cookie and renders
+//! TwiML — for a conversation's first message (no cookie) and for its 10th (the cookie the
+//! 9th left, with 9 turns of history), with the default configuration (encrypted state with
+//! history) and with `HISTORY_TURNS=0` (a signed, readable state, no history).
+//!
+//! The `steps` group times each step of the 10th message on its own, to show where the
+//! time goes. Run with `npm run bench` (or `cargo bench --bench webhook`).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sms_conversation_worker::app::{self, HttpRequest, HttpResponse, NoStore};
+use sms_conversation_worker::config::Config;
+use sms_conversation_worker::signature;
+use sms_conversation_worker::state::Pair;
+use sms_conversation_worker::webhook::{self, InboundMessage};
+use sms_conversation_worker::{conversation::Reply, twiml};
+
+const TOKEN: &str = "bench-auth-token-0123456789abcdef";
+const SECRET: &str = "bench-session-secret-0123456789abcdef-0123";
+const URL: &str = "https://sms-conversation-worker.example.workers.dev/sms";
+const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+const FROM: &str = "+14155550100";
+const TO: &str = "+15005550006";
+const NOW: u64 = 1_800_000_000;
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut vars = vec![("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", TOKEN)];
+    vars.extend_from_slice(extra);
+    Config::from_lookup(|name| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("bench configuration")
+}
+
+/// The full parameter set of a Twilio inbound SMS, form-encoded, and its signature.
+fn webhook(n: u32) -> (String, String) {
+    let sid = format!("SM{n:032}");
+    let body = format!("This is message number {n} of the conversation, a typical short text.");
+    let form = serde_urlencoded::to_string([
+        ("ToCountry", "US"),
+        ("ToState", "CA"),
+        ("SmsMessageSid", sid.as_str()),
+        ("NumMedia", "0"),
+        ("ToCity", "SAN FRANCISCO"),
+        ("FromZip", "94105"),
+        ("SmsSid", sid.as_str()),
+        ("FromState", "CA"),
+        ("SmsStatus", "received"),
+        ("FromCity", "SAN FRANCISCO"),
+        ("Body", body.as_str()),
+        ("FromCountry", "US"),
+        ("To", TO),
+        ("ToZip", "94105"),
+        ("NumSegments", "1"),
+        ("MessageSid", sid.as_str()),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", FROM),
+        ("ApiVersion", "2010-04-01"),
+    ])
+    .expect("form");
+    let params = webhook::parse_params(form.as_bytes()).expect("params");
+    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let sig = signature::expected_signature(TOKEN, URL, &data);
+    (form, sig)
+}
+
+fn handle(config: &Config, form: &str, sig: &str, cookie: Option<&str>, now: u64) -> HttpResponse {
+    let req = HttpRequest {
+        method: "POST",
+        url: URL,
+        content_type: Some("application/x-www-form-urlencoded"),
+        signature: Some(sig),
+        cookie,
+        body: form.as_bytes(),
+    };
+    pollster::block_on(app::handle::<NoStore>(Ok(config), &req, now, None)).response
+}
+
+/// The `Cookie` header Twilio sends with message `n + 1`: what message `n` set.
+fn cookie_after(config: &Config, n: u32) -> String {
+    let mut jar: Option<String> = None;
+    for i in 1..=n {
+        let (form, sig) = webhook(i);
+        let resp = handle(config, &form, &sig, jar.as_deref(), NOW + u64::from(i));
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        let set = resp.set_cookie.expect("a cookie");
+        jar = Some(set.split(';').next().unwrap().to_string());
+    }
+    jar.expect("n > 0")
+}
+
+fn bench_webhook(c: &mut Criterion) {
+    let mut group = c.benchmark_group("webhook");
+    for (label, extra) in [
+        ("encrypted+history", &[][..]),
+        ("signed,HISTORY_TURNS=0", &[("HISTORY_TURNS", "0")][..]),
+    ] {
+        let config = config(extra);
+        let (form1, sig1) = webhook(1);
+        let first = handle(&config, &form1, &sig1, None, NOW + 1);
+        assert!(
+            first.body.contains("thanks for the new message"),
+            "{}",
+            first.body
+        );
+        group.bench_function(format!("fresh/{label}"), |b| {
+            b.iter(|| handle(&config, black_box(&form1), black_box(&sig1), None, NOW + 1))
+        });
+
+        let cookie = cookie_after(&config, 9);
+        let (form10, sig10) = webhook(10);
+        let tenth = handle(&config, &form10, &sig10, Some(&cookie), NOW + 10);
+        assert!(tenth.body.contains("message number 10"), "{}", tenth.body);
+        assert_eq!(tenth.log.outcome, "reply");
+        println!(
+            "# {label}: cookie of the 10th message is {} bytes",
+            tenth.set_cookie.as_deref().map_or(0, str::len)
+        );
+        group.bench_function(format!("10th/{label}"), |b| {
+            b.iter(|| {
+                handle(
+                    &config,
+                    black_box(&form10),
+                    black_box(&sig10),
+                    Some(black_box(&cookie)),
+                    NOW + 10,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The steps of the 10th message (default configuration), each on its own.
+fn bench_steps(c: &mut Criterion) {
+    let config = config(&[]);
+    let cookie = cookie_after(&config, 9);
+    let (form, sig) = webhook(10);
+    let params = webhook::parse_params(form.as_bytes()).unwrap();
+    let message = InboundMessage::from_params(&params).unwrap();
+    let pair = Pair {
+        account_sid: message.account(),
+        to: &message.to,
+        from: &message.from,
+    };
+    let token = TOKEN;
+    let keys = &config.session_keys;
+    let state = match keys.open_from_header(&cookie, &pair, NOW + 10) {
+        Some(sms_conversation_worker::session::Sealed::State(s)) => s,
+        _ => panic!("the 9th message's cookie opens"),
+    };
+
+    let mut group = c.benchmark_group("steps(10th,encrypted+history)");
+    group.bench_function("parse form", |b| {
+        b.iter(|| webhook::parse_params(black_box(form.as_bytes())).unwrap())
+    });
+    group.bench_function("typed message", |b| {
+        b.iter(|| InboundMessage::from_params(black_box(&params)).unwrap())
+    });
+    group.bench_function("verify signature", |b| {
+        b.iter(|| {
+            let data =
+                signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let urls = signature::candidate_urls(black_box(URL), None);
+            assert!(signature::is_valid(
+                token,
+                urls.iter().map(String::as_str),
+                &data,
+                black_box(&sig)
+            ));
+        })
+    });
+    group.bench_function("open cookie", |b| {
+        b.iter(|| {
+            keys.open_from_header(black_box(&cookie), &pair, NOW + 10)
+                .unwrap()
+        })
+    });
+    group.bench_function("seal cookie", |b| {
+        b.iter(|| keys.seal(black_box(&state), &pair, NOW + 10 + 14_400, true))
+    });
+    let signed_state = {
+        let mut s = state.clone();
+        s.turns.clear();
+        s
+    };
+    group.bench_function("seal cookie (signed, no history)", |b| {
+        b.iter(|| keys.seal(black_box(&signed_state), &pair, NOW + 10 + 14_400, false))
+    });
+    let reply = Reply::text("Hello, thanks for message number 10");
+    group.bench_function("render TwiML", |b| {
+        b.iter(|| twiml::render(black_box(&reply)))
+    });
+    group.finish();
+}
+
+fn short() -> Criterion {
+    // Each function takes microseconds: 1 s warm-up and 3 s of samples give a tight median
+    // without keeping a shared 2-core machine busy for long.
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
+}
+
+criterion_group! {
+    name = benches;
+    config = short();
+    targets = bench_webhook, bench_steps
+}
+criterion_main!(benches);
