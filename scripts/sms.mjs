@@ -1,0 +1,613 @@
+#!/usr/bin/env node
+// A local Twilio: texts the worker exactly as Twilio's Messaging webhook would, so you can try it
+// without a phone, a Twilio number or a tunnel.
+//
+//   npm run sms -- "hello"                         # one message from +14155550001
+//   npm run sms -- --from +14155550002 "hi"        # another sender, another conversation
+//   npm run sms -- --forget                        # forget the pair's cookie (Twilio: 4 h idle)
+//   npm run chat                                   # interactive; /from NUMBER, /forget, /quit
+//
+// Each message is the full inbound parameter set with a fresh SM… sid, form-encoded, POSTed and
+// signed with X-Twilio-Signature by the official `twilio` package, using TWILIO_AUTH_TOKEN from
+// .dev.vars (or .dev.vars.example, which `npm run dev` copies). Like Twilio, the simulator keeps one
+// cookie jar per To/From pair, honours Max-Age/Expires (capped at Twilio's 4 hours) and deletion,
+// and sends the pair's cookies back on its next message. The jars live in .cache/sms-jar.json so
+// consecutive commands continue the conversation.
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import readline from "node:readline";
+import { parseArgs } from "node:util";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import twilio from "twilio";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const DEFAULT_FROM = "+14155550001";
+export const DEFAULT_TO = "+15005550006";
+export const DEFAULT_ACCOUNT = "AC" + "0".repeat(32);
+export const DEFAULT_JAR = path.join(ROOT, ".cache", "sms-jar.json");
+/** Twilio keeps a pair's cookies 4 hours after the last message, and caps longer lifetimes. */
+export const TWILIO_COOKIE_SECONDS = 4 * 60 * 60;
+
+// ---------------------------------------------------------------------------------------------
+// Configuration read from the project: .dev.vars and wrangler.toml.
+
+/** KEY=VALUE lines of a .dev.vars / .env file (comments, `export`, quotes handled). */
+export function parseDotenv(text) {
+  const vars = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2];
+    const quoted = /^(["'])([\s\S]*)\1$/.exec(value);
+    if (quoted) {
+      value = quoted[2];
+      if (quoted[1] === '"') value = value.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
+    } else {
+      value = value.replace(/\s+#.*$/, "").trim();
+    }
+    vars[m[1]] = value;
+  }
+  return vars;
+}
+
+/** TWILIO_AUTH_TOKEN from .dev.vars, else from .dev.vars.example; with where it came from. */
+export function defaultToken(root = ROOT) {
+  for (const name of [".dev.vars", ".dev.vars.example"]) {
+    const file = path.join(root, name);
+    let text;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    const token = parseDotenv(text).TWILIO_AUTH_TOKEN;
+    if (token) return { token, source: name };
+  }
+  return { token: undefined, source: undefined };
+}
+
+/** The local `wrangler dev` URL of the webhook, from wrangler.toml's [dev] port (default 8787). */
+export function defaultUrl(root = ROOT) {
+  let port = 8787;
+  let protocol = "http";
+  let host = "127.0.0.1";
+  try {
+    const toml = fs.readFileSync(path.join(root, "wrangler.toml"), "utf8");
+    const section = /^\s*\[dev\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/m.exec(toml);
+    if (section) {
+      const get = (key) =>
+        new RegExp(`^\\s*${key}\\s*=\\s*["']?([^"'\\s#]+)["']?`, "m").exec(section[1])?.[1];
+      if (/^\d+$/.test(get("port") ?? "")) port = Number(get("port"));
+      if (get("local_protocol") === "https") protocol = "https";
+      const ip = get("ip");
+      if (ip && !["0.0.0.0", "*", "::", "[::]"].includes(ip)) host = ip.includes(":") ? `[${ip}]` : ip;
+    }
+  } catch {
+    // no wrangler.toml: the defaults
+  }
+  return `${protocol}://${host}:${port}/sms`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cookies, kept the way Twilio keeps them: one jar per To/From pair.
+
+/** Parses one Set-Cookie header into { name, value, maxAge?, expires? } (RFC 6265 §5.2), or null. */
+export function parseSetCookie(header) {
+  const [pair, ...attrs] = header.split(";");
+  const eq = pair.indexOf("=");
+  if (eq < 0) return null; // a nameless cookie: ignored, as user agents do
+  const name = pair.slice(0, eq).trim();
+  const value = pair.slice(eq + 1).trim();
+  if (!name) return null;
+  const cookie = { name, value, attributes: {} };
+  for (const attr of attrs) {
+    const i = attr.indexOf("=");
+    const key = (i < 0 ? attr : attr.slice(0, i)).trim().toLowerCase();
+    const val = i < 0 ? "" : attr.slice(i + 1).trim();
+    cookie.attributes[key] = val;
+    if (key === "max-age" && /^-?\d+$/.test(val)) cookie.maxAge = Number(val);
+    if (key === "expires") {
+      const t = Date.parse(val);
+      if (!Number.isNaN(t)) cookie.expires = t;
+    }
+  }
+  return cookie;
+}
+
+/** What Twilio would refuse (error 11206) or might not keep, as human-readable warnings. */
+export function cookieWarnings(cookie) {
+  const warnings = [];
+  if (/[\t\r\n\v\f]/.test(cookie.name + cookie.value)) {
+    warnings.push(`cookie ${cookie.name} contains tab/CR/LF/VT/FF: Twilio fails the request (error 11206)`);
+  }
+  const bytes = Buffer.byteLength(`${cookie.name}=${cookie.value}`);
+  if (bytes > 4096) warnings.push(`cookie ${cookie.name} is ${bytes} bytes: over 4096, Twilio may drop it`);
+  return warnings;
+}
+
+/**
+ * Cookie jars by To/From pair, optionally persisted as JSON. `now` (ms) can be injected to
+ * make time pass. Expiry: Max-Age (wins over Expires), else Expires, both capped at Twilio's
+ * 4 hours; a cookie without either lives 4 hours after the pair's last message.
+ * Max-Age ≤ 0 or an Expires in the past deletes the cookie.
+ */
+export class CookieJar {
+  constructor({ file = null, now = Date.now, data = null } = {}) {
+    this.file = file;
+    this.now = now;
+    this.warnings = [];
+    this.pairs = data?.pairs ?? {};
+    if (!data && file) this.#load();
+  }
+
+  static key(to, from) {
+    return `${to}|${from}`;
+  }
+
+  #load() {
+    let text;
+    try {
+      text = fs.readFileSync(this.file, "utf8");
+    } catch (e) {
+      if (e.code !== "ENOENT") this.warnings.push(`cannot read jar ${this.file}: ${e.message}`);
+      return;
+    }
+    try {
+      const data = JSON.parse(text);
+      if (data && typeof data.pairs === "object" && data.pairs !== null) this.pairs = data.pairs;
+      else throw new Error("no pairs");
+    } catch (e) {
+      this.warnings.push(`ignoring unreadable jar ${this.file} (${e.message}); starting empty`);
+      this.pairs = {};
+    }
+  }
+
+  save() {
+    if (!this.file) return;
+    this.#prune();
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ version: 1, pairs: this.pairs }, null, 2) + "\n");
+    fs.renameSync(tmp, this.file);
+  }
+
+  #prune() {
+    const now = this.now();
+    for (const [key, pair] of Object.entries(this.pairs)) {
+      for (const [name, c] of Object.entries(pair.cookies ?? {})) {
+        if (!(c.expires > now)) delete pair.cookies[name];
+      }
+      if (!pair.cookies || Object.keys(pair.cookies).length === 0) delete this.pairs[key];
+    }
+  }
+
+  /** The pair's live cookies: [{ name, value, expires, session }]. */
+  cookies(to, from) {
+    const now = this.now();
+    const pair = this.pairs[CookieJar.key(to, from)];
+    if (!pair) return [];
+    return Object.entries(pair.cookies ?? {})
+      .filter(([, c]) => c.expires > now)
+      .map(([name, c]) => ({ name, ...c }));
+  }
+
+  /** The Cookie header Twilio would send for the pair, or null. */
+  header(to, from) {
+    const live = this.cookies(to, from);
+    return live.length ? live.map((c) => `${c.name}=${c.value}`).join("; ") : null;
+  }
+
+  /** A message went through: cookies without an explicit lifetime live 4 more hours. */
+  touch(to, from) {
+    const pair = this.pairs[CookieJar.key(to, from)];
+    if (!pair) return;
+    const now = this.now();
+    for (const c of Object.values(pair.cookies ?? {})) {
+      if (c.session && c.expires > now) c.expires = now + TWILIO_COOKIE_SECONDS * 1000;
+    }
+  }
+
+  /** Stores the Set-Cookie headers of a response to the pair. Returns the parsed cookies. */
+  store(to, from, setCookieHeaders) {
+    const now = this.now();
+    const cap = now + TWILIO_COOKIE_SECONDS * 1000;
+    const key = CookieJar.key(to, from);
+    const parsed = [];
+    for (const header of setCookieHeaders) {
+      const cookie = parseSetCookie(header);
+      if (!cookie) continue;
+      parsed.push(cookie);
+      this.warnings.push(...cookieWarnings(cookie));
+      let expires = cap;
+      let session = true;
+      if (cookie.maxAge !== undefined) {
+        expires = cookie.maxAge <= 0 ? 0 : Math.min(now + cookie.maxAge * 1000, cap);
+        session = false;
+      } else if (cookie.expires !== undefined) {
+        expires = Math.min(cookie.expires, cap);
+        session = false;
+      }
+      const pair = (this.pairs[key] ??= { cookies: {} });
+      pair.cookies ??= {};
+      if (expires <= now) delete pair.cookies[cookie.name];
+      else pair.cookies[cookie.name] = { value: cookie.value, expires, session };
+    }
+    return parsed;
+  }
+
+  /** Empties the pair's jar (what Twilio does after 4 hours without a message). */
+  forget(to, from) {
+    const key = CookieJar.key(to, from);
+    const had = this.cookies(to, from).length > 0;
+    delete this.pairs[key];
+    return had;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TwiML
+
+const ENTITIES = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+/** XML character data → text: entities and character references decoded. */
+export function unescapeXml(text) {
+  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);/g, (all, ref) => {
+    if (ref[0] === "#") {
+      const code = ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      try {
+        return String.fromCodePoint(code);
+      } catch {
+        return all;
+      }
+    }
+    return ENTITIES[ref] ?? all;
+  });
+}
+
+/** The text content of an XML fragment: CDATA kept verbatim, tags dropped, entities decoded. */
+function textContent(fragment) {
+  let out = "";
+  const re = /<!\[CDATA\[([\s\S]*?)\]\]>/g;
+  let last = 0;
+  for (let m; (m = re.exec(fragment)); last = re.lastIndex) {
+    out += unescapeXml(fragment.slice(last, m.index).replace(/<[^>]*>/g, "")) + m[1];
+  }
+  return out + unescapeXml(fragment.slice(last).replace(/<[^>]*>/g, ""));
+}
+
+/**
+ * The messages of a TwiML <Response>: [{ body, media: [url] }]. `<Response/>` → [].
+ * Throws on what Twilio could not parse (error 12100) — not a full XML validator.
+ */
+export function parseTwiml(xml) {
+  if (/^\s+</.test(xml)) throw new Error("whitespace before the XML declaration (Twilio error 12100)");
+  const doc = xml
+    .replace(/^\uFEFF/, "")
+    .replace(/^<\?xml[\s\S]*?\?>/, "")
+    .replace(/<!--[\s\S]*?-->/g, "")
+    .trim();
+  if (/^<Response\b[^>]*\/>$/.test(doc)) return [];
+  const root = /^<Response\b[^>]*>([\s\S]*)<\/Response\s*>$/.exec(doc);
+  if (!root) throw new Error("no <Response> root element (Twilio error 12100)");
+  const messages = [];
+  const re = /<Message\b[^>]*?(?:\/>|>([\s\S]*?)<\/Message\s*>)/g;
+  for (let m; (m = re.exec(root[1])); ) {
+    const inner = m[1] ?? "";
+    const media = [...inner.matchAll(/<Media\b[^>]*>([\s\S]*?)<\/Media\s*>/g)].map((x) => textContent(x[1]).trim());
+    const body = /<Body\b[^>]*>([\s\S]*?)<\/Body\s*>/.exec(inner);
+    const text = body ? body[1] : inner.replace(/<Media\b[^>]*>[\s\S]*?<\/Media\s*>/g, "");
+    messages.push({ body: textContent(text), media });
+  }
+  return messages;
+}
+
+/** The reply texts of a response as a user would read them on their phone. */
+export function replyLines(messages) {
+  if (!messages.length) return ["(no reply)"];
+  return messages.map((m) => m.body + m.media.map((u) => ` [media: ${u}]`).join(""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+/** A new Twilio-style message sid: SM + 32 hex digits. */
+export function newMessageSid() {
+  return "SM" + crypto.randomBytes(16).toString("hex");
+}
+
+const GSM7 = /^[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&'()*+,\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\[~\]|€]*$/;
+
+/** How many SMS segments a text takes (GSM-7: 160, or 153 when split; UCS-2: 70, or 67). */
+export function segments(body) {
+  const n = [...body].length;
+  const [single, part] = GSM7.test(body) ? [160, 153] : [70, 67];
+  return n <= single ? 1 : Math.ceil(n / part);
+}
+
+/** The full inbound-SMS parameter set Twilio posts, in Twilio's order. */
+export function inboundParams({ from, to, body, sid = newMessageSid(), account = DEFAULT_ACCOUNT }) {
+  return {
+    ToCountry: "US",
+    ToState: "CA",
+    SmsMessageSid: sid,
+    NumMedia: "0",
+    ToCity: "SAN FRANCISCO",
+    FromZip: "94105",
+    SmsSid: sid,
+    FromState: "CA",
+    SmsStatus: "received",
+    FromCity: "SAN FRANCISCO",
+    Body: body,
+    FromCountry: "US",
+    To: to,
+    ToZip: "94105",
+    NumSegments: String(segments(body)),
+    MessageSid: sid,
+    AccountSid: account,
+    From: from,
+    ApiVersion: "2010-04-01",
+  };
+}
+
+/**
+ * Sends one inbound SMS to the worker the way Twilio does and keeps the pair's cookies.
+ * Pass `jar` (a CookieJar) or `jarFile` (loaded and saved around the request; default none).
+ * Resolves to { status, ok, contentType, text, replies: [string], messages, request, setCookies,
+ * cookieSent, cookieBytes, warnings }. Network failures reject.
+ */
+export async function sendSms({
+  url = defaultUrl(),
+  token = defaultToken().token,
+  from = DEFAULT_FROM,
+  to = DEFAULT_TO,
+  body = "",
+  account = DEFAULT_ACCOUNT,
+  sid = newMessageSid(),
+  jar,
+  jarFile,
+  now = Date.now,
+  fetch: fetchFn = globalThis.fetch,
+} = {}) {
+  if (!token) throw new Error("no auth token: pass --token, or set TWILIO_AUTH_TOKEN in .dev.vars");
+  jar ??= new CookieJar({ file: jarFile ?? null, now });
+  const params = inboundParams({ from, to, body, sid, account });
+  const cookieSent = jar.header(to, from);
+  const headers = {
+    "content-type": "application/x-www-form-urlencoded",
+    "user-agent": "TwilioProxy/1.1",
+    accept: "*/*",
+    "i-twilio-idempotency-token": crypto.randomUUID(),
+    "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
+  };
+  if (cookieSent) headers.cookie = cookieSent;
+  const res = await fetchFn(url, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(params).toString(),
+    redirect: "manual",
+  });
+  const text = await res.text();
+  const setCookies = typeof res.headers.getSetCookie === "function"
+    ? res.headers.getSetCookie()
+    : res.headers.get("set-cookie") ? [res.headers.get("set-cookie")] : [];
+  const contentType = res.headers.get("content-type") ?? "";
+  const warnings = [...jar.warnings];
+  jar.warnings.length = 0;
+
+  let messages = [];
+  if (res.ok) {
+    // Twilio stores cookies of successful responses; a failed webhook leaves the jar alone.
+    jar.touch(to, from);
+    jar.store(to, from, setCookies);
+    warnings.push(...jar.warnings.splice(0));
+    jar.save();
+    if (Buffer.byteLength(text) > 64 * 1024) warnings.push("response over 64 kB (Twilio error 11750)");
+    const mime = contentType.split(";")[0].trim().toLowerCase();
+    if (res.status === 204 || text === "") {
+      messages = [];
+    } else if (mime === "text/xml" || mime === "application/xml") {
+      try {
+        messages = parseTwiml(text);
+      } catch (e) {
+        warnings.push(e.message);
+      }
+    } else if (mime === "text/plain") {
+      messages = [{ body: text, media: [] }]; // Twilio sends a text/plain body as the reply
+    } else {
+      warnings.push(`Content-Type ${contentType || "(none)"} is not TwiML (Twilio error 12300)`);
+    }
+  }
+  const stored = jar.header(to, from);
+  return {
+    status: res.status,
+    statusText: res.statusText,
+    ok: res.ok,
+    contentType,
+    text,
+    messages,
+    replies: replyLines(messages),
+    request: { url, headers, params },
+    setCookies,
+    cookieSent,
+    cookieStored: stored,
+    cookieBytes: stored ? Buffer.byteLength(stored) : 0,
+    warnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+const USAGE = `usage: npm run sms -- [options] "message text"
+       npm run chat -- [options]
+
+Texts the local worker as Twilio would (signed, with the pair's cookies).
+
+  --from NUMBER   sender (default ${DEFAULT_FROM})
+  --to NUMBER     your Twilio number (default ${DEFAULT_TO})
+  --url URL       webhook URL (default: wrangler.toml [dev] port, else http://127.0.0.1:8787/sms)
+  --token TOKEN   auth token to sign with (default: TWILIO_AUTH_TOKEN in .dev.vars / .dev.vars.example)
+  --account SID   AccountSid (default ${DEFAULT_ACCOUNT})
+  --sid SID       MessageSid to use (default: a new one; reuse one to replay a Twilio retry)
+  --jar FILE      cookie jar file (default .cache/sms-jar.json)
+  --forget        empty the jar of this To/From pair first (Twilio forgets after 4 idle hours)
+  --chat          interactive: type messages; /from NUMBER, /to NUMBER, /forget, /quit
+  --verbose, -v   also print the request, the TwiML and the cookie size
+  --help, -h      this text`;
+
+function describeNetworkError(e, url) {
+  const code = e?.cause?.code ?? e?.code;
+  const why = code ? `${code}` : e?.cause?.message ?? e?.message ?? String(e);
+  return `cannot reach ${url} (${why}). Is the worker running? Start it with: npm run dev`;
+}
+
+function printVerbose(out, r, jarFile) {
+  out.write(`> POST ${r.request.url}\n`);
+  for (const [k, v] of Object.entries(r.request.headers)) out.write(`> ${k}: ${v}\n`);
+  out.write(">\n");
+  for (const [k, v] of Object.entries(r.request.params)) out.write(`>   ${k}=${v}\n`);
+  out.write(`< HTTP ${r.status} ${r.statusText}\n`);
+  out.write(`< content-type: ${r.contentType}\n`);
+  for (const c of r.setCookies) out.write(`< set-cookie: ${c}\n`);
+  out.write(`< ${r.text}\n`);
+  out.write(
+    r.cookieStored
+      ? `cookie: ${Buffer.byteLength(r.cookieStored)} bytes stored for ${r.request.params.From} → ${r.request.params.To}` +
+          (jarFile ? ` in ${jarFile}` : "") + "\n"
+      : `cookie: none stored for ${r.request.params.From} → ${r.request.params.To}\n`,
+  );
+}
+
+/** One message; prints the reply. Returns true on a 2xx answer. */
+async function sendAndPrint(opts, { out, err, verbose }) {
+  let r;
+  try {
+    r = await sendSms(opts);
+  } catch (e) {
+    err.write(`error: ${e instanceof TypeError || e?.cause ? describeNetworkError(e, opts.url) : e.message}\n`);
+    return false;
+  }
+  if (verbose) printVerbose(err, r, opts.jarFile);
+  for (const w of r.warnings) err.write(`warning: ${w}\n`);
+  if (!r.ok) {
+    err.write(`HTTP ${r.status} ${r.statusText}\n${r.text}${r.text.endsWith("\n") ? "" : "\n"}`);
+    if (r.status === 403) err.write(`(signed with the token from ${opts.tokenSource ?? "--token"}; does the worker use the same TWILIO_AUTH_TOKEN?)\n`);
+    return false;
+  }
+  out.write(r.replies.join("\n") + "\n");
+  return true;
+}
+
+async function chat(opts, io) {
+  const { out, err, input } = io;
+  const interactive = Boolean(input.isTTY);
+  const rl = readline.createInterface({ input, output: interactive ? out : undefined, terminal: interactive });
+  rl.on("SIGINT", () => rl.close()); // Ctrl-C leaves, like /quit
+  const prompt = () => {
+    if (!interactive) return;
+    rl.setPrompt(`${opts.from}> `);
+    rl.prompt();
+  };
+  err.write(`Texting ${opts.to} as ${opts.from} via ${opts.url}. /from NUMBER, /to NUMBER, /forget, /quit\n`);
+  let ok = true;
+  prompt();
+  for await (const raw of rl) {
+    const line = raw.replace(/\r$/, "");
+    const [cmd, ...rest] = line.trim().split(/\s+/);
+    if (cmd === "/quit" || cmd === "/exit") break;
+    if (cmd === "/from" || cmd === "/to") {
+      if (!rest[0]) err.write(`usage: ${cmd} NUMBER\n`);
+      else {
+        opts[cmd.slice(1)] = rest[0];
+        err.write(`now texting ${opts.to} as ${opts.from}\n`);
+      }
+    } else if (cmd === "/forget") {
+      const jar = new CookieJar({ file: opts.jarFile });
+      jar.forget(opts.to, opts.from);
+      jar.save();
+      err.write(`forgot the cookies of ${opts.from} → ${opts.to}; the next message starts a new conversation\n`);
+    } else if (cmd === "/help") {
+      err.write("/from NUMBER, /to NUMBER, /forget, /quit; anything else is sent as a message\n");
+    } else if (line.startsWith("/") && !line.startsWith("//")) {
+      err.write(`unknown command ${cmd} (/help); start with // to send a text beginning with /\n`);
+    } else {
+      const body = line.startsWith("//") ? line.slice(1) : line;
+      ok = (await sendAndPrint({ ...opts, body }, io)) && ok;
+    }
+    prompt();
+  }
+  rl.close();
+  return ok;
+}
+
+export async function main(argv = process.argv.slice(2), io = { out: process.stdout, err: process.stderr, input: process.stdin }) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        from: { type: "string", default: DEFAULT_FROM },
+        to: { type: "string", default: DEFAULT_TO },
+        url: { type: "string" },
+        token: { type: "string" },
+        account: { type: "string", default: DEFAULT_ACCOUNT },
+        sid: { type: "string" },
+        jar: { type: "string" },
+        forget: { type: "boolean", default: false },
+        chat: { type: "boolean", default: false },
+        verbose: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    io.err.write(`${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    io.out.write(USAGE + "\n");
+    return 0;
+  }
+  const fromFile = defaultToken();
+  const opts = {
+    url: v.url ?? defaultUrl(),
+    token: v.token ?? fromFile.token,
+    tokenSource: v.token ? "--token" : fromFile.source,
+    from: v.from,
+    to: v.to,
+    account: v.account,
+    jarFile: path.resolve(v.jar ?? DEFAULT_JAR),
+  };
+  if (v.sid) opts.sid = v.sid;
+  if (!opts.token) {
+    io.err.write("error: no auth token: pass --token, or set TWILIO_AUTH_TOKEN in .dev.vars\n");
+    return 2;
+  }
+  if (v.forget) {
+    const jar = new CookieJar({ file: opts.jarFile });
+    const had = jar.forget(opts.to, opts.from);
+    jar.save();
+    io.err.write(`${had ? "forgot" : "no"} cookies of ${opts.from} → ${opts.to}\n`);
+  }
+  if (v.chat) return (await chat(opts, { ...io, verbose: v.verbose })) ? 0 : 1;
+  if (positionals.length === 0) {
+    if (v.forget) return 0;
+    io.err.write(`error: no message text\n\n${USAGE}\n`);
+    return 2;
+  }
+  const ok = await sendAndPrint({ ...opts, body: positionals.join(" ") }, { ...io, verbose: v.verbose });
+  return ok ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  // `npm run sms -- --help | head`: a closed pipe ends the program quietly.
+  process.stdout.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+  process.exitCode = await main();
+}

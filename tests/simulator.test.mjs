@@ -1,0 +1,250 @@
+// The local Twilio simulator (scripts/sms.mjs, `npm run sms` / `npm run chat`) against the built
+// worker served by workerd on a real 127.0.0.1 port: signed requests, Twilio-like cookie jars,
+// the CLI, chat mode, and the errors a user sees.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startWorker, ROOT } from "./helpers/worker.mjs";
+import {
+  sendSms,
+  CookieJar,
+  parseTwiml,
+  defaultUrl,
+  defaultToken,
+  TWILIO_COOKIE_SECONDS,
+} from "../scripts/sms.mjs";
+
+const FIRST = "Hello, thanks for the new message.";
+const nth = (n) => `Hello, thanks for message number ${n}`;
+// The simulator signs with its own token; the worker is started with the same one.
+const TOKEN = "simulator-test-token-0123456789abcdef";
+const SMS = path.join(ROOT, "scripts/sms.mjs");
+
+let worker;
+let url;
+let tmp;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sms-sim-"));
+  worker = await startWorker({ TWILIO_AUTH_TOKEN: TOKEN }, { port: 0 });
+  url = new URL("/sms", worker.url).href;
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/sms$/);
+});
+
+after(async () => {
+  await worker?.dispose();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+let jars = 0;
+const newJar = () => path.join(tmp, `jar-${++jars}.json`);
+
+/** Runs scripts/sms.mjs; resolves to { code, stdout, stderr }. */
+function cli(args, { input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SMS, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill(), 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? "");
+  });
+}
+const lines = (s) => s.split("\n").filter(Boolean);
+
+test("sendSms: a conversation over real HTTP, signed, with the cookie sent back", async () => {
+  const jarFile = newJar();
+  const opts = { url, token: TOKEN, from: "+14155550001", jarFile };
+  const r1 = await sendSms({ ...opts, body: "hello" });
+  assert.equal(r1.status, 200, r1.text);
+  assert.deepEqual(r1.replies, [FIRST]);
+  assert.equal(r1.cookieSent, null);
+  assert.match(r1.cookieStored, /^sms_state=[ev]1\./);
+  assert.ok(r1.cookieBytes > 20 && r1.cookieBytes <= 4096, `cookie ${r1.cookieBytes} bytes`);
+
+  // Twilio's full parameter set, a fresh SM sid each time, form-encoded.
+  assert.deepEqual(Object.keys(r1.request.params), [
+    "ToCountry", "ToState", "SmsMessageSid", "NumMedia", "ToCity", "FromZip", "SmsSid", "FromState",
+    "SmsStatus", "FromCity", "Body", "FromCountry", "To", "ToZip", "NumSegments", "MessageSid",
+    "AccountSid", "From", "ApiVersion",
+  ]);
+  assert.match(r1.request.params.MessageSid, /^SM[0-9a-f]{32}$/);
+  assert.equal(r1.request.headers["content-type"], "application/x-www-form-urlencoded");
+
+  const r2 = await sendSms({ ...opts, body: "again" });
+  assert.deepEqual(r2.replies, [nth(2)]);
+  assert.equal(r2.cookieSent, r1.cookieStored, "the stored cookie goes back on the next message");
+  assert.notEqual(r2.request.params.MessageSid, r1.request.params.MessageSid);
+
+  // The jar is a file: a new process (here: a new call) continues the conversation.
+  const saved = JSON.parse(fs.readFileSync(jarFile, "utf8"));
+  assert.deepEqual(Object.keys(saved.pairs), ["+15005550006|+14155550001"]);
+  const r3 = await sendSms({ ...opts, body: "3" });
+  assert.deepEqual(r3.replies, [nth(3)]);
+
+  // A Twilio retry (same MessageSid) gets the same reply and does not count.
+  const retry = await sendSms({ ...opts, body: "3", sid: r3.request.params.MessageSid });
+  assert.deepEqual(retry.replies, [nth(3)]);
+  assert.deepEqual((await sendSms({ ...opts, body: "4" })).replies, [nth(4)]);
+});
+
+test("CLI: consecutive commands continue the conversation; two senders keep separate jars; --forget", async () => {
+  const jar = newJar();
+  const base = ["--url", url, "--token", TOKEN, "--jar", jar];
+  const a = ["--from", "+14155550001"];
+  const b = ["--from", "+14155550002"];
+  const run = async (args, expected) => {
+    const r = await cli([...base, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, expected + "\n");
+  };
+  await run([...a, "Hello"], FIRST);
+  await run([...a, "message", "two"], nth(2));
+  await run([...b, "hi from b"], FIRST);
+  await run([...a, "3"], nth(3));
+  await run([...b, "b again"], nth(2));
+
+  // --forget empties that pair only, as Twilio does after 4 idle hours.
+  const f = await cli([...base, ...a, "--forget"]);
+  assert.equal(f.code, 0, f.stderr);
+  assert.equal(f.stdout, "");
+  assert.match(f.stderr, /forgot cookies of \+14155550001/);
+  await run([...a, "back"], FIRST);
+  await run([...b, "still here"], nth(3));
+  // --forget with a message: forget, then send.
+  await run([...b, "--forget", "fresh"], FIRST);
+});
+
+test("CLI --verbose prints the request, the TwiML and the cookie size", async () => {
+  const r = await cli(["--url", url, "--token", TOKEN, "--jar", newJar(), "--verbose", "hello & <you>"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, FIRST + "\n");
+  assert.match(r.stderr, new RegExp(`> POST ${url.replace(/[.]/g, "\\.")}`));
+  assert.match(r.stderr, /> x-twilio-signature: [A-Za-z0-9+/]{27}=/);
+  assert.match(r.stderr, />\s+MessageSid=SM[0-9a-f]{32}/);
+  assert.match(r.stderr, />\s+Body=hello & <you>/);
+  assert.match(r.stderr, /< HTTP 200/);
+  assert.match(r.stderr, /<Response><Message>Hello, thanks for the new message\.<\/Message><\/Response>/);
+  assert.match(r.stderr, /< set-cookie: sms_state=.*Max-Age=14400/);
+  assert.match(r.stderr, /cookie: \d+ bytes stored for \+14155550001/);
+});
+
+test("expiry: a cookie whose Max-Age elapsed is not sent; Max-Age=0 deletes it", async () => {
+  let clock = Date.now();
+  const jar = new CookieJar({ file: newJar(), now: () => clock });
+  const opts = { url, token: TOKEN, from: "+14155550003", jar };
+  assert.deepEqual((await sendSms({ ...opts, body: "a" })).replies, [FIRST]);
+  // The worker sets Max-Age=14400: one second before it elapses the cookie still goes back...
+  clock += (TWILIO_COOKIE_SECONDS - 1) * 1000;
+  const r2 = await sendSms({ ...opts, body: "b" });
+  assert.ok(r2.cookieSent);
+  assert.deepEqual(r2.replies, [nth(2)]);
+  // ...and once it has elapsed it is not sent (the worker would still open it: its clock is real).
+  clock += (TWILIO_COOKIE_SECONDS + 1) * 1000;
+  const r3 = await sendSms({ ...opts, body: "c" });
+  assert.equal(r3.cookieSent, null);
+  assert.deepEqual(r3.replies, [FIRST]);
+
+  // RESET answers with Max-Age=0: the jar drops the cookie and the next message starts over.
+  assert.deepEqual((await sendSms({ ...opts, body: "d" })).replies, [nth(2)]);
+  const reset = await sendSms({ ...opts, body: "reset" });
+  assert.deepEqual(reset.replies, ["Your conversation has been reset."]);
+  assert.match(reset.setCookies[0], /Max-Age=0/);
+  assert.equal(reset.cookieStored, null);
+  const after = await sendSms({ ...opts, body: "e" });
+  assert.equal(after.cookieSent, null);
+  assert.deepEqual(after.replies, [FIRST]);
+});
+
+test("CookieJar: Twilio's 4-hour cap, Expires, session cookies and per-pair isolation", () => {
+  let clock = Date.UTC(2026, 0, 1);
+  const file = newJar();
+  const jar = new CookieJar({ file, now: () => clock });
+  jar.store("+1500", "+1415", [
+    "long=1; Max-Age=999999",
+    "exp=2; Expires=" + new Date(clock + 60_000).toUTCString(),
+    "sess=3; Path=/; HttpOnly",
+    "gone=4; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+  ]);
+  assert.equal(jar.header("+1500", "+1415"), "long=1; exp=2; sess=3");
+  assert.equal(jar.header("+1500", "+1416"), null, "another sender has its own jar");
+  assert.equal(jar.header("+1501", "+1415"), null, "another number has its own jar");
+  jar.save();
+  const reloaded = new CookieJar({ file, now: () => clock });
+  clock += 61_000;
+  assert.equal(reloaded.header("+1500", "+1415"), "long=1; sess=3", "Expires passed");
+  clock += 3 * 3600_000;
+  reloaded.touch("+1500", "+1415"); // a message: the session cookie lives 4 more hours
+  clock += 3600_000;
+  assert.equal(reloaded.header("+1500", "+1415"), "sess=3", "Max-Age capped at Twilio's 4 hours");
+  reloaded.store("+1500", "+1415", ["sess=; Max-Age=0"]);
+  assert.equal(reloaded.header("+1500", "+1415"), null);
+  assert.equal(reloaded.forget("+1500", "+1415"), false);
+});
+
+test("chat mode: piped lines, /from switches sender, /quit leaves", async () => {
+  const input = ["hi", "again", "/from +14155550002", "yo", "/forget", "hey", "/quit", "not sent"].join("\n") + "\n";
+  const r = await cli(["--chat", "--url", url, "--token", TOKEN, "--jar", newJar(), "--from", "+14155550001"], { input });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout), [FIRST, nth(2), FIRST, FIRST]);
+  assert.match(r.stderr, /now texting \+15005550006 as \+14155550002/);
+  assert.match(r.stderr, /forgot the cookies of \+14155550002/);
+
+  // npm run chat is the same script with --chat; stdin closing ends it too.
+  const again = await cli(["--chat", "--url", url, "--token", TOKEN, "--jar", newJar()], { input: "one\ntwo\n" });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(lines(again.stdout), [FIRST, nth(2)]);
+});
+
+test("a wrong token: 403 printed clearly, exit code 1, no cookie stored", async () => {
+  const jar = newJar();
+  const r = await cli(["--url", url, "--token", "not-the-token", "--jar", jar, "hello"]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^HTTP 403 Forbidden$/m);
+  assert.match(r.stderr, /TWILIO_AUTH_TOKEN/);
+  assert.ok(!fs.existsSync(jar) || !JSON.parse(fs.readFileSync(jar, "utf8")).pairs["+15005550006|+14155550001"]);
+
+  const chat = await cli(["--chat", "--url", url, "--token", "nope", "--jar", jar], { input: "hi\n" });
+  assert.equal(chat.code, 1);
+  assert.match(chat.stderr, /HTTP 403/);
+
+  // Nothing listening: a clear hint, exit code 1.
+  const down = await cli(["--url", "http://127.0.0.1:9/sms", "--token", TOKEN, "--jar", jar, "hello"]);
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /cannot reach http:\/\/127\.0\.0\.1:9\/sms .*npm run dev/);
+});
+
+test("defaults: port from wrangler.toml [dev], token from .dev.vars then .dev.vars.example", () => {
+  const root = fs.mkdtempSync(path.join(tmp, "root-"));
+  assert.equal(defaultUrl(root), "http://127.0.0.1:8787/sms");
+  fs.writeFileSync(path.join(root, "wrangler.toml"), 'name = "x"\n[dev]\nport = 9123 # local\n[vars]\nport = "1"\n');
+  assert.equal(defaultUrl(root), "http://127.0.0.1:9123/sms");
+  fs.writeFileSync(path.join(root, ".dev.vars.example"), "# c\nTWILIO_AUTH_TOKEN=from-example\n");
+  assert.deepEqual(defaultToken(root), { token: "from-example", source: ".dev.vars.example" });
+  fs.writeFileSync(path.join(root, ".dev.vars"), 'SESSION_SECRET=x\nTWILIO_AUTH_TOKEN="from-dev-vars"\n');
+  assert.deepEqual(defaultToken(root), { token: "from-dev-vars", source: ".dev.vars" });
+  // The project's own defaults match what `npm run dev` serves with.
+  assert.equal(defaultToken(ROOT).token !== undefined, true);
+});
+
+test("TwiML parsing: entities, CDATA, several messages, <Response/>", () => {
+  assert.deepEqual(parseTwiml('<?xml version="1.0" encoding="UTF-8"?><Response/>'), []);
+  assert.deepEqual(
+    parseTwiml(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Message>a &lt;b&gt; &amp;amp; &#233;&#x1F600;</Message>' +
+        "<Message><Body><![CDATA[x & <y>]]></Body><Media>https://e.x/a?b=1&amp;c=2</Media></Message></Response>",
+    ).map((m) => [m.body, m.media]),
+    [["a <b> &amp; é😀", []], ["x & <y>", ["https://e.x/a?b=1&c=2"]]],
+  );
+  assert.throws(() => parseTwiml(' <?xml version="1.0"?><Response/>'), /12100/);
+});
