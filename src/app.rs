@@ -389,32 +389,8 @@ async fn webhook_reply<S: Store>(
         });
     }
 
-    // Open state: the cookie is authoritative when it holds the state; KV is read only
-    // when there is no usable cookie, or the cookie points at a spilled state.
-    let spill_key = match &cookie {
-        Some(Sealed::Pointer(p)) => Some(p.key.clone()),
-        _ => None,
-    };
-    let (mut state, source) = match cookie {
-        Some(Sealed::State(state)) => (state, StateSource::Cookie),
-        other => {
-            let pointer = match other {
-                Some(Sealed::Pointer(p)) => Some(p),
-                _ => None,
-            };
-            let from_kv = match store {
-                Some(store) => load_from_kv(store, keys, &pair, pointer.as_ref(), now, log).await,
-                None => None,
-            };
-            match (from_kv, pointer) {
-                (Some(state), _) => (state, StateSource::Kv),
-                // KV could not give the spilled state back: go on from the pointer's summary,
-                // which keeps the count exact though the turns are lost.
-                (None, Some(p)) => (p.summary, StateSource::Cookie),
-                (None, None) => (ConversationState::default(), StateSource::New),
-            }
-        }
-    };
+    // Open state.
+    let (mut state, source, spill_key) = open_state(cookie, store, keys, &pair, now, log).await;
     log.source = Some(source);
 
     // Converse.
@@ -471,6 +447,36 @@ async fn webhook_reply<S: Store>(
         xml: twiml::render(&reply),
         cookie,
     })
+}
+
+/// The pair's state, where it came from, and the spill key its pointer named. The cookie
+/// is authoritative when it holds the state; KV is read only when there is no usable
+/// cookie, or the cookie points at a spilled state.
+async fn open_state<S: Store>(
+    cookie: Option<Sealed>,
+    store: Option<&S>,
+    keys: &SessionKeys,
+    pair: &Pair<'_>,
+    now: u64,
+    log: &mut LogLine,
+) -> (ConversationState, StateSource, Option<String>) {
+    let pointer = match cookie {
+        Some(Sealed::State(state)) => return (state, StateSource::Cookie, None),
+        Some(Sealed::Pointer(p)) => Some(p),
+        None => None,
+    };
+    let from_kv = match store {
+        Some(store) => load_from_kv(store, keys, pair, pointer.as_ref(), now, log).await,
+        None => None,
+    };
+    let spill_key = pointer.as_ref().map(|p| p.key.clone());
+    match (from_kv, pointer) {
+        (Some(state), _) => (state, StateSource::Kv, spill_key),
+        // KV could not give the spilled state back: go on from the pointer's summary,
+        // which keeps the count exact though the turns are lost.
+        (None, Some(p)) => (p.summary, StateSource::Cookie, spill_key),
+        (None, None) => (ConversationState::default(), StateSource::New, None),
+    }
 }
 
 fn is_opt_out(message: &InboundMessage) -> bool {
