@@ -181,8 +181,10 @@ fuzz_target!(|data: &[u8]| {
     );
     if status == 403 {
         assert!(!unsigned, "403 with ALLOW_UNSIGNED_WEBHOOKS");
+        // Runtimes hand over absolute http(s) URLs; Twilio signs them without credentials.
+        let absolute = input.url.starts_with("https://") || input.url.starts_with("http://");
         assert!(
-            !(twilio_signed && !misconfigured && !input.url.contains('@')),
+            !(twilio_signed && !misconfigured && absolute && !input.url.contains('@')),
             "a request signed like Twilio was refused: {}",
             response.body
         );
