@@ -324,11 +324,14 @@ async fn webhook_reply<S: Store>(
         _ => return Err(Rejection::MethodNotAllowed),
     };
     if !is_post && query.is_empty() {
-        let problem = match config {
-            Ok(c) => c.missing_token_error(),
-            Err(e) => Some(e.clone()),
+        let (public, problem) = match config {
+            Ok(c) => (c.webhook_base_url.as_deref(), c.missing_token_error()),
+            Err(e) => (None, Some(e.clone())),
         };
-        return Ok(Answer::Info(info_page(origin, problem.as_ref())));
+        return Ok(Answer::Info(info_page(
+            public.unwrap_or(origin),
+            problem.as_ref(),
+        )));
     }
     let config = config.map_err(|e| Rejection::Misconfigured(e.clone()))?;
 

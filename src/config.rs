@@ -182,10 +182,12 @@ impl Config {
             None => None,
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_string();
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url.contains(['#', '?'])
+                {
                     return Err(ConfigError::new(
                         "WEBHOOK_BASE_URL",
-                        "must start with https:// or http:// (e.g. https://abc.ngrok.app)",
+                        "must be an origin starting with https:// or http://, without ? or # (e.g. https://abc.ngrok.app)",
                     ));
                 }
                 Some(url)
@@ -406,6 +408,13 @@ mod tests {
                 &[
                     ("SESSION_SECRET", SECRET),
                     ("WEBHOOK_BASE_URL", "abc.ngrok.app"),
+                ],
+                "WEBHOOK_BASE_URL",
+            ),
+            (
+                &[
+                    ("SESSION_SECRET", SECRET),
+                    ("WEBHOOK_BASE_URL", "https://abc.ngrok.app/#x"),
                 ],
                 "WEBHOOK_BASE_URL",
             ),

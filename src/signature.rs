@@ -93,8 +93,8 @@ pub fn is_valid<'u>(
 
 /// The URLs Twilio may have signed for a request the worker received at `url`.
 ///
-/// With `base_url` (`WEBHOOK_BASE_URL`), its origin replaces the received one, keeping the
-/// path and query. Each URL is tried as is and with `%27` turned back into `'`, each of
+/// With `base_url` (`WEBHOOK_BASE_URL`), it replaces the received origin: Twilio signed
+/// `base_url` + the received path and query. Each URL is tried as is and with `%27` turned back into `'`, each of
 /// those with and without the port (the scheme's default port is added when absent).
 /// A `#fragment` and `user:pass@` are never signed, so they are dropped.
 ///
@@ -107,11 +107,14 @@ pub fn is_valid<'u>(
 pub fn candidate_urls(url: &str, base_url: Option<&str>) -> Vec<String> {
     let url = url.split_once('#').map_or(url, |(u, _)| u);
     let received = split_url(url);
-    let (scheme, authority) = match base_url.map(split_url) {
-        Some(base) => (base.scheme, base.authority),
-        None => (received.scheme, received.authority),
+    // A base URL with a path (a proxy mounting the worker under a prefix) keeps it in
+    // front of the path the worker received.
+    let (scheme, authority, prefix) = match base_url.map(split_url) {
+        Some(base) => (base.scheme, base.authority, base.rest.trim_end_matches('/')),
+        None => (received.scheme, received.authority, ""),
     };
-    let path_and_query = received.rest;
+    let joined = format!("{prefix}{}", received.rest);
+    let path_and_query = joined.as_str();
     let (host, port) = split_port(authority);
 
     let mut authorities = vec![authority.to_string()];
@@ -339,6 +342,18 @@ mod tests {
         ));
         // Without the base URL the same request does not verify.
         assert!(!valid("http://127.0.0.1:8787/sms?x=1", &params, &sig));
+        // A base URL with a path prefix (a proxy that mounts the worker under /hooks).
+        let sig = expected_signature(TOKEN, "https://proxy.example/hooks/sms?x=1", &params);
+        let urls = candidate_urls(
+            "http://127.0.0.1:8787/sms?x=1",
+            Some("https://proxy.example/hooks"),
+        );
+        assert!(is_valid(
+            TOKEN,
+            urls.iter().map(String::as_str),
+            &params,
+            &sig
+        ));
     }
 
     #[test]

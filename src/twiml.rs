@@ -36,11 +36,24 @@ pub fn render(reply: &Reply) -> String {
     xml.push_str("<Response>");
     for message in &reply.messages {
         xml.push_str("<Message>");
-        xml.push_str(&partial_escape(message.as_str()));
+        // XML 1.0 has no escape for most control characters (a template's {from}, a name,
+        // an echoed body can carry them): Twilio would fail to parse the document (error
+        // 12100), so they are dropped.
+        if message.chars().all(is_xml_char) {
+            xml.push_str(&partial_escape(message.as_str()));
+        } else {
+            let text: String = message.chars().filter(|&c| is_xml_char(c)).collect();
+            xml.push_str(&partial_escape(text.as_str()));
+        }
         xml.push_str("</Message>");
     }
     xml.push_str("</Response>");
     xml
+}
+
+/// Characters XML 1.0 allows in text (its `Char` production; no `char` is a surrogate).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 #[cfg(test)]
@@ -62,6 +75,12 @@ mod tests {
         };
         assert!(render(&reply)
             .ends_with("<Response><Message>one</Message><Message>two</Message></Response>"));
+    }
+
+    #[test]
+    fn characters_xml_cannot_hold_are_dropped() {
+        let xml = render(&Reply::text("a\0b\u{1b}c\td\ne\u{FFFE}f"));
+        assert!(xml.contains("<Message>abc\td\nef</Message>"), "{xml}");
     }
 
     #[test]
