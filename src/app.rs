@@ -612,7 +612,7 @@ fn verify(
     if let Some(problem) = config.missing_token_error() {
         return Err(Rejection::Misconfigured(problem));
     }
-    let Verification::Signed { auth_token } = &config.verification else {
+    let Verification::Signed(verifier) = &config.verification else {
         // ALLOW_UNSIGNED_WEBHOOKS=true and no token.
         return Ok(());
     };
@@ -624,12 +624,7 @@ fn verify(
         String::new()
     };
     let urls = signature::candidate_urls(req.url, config.webhook_base_url.as_deref());
-    if signature::is_valid(
-        auth_token,
-        urls.iter().map(String::as_str),
-        &params,
-        signature,
-    ) {
+    if verifier.is_valid(urls.iter().map(String::as_str), &params, signature) {
         Ok(())
     } else {
         Err(Rejection::BadSignature)

@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::conversation::{Template, Templates};
 use crate::session::SessionKeys;
+use crate::signature::Verifier;
 use crate::state::HistoryLimits;
 
 /// Twilio drops a pair's cookies after 4 hours without a message; a longer
@@ -59,8 +60,8 @@ impl std::error::Error for ConfigError {}
 /// How webhooks prove they come from Twilio.
 #[derive(Clone)]
 pub enum Verification {
-    /// Check `X-Twilio-Signature` with this auth token (`TWILIO_AUTH_TOKEN`).
-    Signed { auth_token: String },
+    /// Check `X-Twilio-Signature` with the auth token (`TWILIO_AUTH_TOKEN`), keyed once.
+    Signed(Verifier),
     /// `ALLOW_UNSIGNED_WEBHOOKS=true` and no token: accept anything (local tinkering only).
     Unsigned,
     /// No token and no explicit opt-out: refuse webhooks rather than run open.
@@ -71,7 +72,7 @@ impl fmt::Debug for Verification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the token, even in debug output.
         match self {
-            Verification::Signed { .. } => f.write_str("Signed { auth_token: <redacted> }"),
+            Verification::Signed(_) => f.write_str("Signed(<redacted>)"),
             Verification::Unsigned => f.write_str("Unsigned"),
             Verification::MissingToken => f.write_str("MissingToken"),
         }
@@ -171,9 +172,10 @@ impl Config {
             })?,
         };
         let verification = match get("TWILIO_AUTH_TOKEN") {
-            Some(token) => Verification::Signed {
-                auth_token: token.trim().to_string(),
-            },
+            Some(token) => Verification::Signed(
+                Verifier::new(token.trim())
+                    .ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "cannot key HMAC-SHA1"))?,
+            ),
             None if allow_unsigned => Verification::Unsigned,
             None => Verification::MissingToken,
         };
@@ -345,7 +347,7 @@ mod tests {
     fn defaults_are_the_classic_conversation_over_twilios_four_hours() {
         let c = config(&[("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", "t")]).unwrap();
         assert_eq!(c.ttl_seconds, 14400);
-        assert!(matches!(c.verification, Verification::Signed { .. }));
+        assert!(matches!(c.verification, Verification::Signed(_)));
         assert!(c.conversation.known_callers.is_empty());
         assert!(c.webhook_base_url.is_none());
     }
@@ -367,7 +369,7 @@ mod tests {
             ("TWILIO_AUTH_TOKEN", "t"),
         ])
         .unwrap();
-        assert!(matches!(c.verification, Verification::Signed { .. }));
+        assert!(matches!(c.verification, Verification::Signed(_)));
     }
 
     #[test]

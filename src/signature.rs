@@ -72,23 +72,44 @@ pub fn is_valid<'u>(
     params: &str,
     signature: &str,
 ) -> bool {
-    let mut expected = [0u8; SIGNATURE_BYTES];
-    match STANDARD.decode_slice(signature.trim(), &mut expected) {
-        Ok(SIGNATURE_BYTES) => {}
-        _ => return false,
+    Verifier::new(auth_token).is_some_and(|v| v.is_valid(urls, params, signature))
+}
+
+/// `X-Twilio-Signature` checks under one auth token, keyed once (per isolate, in the
+/// worker) rather than per request.
+#[derive(Clone)]
+pub struct Verifier {
+    key: HmacSha1,
+}
+
+impl Verifier {
+    /// Keys HMAC-SHA1 with the auth token; `None` only if HMAC refused the key, which it
+    /// never does for any length.
+    pub fn new(auth_token: &str) -> Option<Self> {
+        keyed(auth_token).map(|key| Verifier { key })
     }
-    let Some(key) = keyed(auth_token) else {
-        return false;
-    };
-    let mut any = false;
-    for url in urls {
-        let mut mac = key.clone();
-        mac.update(url.as_bytes());
-        mac.update(params.as_bytes());
-        // verify_slice compares in constant time (subtle::ConstantTimeEq).
-        any |= mac.verify_slice(&expected).is_ok();
+
+    /// See [`is_valid`]. Stops at the first URL that matches: which candidate matched is
+    /// no secret, and each comparison is constant-time.
+    pub fn is_valid<'u>(
+        &self,
+        urls: impl IntoIterator<Item = &'u str>,
+        params: &str,
+        signature: &str,
+    ) -> bool {
+        let mut expected = [0u8; SIGNATURE_BYTES];
+        match STANDARD.decode_slice(signature.trim(), &mut expected) {
+            Ok(SIGNATURE_BYTES) => {}
+            _ => return false,
+        }
+        urls.into_iter().any(|url| {
+            let mut mac = self.key.clone();
+            mac.update(url.as_bytes());
+            mac.update(params.as_bytes());
+            // verify_slice compares in constant time (subtle::ConstantTimeEq).
+            mac.verify_slice(&expected).is_ok()
+        })
     }
-    any
 }
 
 /// The URLs Twilio may have signed for a request the worker received at `url`.
