@@ -2,7 +2,7 @@
 # The native criterion bench (benches/webhook.rs), then a table of medians from
 # criterion's estimates. Uses the main crate's [[bench]] entry when Cargo.toml has it;
 # otherwise a throwaway crate in bench/.native that compiles the same file against the
-# main crate with the same release profile (opt-level "z", fat LTO, 1 codegen unit).
+# main crate with the same release profile (opt-level "s", fat LTO, 1 codegen unit).
 # BENCH_OPT_LEVEL=3 overrides the opt-level (CARGO_PROFILE_BENCH_OPT_LEVEL), for comparison.
 # Arguments go to criterion (e.g. a filter: bench/native.sh webhook/).
 set -euo pipefail
@@ -44,7 +44,7 @@ harness = false
 
 # The main crate's release profile, which benches inherit.
 [profile.release]
-opt-level = "z"
+opt-level = "s"
 lto = true
 codegen-units = 1
 panic = "abort"

@@ -66,7 +66,7 @@ if (native) {
   out.push("");
   out.push(
     "Parse the 19-parameter Twilio form, verify `X-Twilio-Signature`, open the pair's cookie, count, seal, render TwiML; " +
-      "`NoStore`, release profile of Cargo.toml (opt-level \"z\", fat LTO).",
+      "`NoStore`, release profile of Cargo.toml (opt-level \"s\", fat LTO).",
   );
   out.push("");
   const cases = [
@@ -87,7 +87,7 @@ if (native) {
   );
   if (nativeOpt3) {
     out.push("");
-    out.push("(The opt-level 3 columns rebuild the same code with `CARGO_PROFILE_BENCH_OPT_LEVEL=3`; what ships is opt-level \"z\".)");
+    out.push("(The opt-level 3 columns rebuild the same code with `CARGO_PROFILE_BENCH_OPT_LEVEL=3`; what ships is opt-level \"s\".)");
   }
   out.push("");
   const steps = native.filter((r) => r.group.startsWith("steps"));
