@@ -71,6 +71,7 @@ if (native) {
   out.push("");
   const cases = [
     ["defaults (encrypted, history)", "encrypted+history"],
+    ["ENCRYPT_STATE=false (signed, history)", "signed+history"],
     ["HISTORY_TURNS=0 (signed, no history)", "signed,HISTORY_TURNS=0"],
   ];
   const us3 = (fn) => nativeOpt3?.find((r) => r.group === "webhook" && r.fn === fn)?.median_ns / 1000;

@@ -99,6 +99,8 @@ fn bench_webhook(c: &mut Criterion) {
     let mut group = c.benchmark_group("webhook");
     for (label, extra) in [
         ("encrypted+history", &[][..]),
+        // The same history, signed but not encrypted: what ENCRYPT_STATE costs on its own.
+        ("signed+history", &[("ENCRYPT_STATE", "false")][..]),
         ("signed,HISTORY_TURNS=0", &[("HISTORY_TURNS", "0")][..]),
     ] {
         let config = config(extra);

@@ -670,16 +670,17 @@ fn info_page(origin: &str, problem: Option<&ConfigError>) -> String {
 mod tests {
     use super::*;
 
-    const TOKEN: &str = "test-auth-token";
+    pub(super) const TOKEN: &str = "test-auth-token";
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
-    const URL: &str = "https://sms.example.workers.dev/sms";
-    const NOW: u64 = 1_700_000_000;
+    pub(super) const URL: &str = "https://sms.example.workers.dev/sms";
+    pub(super) const NOW: u64 = 1_700_000_000;
 
     fn run(config: Result<&Config, &ConfigError>, req: &HttpRequest<'_>, now: u64) -> HttpResponse {
         pollster::block_on(handle::<NoStore>(config, req, now, None)).response
     }
 
-    fn config(extra: &[(&str, &str)]) -> Config {
+    /// A signed configuration with `extra` vars on top (shared with the KV scenarios).
+    pub(super) fn config(extra: &[(&str, &str)]) -> Config {
         let mut vars = vec![("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", TOKEN)];
         vars.extend_from_slice(extra);
         Config::from_lookup(|name| {

@@ -6,10 +6,7 @@ use std::collections::HashMap;
 use super::*;
 use crate::session::COOKIE_NAME;
 
-const TOKEN: &str = "test-auth-token";
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
-const URL: &str = "https://sms.example.workers.dev/sms";
-const NOW: u64 = 1_700_000_000;
+use super::tests::{config, NOW, TOKEN, URL};
 
 /// The `CONVERSATIONS` namespace as a map; `broken` makes every read fail like a KV outage.
 #[derive(Default)]
@@ -43,18 +40,6 @@ impl MemStore {
             }
         }
     }
-}
-
-fn config(extra: &[(&str, &str)]) -> Config {
-    let mut vars = vec![("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", TOKEN)];
-    vars.extend_from_slice(extra);
-    Config::from_lookup(|name| {
-        vars.iter()
-            .rev()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
 }
 
 /// A phone texting through Twilio, with Twilio's per-pair cookie jar.
