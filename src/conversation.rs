@@ -36,9 +36,36 @@
 //! assert_eq!(reply(&mut state, &msg("hi")), Reply::text("Welcome back, Rey! Message 3."));
 //! ```
 //!
-//! A retried delivery (same `MessageSid`) is answered by calling [`reply`] again on a copy
-//! of the state as the first delivery left it, and that copy is thrown away: keep your
-//! replies a function of the state so a retry gets the same answer.
+//! `state.turns` holds the conversation's recent exchanges, oldest first, without the
+//! message being answered (it is added, with your reply, once [`reply`] returns). Up to
+//! `HISTORY_TURNS` of them are kept, and a conversation can lean on them:
+//!
+//! ```
+//! use sms_conversation_worker::conversation::Reply;
+//! use sms_conversation_worker::state::{ConversationState, HistoryLimits, Turn};
+//! use sms_conversation_worker::webhook::InboundMessage;
+//!
+//! fn reply(state: &ConversationState, message: &InboundMessage) -> Reply {
+//!     match state.turns.last() {
+//!         Some(turn) if turn.inbound == message.body => Reply::text("You said that already."),
+//!         Some(turn) => Reply::text(format!("Before that you said \"{}\".", turn.inbound)),
+//!         None => Reply::text("Hello!"),
+//!     }
+//! }
+//!
+//! let mut state = ConversationState::default();
+//! let limits = HistoryLimits { turns: 10, bytes: 8192 };
+//! let msg = |body: &str| InboundMessage { body: body.into(), ..Default::default() };
+//! assert_eq!(reply(&state, &msg("hi")), Reply::text("Hello!"));
+//! state.push_turn(Turn { inbound: "hi".into(), ..Default::default() }, limits);
+//! assert_eq!(reply(&state, &msg("hi")), Reply::text("You said that already."));
+//! assert_eq!(reply(&state, &msg("bye")), Reply::text("Before that you said \"hi\"."));
+//! ```
+//!
+//! A retried delivery (same `MessageSid`) is answered with the reply kept in its turn, or,
+//! with history off, by calling [`reply`] again on a copy of the state as the first
+//! delivery left it: keep your replies a function of the state so a retry gets the same
+//! answer.
 
 use crate::config::ConversationConfig;
 use crate::state::ConversationState;
