@@ -68,7 +68,7 @@ pub enum StateSource {
 /// The facts of one request worth a log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogLine {
-    /// `reply`, `retry`, `info`, or the rejection's name.
+    /// `reply`, `retry`, `reset`, `opt_out`, `status_callback`, `info`, or the rejection's name.
     pub outcome: &'static str,
     /// Where the state came from, for webhooks that got that far.
     pub source: Option<StateSource>,
@@ -360,6 +360,13 @@ async fn webhook_reply<S: Store>(
     verify(config, req, is_post, &params)?;
     let message = InboundMessage::from_params(&params)?;
     log.from = Some(mask_number(&message.from));
+    if message.is_status_callback() {
+        log.outcome = "status_callback";
+        return Ok(Answer::Twiml {
+            xml: twiml::render(&Reply::none()),
+            cookie: None,
+        });
+    }
 
     let pair = Pair {
         account_sid: message.account(),

@@ -371,3 +371,36 @@ fn a_retry_gets_the_first_answer_from_the_kept_turn() {
     assert_eq!(text(&retry), text(&second));
     assert_eq!(text(&phone.send("three")), numbered(3));
 }
+
+#[test]
+fn a_status_callback_on_the_same_url_is_not_a_message() {
+    let c = config(&[]);
+    let store = MemStore::default();
+    let mut phone = Phone::new(&c, Some(&store));
+    phone.send("hi");
+    let form = serde_urlencoded::to_string([
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("MessageSid", "SM00000000000000000000000000000099"),
+        ("MessageStatus", "delivered"),
+        ("From", "+15005550006"),
+        ("To", "+14155550100"),
+    ])
+    .unwrap();
+    let params = webhook::parse_params(form.as_bytes()).unwrap();
+    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let sig = signature::expected_signature(TOKEN, URL, &data);
+    let req = HttpRequest {
+        method: "POST",
+        url: URL,
+        content_type: Some("application/x-www-form-urlencoded"),
+        signature: Some(&sig),
+        cookie: phone.jar.as_deref(),
+        body: form.as_bytes(),
+    };
+    let out = pollster::block_on(handle(Ok(&c), &req, NOW + 100, Some(&store)));
+    assert_eq!(out.response.status, 200);
+    assert_eq!(out.response.body, twiml::render(&Reply::none()));
+    assert_eq!(out.response.log.outcome, "status_callback");
+    assert!(out.response.set_cookie.is_none() && out.writes.is_empty());
+    assert_eq!(text(&phone.send("again")), numbered(2));
+}

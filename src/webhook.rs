@@ -106,6 +106,9 @@ pub struct InboundMessage {
     /// WhatsApp sender's profile name.
     #[serde(rename = "ProfileName", default, deserialize_with = "present")]
     pub profile_name: Option<String>,
+    /// Set on status callbacks (`sent`, `delivered`, `failed`, …), which are not messages.
+    #[serde(rename = "MessageStatus", default, deserialize_with = "present")]
+    pub message_status: Option<String>,
     /// Set by Twilio's Advanced Opt-Out (`STOP`, `START`, `HELP`).
     #[serde(rename = "OptOutType", default, deserialize_with = "present")]
     pub opt_out_type: Option<String>,
@@ -143,6 +146,14 @@ impl InboundMessage {
             .as_deref()
             .or(self.sms_sid.as_deref())
             .unwrap_or("")
+    }
+
+    /// True for a status callback pointed at this URL: it reports on a message we sent
+    /// and must not count as, or be answered like, a message from the person.
+    pub fn is_status_callback(&self) -> bool {
+        self.message_status.as_deref().is_some_and(|s| {
+            !s.eq_ignore_ascii_case("received") && !s.eq_ignore_ascii_case("receiving")
+        })
     }
 
     /// `AccountSid`, or empty.
