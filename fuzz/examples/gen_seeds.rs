@@ -506,6 +506,17 @@ fn main() {
                 &sms_params(PAIR.from, "STOP", "SM5", &[("OptOutType", "STOP")]),
             ),
         ),
+        (
+            "status_callback",
+            post(
+                b'0',
+                b'A',
+                URL,
+                "",
+                "",
+                &sms_params(PAIR.from, "", "SM6", &[("MessageStatus", "delivered")]),
+            ),
+        ),
         ("mms", post(b'5', b'A', URL, "", "", &forms[2].1)),
         ("unsigned", post(b'3', b'@', URL, "", "", TWILIO_BODY)),
         ("missing_token", post(b'4', b'@', URL, "", "", TWILIO_BODY)),
