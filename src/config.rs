@@ -201,7 +201,7 @@ impl Config {
             None => {
                 return Err(ConfigError::new(
                     "SESSION_SECRET",
-                    "is not set (generate one with `openssl rand -base64 48`)",
+                    "is not set (generate one with `npm run --silent secret`)",
                 ))
             }
         };

@@ -155,7 +155,7 @@ impl SessionKeys {
                 return Err(ConfigError::new(
                     "SESSION_SECRET",
                     format!(
-                        "key {} is {} bytes; each comma-separated key needs at least {MIN_SECRET_LEN} (generate one with `npm run secret`)",
+                        "key {} is {} bytes; each comma-separated key needs at least {MIN_SECRET_LEN} (generate one with `npm run --silent secret`)",
                         i + 1,
                         secret.len()
                     ),
