@@ -112,8 +112,10 @@ if (wd) {
   out.push("## 2. In workerd: steady-state webhooks on loopback (autocannon)");
   out.push("");
   out.push(
-    "Each request is message 10 of a pair with the cookie its 9th message left: the cookie's last MessageSid is the 9th's, " +
-      "so the same request repeated is a new, counted 10th message every time (the state lives only in the cookie), never a retry. " +
+    "Each request is message 10 of a pair with the cookie its 9th message left. The first is counted; every repeat of it is, " +
+      "rightly, a retry of that MessageSid (the isolate remembers the pair's latest state, see src/recent.rs): the worker parses, " +
+      "verifies, opens the cookie, answers from the kept turn and seals the cookie again, as for a new message, minus the reply " +
+      "function and the KV write (no KV is bound here). " +
       "CPU is workerd's own utime+stime (/proc/<pid>/stat) over the run, per request.",
   );
   out.push("");

@@ -103,8 +103,8 @@ function signedRequest(webhookUrl, n, cookie) {
 
 /**
  * The steady-state request: message 10 of a pair, carrying the cookie message 9 left.
- * The cookie's last MessageSid is message 9's, so the same request sent again and again is
- * a new 10th message every time (the state lives only in the cookie), never a retry.
+ * The first is counted; repeats are retries of message 10 (the isolate remembers the
+ * pair's latest state), which do the same parsing, verifying, opening and sealing.
  */
 async function steadyRequest(worker, spec) {
   const webhookUrl = `${worker.url}/sms`;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::config::{Config, ConfigError, Verification};
 use crate::conversation::{self, Reply};
+use crate::recent::RecentStates;
 use crate::session::{self, Pointer, Sealed, SessionKeys, MAX_SET_COOKIE_BYTES};
 use crate::signature;
 use crate::state::{ConversationState, Pair, Turn};
@@ -63,6 +64,8 @@ pub enum StateSource {
     Cookie,
     /// The `CONVERSATIONS` KV namespace (no cookie, or a pointer to a spilled state).
     Kv,
+    /// The isolate's memory: the cookie was older than the state answered last.
+    Memory,
 }
 
 /// The facts of one request worth a log line.
@@ -103,6 +106,7 @@ impl LogLine {
                 StateSource::New => "new",
                 StateSource::Cookie => "cookie",
                 StateSource::Kv => "kv",
+                StateSource::Memory => "memory",
             }),
             count: self.count,
             from: self.from.as_deref(),
@@ -246,9 +250,22 @@ pub async fn handle<S: Store>(
     now: u64,
     store: Option<&S>,
 ) -> Outcome {
+    handle_with(config, req, now, store, None).await
+}
+
+/// [`handle`], with the isolate's memory of the states it answered last (see
+/// [`crate::recent`]), which catches a stale cookie without a KV read.
+pub async fn handle_with<S: Store>(
+    config: Result<&Config, &ConfigError>,
+    req: &HttpRequest<'_>,
+    now: u64,
+    store: Option<&S>,
+    recent: Option<&RecentStates>,
+) -> Outcome {
     let mut log = LogLine::default();
     let mut writes = Vec::new();
-    let response = match webhook_reply(config, req, now, store, &mut log, &mut writes).await {
+    let backing = Backing { store, recent };
+    let response = match webhook_reply(config, req, now, backing, &mut log, &mut writes).await {
         Ok(Answer::Info(text)) => {
             log.outcome = "info";
             HttpResponse {
@@ -305,14 +322,24 @@ const STOP_KEYWORDS: &[&str] = &[
 /// The reply to a reset keyword.
 pub const RESET_REPLY: &str = "Your conversation has been reset.";
 
+/// Where conversation states live besides the cookie.
+#[derive(Clone, Copy)]
+struct Backing<'a, S> {
+    /// The `CONVERSATIONS` KV namespace, when bound.
+    store: Option<&'a S>,
+    /// The isolate's memory of the latest states.
+    recent: Option<&'a RecentStates>,
+}
+
 async fn webhook_reply<S: Store>(
     config: Result<&Config, &ConfigError>,
     req: &HttpRequest<'_>,
     now: u64,
-    store: Option<&S>,
+    backing: Backing<'_, S>,
     log: &mut LogLine,
     writes: &mut Vec<KvWrite>,
 ) -> Result<Answer, Rejection> {
+    let Backing { store, recent } = backing;
     // Route.
     let (origin, path, query) = split_request_url(req.url);
     if !matches!(path, "/" | "/sms" | "/sms/") {
@@ -385,6 +412,9 @@ async fn webhook_reply<S: Store>(
         .eq_ignore_ascii_case(&config.reset_keyword)
     {
         log.outcome = "reset";
+        if let Some(recent) = recent {
+            recent.forget(&pair);
+        }
         if store.is_some() {
             writes.push(KvWrite::Delete {
                 key: keys.pair_key(&pair),
@@ -400,7 +430,16 @@ async fn webhook_reply<S: Store>(
     }
 
     // Open state.
-    let (mut state, source, spill_key) = open_state(cookie, store, keys, &pair, now, log).await;
+    let (mut state, mut source, spill_key) = open_state(cookie, store, keys, &pair, now, log).await;
+    // A stale cookie (Twilio raced two close messages) must not roll the count back. Only
+    // a state that opened is compared: a conversation whose cookie is gone, expired or
+    // forged starts afresh (or from KV), memory or not.
+    if source != StateSource::New {
+        if let Some(newer) = recent.and_then(|r| r.newer_than(&pair, state.seq)) {
+            state = newer;
+            source = StateSource::Memory;
+        }
+    }
     log.source = Some(source);
 
     // Converse.
@@ -445,6 +484,9 @@ async fn webhook_reply<S: Store>(
         counted,
     });
     let cookie = seal_cookie(config, &mut state, &pair, spill, writes);
+    if let (Some(recent), true) = (recent, counted) {
+        recent.remember(&pair, &state);
+    }
     if store.is_some() && counted {
         // Written on every counted message, so a lost cookie is recovered exactly.
         writes.push(KvWrite::Put {

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::*;
+use crate::recent::RecentStates;
 use crate::session::COOKIE_NAME;
 
 use super::tests::{config, NOW, TOKEN, URL};
@@ -46,6 +47,8 @@ impl MemStore {
 struct Phone<'c> {
     config: &'c Config,
     store: Option<&'c MemStore>,
+    /// The isolate's memory of recent states, when the scenario has one.
+    recent: Option<&'c RecentStates>,
     jar: Option<String>,
     sent: u64,
     /// Every `Set-Cookie` the worker sent.
@@ -57,6 +60,7 @@ impl<'c> Phone<'c> {
         Phone {
             config,
             store,
+            recent: None,
             jar: None,
             sent: 0,
             cookies: Vec::new(),
@@ -91,8 +95,8 @@ impl<'c> Phone<'c> {
         };
         let now = NOW + self.sent * 10;
         let outcome = pollster::block_on(match self.store {
-            Some(store) => handle(Ok(self.config), &req, now, Some(store)),
-            None => handle(Ok(self.config), &req, now, None),
+            Some(store) => handle_with(Ok(self.config), &req, now, Some(store), self.recent),
+            None => handle_with::<MemStore>(Ok(self.config), &req, now, None, self.recent),
         });
         if let Some(set) = &outcome.response.set_cookie {
             self.cookies.push(set.clone());
@@ -403,4 +407,56 @@ fn a_status_callback_on_the_same_url_is_not_a_message() {
     assert_eq!(out.response.log.outcome, "status_callback");
     assert!(out.response.set_cookie.is_none() && out.writes.is_empty());
     assert_eq!(text(&phone.send("again")), numbered(2));
+}
+
+#[test]
+fn a_stale_cookie_does_not_roll_the_count_back_in_the_same_isolate() {
+    for with_kv in [false, true] {
+        let c = config(&[]);
+        let store = MemStore::default();
+        let recent = RecentStates::default();
+        let mut phone = Phone::new(&c, with_kv.then_some(&store));
+        phone.recent = Some(&recent);
+        phone.send("one");
+        let stale = phone.jar.clone();
+        phone.send("two");
+        phone.send("three");
+        // Twilio races close messages and hands back the cookie of message 1.
+        phone.jar = stale;
+        let out = phone.send("four");
+        assert_eq!(text(&out), numbered(4), "with_kv={with_kv}");
+        assert_eq!(out.response.log.source, Some(StateSource::Memory));
+        assert_eq!(
+            *store.reads.borrow(),
+            u32::from(with_kv),
+            "no KV read beyond the first"
+        );
+        // A retry that comes with the cookie from before its first delivery is a retry.
+        phone.jar = phone
+            .cookies
+            .get(2)
+            .map(|c| c.split(';').next().unwrap().to_string());
+        let retry = phone.deliver(&format!("SM{:032}", 4), "four");
+        assert_eq!(retry.response.log.outcome, "retry");
+        assert_eq!(text(&retry), numbered(4));
+        if !with_kv {
+            // Memory does not stand in for a cookie that is gone or forged.
+            phone.jar = Some("sms_state=e1.forged.cookie.value".into());
+            assert_eq!(text(&phone.send("x")), "Hello, thanks for the new message.");
+        }
+    }
+}
+
+#[test]
+fn reset_also_clears_the_isolates_memory() {
+    let c = config(&[]);
+    let recent = RecentStates::default();
+    let mut phone = Phone::new(&c, None);
+    phone.recent = Some(&recent);
+    phone.send("one");
+    phone.send("two");
+    assert_eq!(recent.len(), 1);
+    assert_eq!(text(&phone.send("reset")), RESET_REPLY);
+    assert!(recent.is_empty());
+    assert_eq!(text(&phone.send("x")), "Hello, thanks for the new message.");
 }

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod config;
 pub mod conversation;
+pub mod recent;
 pub mod session;
 pub mod signature;
 pub mod state;

@@ -15,6 +15,7 @@ use worker::{event, Context, Date, Delay, Env, Headers, Request, Response, Resul
 
 use crate::app::{self, HttpRequest, KvWrite, Store, MAX_BODY_BYTES};
 use crate::config::{Config, ConfigError, VARIABLES};
+use crate::recent::RecentStates;
 
 /// The optional KV namespace binding (see wrangler.toml).
 const KV_BINDING: &str = "CONVERSATIONS";
@@ -29,6 +30,8 @@ thread_local! {
     /// HKDF key derivation inside it) is done once, on the first request, and kept for
     /// the isolate's life (leaked once, so requests borrow it across `.await`s).
     static CONFIG: OnceCell<&'static Loaded> = const { OnceCell::new() };
+    /// The states this isolate answered last, against stale cookies (see `recent`).
+    static RECENT: &'static RecentStates = Box::leak(Box::default());
 }
 
 fn load_config(env: &Env) -> Loaded {
@@ -192,7 +195,8 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         CONFIG.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_config(&env)))));
     let kv = kv_binding(&env);
     let store = kv.as_ref().map(Kv);
-    let outcome = app::handle(
+    let recent: &'static RecentStates = RECENT.with(|r| *r);
+    let outcome = app::handle_with(
         config.as_ref(),
         &HttpRequest {
             method: &method,
@@ -204,6 +208,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         },
         started / 1000,
         store.as_ref(),
+        Some(recent),
     )
     .await;
     let response = outcome.response;

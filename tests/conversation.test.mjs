@@ -462,6 +462,19 @@ test("a retried MessageSid gets the same answer and is not counted again", async
   assert.equal((await phone.send("three")).reply, nth(3));
 });
 
+test("a stale cookie Twilio hands back (close messages racing) does not roll the count back", async () => {
+  const w = await worker();
+  const phone = new Phone(w.fetch, WEBHOOK, "+14155550202");
+  assert.equal((await phone.send("one")).reply, FIRST);
+  const afterFirst = phone.cookie;
+  assert.equal((await phone.send("two")).reply, nth(2));
+  assert.equal((await phone.send("three")).reply, nth(3));
+  // Twilio sends message 4 with the cookie it had after message 1.
+  const raced = await phone.send("four", { cookie: afterFirst });
+  assert.equal(raced.reply, nth(4));
+  assert.equal((await phone.send("five")).reply, nth(5));
+});
+
 // ---------------------------------------------------------------------------------------
 // Configuration.
 
