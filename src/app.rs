@@ -431,10 +431,11 @@ async fn webhook_reply<S: Store>(
 
     // Open state.
     let (mut state, mut source, spill_key) = open_state(cookie, store, keys, &pair, now, log).await;
-    // A stale cookie (Twilio raced two close messages) must not roll the count back. Only
-    // a state that opened is compared: a conversation whose cookie is gone, expired or
-    // forged starts afresh (or from KV), memory or not.
-    if source != StateSource::New {
+    // A stale cookie (Twilio raced two close messages) must not roll the count back. Without
+    // KV, only a state that opened is compared: a conversation whose cookie is gone, expired
+    // or forged starts afresh, memory or not. With KV, memory is one more place to recover
+    // from (a KV write can take a while to show).
+    if source != StateSource::New || store.is_some() {
         if let Some(newer) = recent.and_then(|r| r.newer_than(&pair, state.seq)) {
             state = newer;
             source = StateSource::Memory;

@@ -460,3 +460,20 @@ fn reset_also_clears_the_isolates_memory() {
     assert!(recent.is_empty());
     assert_eq!(text(&phone.send("x")), "Hello, thanks for the new message.");
 }
+
+#[test]
+fn with_kv_a_lost_cookie_is_recovered_from_memory_before_kv_shows_the_write() {
+    let c = config(&[]);
+    let store = MemStore::default();
+    let recent = RecentStates::default();
+    let mut phone = Phone::new(&c, Some(&store));
+    phone.recent = Some(&recent);
+    phone.send("one");
+    phone.send("two");
+    // KV has not caught up with anything yet, and Twilio lost the cookie.
+    store.map.borrow_mut().clear();
+    phone.jar = None;
+    let out = phone.send("three");
+    assert_eq!(text(&out), numbered(3));
+    assert_eq!(out.response.log.source, Some(StateSource::Memory));
+}

@@ -306,11 +306,16 @@ for (const mode of ["throw", "reject"]) {
         assert.equal(res.reply, expected(n));
         assertCookieFits(res, n);
       }
-      // No cookie at all: KV is asked and fails; the conversation starts afresh.
+      // No cookie at all: KV is asked and fails; the isolate still remembers the pair's
+      // latest state, so nothing is lost.
       const lost = phoneOn(w.mf, phone.from);
       const res = await lost.send("anyone there?");
       assert.equal(res.status, 200, res.text);
-      assert.equal(res.reply, NEW);
+      assert.equal(res.reply, expected(5));
+      // A pair this isolate never saw starts afresh.
+      const stranger = await phoneOn(w.mf).send("hello?");
+      assert.equal(stranger.status, 200, stranger.text);
+      assert.equal(stranger.reply, NEW);
       await sleep(200);
       assert.match(logs.text(), /"event":"kv_read"/, "the failed KV read is logged");
       assert.doesNotMatch(logs.text(), /panicked/);
