@@ -479,20 +479,23 @@ async fn webhook_reply<S: Store>(
     };
     log.count = Some(state.count);
 
-    // Seal and render.
+    // Seal and render. The KV copy is sealed once (before any trimming for the cookie) and
+    // serves both the pair's entry and a spill.
+    let kv_value = (store.is_some() && counted).then(|| seal_for_kv(config, &state, &pair));
     let spill = store.is_some().then_some(Spill {
         key: spill_key,
         counted,
+        value: kv_value.as_deref(),
     });
     let cookie = seal_cookie(config, &mut state, &pair, spill, writes);
     if let (Some(recent), true) = (recent, counted) {
         recent.remember(&pair, &state);
     }
-    if store.is_some() && counted {
+    if let Some(value) = kv_value {
         // Written on every counted message, so a lost cookie is recovered exactly.
         writes.push(KvWrite::Put {
             key: keys.pair_key(&pair),
-            value: seal_for_kv(config, &state, &pair),
+            value,
             ttl_seconds: config.kv_ttl_seconds,
         });
     }
@@ -551,12 +554,14 @@ fn seal_for_kv(config: &Config, state: &ConversationState, pair: &Pair<'_>) -> S
 }
 
 /// How a state that outgrows its cookie may be spilled to KV.
-struct Spill {
+struct Spill<'v> {
     /// The spill key of the pointer the request came with: reused, so a long conversation
     /// keeps one spilled entry rather than leaving one behind per message.
     key: Option<String>,
     /// False for a retry, whose state KV already holds under `key`.
     counted: bool,
+    /// The state already sealed for KV, when it was.
+    value: Option<&'v str>,
 }
 
 /// The `Set-Cookie` for `state`, never over [`MAX_SET_COOKIE_BYTES`]: a state that does
@@ -566,7 +571,7 @@ fn seal_cookie(
     config: &Config,
     state: &mut ConversationState,
     pair: &Pair<'_>,
-    spill: Option<Spill>,
+    spill: Option<Spill<'_>>,
     writes: &mut Vec<KvWrite>,
 ) -> Option<String> {
     let keys = &config.session_keys;
@@ -600,7 +605,9 @@ fn seal_cookie(
                 if write {
                     writes.push(KvWrite::Put {
                         key,
-                        value: seal_for_kv(config, state, pair),
+                        value: spill
+                            .value
+                            .map_or_else(|| seal_for_kv(config, state, pair), str::to_string),
                         ttl_seconds: config.kv_ttl_seconds,
                     });
                 }
