@@ -413,7 +413,20 @@ async fn webhook_reply<S: Store>(
     {
         log.outcome = "reset";
         if let Some(recent) = recent {
-            recent.forget(&pair);
+            // Remember the reset as an empty state newer than anything before it, so a
+            // pre-reset cookie Twilio might still send back cannot bring the old count back.
+            let seq = cookie.as_ref().map_or(0, Sealed::seq);
+            let seq = recent
+                .newer_than(&pair, seq)
+                .map_or(seq, |s| s.seq)
+                .saturating_add(1);
+            recent.remember(
+                &pair,
+                &ConversationState {
+                    seq,
+                    ..Default::default()
+                },
+            );
         }
         if store.is_some() {
             writes.push(KvWrite::Delete {
@@ -432,14 +445,16 @@ async fn webhook_reply<S: Store>(
     // Open state.
     let (mut state, mut source, spill_key) = open_state(cookie, store, keys, &pair, now, log).await;
     // A stale cookie (Twilio raced two close messages) must not roll the count back. Without
-    // KV, only a state that opened is compared: a conversation whose cookie is gone, expired
-    // or forged starts afresh, memory or not. With KV, memory is one more place to recover
-    // from (a KV write can take a while to show).
-    if source != StateSource::New || store.is_some() {
-        if let Some(newer) = recent.and_then(|r| r.newer_than(&pair, state.seq)) {
-            state = newer;
-            source = StateSource::Memory;
-        }
+    // KV, a conversation whose cookie is gone, expired or forged starts afresh, memory or
+    // not (it only takes over a reset's empty state, to keep the sequence rising). With KV,
+    // memory is one more place to recover from (a KV write can take a while to show).
+    let recoverable = source != StateSource::New || store.is_some();
+    if let Some(newer) = recent
+        .and_then(|r| r.newer_than(&pair, state.seq))
+        .filter(|newer| recoverable || newer.count == 0)
+    {
+        state = newer;
+        source = StateSource::Memory;
     }
     log.source = Some(source);
 

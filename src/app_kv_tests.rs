@@ -448,17 +448,32 @@ fn a_stale_cookie_does_not_roll_the_count_back_in_the_same_isolate() {
 }
 
 #[test]
-fn reset_also_clears_the_isolates_memory() {
-    let c = config(&[]);
-    let recent = RecentStates::default();
-    let mut phone = Phone::new(&c, None);
-    phone.recent = Some(&recent);
-    phone.send("one");
-    phone.send("two");
-    assert_eq!(recent.len(), 1);
-    assert_eq!(text(&phone.send("reset")), RESET_REPLY);
-    assert!(recent.is_empty());
-    assert_eq!(text(&phone.send("x")), "Hello, thanks for the new message.");
+fn after_reset_even_a_pre_reset_cookie_starts_afresh_in_the_same_isolate() {
+    for with_kv in [false, true] {
+        let c = config(&[]);
+        let store = MemStore::default();
+        let recent = RecentStates::default();
+        let mut phone = Phone::new(&c, with_kv.then_some(&store));
+        phone.recent = Some(&recent);
+        phone.send("one");
+        phone.send("two");
+        let before_reset = phone.jar.clone();
+        assert_eq!(text(&phone.send("reset")), RESET_REPLY);
+        assert!(phone.jar.is_none());
+        // Twilio should have deleted the cookie; it sends the old one back anyway.
+        phone.jar = before_reset.clone();
+        assert_eq!(
+            text(&phone.send("x")),
+            "Hello, thanks for the new message.",
+            "with_kv={with_kv}"
+        );
+        assert_eq!(text(&phone.send("y")), numbered(2));
+        // And after a new conversation began without any cookie, too.
+        assert_eq!(text(&phone.send("reset")), RESET_REPLY);
+        assert_eq!(text(&phone.send("a")), "Hello, thanks for the new message.");
+        phone.jar = before_reset;
+        assert_eq!(text(&phone.send("b")), numbered(2), "with_kv={with_kv}");
+    }
 }
 
 #[test]

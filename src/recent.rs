@@ -59,12 +59,6 @@ impl RecentStates {
         states.push((key, state.clone()));
     }
 
-    /// Forgets `pair` (the person texted the reset keyword).
-    pub fn forget(&self, pair: &Pair<'_>) {
-        let key = key(pair);
-        self.states.borrow_mut().retain(|(k, _)| *k != key);
-    }
-
     /// How many pairs are remembered.
     pub fn len(&self) -> usize {
         self.states.borrow().len()
@@ -113,9 +107,14 @@ mod tests {
         assert!(recent.newer_than(&pair(&numbers[0]), 0).is_none());
         assert!(recent.newer_than(&pair(&numbers[10]), 0).is_some());
         assert!(recent.newer_than(&pair("+19999999999"), 0).is_none());
-        recent.forget(&pair(numbers.last().unwrap()));
-        assert!(recent
-            .newer_than(&pair(numbers.last().unwrap()), 0)
-            .is_none());
+        // Remembering a pair again replaces its entry.
+        let mut later = state.clone();
+        later.record("SM2", 2);
+        recent.remember(&pair(&numbers[10]), &later);
+        assert_eq!(recent.len(), CAPACITY);
+        assert_eq!(
+            recent.newer_than(&pair(&numbers[10]), 1).map(|s| s.count),
+            Some(2)
+        );
     }
 }
