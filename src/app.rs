@@ -776,7 +776,7 @@ mod tests {
         .unwrap()
     }
 
-    fn sign(url: &str, body: &str) -> String {
+    pub(super) fn sign(url: &str, body: &str) -> String {
         let params = webhook::parse_params(body.as_bytes()).unwrap();
         let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         signature::expected_signature(TOKEN, url, &data)

@@ -7,7 +7,7 @@ use super::*;
 use crate::recent::RecentStates;
 use crate::session::COOKIE_NAME;
 
-use super::tests::{config, NOW, TOKEN, URL};
+use super::tests::{config, sign, NOW, URL};
 
 /// The `CONVERSATIONS` namespace as a map; `broken` makes every read fail like a KV outage.
 #[derive(Default)]
@@ -81,9 +81,7 @@ impl<'c> Phone<'c> {
             ("Body", body),
         ])
         .unwrap();
-        let params = webhook::parse_params(form.as_bytes()).unwrap();
-        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let sig = signature::expected_signature(TOKEN, URL, &data);
+        let sig = sign(URL, &form);
         let cookie = self.jar.clone();
         let req = HttpRequest {
             method: "POST",
@@ -390,9 +388,7 @@ fn a_status_callback_on_the_same_url_is_not_a_message() {
         ("To", "+14155550100"),
     ])
     .unwrap();
-    let params = webhook::parse_params(form.as_bytes()).unwrap();
-    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let sig = signature::expected_signature(TOKEN, URL, &data);
+    let sig = sign(URL, &form);
     let req = HttpRequest {
         method: "POST",
         url: URL,
