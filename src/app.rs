@@ -742,7 +742,7 @@ fn info_page(origin: &str, problem: Option<&ConfigError>) -> String {
 mod tests {
     use super::*;
 
-    pub(super) const TOKEN: &str = "test-auth-token";
+    const TOKEN: &str = "test-auth-token";
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     pub(super) const URL: &str = "https://sms.example.workers.dev/sms";
     pub(super) const NOW: u64 = 1_700_000_000;
