@@ -401,6 +401,8 @@ async fn webhook_reply<S: Store>(
         from: &message.from,
     };
     let keys: &SessionKeys = &config.session_keys;
+    // The pair's KV key (an HMAC), computed once when KV is bound.
+    let pair_key = store.map(|_| keys.pair_key(&pair));
     let cookie = req
         .cookie
         .and_then(|header| keys.open_from_header(header, &pair, now));
@@ -428,10 +430,8 @@ async fn webhook_reply<S: Store>(
                 },
             );
         }
-        if store.is_some() {
-            writes.push(KvWrite::Delete {
-                key: keys.pair_key(&pair),
-            });
+        if let Some(key) = pair_key {
+            writes.push(KvWrite::Delete { key });
             if let Some(Sealed::Pointer(p)) = &cookie {
                 writes.push(KvWrite::Delete { key: p.key.clone() });
             }
@@ -443,7 +443,8 @@ async fn webhook_reply<S: Store>(
     }
 
     // Open state.
-    let (mut state, mut source, spill_key) = open_state(cookie, store, keys, &pair, now, log).await;
+    let kv = store.zip(pair_key.as_deref());
+    let (mut state, mut source, spill_key) = open_state(cookie, kv, keys, &pair, now, log).await;
     // A stale cookie (Twilio raced two close messages) must not roll the count back. Without
     // KV, a conversation whose cookie is gone, expired or forged starts afresh, memory or
     // not (it only takes over a reset's empty state, to keep the sequence rising). With KV,
@@ -506,10 +507,10 @@ async fn webhook_reply<S: Store>(
     if let (Some(recent), true) = (recent, counted) {
         recent.remember(&pair, &state);
     }
-    if let Some(value) = kv_value {
+    if let (Some(value), Some(key)) = (kv_value, pair_key) {
         // Written on every counted message, so a lost cookie is recovered exactly.
         writes.push(KvWrite::Put {
-            key: keys.pair_key(&pair),
+            key,
             value,
             ttl_seconds: config.kv_ttl_seconds,
         });
@@ -525,7 +526,7 @@ async fn webhook_reply<S: Store>(
 /// cookie, or the cookie points at a spilled state.
 async fn open_state<S: Store>(
     cookie: Option<Sealed>,
-    store: Option<&S>,
+    kv: Option<(&S, &str)>,
     keys: &SessionKeys,
     pair: &Pair<'_>,
     now: u64,
@@ -536,8 +537,10 @@ async fn open_state<S: Store>(
         Some(Sealed::Pointer(p)) => Some(p),
         None => None,
     };
-    let from_kv = match store {
-        Some(store) => load_from_kv(store, keys, pair, pointer.as_ref(), now, log).await,
+    let from_kv = match kv {
+        Some((store, pair_key)) => {
+            load_from_kv(store, pair_key, keys, pair, pointer.as_ref(), now, log).await
+        }
         None => None,
     };
     let spill_key = pointer.as_ref().map(|p| p.key.clone());
@@ -645,6 +648,7 @@ fn seal_cookie(
 /// and read as "nothing there".
 async fn load_from_kv<S: Store>(
     store: &S,
+    pair_key: &str,
     keys: &SessionKeys,
     pair: &Pair<'_>,
     pointer: Option<&Pointer>,
@@ -652,9 +656,8 @@ async fn load_from_kv<S: Store>(
     log: &mut LogLine,
 ) -> Option<ConversationState> {
     let mut best: Option<ConversationState> = None;
-    let pair_key = keys.pair_key(pair);
     let spilled = pointer.map(|p| p.key.as_str());
-    for key in spilled.into_iter().chain([pair_key.as_str()]) {
+    for key in spilled.into_iter().chain([pair_key]) {
         match store.get(key).await {
             Ok(Some(value)) => {
                 if let Ok(Sealed::State(state)) = keys.open(&value, pair, now) {
