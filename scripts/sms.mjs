@@ -53,8 +53,8 @@ export function parseDotenv(text) {
   return vars;
 }
 
-/** TWILIO_AUTH_TOKEN from .dev.vars, else from .dev.vars.example; with where it came from. */
-export function defaultToken(root = ROOT) {
+/** A variable from .dev.vars, else from .dev.vars.example: { value, source } (both undefined if unset). */
+export function devVar(key, root = ROOT) {
   for (const name of [".dev.vars", ".dev.vars.example"]) {
     const file = path.join(root, name);
     let text;
@@ -63,10 +63,16 @@ export function defaultToken(root = ROOT) {
     } catch {
       continue;
     }
-    const token = parseDotenv(text).TWILIO_AUTH_TOKEN;
-    if (token) return { token, source: name };
+    const value = parseDotenv(text)[key];
+    if (value) return { value, source: name };
   }
-  return { token: undefined, source: undefined };
+  return { value: undefined, source: undefined };
+}
+
+/** TWILIO_AUTH_TOKEN from .dev.vars, else from .dev.vars.example; with where it came from. */
+export function defaultToken(root = ROOT) {
+  const { value, source } = devVar("TWILIO_AUTH_TOKEN", root);
+  return { token: value, source };
 }
 
 /** The local `wrangler dev` URL of the webhook, from wrangler.toml's [dev] port (default 8787). */
@@ -355,8 +361,10 @@ export function inboundParams({ from, to, body, sid = newMessageSid(), account =
 /**
  * Sends one inbound SMS to the worker the way Twilio does and keeps the pair's cookies.
  * Pass `jar` (a CookieJar) or `jarFile` (loaded and saved around the request; default none).
- * Resolves to { status, ok, contentType, text, replies: [string], messages, request, setCookies,
- * cookieSent, cookieBytes, warnings }. Network failures reject.
+ * `cookie` overrides the Cookie header sent (null: none), as a Twilio retry resends the cookie
+ * of the first attempt; the response's cookies are stored in the jar either way.
+ * Resolves to { status, ok, contentType, headers, text, replies: [string], messages, request,
+ * setCookies, cookieSent, cookieBytes, warnings }. Network failures reject.
  */
 export async function sendSms({
   url = defaultUrl(),
@@ -368,13 +376,14 @@ export async function sendSms({
   sid = newMessageSid(),
   jar,
   jarFile,
+  cookie,
   now = Date.now,
   fetch: fetchFn = globalThis.fetch,
 } = {}) {
   if (!token) throw new Error("no auth token: pass --token, or set TWILIO_AUTH_TOKEN in .dev.vars");
   jar ??= new CookieJar({ file: jarFile ?? null, now });
   const params = inboundParams({ from, to, body, sid, account });
-  const cookieSent = jar.header(to, from);
+  const cookieSent = cookie === undefined ? jar.header(to, from) : cookie || null;
   const headers = {
     "content-type": "application/x-www-form-urlencoded",
     "user-agent": "TwilioProxy/1.1",
@@ -426,6 +435,7 @@ export async function sendSms({
     statusText: res.statusText,
     ok: res.ok,
     contentType,
+    headers: Object.fromEntries(res.headers),
     text,
     messages,
     replies: replyLines(messages),
@@ -458,7 +468,8 @@ Texts the local worker as Twilio would (signed, with the pair's cookies).
   --verbose, -v   also print the request, the TwiML and the cookie size
   --help, -h      this text`;
 
-function describeNetworkError(e, url) {
+/** A failed fetch of the webhook, explained (with how to start the local worker). */
+export function describeNetworkError(e, url) {
   const code = e?.cause?.code ?? e?.code;
   const why = code ? `${code}` : e?.cause?.message ?? e?.message ?? String(e);
   return `cannot reach ${url} (${why}). Is the worker running? Start it with: npm run dev`;
