@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building the worker needs, and nothing when it is all there already:
-#   - npm packages (Node 22, wrangler, binaryen's wasm-opt, miniflare, twilio) with `npm ci`;
+#   - npm packages (Node 22, wrangler, binaryen's wasm-opt, miniflare, twilio, playwright-core)
+#     with `npm ci`;
 #   - the wasm32-unknown-unknown Rust target;
 #   - worker-build and wasm-bindgen-cli, built from crates.io into a per-user cache
 #     (worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub,
-#     which is not always reachable; local tools also make builds reproducible).
+#     which is not always reachable; local tools also make builds reproducible);
+#   - for the tests, Debian's chromium (see below).
 # Prints the environment scripts/build.sh needs when called with --print-env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,30 @@ if [ ! -x "$WASM_BINDGEN_ROOT/bin/wasm-bindgen" ]; then
   say "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
   # No --locked: wasm-bindgen-cli's own lock file does not build with current Rust.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$WASM_BINDGEN_ROOT" >&2
+fi
+
+# Chromium (Debian's), for the dev phone's browser test (tests/phone.test.mjs, driven by
+# playwright-core, which never downloads a browser). Only when the tests or `npm run setup` call
+# this script (or SMS_WORKER_BROWSER=1), so `npm run dev`, `build` and `deploy` need no browser.
+CHROMIUM="${CHROMIUM_BIN:-/usr/bin/chromium}"
+wants_browser() {
+  [ "${SMS_WORKER_BROWSER:-}" = 1 ] && return 0
+  case "${npm_lifecycle_event:-}" in test | setup) return 0 ;; esac
+  local parent
+  parent=$(tr '\0' ' ' < "/proc/$PPID/cmdline" 2>/dev/null || ps -o args= -p "$PPID" 2>/dev/null || true)
+  case "$parent" in *scripts/test.sh*) return 0 ;; esac
+  return 1
+}
+if [ ! -x "$CHROMIUM" ] && wants_browser; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Chromium for the dev phone's browser test (apt-get install chromium, once)"
+    DEBIAN_FRONTEND=noninteractive apt-get update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >&2
+  else
+    say "error: $CHROMIUM is missing; the dev phone's browser test (tests/phone.test.mjs) needs it."
+    say "Install it as root (Debian/Ubuntu: sudo apt-get install -y chromium), or point CHROMIUM_BIN at a Chromium."
+    exit 1
+  fi
 fi
 
 if [ "${1:-}" = "--print-env" ]; then

@@ -1,0 +1,500 @@
+#!/usr/bin/env node
+// The dev phone: a page at http://127.0.0.1:8788 that texts the local worker as Twilio would and
+// shows, after each reply, what the worker remembered.
+//
+//   npm run dev          # the worker, in one terminal
+//   npm run phone        # the phone, in another; open http://127.0.0.1:8788
+//
+// Sending is the simulator's (scripts/sms.mjs): Twilio's parameters, signed by the official
+// `twilio` package, one cookie jar per To/From pair honouring Max-Age. Cookies are opened by
+// `sms-inspect` (src/bin/sms-inspect.rs), the crate's own sealing code, built with cargo at
+// start-up and kept running. The server listens on 127.0.0.1 only and its JSON API answers only
+// the page it served (a per-run token, the Host and the Origin are checked): it signs with the
+// auth token.
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import crypto from "node:crypto";
+import readline from "node:readline";
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import {
+  ROOT,
+  DEFAULT_FROM,
+  DEFAULT_TO,
+  DEFAULT_ACCOUNT,
+  CookieJar,
+  sendSms,
+  defaultUrl,
+  defaultToken,
+  devVar,
+  describeNetworkError,
+  newMessageSid,
+} from "./sms.mjs";
+
+export const DEFAULT_PORT = 8788;
+export const DEFAULT_PHONE_JAR = path.join(ROOT, ".cache", "phone-jar.json");
+/** Twilio refuses (or drops) cookies past this many bytes. */
+export const COOKIE_LIMIT = 4096;
+const STATIC = path.join(ROOT, "scripts", "phone");
+const INSPECT_BIN = path.join(ROOT, "target", "release", process.platform === "win32" ? "sms-inspect.exe" : "sms-inspect");
+const STATE_COOKIE = "sms_state";
+
+const USAGE = `usage: npm run phone -- [options]
+
+Serves the dev phone at http://127.0.0.1:${DEFAULT_PORT}: texts the worker as Twilio would and shows
+the conversation's decoded state after each reply. Run the worker beside it (npm run dev).
+
+  --port PORT     where the page is served, on 127.0.0.1 (default ${DEFAULT_PORT}; 0 picks a free one)
+  --url URL       webhook URL (default: wrangler.toml [dev] port, else http://127.0.0.1:8787/sms)
+  --token TOKEN   auth token to sign with (default: TWILIO_AUTH_TOKEN in .dev.vars / .dev.vars.example)
+  --secret KEYS   SESSION_SECRET to open cookies with (default: .dev.vars / .dev.vars.example)
+  --from NUMBER   first sender shown (default ${DEFAULT_FROM})
+  --to NUMBER     first Twilio number shown (default ${DEFAULT_TO})
+  --account SID   AccountSid (default ${DEFAULT_ACCOUNT})
+  --jar FILE      cookie jars (default .cache/phone-jar.json; "" keeps them in memory only)
+  --help, -h      this text`;
+
+// ---------------------------------------------------------------------------------------------
+// sms-inspect: the crate's own cookie opener, one JSON line in, one out.
+
+/** Builds sms-inspect with cargo (a no-op when up to date), printing progress to `log`. */
+export function buildInspector(log = (s) => process.stderr.write(s)) {
+  return new Promise((resolve, reject) => {
+    log("[phone] building sms-inspect (cargo build --release --bin sms-inspect; the first time takes a minute)\n");
+    const started = Date.now();
+    const child = spawn("cargo", ["build", "--release", "--quiet", "--bin", "sms-inspect"], {
+      cwd: ROOT,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", (e) => reject(new Error(`cannot run cargo (${e.message}); install Rust with rustup`)));
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`cargo build of sms-inspect failed (exit ${code})`));
+      log(`[phone] sms-inspect ready (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+      resolve(INSPECT_BIN);
+    });
+  });
+}
+
+/** A running sms-inspect: `inspect(request)` resolves to its JSON answer. Restarts if it dies. */
+export class Inspector {
+  constructor(bin = INSPECT_BIN) {
+    this.bin = bin;
+    this.child = null;
+    this.waiting = [];
+  }
+
+  #start() {
+    const child = spawn(this.bin, [], { stdio: ["pipe", "pipe", "inherit"] });
+    this.child = child;
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const next = this.waiting.shift();
+      if (!next) return;
+      try {
+        next.resolve(JSON.parse(line));
+      } catch (e) {
+        next.resolve({ ok: false, error: `sms-inspect answered non-JSON: ${e.message}` });
+      }
+    });
+    const fail = (why) => {
+      if (this.child !== child) return;
+      this.child = null;
+      for (const w of this.waiting.splice(0)) w.resolve({ ok: false, error: `sms-inspect ${why}` });
+    };
+    child.on("error", (e) => fail(`cannot run: ${e.message}`));
+    child.on("exit", (code, signal) => fail(`exited (${signal ?? code})`));
+    child.stdin.on("error", () => {}); // reported through "exit"
+  }
+
+  inspect(request) {
+    if (!this.child) this.#start();
+    return new Promise((resolve) => {
+      this.waiting.push({ resolve });
+      this.child.stdin.write(JSON.stringify(request) + "\n");
+    });
+  }
+
+  close() {
+    const child = this.child;
+    this.child = null;
+    child?.stdin.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phone: conversations per To/From pair, in memory; cookies in the jar.
+
+/** Twilio's "last message" of a pair, for a retry: body, MessageSid and the Cookie header sent. */
+export class Phone {
+  constructor({ url, token, secret, account = DEFAULT_ACCOUNT, jarFile = null, inspector, fetch: fetchFn }) {
+    Object.assign(this, { url, token, secret, account, inspector, fetchFn });
+    this.jar = new CookieJar({ file: jarFile || null });
+    for (const w of this.jar.warnings.splice(0)) process.stderr.write(`[phone] warning: ${w}\n`);
+    this.pairs = new Map(); // "to|from" → { to, from, events: [], last }
+    this.nextId = 1;
+    this.queue = Promise.resolve();
+  }
+
+  /** Runs `fn` after every earlier action: one request at a time, like one phone. */
+  serial(fn) {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  pair(to, from) {
+    const key = CookieJar.key(to, from);
+    let pair = this.pairs.get(key);
+    if (!pair) {
+      pair = { to, from, events: [], last: null };
+      this.pairs.set(key, pair);
+    }
+    return pair;
+  }
+
+  /** The pair's stored cookie, opened: { cookieBytes, cookie: bool, inspection }. */
+  async snapshot(to, from) {
+    const cookies = this.jar.cookies(to, from);
+    const state = cookies.find((c) => c.name === STATE_COOKIE) ?? cookies[0];
+    if (!state) return { cookie: false, cookieBytes: 0, inspection: null };
+    const cookieBytes = Buffer.byteLength(`${state.name}=${state.value}`);
+    const inspection = await this.inspector.inspect({
+      secret: this.secret ?? "",
+      account_sid: this.account,
+      to,
+      from,
+      cookie: state.value,
+      now: Math.floor(Date.now() / 1000),
+    });
+    return { cookie: true, cookieName: state.name, cookieBytes, expires: state.expires, inspection };
+  }
+
+  #event(pair, event) {
+    const e = { id: this.nextId++, at: Date.now(), ...event };
+    pair.events.push(e);
+    return e;
+  }
+
+  /** Sends `body` (or, with `retry`, the pair's last message again). */
+  async send({ to, from, body, retry = false }) {
+    const pair = this.pair(to, from);
+    if (retry && !pair.last) throw new HttpError(409, "nothing to retry: send a message first");
+    // A retry is Twilio's: the same MessageSid, body and Cookie header as the first attempt.
+    const message = retry
+      ? { ...pair.last }
+      : { body: String(body ?? ""), sid: newMessageSid(), cookie: this.jar.header(to, from) };
+    pair.last = message;
+    const started = Date.now();
+    const event = { type: "exchange", body: message.body, sid: message.sid, retry, cookieSent: Boolean(message.cookie) };
+    try {
+      const r = await sendSms({
+        url: this.url,
+        token: this.token,
+        account: this.account,
+        from,
+        to,
+        body: message.body,
+        sid: message.sid,
+        cookie: message.cookie,
+        jar: this.jar,
+        ...(this.fetchFn ? { fetch: this.fetchFn } : {}),
+      });
+      const header = r.headers["x-state-source"];
+      Object.assign(event, {
+        status: r.status,
+        statusText: r.statusText,
+        ok: r.ok,
+        source: header || (r.cookieSent ? "cookie" : "new"),
+        sourceFrom: header ? "header" : "guess",
+        replies: r.ok ? r.messages.map((m) => ({ body: m.body, media: m.media })) : [],
+        error: r.ok ? null : r.text,
+        warnings: r.warnings,
+      });
+    } catch (e) {
+      Object.assign(event, {
+        ok: false,
+        status: 0,
+        error: e instanceof TypeError || e?.cause ? describeNetworkError(e, this.url) : e.message,
+        replies: [],
+        warnings: [],
+      });
+    }
+    event.ms = Date.now() - started;
+    event.snapshot = await this.snapshot(to, from);
+    return this.#event(pair, event);
+  }
+
+  /** Drops the pair's cookies, as Twilio does after 4 idle hours. */
+  async forget({ to, from }) {
+    const pair = this.pair(to, from);
+    const had = this.jar.forget(to, from);
+    this.jar.save();
+    pair.last = null; // Twilio's retries belong to the conversation that was forgotten
+    return this.#event(pair, {
+      type: "note",
+      text: had ? "cookie forgotten: the next message starts a new conversation" : "no cookie to forget",
+      snapshot: await this.snapshot(to, from),
+    });
+  }
+
+  /** What the page shows of a pair: its events and its stored cookie now. */
+  async view(to, from) {
+    const pair = this.pair(to, from);
+    return {
+      to,
+      from,
+      events: pair.events,
+      canRetry: Boolean(pair.last),
+      current: await this.snapshot(to, from),
+      pairs: this.list(),
+    };
+  }
+
+  /** Every pair with a conversation or a cookie. */
+  list() {
+    const keys = new Set([...this.pairs.keys(), ...Object.keys(this.jar.pairs)]);
+    return [...keys].sort().map((key) => {
+      const [to, from] = key.split("|");
+      const pair = this.pairs.get(key);
+      return { to, from, messages: pair?.events.filter((e) => e.type === "exchange").length ?? 0 };
+    });
+  }
+}
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' http: https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+};
+const NUMBER = /^\+?[0-9A-Za-z:._-]{1,64}$/; // E.164, short codes, or whatsapp:+1…-style ids
+
+/**
+ * Starts the phone's HTTP server on 127.0.0.1:`port`. Resolves to { server, url, phone, close }.
+ */
+export async function startPhone({
+  port = DEFAULT_PORT,
+  url = defaultUrl(),
+  token,
+  secret,
+  from = DEFAULT_FROM,
+  to = DEFAULT_TO,
+  account = DEFAULT_ACCOUNT,
+  jarFile = DEFAULT_PHONE_JAR,
+  inspector = new Inspector(),
+} = {}) {
+  const phone = new Phone({ url, token, secret, account, jarFile, inspector });
+  const apiToken = crypto.randomBytes(24).toString("base64url");
+  let origin; // set once listening
+
+  const config = () => ({ url, from, to, account, cookieLimit: COOKIE_LIMIT, secret: Boolean(secret) });
+
+  async function api(req, body) {
+    const u = new URL(req.url, origin);
+    const num = (v, what) => {
+      const s = String(v ?? "").trim();
+      if (!NUMBER.test(s)) throw new HttpError(400, `bad ${what} number: ${JSON.stringify(s).slice(0, 80)}`);
+      return s;
+    };
+    if (req.method === "GET" && u.pathname === "/api/config") return config();
+    if (req.method === "GET" && u.pathname === "/api/pair") {
+      return phone.serial(() => phone.view(num(u.searchParams.get("to"), "To"), num(u.searchParams.get("from"), "From")));
+    }
+    if (req.method !== "POST") throw new HttpError(405, "method not allowed");
+    const pairTo = num(body.to, "To");
+    const pairFrom = num(body.from, "From");
+    const act = async (fn) => {
+      await fn();
+      return phone.view(pairTo, pairFrom);
+    };
+    switch (u.pathname) {
+      case "/api/send":
+        if (typeof body.body !== "string") throw new HttpError(400, "body must be a string");
+        if (body.body.length > 10_000) throw new HttpError(400, "message too long");
+        return phone.serial(() => act(() => phone.send({ to: pairTo, from: pairFrom, body: body.body })));
+      case "/api/retry":
+        return phone.serial(() => act(() => phone.send({ to: pairTo, from: pairFrom, retry: true })));
+      case "/api/forget":
+        return phone.serial(() => act(() => phone.forget({ to: pairTo, from: pairFrom })));
+      default:
+        throw new HttpError(404, "no such API");
+    }
+  }
+
+  /** Only the page this server served may use it: same Host, same Origin, the run's token. */
+  function checkCaller(req, isApi) {
+    const host = req.headers.host ?? "";
+    const { port: p } = new URL(origin);
+    if (host !== `127.0.0.1:${p}` && host !== `localhost:${p}`) throw new HttpError(421, "unexpected Host");
+    if (!isApi) return;
+    const o = req.headers.origin;
+    if (o !== undefined && o !== `http://${host}`) throw new HttpError(403, "cross-origin request refused");
+    const site = req.headers["sec-fetch-site"];
+    if (site !== undefined && site !== "same-origin") throw new HttpError(403, "cross-site request refused");
+    const given = String(req.headers["x-phone-token"] ?? "");
+    const a = Buffer.from(given);
+    const b = Buffer.from(apiToken);
+    if (a.length !== b.length || !crypto.timingSafeEqual(a, b)) throw new HttpError(403, "missing or wrong X-Phone-Token");
+    if (req.method === "POST" && !/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
+      throw new HttpError(415, "JSON only");
+    }
+  }
+
+  function send(res, status, type, data) {
+    res.writeHead(status, { "content-type": type, ...SECURITY_HEADERS });
+    res.end(data);
+  }
+
+  const server = http.createServer((req, res) => {
+    const isApi = (req.url ?? "").startsWith("/api/");
+    (async () => {
+      checkCaller(req, isApi);
+      if (isApi) {
+        let body = {};
+        if (req.method === "POST") {
+          let raw = "";
+          for await (const chunk of req) {
+            raw += chunk;
+            if (raw.length > 64 * 1024) throw new HttpError(413, "request too large");
+          }
+          try {
+            body = JSON.parse(raw || "{}") ?? {};
+          } catch {
+            throw new HttpError(400, "bad JSON");
+          }
+        }
+        const out = await api(req, body);
+        return send(res, 200, "application/json; charset=utf-8", JSON.stringify(out));
+      }
+      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "method not allowed");
+      const name = { "/": "index.html", "/app.js": "app.js", "/app.css": "app.css" }[new URL(req.url, origin).pathname];
+      if (!name) throw new HttpError(404, "not found");
+      let data = fs.readFileSync(path.join(STATIC, name), "utf8");
+      if (name === "index.html") data = data.replace("__PHONE_TOKEN__", apiToken);
+      send(res, 200, TYPES[path.extname(name)], data);
+    })().catch((e) => {
+      const status = e instanceof HttpError ? e.status : 500;
+      if (status === 500) process.stderr.write(`[phone] ${e.stack ?? e}\n`);
+      if (!res.headersSent) send(res, status, "application/json; charset=utf-8", JSON.stringify({ error: e.message }));
+      else res.end();
+    });
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  origin = `http://127.0.0.1:${server.address().port}`;
+  return {
+    server,
+    url: origin + "/",
+    phone,
+    close: () =>
+      new Promise((resolve) => {
+        inspector.close();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+export async function main(argv = process.argv.slice(2)) {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string", default: String(DEFAULT_PORT) },
+        url: { type: "string" },
+        token: { type: "string" },
+        secret: { type: "string" },
+        from: { type: "string", default: DEFAULT_FROM },
+        to: { type: "string", default: DEFAULT_TO },
+        account: { type: "string", default: DEFAULT_ACCOUNT },
+        jar: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (v.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  if (!/^\d+$/.test(v.port) || Number(v.port) > 65535) {
+    process.stderr.write(`error: bad --port ${v.port}\n`);
+    return 2;
+  }
+  const token = v.token ? { token: v.token, source: "--token" } : defaultToken();
+  const secret = v.secret ? { value: v.secret, source: "--secret" } : devVar("SESSION_SECRET");
+  if (!token.token) {
+    process.stderr.write("error: no auth token: pass --token, or set TWILIO_AUTH_TOKEN in .dev.vars\n");
+    return 2;
+  }
+  if (!secret.value) process.stderr.write("[phone] warning: no SESSION_SECRET (--secret or .dev.vars): cookies cannot be opened\n");
+
+  let bin;
+  try {
+    bin = await buildInspector();
+  } catch (e) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return 1;
+  }
+  const url = v.url ?? defaultUrl();
+  const jarFile = v.jar === undefined ? DEFAULT_PHONE_JAR : v.jar === "" ? null : path.resolve(v.jar);
+  let phone;
+  try {
+    phone = await startPhone({
+      port: Number(v.port),
+      url,
+      token: token.token,
+      secret: secret.value,
+      from: v.from,
+      to: v.to,
+      account: v.account,
+      jarFile,
+      inspector: new Inspector(bin),
+    });
+  } catch (e) {
+    const hint = e.code === "EADDRINUSE" ? ` (port ${v.port} is taken: pass --port)` : "";
+    process.stderr.write(`error: cannot listen on 127.0.0.1:${v.port}: ${e.message}${hint}\n`);
+    return 1;
+  }
+  process.stderr.write(
+    `[phone] texting ${url}, signed with the token from ${token.source}, cookies opened with the secret from ${secret.source ?? "(none)"}\n` +
+      `[phone] cookie jars: ${jarFile ?? "in memory"}\n`,
+  );
+  // The test harness (and people) read this line.
+  process.stdout.write(`Dev phone: ${phone.url}\n`);
+  const stop = () => {
+    phone.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return undefined; // keeps running
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const code = await main();
+  if (code !== undefined) process.exitCode = code;
+}

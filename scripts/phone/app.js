@@ -1,0 +1,409 @@
+// The dev phone's page. Everything the worker or a person typed is put in the page as text
+// (textContent), never as HTML.
+const TOKEN = document.querySelector('meta[name="phone-token"]').content;
+const $ = (id) => document.getElementById(id);
+
+const ui = {
+  from: $("from"),
+  to: $("to"),
+  message: $("message"),
+  send: $("send"),
+  retry: $("retry"),
+  forget: $("forget"),
+  log: $("log"),
+};
+
+let config = { cookieLimit: 4096 };
+let view = null; // what the server said about the open pair
+let selected = null; // id of the event whose state the panel shows; null: the latest
+let pending = []; // messages on their way: { body }
+let latest = 0; // the newest request whose answer was shown
+let requests = 0;
+
+/** A new element with text (as text) and attributes. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "text") node.textContent = String(v);
+    else if (k === "class") node.className = v;
+    else if (k === "testid") node.dataset.testid = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { "x-phone-token": TOKEN, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+  if (!res.ok) throw new Error(data.error ?? `HTTP ${res.status}`);
+  return data;
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+function clock(ms) {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+/** Unix seconds (or ms) as a local date and time; anything else as it is. */
+function when(v) {
+  if (typeof v !== "number" || v < 1e9) return String(v);
+  const d = new Date(v < 1e12 ? v * 1000 : v);
+  return `${d.toLocaleDateString()} ${clock(d.getTime())}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The conversation
+
+function isImage(url) {
+  return /^https?:\/\//i.test(url) && /\.(png|jpe?g|gif|webp|svg)(\?|#|$)/i.test(url);
+}
+
+function mediaList(media) {
+  if (!Array.isArray(media) || media.length === 0) return null;
+  const box = el("div", { class: "media" });
+  for (const url of media) {
+    const safe = /^https?:\/\//i.test(url); // never a javascript: or data: link
+    const link = el(safe ? "a" : "span", { href: safe ? url : undefined, target: "_blank", rel: "noopener noreferrer", class: "media-link" });
+    if (isImage(url)) link.append(el("img", { src: url, alt: "", loading: "lazy", referrerpolicy: "no-referrer" }));
+    link.append(el("span", { text: `📎 ${url}` }));
+    box.append(link);
+  }
+  return box;
+}
+
+function bubbleMeta(...parts) {
+  return el("div", { class: "meta", text: parts.filter(Boolean).join(" · ") });
+}
+
+function renderLog() {
+  ui.log.replaceChildren();
+  const events = view?.events ?? [];
+  if (events.length === 0 && !pending.some((p) => p.from === view?.from && p.to === view?.to)) {
+    ui.log.append(
+      el("li", { class: "empty muted", text: `No messages yet. Type below to text ${view?.to ?? ""} as ${view?.from ?? ""}.` }),
+    );
+  }
+  for (const e of events) {
+    const pick = () => {
+      selected = selected === e.id ? null : e.id;
+      renderLog();
+      renderState();
+    };
+    const isSel = selected === e.id;
+    if (e.type === "note") {
+      ui.log.append(el("li", { class: "note", testid: "note" }, el("span", { text: `${clock(e.at)} · ${e.text}` })));
+      continue;
+    }
+    const sent = el(
+      "li",
+      { class: `bubble sent${isSel ? " selected" : ""}`, testid: "sent", "data-sid": e.sid, title: "Show the state after this message" },
+      el("div", { class: "text", text: e.body }),
+      bubbleMeta(clock(e.at), e.retry ? `retry of ${e.sid}` : e.sid, e.cookieSent ? "with cookie" : "no cookie"),
+    );
+    sent.addEventListener("click", pick);
+    ui.log.append(sent);
+    if (!e.ok) {
+      const head = e.status ? `HTTP ${e.status} ${e.statusText ?? ""}`.trim() : "not delivered";
+      const err = el(
+        "li",
+        { class: "bubble error", testid: "error", "data-status": e.status },
+        el("div", { class: "error-head", text: head }),
+        el("pre", { class: "error-text", text: e.error ?? "" }),
+        e.status === 403
+          ? el("div", { class: "meta", text: "Signed with a token the worker does not have? Compare --token with its TWILIO_AUTH_TOKEN." })
+          : null,
+        bubbleMeta(clock(e.at + (e.ms ?? 0)), `${e.ms ?? 0} ms`),
+      );
+      err.addEventListener("click", pick);
+      ui.log.append(err);
+    } else if (e.replies.length === 0) {
+      ui.log.append(el("li", { class: "note", testid: "no-reply", text: `${clock(e.at + (e.ms ?? 0))} · no reply (empty <Response/>)` }));
+    }
+    e.replies.forEach((r, i) => {
+      const reply = el(
+        "li",
+        { class: `bubble reply${isSel ? " selected" : ""}`, testid: "reply", title: "Show the state after this reply" },
+        el("div", { class: "text", text: r.body }),
+        mediaList(r.media),
+        i === e.replies.length - 1 ? bubbleMeta(clock(e.at + (e.ms ?? 0)), `HTTP ${e.status}`, `${e.ms} ms`, `state: ${e.source}`) : null,
+      );
+      reply.addEventListener("click", pick);
+      ui.log.append(reply);
+    });
+    for (const w of e.warnings ?? []) ui.log.append(el("li", { class: "note warning", testid: "warning", text: `⚠ ${w}` }));
+  }
+  for (const p of pending) {
+    if (p.from !== view?.from || p.to !== view?.to) continue;
+    ui.log.append(
+      el("li", { class: "bubble sent pending", testid: "pending" }, el("div", { class: "text", text: p.body }), bubbleMeta("sending…")),
+    );
+  }
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The state panel
+
+const SOURCES = {
+  new: "a new conversation",
+  cookie: "the cookie Twilio sent back",
+  kv: "the pair's KV entry (no valid cookie)",
+  memory: "the isolate's memory (the cookie was older)",
+  object: "a Durable Object",
+};
+
+function jsonText(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+/** One turn, whatever its shape: { at, message_sid, inbound, reply: [string | {body, media}] }. */
+function turnItem(t) {
+  if (t === null || typeof t !== "object") return el("li", {}, el("pre", { class: "json", text: jsonText(t) }));
+  const li = el("li", { class: "turn" });
+  const head = [t.at !== undefined ? when(t.at) : null, t.message_sid ?? t.sid ?? null].filter(Boolean).join(" · ");
+  if (head) li.append(el("div", { class: "meta", text: head }));
+  if (t.inbound !== undefined) li.append(el("div", { class: "turn-in", text: `→ ${typeof t.inbound === "string" ? t.inbound : jsonText(t.inbound)}` }));
+  const replies = t.reply ?? t.replies;
+  const list = Array.isArray(replies) ? replies : replies === undefined ? [] : [replies];
+  for (const r of list) {
+    const text = typeof r === "string" ? r : r && typeof r === "object" && "body" in r ? String(r.body ?? "") : jsonText(r);
+    const out = el("div", { class: "turn-out", text: `← ${text}` });
+    if (r && typeof r === "object") {
+      const m = mediaList(r.media);
+      if (m) out.append(m);
+    }
+    li.append(out);
+  }
+  const rest = Object.fromEntries(
+    Object.entries(t).filter(([k]) => !["at", "message_sid", "sid", "inbound", "reply", "replies"].includes(k)),
+  );
+  if (Object.keys(rest).length) li.append(el("pre", { class: "json", text: jsonText(rest) }));
+  return li;
+}
+
+const BOOKKEEPING = [
+  ["count", "count"],
+  ["seq", "sequence"],
+  ["last_message_sid", "last MessageSid"],
+  ["first_seen", "first seen"],
+  ["last_seen", "last seen"],
+];
+
+function renderState() {
+  const events = view?.events ?? [];
+  const event = (selected !== null && events.find((e) => e.id === selected)) || events.at(-1) || null;
+  const snap = event?.snapshot ?? view?.current ?? null;
+  $("state-title").textContent = event
+    ? `State after ${event.type === "note" ? "the note" : event.ok ? "the reply" : "the failed message"} at ${clock(event.at + (event.ms ?? 0))}${selected !== null ? " (selected)" : ""}`
+    : "State (the stored cookie)";
+
+  const has = Boolean(snap?.cookie);
+  $("state-empty").hidden = has;
+  $("state-empty").textContent = event?.type === "note" ? "No cookie: the next message starts a new conversation." : "No cookie yet: send a message.";
+  $("state-body").hidden = !has && !(event && event.type === "exchange");
+
+  // Where the state came from: the worker's X-State-Source, else what the phone knows.
+  if (event?.type === "exchange" && !event.ok) {
+    $("source").textContent = "—";
+    $("source-why").textContent = event.status
+      ? `the worker answered HTTP ${event.status}; the phone's jar is unchanged`
+      : "not delivered; the phone's jar is unchanged";
+  } else if (event?.type === "exchange" && event.source) {
+    $("source").textContent = event.source;
+    const what = SOURCES[event.source] ?? "";
+    $("source-why").textContent =
+      event.sourceFrom === "header"
+        ? `${what} (X-State-Source)`
+        : `${what} (no X-State-Source: ${event.cookieSent ? "a cookie was sent" : "no cookie was sent"})`;
+  } else {
+    $("source").textContent = has ? "cookie" : "—";
+    $("source-why").textContent = has ? "stored in the phone's jar" : "";
+  }
+
+  const limit = config.cookieLimit ?? 4096;
+  const bytes = snap?.cookieBytes ?? 0;
+  $("cookie-bytes").textContent = String(bytes);
+  $("cookie-limit").textContent = String(limit);
+  const size = $("cookie-size");
+  size.dataset.bytes = String(bytes);
+  const ratio = Math.min(bytes / limit, 1);
+  $("cookie-fill").style.width = `${(ratio * 100).toFixed(1)}%`;
+  size.classList.toggle("warn", ratio > 0.75);
+  size.classList.toggle("over", bytes > limit);
+  const ins = snap?.inspection;
+  $("cookie-what").textContent = has
+    ? [ins?.format && `format ${ins.format}`, ins?.kind, ins?.kv_key && `KV ${ins.kv_key}`, snap.expires && `expires ${when(snap.expires)}`]
+        .filter(Boolean)
+        .join(" · ")
+    : "none stored";
+
+  const errBox = $("inspect-error");
+  const record = ins?.ok ? ins.record : null;
+  errBox.hidden = !has || Boolean(ins?.ok);
+  errBox.textContent = has && ins && !ins.ok ? `cannot open the cookie: ${typeof ins.error === "string" ? ins.error : jsonText(ins.error)}` : "";
+  $("record-view").hidden = !record;
+  if (!record) return;
+
+  const dl = $("bookkeeping");
+  dl.replaceChildren();
+  const isObj = record && typeof record === "object" && !Array.isArray(record);
+  for (const [key, label] of BOOKKEEPING) {
+    if (!isObj || !(key in record)) continue;
+    const v = record[key];
+    const shown = v === null ? "—" : key.endsWith("_seen") ? when(v) : typeof v === "object" ? jsonText(v) : String(v);
+    dl.append(el("dt", { text: label }), el("dd", { "data-field": key.replace(/_/g, "-"), text: shown }));
+  }
+
+  const own = isObj ? ("state" in record ? ["Conversation state", record.state] : "memory" in record ? ["Conversation state (memory)", record.memory] : null) : null;
+  $("own-state-box").hidden = !own;
+  if (own) {
+    $("own-state-title").textContent = own[0];
+    $("own-state").textContent = jsonText(own[1]);
+  }
+
+  const turns = isObj && Array.isArray(record.turns) ? record.turns : null;
+  $("turns-box").hidden = !turns;
+  if (turns) {
+    $("turns-count").textContent = `(${turns.length}, oldest first)`;
+    $("turns").replaceChildren(...turns.map(turnItem));
+  }
+  $("raw").textContent = jsonText(record);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pairs and actions
+
+function renderPairs() {
+  const list = $("pair-list");
+  list.replaceChildren();
+  const pairs = view?.pairs ?? [];
+  for (const p of pairs) {
+    const current = p.to === view.to && p.from === view.from;
+    const b = el(
+      "button",
+      { type: "button", class: current ? "current" : "", "data-from": p.from, "data-to": p.to },
+      el("span", { class: "from", text: p.from }),
+      el("span", { class: "muted", text: ` → ${p.to}` }),
+      el("span", { class: "count", text: p.messages ? String(p.messages) : "" }),
+    );
+    b.addEventListener("click", () => {
+      ui.from.value = p.from;
+      ui.to.value = p.to;
+      openPair();
+    });
+    list.append(el("li", {}, b));
+  }
+  const fill = (id, values) => $(id).replaceChildren(...[...new Set(values)].map((v) => el("option", { value: v })));
+  fill("known-from", pairs.map((p) => p.from));
+  fill("known-to", [config.to, ...pairs.map((p) => p.to)].filter(Boolean));
+}
+
+function render() {
+  $("chat-title").replaceChildren(
+    el("span", { class: "from", text: view?.from ?? "" }),
+    el("span", { class: "muted", text: " texting " }),
+    el("span", { text: view?.to ?? "" }),
+  );
+  ui.retry.disabled = !view?.canRetry;
+  renderPairs();
+  renderLog();
+  renderState();
+}
+
+function pairNow() {
+  return { from: ui.from.value.trim(), to: ui.to.value.trim() };
+}
+
+function showFailure(message) {
+  ui.log.append(el("li", { class: "note warning", testid: "phone-error", text: `⚠ ${message}` }));
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+/** Runs an API call for the pair in the inputs; shows its answer if that pair is still open. */
+async function act(method, path, body, shown = null) {
+  const pair = pairNow();
+  const id = ++requests;
+  if (shown) {
+    pending.push(shown);
+    render();
+  }
+  try {
+    const next =
+      method === "GET"
+        ? await api("GET", `${path}?${new URLSearchParams(pair)}`)
+        : await api("POST", path, { ...pair, ...body });
+    const now = pairNow();
+    // The server answers one request at a time, in order: an older answer is older news.
+    if (id > latest && now.from === next.from && now.to === next.to) {
+      latest = id;
+      if (!view || view.from !== next.from || view.to !== next.to) selected = null;
+      view = next;
+    }
+    return true;
+  } catch (e) {
+    showFailure(e.message);
+    return false;
+  } finally {
+    if (shown) pending = pending.filter((p) => p !== shown);
+    render();
+  }
+}
+
+function openPair() {
+  selected = null;
+  const url = new URL(location.href);
+  url.searchParams.set("from", ui.from.value.trim());
+  url.searchParams.set("to", ui.to.value.trim());
+  history.replaceState(null, "", url);
+  return act("GET", "/api/pair");
+}
+
+async function sendMessage() {
+  const body = ui.message.value;
+  ui.message.value = "";
+  ui.message.focus();
+  selected = null;
+  const ok = await act("POST", "/api/send", { body }, { body, ...pairNow() });
+  if (!ok && !ui.message.value) ui.message.value = body;
+}
+
+$("composer").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  sendMessage();
+});
+ui.message.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+    ev.preventDefault();
+    sendMessage();
+  }
+});
+ui.retry.addEventListener("click", () => {
+  selected = null;
+  act("POST", "/api/retry", {});
+});
+ui.forget.addEventListener("click", () => {
+  selected = null;
+  act("POST", "/api/forget", {});
+});
+$("pair-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  openPair();
+});
+for (const input of [ui.from, ui.to]) input.addEventListener("change", () => openPair());
+
+(async () => {
+  config = await api("GET", "/api/config");
+  $("webhook").textContent = config.url;
+  const q = new URLSearchParams(location.search);
+  ui.from.value = q.get("from") || config.from;
+  ui.to.value = q.get("to") || config.to;
+  await openPair();
+  document.body.dataset.ready = "true";
+  ui.message.focus();
+})().catch((e) => showFailure(e.message));

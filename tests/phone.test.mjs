@@ -1,0 +1,320 @@
+// The dev phone (`npm run phone`, scripts/phone.mjs) in real headless Chromium, against the
+// built worker in workerd: a conversation, the decoded state after each reply, retry, forget,
+// a second sender, text shown as text, and the worker's own 403 text.
+//
+// PHONE_SCREENSHOT=docs/dev-phone.png also writes the README's screenshot.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { startWorker, AUTH_TOKEN, SESSION_SECRET, TWILIO_NUMBER, ROOT } from "./helpers/worker.mjs";
+import { startPhoneServer, launchBrowser, eventually } from "./helpers/phone.mjs";
+import { sendSms, CookieJar } from "../scripts/sms.mjs";
+
+const FIRST = "Hello, thanks for the new message.";
+const nth = (n) => `Hello, thanks for message number ${n}`;
+const ALICE = "+14155550101";
+const BOB = "+14155550102";
+
+let worker;
+let badWorker; // signs-checks with another token: every webhook is a 403
+let phone;
+let badPhone;
+let browser;
+let tmp;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phone-test-"));
+  [worker, badWorker] = await Promise.all([
+    startWorker({}, { port: 0 }),
+    startWorker({ TWILIO_AUTH_TOKEN: "not-the-phone-s-token-0123456789" }, { port: 0 }),
+  ]);
+  const args = (w, jar) => [
+    "--url", new URL("/sms", w.url).href,
+    "--token", AUTH_TOKEN,
+    "--secret", SESSION_SECRET,
+    "--jar", path.join(tmp, jar),
+    "--from", ALICE,
+  ];
+  // One at a time: the first builds sms-inspect, the second finds it built.
+  phone = await startPhoneServer(args(worker, "jar.json"));
+  badPhone = await startPhoneServer(args(badWorker, "bad-jar.json"));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await phone?.stop();
+  await badPhone?.stop();
+  await worker?.dispose();
+  await badWorker?.dispose();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The page's view of the open conversation and its state panel. */
+async function screen(page) {
+  return page.evaluate(() => {
+    const all = (id) => [...document.querySelectorAll(`[data-testid="${id}"]`)];
+    const text = (sel) => document.querySelector(`[data-testid="state"] ${sel}`)?.textContent ?? null;
+    return {
+      sent: all("sent").map((e) => e.querySelector(".text").textContent),
+      replies: all("reply").map((e) => e.querySelector(".text").textContent),
+      errors: all("error").map((e) => e.textContent),
+      count: text('[data-field="count"]'),
+      seq: text('[data-field="seq"]'),
+      lastSid: text('[data-field="last-message-sid"]'),
+      source: text('[data-field="source"]'),
+      cookieBytes: Number(text('[data-field="cookie-bytes"]')),
+      bar: document.querySelector('[data-testid="cookie-size"] .fill')?.style.width ?? null,
+      stateVisible: !document.getElementById("state-body").hidden,
+    };
+  });
+}
+
+async function send(page, text) {
+  const before = (await screen(page)).sent.length;
+  await page.getByTestId("message").fill(text);
+  await page.getByTestId("send").click();
+  // The message is delivered once its bubble is a sent one (no longer pending).
+  await eventually(async () => assert.equal((await screen(page)).sent.length, before + 1));
+  await page.locator('[data-testid="pending"]').waitFor({ state: "detached" });
+}
+
+/** Waits until the last reply bubble says `text` and the conversation has `replies` replies. */
+async function lastReply(page, text, replies) {
+  return eventually(async () => {
+    const s = await screen(page);
+    assert.equal(s.replies.at(-1), text);
+    if (replies !== undefined) assert.equal(s.replies.length, replies);
+    return s;
+  });
+}
+
+async function switchTo(page, from) {
+  await page.getByTestId("from").fill(from);
+  await page.getByTestId("from").press("Enter");
+  await eventually(async () => assert.equal(await page.locator("#chat-title .from").textContent(), from));
+}
+
+test("a conversation on the dev phone: state panel, retry, forget, another sender, text as text", async () => {
+  const page = await browser.context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(phone.url);
+  await page.locator('body[data-ready="true"]').waitFor();
+  assert.equal(await page.getByTestId("from").inputValue(), ALICE);
+  assert.equal(await page.getByTestId("to").inputValue(), TWILIO_NUMBER);
+
+  // A conversation: the count goes up in the state panel, with the cookie's size against 4096.
+  await send(page, "hello");
+  let s = await lastReply(page, FIRST, 1);
+  assert.equal(s.count, "1");
+  assert.equal(s.source, "new");
+  assert.ok(s.cookieBytes > 20 && s.cookieBytes <= 4096, `cookie ${s.cookieBytes} bytes`);
+  await send(page, "again");
+  s = await lastReply(page, nth(2), 2);
+  assert.equal(s.count, "2");
+  assert.equal(s.source, "cookie");
+  await send(page, "third");
+  s = await lastReply(page, nth(3), 3);
+  assert.equal(s.count, "3");
+  assert.match(s.lastSid, /^SM[0-9a-f]{32}$/);
+  const bytes = s.cookieBytes;
+  assert.equal(s.bar, `${((bytes / 4096) * 100).toFixed(1)}%`);
+  assert.match(await page.getByTestId("cookie-size").textContent(), new RegExp(`${bytes}\\s*/\\s*4096 bytes`));
+  // The turns the cookie holds are shown (the default keeps 10).
+  assert.match(await page.locator("#turns").textContent(), /→ third[\s\S]*← Hello, thanks for message number 3/);
+
+  // Retry: Twilio's resend of the last message (same MessageSid, same cookie): same reply,
+  // not counted again.
+  await page.getByTestId("retry").click();
+  s = await lastReply(page, nth(3), 4);
+  assert.equal(s.sent.length, 4);
+  assert.equal(s.count, "3");
+  const sids = await page.locator('[data-testid="sent"]').evaluateAll((els) => els.map((e) => e.dataset.sid));
+  assert.equal(sids[3], sids[2], "the retry reuses the MessageSid");
+  assert.equal(s.lastSid, sids[2]);
+
+  // Forget: the cookie goes, as after 4 idle hours; the next message starts over.
+  await page.getByTestId("forget").click();
+  await eventually(async () => assert.equal((await screen(page)).stateVisible, false));
+  assert.match(await page.getByTestId("state").textContent(), /No cookie/);
+  assert.equal(await page.getByTestId("retry").isDisabled(), true);
+  await send(page, "back again");
+  s = await lastReply(page, FIRST, 5);
+  assert.equal(s.count, "1");
+  assert.equal(s.source, "new");
+
+  // Another sender is another conversation; the first one is still there when switching back.
+  await switchTo(page, BOB);
+  s = await screen(page);
+  assert.deepEqual([s.sent, s.replies], [[], []]);
+  await send(page, "hi, I'm Bob");
+  s = await lastReply(page, FIRST, 1);
+  assert.equal(s.count, "1");
+  await send(page, "Bob again");
+  await lastReply(page, nth(2), 2);
+  await switchTo(page, ALICE);
+  s = await screen(page);
+  assert.equal(s.sent.length, 5);
+  assert.equal(s.count, "1");
+
+  // Markup typed in a message is shown as text, in the bubble and in the decoded turns.
+  await send(page, "<b>hi</b> & <img src=x onerror=alert(1)>");
+  s = await lastReply(page, nth(2), 6);
+  assert.equal(s.sent.at(-1), "<b>hi</b> & <img src=x onerror=alert(1)>");
+  assert.equal(await page.locator('[data-testid="sent"] b, [data-testid="sent"] img, #turns b, #turns img').count(), 0);
+  assert.match(await page.locator("#turns").textContent(), /→ <b>hi<\/b> & <img src=x onerror=alert\(1\)>/);
+  assert.equal(s.count, "2");
+
+  // The conversation list knows both senders.
+  assert.deepEqual(
+    (await page.locator("#pair-list button").evaluateAll((els) => els.map((e) => e.dataset.from))).sort(),
+    [ALICE, BOB],
+  );
+
+  if (process.env.PHONE_SCREENSHOT) {
+    await send(page, "what's next?");
+    await lastReply(page, nth(3));
+    await page.locator("#raw-box").evaluate((d) => (d.open = false));
+    await page.screenshot({ path: path.resolve(ROOT, process.env.PHONE_SCREENSHOT) });
+  }
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
+
+test("the worker's 403 is shown with its own text", async () => {
+  // What the worker itself answers to a webhook signed with the phone's (wrong) token.
+  const direct = await sendSms({
+    url: new URL("/sms", badWorker.url).href,
+    token: AUTH_TOKEN,
+    body: "hello",
+    jar: new CookieJar(),
+  });
+  assert.equal(direct.status, 403);
+  assert.ok(direct.text.trim().length > 0);
+
+  const page = await browser.context.newPage();
+  await page.goto(badPhone.url);
+  await page.locator('body[data-ready="true"]').waitFor();
+  await page.getByTestId("message").fill("hello");
+  await page.getByTestId("send").click();
+  const error = page.getByTestId("error");
+  await error.waitFor();
+  const text = await error.textContent();
+  assert.match(text, /HTTP 403/);
+  assert.ok(text.includes(direct.text.trim()), `${JSON.stringify(text)} shows ${JSON.stringify(direct.text)}`);
+  const s = await screen(page);
+  assert.deepEqual(s.replies, []);
+  assert.match(await page.getByTestId("state").textContent(), /No cookie/);
+  await page.close();
+});
+
+test("media, X-State-Source, a 500's text and a cookie that does not open (a stand-in webhook)", async () => {
+  // A stand-in for the worker on 127.0.0.1, answering what the real one may: media, the
+  // state's source in X-State-Source, a cookie sealed with another secret, a 500.
+  const PNG = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  let base;
+  const stub = http.createServer((req, res) => {
+    if (req.url === "/cat.png") {
+      res.writeHead(200, { "content-type": "image/png" });
+      return res.end(PNG);
+    }
+    let raw = "";
+    req.on("data", (d) => (raw += d));
+    req.on("end", () => {
+      const body = new URLSearchParams(raw).get("Body");
+      if (body === "boom") {
+        res.writeHead(500, { "content-type": "text/plain" });
+        return res.end("misconfigured: SESSION_SECRET is 5 bytes <script>");
+      }
+      res.writeHead(200, {
+        "content-type": "text/xml",
+        "x-state-source": "kv",
+        "set-cookie": "sms_state=e1.k0.bm90aGluZw.bm9wZQ; Max-Age=600; Path=/; HttpOnly",
+      });
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Response><Message><Body>a cat &lt;3</Body>` +
+          `<Media>${base}/cat.png</Media><Media>javascript:alert(1)</Media></Message></Response>`,
+      );
+    });
+  });
+  await new Promise((r) => stub.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${stub.address().port}`;
+  const stubPhone = await startPhoneServer([
+    "--url", `${base}/sms`, "--token", AUTH_TOKEN, "--secret", SESSION_SECRET, "--jar", "",
+  ]);
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(stubPhone.url);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await send(page, "a picture?");
+    const s = await lastReply(page, "a cat <3", 1);
+    const reply = page.getByTestId("reply");
+    assert.deepEqual(await reply.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href"))), [`${base}/cat.png`]);
+    assert.match(await reply.textContent(), /javascript:alert\(1\)/, "an unsafe media URL is shown, not linked");
+    await page.waitForFunction(() => document.querySelector('[data-testid="reply"] img')?.naturalWidth === 1);
+    assert.equal(s.source, "kv");
+    assert.match(await page.locator("#source-why").textContent(), /X-State-Source/);
+    assert.match(await page.locator("#inspect-error").textContent(), /cannot open the cookie/);
+    assert.ok(s.cookieBytes > 0);
+
+    await send(page, "boom");
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    assert.match(await error.textContent(), /HTTP 500[\s\S]*misconfigured: SESSION_SECRET is 5 bytes <script>/);
+    assert.equal(await error.locator("script").count(), 0);
+    await page.close();
+  } finally {
+    await stubPhone.stop();
+    await new Promise((r) => stub.close(r));
+  }
+});
+
+test("the phone's API answers only its own page", async () => {
+  const api = new URL("/api/send", phone.url).href;
+  const page = await browser.context.newPage();
+  await page.goto(phone.url);
+  const token = await page.locator('meta[name="phone-token"]').getAttribute("content");
+  await page.close();
+  assert.match(token, /^[A-Za-z0-9_-]{20,}$/);
+  const body = JSON.stringify({ from: "+14155550199", to: TWILIO_NUMBER, body: "hi" });
+  const post = (headers) =>
+    fetch(api, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+
+  assert.equal((await post({})).status, 403, "no token");
+  assert.equal((await post({ "x-phone-token": token.slice(1) + "x" })).status, 403, "wrong token");
+  assert.equal((await post({ "x-phone-token": token, origin: "http://evil.example" })).status, 403, "foreign Origin");
+  assert.equal((await post({ "x-phone-token": token, "sec-fetch-site": "cross-site" })).status, 403, "cross-site");
+  // DNS rebinding: another host name pointing at 127.0.0.1 gets nothing, not even the page.
+  const port = new URL(phone.url).port;
+  const rebound = await new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: "/", headers: { host: `evil.example:${port}` } }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode, text }));
+      })
+      .on("error", reject);
+  });
+  assert.equal(rebound.status, 421);
+  assert.ok(!rebound.text.includes(token));
+  // A simple cross-origin form post (no preflight) is refused too.
+  const form = await fetch(api, {
+    method: "POST",
+    headers: { "content-type": "text/plain", "x-phone-token": token },
+    body,
+  });
+  assert.equal(form.status, 415);
+
+  const ok = await post({ "x-phone-token": token, origin: new URL(phone.url).origin });
+  assert.equal(ok.status, 200);
+  const view = await ok.json();
+  assert.equal(view.events.at(-1).replies[0].body, FIRST);
+  assert.equal(view.events.at(-1).snapshot.inspection.ok, true);
+});
