@@ -126,13 +126,17 @@ export class Inspector {
 // ---------------------------------------------------------------------------------------------
 // The phone: conversations per To/From pair, in memory; cookies in the jar.
 
-/** Twilio's "last message" of a pair, for a retry: body, MessageSid and the Cookie header sent. */
+/**
+ * Texts the worker for any number of To/From pairs, as Twilio would, and keeps what the page
+ * shows: each pair's exchanges with the state after them, and its last message (body,
+ * MessageSid and the Cookie header sent) for a retry.
+ */
 export class Phone {
   constructor({ url, token, secret, account = DEFAULT_ACCOUNT, jarFile = null, inspector, fetch: fetchFn }) {
     Object.assign(this, { url, token, secret, account, inspector, fetchFn });
     this.jar = new CookieJar({ file: jarFile || null });
     for (const w of this.jar.warnings.splice(0)) process.stderr.write(`[phone] warning: ${w}\n`);
-    this.pairs = new Map(); // "to|from" → { to, from, events: [], last }
+    this.pairs = new Map(); // "to|from" → { to, from, events: [], last: { body, sid, cookie } }
     this.nextId = 1;
     this.queue = Promise.resolve();
   }

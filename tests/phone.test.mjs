@@ -276,6 +276,40 @@ test("media, X-State-Source, a 500's text and a cookie that does not open (a sta
   }
 });
 
+test("a record of another layout (typed state, reply objects) is still shown", async () => {
+  // The sealed record's fields follow the worker's design; the panel must not depend on more
+  // than count/seq/last_message_sid, `state` and `turns` when present, and show the rest raw.
+  const record = {
+    seq: 7,
+    count: 5,
+    last_message_sid: "SM" + "a".repeat(32),
+    recent_sids: ["SM" + "b".repeat(32)],
+    last_reply: { body: "Pick a size", media: [] },
+    state: { step: "Size", order: { flavour: "<i>mint</i>" } },
+    turns: [{ at: 1_790_000_000, message_sid: "SM" + "c".repeat(32), inbound: "mint", reply: [{ body: "Pick a size", media: ["http://127.0.0.1:9/size.png"] }] }],
+    new_counter: 3,
+  };
+  const page = await browser.context.newPage();
+  await page.route("**/api/pair?*", async (route) => {
+    const real = await (await route.fetch()).json();
+    real.current = { cookie: true, cookieName: "sms_state", cookieBytes: 3900, inspection: { ok: true, format: "e2", kind: "state", bytes: 3890, record } };
+    await route.fulfill({ json: real });
+  });
+  await page.goto(phone.url + "?from=%2B14155550177");
+  await page.locator('body[data-ready="true"]').waitFor();
+  const state = page.getByTestId("state");
+  await eventually(async () => assert.equal(await state.locator('[data-field="count"]').textContent(), "5"));
+  assert.equal(await state.locator('[data-field="seq"]').textContent(), "7");
+  assert.equal(await state.locator('[data-field="last-message-sid"]').textContent(), record.last_message_sid);
+  assert.equal(await state.locator('[data-field="new-counter"]').textContent(), "3");
+  assert.deepEqual(JSON.parse(await state.locator('[data-field="state"]').textContent()), record.state);
+  assert.match(await state.locator("#turns").textContent(), /→ mint[\s\S]*← Pick a size[\s\S]*size\.png/);
+  assert.deepEqual(JSON.parse(await state.locator('[data-field="record"]').textContent()), record);
+  assert.match(await page.getByTestId("cookie-size").textContent(), /3900\s*\/\s*4096 bytes/);
+  assert.equal(await page.locator("#cookie-size.warn").count(), 1, "a cookie near the limit is flagged");
+  await page.close();
+});
+
 test("the phone's API answers only its own page", async () => {
   const api = new URL("/api/send", phone.url).href;
   const page = await browser.context.newPage();

@@ -259,6 +259,12 @@ function renderState() {
     const shown = v === null ? "—" : key.endsWith("_seen") ? when(v) : typeof v === "object" ? jsonText(v) : String(v);
     dl.append(el("dt", { text: label }), el("dd", { "data-field": key.replace(/_/g, "-"), text: shown }));
   }
+  // Any other plain field of the record (its layout may grow) joins the bookkeeping.
+  const known = new Set([...BOOKKEEPING.map(([k]) => k), "state", "memory", "turns"]);
+  for (const [key, v] of isObj ? Object.entries(record) : []) {
+    if (known.has(key) || (v !== null && typeof v === "object")) continue;
+    dl.append(el("dt", { text: key.replace(/_/g, " ") }), el("dd", { "data-field": key.replace(/_/g, "-"), text: String(v) }));
+  }
 
   const own = isObj ? ("state" in record ? ["Conversation state", record.state] : "memory" in record ? ["Conversation state (memory)", record.memory] : null) : null;
   $("own-state-box").hidden = !own;
