@@ -53,8 +53,24 @@ the conversation's decoded state after each reply. Run the worker beside it (npm
   --from NUMBER   first sender shown (default ${DEFAULT_FROM})
   --to NUMBER     first Twilio number shown (default ${DEFAULT_TO})
   --account SID   AccountSid (default ${DEFAULT_ACCOUNT})
+  --conversation NAME
+                  the worker's CONVERSATION, to decode its state (default: .dev.vars, else
+                  wrangler.toml [vars], else the worker's default)
   --jar FILE      cookie jars (default .cache/phone-jar.json; "" keeps them in memory only)
   --help, -h      this text`;
+
+/** A var of wrangler.toml's [vars] section (a plain `KEY = "value"` line), or undefined. */
+export function wranglerVar(key, root = ROOT) {
+  let toml;
+  try {
+    toml = fs.readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const section = /^\s*\[vars\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/m.exec(toml);
+  const m = section && new RegExp(`^\\s*${key}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, "m").exec(section[1]);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // sms-inspect: the crate's own cookie opener, one JSON line in, one out.
@@ -132,8 +148,8 @@ export class Inspector {
  * MessageSid and the Cookie header sent) for a retry.
  */
 export class Phone {
-  constructor({ url, token, secret, account = DEFAULT_ACCOUNT, jarFile = null, inspector, fetch: fetchFn }) {
-    Object.assign(this, { url, token, secret, account, inspector, fetchFn });
+  constructor({ url, token, secret, account = DEFAULT_ACCOUNT, conversation, jarFile = null, inspector, fetch: fetchFn }) {
+    Object.assign(this, { url, token, secret, account, conversation, inspector, fetchFn });
     this.jar = new CookieJar({ file: jarFile || null });
     for (const w of this.jar.warnings.splice(0)) process.stderr.write(`[phone] warning: ${w}\n`);
     this.pairs = new Map(); // "to|from" → { to, from, events: [], last: { body, sid, cookie } }
@@ -171,6 +187,7 @@ export class Phone {
       from,
       cookie: state.value,
       now: Math.floor(Date.now() / 1000),
+      ...(this.conversation ? { conversation: this.conversation } : {}),
     });
     return { cookie: true, cookieName: state.name, cookieBytes, expires: state.expires, inspection };
   }
@@ -299,10 +316,11 @@ export async function startPhone({
   from = DEFAULT_FROM,
   to = DEFAULT_TO,
   account = DEFAULT_ACCOUNT,
+  conversation,
   jarFile = DEFAULT_PHONE_JAR,
   inspector = new Inspector(),
 } = {}) {
-  const phone = new Phone({ url, token, secret, account, jarFile, inspector });
+  const phone = new Phone({ url, token, secret, account, conversation, jarFile, inspector });
   const apiToken = crypto.randomBytes(24).toString("base64url");
   let origin; // set once listening
 
@@ -433,6 +451,7 @@ export async function main(argv = process.argv.slice(2)) {
         from: { type: "string", default: DEFAULT_FROM },
         to: { type: "string", default: DEFAULT_TO },
         account: { type: "string", default: DEFAULT_ACCOUNT },
+        conversation: { type: "string" },
         jar: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -476,6 +495,7 @@ export async function main(argv = process.argv.slice(2)) {
       from: v.from,
       to: v.to,
       account: v.account,
+      conversation: v.conversation ?? (devVar("CONVERSATION").value || wranglerVar("CONVERSATION") || undefined),
       jarFile,
       inspector: new Inspector(bin),
     });

@@ -286,7 +286,10 @@ test("a record of another layout (typed state, reply objects) is still shown", a
     recent_sids: ["SM" + "b".repeat(32)],
     last_reply: { body: "Pick a size", media: [] },
     state: { step: "Size", order: { flavour: "<i>mint</i>" } },
-    turns: [{ at: 1_790_000_000, message_sid: "SM" + "c".repeat(32), inbound: "mint", reply: [{ body: "Pick a size", media: ["http://127.0.0.1:9/size.png"] }] }],
+    turns: [
+      { at: 1_790_000_000, message_sid: "SM" + "c".repeat(32), inbound: "hi", reply: ["Flavour?"] },
+      { at: 1_790_000_060, message_sid: "SM" + "c".repeat(32), inbound: "mint", reply: { messages: [{ body: "Pick a size", media: ["http://127.0.0.1:9/size.png"] }] } },
+    ],
     new_counter: 3,
   };
   const page = await browser.context.newPage();
@@ -303,7 +306,7 @@ test("a record of another layout (typed state, reply objects) is still shown", a
   assert.equal(await state.locator('[data-field="last-message-sid"]').textContent(), record.last_message_sid);
   assert.equal(await state.locator('[data-field="new-counter"]').textContent(), "3");
   assert.deepEqual(JSON.parse(await state.locator('[data-field="state"]').textContent()), record.state);
-  assert.match(await state.locator("#turns").textContent(), /→ mint[\s\S]*← Pick a size[\s\S]*size\.png/);
+  assert.match(await state.locator("#turns").textContent(), /→ hi← Flavour\?[\s\S]*→ mint← Pick a size[\s\S]*size\.png/);
   assert.deepEqual(JSON.parse(await state.locator('[data-field="record"]').textContent()), record);
   assert.match(await page.getByTestId("cookie-size").textContent(), /3900\s*\/\s*4096 bytes/);
   assert.equal(await page.locator("#cookie-size.warn").count(), 1, "a cookie near the limit is flagged");

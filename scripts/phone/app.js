@@ -162,22 +162,27 @@ function jsonText(value) {
   return JSON.stringify(value, null, 2);
 }
 
-/** One turn, whatever its shape: { at, message_sid, inbound, reply: [string | {body, media}] }. */
+/** A turn's reply as messages, whatever its shape: "text", [..], {body, media}, {messages: [..]}. */
+function replyMessages(r) {
+  if (r === undefined || r === null) return [];
+  if (typeof r === "string") return [{ body: r }];
+  if (Array.isArray(r)) return r.flatMap(replyMessages);
+  if (typeof r === "object" && Array.isArray(r.messages)) return r.messages.flatMap(replyMessages);
+  if (typeof r === "object" && "body" in r) return [{ body: String(r.body ?? ""), media: r.media }];
+  return [{ raw: r }];
+}
+
+/** One turn, whatever its shape: { at, message_sid, inbound, reply }. */
 function turnItem(t) {
   if (t === null || typeof t !== "object") return el("li", {}, el("pre", { class: "json", text: jsonText(t) }));
   const li = el("li", { class: "turn" });
   const head = [t.at !== undefined ? when(t.at) : null, t.message_sid ?? t.sid ?? null].filter(Boolean).join(" · ");
   if (head) li.append(el("div", { class: "meta", text: head }));
   if (t.inbound !== undefined) li.append(el("div", { class: "turn-in", text: `→ ${typeof t.inbound === "string" ? t.inbound : jsonText(t.inbound)}` }));
-  const replies = t.reply ?? t.replies;
-  const list = Array.isArray(replies) ? replies : replies === undefined ? [] : [replies];
-  for (const r of list) {
-    const text = typeof r === "string" ? r : r && typeof r === "object" && "body" in r ? String(r.body ?? "") : jsonText(r);
-    const out = el("div", { class: "turn-out", text: `← ${text}` });
-    if (r && typeof r === "object") {
-      const m = mediaList(r.media);
-      if (m) out.append(m);
-    }
+  for (const m of replyMessages(t.reply ?? t.replies)) {
+    const out = el("div", { class: "turn-out", text: `← ${"body" in m ? m.body : jsonText(m.raw)}` });
+    const media = mediaList(m.media);
+    if (media) out.append(media);
     li.append(out);
   }
   const rest = Object.fromEntries(
