@@ -1,8 +1,10 @@
 //! The Workers adapter: reads the request, the configuration and the KV binding, calls
 //! [`crate::app::handle`], writes the response and one log line, and runs the KV writes
-//! after the reply with `ctx.wait_until`. Nothing here decides anything.
+//! and the conversation's after-reply work with `ctx.wait_until`. Nothing here decides
+//! anything.
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -11,11 +13,17 @@ use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
-use worker::{event, Context, Date, Delay, Env, Headers, Request, Response, Result};
+use worker::{
+    event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
+    Result,
+};
 
-use crate::app::{self, HttpRequest, KvWrite, Store, MAX_BODY_BYTES};
-use crate::config::{Config, ConfigError, VARIABLES};
-use crate::recent::RecentStates;
+use crate::app::{self, Body, HttpRequest, Runtime, Setup, MAX_BODY_BYTES};
+use crate::conversation::{
+    AfterReply, ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture,
+};
+use crate::storage::{KvWrite, Memory, Store};
+use crate::vars::{ConfigError, Vars};
 
 /// The optional KV namespace binding (see wrangler.toml).
 const KV_BINDING: &str = "CONVERSATIONS";
@@ -23,27 +31,30 @@ const KV_BINDING: &str = "CONVERSATIONS";
 /// fault so the reply still goes out from what the cookie holds.
 const KV_READ_TIMEOUT: Duration = Duration::from_secs(3);
 
-type Loaded = std::result::Result<Config, ConfigError>;
+type Loaded = std::result::Result<Setup, ConfigError>;
 
 thread_local! {
     /// Vars and secrets cannot change within an isolate, so the configuration (and the
     /// HKDF key derivation inside it) is done once, on the first request, and kept for
     /// the isolate's life (leaked once, so requests borrow it across `.await`s).
-    static CONFIG: OnceCell<&'static Loaded> = const { OnceCell::new() };
-    /// The states this isolate answered last, against stale cookies (see `recent`).
-    static RECENT: &'static RecentStates = Box::leak(Box::default());
+    static SETUP: OnceCell<&'static Loaded> = const { OnceCell::new() };
+    /// The records this isolate answered last, against stale cookies and replays.
+    static MEMORY: &'static Memory = Box::leak(Box::default());
 }
 
-fn load_config(env: &Env) -> Loaded {
-    let config = Config::from_lookup(|name| {
-        debug_assert!(VARIABLES.contains(&name));
-        env.secret(name)
-            .ok()
-            .map(|s| s.to_string())
-            .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-    });
-    let problem = match &config {
-        Ok(c) => c.missing_token_error(),
+/// A var or secret of the worker by name.
+fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
+}
+
+fn load_setup(env: &Env) -> Loaded {
+    let find = |name: &str| lookup(env, name);
+    let setup = Setup::from_vars(&Vars::new(&find));
+    let problem = match &setup {
+        Ok(s) => s.config.missing_token_error(),
         Err(e) => Some(e.clone()),
     };
     if let Some(e) = problem {
@@ -53,7 +64,7 @@ fn load_config(env: &Env) -> Loaded {
             serde_json::to_string(&format!("misconfigured: {e}")).unwrap_or_default()
         );
     }
-    config
+    setup
 }
 
 #[wasm_bindgen]
@@ -140,6 +151,60 @@ async fn run_writes(kv: KvNamespace, writes: Vec<KvWrite>) {
     }
 }
 
+/// Sends a conversation's requests with `fetch`, bounded by each request's timeout.
+struct FetchClient;
+
+impl HttpClient for FetchClient {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, std::result::Result<ClientResponse, ClientError>> {
+        Box::pin(async move {
+            let timeout = request.timeout;
+            let call = Box::pin(fetch_once(request));
+            match select(call, Delay::from(timeout)).await {
+                Either::Left((result, _)) => result.map_err(|e| ClientError::Failed(e.to_string())),
+                Either::Right(_) => Err(ClientError::Timeout),
+            }
+        })
+    }
+}
+
+async fn fetch_once(request: ClientRequest) -> Result<ClientResponse> {
+    let headers = Headers::new();
+    for (name, value) in &request.headers {
+        headers.set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(request.method.clone()))
+        .with_headers(headers);
+    if !request.body.is_empty() {
+        init.with_body(Some(
+            js_sys::Uint8Array::from(request.body.as_slice()).into(),
+        ));
+    }
+    let mut response = Fetch::Request(Request::new_with_init(&request.url, &init)?)
+        .send()
+        .await?;
+    Ok(ClientResponse {
+        status: response.status_code(),
+        body: response.bytes().await?,
+    })
+}
+
+/// Runs the conversation's after-reply work, logging what failed.
+async fn run_after_reply(tasks: Vec<AfterReply>) {
+    for task in tasks {
+        if let Err(e) = task.work.await {
+            worker::console_error!(
+                "{{\"event\":\"after_reply\",\"task\":{},\"error\":{}}}",
+                serde_json::to_string(task.name).unwrap_or_default(),
+                serde_json::to_string(&e).unwrap_or_default()
+            );
+        }
+    }
+}
+
 /// Reads a body whose `Content-Length` is within the limit in one call (workerd holds the
 /// body to its declared length): streaming it costs about 40 µs more CPU per webhook.
 async fn read_declared_body(req: &web_sys::Request) -> Result<Vec<u8>> {
@@ -184,37 +249,52 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
     // An announced oversized body is refused without reading it; an unannounced one
     // is read only up to the limit.
     let declared = header("content-length").and_then(|l| l.trim().parse::<usize>().ok());
-    let body = match (method == "POST", declared) {
-        (false, _) => Vec::new(),
-        (true, Some(len)) if len > MAX_BODY_BYTES => vec![0; MAX_BODY_BYTES + 1],
-        (true, Some(_)) => read_declared_body(&req).await.unwrap_or_default(),
-        (true, None) => read_streamed_body(req).await.unwrap_or_default(),
+    let read = match (method == "POST", declared) {
+        (false, _) => Ok(None),
+        (true, Some(len)) if len > MAX_BODY_BYTES => Ok(None),
+        (true, Some(_)) => read_declared_body(&req).await.map(Some),
+        (true, None) => read_streamed_body(req).await.map(Some),
+    };
+    let body = match &read {
+        Ok(None) if method == "POST" => Body::TooLarge,
+        Ok(None) => Body::Read(&[]),
+        Ok(Some(bytes)) if bytes.len() > MAX_BODY_BYTES => Body::TooLarge,
+        Ok(Some(bytes)) => Body::Read(bytes),
+        Err(_) => Body::Unreadable,
     };
 
-    let config: &'static Loaded =
-        CONFIG.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_config(&env)))));
+    let setup: &'static Loaded =
+        SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(&env)))));
     let kv = kv_binding(&env);
     let store = kv.as_ref().map(Kv);
-    let recent: &'static RecentStates = RECENT.with(|r| *r);
-    let outcome = app::handle_with(
-        config.as_ref(),
+    let find = |name: &str| lookup(&env, name);
+    let runtime = Runtime {
+        now: started / 1000,
+        kv: store.as_ref(),
+        memory: Some(MEMORY.with(|m| *m)),
+        vars: Vars::new(&find),
+        http: Rc::new(FetchClient),
+    };
+    let handled = app::handle(
+        setup.as_ref(),
         &HttpRequest {
             method: &method,
             url: &url,
             content_type: content_type.as_deref(),
             signature: signature.as_deref(),
             cookie: cookie.as_deref(),
-            body: &body,
+            body,
         },
-        started / 1000,
-        store.as_ref(),
-        Some(recent),
+        &runtime,
     )
     .await;
-    let response = outcome.response;
+    let response = handled.response;
 
-    if let (Some(kv), false) = (kv, outcome.writes.is_empty()) {
-        ctx.wait_until(run_writes(kv, outcome.writes));
+    if let (Some(kv), false) = (kv, handled.writes.is_empty()) {
+        ctx.wait_until(run_writes(kv, handled.writes));
+    }
+    if !handled.after_reply.is_empty() {
+        ctx.wait_until(run_after_reply(handled.after_reply));
     }
     if let Some(error) = &response.log.kv_error {
         worker::console_error!(
@@ -232,6 +312,9 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
     }
     if let Some(allow) = response.allow {
         out.set("allow", allow)?;
+    }
+    if let Some(source) = response.state_source() {
+        out.set("x-state-source", source)?;
     }
     Ok(Response::ok(response.body)?
         .with_status(response.status)

@@ -34,7 +34,8 @@ const statuses = []; // every status a correctly configured worker answered
 
 before(async () => {
   logs = captureLogs();
-  w = await startWorker({}, { handleRuntimeStdio: logs.handleRuntimeStdio });
+  // ANY: these rows probe GET webhooks as well as POST ones.
+  w = await startWorker({ WEBHOOK_METHOD: "ANY" }, { handleRuntimeStdio: logs.handleRuntimeStdio });
 });
 after(async () => {
   await w?.dispose();

@@ -12,7 +12,7 @@ import {
   captureLogs,
   Phone,
   newSid,
-  decodeSealedPayload,
+  openSealed,
   TWILIO_NUMBER,
 } from "./helpers/worker.mjs";
 
@@ -60,21 +60,20 @@ async function keysOf(kv, prefix = "") {
 const cookieValue = (setCookie) => /^sms_state=([^;]*)/.exec(setCookie)[1];
 
 /**
- * The postcard payload of a signed (`v1.`, `p1.`) sealed value (part 3, base64url),
- * decoded: `{ expiresAt, state }` for `v1`, `{ expiresAt, key, summary }` for `p1`.
+ * The payload of a sealed value of `phone`'s pair, decrypted if need be and decoded:
+ * `{ expiresAt, state }` for a record, `{ expiresAt, key, summary }` for a pointer.
  */
-function signedPayload(sealed) {
+function sealedPayload(sealed, phone) {
   const parts = sealed.split(".");
   assert.equal(parts.length, 4, `a sealed value has 4 parts: ${sealed.slice(0, 40)}…`);
-  assert.ok(["v1", "p1"].includes(parts[0]), `not a signed value: ${parts[0]}`);
-  return decodeSealedPayload(parts[0], Buffer.from(parts[2], "base64url"));
+  return openSealed(sealed, { from: phone.from });
 }
 
-/** What a pointer cookie (`p1.`) holds: `{ expiresAt, key, summary }`, `key` its KV key. */
-function pointerOf(setCookie) {
+/** What a pointer cookie (`2p…`) holds: `{ expiresAt, key, summary }`, `key` its KV key. */
+function pointerOf(setCookie, phone) {
   const value = cookieValue(setCookie);
-  assert.match(value, /^p1\./, "a pointer cookie");
-  return signedPayload(value);
+  assert.match(value, /^2p[se]\./, "a pointer cookie");
+  return sealedPayload(value, phone);
 }
 
 /** Sends `body`, then waits until the message's KV writes are visible. */
@@ -82,8 +81,8 @@ async function sendAndSettle(phone, kv, body, opts) {
   const before = new Map();
   for (const key of await keysOf(kv, "pair:")) before.set(key, await kv.get(key));
   const res = await phone.send(body, opts);
-  if (res.setCookie && /^sms_state=p1\./.test(res.setCookie)) {
-    const { key } = pointerOf(res.setCookie);
+  if (res.setCookie && /^sms_state=2p[se]\./.test(res.setCookie)) {
+    const { key } = pointerOf(res.setCookie, phone);
     await waitFor(async () => (await kv.get(key)) !== null, `spilled state ${key}`);
   }
   // Every counted message rewrites the pair's entry (a fresh seal, so a new value).
@@ -112,7 +111,7 @@ test("without KV, twelve 1,600-character messages: cookie under 4096 bytes, coun
       assert.equal(res.status, 200, res.text);
       assert.equal(res.reply, expected(n));
       assertCookieFits(res, n);
-      assert.match(res.setCookie, /^sms_state=e1\./, "no KV: the state itself, encrypted");
+      assert.match(res.setCookie, /^sms_state=2ce\./, "no KV: the state itself, encrypted");
     }
     // Even texts whose single turn cannot fit a cookie (1,600 three-byte characters).
     const wide = phoneOn(w.mf);
@@ -136,7 +135,7 @@ test("without KV, the history is trimmed to the newest turns that fit the cookie
       assert.equal(last.reply, expected(n));
       assertCookieFits(last, n);
     }
-    const { state } = signedPayload(cookieValue(last.setCookie));
+    const { state } = sealedPayload(cookieValue(last.setCookie), phone);
     assert.equal(state.count, 12, "the count survives trimming");
     assert.ok(state.turns.length >= 1 && state.turns.length < 12, `${state.turns.length} turns kept`);
     assert.equal(state.turns.at(-1).inbound, longBody(12), "the newest turn is kept");
@@ -160,7 +159,7 @@ test("with KV, twelve 1,600-character messages spill to KV behind a small pointe
       assertCookieFits(last, n);
       if (n >= 2) {
         // Two 1,600-character turns cannot fit 4096 bytes: the state moved to KV.
-        const { summary } = pointerOf(last.setCookie);
+        const { summary } = pointerOf(last.setCookie, phone);
         assert.equal(summary.count, n, "the pointer's summary keeps the exact count");
         assert.equal(summary.lastMessageSid, sid, "and the last MessageSid, for retries");
         assert.deepEqual(summary.turns, [], "the pointer carries no turns");
@@ -175,8 +174,8 @@ test("with KV, twelve 1,600-character messages spill to KV behind a small pointe
       for (const d of digits) assert.ok(!key.includes(d), `KV key ${key} contains ${d}`);
     }
     // The spilled state holds history a cookie could not, encrypted by default.
-    const spilled = await kv.get(pointerOf(last.setCookie).key);
-    assert.match(spilled, /^e1\./);
+    const spilled = await kv.get(pointerOf(last.setCookie, phone).key);
+    assert.match(spilled, /^2ke\./);
     assert.ok(spilled.length > 4096, `spilled state of ${spilled.length} bytes holds the turns`);
     for (const key of keys) {
       const value = await kv.get(key);
@@ -199,11 +198,11 @@ test("with KV and ENCRYPT_STATE=false, the spilled state holds the recent messag
       assert.equal(last.reply, expected(n));
       assertCookieFits(last, n);
     }
-    const { key, summary } = pointerOf(last.setCookie);
+    const { key, summary } = pointerOf(last.setCookie, phone);
     assert.equal(summary.count, 12);
     const spilled = await kv.get(key);
-    assert.match(spilled, /^v1\./);
-    const { expiresAt, state } = signedPayload(spilled);
+    assert.match(spilled, /^2ks\./);
+    const { expiresAt, state } = sealedPayload(spilled, phone);
     assert.ok(expiresAt > Date.now() / 1000, "not expired");
     assert.equal(state.count, 12);
     assert.equal(state.seq, summary.seq, "the pointer names this very state");
@@ -218,7 +217,7 @@ test("with KV and ENCRYPT_STATE=false, the spilled state holds the recent messag
     // The pair's own entry holds the same conversation.
     const pairKeys = await keysOf(kv, "pair:");
     assert.equal(pairKeys.length, 1);
-    const { state: pairState } = signedPayload(await kv.get(pairKeys[0]));
+    const { state: pairState } = sealedPayload(await kv.get(pairKeys[0]), phone);
     assert.equal(pairState.count, 12);
     assert.equal(pairState.turns.at(-1).inbound, longBody(12));
   } finally {
@@ -366,7 +365,7 @@ test("RESET forgets the conversation: cookie removed, KV entry deleted", async (
     let last;
     for (let n = 1; n <= 3; n++) last = await sendAndSettle(phone, kv, longBody(n));
     assert.equal(last.reply, expected(3));
-    const spillKey = pointerOf(last.setCookie).key;
+    const spillKey = pointerOf(last.setCookie, phone).key;
     assert.equal((await keysOf(kv, "pair:")).length, 1);
 
     const reset = await phone.send("reset");

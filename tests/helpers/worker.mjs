@@ -1,5 +1,6 @@
 // Starts the built worker (build/index.js + its wasm, as `npm run build` leaves them) in
 // workerd through Miniflare, the engine inside `wrangler dev`, and drives it like Twilio.
+import crypto from "node:crypto";
 import { Miniflare } from "miniflare";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -247,6 +248,30 @@ class PostcardReader {
       reply: this.vec(() => this.string()),
     };
   }
+  reply() {
+    return this.vec(() => ({ body: this.string(), media: this.vec(() => this.string()) }));
+  }
+  /** The record of format 2 (src/record.rs), in the old state's shape plus its new fields. */
+  record() {
+    const seq = this.u64();
+    const count = this.u64();
+    const firstSeen = this.u64();
+    const lastSeen = this.u64();
+    const seen = this.vec(() => this.string());
+    const lastReply = this.reply();
+    const turns = this.vec(() => {
+      const turn = { at: this.u64(), messageSid: this.string(), inbound: this.string() };
+      const reply = this.reply();
+      return { ...turn, reply: reply.map((m) => m.body), media: reply.flatMap((m) => m.media) };
+    });
+    const stateVersion = this.u64();
+    const json = this.string();
+    return {
+      seq, count, firstSeen, lastSeen, seen, lastMessageSid: seen.at(-1) ?? null,
+      lastReply: lastReply.map((m) => m.body), turns, stateVersion,
+      memory: json ? JSON.parse(json) : {},
+    };
+  }
   state() {
     const seq = this.u64();
     const count = this.u64();
@@ -273,7 +298,11 @@ class PostcardReader {
 export function decodeSealedPayload(kind, bytes) {
   const r = new PostcardReader(bytes);
   let out;
-  if (kind === "v1" || kind === "e1") {
+  if (/^2[ck][se]$/.test(kind)) {
+    out = { expiresAt: r.u64(), state: r.record() };
+  } else if (/^2p[se]$/.test(kind)) {
+    out = { expiresAt: r.u64(), key: r.string(), summary: r.record() };
+  } else if (kind === "v1" || kind === "e1") {
     out = { expiresAt: r.u64(), state: r.state() };
   } else if (kind === "p1") {
     out = { expiresAt: r.u64(), key: r.string(), summary: r.state() };
@@ -282,6 +311,37 @@ export function decodeSealedPayload(kind, bytes) {
   }
   r.end();
   return out;
+}
+
+/**
+ * The payload of a sealed value (`<header>.<kid>.<payload>.<mac>`), decrypted when the header
+ * says so, by an implementation of the format independent of the worker's: HKDF-SHA256 of
+ * the secret ("cookie aead v1"), ChaCha20-Poly1305 with the header, key id and the
+ * length-prefixed AccountSid, To and From as associated data. Then decoded as above.
+ * The MAC of signed values is not checked here (the worker's own tests do that).
+ */
+export function openSealed(sealed, { secret = SESSION_SECRET, from, to = TWILIO_NUMBER, account = ACCOUNT_SID }) {
+  const [header, kid, payload, mac] = sealed.split(".");
+  let bytes = Buffer.from(payload, "base64url");
+  if (header.endsWith("e") || header === "e1") {
+    const key = Buffer.from(
+      crypto.hkdfSync("sha256", secret, "sms-conversation-worker session", "cookie aead v1", 32),
+    );
+    const pair = [account, to, from].flatMap((f) => {
+      const b = Buffer.from(f, "utf8");
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64BE(BigInt(b.length));
+      return [len, b];
+    });
+    const aad = Buffer.concat([Buffer.from(`${header}.${kid}.`), ...pair]);
+    const decipher = crypto.createDecipheriv("chacha20-poly1305", key, bytes.subarray(0, 12), {
+      authTagLength: 16,
+    });
+    decipher.setAAD(aad, { plaintextLength: bytes.length - 12 });
+    decipher.setAuthTag(Buffer.from(mac, "base64url"));
+    bytes = Buffer.concat([decipher.update(bytes.subarray(12)), decipher.final()]);
+  }
+  return decodeSealedPayload(header, bytes);
 }
 
 function pushU64(out, value) {

@@ -6,49 +6,76 @@
 
 use quick_xml::escape::partial_escape;
 
-use crate::conversation::Reply;
+use crate::conversation::{Reply, ReplyMessage};
 
 /// The `Content-Type` Twilio accepts for TwiML (`text/plain` would be sent as the text).
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
-/// Renders `reply` as a TwiML `<Response>`.
+/// Renders `reply` as a TwiML `<Response>`: a text-only message as `<Message>text</Message>`,
+/// one with media as `<Message><Body>…</Body><Media>url</Media>…</Message>`.
 ///
 /// ```
 /// use sms_conversation_worker::conversation::Reply;
-/// use sms_conversation_worker::twiml::render;
+/// use sms_conversation_worker::twilio::twiml::render;
 /// assert_eq!(
 ///     render(&Reply::text("Tom & Jerry <3")),
 ///     r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message>Tom &amp; Jerry &lt;3</Message></Response>"#,
 /// );
+/// assert_eq!(
+///     render(&Reply::text("Cat").with_media("https://x.example/c.jpg?a=1&b=2")),
+///     r#"<?xml version="1.0" encoding="UTF-8"?><Response><Message><Body>Cat</Body><Media>https://x.example/c.jpg?a=1&amp;b=2</Media></Message></Response>"#,
+/// );
 /// assert_eq!(render(&Reply::none()), r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#);
 /// ```
 pub fn render(reply: &Reply) -> String {
+    let messages = reply.messages();
     let mut xml = String::with_capacity(
-        DECLARATION.len() + 40 + reply.messages.iter().map(|m| m.len() + 19).sum::<usize>(),
+        DECLARATION.len() + 40 + messages.iter().map(|m| m.text_bytes() + 40).sum::<usize>(),
     );
     xml.push_str(DECLARATION);
-    if reply.messages.is_empty() {
+    if messages.is_empty() {
         xml.push_str("<Response/>");
         return xml;
     }
     xml.push_str("<Response>");
-    for message in &reply.messages {
-        xml.push_str("<Message>");
-        // XML 1.0 has no escape for most control characters (a template's {from}, a name,
-        // an echoed body can carry them): Twilio would fail to parse the document (error
-        // 12100), so they are dropped.
-        if message.chars().all(is_xml_char) {
-            xml.push_str(&partial_escape(message.as_str()));
-        } else {
-            let text: String = message.chars().filter(|&c| is_xml_char(c)).collect();
-            xml.push_str(&partial_escape(text.as_str()));
-        }
-        xml.push_str("</Message>");
+    for message in messages {
+        push_message(&mut xml, message);
     }
     xml.push_str("</Response>");
     xml
+}
+
+fn push_message(xml: &mut String, message: &ReplyMessage) {
+    xml.push_str("<Message>");
+    if message.media().is_empty() {
+        push_text(xml, message.body());
+    } else {
+        if !message.body().is_empty() {
+            xml.push_str("<Body>");
+            push_text(xml, message.body());
+            xml.push_str("</Body>");
+        }
+        for url in message.media() {
+            xml.push_str("<Media>");
+            push_text(xml, url);
+            xml.push_str("</Media>");
+        }
+    }
+    xml.push_str("</Message>");
+}
+
+/// XML 1.0 has no escape for most control characters (a template's {from}, a name, an
+/// echoed body can carry them): Twilio would fail to parse the document (error 12100), so
+/// they are dropped.
+fn push_text(xml: &mut String, text: &str) {
+    if text.chars().all(is_xml_char) {
+        xml.push_str(&partial_escape(text));
+    } else {
+        let text: String = text.chars().filter(|&c| is_xml_char(c)).collect();
+        xml.push_str(&partial_escape(text.as_str()));
+    }
 }
 
 /// Characters XML 1.0 allows in text (its `Char` production; no `char` is a surrogate).
@@ -70,11 +97,21 @@ mod tests {
 
     #[test]
     fn several_messages_become_several_elements() {
-        let reply = Reply {
-            messages: vec!["one".into(), "two".into()],
-        };
+        let reply = Reply::text("one").then("two");
         assert!(render(&reply)
             .ends_with("<Response><Message>one</Message><Message>two</Message></Response>"));
+    }
+
+    #[test]
+    fn media_only_messages_have_no_body() {
+        let xml = render(
+            &Reply::none()
+                .with_media("https://a/1")
+                .with_media("https://a/2"),
+        );
+        assert!(xml.ends_with(
+            "<Response><Message><Media>https://a/1</Media><Media>https://a/2</Media></Message></Response>"
+        ));
     }
 
     #[test]

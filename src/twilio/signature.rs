@@ -38,7 +38,7 @@ pub fn params_string<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -
 /// The signature Twilio computes for `url` and the sorted parameter string, base64-encoded.
 ///
 /// ```
-/// use sms_conversation_worker::signature::{expected_signature, params_string};
+/// use sms_conversation_worker::twilio::signature::{expected_signature, params_string};
 /// // The example of Twilio's "Webhooks security" documentation.
 /// let params = params_string([
 ///     ("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675310"), ("Digits", "1234"),
@@ -121,7 +121,7 @@ impl Verifier {
 /// A `#fragment` and `user:pass@` are never signed, so they are dropped.
 ///
 /// ```
-/// use sms_conversation_worker::signature::candidate_urls;
+/// use sms_conversation_worker::twilio::signature::candidate_urls;
 /// let urls = candidate_urls("https://example.com/sms?Body=It%27s", None);
 /// assert!(urls.contains(&"https://example.com/sms?Body=It's".to_string()));
 /// assert!(urls.contains(&"https://example.com:443/sms?Body=It%27s".to_string()));

@@ -106,6 +106,9 @@ pub struct InboundMessage {
     /// WhatsApp sender's profile name.
     #[serde(rename = "ProfileName", default, deserialize_with = "present")]
     pub profile_name: Option<String>,
+    /// WhatsApp sender's WhatsApp id (their number without `+`).
+    #[serde(rename = "WaId", default, deserialize_with = "present")]
+    pub wa_id: Option<String>,
     /// Set on status callbacks (`sent`, `delivered`, `failed`, …), which are not messages.
     #[serde(rename = "MessageStatus", default, deserialize_with = "present")]
     pub message_status: Option<String>,
@@ -121,7 +124,7 @@ impl InboundMessage {
     /// Builds the message from decoded parameters; `From` and `To` are required.
     ///
     /// ```
-    /// use sms_conversation_worker::webhook::{parse_params, InboundMessage};
+    /// use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
     /// let params = parse_params(b"From=%2B14155550100&To=%2B15005550006&Body=Hi+there&Extra=1").unwrap();
     /// let msg = InboundMessage::from_params(&params).unwrap();
     /// assert_eq!((msg.from.as_str(), msg.body.as_str()), ("+14155550100", "Hi there"));

@@ -1,0 +1,129 @@
+//! Calling outside services from a conversation: one small trait, so the worker sends
+//! requests with `fetch` and native tests use a fake that records them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// Twilio waits 15 s for the webhook's answer; a call out gets at most this by default,
+/// which leaves room for a second call and the reply itself.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A future that need not be `Send`: a Workers isolate runs on one thread.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// An outgoing HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    /// `GET`, `POST`, ….
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+    /// Give up after this long: the call then fails with [`ClientError::Timeout`].
+    pub timeout: Duration,
+}
+
+impl ClientRequest {
+    /// A `GET` of `url`.
+    pub fn get(url: impl Into<String>) -> Self {
+        ClientRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A `POST` of `value` as JSON to `url`.
+    pub fn post_json(url: impl Into<String>, value: &impl serde::Serialize) -> Self {
+        ClientRequest {
+            method: "POST".into(),
+            body: serde_json::to_vec(value).unwrap_or_default(),
+            ..ClientRequest::get(url)
+        }
+        .header("content-type", "application/json")
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// Changes how long the call may take (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// An answer to a [`ClientRequest`], whatever its status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl ClientResponse {
+    /// True for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.body).map_err(|e| ClientError::Failed(e.to_string()))
+    }
+}
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// It took longer than the request's timeout.
+    Timeout,
+    /// The network or the runtime refused it (DNS, connection, a bad URL…).
+    Failed(String),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Timeout => f.write_str("timed out"),
+            ClientError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Sends HTTP requests: `fetch` in the worker, a fake in tests
+/// ([`crate::harness::FakeHttp`]). Implementations enforce [`ClientRequest::timeout`].
+pub trait HttpClient {
+    /// Sends `request` and waits for the whole answer.
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>>;
+}
+
+/// A client for configurations that call nothing: every call fails.
+pub struct NoClient;
+
+impl HttpClient for NoClient {
+    fn send(
+        &self,
+        _request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        Box::pin(async { Err(ClientError::Failed("no HTTP client in this runtime".into())) })
+    }
+}

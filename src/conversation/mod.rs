@@ -1,0 +1,302 @@
+//! **The conversation API: implement [`Conversation`] to write your own.**
+//!
+//! A conversation is a type with its own state type (any serde type with `Default`: a
+//! struct, or an enum of steps), built once per isolate from its settings, and an async
+//! [`Conversation::reply`] that answers each new message. Everything around it (the
+//! signature check, retries, stale cookies, sealing, KV, TwiML) is the framework's; the
+//! bookkeeping it relies on (sequence, count, MessageSids) is out of the conversation's
+//! reach, and it sees it through a read-only [`View`].
+//!
+//! A conversation with typed steps, an outside call and a media reply, driven through the
+//! whole webhook path by the native test phone ([`crate::harness::TestPhone`]):
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use sms_conversation_worker::conversation::{ClientRequest, Context, Conversation, Reply, View};
+//! use sms_conversation_worker::harness::TestPhone;
+//! use sms_conversation_worker::twilio::params::InboundMessage;
+//! use sms_conversation_worker::vars::{ConfigError, Vars};
+//!
+//! /// Asks for a breed, then answers with a photo from a dog API.
+//! struct Dogs { api: String }
+//!
+//! #[derive(Default, Serialize, Deserialize)]
+//! enum Step { #[default] Ask, Showing { breed: String } }
+//!
+//! #[derive(Deserialize)]
+//! struct Photo { url: String }
+//!
+//! impl Conversation for Dogs {
+//!     type State = Step;
+//!
+//!     fn new(vars: &Vars) -> Result<Self, ConfigError> {
+//!         let api = vars.get("DOG_API_URL").unwrap_or_else(|| "https://dogs.example".into());
+//!         Ok(Dogs { api })
+//!     }
+//!
+//!     async fn reply(&self, msg: &InboundMessage, _chat: &View<'_>, step: &mut Step, ctx: &Context<'_>) -> Reply {
+//!         match step {
+//!             Step::Ask => {
+//!                 *step = Step::Showing { breed: String::new() };
+//!                 Reply::text("Which breed would you like to see?")
+//!             }
+//!             Step::Showing { breed } => {
+//!                 *breed = msg.body.trim().to_lowercase();
+//!                 let url = format!("{}/{breed}/random", self.api);
+//!                 match ctx.fetch(ClientRequest::get(url)).await.and_then(|r| r.json::<Photo>()) {
+//!                     Ok(photo) => Reply::text(format!("A {breed}!")).with_media(photo.url),
+//!                     Err(_) => Reply::text("The dog service is napping; try again later."),
+//!                 }
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! let mut phone = TestPhone::new::<Dogs>(&[("DOG_API_URL", "https://dogs.test")]).unwrap();
+//! phone.http().respond("https://dogs.test/corgi/random", 200, r#"{"url": "https://img.test/c.jpg"}"#);
+//! assert_eq!(phone.text("hi").texts(), ["Which breed would you like to see?"]);
+//! let answer = phone.text("Corgi");
+//! assert_eq!(answer.texts(), ["A corgi!"]);
+//! assert_eq!(answer.media(), ["https://img.test/c.jpg"]);
+//! // Twilio retries the last message: the same answer, no second call, nothing counted.
+//! assert_eq!(phone.retry().media(), ["https://img.test/c.jpg"]);
+//! assert_eq!(phone.http().requests().len(), 1);
+//! assert_eq!(phone.count(), 2);
+//! ```
+//!
+//! # Evolving your state
+//! The state is stored as JSON inside the sealed cookie, and Twilio keeps a pair's cookie
+//! for up to four hours, so every deploy lands in live conversations. Adding a field with
+//! `#[serde(default)]` (or to a struct marked `#[serde(default)]`) and removing one need
+//! nothing: old states still read. For a change old states cannot read (renaming, reshaping
+//! an enum), raise [`Conversation::STATE_VERSION`] and convert the old JSON in
+//! [`Conversation::upgrade`]; a state that neither reads nor upgrades starts from
+//! `Default` while the count and history carry on.
+
+mod client;
+mod reply;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use client::{
+    ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, DEFAULT_TIMEOUT,
+};
+pub use reply::{Reply, ReplyMessage, MAX_MEDIA, MAX_REPLY_CHARS};
+
+use crate::twilio::params::InboundMessage;
+use crate::vars::{ConfigError, Vars};
+
+/// A conversation: its state type, its settings and its replies.
+#[allow(async_fn_in_trait)] // Workers run on one thread: the futures need not be `Send`.
+pub trait Conversation: Sized + 'static {
+    /// What the conversation remembers between messages, sealed into the pair's cookie.
+    type State: Serialize + DeserializeOwned + Default;
+
+    /// Raise it when a change to [`Self::State`] cannot read older states; see
+    /// [`Conversation::upgrade`].
+    const STATE_VERSION: u32 = 1;
+
+    /// Builds the conversation from its settings, once per isolate. A bad setting is a
+    /// [`ConfigError`]: every webhook then answers `500 misconfigured: NAME …`.
+    fn new(vars: &Vars<'_>) -> Result<Self, ConfigError>;
+
+    /// Answers a new message. `chat` already counts `message`; `state` is what the last
+    /// reply left (or `Default` for a new conversation), and what this one leaves is kept.
+    /// Not called for retries (they get the kept answer), resets or opt-outs.
+    async fn reply(
+        &self,
+        message: &InboundMessage,
+        chat: &View<'_>,
+        state: &mut Self::State,
+        ctx: &Context<'_>,
+    ) -> Reply;
+
+    /// Converts a state saved under an older [`Conversation::STATE_VERSION`] (as JSON);
+    /// `None` (the default) reads it as the current type if it can, else starts afresh.
+    fn upgrade(from_version: u32, old: serde_json::Value) -> Option<Self::State> {
+        let _ = (from_version, old);
+        None
+    }
+}
+
+/// One exchange: what the person texted and what we answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    /// Unix seconds the message arrived.
+    pub at: u64,
+    /// Its `MessageSid`, so a retried delivery gets the very same answer.
+    pub message_sid: String,
+    /// The inbound `Body`.
+    pub inbound: String,
+    /// Our reply (empty when we stayed silent).
+    pub reply: Reply,
+}
+
+impl Turn {
+    pub(crate) fn text_bytes(&self) -> usize {
+        self.inbound.len() + self.message_sid.len() + self.reply.text_bytes()
+    }
+}
+
+/// A read-only view of the conversation so far, for [`Conversation::reply`].
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// Messages received from this pair, the one being answered included.
+    pub count: u64,
+    /// Unix seconds of the first message.
+    pub first_seen: u64,
+    /// Unix seconds of this message.
+    pub last_seen: u64,
+    /// Earlier exchanges, oldest first (without the message being answered), within
+    /// `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.
+    pub turns: &'a [Turn],
+}
+
+/// A conversation's own state as stored: JSON with the version that wrote it. Empty JSON
+/// stands for `Default`, so a conversation without state costs no cookie bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedState {
+    /// [`Conversation::STATE_VERSION`] of the writer (0: the first release's string map).
+    pub version: u32,
+    /// The state as JSON, or empty for `Default`.
+    pub json: String,
+}
+
+impl SavedState {
+    /// Reads the state for `C`, upgrading or starting afresh as [`Conversation::upgrade`]
+    /// says.
+    pub fn load<C: Conversation>(&self) -> C::State {
+        if self.json.is_empty() {
+            return C::State::default();
+        }
+        if self.version != C::STATE_VERSION {
+            let upgraded = serde_json::from_str(&self.json)
+                .ok()
+                .and_then(|old| C::upgrade(self.version, old));
+            if let Some(state) = upgraded {
+                return state;
+            }
+        }
+        serde_json::from_str(&self.json).unwrap_or_default()
+    }
+
+    /// Saves `state` as `C`'s current version.
+    pub fn store<C: Conversation>(state: &C::State) -> Self {
+        let json = serde_json::to_string(state).unwrap_or_default();
+        let default = serde_json::to_string(&C::State::default()).unwrap_or_default();
+        SavedState {
+            version: C::STATE_VERSION,
+            json: if json == default { String::new() } else { json },
+        }
+    }
+}
+
+/// Work handed to the runtime to finish after the reply is sent (`ctx.wait_until` in the
+/// worker); an `Err` is logged with the task's name.
+pub struct AfterReply {
+    /// Names the task in the log.
+    pub name: &'static str,
+    /// The work.
+    pub work: LocalFuture<'static, Result<(), String>>,
+}
+
+/// What a conversation may use besides its state: its settings, the clock, an HTTP
+/// client, and the runtime's "after the reply" queue.
+pub struct Context<'a> {
+    vars: Vars<'a>,
+    http: Rc<dyn HttpClient>,
+    now: u64,
+    after_reply: RefCell<Vec<AfterReply>>,
+}
+
+impl<'a> Context<'a> {
+    /// A context over `vars`, `http` and the time `now` (Unix seconds).
+    pub fn new(vars: Vars<'a>, http: Rc<dyn HttpClient>, now: u64) -> Self {
+        Context {
+            vars,
+            http,
+            now,
+            after_reply: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Any var or secret by name (trimmed; `None` when unset or blank).
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name)
+    }
+
+    /// Unix seconds of this message.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Sends a request and waits for the answer, within the request's timeout.
+    pub async fn fetch(&self, request: ClientRequest) -> Result<ClientResponse, ClientError> {
+        self.http.send(request).await
+    }
+
+    /// The HTTP client, for work done after the reply.
+    pub fn http(&self) -> Rc<dyn HttpClient> {
+        Rc::clone(&self.http)
+    }
+
+    /// Hands `work` to the runtime to finish after the reply is on its way: it neither
+    /// delays nor changes the reply, and its error is logged with `name`.
+    pub fn after_reply(
+        &self,
+        name: &'static str,
+        work: impl Future<Output = Result<(), String>> + 'static,
+    ) {
+        self.after_reply.borrow_mut().push(AfterReply {
+            name,
+            work: Box::pin(work),
+        });
+    }
+
+    /// The work queued with [`Context::after_reply`].
+    pub fn take_after_reply(&self) -> Vec<AfterReply> {
+        std::mem::take(&mut *self.after_reply.borrow_mut())
+    }
+}
+
+/// [`Conversation`] with its state type erased, so the worker can pick one at run time
+/// (the `CONVERSATION` var). Implemented for every conversation.
+pub trait Converse {
+    /// Runs [`Conversation::reply`] over the stored state and stores what it leaves.
+    fn converse<'a>(
+        &'a self,
+        message: &'a InboundMessage,
+        chat: View<'a>,
+        saved: &'a mut SavedState,
+        ctx: &'a Context<'a>,
+    ) -> LocalFuture<'a, Reply>;
+
+    /// The stored state as JSON, for people (the dev phone, logs of your own).
+    fn describe(&self, saved: &SavedState) -> serde_json::Value;
+}
+
+impl<C: Conversation> Converse for C {
+    fn converse<'a>(
+        &'a self,
+        message: &'a InboundMessage,
+        chat: View<'a>,
+        saved: &'a mut SavedState,
+        ctx: &'a Context<'a>,
+    ) -> LocalFuture<'a, Reply> {
+        Box::pin(async move {
+            let mut state = saved.load::<C>();
+            let reply = self.reply(message, &chat, &mut state, ctx).await;
+            *saved = SavedState::store::<C>(&state);
+            reply
+        })
+    }
+
+    fn describe(&self, saved: &SavedState) -> serde_json::Value {
+        serde_json::to_value(saved.load::<C>()).unwrap_or_default()
+    }
+}

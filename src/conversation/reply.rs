@@ -1,0 +1,125 @@
+//! What a conversation answers: zero or more messages, each text and/or media.
+
+use serde::{Deserialize, Serialize};
+
+/// Twilio refuses message bodies over 1600 characters.
+pub const MAX_REPLY_CHARS: usize = 1600;
+/// Twilio sends at most 10 media items per message.
+pub const MAX_MEDIA: usize = 10;
+
+/// One outgoing message: a text (cut to [`MAX_REPLY_CHARS`]) and up to [`MAX_MEDIA`] media
+/// URLs. The fields are private so no message can bypass the limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyMessage {
+    body: String,
+    media: Vec<String>,
+}
+
+impl ReplyMessage {
+    /// A text message, cut to Twilio's 1600-character limit on a character boundary.
+    pub fn text(text: impl Into<String>) -> Self {
+        let mut body = text.into();
+        if let Some((cut, _)) = body.char_indices().nth(MAX_REPLY_CHARS) {
+            body.truncate(cut);
+        }
+        ReplyMessage {
+            body,
+            media: Vec::new(),
+        }
+    }
+
+    /// Adds a media URL (`<Media>`); beyond [`MAX_MEDIA`] items they are dropped.
+    pub fn with_media(mut self, url: impl Into<String>) -> Self {
+        if self.media.len() < MAX_MEDIA {
+            self.media.push(url.into());
+        }
+        self
+    }
+
+    /// The text.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The media URLs.
+    pub fn media(&self) -> &[String] {
+        &self.media
+    }
+
+    /// Bytes of text this message keeps in the state (its turn).
+    pub(crate) fn text_bytes(&self) -> usize {
+        self.body.len() + self.media.iter().map(String::len).sum::<usize>()
+    }
+}
+
+/// What to send back: zero or more messages, rendered as TwiML `<Message>` elements.
+///
+/// ```
+/// use sms_conversation_worker::conversation::Reply;
+/// let reply = Reply::text("Here is your cat.").with_media("https://cats.example/1.jpg");
+/// assert_eq!(reply.messages()[0].media(), ["https://cats.example/1.jpg"]);
+/// let two = Reply::text("One.").then("Two.");
+/// assert_eq!(two.messages().len(), 2);
+/// assert!(Reply::none().is_empty());
+/// assert_eq!(Reply::text("é".repeat(2000)).messages()[0].body().chars().count(), 1600);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    messages: Vec<ReplyMessage>,
+}
+
+impl Reply {
+    /// One text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Reply {
+            messages: vec![ReplyMessage::text(text)],
+        }
+    }
+
+    /// No reply at all (an empty `<Response/>`).
+    pub fn none() -> Self {
+        Reply::default()
+    }
+
+    /// Adds another text message after the ones already in the reply.
+    pub fn then(mut self, text: impl Into<String>) -> Self {
+        self.messages.push(ReplyMessage::text(text));
+        self
+    }
+
+    /// Adds a message built with [`ReplyMessage`]'s own methods.
+    pub fn then_message(mut self, message: ReplyMessage) -> Self {
+        self.messages.push(message);
+        self
+    }
+
+    /// Adds a media URL to the last message (to a new, text-less message in an empty reply).
+    pub fn with_media(mut self, url: impl Into<String>) -> Self {
+        let last = self.messages.pop().unwrap_or_default();
+        self.messages.push(last.with_media(url));
+        self
+    }
+
+    /// The messages, in order.
+    pub fn messages(&self) -> &[ReplyMessage] {
+        &self.messages
+    }
+
+    /// True when nothing is sent.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Every message's text, for tests and logs of your own.
+    pub fn texts(&self) -> Vec<&str> {
+        self.messages.iter().map(ReplyMessage::body).collect()
+    }
+
+    pub(crate) fn text_bytes(&self) -> usize {
+        self.messages.iter().map(ReplyMessage::text_bytes).sum()
+    }
+
+    pub(crate) fn from_messages(messages: Vec<ReplyMessage>) -> Self {
+        Reply { messages }
+    }
+}

@@ -1,0 +1,391 @@
+//! A lead-capture survey (`CONVERSATION=survey`): name, ZIP code, and whether we may text
+//! updates, with `HELP` and `BACK` at every step. The worked example of the conversation
+//! API: typed steps, validation with a re-ask, branching, and a call out after the reply.
+//!
+//! With `SURVEY_RESULTS_URL` set, a completed survey is POSTed there as JSON
+//! `{"from", "to", "name", "zip", "updates", "completed_at"}` (with
+//! `Authorization: Bearer <SURVEY_RESULTS_TOKEN>` when that secret is set), once per
+//! completion, after the reply: a retried final message is answered from the kept reply
+//! and never reaches [`Survey::reply`], so it posts nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::{ClientRequest, Context, Conversation, Reply, View};
+use crate::twilio::params::InboundMessage;
+use crate::vars::{ConfigError, Vars};
+
+/// Names are kept to this many characters.
+pub const MAX_NAME_CHARS: usize = 60;
+
+const ASK_NAME: &str = "Hi! What's your name?";
+const ASK_ZIP: &str = "What's your 5-digit ZIP code?";
+const ASK_UPDATES: &str = "Can we text you updates? Reply Y for yes or N for no.";
+
+/// Where the person is in the survey.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// Nothing asked yet.
+    #[default]
+    Start,
+    /// Asked for the name.
+    Name,
+    /// Asked for the ZIP code.
+    Zip {
+        /// The answer to the name question.
+        name: String,
+    },
+    /// Asked whether we may text updates.
+    Updates {
+        /// The name.
+        name: String,
+        /// The ZIP code.
+        zip: String,
+    },
+    /// Completed.
+    Done {
+        /// The name.
+        name: String,
+        /// The ZIP code.
+        zip: String,
+        /// Yes to updates.
+        updates: bool,
+    },
+}
+
+/// The survey and where its results go.
+#[derive(Debug, Clone, Default)]
+pub struct Survey {
+    /// `SURVEY_RESULTS_URL`: where completed surveys are POSTed.
+    pub results_url: Option<String>,
+    /// `SURVEY_RESULTS_TOKEN`: the bearer token sent with them.
+    pub results_token: Option<String>,
+}
+
+/// What is POSTed to `SURVEY_RESULTS_URL` when a survey completes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Results {
+    /// The person's number.
+    pub from: String,
+    /// Your Twilio number.
+    pub to: String,
+    /// Their name.
+    pub name: String,
+    /// Their ZIP code.
+    pub zip: String,
+    /// Whether they want updates.
+    pub updates: bool,
+    /// Unix seconds of the final answer.
+    pub completed_at: u64,
+}
+
+impl Conversation for Survey {
+    type State = Step;
+
+    fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let results_url = vars.get("SURVEY_RESULTS_URL");
+        if let Some(url) = &results_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::new(
+                    "SURVEY_RESULTS_URL",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        Ok(Survey {
+            results_url,
+            results_token: vars.get("SURVEY_RESULTS_TOKEN"),
+        })
+    }
+
+    async fn reply(
+        &self,
+        message: &InboundMessage,
+        _chat: &View<'_>,
+        step: &mut Step,
+        ctx: &Context<'_>,
+    ) -> Reply {
+        let answer = message.body.trim();
+        if answer.eq_ignore_ascii_case("HELP") {
+            return Reply::text(help(step));
+        }
+        if answer.eq_ignore_ascii_case("BACK") {
+            *step = back(std::mem::take(step));
+            return Reply::text(question(step));
+        }
+        let (next, text) = match std::mem::take(step) {
+            Step::Start => (Step::Name, ASK_NAME.to_string()),
+            Step::Name if answer.is_empty() => (Step::Name, ASK_NAME.to_string()),
+            Step::Name => {
+                let name: String = answer.chars().take(MAX_NAME_CHARS).collect();
+                let name = name.trim_end().to_string();
+                let text = format!("Thanks, {name}. {ASK_ZIP}");
+                (Step::Zip { name }, text)
+            }
+            Step::Zip { name } if is_zip(answer) => {
+                let zip = answer.to_string();
+                (Step::Updates { name, zip }, ASK_UPDATES.to_string())
+            }
+            Step::Zip { name } => (
+                Step::Zip { name },
+                format!("Sorry, a ZIP code is 5 digits. {ASK_ZIP}"),
+            ),
+            Step::Updates { name, zip } => match yes_or_no(answer) {
+                Some(updates) => {
+                    let text = format!(
+                        "Thanks, {name}! ZIP {zip}, updates: {}.",
+                        if updates { "yes" } else { "no" }
+                    );
+                    self.post_results(message, &name, &zip, updates, ctx);
+                    (Step::Done { name, zip, updates }, text)
+                }
+                None => (
+                    Step::Updates { name, zip },
+                    "Please reply Y (yes) or N (no).".to_string(),
+                ),
+            },
+            done @ Step::Done { .. } => {
+                let text = question(&done);
+                (done, text)
+            }
+        };
+        *step = next;
+        Reply::text(text)
+    }
+}
+
+impl Survey {
+    /// Queues the results for after the reply: a slow or failing endpoint never delays or
+    /// changes it.
+    fn post_results(
+        &self,
+        message: &InboundMessage,
+        name: &str,
+        zip: &str,
+        updates: bool,
+        ctx: &Context<'_>,
+    ) {
+        let Some(url) = &self.results_url else {
+            return;
+        };
+        let results = Results {
+            from: message.from.clone(),
+            to: message.to.clone(),
+            name: name.to_string(),
+            zip: zip.to_string(),
+            updates,
+            completed_at: ctx.now(),
+        };
+        let mut request = ClientRequest::post_json(url.as_str(), &results);
+        if let Some(token) = &self.results_token {
+            request = request.bearer(token);
+        }
+        let http = ctx.http();
+        ctx.after_reply("survey_results", async move {
+            match http.send(request).await {
+                Ok(response) if response.is_success() => Ok(()),
+                Ok(response) => Err(format!("results endpoint answered {}", response.status)),
+                Err(e) => Err(format!("results endpoint: {e}")),
+            }
+        });
+    }
+}
+
+/// The question the person is on (what `HELP` repeats).
+fn question(step: &Step) -> String {
+    match step {
+        Step::Start | Step::Name => ASK_NAME.to_string(),
+        Step::Zip { .. } => ASK_ZIP.to_string(),
+        Step::Updates { .. } => ASK_UPDATES.to_string(),
+        Step::Done { name, .. } => format!("You're all set, {name}. Text RESET to start over."),
+    }
+}
+
+fn help(step: &Step) -> String {
+    let why = match step {
+        Step::Start | Step::Name => {
+            "We ask your name, your ZIP code and whether we may text you updates."
+        }
+        Step::Zip { .. } => "We use your ZIP code to find what is near you.",
+        Step::Updates { .. } => {
+            "We only text updates if you say yes; reply STOP anytime to stop all texts."
+        }
+        Step::Done { .. } => "The survey is complete.",
+    };
+    format!(
+        "{why} Text BACK to change your last answer, RESET to start over. {}",
+        question(step)
+    )
+}
+
+/// The step before: the question answered last is asked again.
+fn back(step: Step) -> Step {
+    match step {
+        Step::Start | Step::Name | Step::Zip { .. } => Step::Name,
+        Step::Updates { name, .. } => Step::Zip { name },
+        Step::Done { name, zip, .. } => Step::Updates { name, zip },
+    }
+}
+
+fn is_zip(answer: &str) -> bool {
+    answer.len() == 5 && answer.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn yes_or_no(answer: &str) -> Option<bool> {
+    match answer.to_ascii_uppercase().as_str() {
+        "Y" | "YES" => Some(true),
+        "N" | "NO" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::TestPhone;
+
+    fn survey(vars: &[(&str, &str)]) -> TestPhone {
+        TestPhone::new::<Survey>(vars).unwrap()
+    }
+
+    fn say(phone: &mut TestPhone, text: &str) -> String {
+        phone.text(text).texts().join("|")
+    }
+
+    #[test]
+    fn the_whole_survey() {
+        let mut p = survey(&[]);
+        assert_eq!(say(&mut p, "hello"), "Hi! What's your name?");
+        assert_eq!(
+            say(&mut p, "  Rey  "),
+            "Thanks, Rey. What's your 5-digit ZIP code?"
+        );
+        assert_eq!(
+            say(&mut p, "9410"),
+            "Sorry, a ZIP code is 5 digits. What's your 5-digit ZIP code?"
+        );
+        assert_eq!(
+            say(&mut p, "94105"),
+            "Can we text you updates? Reply Y for yes or N for no."
+        );
+        assert_eq!(say(&mut p, "maybe"), "Please reply Y (yes) or N (no).");
+        assert_eq!(say(&mut p, "yes"), "Thanks, Rey! ZIP 94105, updates: yes.");
+        assert_eq!(
+            say(&mut p, "hi"),
+            "You're all set, Rey. Text RESET to start over."
+        );
+        assert_eq!(
+            p.state::<Step>(),
+            Step::Done {
+                name: "Rey".into(),
+                zip: "94105".into(),
+                updates: true
+            }
+        );
+        assert_eq!(say(&mut p, "reset"), "Your conversation has been reset.");
+        assert_eq!(say(&mut p, "hi again"), "Hi! What's your name?");
+    }
+
+    #[test]
+    fn names_are_cut_and_answers_any_case() {
+        let mut p = survey(&[]);
+        say(&mut p, "hi");
+        let long = "x".repeat(100);
+        assert_eq!(
+            say(&mut p, &long),
+            format!("Thanks, {}. {ASK_ZIP}", "x".repeat(60))
+        );
+        say(&mut p, " 12345 ");
+        assert_eq!(
+            say(&mut p, "n"),
+            format!("Thanks, {}! ZIP 12345, updates: no.", "x".repeat(60))
+        );
+    }
+
+    #[test]
+    fn help_repeats_the_question_and_changes_nothing() {
+        let mut p = survey(&[]);
+        say(&mut p, "hi");
+        say(&mut p, "Rey");
+        let before = p.state::<Step>();
+        let help = say(&mut p, "help");
+        assert!(help.ends_with(ASK_ZIP), "{help}");
+        assert_eq!(p.state::<Step>(), before);
+        assert_eq!(say(&mut p, "94105"), ASK_UPDATES);
+    }
+
+    #[test]
+    fn back_returns_to_the_previous_question() {
+        let mut p = survey(&[]);
+        say(&mut p, "hi");
+        say(&mut p, "Rey");
+        say(&mut p, "94105");
+        assert_eq!(say(&mut p, "BACK"), ASK_ZIP);
+        assert_eq!(say(&mut p, "10001"), ASK_UPDATES);
+        assert_eq!(say(&mut p, "back"), ASK_ZIP);
+        assert_eq!(say(&mut p, "Back"), ASK_NAME);
+        assert_eq!(say(&mut p, "Kay"), format!("Thanks, Kay. {ASK_ZIP}"));
+    }
+
+    #[test]
+    fn a_retried_answer_gets_the_same_reply_whatever_the_history_setting() {
+        for turns in ["0", "10"] {
+            let mut p = survey(&[("HISTORY_TURNS", turns)]);
+            say(&mut p, "hi");
+            let first = say(&mut p, "Rey");
+            assert_eq!(p.retry().texts().join("|"), first, "HISTORY_TURNS={turns}");
+            assert_eq!(p.count(), 2);
+            assert_eq!(say(&mut p, "94105"), ASK_UPDATES);
+        }
+    }
+
+    #[test]
+    fn results_are_posted_once_after_the_final_answer() {
+        let mut p = survey(&[
+            ("SURVEY_RESULTS_URL", "https://crm.test/leads"),
+            ("SURVEY_RESULTS_TOKEN", "tok"),
+        ]);
+        p.http().respond("https://crm.test/leads", 201, "{}");
+        for text in ["hi", "Rey", "94105"] {
+            say(&mut p, text);
+        }
+        assert!(p.http().requests().is_empty());
+        p.wait(7);
+        say(&mut p, "Y");
+        let sent = p.http().requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].method, "POST");
+        assert!(sent[0]
+            .headers
+            .contains(&("authorization".into(), "Bearer tok".into())));
+        let results: Results = serde_json::from_slice(&sent[0].body).unwrap();
+        assert_eq!(
+            results,
+            Results {
+                from: p.from_number().into(),
+                to: "+15005550006".into(),
+                name: "Rey".into(),
+                zip: "94105".into(),
+                updates: true,
+                completed_at: p.now(),
+            }
+        );
+        p.retry();
+        say(&mut p, "anything");
+        assert_eq!(p.http().requests().len(), 1);
+    }
+
+    #[test]
+    fn a_failing_results_endpoint_never_changes_the_reply() {
+        let mut p = survey(&[("SURVEY_RESULTS_URL", "https://crm.test/leads")]);
+        p.http().respond("https://crm.test/leads", 500, "down");
+        for text in ["hi", "Rey", "94105"] {
+            say(&mut p, text);
+        }
+        let done = p.text("N");
+        assert_eq!(done.texts(), ["Thanks, Rey! ZIP 94105, updates: no."]);
+        assert_eq!(
+            done.after_reply_errors(),
+            ["survey_results: results endpoint answered 500"]
+        );
+    }
+}

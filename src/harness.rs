@@ -1,0 +1,507 @@
+//! A test phone for conversations: drives texts through the whole webhook path (signature,
+//! cookie, KV, the conversation, TwiML) natively, without workerd, the way Twilio would.
+//!
+//! ```
+//! use sms_conversation_worker::conversations::Counter;
+//! use sms_conversation_worker::harness::TestPhone;
+//!
+//! let mut phone = TestPhone::new::<Counter>(&[]).unwrap();
+//! assert_eq!(phone.text("hi").texts(), ["Hello, thanks for the new message."]);
+//! assert_eq!(phone.text("again").texts(), ["Hello, thanks for message number 2"]);
+//! // Twilio retries a delivery: the same answer, nothing counted.
+//! assert_eq!(phone.retry().texts(), ["Hello, thanks for message number 2"]);
+//! // Twilio forgets the cookie after four idle hours: without KV, a new conversation.
+//! phone.wait(4 * 3600);
+//! assert_eq!(phone.text("back").texts(), ["Hello, thanks for the new message."]);
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use serde::de::DeserializeOwned;
+
+use crate::app::{self, Body, HttpRequest, Runtime, Setup};
+use crate::conversation::{
+    ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
+};
+use crate::record::{Pair, Record};
+use crate::seal::our_cookie_values;
+use crate::storage::{KvWrite, Memory, Source, Storage, Store};
+use crate::twilio::signature;
+use crate::vars::{ConfigError, Vars};
+
+/// The auth token the test phone signs with (its default `TWILIO_AUTH_TOKEN`).
+pub const TEST_AUTH_TOKEN: &str = "test-auth-token";
+/// The test phone's default `SESSION_SECRET`.
+pub const TEST_SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
+/// The webhook URL the test phone posts to.
+pub const TEST_URL: &str = "https://sms.example.workers.dev/sms";
+/// The AccountSid of the test phone's messages.
+pub const TEST_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+/// The test phone's clock starts here (Unix seconds).
+pub const TEST_START: u64 = 1_700_000_000;
+
+/// Runs a future that never waits on the outside world (the fakes below answer at once).
+///
+/// # Panics
+/// When the future stays pending: it waits on something only a real runtime drives.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    for _ in 0..10_000 {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+    panic!("the future waits on something the test harness cannot drive (a real timer or socket)")
+}
+
+/// An HTTP client that answers from a table and records every request.
+#[derive(Default)]
+pub struct FakeHttp {
+    answers: RefCell<BTreeMap<String, Result<ClientResponse, ClientError>>>,
+    requests: RefCell<Vec<ClientRequest>>,
+}
+
+impl FakeHttp {
+    /// Answers requests to `url` with `status` and `body`.
+    pub fn respond(&self, url: &str, status: u16, body: &str) {
+        let response = ClientResponse {
+            status,
+            body: body.as_bytes().to_vec(),
+        };
+        self.answers.borrow_mut().insert(url.into(), Ok(response));
+    }
+
+    /// Fails requests to `url` with `error` (e.g. [`ClientError::Timeout`]).
+    pub fn fail(&self, url: &str, error: ClientError) {
+        self.answers.borrow_mut().insert(url.into(), Err(error));
+    }
+
+    /// Every request sent so far, in order.
+    pub fn requests(&self) -> Vec<ClientRequest> {
+        self.requests.borrow().clone()
+    }
+}
+
+impl HttpClient for FakeHttp {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        let answer = self
+            .answers
+            .borrow()
+            .get(&request.url)
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(ClientError::Failed(format!(
+                    "no fake answer for {}",
+                    request.url
+                )))
+            });
+        self.requests.borrow_mut().push(request);
+        Box::pin(async move { answer })
+    }
+}
+
+/// A KV namespace in memory, that can be made to fail.
+#[derive(Debug, Default)]
+pub struct MapKv {
+    entries: RefCell<BTreeMap<String, String>>,
+    failing: Cell<bool>,
+}
+
+impl MapKv {
+    /// Makes every read fail (or work again).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.set(failing);
+    }
+
+    /// Runs writes as the worker does after the reply.
+    pub fn apply(&self, writes: Vec<KvWrite>) {
+        let mut entries = self.entries.borrow_mut();
+        for write in writes {
+            match write {
+                KvWrite::Put { key, value, .. } => entries.insert(key, value),
+                KvWrite::Delete { key } => entries.remove(&key),
+            };
+        }
+    }
+
+    /// The keys stored.
+    pub fn keys(&self) -> Vec<String> {
+        self.entries.borrow().keys().cloned().collect()
+    }
+
+    /// Stores `value` under `key` directly.
+    pub fn put(&self, key: &str, value: &str) {
+        self.entries.borrow_mut().insert(key.into(), value.into());
+    }
+}
+
+impl Store for MapKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+        if self.failing.get() {
+            return Err("KV is failing (test)".into());
+        }
+        Ok(self.entries.borrow().get(key).cloned())
+    }
+}
+
+/// What the worker answered to one text.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// HTTP status.
+    pub status: u16,
+    /// The response body (TwiML, or an error's text).
+    pub body: String,
+    /// The log's outcome: `reply`, `retry`, `reset`, `opt_out`, or a rejection's name.
+    pub outcome: &'static str,
+    /// Where the record came from.
+    pub source: Option<Source>,
+    /// The `Set-Cookie` header.
+    pub set_cookie: Option<String>,
+    messages: Vec<(String, Vec<String>)>,
+    after_reply_errors: Vec<String>,
+}
+
+impl Exchange {
+    /// The text of each `<Message>`.
+    pub fn texts(&self) -> Vec<&str> {
+        self.messages.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    /// Every `<Media>` URL, in order.
+    pub fn media(&self) -> Vec<&str> {
+        self.messages
+            .iter()
+            .flat_map(|(_, m)| m.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// `name: error` of each after-reply task that failed.
+    pub fn after_reply_errors(&self) -> &[String] {
+        &self.after_reply_errors
+    }
+}
+
+struct Sent {
+    sid: String,
+    body: String,
+    cookie: Option<String>,
+}
+
+/// A phone texting one conversation through the whole webhook path, keeping the cookie as
+/// Twilio does (one jar per pair, gone after `Max-Age`), with the isolate's memory and,
+/// optionally, KV.
+pub struct TestPhone {
+    setup: Setup,
+    vars: BTreeMap<String, String>,
+    from: String,
+    to: String,
+    jar: Option<(String, u64)>,
+    now: u64,
+    sent: u64,
+    memory: Memory,
+    kv: Option<MapKv>,
+    http: Rc<FakeHttp>,
+    last: Option<Sent>,
+}
+
+impl TestPhone {
+    /// A phone texting conversation `C`, configured with `vars` over a signed default
+    /// (`TWILIO_AUTH_TOKEN`, `SESSION_SECRET`). Fails as the worker would on a bad setting.
+    pub fn new<C: Conversation>(vars: &[(&str, &str)]) -> Result<TestPhone, ConfigError> {
+        let mut map = BTreeMap::from([
+            ("TWILIO_AUTH_TOKEN".to_string(), TEST_AUTH_TOKEN.to_string()),
+            (
+                "SESSION_SECRET".to_string(),
+                TEST_SESSION_SECRET.to_string(),
+            ),
+        ]);
+        map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let lookup = |name: &str| map.get(name).cloned();
+        let setup = Setup::with::<C>(&Vars::new(&lookup))?;
+        Ok(TestPhone {
+            setup,
+            vars: map,
+            from: "+14155550100".into(),
+            to: "+15005550006".into(),
+            jar: None,
+            now: TEST_START,
+            sent: 0,
+            memory: Memory::default(),
+            kv: None,
+            http: Rc::new(FakeHttp::default()),
+            last: None,
+        })
+    }
+
+    /// The same phone texting from `number`.
+    pub fn from(mut self, number: &str) -> Self {
+        self.from = number.into();
+        self
+    }
+
+    /// The same phone with the `CONVERSATIONS` KV namespace bound.
+    pub fn with_kv(mut self) -> Self {
+        self.kv = Some(MapKv::default());
+        self
+    }
+
+    /// Texts `body`, as a new message.
+    pub fn text(&mut self, body: &str) -> Exchange {
+        self.sent += 1;
+        self.now += 1;
+        let sid = format!("SM{:032x}", self.sent);
+        let cookie = self.cookie().map(str::to_string);
+        self.deliver(sid, body.to_string(), cookie)
+    }
+
+    /// Delivers the last message again, with the same MessageSid and the cookie it carried,
+    /// as Twilio's retries do.
+    ///
+    /// # Panics
+    /// Before any message was sent.
+    pub fn retry(&mut self) -> Exchange {
+        let last = self
+            .last
+            .take()
+            .expect("retry() needs a message sent before");
+        self.deliver(last.sid, last.body, last.cookie)
+    }
+
+    /// Drops the pair's cookie, as Twilio may.
+    pub fn lose_cookie(&mut self) {
+        self.jar = None;
+    }
+
+    /// Lets `seconds` pass (the cookie goes when its `Max-Age` has).
+    pub fn wait(&mut self, seconds: u64) {
+        self.now += seconds;
+    }
+
+    /// The next messages reach another isolate, which remembers nothing.
+    pub fn new_isolate(&mut self) {
+        self.memory = Memory::default();
+    }
+
+    /// The cookie the phone would send now.
+    pub fn cookie(&self) -> Option<&str> {
+        self.jar
+            .as_ref()
+            .filter(|(_, expires)| self.now < *expires)
+            .map(|(c, _)| c.as_str())
+    }
+
+    /// Replaces the pair's cookie (e.g. with an older one).
+    pub fn set_cookie(&mut self, cookie: Option<String>) {
+        self.jar = cookie.map(|c| (c, u64::MAX));
+    }
+
+    /// The newest record the worker can find for the pair (cookie, memory, KV).
+    pub fn record(&self) -> Record {
+        let storage = Storage::new(
+            &self.setup.config.storage,
+            self.pair(),
+            self.now,
+            self.kv.as_ref(),
+            Some(&self.memory),
+        );
+        block_on(storage.load(self.cookie())).record
+    }
+
+    /// The conversation's count.
+    pub fn count(&self) -> u64 {
+        self.record().count
+    }
+
+    /// The conversation's own state, read as `T` (its `Default` when it holds none).
+    pub fn state<T: DeserializeOwned + Default>(&self) -> T {
+        let json = self.record().state.json;
+        if json.is_empty() {
+            return T::default();
+        }
+        serde_json::from_str(&json).unwrap_or_default()
+    }
+
+    /// The fake HTTP client conversations call.
+    pub fn http(&self) -> &FakeHttp {
+        &self.http
+    }
+
+    /// The KV namespace, when bound.
+    pub fn kv(&self) -> Option<&MapKv> {
+        self.kv.as_ref()
+    }
+
+    /// The phone's clock (Unix seconds).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The sender's number.
+    pub fn from_number(&self) -> &str {
+        &self.from
+    }
+
+    fn pair(&self) -> Pair<'_> {
+        Pair {
+            account_sid: TEST_ACCOUNT_SID,
+            to: &self.to,
+            from: &self.from,
+        }
+    }
+
+    fn deliver(&mut self, sid: String, body: String, cookie: Option<String>) -> Exchange {
+        let form = serde_urlencoded::to_string([
+            ("AccountSid", TEST_ACCOUNT_SID),
+            ("MessageSid", sid.as_str()),
+            ("From", self.from.as_str()),
+            ("To", self.to.as_str()),
+            ("Body", body.as_str()),
+            ("NumMedia", "0"),
+        ])
+        .unwrap_or_default();
+        let params = crate::twilio::params::parse_params(form.as_bytes()).unwrap_or_default();
+        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let token = self
+            .vars
+            .get("TWILIO_AUTH_TOKEN")
+            .map_or(TEST_AUTH_TOKEN, |t| t.split(',').next().unwrap_or(""));
+        let sig = signature::expected_signature(token, TEST_URL, &data);
+        let cookie_header = cookie.as_ref().map(|c| c.to_string());
+        let request = HttpRequest {
+            method: "POST",
+            url: TEST_URL,
+            content_type: Some("application/x-www-form-urlencoded"),
+            signature: Some(&sig),
+            cookie: cookie_header.as_deref(),
+            body: Body::Read(form.as_bytes()),
+        };
+        let vars = &self.vars;
+        let lookup = |name: &str| vars.get(name).cloned();
+        let runtime = Runtime {
+            now: self.now,
+            kv: self.kv.as_ref(),
+            memory: Some(&self.memory),
+            vars: Vars::new(&lookup),
+            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
+        };
+        let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
+        let response = handled.response;
+        if let Some(kv) = &self.kv {
+            kv.apply(handled.writes);
+        }
+        let after_reply_errors = handled
+            .after_reply
+            .into_iter()
+            .filter_map(|task| {
+                block_on(task.work)
+                    .err()
+                    .map(|e| format!("{}: {e}", task.name))
+            })
+            .collect();
+        if let Some(set) = &response.set_cookie {
+            self.keep_cookie(set);
+        }
+        self.last = Some(Sent { sid, body, cookie });
+        Exchange {
+            status: response.status,
+            messages: parse_twiml(&response.body),
+            outcome: response.log.outcome.name(),
+            source: response.log.source,
+            set_cookie: response.set_cookie,
+            body: response.body,
+            after_reply_errors,
+        }
+    }
+
+    /// Stores a `Set-Cookie` as Twilio's jar would: the value until `Max-Age`, or nothing.
+    fn keep_cookie(&mut self, set_cookie: &str) {
+        let max_age = set_cookie
+            .split(';')
+            .filter_map(|attr| attr.trim().strip_prefix("Max-Age="))
+            .find_map(|v| v.parse::<u64>().ok())
+            .unwrap_or(4 * 3600);
+        let value = set_cookie.split(';').next().unwrap_or("");
+        self.jar = (max_age > 0 && !our_cookie_values(value).iter().all(String::is_empty))
+            .then(|| (value.to_string(), self.now + max_age));
+    }
+}
+
+/// The messages of a TwiML document: each `<Message>`'s text (or `<Body>`) and `<Media>`,
+/// read with quick-xml's reader, independently of how the worker writes them.
+fn parse_twiml(xml: &str) -> Vec<(String, Vec<String>)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut messages: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_media = false;
+    let mut depth_in_message = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.name().as_ref() {
+                "Message" => {
+                    messages.push((String::new(), Vec::new()));
+                    depth_in_message = 1;
+                }
+                "Media" => {
+                    in_media = true;
+                    if let Some(m) = messages.last_mut() {
+                        m.1.push(String::new());
+                    }
+                }
+                _ => depth_in_message += usize::from(depth_in_message > 0),
+            },
+            Ok(Event::End(e)) => match e.name().as_ref() {
+                "Media" => in_media = false,
+                "Message" => depth_in_message = 0,
+                _ => {}
+            },
+            Ok(Event::Text(t)) => {
+                let text = t.xml10_content().into_owned();
+                if let Some(m) = messages.last_mut() {
+                    if in_media {
+                        if let Some(url) = m.1.last_mut() {
+                            url.push_str(&text);
+                        }
+                    } else if depth_in_message > 0 {
+                        m.0.push_str(&text);
+                    }
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                let text = match r.as_ref() {
+                    "amp" => "&".to_string(),
+                    "lt" => "<".to_string(),
+                    "gt" => ">".to_string(),
+                    "quot" => "\"".to_string(),
+                    "apos" => "'".to_string(),
+                    _ => r
+                        .resolve_char_ref()
+                        .ok()
+                        .flatten()
+                        .map(String::from)
+                        .unwrap_or_default(),
+                };
+                let text = text.as_str();
+                if let Some(m) = messages.last_mut() {
+                    if in_media {
+                        if let Some(url) = m.1.last_mut() {
+                            url.push_str(text);
+                        }
+                    } else {
+                        m.0.push_str(text);
+                    }
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    messages
+}

@@ -1,0 +1,76 @@
+//! Opens a sealed cookie for people, not for the webhook: the dev phone (`npm run phone`)
+//! shows what the worker remembered after each reply, using this crate's own sealing code
+//! rather than a second implementation.
+//!
+//! [`inspect`] takes a [`Request`] and answers JSON: `{"ok": true, "format", "kind",
+//! "bytes", "record"}` or `{"ok": false, "error"}`. `record` holds the bookkeeping
+//! (`seq`, `count`, `first_seen`, `last_seen`, `last_message_sid`), the conversation's own
+//! state and the recent turns; its exact fields follow the sealed format.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::conversations;
+use crate::record::{Pair, Record};
+use crate::seal::{Opened, Place, SessionKeys};
+use crate::vars::Vars;
+
+/// What to open, and for which pair.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Request {
+    /// `SESSION_SECRET`, comma-separated keys as in the worker.
+    pub secret: String,
+    /// `AccountSid` of the pair's webhooks.
+    pub account_sid: String,
+    /// The Twilio number.
+    pub to: String,
+    /// The person's number.
+    pub from: String,
+    /// The cookie's value (what follows `sms_state=`).
+    pub cookie: String,
+    /// Unix seconds, for the expiry check.
+    pub now: u64,
+    /// The `CONVERSATION` the worker runs (`counter` when absent), to show its state.
+    #[serde(default)]
+    pub conversation: Option<String>,
+}
+
+/// Opens `req.cookie` for its pair; never panics, whatever the input.
+pub fn inspect(req: &Request) -> Value {
+    let keys = match SessionKeys::from_secrets(&req.secret) {
+        Ok(keys) => keys,
+        Err(e) => return json!({"ok": false, "error": e.to_string()}),
+    };
+    let pair = Pair {
+        account_sid: &req.account_sid,
+        to: &req.to,
+        from: &req.from,
+    };
+    let format = req.cookie.split('.').next().unwrap_or("").to_string();
+    let (kind, record, kv_key) = match keys.open(&req.cookie, Place::Cookie, &pair, req.now) {
+        Ok(Opened::Record(record)) => ("state", record, None),
+        Ok(Opened::Pointer(p)) => ("pointer", p.summary, Some(p.key)),
+        Err(e) => return json!({"ok": false, "format": format, "error": format!("{e:?}")}),
+    };
+    json!({
+        "ok": true, "format": format, "kind": kind, "bytes": req.cookie.len(),
+        "kv_key": kv_key, "record": describe(&record, req.conversation.as_deref()),
+    })
+}
+
+/// The record as JSON, with the conversation's state read by the conversation itself.
+fn describe(record: &Record, conversation: Option<&str>) -> Value {
+    let mut value = serde_json::to_value(record).unwrap_or_default();
+    let name = conversation.map(str::to_string);
+    let lookup = move |var: &str| (var == "CONVERSATION").then(|| name.clone()).flatten();
+    let state = match conversations::select(&Vars::new(&lookup)) {
+        Ok(c) => c.describe(&record.state),
+        Err(_) => serde_json::from_str(&record.state.json).unwrap_or(Value::Null),
+    };
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("last_message_sid".into(), json!(record.last_message_sid()));
+        obj.insert("state_version".into(), json!(record.state.version));
+        obj.insert("state".into(), state);
+    }
+    value
+}

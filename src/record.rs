@@ -1,0 +1,299 @@
+//! The record of one conversation: the framework's bookkeeping and the conversation's own
+//! state, sealed together into the cookie (and KV).
+//!
+//! The bookkeeping decides retries and stale copies, so only the framework changes it:
+//! conversations see it through [`crate::conversation::View`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::{Reply, SavedState, Turn, View};
+
+/// How many recent MessageSids a record remembers: a retried or replayed message among
+/// them changes nothing (`X-Twilio-Signature` has no nonce or timestamp).
+pub const SEEN_WINDOW: usize = 10;
+
+/// What the worker remembers about one To/From pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Bumped on every change: when two copies of a conversation disagree (a stale cookie
+    /// Twilio sent back, a newer copy in KV or memory), the higher sequence wins.
+    pub seq: u64,
+    /// Messages received from this pair since it started (or was reset).
+    pub count: u64,
+    /// Unix seconds of the first message.
+    pub first_seen: u64,
+    /// Unix seconds of the latest message.
+    pub last_seen: u64,
+    /// `MessageSid`s of the latest messages (resets included), oldest first, at most
+    /// [`SEEN_WINDOW`].
+    pub seen: Vec<String>,
+    /// The answer to the latest message, kept even when history is off so a retry gets
+    /// the very same answer without calling the conversation again.
+    pub last_reply: Reply,
+    /// The most recent turns, oldest first, within [`HistoryLimits`]. Trimming them never
+    /// changes `count`.
+    pub turns: Vec<Turn>,
+    /// The conversation's own state.
+    pub state: SavedState,
+}
+
+/// How much history a conversation keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// At most this many turns (`HISTORY_TURNS`; 0 keeps none).
+    pub turns: usize,
+    /// At most this many bytes of text across the kept turns (`HISTORY_MAX_BYTES`).
+    pub bytes: usize,
+}
+
+impl Record {
+    /// The latest `MessageSid`.
+    pub fn last_message_sid(&self) -> Option<&str> {
+        self.seen.last().map(String::as_str)
+    }
+
+    /// True when `message_sid` is one of the latest messages: a retry or a replay.
+    ///
+    /// ```
+    /// use sms_conversation_worker::record::Record;
+    /// let mut record = Record::default();
+    /// record.count_message("SM1", 1_700_000_000);
+    /// assert!(record.has_seen("SM1"));
+    /// assert!(!record.has_seen("SM2"));
+    /// assert!(!record.has_seen(""));
+    /// ```
+    pub fn has_seen(&self, message_sid: &str) -> bool {
+        !message_sid.is_empty() && self.seen.iter().any(|s| s == message_sid)
+    }
+
+    /// What was answered to `message_sid`: the latest reply, or the kept turn of an older
+    /// message; `None` when that is no longer known.
+    pub fn answer_to(&self, message_sid: &str) -> Option<&Reply> {
+        if self.last_message_sid() == Some(message_sid) {
+            return Some(&self.last_reply);
+        }
+        self.turns
+            .iter()
+            .rev()
+            .find(|t| t.message_sid == message_sid)
+            .map(|t| &t.reply)
+    }
+
+    /// Counts a new message (the caller has checked [`Record::has_seen`]).
+    pub fn count_message(&mut self, message_sid: &str, now: u64) {
+        if self.count == 0 {
+            self.first_seen = now;
+        }
+        self.count = self.count.saturating_add(1);
+        self.last_seen = now;
+        self.see(message_sid);
+    }
+
+    /// Forgets the conversation, remembering only that it was reset by `message_sid`: the
+    /// empty record is newer than everything before it, so no older copy wins over it,
+    /// and a replayed reset is recognised.
+    pub fn reset(&self, message_sid: &str, reply: Reply) -> Record {
+        let mut record = Record {
+            seq: self.seq,
+            seen: self.seen.clone(),
+            ..Record::default()
+        };
+        record.see(message_sid);
+        record.last_reply = reply;
+        record
+    }
+
+    /// Records the answer to the message just counted, and its turn when history is kept.
+    pub fn answered(&mut self, turn: Turn, limits: HistoryLimits) {
+        self.last_reply = turn.reply.clone();
+        if limits.turns == 0 {
+            return;
+        }
+        self.turns.push(turn);
+        let mut bytes: usize = self.turns.iter().map(Turn::text_bytes).sum();
+        while self.turns.len() > limits.turns || (bytes > limits.bytes && !self.turns.is_empty()) {
+            bytes -= self.turns.remove(0).text_bytes();
+        }
+    }
+
+    /// Drops the oldest turn, to make the record fit somewhere smaller; false when none is
+    /// left.
+    pub fn drop_oldest_turn(&mut self) -> bool {
+        if self.turns.is_empty() {
+            return false;
+        }
+        self.turns.remove(0);
+        true
+    }
+
+    /// The record without its turns and the conversation's state: what a pointer cookie
+    /// carries so the count stays exact and retries are recognised when KV is unreachable.
+    pub fn summary(&self) -> Record {
+        Record {
+            turns: Vec::new(),
+            state: SavedState::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The conversation's read-only view.
+    pub fn view(&self) -> View<'_> {
+        View {
+            count: self.count,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            turns: &self.turns,
+        }
+    }
+
+    /// A rough count of the bytes this record holds in memory, for the isolate's budget.
+    pub fn approx_bytes(&self) -> usize {
+        128 + self.seen.iter().map(|s| s.len() + 24).sum::<usize>()
+            + self.last_reply.text_bytes()
+            + self
+                .turns
+                .iter()
+                .map(|t| t.text_bytes() + 64)
+                .sum::<usize>()
+            + self.state.json.len()
+    }
+
+    fn see(&mut self, message_sid: &str) {
+        self.seq = self.seq.saturating_add(1);
+        if message_sid.is_empty() {
+            return;
+        }
+        self.seen.push(message_sid.to_string());
+        if self.seen.len() > SEEN_WINDOW {
+            self.seen.remove(0);
+        }
+    }
+}
+
+/// The To/From pair (and the account) a conversation belongs to.
+///
+/// Twilio keys its cookie jars by this pair; the cookie's MAC covers it too, so a cookie
+/// copied into another pair's conversation does not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair<'a> {
+    /// `AccountSid` of the webhook.
+    pub account_sid: &'a str,
+    /// `To`: your Twilio number.
+    pub to: &'a str,
+    /// `From`: the person texting.
+    pub from: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(i: usize, len: usize) -> Turn {
+        Turn {
+            at: i as u64,
+            message_sid: format!("SM{i}"),
+            inbound: "x".repeat(len),
+            reply: Reply::text("y".repeat(len)),
+        }
+    }
+
+    #[test]
+    fn the_first_message_sets_both_times_and_later_ones_only_the_last() {
+        let mut r = Record::default();
+        r.count_message("SM1", 100);
+        r.count_message("SM2", 200);
+        assert_eq!(
+            (r.count, r.first_seen, r.last_seen, r.seq),
+            (2, 100, 200, 2)
+        );
+        assert_eq!(r.last_message_sid(), Some("SM2"));
+    }
+
+    #[test]
+    fn the_window_remembers_the_latest_sids_only() {
+        let mut r = Record::default();
+        for i in 0..SEEN_WINDOW + 3 {
+            r.count_message(&format!("SM{i}"), i as u64);
+        }
+        assert_eq!(r.seen.len(), SEEN_WINDOW);
+        assert!(!r.has_seen("SM2"));
+        assert!(r.has_seen("SM3"));
+        assert!(r.has_seen(&format!("SM{}", SEEN_WINDOW + 2)));
+    }
+
+    #[test]
+    fn messages_without_a_sid_always_count() {
+        let mut r = Record::default();
+        r.count_message("", 1);
+        r.count_message("", 2);
+        assert_eq!(r.count, 2);
+        assert!(r.seen.is_empty());
+        assert!(!r.has_seen(""));
+    }
+
+    #[test]
+    fn a_reset_is_newer_and_remembers_its_sid() {
+        let mut r = Record::default();
+        r.count_message("SM1", 1);
+        r.answered(
+            turn(1, 1),
+            HistoryLimits {
+                turns: 5,
+                bytes: 100,
+            },
+        );
+        let reset = r.reset("SM2", Reply::text("reset"));
+        assert_eq!((reset.count, reset.seq), (0, 2));
+        assert!(reset.has_seen("SM1") && reset.has_seen("SM2"));
+        assert_eq!(reset.answer_to("SM2"), Some(&Reply::text("reset")));
+        assert!(reset.turns.is_empty());
+    }
+
+    #[test]
+    fn history_keeps_the_newest_turns_within_both_limits_and_the_count_stays_exact() {
+        let mut r = Record::default();
+        let limits = HistoryLimits {
+            turns: 3,
+            bytes: 1000,
+        };
+        for i in 0..5 {
+            r.count_message(&format!("SM{i}"), i as u64);
+            r.answered(turn(i, 10), limits);
+        }
+        assert_eq!(r.count, 5);
+        let kept: Vec<&str> = r.turns.iter().map(|t| t.message_sid.as_str()).collect();
+        assert_eq!(kept, ["SM2", "SM3", "SM4"]);
+        // The byte budget: two turns of 2 × 300 bytes do not fit in 1000.
+        r.answered(turn(5, 300), limits);
+        r.answered(turn(6, 300), limits);
+        assert_eq!(r.turns.len(), 1);
+        assert_eq!(r.turns[0].message_sid, "SM6");
+        // A single turn over the budget is not kept at all, but its reply is.
+        r.answered(turn(7, 600), limits);
+        assert!(r.turns.is_empty());
+        assert_eq!(r.last_reply, Reply::text("y".repeat(600)));
+        assert_eq!(r.count, 5);
+    }
+
+    #[test]
+    fn retries_are_answered_from_the_last_reply_or_a_kept_turn() {
+        let mut r = Record::default();
+        let limits = HistoryLimits {
+            turns: 10,
+            bytes: 10_000,
+        };
+        for i in 1..=3 {
+            r.count_message(&format!("SM{i}"), i as u64);
+            r.answered(turn(i, 1), limits);
+        }
+        assert_eq!(r.answer_to("SM3"), Some(&turn(3, 1).reply));
+        assert_eq!(r.answer_to("SM1"), Some(&turn(1, 1).reply));
+        assert_eq!(r.answer_to("SM9"), None);
+        // History off: only the latest answer is known.
+        let mut off = Record::default();
+        off.count_message("SM1", 1);
+        off.answered(turn(1, 1), HistoryLimits { turns: 0, bytes: 0 });
+        assert_eq!(off.answer_to("SM1"), Some(&turn(1, 1).reply));
+        assert!(off.turns.is_empty());
+    }
+}

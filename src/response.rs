@@ -1,0 +1,261 @@
+//! What the webhook answers: the response, the typed log event, and every way a request is
+//! refused, each mapped to its status in one place ([`Rejection::status`]).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::config::{ConfigError, WebhookMethod};
+use crate::storage::Source;
+use crate::twilio::params::ParamsError;
+use crate::twilio::twiml;
+
+/// What to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: &'static str,
+    /// The body: TwiML, or a short plain text explaining an error.
+    pub body: String,
+    /// `Set-Cookie` header, when the conversation goes on.
+    pub set_cookie: Option<String>,
+    /// `Allow` header, for a 405.
+    pub allow: Option<&'static str>,
+    /// What to log about this request: never a body, a secret or a whole phone number.
+    pub log: LogEvent,
+}
+
+impl HttpResponse {
+    pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Self {
+        HttpResponse {
+            status: 200,
+            content_type: twiml::CONTENT_TYPE,
+            body: xml,
+            set_cookie,
+            allow: None,
+            log,
+        }
+    }
+
+    pub(crate) fn text(status: u16, body: String, log: LogEvent) -> Self {
+        HttpResponse {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body,
+            set_cookie: None,
+            allow: None,
+            log,
+        }
+    }
+
+    pub(crate) fn rejected(rejection: Rejection) -> Self {
+        let allow = matches!(
+            rejection,
+            Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_)
+        )
+        .then_some("GET, POST");
+        HttpResponse {
+            allow,
+            ..HttpResponse::text(
+                rejection.status(),
+                format!("{rejection}\n"),
+                LogEvent::new(Outcome::Rejected(rejection), None),
+            )
+        }
+    }
+
+    /// The `X-State-Source` header: where the conversation's record came from (`new`,
+    /// `cookie`, `kv`, `memory`), for the dev phone. Says nothing secret.
+    pub fn state_source(&self) -> Option<&'static str> {
+        self.log.source.map(Source::name)
+    }
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new message, answered by the conversation.
+    Reply,
+    /// A MessageSid already answered (a retry or a replay): the same answer, no change.
+    Retry,
+    /// The reset keyword: the conversation was forgotten.
+    Reset,
+    /// An opt-out keyword: counted, answered with an empty `<Response/>`.
+    OptOut,
+    /// A delivery report sent to the webhook URL: acknowledged, not counted.
+    StatusCallback,
+    /// A browser opening the worker's address.
+    Info,
+    /// Refused.
+    Rejected(Rejection),
+}
+
+impl Outcome {
+    /// Its name in the log line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Reply => "reply",
+            Outcome::Retry => "retry",
+            Outcome::Reset => "reset",
+            Outcome::OptOut => "opt_out",
+            Outcome::StatusCallback => "status_callback",
+            Outcome::Info => "info",
+            Outcome::Rejected(r) => r.name(),
+        }
+    }
+}
+
+/// The facts of one request worth a log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Where the record came from, for webhooks that got that far.
+    pub source: Option<Source>,
+    /// The conversation's count after this message.
+    pub count: Option<u64>,
+    /// The sender, masked.
+    pub from: Option<String>,
+    /// A KV read that failed, when one did.
+    pub kv_error: Option<String>,
+}
+
+impl LogEvent {
+    /// An event with nothing but its outcome and (masked) sender.
+    pub fn new(outcome: Outcome, from: Option<String>) -> Self {
+        LogEvent {
+            outcome,
+            source: None,
+            count: None,
+            from,
+            kv_error: None,
+        }
+    }
+
+    /// One line of JSON, for `wrangler tail`.
+    pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            event: &'static str,
+            outcome: &'a str,
+            status: u16,
+            source: Option<&'static str>,
+            count: Option<u64>,
+            from: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            kv_error: Option<&'a str>,
+            ms: u64,
+        }
+        let line = Line {
+            event: "webhook",
+            outcome: self.outcome.name(),
+            status,
+            source: self.source.map(Source::name),
+            count: self.count,
+            from: self.from.as_deref(),
+            kv_error: self.kv_error.as_deref(),
+            ms: elapsed_ms,
+        };
+        serde_json::to_string(&line).unwrap_or_default()
+    }
+}
+
+/// Why a request gets no TwiML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not `/` or `/sms`.
+    NotFound,
+    /// Neither GET nor POST.
+    MethodNotAllowed,
+    /// A webhook by a method `WEBHOOK_METHOD` does not allow.
+    WrongWebhookMethod(WebhookMethod),
+    /// A POST that is not form-encoded.
+    UnsupportedMediaType,
+    /// Body over [`crate::app::MAX_BODY_BYTES`].
+    TooLarge,
+    /// The body could not be read (the client went away mid-upload).
+    UnreadableBody,
+    /// Parameters that are not a Twilio webhook.
+    BadParams(ParamsError),
+    /// No `X-Twilio-Signature` header.
+    MissingSignature,
+    /// A signature that does not match.
+    BadSignature,
+    /// The worker cannot serve webhooks until its configuration is fixed.
+    Misconfigured(ConfigError),
+}
+
+impl Rejection {
+    /// The HTTP status of each rejection: the single place they are decided.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::NotFound => 404,
+            Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => 405,
+            Rejection::UnsupportedMediaType => 415,
+            Rejection::TooLarge => 413,
+            Rejection::UnreadableBody | Rejection::BadParams(_) => 400,
+            Rejection::MissingSignature | Rejection::BadSignature => 403,
+            Rejection::Misconfigured(_) => 500,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Rejection::NotFound => "not_found",
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::WrongWebhookMethod(_) => "wrong_webhook_method",
+            Rejection::UnsupportedMediaType => "unsupported_media_type",
+            Rejection::TooLarge => "too_large",
+            Rejection::UnreadableBody => "unreadable_body",
+            Rejection::BadParams(_) => "bad_params",
+            Rejection::MissingSignature => "missing_signature",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::Misconfigured(_) => "misconfigured",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::NotFound => f.write_str("not found: the webhook is at /sms (or /)"),
+            Rejection::MethodNotAllowed => f.write_str("method not allowed: use POST or GET"),
+            Rejection::WrongWebhookMethod(allowed) => {
+                let (takes, other) = match allowed {
+                    WebhookMethod::Post => ("POST", "GET"),
+                    WebhookMethod::Get => ("GET", "POST"),
+                    WebhookMethod::Any => ("POST or GET", "another method"),
+                };
+                write!(
+                    f,
+                    "method not allowed: this webhook takes {takes} (WEBHOOK_METHOD); if your Twilio number uses {other}, set WEBHOOK_METHOD to match"
+                )
+            }
+            Rejection::UnsupportedMediaType => f.write_str(
+                "unsupported Content-Type: Twilio webhooks are application/x-www-form-urlencoded",
+            ),
+            Rejection::TooLarge => write!(
+                f,
+                "request body too large (limit {} bytes)",
+                crate::app::MAX_BODY_BYTES
+            ),
+            Rejection::UnreadableBody => f.write_str("the request body could not be read"),
+            Rejection::BadParams(e) => write!(f, "{e}"),
+            Rejection::MissingSignature => {
+                f.write_str("forbidden: missing X-Twilio-Signature header")
+            }
+            Rejection::BadSignature => f.write_str(
+                "forbidden: X-Twilio-Signature does not match (is TWILIO_AUTH_TOKEN right, and WEBHOOK_BASE_URL set behind a proxy?)",
+            ),
+            Rejection::Misconfigured(e) => write!(f, "misconfigured: {e}"),
+        }
+    }
+}
+
+impl From<ParamsError> for Rejection {
+    fn from(e: ParamsError) -> Self {
+        Rejection::BadParams(e)
+    }
+}

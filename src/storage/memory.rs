@@ -1,0 +1,201 @@
+//! The records this isolate answered last, per pair: a best-effort guard against stale
+//! cookies and replays.
+//!
+//! Twilio warns that the cookie it sends back may not carry the latest value when two
+//! messages of a pair arrive close together, and a captured webhook can be sent again with
+//! an older cookie. Reading KV for every message would catch those, but costs a read per
+//! message; instead the isolate remembers the last record it sealed for each pair (close
+//! messages usually reach the same isolate), and a cookie with an older sequence number
+//! than that memory is replaced by it. What it cannot see (another isolate, a restarted
+//! one) is no worse than without it; the Durable Objects binding closes that gap.
+
+use std::cell::RefCell;
+
+use crate::record::{Pair, Record};
+
+/// How many pairs an isolate remembers; beyond that the one remembered longest ago goes.
+pub const CAPACITY: usize = 256;
+/// Bytes of records an isolate remembers at most (an isolate has 128 MB in all).
+pub const BYTE_BUDGET: usize = 4 << 20;
+
+/// Latest records by pair, bounded in count and bytes, oldest first. A plain vector: a few
+/// hundred short keys are searched in a microsecond, and a map's code would cost kilobytes
+/// of wasm.
+///
+/// Requests of one isolate interleave at every `.await`, but never run in parallel (one
+/// thread), and each method below borrows the vector only between two awaits: that is what
+/// keeps the `RefCell` safe. Whichever of two interleaved requests of a pair saves last is
+/// remembered, and a save never replaces a newer record ([`Memory::remember`]).
+#[derive(Debug)]
+pub struct Memory {
+    entries: RefCell<Vec<(String, Record, usize)>>,
+    capacity: usize,
+    byte_budget: usize,
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::with_limits(CAPACITY, BYTE_BUDGET)
+    }
+}
+
+impl Memory {
+    /// A memory of at most `capacity` pairs and `byte_budget` bytes of records.
+    pub fn with_limits(capacity: usize, byte_budget: usize) -> Self {
+        Memory {
+            entries: RefCell::new(Vec::new()),
+            capacity,
+            byte_budget,
+        }
+    }
+
+    /// The remembered record of `pair`.
+    ///
+    /// ```
+    /// use sms_conversation_worker::{record::{Pair, Record}, storage::Memory};
+    /// let pair = Pair { account_sid: "AC1", to: "+15005550006", from: "+14155550100" };
+    /// let memory = Memory::default();
+    /// let mut record = Record::default();
+    /// record.count_message("SM1", 1);
+    /// memory.remember(&pair, &record);
+    /// assert_eq!(memory.get(&pair).map(|r| r.count), Some(1));
+    /// ```
+    pub fn get(&self, pair: &Pair<'_>) -> Option<Record> {
+        let key = key(pair);
+        self.entries
+            .borrow()
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, r, _)| r.clone())
+    }
+
+    /// Remembers `record` as the latest of `pair`, unless a newer one is remembered.
+    pub fn remember(&self, pair: &Pair<'_>, record: &Record) {
+        let key = key(pair);
+        let mut entries = self.entries.borrow_mut();
+        if entries
+            .iter()
+            .any(|(k, r, _)| *k == key && r.seq > record.seq)
+        {
+            return;
+        }
+        entries.retain(|(k, _, _)| *k != key);
+        let size = key.len() + record.approx_bytes();
+        if size > self.byte_budget {
+            return;
+        }
+        let mut total: usize = entries.iter().map(|(_, _, s)| s).sum::<usize>() + size;
+        while !entries.is_empty() && (entries.len() >= self.capacity || total > self.byte_budget) {
+            total -= entries.remove(0).2;
+        }
+        entries.push((key, record.clone(), size));
+    }
+
+    /// How many pairs are remembered.
+    pub fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    /// True when no pair is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    /// Bytes of records remembered (as [`Record::approx_bytes`] counts them).
+    pub fn bytes(&self) -> usize {
+        self.entries.borrow().iter().map(|(_, _, s)| s).sum()
+    }
+}
+
+/// Length-prefixed fields, so no two different pairs share a key.
+fn key(pair: &Pair<'_>) -> String {
+    let mut key = String::with_capacity(64);
+    for field in [pair.account_sid, pair.to, pair.from] {
+        key.push_str(&field.len().to_string());
+        key.push(':');
+        key.push_str(field);
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Reply, Turn};
+    use crate::record::HistoryLimits;
+
+    fn pair(from: &str) -> Pair<'_> {
+        Pair {
+            account_sid: "AC1",
+            to: "+15005550006",
+            from,
+        }
+    }
+
+    fn record(count: u64) -> Record {
+        let mut r = Record::default();
+        for i in 0..count {
+            r.count_message(&format!("SM{i}"), i);
+        }
+        r
+    }
+
+    #[test]
+    fn memory_stays_bounded_and_per_pair() {
+        let memory = Memory::default();
+        let numbers: Vec<String> = (0..CAPACITY + 10).map(|i| format!("+1415{i:07}")).collect();
+        for n in &numbers {
+            memory.remember(&pair(n), &record(1));
+        }
+        assert_eq!(memory.len(), CAPACITY);
+        // The first ones remembered went first.
+        assert!(memory.get(&pair(&numbers[0])).is_none());
+        assert!(memory.get(&pair(&numbers[10])).is_some());
+        assert!(memory.get(&pair("+19999999999")).is_none());
+        // Remembering a pair again replaces its entry.
+        memory.remember(&pair(&numbers[10]), &record(2));
+        assert_eq!(memory.len(), CAPACITY);
+        assert_eq!(memory.get(&pair(&numbers[10])).map(|r| r.count), Some(2));
+    }
+
+    #[test]
+    fn an_older_record_never_replaces_a_newer_one() {
+        let memory = Memory::default();
+        memory.remember(&pair("+1"), &record(3));
+        memory.remember(&pair("+1"), &record(2));
+        assert_eq!(memory.get(&pair("+1")).map(|r| r.count), Some(3));
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_the_oldest_records() {
+        let big = |i: u64| {
+            let mut r = record(1);
+            r.count_message(&format!("SM-big-{i}"), 2);
+            r.answered(
+                Turn {
+                    at: 2,
+                    message_sid: format!("SM-big-{i}"),
+                    inbound: "x".repeat(10_000),
+                    reply: Reply::text("ok"),
+                },
+                HistoryLimits {
+                    turns: 10,
+                    bytes: 1 << 20,
+                },
+            );
+            r
+        };
+        let memory = Memory::with_limits(100, 50_000);
+        for i in 0..10 {
+            memory.remember(&pair(&format!("+1{i}")), &big(i));
+        }
+        assert!(memory.bytes() <= 50_000, "{}", memory.bytes());
+        assert_eq!(memory.len(), 4);
+        assert!(memory.get(&pair("+10")).is_none());
+        assert!(memory.get(&pair("+19")).is_some());
+        // A record larger than the whole budget is not remembered at all.
+        let tiny = Memory::with_limits(100, 1_000);
+        tiny.remember(&pair("+1"), &big(0));
+        assert!(tiny.is_empty());
+    }
+}

@@ -1,0 +1,360 @@
+//! Where a pair's record lives, and which copy wins: the one place that knows about the
+//! cookie, the isolate's memory and the optional KV namespace.
+//!
+//! [`Storage::load`] finds the newest record the webhook can know (the newest sequence
+//! number wins); [`Storage::save`] seals it into the cookie (spilling to KV, or trimming
+//! turns, when it outgrows 4096 bytes), remembers it, and returns the KV writes to run
+//! after the reply. The webhook's path never asks whether KV is bound.
+
+mod memory;
+
+pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
+
+use crate::record::{HistoryLimits, Pair, Record};
+use crate::seal::{
+    self, new_spill_key, Opened, Place, Pointer, Purpose, SessionKeys, MAX_SET_COOKIE_BYTES,
+};
+
+/// A key-value store for records: the `CONVERSATIONS` KV namespace in the worker, a map in
+/// tests. Only reads happen while a webhook is answered; writes are returned as
+/// [`KvWrite`]s for the caller to run after the reply.
+#[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
+pub trait Store {
+    /// The value under `key`, `None` when absent; `Err` for any fault (network, rate limit,
+    /// timeout), with a short description for the log.
+    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+}
+
+/// Stands in for "no KV binding".
+pub struct NoStore;
+
+impl Store for NoStore {
+    async fn get(&self, _key: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// A KV change to make once the reply is on its way (`ctx.wait_until` in the worker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvWrite {
+    /// Store `value` under `key` for `ttl_seconds`.
+    Put {
+        /// The KV key.
+        key: String,
+        /// A sealed record.
+        value: String,
+        /// KV expiration TTL.
+        ttl_seconds: u64,
+    },
+    /// Remove `key`.
+    Delete {
+        /// The KV key.
+        key: String,
+    },
+}
+
+/// Where the record of a webhook came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// No usable copy: the conversation starts here.
+    New,
+    /// The pair's cookie.
+    Cookie,
+    /// The `CONVERSATIONS` KV namespace (no cookie, or a pointer to a spilled record).
+    Kv,
+    /// The isolate's memory: the cookie was older than the record answered last.
+    Memory,
+}
+
+impl Source {
+    /// Its name in logs and the `X-State-Source` header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::New => "new",
+            Source::Cookie => "cookie",
+            Source::Kv => "kv",
+            Source::Memory => "memory",
+        }
+    }
+}
+
+/// How records are sealed and kept, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Keys that seal and open records (`SESSION_SECRET`).
+    pub keys: SessionKeys,
+    /// `CONVERSATION_TTL_SECONDS`: idle time after which a cookie no longer opens; also the
+    /// cookie's `Max-Age`.
+    pub cookie_ttl_seconds: u64,
+    /// `KV_TTL_SECONDS`: life of a KV entry after the pair's last message.
+    pub kv_ttl_seconds: u64,
+    /// `ENCRYPT_STATE`: seal with ChaCha20-Poly1305 so Twilio and KV hold nothing readable.
+    pub encrypt: bool,
+    /// `HISTORY_TURNS`, `HISTORY_MAX_BYTES`.
+    pub history: HistoryLimits,
+}
+
+/// The newest record found for a webhook, and what saving it needs to know.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The newest record (a new one when nothing usable was found).
+    pub record: Record,
+    /// Where it came from.
+    pub source: Option<Source>,
+    /// The isolate's memory of the pair, even when it was not the newest copy: it still
+    /// knows which messages it answered.
+    pub remembered: Option<Record>,
+    /// A KV read that failed, for the log.
+    pub kv_error: Option<String>,
+    /// The spill key of the pointer cookie the webhook came with: reused, so a long
+    /// conversation keeps one spilled entry.
+    spill_key: Option<String>,
+}
+
+/// What happened to the record, which decides what is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new message was counted.
+    Counted,
+    /// A retry or replay: nothing changed, the cookie is set again.
+    Unchanged,
+    /// The conversation was forgotten.
+    Reset,
+}
+
+/// What saving a record produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// The `Set-Cookie` header; `None` when no cookie can hold the record.
+    pub set_cookie: Option<String>,
+    /// KV writes to run after the reply.
+    pub writes: Vec<KvWrite>,
+}
+
+/// One pair's storage during one webhook.
+pub struct Storage<'a, S> {
+    settings: &'a Settings,
+    pair: Pair<'a>,
+    now: u64,
+    kv: Option<&'a S>,
+    memory: Option<&'a Memory>,
+}
+
+impl<'a, S: Store> Storage<'a, S> {
+    /// The storage of `pair` at time `now`, with the KV namespace and the isolate's memory
+    /// when there are.
+    pub fn new(
+        settings: &'a Settings,
+        pair: Pair<'a>,
+        now: u64,
+        kv: Option<&'a S>,
+        memory: Option<&'a Memory>,
+    ) -> Self {
+        Storage {
+            settings,
+            pair,
+            now,
+            kv,
+            memory,
+        }
+    }
+
+    /// The newest record of the pair. The cookie is authoritative when it holds the record
+    /// and nothing newer is remembered; KV is read only without a usable cookie, or for a
+    /// spilled record. Faults are logged and read as "nothing there".
+    pub async fn load(&self, cookie_header: Option<&str>) -> Loaded {
+        let keys = &self.settings.keys;
+        let opened = cookie_header.and_then(|h| keys.open_cookie_header(h, &self.pair, self.now));
+        let mut loaded = Loaded::default();
+        let mut best: Option<Record> = match opened {
+            Some(Opened::Record(record)) => Some(record),
+            Some(Opened::Pointer(pointer)) => {
+                loaded.spill_key = Some(pointer.key);
+                Some(pointer.summary)
+            }
+            None => None,
+        };
+        loaded.source = best.as_ref().map(|_| Source::Cookie);
+        if best.is_none() || loaded.spill_key.is_some() {
+            if let Some(kv) = self.kv {
+                let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
+                loaded.kv_error = error;
+                // A pointer newer than anything KV returned means KV has not caught up: go
+                // on from the pointer's summary, which keeps the count exact.
+                if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| f.seq >= b.seq))
+                {
+                    best = Some(found);
+                    loaded.source = Some(Source::Kv);
+                }
+            }
+        }
+        loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
+        // Without KV a conversation whose cookie is gone starts afresh, as Twilio's cookie
+        // life says; memory only takes over a reset's empty record, to keep sequences rising.
+        let recoverable = best.is_some() || self.kv.is_some();
+        if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
+            best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
+        }) {
+            best = Some(newer.clone());
+            loaded.source = Some(Source::Memory);
+        }
+        // A conversation that starts afresh keeps the pair's sequence rising, so what this
+        // isolate remembers of the old one never passes for newer.
+        loaded.record = best.unwrap_or_else(|| Record {
+            seq: loaded.remembered.as_ref().map_or(0, |m| m.seq),
+            ..Record::default()
+        });
+        loaded.source = Some(loaded.source.unwrap_or(Source::New));
+        loaded
+    }
+
+    /// The newest record in KV: the spilled record a pointer names, then the pair's entry
+    /// under each key it may be under, the first found.
+    async fn read_kv(&self, kv: &S, spill_key: Option<&str>) -> (Option<Record>, Option<String>) {
+        let keys = &self.settings.keys;
+        let mut best: Option<Record> = None;
+        let mut error = None;
+        let pair_keys = keys.pair_keys(&self.pair);
+        let candidates = spill_key
+            .into_iter()
+            .chain(pair_keys.iter().map(String::as_str));
+        for (i, key) in candidates.enumerate() {
+            let is_pair_entry = spill_key.is_none() || i > 0;
+            if is_pair_entry && best.is_some() {
+                break;
+            }
+            match kv.get(key).await {
+                Ok(Some(value)) => {
+                    if let Ok(Opened::Record(record)) =
+                        keys.open(&value, Place::Kv, &self.pair, self.now)
+                    {
+                        if best.as_ref().is_none_or(|b| record.seq > b.seq) {
+                            best = Some(record);
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => error = Some(e),
+            }
+        }
+        (best, error)
+    }
+
+    /// Seals `record` into the cookie and says what to write; `loaded` is what
+    /// [`Storage::load`] returned for this webhook.
+    pub fn save(&self, record: &mut Record, change: Change, loaded: &Loaded) -> Saved {
+        let mut saved = Saved::default();
+        if change == Change::Reset {
+            if let Some(memory) = self.memory {
+                memory.remember(&self.pair, record);
+            }
+            if self.kv.is_some() {
+                let keys = self.settings.keys.pair_keys(&self.pair);
+                let spill = loaded.spill_key.iter().cloned();
+                saved.writes = spill
+                    .chain(keys)
+                    .map(|key| KvWrite::Delete { key })
+                    .collect();
+            }
+            saved.set_cookie = Some(seal::set_cookie("", 0));
+            return saved;
+        }
+        let counted = change == Change::Counted;
+        // The KV copy is sealed once, before any trimming for the cookie, and serves both the
+        // pair's entry and a spill. KV never goes backwards where the isolate knows better.
+        let newer_known = loaded
+            .remembered
+            .as_ref()
+            .is_some_and(|m| m.seq > record.seq);
+        let kv_value =
+            (self.kv.is_some() && counted && !newer_known).then(|| self.seal_for_kv(record));
+        saved.set_cookie = self.seal_cookie(
+            record,
+            loaded,
+            counted,
+            kv_value.as_deref(),
+            &mut saved.writes,
+        );
+        if counted {
+            if let Some(memory) = self.memory {
+                memory.remember(&self.pair, record);
+            }
+        }
+        if let Some(value) = kv_value {
+            // Written on every counted message, so a lost cookie is recovered exactly.
+            let key = self.settings.keys.pair_keys(&self.pair).swap_remove(0);
+            saved.writes.push(KvWrite::Put {
+                key,
+                value,
+                ttl_seconds: self.settings.kv_ttl_seconds,
+            });
+        }
+        saved
+    }
+
+    fn seal_for_kv(&self, record: &Record) -> String {
+        let s = self.settings;
+        let expires_at = record.last_seen.saturating_add(s.kv_ttl_seconds);
+        s.keys
+            .seal(record, Purpose::Kv, &self.pair, expires_at, s.encrypt)
+    }
+
+    /// The `Set-Cookie` for `record`, never over [`MAX_SET_COOKIE_BYTES`]: a record that
+    /// does not fit is spilled to KV behind a pointer cookie when KV is bound, or loses its
+    /// oldest turns until it fits.
+    fn seal_cookie(
+        &self,
+        record: &mut Record,
+        loaded: &Loaded,
+        counted: bool,
+        kv_value: Option<&str>,
+        writes: &mut Vec<KvWrite>,
+    ) -> Option<String> {
+        let s = self.settings;
+        let ttl = s.cookie_ttl_seconds;
+        let expires_at = record.last_seen.saturating_add(ttl);
+        let fits = |sealed: &str| {
+            let cookie = seal::set_cookie(sealed, ttl);
+            (cookie.len() <= MAX_SET_COOKIE_BYTES && !sealed.is_empty()).then_some(cookie)
+        };
+        let seal = |record: &Record| {
+            s.keys
+                .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)
+        };
+        if let Some(cookie) = fits(&seal(record)) {
+            return Some(cookie);
+        }
+        if self.kv.is_some() {
+            // A retry's record is in KV already under the pointer's key.
+            let write = counted || loaded.spill_key.is_none();
+            if let Some(key) = loaded.spill_key.clone().or_else(new_spill_key) {
+                let pointer = Pointer {
+                    key: key.clone(),
+                    summary: record.summary(),
+                };
+                let sealed = s
+                    .keys
+                    .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt);
+                if let Some(cookie) = fits(&sealed) {
+                    if write {
+                        let value =
+                            kv_value.map_or_else(|| self.seal_for_kv(record), str::to_string);
+                        writes.push(KvWrite::Put {
+                            key,
+                            value,
+                            ttl_seconds: s.kv_ttl_seconds,
+                        });
+                    }
+                    return Some(cookie);
+                }
+            }
+        }
+        while record.drop_oldest_turn() {
+            if let Some(cookie) = fits(&seal(record)) {
+                return Some(cookie);
+            }
+        }
+        // Only a conversation's own state can grow this large; no cookie beats a broken one.
+        None
+    }
+}
