@@ -268,3 +268,19 @@ fn a_retried_message_gets_the_same_answer_whatever_the_history_setting() {
         );
     }
 }
+
+#[test]
+fn cookie_sizes() {
+    let size = |vars: &[(&str, &str)]| {
+        let mut phone = TestPhone::new::<Counter>(vars).unwrap();
+        for i in 1..=10 {
+            phone.text(&format!("message number {i} of this conversation"));
+        }
+        phone.cookie().unwrap().len() - "sms_state=".len()
+    };
+    let off = size(&[("HISTORY_TURNS", "0")]);
+    let default = size(&[]);
+    println!("sealed cookie value after 10 messages: {off} bytes with HISTORY_TURNS=0 (signed), {default} bytes by default (10 turns, encrypted)");
+    assert!(off < 1024, "{off}");
+    assert!(default < 4096 - 64, "{default}");
+}

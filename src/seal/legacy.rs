@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
-use crate::record::Record;
+use crate::record::{fingerprint, Record};
 
 /// The first release's state, field for field (postcard identifies fields by order).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +66,12 @@ impl From<State> for Record {
             count: old.count,
             first_seen: old.first_seen,
             last_seen: old.last_seen,
-            seen: old.last_message_sid.into_iter().collect(),
+            seen: old
+                .last_message_sid
+                .iter()
+                .map(|s| fingerprint(s))
+                .collect(),
+            last_message_sid: old.last_message_sid,
             last_reply,
             turns,
             state,

@@ -311,7 +311,8 @@ mod golden {
             (v1.count, v1.seq, v1.first_seen, v1.last_seen),
             (3, 3, NOW + 1, NOW + 3)
         );
-        assert_eq!(v1.seen, [sid(3)]);
+        assert_eq!(v1.last_message_sid(), Some(sid(3).as_str()));
+        assert!(v1.has_seen(&sid(3)) && !v1.has_seen(&sid(2)));
         assert!(v1.turns.is_empty());
 
         let Ok(Opened::Record(e1)) = open(&k, E1_COUNT5, NOW) else {

@@ -25,7 +25,7 @@ pub const BYTE_BUDGET: usize = 4 << 20;
 /// Requests of one isolate interleave at every `.await`, but never run in parallel (one
 /// thread), and each method below borrows the vector only between two awaits: that is what
 /// keeps the `RefCell` safe. Whichever of two interleaved requests of a pair saves last is
-/// remembered, and a save never replaces a newer record ([`Memory::remember`]).
+/// remembered.
 #[derive(Debug)]
 pub struct Memory {
     entries: RefCell<Vec<(String, Record, usize)>>,
@@ -69,16 +69,12 @@ impl Memory {
             .map(|(_, r, _)| r.clone())
     }
 
-    /// Remembers `record` as the latest of `pair`, unless a newer one is remembered.
+    /// Remembers `record` as the latest of `pair`. It replaces whatever was remembered, even
+    /// with a lower sequence: a conversation that started afresh (its cookie expired or was
+    /// forged) is the pair's conversation now.
     pub fn remember(&self, pair: &Pair<'_>, record: &Record) {
         let key = key(pair);
         let mut entries = self.entries.borrow_mut();
-        if entries
-            .iter()
-            .any(|(k, r, _)| *k == key && r.seq > record.seq)
-        {
-            return;
-        }
         entries.retain(|(k, _, _)| *k != key);
         let size = key.len() + record.approx_bytes();
         if size > self.byte_budget {
@@ -159,11 +155,11 @@ mod tests {
     }
 
     #[test]
-    fn an_older_record_never_replaces_a_newer_one() {
+    fn a_conversation_that_started_afresh_replaces_the_old_one() {
         let memory = Memory::default();
         memory.remember(&pair("+1"), &record(3));
-        memory.remember(&pair("+1"), &record(2));
-        assert_eq!(memory.get(&pair("+1")).map(|r| r.count), Some(3));
+        memory.remember(&pair("+1"), &record(1));
+        assert_eq!(memory.get(&pair("+1")).map(|r| r.count), Some(1));
     }
 
     #[test]

@@ -198,12 +198,7 @@ impl<'a, S: Store> Storage<'a, S> {
             best = Some(newer.clone());
             loaded.source = Some(Source::Memory);
         }
-        // A conversation that starts afresh keeps the pair's sequence rising, so what this
-        // isolate remembers of the old one never passes for newer.
-        loaded.record = best.unwrap_or_else(|| Record {
-            seq: loaded.remembered.as_ref().map_or(0, |m| m.seq),
-            ..Record::default()
-        });
+        loaded.record = best.unwrap_or_default();
         loaded.source = Some(loaded.source.unwrap_or(Source::New));
         loaded
     }

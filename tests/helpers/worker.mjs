@@ -257,7 +257,9 @@ class PostcardReader {
     const count = this.u64();
     const firstSeen = this.u64();
     const lastSeen = this.u64();
-    const seen = this.vec(() => this.string());
+    const lastMessageSid = this.option(() => this.string());
+    // Fingerprints of the recent MessageSids: 8 raw bytes each (a fixed array: no length).
+    const seen = this.vec(() => Buffer.from([...Array(8)].map(() => this.byte())).toString("hex"));
     const lastReply = this.reply();
     const turns = this.vec(() => {
       const turn = { at: this.u64(), messageSid: this.string(), inbound: this.string() };
@@ -267,7 +269,7 @@ class PostcardReader {
     const stateVersion = this.u64();
     const json = this.string();
     return {
-      seq, count, firstSeen, lastSeen, seen, lastMessageSid: seen.at(-1) ?? null,
+      seq, count, firstSeen, lastSeen, seen, lastMessageSid,
       lastReply: lastReply.map((m) => m.body), turns, stateVersion,
       memory: json ? JSON.parse(json) : {},
     };
