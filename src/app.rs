@@ -11,7 +11,9 @@ use std::rc::Rc;
 use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{AfterReply, Context, Conversation, Converse, HttpClient, Reply, Turn};
 use crate::conversations;
-use crate::record::{Pair, Record};
+use crate::objects::{Objects, StartCall, WebhookCall};
+use crate::record::Pair;
+use crate::record::Record;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::{Change, KvWrite, Loaded, Memory, Storage, Store};
 use crate::twilio::params::{self, InboundMessage, Params};
@@ -76,6 +78,8 @@ pub struct HttpRequest<'a> {
     pub signature: Option<&'a str>,
     /// `Cookie` header.
     pub cookie: Option<&'a str>,
+    /// `Authorization` header (only `POST /conversations` reads it).
+    pub authorization: Option<&'a str>,
     /// The body (empty for GET), or why it could not be read.
     pub body: Body<'a>,
 }
@@ -110,6 +114,9 @@ pub struct Runtime<'a, S> {
     pub vars: Vars<'a>,
     /// Sends the requests conversations make.
     pub http: Rc<dyn HttpClient>,
+    /// The `CONVERSATION_OBJECTS` Durable Object namespace, when bound (never inside an
+    /// object itself).
+    pub objects: Option<&'a dyn Objects>,
 }
 
 /// The answer to one request, and the work to do after it.
@@ -128,7 +135,13 @@ pub async fn handle<S: Store>(
     req: &HttpRequest<'_>,
     rt: &Runtime<'_, S>,
 ) -> Handled {
-    match webhook(setup, req, rt).await {
+    let (_, path, _) = split_request_url(req.url);
+    let answer = if path == "/conversations" {
+        start_conversation(setup, req, rt).await
+    } else {
+        webhook(setup, req, rt).await
+    };
+    match answer {
         Ok(answer) => answer,
         Err(rejection) => Handled {
             response: HttpResponse::rejected(rejection),
@@ -160,27 +173,164 @@ async fn webhook<S: Store>(
         let log = LogEvent::new(Outcome::StatusCallback, from);
         return Ok(Handled::twiml(&Reply::none(), None, log));
     }
-    let pair = Pair {
-        account_sid: message.account(),
-        to: &message.to,
-        from: &message.from,
-    };
-    let storage = Storage::new(&config.storage, pair, rt.now, rt.kv, rt.memory);
-    let loaded = storage.load(req.cookie).await;
+    // With the Durable Objects binding, the pair's object answers: one message at a time,
+    // against the newest record. When it cannot, the worker answers from the cookie.
+    let mut object_error = None;
+    if let Some(objects) = rt.objects {
+        let pair = message.pair();
+        let name = config.storage.keys.object_name(&pair);
+        let call = WebhookCall {
+            params: params.clone(),
+            cookie: req.cookie.map(str::to_string),
+            now: rt.now,
+        };
+        match objects.webhook(&name, &call).await {
+            Ok(answer) => return Ok(answer.into_handled(from)),
+            Err(e) => object_error = Some(e),
+        }
+    }
+    let (mut handled, done) = respond(setup, &message, intent, req.cookie, rt, None).await;
+    handled.response.log.object_error = object_error;
+    handled.response.log.follow_up_ignored = done.follow_up.is_some();
+    Ok(handled)
+}
+
+/// The webhook's answer once it is known to be Twilio's: load the pair's record, converse,
+/// save. `object` is the record the pair's Durable Object keeps, when it is the object
+/// answering.
+pub(crate) async fn respond<S: Store>(
+    setup: &Setup,
+    message: &InboundMessage,
+    intent: Intent,
+    cookie: Option<&str>,
+    rt: &Runtime<'_, S>,
+    object: Option<Option<Record>>,
+) -> (Handled, Done) {
+    let config = &setup.config;
+    let mut storage = Storage::new(&config.storage, message.pair(), rt.now, rt.kv, rt.memory);
+    if let Some(stored) = object {
+        storage = storage.in_object(stored);
+    }
+    let loaded = storage.load(cookie).await;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
-    let mut done = converse(setup, &message, intent, &loaded, &ctx).await;
+    let mut done = converse(setup, message, intent, &loaded, &ctx).await;
     let saved = storage.save(&mut done.record, done.change, &loaded);
 
     let log = LogEvent {
         source: loaded.source,
         count: Some(done.record.count),
         kv_error: loaded.kv_error,
-        ..LogEvent::new(done.outcome, from)
+        ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     };
     let mut handled = Handled::twiml(&done.reply, saved.set_cookie, log);
     handled.writes = saved.writes;
     handled.after_reply = ctx.take_after_reply();
-    Ok(handled)
+    let follow_up = (done.change == Change::Counted)
+        .then(|| done.reply.follow_up())
+        .flatten();
+    (
+        handled,
+        Done {
+            record: done.record,
+            change: done.change,
+            follow_up,
+        },
+    )
+}
+
+/// What the webhook left, for the pair's Durable Object to keep.
+pub(crate) struct Done {
+    /// The record after the message.
+    pub record: Record,
+    /// What kind of change it was.
+    pub change: Change,
+    /// Seconds after which the conversation asked to follow up.
+    pub follow_up: Option<u64>,
+}
+
+/// `POST /conversations`: the worker starts a conversation. Enabled by `OUTBOUND_API_KEY`
+/// (a 404 without it, so the route does not exist for anyone else) and run by the pair's
+/// Durable Object, which sends the opening message and keeps the state for the reply.
+async fn start_conversation<S: Store>(
+    setup: Result<&Setup, &ConfigError>,
+    req: &HttpRequest<'_>,
+    rt: &Runtime<'_, S>,
+) -> Result<Handled, Rejection> {
+    let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
+    let outbound = &setup.config.outbound;
+    let key = outbound.start_key.as_deref().ok_or(Rejection::NotFound)?;
+    if req.method != "POST" {
+        return Err(Rejection::StartMethod);
+    }
+    let bearer = req
+        .authorization
+        .and_then(|a| a.trim().strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Constant time: how much of the key matched must not show in the timing.
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        bearer.trim().as_bytes(),
+        key.as_bytes(),
+    )) {
+        return Err(Rejection::Unauthorized);
+    }
+    let account_sid = outbound.account_sid.clone().ok_or_else(|| {
+        Rejection::Misconfigured(ConfigError::new(
+            "TWILIO_ACCOUNT_SID",
+            "is not set: POST /conversations sends from this account",
+        ))
+    })?;
+    let body = match req.body {
+        Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
+        Body::Read(_) | Body::TooLarge => return Err(Rejection::TooLarge),
+        Body::Unreadable => return Err(Rejection::UnreadableBody),
+    };
+    let json = std::str::from_utf8(body)
+        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
+    let number = |name: &str| -> Result<String, Rejection> {
+        match fields.get(name).and_then(|v| v.as_str()) {
+            Some(n) if is_address(n) => Ok(n.to_string()),
+            _ => Err(Rejection::BadStart(format!(
+                "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
+            ))),
+        }
+    };
+    let (to, from) = (number("to")?, number("from")?);
+    let objects = rt.objects.ok_or(Rejection::ObjectsUnbound)?;
+    let pair = Pair {
+        account_sid: &account_sid,
+        to: &from,
+        from: &to,
+    };
+    let name = setup.config.storage.keys.object_name(&pair);
+    let log_from = Some(mask_number(&to));
+    let call = StartCall {
+        to,
+        from,
+        account_sid,
+        json: json.to_string(),
+        now: rt.now,
+    };
+    let (status, body) = objects
+        .start(&name, &call)
+        .await
+        .map_err(Rejection::ObjectUnreachable)?;
+    Ok(Handled {
+        response: HttpResponse::json(status, body, LogEvent::new(Outcome::Start, log_from)),
+        writes: Vec::new(),
+        after_reply: Vec::new(),
+    })
+}
+
+/// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
+fn is_address(address: &str) -> bool {
+    let number = address.strip_prefix("whatsapp:").unwrap_or(address);
+    number.strip_prefix('+').is_some_and(|digits| {
+        (7..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
 }
 
 /// The webhook lives at `/sms` (and `/`); Twilio calls it with GET or POST. Returns the
@@ -254,7 +404,7 @@ fn authenticate(config: &Config, req: &HttpRequest<'_>, params: &Params) -> Resu
 
 /// What the person asked for, before any state is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Intent {
+pub(crate) enum Intent {
     /// A message for the conversation.
     Message,
     /// The reset keyword: forget the conversation.
@@ -266,7 +416,7 @@ enum Intent {
 }
 
 impl Intent {
-    fn of(message: &InboundMessage, reset_keyword: &str) -> Intent {
+    pub(crate) fn of(message: &InboundMessage, reset_keyword: &str) -> Intent {
         let word = message.body.trim();
         if message.is_status_callback() {
             Intent::StatusCallback

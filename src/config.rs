@@ -90,6 +90,54 @@ pub struct Config {
     pub storage: Settings,
     /// `RESET_KEYWORD`: texting it alone (any case) forgets the conversation.
     pub reset_keyword: String,
+    /// What sending messages ourselves needs (follow-ups, conversations the worker starts).
+    pub outbound: Outbound,
+}
+
+/// Settings for messages the worker sends itself through Twilio's Messages API.
+#[derive(Clone, Default)]
+pub struct Outbound {
+    /// `TWILIO_API_BASE_URL` (default `https://api.twilio.com`).
+    pub api_base_url: String,
+    /// `TWILIO_ACCOUNT_SID`: the account conversations are started from.
+    pub account_sid: Option<String>,
+    /// The first of `TWILIO_AUTH_TOKEN`, the basic-auth password unless an API key is set.
+    pub auth_token: Option<String>,
+    /// `TWILIO_API_KEY_SID` and `TWILIO_API_KEY_SECRET`, used instead of the auth token.
+    pub api_key: Option<(String, String)>,
+    /// `OUTBOUND_API_KEY`: the bearer token of `POST /conversations` (unset: no such route).
+    pub start_key: Option<String>,
+}
+
+impl fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print a token or key.
+        f.debug_struct("Outbound")
+            .field("api_base_url", &self.api_base_url)
+            .field("account_sid", &self.account_sid)
+            .field("api_key", &self.api_key.as_ref().map(|(sid, _)| sid))
+            .field("start_key", &self.start_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Outbound {
+    /// Basic-auth credentials for the Messages API of `account_sid`: the API key when set,
+    /// else the account and its auth token; `None` when neither is configured.
+    pub fn credentials(&self, account_sid: &str) -> Option<crate::twilio::messages::Credentials> {
+        use crate::twilio::messages::Credentials;
+        match (&self.api_key, &self.auth_token) {
+            (Some((sid, secret)), _) => Some(Credentials {
+                user: sid.clone(),
+                password: secret.clone(),
+            }),
+            (None, Some(token)) => Some(Credentials {
+                user: account_sid.to_string(),
+                password: token.clone(),
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The names the core reads (conversations read their own).
@@ -105,6 +153,11 @@ pub const VARIABLES: &[&str] = &[
     "ENCRYPT_STATE",
     "KV_TTL_SECONDS",
     "RESET_KEYWORD",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_API_BASE_URL",
+    "TWILIO_API_KEY_SID",
+    "TWILIO_API_KEY_SECRET",
+    "OUTBOUND_API_KEY",
 ];
 
 impl Config {
@@ -198,6 +251,7 @@ impl Config {
             reset_keyword: vars
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
+            outbound: outbound(vars)?,
         })
     }
 
@@ -230,6 +284,60 @@ fn verifiers(tokens: &str) -> Result<Vec<Verifier>, ConfigError> {
                 .ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "cannot key HMAC-SHA1"))
         })
         .collect()
+}
+
+fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
+    let api_base_url = match vars.get("TWILIO_API_BASE_URL") {
+        None => crate::twilio::messages::DEFAULT_API_BASE_URL.to_string(),
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            url.trim_end_matches('/').to_string()
+        }
+        Some(_) => {
+            return Err(ConfigError::new(
+                "TWILIO_API_BASE_URL",
+                "must start with https:// (e.g. https://api.dublin.ie1.twilio.com)",
+            ))
+        }
+    };
+    let account_sid = vars.get("TWILIO_ACCOUNT_SID");
+    if account_sid
+        .as_deref()
+        .is_some_and(|sid| !sid.starts_with("AC"))
+    {
+        return Err(ConfigError::new(
+            "TWILIO_ACCOUNT_SID",
+            "must start with AC (Console → Account info)",
+        ));
+    }
+    let api_key = match (
+        vars.get("TWILIO_API_KEY_SID"),
+        vars.get("TWILIO_API_KEY_SECRET"),
+    ) {
+        (Some(sid), Some(secret)) => Some((sid, secret)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "TWILIO_API_KEY_SECRET",
+                "is not set, but TWILIO_API_KEY_SID is",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "TWILIO_API_KEY_SID",
+                "is not set, but TWILIO_API_KEY_SECRET is",
+            ))
+        }
+    };
+    let auth_token = vars
+        .get("TWILIO_AUTH_TOKEN")
+        .and_then(|t| t.split(',').next().map(|t| t.trim().to_string()));
+    Ok(Outbound {
+        api_base_url,
+        account_sid,
+        auth_token,
+        api_key,
+        start_key: vars.get("OUTBOUND_API_KEY"),
+    })
 }
 
 fn base_url(url: Option<String>) -> Result<Option<String>, ConfigError> {

@@ -27,6 +27,7 @@ use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::{
     ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
 };
+use crate::objects::{self, MapObjectStore, ObjectAnswer, Objects, StartCall, WebhookCall};
 use crate::record::{Pair, Record};
 use crate::seal::our_cookie_values;
 use crate::storage::{KvWrite, Memory, Source, Storage, Store};
@@ -199,7 +200,7 @@ struct Sent {
 /// Twilio does (one jar per pair, gone after `Max-Age`), with the isolate's memory and,
 /// optionally, KV.
 pub struct TestPhone {
-    setup: Setup,
+    setup: Rc<Setup>,
     vars: BTreeMap<String, String>,
     from: String,
     to: String,
@@ -209,7 +210,109 @@ pub struct TestPhone {
     memory: Memory,
     kv: Option<MapKv>,
     http: Rc<FakeHttp>,
+    objects: Option<LocalObjects>,
     last: Option<Sent>,
+}
+
+/// The `CONVERSATION_OBJECTS` namespace in memory: one [`MapObjectStore`] per object name,
+/// running the objects' own code ([`crate::objects`]).
+pub struct LocalObjects {
+    setup: Rc<Setup>,
+    vars: BTreeMap<String, String>,
+    http: Rc<FakeHttp>,
+    now: Rc<Cell<u64>>,
+    stores: RefCell<BTreeMap<String, Rc<MapObjectStore>>>,
+    unreachable: Cell<bool>,
+}
+
+impl LocalObjects {
+    fn store(&self, name: &str) -> Rc<MapObjectStore> {
+        Rc::clone(
+            self.stores
+                .borrow_mut()
+                .entry(name.to_string())
+                .or_default(),
+        )
+    }
+
+    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
+        Runtime {
+            now: self.now.get(),
+            kv: None,
+            memory: None,
+            vars: Vars::new(lookup),
+            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
+            objects: None,
+        }
+    }
+
+    /// Fires every alarm that is due at the current time; what each one did.
+    pub fn fire_alarms(&self) -> Vec<Result<String, String>> {
+        let due: Vec<Rc<MapObjectStore>> = self
+            .stores
+            .borrow()
+            .values()
+            .filter(|s| s.alarm_at().is_some_and(|at| at <= self.now.get()))
+            .cloned()
+            .collect();
+        let lookup = |name: &str| self.vars.get(name).cloned();
+        due.iter()
+            .map(|store| {
+                store.clear_alarm();
+                block_on(objects::alarm(
+                    &self.setup,
+                    store.as_ref(),
+                    &self.runtime(&lookup),
+                ))
+            })
+            .collect()
+    }
+
+    /// When the next alarm is due, if any.
+    pub fn next_alarm(&self) -> Option<u64> {
+        self.stores
+            .borrow()
+            .values()
+            .filter_map(|s| s.alarm_at())
+            .min()
+    }
+
+    /// Makes every object unreachable (or reachable again).
+    pub fn set_unreachable(&self, unreachable: bool) {
+        self.unreachable.set(unreachable);
+    }
+}
+
+impl Objects for LocalObjects {
+    fn webhook<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a WebhookCall,
+    ) -> LocalFuture<'a, Result<ObjectAnswer, String>> {
+        Box::pin(async move {
+            if self.unreachable.get() {
+                return Err("object unreachable (test)".into());
+            }
+            let store = self.store(name);
+            let lookup = |var: &str| self.vars.get(var).cloned();
+            objects::webhook(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StartCall,
+    ) -> LocalFuture<'a, Result<(u16, String), String>> {
+        Box::pin(async move {
+            if self.unreachable.get() {
+                return Err("object unreachable (test)".into());
+            }
+            let store = self.store(name);
+            let lookup = |var: &str| self.vars.get(var).cloned();
+            objects::start(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+        })
+    }
 }
 
 impl TestPhone {
@@ -225,7 +328,7 @@ impl TestPhone {
         ]);
         map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let lookup = |name: &str| map.get(name).cloned();
-        let setup = Setup::with::<C>(&Vars::new(&lookup))?;
+        let setup = Rc::new(Setup::with::<C>(&Vars::new(&lookup))?);
         Ok(TestPhone {
             setup,
             vars: map,
@@ -237,6 +340,7 @@ impl TestPhone {
             memory: Memory::default(),
             kv: None,
             http: Rc::new(FakeHttp::default()),
+            objects: None,
             last: None,
         })
     }
@@ -251,6 +355,57 @@ impl TestPhone {
     pub fn with_kv(mut self) -> Self {
         self.kv = Some(MapKv::default());
         self
+    }
+
+    /// The same phone with the `CONVERSATION_OBJECTS` Durable Objects bound (in memory).
+    pub fn with_objects(mut self) -> Self {
+        self.objects = Some(LocalObjects {
+            setup: Rc::clone(&self.setup),
+            vars: self.vars.clone(),
+            http: Rc::clone(&self.http),
+            now: Rc::new(Cell::new(self.now)),
+            stores: RefCell::default(),
+            unreachable: Cell::new(false),
+        });
+        self
+    }
+
+    /// The objects, when bound.
+    pub fn objects(&self) -> Option<&LocalObjects> {
+        self.objects.as_ref()
+    }
+
+    /// `POST /conversations` with `json` and `Authorization: Bearer <bearer>`: the status and
+    /// the body.
+    pub fn start_conversation(&mut self, bearer: &str, json: &str) -> (u16, String) {
+        self.sync_clock();
+        let auth = format!("Bearer {bearer}");
+        let request = HttpRequest {
+            method: "POST",
+            url: "https://sms.example.workers.dev/conversations",
+            content_type: Some("application/json"),
+            authorization: Some(&auth),
+            body: Body::Read(json.as_bytes()),
+            ..Default::default()
+        };
+        let vars = &self.vars;
+        let lookup = |name: &str| vars.get(name).cloned();
+        let runtime = Runtime {
+            now: self.now,
+            kv: self.kv.as_ref(),
+            memory: Some(&self.memory),
+            vars: Vars::new(&lookup),
+            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
+            objects: self.objects.as_ref().map(|o| o as &dyn Objects),
+        };
+        let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
+        (handled.response.status, handled.response.body)
+    }
+
+    fn sync_clock(&self) {
+        if let Some(objects) = &self.objects {
+            objects.now.set(self.now);
+        }
     }
 
     /// Texts `body`, as a new message.
@@ -280,9 +435,24 @@ impl TestPhone {
         self.jar = None;
     }
 
-    /// Lets `seconds` pass (the cookie goes when its `Max-Age` has).
+    /// Lets `seconds` pass (the cookie goes when its `Max-Age` has); with objects bound,
+    /// the alarms that fall due meanwhile fire, in order.
     pub fn wait(&mut self, seconds: u64) {
-        self.now += seconds;
+        let until = self.now + seconds;
+        while let Some(at) = self
+            .objects
+            .as_ref()
+            .and_then(|o| o.next_alarm())
+            .filter(|at| *at <= until)
+        {
+            self.now = at.max(self.now);
+            self.sync_clock();
+            if let Some(objects) = &self.objects {
+                objects.fire_alarms();
+            }
+        }
+        self.now = until;
+        self.sync_clock();
     }
 
     /// The next messages reach another isolate, which remembers nothing.
@@ -303,8 +473,27 @@ impl TestPhone {
         self.jar = cookie.map(|c| (c, u64::MAX));
     }
 
-    /// The newest record the worker can find for the pair (cookie, memory, KV).
+    /// The newest record the worker can find for the pair (the object's, or else the
+    /// cookie, memory, KV).
     pub fn record(&self) -> Record {
+        if let Some(objects) = &self.objects {
+            let name = self.setup.config.storage.keys.object_name(&self.pair());
+            let store = objects.store(&name);
+            if let Some(sealed) =
+                block_on(crate::objects::ObjectStore::get(store.as_ref(), "record"))
+                    .ok()
+                    .flatten()
+            {
+                if let Ok(crate::seal::Opened::Record(r)) = self.setup.config.storage.keys.open(
+                    &sealed,
+                    crate::seal::Place::Object,
+                    &self.pair(),
+                    self.now,
+                ) {
+                    return r;
+                }
+            }
+        }
         let storage = Storage::new(
             &self.setup.config.storage,
             self.pair(),
@@ -358,6 +547,7 @@ impl TestPhone {
     }
 
     fn deliver(&mut self, sid: String, body: String, cookie: Option<String>) -> Exchange {
+        self.sync_clock();
         let form = serde_urlencoded::to_string([
             ("AccountSid", TEST_ACCOUNT_SID),
             ("MessageSid", sid.as_str()),
@@ -381,6 +571,7 @@ impl TestPhone {
             content_type: Some("application/x-www-form-urlencoded"),
             signature: Some(&sig),
             cookie: cookie_header.as_deref(),
+            authorization: None,
             body: Body::Read(form.as_bytes()),
         };
         let vars = &self.vars;
@@ -391,6 +582,7 @@ impl TestPhone {
             memory: Some(&self.memory),
             vars: Vars::new(&lookup),
             http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
+            objects: self.objects.as_ref().map(|o| o as &dyn Objects),
         };
         let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
         let response = handled.response;

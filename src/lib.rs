@@ -20,6 +20,7 @@ pub mod conversation;
 pub mod conversations;
 pub mod harness;
 pub mod inspect;
+pub mod objects;
 pub mod record;
 pub mod response;
 pub mod seal;

@@ -129,6 +129,8 @@ impl Record {
     pub fn answered(&mut self, turn: Turn, limits: HistoryLimits) {
         self.last_reply = turn.reply.clone();
         if limits.turns == 0 {
+            // Turns kept under an earlier setting go too: history off means none is kept.
+            self.turns.clear();
             return;
         }
         self.turns.push(turn);
@@ -136,6 +138,16 @@ impl Record {
         while self.turns.len() > limits.turns || (bytes > limits.bytes && !self.turns.is_empty()) {
             bytes -= self.turns.remove(0).text_bytes();
         }
+    }
+
+    /// Records a message we sent on our own (a follow-up, or the opening of a conversation
+    /// the worker started) as a turn with no inbound text. It is no message received: the
+    /// count stays, the sequence rises.
+    pub fn sent(&mut self, turn: Turn, limits: HistoryLimits) {
+        self.seq = self.seq.saturating_add(1);
+        let last_reply = std::mem::take(&mut self.last_reply);
+        self.answered(turn, limits);
+        self.last_reply = last_reply;
     }
 
     /// Drops the oldest turn, to make the record fit somewhere smaller; false when none is

@@ -50,12 +50,19 @@ impl HttpResponse {
         }
     }
 
+    pub(crate) fn json(status: u16, body: String, log: LogEvent) -> Self {
+        HttpResponse {
+            content_type: "application/json",
+            ..HttpResponse::text(status, body, log)
+        }
+    }
+
     pub(crate) fn rejected(rejection: Rejection) -> Self {
-        let allow = matches!(
-            rejection,
-            Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_)
-        )
-        .then_some("GET, POST");
+        let allow = match rejection {
+            Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
+            Rejection::StartMethod => Some("POST"),
+            _ => None,
+        };
         HttpResponse {
             allow,
             ..HttpResponse::text(
@@ -88,6 +95,8 @@ pub enum Outcome {
     StatusCallback,
     /// A browser opening the worker's address.
     Info,
+    /// `POST /conversations`, whatever the object answered.
+    Start,
     /// Refused.
     Rejected(Rejection),
 }
@@ -102,6 +111,7 @@ impl Outcome {
             Outcome::OptOut => "opt_out",
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",
+            Outcome::Start => "start",
             Outcome::Rejected(r) => r.name(),
         }
     }
@@ -120,6 +130,10 @@ pub struct LogEvent {
     pub from: Option<String>,
     /// A KV read that failed, when one did.
     pub kv_error: Option<String>,
+    /// Why the pair's Durable Object could not answer (the cookie answered instead).
+    pub object_error: Option<String>,
+    /// The reply asked for a follow-up that cannot happen without the objects binding.
+    pub follow_up_ignored: bool,
 }
 
 impl LogEvent {
@@ -131,6 +145,8 @@ impl LogEvent {
             count: None,
             from,
             kv_error: None,
+            object_error: None,
+            follow_up_ignored: false,
         }
     }
 
@@ -146,6 +162,8 @@ impl LogEvent {
             from: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             kv_error: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            object_error: Option<&'a str>,
             ms: u64,
         }
         let line = Line {
@@ -156,6 +174,7 @@ impl LogEvent {
             count: self.count,
             from: self.from.as_deref(),
             kv_error: self.kv_error.as_deref(),
+            object_error: self.object_error.as_deref(),
             ms: elapsed_ms,
         };
         serde_json::to_string(&line).unwrap_or_default()
@@ -185,6 +204,16 @@ pub enum Rejection {
     BadSignature,
     /// The worker cannot serve webhooks until its configuration is fixed.
     Misconfigured(ConfigError),
+    /// `/conversations` with another method than POST.
+    StartMethod,
+    /// `POST /conversations` without the right bearer token.
+    Unauthorized,
+    /// `POST /conversations` with a body that is not a start request.
+    BadStart(String),
+    /// `POST /conversations` without the objects binding.
+    ObjectsUnbound,
+    /// The pair's object could not be reached.
+    ObjectUnreachable(String),
 }
 
 impl Rejection {
@@ -198,6 +227,10 @@ impl Rejection {
             Rejection::UnreadableBody | Rejection::BadParams(_) => 400,
             Rejection::MissingSignature | Rejection::BadSignature => 403,
             Rejection::Misconfigured(_) => 500,
+            Rejection::StartMethod => 405,
+            Rejection::Unauthorized => 401,
+            Rejection::BadStart(_) => 400,
+            Rejection::ObjectsUnbound | Rejection::ObjectUnreachable(_) => 503,
         }
     }
 
@@ -213,6 +246,11 @@ impl Rejection {
             Rejection::MissingSignature => "missing_signature",
             Rejection::BadSignature => "bad_signature",
             Rejection::Misconfigured(_) => "misconfigured",
+            Rejection::StartMethod => "method_not_allowed",
+            Rejection::Unauthorized => "unauthorized",
+            Rejection::BadStart(_) => "bad_start",
+            Rejection::ObjectsUnbound => "objects_unbound",
+            Rejection::ObjectUnreachable(_) => "object_unreachable",
         }
     }
 }
@@ -250,6 +288,17 @@ impl fmt::Display for Rejection {
                 "forbidden: X-Twilio-Signature does not match (is TWILIO_AUTH_TOKEN right, and WEBHOOK_BASE_URL set behind a proxy?)",
             ),
             Rejection::Misconfigured(e) => write!(f, "misconfigured: {e}"),
+            Rejection::StartMethod => f.write_str("method not allowed: POST /conversations"),
+            Rejection::Unauthorized => f.write_str(
+                "unauthorized: send Authorization: Bearer <OUTBOUND_API_KEY>",
+            ),
+            Rejection::BadStart(why) => write!(f, "bad request: {why}"),
+            Rejection::ObjectsUnbound => f.write_str(
+                "service unavailable: starting conversations needs the CONVERSATION_OBJECTS Durable Object binding (see wrangler.toml)",
+            ),
+            Rejection::ObjectUnreachable(why) => {
+                write!(f, "service unavailable: the conversation's object did not answer ({why})")
+            }
         }
     }
 }

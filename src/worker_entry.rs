@@ -14,19 +14,25 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
 use worker::{
-    event, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response,
-    Result,
+    durable_object, event, Context, Date, Delay, DurableObject, Env, Fetch, Headers, Method,
+    ObjectNamespace, Request, RequestInit, Response, Result, State,
 };
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup, MAX_BODY_BYTES};
 use crate::conversation::{
     AfterReply, ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture,
 };
+use crate::objects::{self, ObjectAnswer, ObjectStore, Objects, StartCall, Turnstile, WebhookCall};
 use crate::storage::{KvWrite, Memory, Store};
 use crate::vars::{ConfigError, Vars};
 
 /// The optional KV namespace binding (see wrangler.toml).
 const KV_BINDING: &str = "CONVERSATIONS";
+/// The optional Durable Objects binding (see wrangler.toml).
+const OBJECTS_BINDING: &str = "CONVERSATION_OBJECTS";
+/// Twilio waits 15 s; an object that has not answered in this long is treated as
+/// unreachable and the worker answers from the cookie in the time left.
+const OBJECT_TIMEOUT: Duration = Duration::from_secs(8);
 /// Twilio waits 15 s for an answer; a KV read that takes longer than this is treated as a
 /// fault so the reply still goes out from what the cookie holds.
 const KV_READ_TIMEOUT: Duration = Duration::from_secs(3);
@@ -40,6 +46,205 @@ thread_local! {
     static SETUP: OnceCell<&'static Loaded> = const { OnceCell::new() };
     /// The records this isolate answered last, against stale cookies and replays.
     static MEMORY: &'static Memory = Box::leak(Box::default());
+    /// Whether this isolate already said that follow-ups need the objects binding.
+    static FOLLOW_UP_WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn setup(env: &Env) -> &'static Loaded {
+    SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(env)))))
+}
+
+/// The `CONVERSATION_OBJECTS` namespace, reached with `stub.fetch`, each call bounded by
+/// [`OBJECT_TIMEOUT`].
+struct ObjectsBinding(ObjectNamespace);
+
+impl ObjectsBinding {
+    async fn call(
+        &self,
+        name: &str,
+        path: &str,
+        body: String,
+    ) -> std::result::Result<String, String> {
+        let send = async {
+            let stub = self.0.id_from_name(name)?.get_stub()?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(body.into()));
+            let request =
+                Request::new_with_init(&format!("https://conversation-object{path}"), &init)?;
+            let mut response = stub.fetch_with_request(request).await?;
+            let status = response.status_code();
+            let text = response.text().await?;
+            Ok::<_, worker::Error>((status, text))
+        };
+        match select(Box::pin(send), Delay::from(OBJECT_TIMEOUT)).await {
+            Either::Left((Ok((200, text)), _)) => Ok(text),
+            Either::Left((Ok((status, text)), _)) => Err(format!("{status}: {text}")),
+            Either::Left((Err(e), _)) => Err(e.to_string()),
+            Either::Right(_) => Err("timed out".into()),
+        }
+    }
+}
+
+impl Objects for ObjectsBinding {
+    fn webhook<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a WebhookCall,
+    ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, String>> {
+        Box::pin(async move {
+            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+            let text = self.call(name, "/webhook", body).await?;
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StartCall,
+    ) -> LocalFuture<'a, std::result::Result<(u16, String), String>> {
+        Box::pin(async move {
+            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+            let text = self.call(name, "/start", body).await?;
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The pair's Durable Object: one per pair, its messages one at a time (see `objects`).
+#[durable_object]
+pub struct ConversationObject {
+    state: State,
+    env: Env,
+    turnstile: Turnstile,
+}
+
+/// The object's storage and alarm.
+struct ObjectStorage<'a>(&'a State);
+
+impl ObjectStore for ObjectStorage<'_> {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+        self.0
+            .storage()
+            .get::<String>(key)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), String> {
+        self.0
+            .storage()
+            .put(key, value)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn delete(&self, key: &str) -> std::result::Result<(), String> {
+        self.0
+            .storage()
+            .delete(key)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    async fn set_alarm(&self, at: u64) -> std::result::Result<(), String> {
+        let now_ms = Date::now().as_millis();
+        let offset = (at * 1000).saturating_sub(now_ms) as i64;
+        self.0
+            .storage()
+            .set_alarm(offset)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn delete_alarm(&self) -> std::result::Result<(), String> {
+        self.0
+            .storage()
+            .delete_alarm()
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ConversationObject {
+    fn runtime<'a>(
+        &'a self,
+        find: &'a dyn Fn(&str) -> Option<String>,
+        kv: Option<&'a Kv<'a>>,
+    ) -> Runtime<'a, Kv<'a>> {
+        Runtime {
+            now: Date::now().as_millis() / 1000,
+            kv,
+            memory: None,
+            vars: Vars::new(find),
+            http: Rc::new(FetchClient),
+            objects: None,
+        }
+    }
+}
+
+impl DurableObject for ConversationObject {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            turnstile: Turnstile::default(),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let Ok(setup) = setup(&self.env) else {
+            return Response::error("misconfigured", 503);
+        };
+        let body = req.text().await?;
+        let path = req.path();
+        // One message at a time, in arrival order, from loading the record to saving it.
+        let _turn = self.turnstile.enter().await;
+        let kv = kv_binding(&self.env);
+        let store = kv.as_ref().map(Kv);
+        let env = &self.env;
+        let find = |name: &str| lookup(env, name);
+        let rt = self.runtime(&find, store.as_ref());
+        let storage = ObjectStorage(&self.state);
+        let answer = match path.as_str() {
+            "/webhook" => match serde_json::from_str::<WebhookCall>(&body) {
+                Ok(call) => objects::webhook(setup, &call, &storage, &rt)
+                    .await
+                    .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
+                Err(e) => Err(e.to_string()),
+            },
+            "/start" => match serde_json::from_str::<StartCall>(&body) {
+                Ok(call) => objects::start(setup, &call, &storage, &rt)
+                    .await
+                    .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
+                Err(e) => Err(e.to_string()),
+            },
+            _ => Err(format!("no route {path}")),
+        };
+        match answer {
+            Ok(json) => Response::ok(json),
+            Err(e) => Response::error(e, 503),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let Ok(setup) = setup(&self.env) else {
+            return Response::ok("");
+        };
+        let _turn = self.turnstile.enter().await;
+        let env = &self.env;
+        let find = |name: &str| lookup(env, name);
+        let rt = self.runtime(&find, None);
+        // Retries are the object's own (a bounded backoff): the alarm never throws.
+        match objects::alarm(setup, &ObjectStorage(&self.state), &rt).await {
+            Ok(what) => worker::console_log!(
+                "{{\"event\":\"follow_up\",\"result\":{}}}",
+                serde_json::to_string(&what).unwrap_or_default()
+            ),
+            Err(e) => worker::console_error!(
+                "{{\"event\":\"follow_up\",\"error\":{}}}",
+                serde_json::to_string(&e).unwrap_or_default()
+            ),
+        }
+        Response::ok("")
+    }
 }
 
 /// A var or secret of the worker by name.
@@ -243,6 +448,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
     let content_type = header("content-type");
     let signature = header("x-twilio-signature");
     let cookie = header("cookie");
+    let authorization = header("authorization");
     let url = req.url();
     let method = req.method();
 
@@ -263,9 +469,9 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         Err(_) => Body::Unreadable,
     };
 
-    let setup: &'static Loaded =
-        SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(&env)))));
+    let setup: &'static Loaded = setup(&env);
     let kv = kv_binding(&env);
+    let objects = env.durable_object(OBJECTS_BINDING).ok().map(ObjectsBinding);
     let store = kv.as_ref().map(Kv);
     let find = |name: &str| lookup(&env, name);
     let runtime = Runtime {
@@ -274,6 +480,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
         memory: Some(MEMORY.with(|m| *m)),
         vars: Vars::new(&find),
         http: Rc::new(FetchClient),
+        objects: objects.as_ref().map(|o| o as &dyn Objects),
     };
     let handled = app::handle(
         setup.as_ref(),
@@ -283,6 +490,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
             content_type: content_type.as_deref(),
             signature: signature.as_deref(),
             cookie: cookie.as_deref(),
+            authorization: authorization.as_deref(),
             body,
         },
         &runtime,
@@ -295,6 +503,18 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<Response
     }
     if !handled.after_reply.is_empty() {
         ctx.wait_until(run_after_reply(handled.after_reply));
+    }
+    if let Some(error) = &response.log.object_error {
+        worker::console_error!(
+            "{{\"event\":\"object\",\"error\":{}}}",
+            serde_json::to_string(error).unwrap_or_default()
+        );
+    }
+    if response.log.follow_up_ignored && !FOLLOW_UP_WARNED.with(|w| w.replace(true)) {
+        // Once per isolate: the conversation asked for a follow-up the worker cannot send.
+        worker::console_error!(
+            "{{\"event\":\"follow_up_ignored\",\"why\":\"follow-ups need the CONVERSATION_OBJECTS Durable Object binding (see wrangler.toml)\"}}"
+        );
     }
     if let Some(error) = &response.log.kv_error {
         worker::console_error!(

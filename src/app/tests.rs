@@ -27,6 +27,7 @@ fn run(setup: Result<&Setup, &ConfigError>, req: &HttpRequest<'_>) -> HttpRespon
         memory: None,
         vars: Vars::new(&none),
         http: Rc::new(NoClient),
+        objects: None,
     };
     block_on(handle(setup, req, &rt)).response
 }
@@ -55,6 +56,7 @@ fn post<'a>(body: &'a str, sig: Option<&'a str>) -> HttpRequest<'a> {
         content_type: Some("application/x-www-form-urlencoded"),
         signature: sig,
         cookie: None,
+        authorization: None,
         body: Body::Read(body.as_bytes()),
     }
 }

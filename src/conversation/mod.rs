@@ -116,12 +116,50 @@ pub trait Conversation: Sized + 'static {
         ctx: &Context<'_>,
     ) -> Reply;
 
+    /// The message to send when the person went quiet after a reply that asked for a
+    /// follow-up ([`Reply::follow_up_after`]); none by default. Runs in the pair's Durable
+    /// Object when its alarm fires and no newer message came; what it returns is sent through
+    /// Twilio's Messages API and kept as a turn. `chat` is the conversation as it stands.
+    async fn follow_up(
+        &self,
+        chat: &View<'_>,
+        state: &mut Self::State,
+        ctx: &Context<'_>,
+    ) -> Reply {
+        let _ = (chat, state, ctx);
+        Reply::none()
+    }
+
+    /// The opening message of a conversation the worker starts (`POST /conversations`), sent
+    /// through the Messages API; the person's reply continues from `state`. `Err` explains
+    /// why this request cannot start one (a 400). By default conversations cannot be started.
+    async fn start(
+        &self,
+        start: &Start,
+        state: &mut Self::State,
+        ctx: &Context<'_>,
+    ) -> Result<Reply, String> {
+        let _ = (start, state, ctx);
+        Err("this conversation does not start conversations".into())
+    }
+
     /// Converts a state saved under an older [`Conversation::STATE_VERSION`] (as JSON);
     /// `None` (the default) reads it as the current type if it can, else starts afresh.
     fn upgrade(from_version: u32, old: serde_json::Value) -> Option<Self::State> {
         let _ = (from_version, old);
         None
     }
+}
+
+/// A request to start a conversation (`POST /conversations`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Start {
+    /// The person's number (the pair's `From` once they answer).
+    pub to: String,
+    /// Your Twilio number (the pair's `To`).
+    pub from: String,
+    /// Every other field of the request's JSON, for the conversation to read.
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One exchange: what the person texted and what we answered.
@@ -276,6 +314,22 @@ pub trait Converse {
         ctx: &'a Context<'a>,
     ) -> LocalFuture<'a, Reply>;
 
+    /// Runs [`Conversation::follow_up`] over the stored state.
+    fn follow_up<'a>(
+        &'a self,
+        chat: View<'a>,
+        saved: &'a mut SavedState,
+        ctx: &'a Context<'a>,
+    ) -> LocalFuture<'a, Reply>;
+
+    /// Runs [`Conversation::start`] over a fresh state.
+    fn start<'a>(
+        &'a self,
+        start: &'a Start,
+        saved: &'a mut SavedState,
+        ctx: &'a Context<'a>,
+    ) -> LocalFuture<'a, Result<Reply, String>>;
+
     /// The stored state as JSON, for people (the dev phone, logs of your own).
     fn describe(&self, saved: &SavedState) -> serde_json::Value;
 }
@@ -293,6 +347,34 @@ impl<C: Conversation> Converse for C {
             let reply = self.reply(message, &chat, &mut state, ctx).await;
             *saved = SavedState::store::<C>(&state);
             reply
+        })
+    }
+
+    fn follow_up<'a>(
+        &'a self,
+        chat: View<'a>,
+        saved: &'a mut SavedState,
+        ctx: &'a Context<'a>,
+    ) -> LocalFuture<'a, Reply> {
+        Box::pin(async move {
+            let mut state = saved.load::<C>();
+            let reply = Conversation::follow_up(self, &chat, &mut state, ctx).await;
+            *saved = SavedState::store::<C>(&state);
+            reply
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        start: &'a Start,
+        saved: &'a mut SavedState,
+        ctx: &'a Context<'a>,
+    ) -> LocalFuture<'a, Result<Reply, String>> {
+        Box::pin(async move {
+            let mut state = saved.load::<C>();
+            let reply = Conversation::start(self, start, &mut state, ctx).await?;
+            *saved = SavedState::store::<C>(&state);
+            Ok(reply)
         })
     }
 

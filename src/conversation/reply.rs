@@ -66,14 +66,16 @@ impl ReplyMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
     messages: Vec<ReplyMessage>,
+    /// Seconds after which [`crate::conversation::Conversation::follow_up`] runs unless the
+    /// person answers first. Not kept with the turn: a retry schedules nothing.
+    #[serde(skip)]
+    follow_up: Option<u64>,
 }
 
 impl Reply {
     /// One text message.
     pub fn text(text: impl Into<String>) -> Self {
-        Reply {
-            messages: vec![ReplyMessage::text(text)],
-        }
+        Reply::from_messages(vec![ReplyMessage::text(text)])
     }
 
     /// No reply at all (an empty `<Response/>`).
@@ -100,6 +102,19 @@ impl Reply {
         self
     }
 
+    /// Asks for [`crate::conversation::Conversation::follow_up`] to run after `delay` unless
+    /// the person texts first (a newer message cancels or replaces it). It needs the Durable
+    /// Objects binding (`CONVERSATION_OBJECTS`); without it the request is ignored and logged.
+    pub fn follow_up_after(mut self, delay: std::time::Duration) -> Self {
+        self.follow_up = Some(delay.as_secs().max(1));
+        self
+    }
+
+    /// The follow-up delay asked for, in seconds.
+    pub fn follow_up(&self) -> Option<u64> {
+        self.follow_up
+    }
+
     /// The messages, in order.
     pub fn messages(&self) -> &[ReplyMessage] {
         &self.messages
@@ -120,6 +135,9 @@ impl Reply {
     }
 
     pub(crate) fn from_messages(messages: Vec<ReplyMessage>) -> Self {
-        Reply { messages }
+        Reply {
+            messages,
+            follow_up: None,
+        }
     }
 }

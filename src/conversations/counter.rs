@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::conversation::{Context, Conversation, Reply, View};
+use crate::conversation::{Context, Conversation, Reply, Start, View};
 use crate::conversations::template::{Template, Values};
 use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
@@ -89,6 +89,25 @@ impl Conversation for Counter {
             from: &message.from,
             to: &message.to,
         }))
+    }
+
+    /// The counter opens with the request's `body`, which it therefore requires; the
+    /// person's reply is then "the new message" of the conversation.
+    async fn start(
+        &self,
+        start: &Start,
+        _state: &mut (),
+        _ctx: &Context<'_>,
+    ) -> Result<Reply, String> {
+        match start
+            .fields
+            .get("body")
+            .and_then(|b| b.as_str())
+            .map(str::trim)
+        {
+            Some(body) if !body.is_empty() => Ok(Reply::text(body)),
+            _ => Err("the counter needs \"body\": the text to send".into()),
+        }
     }
 }
 

@@ -7,10 +7,16 @@
 //! `Authorization: Bearer <SURVEY_RESULTS_TOKEN>` when that secret is set), once per
 //! completion, after the reply: a retried final message is answered from the kept reply
 //! and never reaches [`Survey::reply`], so it posts nothing.
+//!
+//! With `SURVEY_REMINDER_SECONDS` set (and the Durable Objects binding), a question left
+//! unanswered that long gets one reminder, `Just checking in: {the question}`. It can also
+//! be started from our side (`POST /conversations`): it opens with its first question.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{ClientRequest, Context, Conversation, Reply, View};
+use crate::conversation::{ClientRequest, Context, Conversation, Reply, Start, View};
 use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 
@@ -59,6 +65,8 @@ pub struct Survey {
     pub results_url: Option<String>,
     /// `SURVEY_RESULTS_TOKEN`: the bearer token sent with them.
     pub results_token: Option<String>,
+    /// `SURVEY_REMINDER_SECONDS`: how long a question waits before one reminder (0: never).
+    pub reminder_after: Option<Duration>,
 }
 
 /// What is POSTed to `SURVEY_RESULTS_URL` when a survey completes.
@@ -91,9 +99,16 @@ impl Conversation for Survey {
                 ));
             }
         }
+        let reminder = vars.number(
+            "SURVEY_REMINDER_SECONDS",
+            0,
+            0..=7 * 24 * 3600,
+            "of seconds",
+        )?;
         Ok(Survey {
             results_url,
             results_token: vars.get("SURVEY_RESULTS_TOKEN"),
+            reminder_after: (reminder > 0).then(|| Duration::from_secs(reminder)),
         })
     }
 
@@ -106,11 +121,16 @@ impl Conversation for Survey {
     ) -> Reply {
         let answer = message.body.trim();
         if answer.eq_ignore_ascii_case("HELP") {
-            return Reply::text(help(step));
+            let text = help(step);
+            // HELP as the very first text asks the first question: the answer comes next.
+            if *step == Step::Start {
+                *step = Step::Name;
+            }
+            return self.remind(step, Reply::text(text));
         }
         if answer.eq_ignore_ascii_case("BACK") {
             *step = back(std::mem::take(step));
-            return Reply::text(question(step));
+            return self.remind(step, Reply::text(question(step)));
         }
         let (next, text) = match std::mem::take(step) {
             Step::Start => (Step::Name, ASK_NAME.to_string()),
@@ -149,11 +169,39 @@ impl Conversation for Survey {
             }
         };
         *step = next;
-        Reply::text(text)
+        self.remind(step, Reply::text(text))
+    }
+
+    async fn follow_up(&self, _chat: &View<'_>, step: &mut Step, _ctx: &Context<'_>) -> Reply {
+        match step {
+            Step::Start | Step::Done { .. } => Reply::none(),
+            // One reminder per question: this reply asks for no further follow-up.
+            _ => Reply::text(format!("Just checking in: {}", reminder_question(step))),
+        }
+    }
+
+    async fn start(
+        &self,
+        _start: &Start,
+        step: &mut Step,
+        _ctx: &Context<'_>,
+    ) -> Result<Reply, String> {
+        *step = Step::Name;
+        Ok(self.remind(step, Reply::text(ASK_NAME)))
     }
 }
 
 impl Survey {
+    /// Asks for a reminder when a question is left open and reminders are on.
+    fn remind(&self, step: &Step, reply: Reply) -> Reply {
+        match (self.reminder_after, step) {
+            (Some(after), Step::Name | Step::Zip { .. } | Step::Updates { .. }) => {
+                reply.follow_up_after(after)
+            }
+            _ => reply,
+        }
+    }
+
     /// Queues the results for after the reply: a slow or failing endpoint never delays or
     /// changes it.
     fn post_results(
@@ -187,6 +235,15 @@ impl Survey {
                 Err(e) => Err(format!("results endpoint: {e}")),
             }
         });
+    }
+}
+
+/// The open question, as a reminder repeats it.
+fn reminder_question(step: &Step) -> &'static str {
+    match step {
+        Step::Zip { .. } => ASK_ZIP,
+        Step::Updates { .. } => ASK_UPDATES,
+        _ => "What's your name?",
     }
 }
 
@@ -314,6 +371,13 @@ mod tests {
     }
 
     #[test]
+    fn help_as_the_first_text_asks_the_name_once() {
+        let mut p = survey(&[]);
+        assert!(say(&mut p, "HELP").ends_with(ASK_NAME));
+        assert_eq!(say(&mut p, "Rey"), format!("Thanks, Rey. {ASK_ZIP}"));
+    }
+
+    #[test]
     fn back_returns_to_the_previous_question() {
         let mut p = survey(&[]);
         say(&mut p, "hi");
@@ -372,6 +436,42 @@ mod tests {
         p.retry();
         say(&mut p, "anything");
         assert_eq!(p.http().requests().len(), 1);
+    }
+
+    #[test]
+    fn reminders_are_asked_for_open_questions_only() {
+        use crate::conversation::Conversation as _;
+        let lookup = |n: &str| (n == "SURVEY_REMINDER_SECONDS").then(|| "600".to_string());
+        let survey = Survey::new(&Vars::new(&lookup)).unwrap();
+        assert_eq!(survey.reminder_after, Some(Duration::from_secs(600)));
+        let asked = survey.remind(&Step::Zip { name: "Rey".into() }, Reply::text("q"));
+        assert_eq!(asked.follow_up(), Some(600));
+        let done = Step::Done {
+            name: "Rey".into(),
+            zip: "94105".into(),
+            updates: true,
+        };
+        assert_eq!(survey.remind(&done, Reply::text("bye")).follow_up(), None);
+        let ctx = Context::new(
+            Vars::new(&lookup),
+            std::rc::Rc::new(crate::conversation::NoClient),
+            0,
+        );
+        let view = View {
+            count: 2,
+            first_seen: 0,
+            last_seen: 0,
+            turns: &[],
+        };
+        let mut step = Step::Zip { name: "Rey".into() };
+        let reminder = crate::harness::block_on(survey.follow_up(&view, &mut step, &ctx));
+        assert_eq!(reminder.texts(), [format!("Just checking in: {ASK_ZIP}")]);
+        assert_eq!(reminder.follow_up(), None, "one reminder, never a stream");
+        assert!(
+            crate::harness::block_on(survey.follow_up(&view, &mut done.clone(), &ctx)).is_empty()
+        );
+        let off = Survey::new(&Vars::new(&|_: &str| None)).unwrap();
+        assert_eq!(off.remind(&Step::Name, Reply::text("q")).follow_up(), None);
     }
 
     #[test]

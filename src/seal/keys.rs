@@ -109,6 +109,19 @@ impl SessionKeys {
     }
 }
 
+impl SessionKeys {
+    /// The name of the pair's Durable Object: an HMAC of AccountSid, To and From under the
+    /// *last* `SESSION_SECRET` key, the one a rotation (`new,old`) keeps longest, so a
+    /// rotation moves no conversation to another object until the old key is dropped (then
+    /// the new object starts from the pair's cookie or KV entry).
+    pub fn object_name(&self, pair: &Pair<'_>) -> String {
+        self.keys
+            .last()
+            .map(|k| k.pair_key(pair))
+            .unwrap_or_default()
+    }
+}
+
 impl SessionKey {
     fn derive(secret: &[u8]) -> Self {
         let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret);

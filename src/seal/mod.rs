@@ -3,7 +3,8 @@
 //! A sealed value is `<header>.<key id>.<payload>.<mac>`, each part URL-safe base64 without
 //! padding (Twilio rejects cookies with control characters; base64url has none):
 //! - `header` is the format version (`2`), the **purpose** (`c` a cookie holding the record,
-//!   `p` a cookie pointing at a record spilled to KV, `k` a KV entry) and the protection
+//!   `p` a cookie pointing at a record spilled to KV, `k` a KV entry, `o` the record a pair's
+//!   Durable Object keeps) and the protection
 //!   (`s` signed with HMAC-SHA256, `e` encrypted with ChaCha20-Poly1305). The MAC or AEAD
 //!   covers it, so a value sealed for one purpose never opens as another. The first
 //!   release's `v1`/`e1`/`p1` still open (see [`legacy`]).
@@ -55,6 +56,8 @@ pub enum Purpose {
     Pointer,
     /// A KV entry (the pair's entry or a spill).
     Kv,
+    /// The record a pair's Durable Object keeps.
+    Object,
 }
 
 impl Purpose {
@@ -63,6 +66,7 @@ impl Purpose {
             Purpose::Cookie => 'c',
             Purpose::Pointer => 'p',
             Purpose::Kv => 'k',
+            Purpose::Object => 'o',
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum Place {
     Cookie,
     /// A KV value.
     Kv,
+    /// A Durable Object's storage.
+    Object,
 }
 
 /// Why a sealed value did not open. Every case means the same to the webhook (start
@@ -252,10 +258,11 @@ impl Format {
         let allowed = |purpose: Purpose| match place {
             Place::Cookie => matches!(purpose, Purpose::Cookie | Purpose::Pointer),
             Place::Kv => purpose == Purpose::Kv,
+            Place::Object => purpose == Purpose::Object,
         };
         let (purpose, encrypted, legacy) = match header {
             // The first release: one format for cookies and KV values alike.
-            "v1" | "e1" => (None, header == "e1", true),
+            "v1" | "e1" if place != Place::Object => (None, header == "e1", true),
             "p1" => (Some(Purpose::Pointer), false, true),
             _ => {
                 let mut chars = header.chars();
@@ -264,10 +271,15 @@ impl Format {
                 else {
                     return Err(OpenError::UnknownVersion);
                 };
-                let purpose = [Purpose::Cookie, Purpose::Pointer, Purpose::Kv]
-                    .into_iter()
-                    .find(|purpose| purpose.letter() == p)
-                    .ok_or(OpenError::UnknownVersion)?;
+                let purpose = [
+                    Purpose::Cookie,
+                    Purpose::Pointer,
+                    Purpose::Kv,
+                    Purpose::Object,
+                ]
+                .into_iter()
+                .find(|purpose| purpose.letter() == p)
+                .ok_or(OpenError::UnknownVersion)?;
                 let encrypted = match e {
                     's' => false,
                     'e' => true,

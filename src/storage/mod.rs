@@ -1,5 +1,6 @@
 //! Where a pair's record lives, and which copy wins: the one place that knows about the
-//! cookie, the isolate's memory and the optional KV namespace.
+//! cookie, the isolate's memory, the optional KV namespace and, inside a pair's Durable
+//! Object, the object's own copy.
 //!
 //! [`Storage::load`] finds the newest record the webhook can know (the newest sequence
 //! number wins); [`Storage::save`] seals it into the cookie (spilling to KV, or trimming
@@ -35,7 +36,7 @@ impl Store for NoStore {
 }
 
 /// A KV change to make once the reply is on its way (`ctx.wait_until` in the worker).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KvWrite {
     /// Store `value` under `key` for `ttl_seconds`.
     Put {
@@ -64,6 +65,8 @@ pub enum Source {
     Kv,
     /// The isolate's memory: the cookie was older than the record answered last.
     Memory,
+    /// The pair's Durable Object.
+    Object,
 }
 
 impl Source {
@@ -74,6 +77,7 @@ impl Source {
             Source::Cookie => "cookie",
             Source::Kv => "kv",
             Source::Memory => "memory",
+            Source::Object => "object",
         }
     }
 }
@@ -138,6 +142,8 @@ pub struct Storage<'a, S> {
     now: u64,
     kv: Option<&'a S>,
     memory: Option<&'a Memory>,
+    /// Inside the pair's Durable Object: the record it keeps (`Some(None)`: none yet).
+    object: Option<Option<Record>>,
 }
 
 impl<'a, S: Store> Storage<'a, S> {
@@ -156,7 +162,17 @@ impl<'a, S: Store> Storage<'a, S> {
             now,
             kv,
             memory,
+            object: None,
         }
+    }
+
+    /// The storage of a pair inside its Durable Object, which keeps `stored`: that copy is
+    /// authoritative (a stale or missing cookie never rolls it back); the cookie wins only when
+    /// it is newer (the worker answered from it while the object could not be reached).
+    pub fn in_object(mut self, stored: Option<Record>) -> Self {
+        self.memory = None;
+        self.object = Some(stored);
+        self
     }
 
     /// The newest record of the pair. The cookie is authoritative when it holds the record
@@ -175,6 +191,13 @@ impl<'a, S: Store> Storage<'a, S> {
             None => None,
         };
         loaded.source = best.as_ref().map(|_| Source::Cookie);
+        if let Some(Some(stored)) = &self.object {
+            if best.as_ref().is_none_or(|b| stored.seq >= b.seq) {
+                loaded.record = stored.clone();
+                loaded.source = Some(Source::Object);
+                return loaded;
+            }
+        }
         if best.is_none() || loaded.spill_key.is_some() {
             if let Some(kv) = self.kv {
                 let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;

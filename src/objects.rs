@@ -1,0 +1,625 @@
+//! The pair's Durable Object (`CONVERSATION_OBJECTS`, class `ConversationObject`), in plain
+//! Rust: the worker hands each verified webhook of a pair to the pair's object, which
+//! answers one message at a time against the record it keeps, sets an alarm when a reply
+//! asks for a follow-up, and starts conversations (`POST /conversations`).
+//!
+//! The adapter (`worker_entry.rs`) only moves these calls over `stub.fetch` and maps
+//! [`ObjectStore`] onto the object's storage and alarm; everything here is tested natively
+//! with [`MapObjectStore`].
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::{self, Handled, Intent, Runtime, Setup};
+use crate::conversation::{Context, LocalFuture, Reply, SavedState, Start, Turn};
+use crate::record::{Pair, Record};
+use crate::response::{HttpResponse, LogEvent, Outcome};
+use crate::seal::{Opened, Place, Purpose};
+use crate::storage::{Change, KvWrite, Source, Store};
+use crate::twilio::messages::{self, SendError};
+use crate::twilio::params::{InboundMessage, Params};
+use crate::twilio::twiml;
+use crate::vars::ConfigError;
+
+/// The object's keys in its storage.
+const RECORD: &str = "record";
+const PAIR: &str = "pair";
+const FOLLOW_UP: &str = "follow_up";
+
+/// A follow-up that Twilio's API could not take (5xx, 429, no answer) is tried this many
+/// times in all, the alarm waiting [`RETRY_BASE_SECONDS`] × 2ⁿ between tries.
+pub const MAX_SEND_ATTEMPTS: u32 = 4;
+/// The first wait before a follow-up is tried again.
+pub const RETRY_BASE_SECONDS: u64 = 10;
+
+/// The objects namespace, as the worker sees it: each call goes to the object named `name`.
+pub trait Objects {
+    /// Hands a verified webhook to the pair's object; `Err` (a fault, a timeout) makes the
+    /// worker answer from the cookie instead.
+    fn webhook<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a WebhookCall,
+    ) -> LocalFuture<'a, Result<ObjectAnswer, String>>;
+
+    /// Asks the pair's object to start a conversation; the status and JSON body to answer.
+    fn start<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StartCall,
+    ) -> LocalFuture<'a, Result<(u16, String), String>>;
+}
+
+/// A verified webhook, handed from the worker to the pair's object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCall {
+    /// The webhook's parameters.
+    pub params: Params,
+    /// The `Cookie` header Twilio sent.
+    pub cookie: Option<String>,
+    /// The worker's clock (Unix seconds).
+    pub now: u64,
+}
+
+/// A request to start a conversation, handed to the pair's object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartCall {
+    /// The person's number.
+    pub to: String,
+    /// Your Twilio number.
+    pub from: String,
+    /// The account it is sent from (`TWILIO_ACCOUNT_SID`).
+    pub account_sid: String,
+    /// The request's JSON object (its other fields are the conversation's to read).
+    pub json: String,
+    /// The worker's clock (Unix seconds).
+    pub now: u64,
+}
+
+/// The object's answer to a webhook, for the worker to send on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAnswer {
+    /// TwiML.
+    pub body: String,
+    /// The `Set-Cookie` header: the cookie stays a faithful copy, for when the object
+    /// cannot be reached.
+    pub set_cookie: Option<String>,
+    /// The log's outcome.
+    pub outcome: String,
+    /// Where the record came from (`object`, or `cookie` when it was newer).
+    pub source: Option<String>,
+    /// The count after the message.
+    pub count: Option<u64>,
+    /// KV writes for the worker to run after the reply.
+    pub writes: Vec<KvWrite>,
+}
+
+impl ObjectAnswer {
+    fn from_handled(handled: &Handled) -> Self {
+        let r = &handled.response;
+        ObjectAnswer {
+            body: r.body.clone(),
+            set_cookie: r.set_cookie.clone(),
+            outcome: r.log.outcome.name().to_string(),
+            source: r.log.source.map(|s| s.name().to_string()),
+            count: r.log.count,
+            writes: handled.writes.clone(),
+        }
+    }
+
+    /// The worker's response, from what the object answered.
+    pub fn into_handled(self, from: Option<String>) -> Handled {
+        let outcome = match self.outcome.as_str() {
+            "retry" => Outcome::Retry,
+            "reset" => Outcome::Reset,
+            "opt_out" => Outcome::OptOut,
+            _ => Outcome::Reply,
+        };
+        let source = match self.source.as_deref() {
+            Some("cookie") => Some(Source::Cookie),
+            Some("kv") => Some(Source::Kv),
+            Some("new") => Some(Source::New),
+            _ => Some(Source::Object),
+        };
+        let log = LogEvent {
+            source,
+            count: self.count,
+            ..LogEvent::new(outcome, from)
+        };
+        Handled {
+            response: HttpResponse::twiml(self.body, self.set_cookie, log),
+            writes: self.writes,
+            after_reply: Vec::new(),
+        }
+    }
+}
+
+/// The object's own storage and alarm (a map in tests).
+#[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
+pub trait ObjectStore {
+    /// The value under `key`.
+    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+    /// Stores `value` under `key`.
+    async fn put(&self, key: &str, value: &str) -> Result<(), String>;
+    /// Removes `key`.
+    async fn delete(&self, key: &str) -> Result<(), String>;
+    /// Wakes the object's alarm at `at` (Unix seconds), replacing any alarm set before.
+    async fn set_alarm(&self, at: u64) -> Result<(), String>;
+    /// Cancels the alarm.
+    async fn delete_alarm(&self) -> Result<(), String>;
+}
+
+/// A follow-up waiting for its alarm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFollowUp {
+    /// When it is due (Unix seconds).
+    pub due: u64,
+    /// The record's sequence when it was asked for: a newer message cancels it.
+    pub seq: u64,
+    /// Tries so far.
+    pub attempt: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredPair {
+    account_sid: String,
+    to: String,
+    from: String,
+}
+
+impl StoredPair {
+    fn pair(&self) -> Pair<'_> {
+        Pair {
+            account_sid: &self.account_sid,
+            to: &self.to,
+            from: &self.from,
+        }
+    }
+}
+
+/// One message at a time: requests to an object interleave wherever one awaits outside
+/// the object's storage (a conversation calling out, a Messages API send), so each webhook
+/// holds this turnstile from loading the record to saving it.
+#[derive(Default)]
+pub struct Turnstile {
+    busy: Cell<bool>,
+    waiting: RefCell<VecDeque<Rc<Cell<Option<Waker>>>>>,
+}
+
+impl Turnstile {
+    /// Waits for the turn, in arrival order.
+    pub async fn enter(&self) -> TurnGuard<'_> {
+        if self.busy.replace(true) {
+            let slot = Rc::new(Cell::new(None));
+            self.waiting.borrow_mut().push_back(Rc::clone(&slot));
+            WaitTurn { slot, done: false }.await;
+        }
+        TurnGuard { turnstile: self }
+    }
+}
+
+struct WaitTurn {
+    slot: Rc<Cell<Option<Waker>>>,
+    done: bool,
+}
+
+impl Future for WaitTurn {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        // The slot is emptied (taken) when the turn is handed over.
+        if self.done || Rc::strong_count(&self.slot) == 1 {
+            self.done = true;
+            return Poll::Ready(());
+        }
+        self.slot.set(Some(cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+/// Holds the turn; the next waiter goes on when it is dropped.
+pub struct TurnGuard<'a> {
+    turnstile: &'a Turnstile,
+}
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        let next = self.turnstile.waiting.borrow_mut().pop_front();
+        match next {
+            // The turn passes straight on: `busy` stays set.
+            Some(slot) => {
+                let waker = slot.take();
+                drop(slot);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+            None => self.turnstile.busy.set(false),
+        }
+    }
+}
+
+/// A webhook in the pair's object: the record it keeps is authoritative.
+pub async fn webhook<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    call: &WebhookCall,
+    store: &O,
+    rt: &Runtime<'_, S>,
+) -> Result<ObjectAnswer, String> {
+    let message = InboundMessage::from_params(&call.params).map_err(|e| e.to_string())?;
+    let intent = Intent::of(&message, &setup.config.reset_keyword);
+    let pair = message.pair();
+    let stored = load_record(setup, store, &pair, rt.now).await?;
+    let (handled, done) = app::respond(
+        setup,
+        &message,
+        intent,
+        call.cookie.as_deref(),
+        rt,
+        Some(stored),
+    )
+    .await;
+    if done.change != Change::Unchanged {
+        save_record(setup, store, &pair, &done.record, rt.now).await?;
+        // A newer message replaces or cancels the follow-up asked for before.
+        match done.follow_up {
+            Some(after) => {
+                let pending = PendingFollowUp {
+                    due: rt.now + after,
+                    seq: done.record.seq,
+                    attempt: 0,
+                };
+                store.put(FOLLOW_UP, &json(&pending)).await?;
+                store.set_alarm(pending.due).await?;
+            }
+            None => {
+                store.delete(FOLLOW_UP).await?;
+                store.delete_alarm().await?;
+            }
+        }
+    }
+    let answer = ObjectAnswer::from_handled(&handled);
+    for task in handled.after_reply {
+        // The adapter's wait_until would be better, but the object has no other caller:
+        // run them here, after the record is saved; the worker already has its answer
+        // once this future resolves, so they are awaited in order.
+        if let Err(e) = task.work.await {
+            log_after_reply(task.name, &e);
+        }
+    }
+    Ok(answer)
+}
+
+/// The object's alarm: sends the follow-up a reply asked for, unless a newer message came.
+/// Returns what happened, for the log.
+pub async fn alarm<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    rt: &Runtime<'_, S>,
+) -> Result<String, String> {
+    let Some(pending) = store.get(FOLLOW_UP).await? else {
+        return Ok("no follow-up pending".into());
+    };
+    let Ok(mut pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
+        store.delete(FOLLOW_UP).await?;
+        return Ok("dropped an unreadable follow-up".into());
+    };
+    let Some(stored_pair) = store.get(PAIR).await? else {
+        store.delete(FOLLOW_UP).await?;
+        return Ok("no pair".into());
+    };
+    let stored_pair: StoredPair = serde_json::from_str(&stored_pair).map_err(|e| e.to_string())?;
+    let pair = stored_pair.pair();
+    let Some(mut record) = load_record(setup, store, &pair, rt.now).await? else {
+        store.delete(FOLLOW_UP).await?;
+        return Ok("no record".into());
+    };
+    if record.seq != pending.seq {
+        store.delete(FOLLOW_UP).await?;
+        return Ok("a newer message came: no follow-up".into());
+    }
+    if rt.now < pending.due {
+        store.set_alarm(pending.due).await?;
+        return Ok("early: alarm set again".into());
+    }
+    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
+    let mut state = record.state.clone();
+    let reply = setup
+        .conversation
+        .follow_up(record.view(), &mut state, &ctx)
+        .await;
+    if reply.is_empty() {
+        store.delete(FOLLOW_UP).await?;
+        return Ok("the conversation had nothing to say".into());
+    }
+    match send(setup, &pair, pair.from, pair.to, &reply, rt).await {
+        Ok(sid) => {
+            record.state = state;
+            record.sent(
+                Turn {
+                    at: rt.now,
+                    message_sid: sid.clone(),
+                    inbound: String::new(),
+                    reply,
+                },
+                setup.config.storage.history,
+            );
+            save_record(setup, store, &pair, &record, rt.now).await?;
+            store.delete(FOLLOW_UP).await?;
+            Ok(format!("follow-up sent: {sid}"))
+        }
+        Err(e) if e.is_transient() && pending.attempt + 1 < MAX_SEND_ATTEMPTS => {
+            pending.attempt += 1;
+            let at = rt.now + RETRY_BASE_SECONDS * (1 << (pending.attempt - 1));
+            store.put(FOLLOW_UP, &json(&pending)).await?;
+            store.set_alarm(at).await?;
+            Err(format!("follow-up not sent, trying again at {at}: {e}"))
+        }
+        Err(e) => {
+            store.delete(FOLLOW_UP).await?;
+            Err(format!("follow-up dropped: {e}"))
+        }
+    }
+}
+
+/// Starts a conversation from our side: the conversation's opening message goes out through
+/// the Messages API and the object keeps the state, so the person's reply (which comes with
+/// no cookie) continues it. Answers the status and JSON body of `POST /conversations`.
+pub async fn start<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    call: &StartCall,
+    store: &O,
+    rt: &Runtime<'_, S>,
+) -> Result<(u16, String), String> {
+    let fields = match serde_json::from_str::<serde_json::Value>(&call.json) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => return Ok(problem(400, "the body must be a JSON object")),
+    };
+    // The person's reply will come To our number From theirs.
+    let pair = Pair {
+        account_sid: &call.account_sid,
+        to: &call.from,
+        from: &call.to,
+    };
+    let start = Start {
+        to: call.to.clone(),
+        from: call.from.clone(),
+        fields,
+    };
+    let previous = load_record(setup, store, &pair, rt.now).await?;
+    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
+    let mut state = SavedState::default();
+    let reply = match setup.conversation.start(&start, &mut state, &ctx).await {
+        Ok(reply) if !reply.is_empty() => reply,
+        Ok(_) => return Ok(problem(400, "the conversation has no opening message")),
+        Err(why) => return Ok(problem(400, &why)),
+    };
+    let sid = match send(setup, &pair, &call.to, &call.from, &reply, rt).await {
+        Ok(sid) => sid,
+        Err(SendError::Refused {
+            status,
+            code,
+            message,
+        }) => {
+            let body = serde_json::json!({"error": message, "twilio_status": status, "code": code});
+            return Ok((502, body.to_string()));
+        }
+        Err(e) => return Ok(problem(502, &e.to_string())),
+    };
+    // A started conversation is a new one, newer than any copy of an older one.
+    let mut record = Record {
+        seq: previous.map_or(0, |r| r.seq),
+        state,
+        ..Record::default()
+    };
+    let follow_up = reply.follow_up();
+    record.sent(
+        Turn {
+            at: rt.now,
+            message_sid: sid.clone(),
+            inbound: String::new(),
+            reply,
+        },
+        setup.config.storage.history,
+    );
+    save_record(setup, store, &pair, &record, rt.now).await?;
+    match follow_up {
+        Some(after) => {
+            let pending = PendingFollowUp {
+                due: rt.now + after,
+                seq: record.seq,
+                attempt: 0,
+            };
+            store.put(FOLLOW_UP, &json(&pending)).await?;
+            store.set_alarm(pending.due).await?;
+        }
+        None => store.delete(FOLLOW_UP).await?,
+    }
+    let body = serde_json::json!({"sid": sid, "to": call.to, "from": call.from});
+    Ok((201, body.to_string()))
+}
+
+/// Sends each message of `reply` from `from` to `to`; the SID of the first.
+async fn send<S: Store>(
+    setup: &Setup,
+    pair: &Pair<'_>,
+    to: &str,
+    from: &str,
+    reply: &Reply,
+    rt: &Runtime<'_, S>,
+) -> Result<String, SendError> {
+    let outbound = &setup.config.outbound;
+    let Some(credentials) = outbound.credentials(pair.account_sid) else {
+        return Err(SendError::Refused {
+            status: 401,
+            code: None,
+            message:
+                "no TWILIO_AUTH_TOKEN or TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET to send with"
+                    .into(),
+        });
+    };
+    let mut first = None;
+    for message in reply.messages() {
+        let sid = messages::send(
+            rt.http.as_ref(),
+            &outbound.api_base_url,
+            pair.account_sid,
+            &credentials,
+            to,
+            from,
+            message,
+        )
+        .await?;
+        first.get_or_insert(sid);
+    }
+    Ok(first.unwrap_or_default())
+}
+
+async fn load_record<O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    pair: &Pair<'_>,
+    now: u64,
+) -> Result<Option<Record>, String> {
+    let Some(sealed) = store.get(RECORD).await? else {
+        return Ok(None);
+    };
+    Ok(
+        match setup
+            .config
+            .storage
+            .keys
+            .open(&sealed, Place::Object, pair, now)
+        {
+            Ok(Opened::Record(record)) => Some(record),
+            // Sealed under a key no longer configured, or expired: start from the cookie.
+            _ => None,
+        },
+    )
+}
+
+async fn save_record<O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    pair: &Pair<'_>,
+    record: &Record,
+    now: u64,
+) -> Result<(), String> {
+    let s = &setup.config.storage;
+    let sealed = s.keys.seal(
+        record,
+        Purpose::Object,
+        pair,
+        now + s.kv_ttl_seconds,
+        s.encrypt,
+    );
+    store.put(RECORD, &sealed).await?;
+    let stored_pair = StoredPair {
+        account_sid: pair.account_sid.to_string(),
+        to: pair.to.to_string(),
+        from: pair.from.to_string(),
+    };
+    store.put(PAIR, &json(&stored_pair)).await
+}
+
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn problem(status: u16, why: &str) -> (u16, String) {
+    (status, serde_json::json!({ "error": why }).to_string())
+}
+
+fn log_after_reply(name: &str, error: &str) {
+    #[cfg(target_arch = "wasm32")]
+    worker::console_error!(
+        "{{\"event\":\"after_reply\",\"task\":{},\"error\":{}}}",
+        serde_json::to_string(name).unwrap_or_default(),
+        serde_json::to_string(error).unwrap_or_default()
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (name, error);
+}
+
+/// An object's storage and alarm in memory, for native tests.
+#[derive(Debug, Default)]
+pub struct MapObjectStore {
+    entries: RefCell<BTreeMap<String, String>>,
+    alarm: Cell<Option<u64>>,
+    failing: Cell<bool>,
+}
+
+impl MapObjectStore {
+    /// The alarm's time, when one is set.
+    pub fn alarm_at(&self) -> Option<u64> {
+        self.alarm.get()
+    }
+
+    /// The alarm fired: it is no longer set (as Workers does before calling `alarm()`).
+    pub fn clear_alarm(&self) {
+        self.alarm.set(None);
+    }
+
+    /// Makes every call fail (or work again).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.set(failing);
+    }
+
+    /// The keys stored.
+    pub fn keys(&self) -> Vec<String> {
+        self.entries.borrow().keys().cloned().collect()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.failing.get() {
+            return Err("object storage is failing (test)".into());
+        }
+        Ok(())
+    }
+}
+
+impl ObjectStore for MapObjectStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+        self.check()?;
+        Ok(self.entries.borrow().get(key).cloned())
+    }
+    async fn put(&self, key: &str, value: &str) -> Result<(), String> {
+        self.check()?;
+        self.entries.borrow_mut().insert(key.into(), value.into());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), String> {
+        self.check()?;
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn set_alarm(&self, at: u64) -> Result<(), String> {
+        self.check()?;
+        self.alarm.set(Some(at));
+        Ok(())
+    }
+    async fn delete_alarm(&self) -> Result<(), String> {
+        self.check()?;
+        self.alarm.set(None);
+        Ok(())
+    }
+}
+
+/// A configuration error as an object's answer (the worker checked its own first).
+pub fn misconfigured(e: &ConfigError) -> String {
+    format!("misconfigured: {e}")
+}
+
+/// Renders nothing: kept so a follow-up's TwiML shape is never needed.
+#[doc(hidden)]
+pub fn empty_twiml() -> String {
+    twiml::render(&Reply::none())
+}
+
+#[cfg(test)]
+mod tests;
