@@ -38,6 +38,7 @@ const KV = { kvNamespaces: ["CONVERSATIONS"] };
 const NEW = "Hello, thanks for the new message.";
 const expected = (n) => (n === 1 ? NEW : `Hello, thanks for message number ${n}`);
 const RESET_REPLY = "Your conversation has been reset.";
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 let numberSeq = 0;
 /** A distinct sender per conversation, so no two tests share a pair. */
@@ -207,10 +208,13 @@ test("a captured RESET replayed later, with any cookie or none, is a retry and r
     assert.deepEqual(
       { replays, next: { reply: next.reply, outcome: nextOutcome } },
       {
-        replays: replays.map(({ what }) => ({ what, status: 200, reply: RESET_REPLY, outcome: "retry" })),
+        // The record keeps the latest answer and the kept turns; a RESET's answer is neither
+        // once later messages came, so the replay gets an empty <Response/>: never a second,
+        // different answer, and nothing changes.
+        replays: replays.map(({ what }) => ({ what, status: 200, reply: replyText(EMPTY_TWIML), outcome: "retry" })),
         next: { reply: expected(3), outcome: "reply" },
       },
-      "each replayed RESET is answered as the first time, as a retry, and resets nothing",
+      "each replayed RESET is recognised as a retry and resets nothing",
     );
     assert.equal(await outcomeOf(logs, requests), "reply");
   } finally {
@@ -249,7 +253,14 @@ test("an older message replayed three times with the cookie it carried changes n
         assert.deepEqual(
           { replays, next: next.reply },
           {
-            replays: replays.map(({ i }) => ({ i, status: 200, reply: expected(2), outcome: "retry" })),
+            // With history, message 2's answer is in its kept turn; with HISTORY_TURNS=0 only
+            // the latest answer is kept, so an older replay gets an empty <Response/>.
+            replays: replays.map(({ i }) => ({
+              i,
+              status: 200,
+              reply: vars.HISTORY_TURNS === "0" ? replyText(EMPTY_TWIML) : expected(2),
+              outcome: "retry",
+            })),
             next: expected(4), // not 7
           },
           "each replay gets the answer message 2 got, as a retry, and counts nothing",
