@@ -295,7 +295,14 @@ impl Objects for LocalObjects {
             }
             let store = self.store(name);
             let lookup = |var: &str| self.vars.get(var).cloned();
-            objects::webhook(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+            let rt = self.runtime(&lookup);
+            let (answer, after_reply) =
+                objects::webhook(&self.setup, call, store.as_ref(), &rt).await?;
+            // The object's wait_until: after its answer.
+            for task in after_reply {
+                let _ = task.work.await;
+            }
+            Ok(answer)
         })
     }
 

@@ -17,7 +17,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{self, Handled, Intent, Runtime, Setup};
-use crate::conversation::{Context, LocalFuture, Reply, SavedState, Start, Turn};
+use crate::conversation::{AfterReply, Context, LocalFuture, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::response::{HttpResponse, LogEvent, Outcome};
 use crate::seal::{Opened, Place, Purpose};
@@ -244,17 +244,19 @@ impl Drop for TurnGuard<'_> {
     }
 }
 
-/// A webhook in the pair's object: the record it keeps is authoritative.
+/// A webhook in the pair's object: the record it keeps is authoritative. Returns the answer
+/// and the conversation's work to finish after it.
 pub async fn webhook<S: Store, O: ObjectStore>(
     setup: &Setup,
     call: &WebhookCall,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<ObjectAnswer, String> {
+) -> Result<(ObjectAnswer, Vec<AfterReply>), String> {
     let message = InboundMessage::from_params(&call.params).map_err(|e| e.to_string())?;
     let intent = Intent::of(&message, &setup.config.reset_keyword);
     let pair = message.pair();
     let stored = load_record(setup, store, &pair, rt.now).await?;
+    let first = stored.is_none();
     let (handled, done) = app::respond(
         setup,
         &message,
@@ -265,7 +267,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     )
     .await;
     if done.change != Change::Unchanged {
-        save_record(setup, store, &pair, &done.record, rt.now).await?;
+        save_record(setup, store, &pair, &done.record, rt.now, first).await?;
         // A newer message replaces or cancels the follow-up asked for before.
         match done.follow_up {
             Some(after) => {
@@ -277,22 +279,17 @@ pub async fn webhook<S: Store, O: ObjectStore>(
                 store.put(FOLLOW_UP, &json(&pending)).await?;
                 store.set_alarm(pending.due).await?;
             }
-            None => {
+            // Only a pending one costs a write to cancel (reads are cheaper than writes).
+            None if store.get(FOLLOW_UP).await?.is_some() => {
                 store.delete(FOLLOW_UP).await?;
                 store.delete_alarm().await?;
             }
+            None => {}
         }
     }
-    let answer = ObjectAnswer::from_handled(&handled);
-    for task in handled.after_reply {
-        // The adapter's wait_until would be better, but the object has no other caller:
-        // run them here, after the record is saved; the worker already has its answer
-        // once this future resolves, so they are awaited in order.
-        if let Err(e) = task.work.await {
-            log_after_reply(task.name, &e);
-        }
-    }
-    Ok(answer)
+    // The conversation's after-reply work goes to the object's `wait_until`: it must not
+    // hold the answer.
+    Ok((ObjectAnswer::from_handled(&handled), handled.after_reply))
 }
 
 /// The object's alarm: sends the follow-up a reply asked for, unless a newer message came.
@@ -349,7 +346,7 @@ pub async fn alarm<S: Store, O: ObjectStore>(
                 },
                 setup.config.storage.history,
             );
-            save_record(setup, store, &pair, &record, rt.now).await?;
+            save_record(setup, store, &pair, &record, rt.now, false).await?;
             store.delete(FOLLOW_UP).await?;
             Ok(format!("follow-up sent: {sid}"))
         }
@@ -427,7 +424,7 @@ pub async fn start<S: Store, O: ObjectStore>(
         },
         setup.config.storage.history,
     );
-    save_record(setup, store, &pair, &record, rt.now).await?;
+    save_record(setup, store, &pair, &record, rt.now, true).await?;
     match follow_up {
         Some(after) => {
             let pending = PendingFollowUp {
@@ -509,6 +506,7 @@ async fn save_record<O: ObjectStore>(
     pair: &Pair<'_>,
     record: &Record,
     now: u64,
+    first: bool,
 ) -> Result<(), String> {
     let s = &setup.config.storage;
     let sealed = s.keys.seal(
@@ -519,6 +517,10 @@ async fn save_record<O: ObjectStore>(
         s.encrypt,
     );
     store.put(RECORD, &sealed).await?;
+    if !first {
+        return Ok(());
+    }
+    // The alarm has no request to learn the pair from; it never changes for an object.
     let stored_pair = StoredPair {
         account_sid: pair.account_sid.to_string(),
         to: pair.to.to_string(),
@@ -533,17 +535,6 @@ fn json(value: &impl Serialize) -> String {
 
 fn problem(status: u16, why: &str) -> (u16, String) {
     (status, serde_json::json!({ "error": why }).to_string())
-}
-
-fn log_after_reply(name: &str, error: &str) {
-    #[cfg(target_arch = "wasm32")]
-    worker::console_error!(
-        "{{\"event\":\"after_reply\",\"task\":{},\"error\":{}}}",
-        serde_json::to_string(name).unwrap_or_default(),
-        serde_json::to_string(error).unwrap_or_default()
-    );
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = (name, error);
 }
 
 /// An object's storage and alarm in memory, for native tests.

@@ -205,9 +205,15 @@ impl DurableObject for ConversationObject {
         let storage = ObjectStorage(&self.state);
         let answer = match path.as_str() {
             "/webhook" => match serde_json::from_str::<WebhookCall>(&body) {
-                Ok(call) => objects::webhook(setup, &call, &storage, &rt)
-                    .await
-                    .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
+                Ok(call) => match objects::webhook(setup, &call, &storage, &rt).await {
+                    Ok((answer, after_reply)) => {
+                        if !after_reply.is_empty() {
+                            self.state.wait_until(run_after_reply(after_reply));
+                        }
+                        serde_json::to_string(&answer).map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e.to_string()),
             },
             "/start" => match serde_json::from_str::<StartCall>(&body) {
