@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{AfterReply, Context, Conversation, Converse, HttpClient, Reply, Turn};
 use crate::conversations;
-use crate::objects::{Objects, StartCall, WebhookCall};
+use crate::objects::{ObjectAnswer, Objects, StartCall, WebhookCall};
 use crate::record::Pair;
 use crate::record::Record;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
@@ -173,26 +173,40 @@ async fn webhook<S: Store>(
         let log = LogEvent::new(Outcome::StatusCallback, from);
         return Ok(Handled::twiml(&Reply::none(), None, log));
     }
-    // With the Durable Objects binding, the pair's object answers: one message at a time,
-    // against the newest record. When it cannot, the worker answers from the cookie.
-    let mut object_error = None;
-    if let Some(objects) = rt.objects {
-        let pair = message.pair();
-        let name = config.storage.keys.object_name(&pair);
-        let call = WebhookCall {
-            params: params.clone(),
-            cookie: req.cookie.map(str::to_string),
-            now: rt.now,
-        };
-        match objects.webhook(&name, &call).await {
-            Ok(answer) => return Ok(answer.into_handled(from)),
-            Err(e) => object_error = Some(e),
+    // With the Durable Objects binding, the pair's object answers; when it cannot, the
+    // worker answers from the cookie.
+    let object_error = match rt.objects {
+        Some(objects) => {
+            match through_object(objects, config, &message, params, req.cookie, rt.now).await {
+                Ok(answer) => return Ok(answer.into_handled(from)),
+                Err(e) => Some(e),
+            }
         }
-    }
+        None => None,
+    };
     let (mut handled, done) = respond(setup, &message, intent, req.cookie, rt, None).await;
+    handled.response.log.follow_up_ignored = rt.objects.is_none() && done.follow_up.is_some();
     handled.response.log.object_error = object_error;
-    handled.response.log.follow_up_ignored = done.follow_up.is_some();
     Ok(handled)
+}
+
+/// Hands the verified webhook to the pair's Durable Object: one message at a time, against
+/// the newest record.
+async fn through_object(
+    objects: &dyn Objects,
+    config: &Config,
+    message: &InboundMessage,
+    params: Params,
+    cookie: Option<&str>,
+    now: u64,
+) -> Result<ObjectAnswer, String> {
+    let name = config.storage.keys.object_name(&message.pair());
+    let call = WebhookCall {
+        params,
+        cookie: cookie.map(str::to_string),
+        now,
+    };
+    objects.webhook(&name, &call).await
 }
 
 /// The webhook's answer once it is known to be Twilio's: load the pair's record, converse,
