@@ -9,19 +9,18 @@
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
-use crate::conversation::{AfterReply, Context, Conversation, Converse, HttpClient, Reply, Turn};
+use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, Turn};
 use crate::conversations;
-use crate::objects::{ObjectAnswer, Objects, StartCall, WebhookCall};
+use crate::objects::calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
 use crate::record::Pair;
 use crate::record::Record;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
-use crate::storage::{Change, KvWrite, Loaded, Memory, Storage, Store};
+use crate::storage::{Change, Loaded, Memory, Storage, Store};
 use crate::twilio::params::{self, InboundMessage, Params};
 use crate::twilio::{signature, twiml};
 use crate::vars::{ConfigError, Vars};
 
-/// Twilio's largest webhook is a few KiB; anything far beyond is not Twilio.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::response::{Handled, MAX_BODY_BYTES};
 
 /// The reply to a reset keyword.
 pub const RESET_REPLY: &str = "Your conversation has been reset.";
@@ -119,16 +118,6 @@ pub struct Runtime<'a, S> {
     pub objects: Option<&'a dyn Objects>,
 }
 
-/// The answer to one request, and the work to do after it.
-pub struct Handled {
-    /// What to send back now.
-    pub response: HttpResponse,
-    /// KV writes to make afterwards; empty without KV, and for retries.
-    pub writes: Vec<KvWrite>,
-    /// Work the conversation handed over, to finish after the reply.
-    pub after_reply: Vec<AfterReply>,
-}
-
 /// Handles one request. `setup` is what the isolate built at start-up (or why it could not).
 pub async fn handle<S: Store>(
     setup: Result<&Setup, &ConfigError>,
@@ -171,7 +160,7 @@ async fn webhook<S: Store>(
     let intent = Intent::of(&message, &config.reset_keyword);
     if intent == Intent::StatusCallback {
         let log = LogEvent::new(Outcome::StatusCallback, from);
-        return Ok(Handled::twiml(&Reply::none(), None, log));
+        return Ok(Handled::twiml(twiml::render(&Reply::none()), None, log));
     }
     // With the Durable Objects binding, the pair's object answers; when it cannot, the
     // worker answers from the cookie.
@@ -200,7 +189,7 @@ async fn through_object(
     cookie: Option<&str>,
     now: u64,
 ) -> Result<ObjectAnswer, String> {
-    let name = config.storage.keys.object_name(&message.pair());
+    let name = config.storage.keys.object_name(&Pair::of(message));
     let call = WebhookCall {
         params,
         cookie: cookie.map(str::to_string),
@@ -221,7 +210,7 @@ pub(crate) async fn respond<S: Store>(
     object: Option<Option<Record>>,
 ) -> (Handled, Done) {
     let config = &setup.config;
-    let mut storage = Storage::new(&config.storage, message.pair(), rt.now, rt.kv, rt.memory);
+    let mut storage = Storage::new(&config.storage, Pair::of(message), rt.now, rt.kv, rt.memory);
     if let Some(stored) = object {
         storage = storage.in_object(stored);
     }
@@ -236,7 +225,7 @@ pub(crate) async fn respond<S: Store>(
         kv_error: loaded.kv_error,
         ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     };
-    let mut handled = Handled::twiml(&done.reply, saved.set_cookie, log);
+    let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
     handled.writes = saved.writes;
     handled.after_reply = ctx.take_after_reply();
     let follow_up = (done.change == Change::Counted)
@@ -514,16 +503,6 @@ async fn converse(
         record,
         reply,
         change: Change::Counted,
-    }
-}
-
-impl Handled {
-    fn twiml(reply: &Reply, set_cookie: Option<String>, log: LogEvent) -> Handled {
-        Handled {
-            response: HttpResponse::twiml(twiml::render(reply), set_cookie, log),
-            writes: Vec::new(),
-            after_reply: Vec::new(),
-        }
     }
 }
 

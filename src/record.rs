@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::conversation::{Reply, SavedState, Turn, View};
+use crate::twilio::params::InboundMessage;
 
 /// How many recent MessageSids a record remembers: a retried or replayed message among
 /// them changes nothing (`X-Twilio-Signature` has no nonce or timestamp).
@@ -217,6 +218,17 @@ pub struct Pair<'a> {
     pub to: &'a str,
     /// `From`: the person texting.
     pub from: &'a str,
+}
+
+impl<'a> Pair<'a> {
+    /// The conversation `message` belongs to.
+    pub fn of(message: &'a InboundMessage) -> Self {
+        Pair {
+            account_sid: message.account(),
+            to: &message.to,
+            from: &message.from,
+        }
+    }
 }
 
 #[cfg(test)]

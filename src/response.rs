@@ -6,9 +6,35 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::config::{ConfigError, WebhookMethod};
+use crate::conversation::AfterReply;
+use crate::storage::KvWrite;
 use crate::storage::Source;
 use crate::twilio::params::ParamsError;
 use crate::twilio::twiml;
+
+/// Twilio's largest webhook is a few KiB; anything far beyond is not Twilio.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The answer to one request, and the work to do after it.
+pub struct Handled {
+    /// What to send back now.
+    pub response: HttpResponse,
+    /// KV writes to make afterwards; empty without KV, and for retries.
+    pub writes: Vec<KvWrite>,
+    /// Work the conversation handed over, to finish after the reply.
+    pub after_reply: Vec<AfterReply>,
+}
+
+impl Handled {
+    /// TwiML with nothing to do afterwards.
+    pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Handled {
+        Handled {
+            response: HttpResponse::twiml(xml, set_cookie, log),
+            writes: Vec::new(),
+            after_reply: Vec::new(),
+        }
+    }
+}
 
 /// What to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +218,7 @@ pub enum Rejection {
     WrongWebhookMethod(WebhookMethod),
     /// A POST that is not form-encoded.
     UnsupportedMediaType,
-    /// Body over [`crate::app::MAX_BODY_BYTES`].
+    /// Body over [`MAX_BODY_BYTES`].
     TooLarge,
     /// The body could not be read (the client went away mid-upload).
     UnreadableBody,
@@ -277,7 +303,7 @@ impl fmt::Display for Rejection {
             Rejection::TooLarge => write!(
                 f,
                 "request body too large (limit {} bytes)",
-                crate::app::MAX_BODY_BYTES
+                MAX_BODY_BYTES
             ),
             Rejection::UnreadableBody => f.write_str("the request body could not be read"),
             Rejection::BadParams(e) => write!(f, "{e}"),

@@ -1,6 +1,7 @@
 use super::*;
 use crate::conversations::{Counter, Survey};
 use crate::harness::{TestPhone, TEST_ACCOUNT_SID};
+use crate::storage::Source;
 
 const API: &str = "https://api.test";
 const KEY: &str = "outbound-key-0123456789";

@@ -163,15 +163,6 @@ impl InboundMessage {
     pub fn account(&self) -> &str {
         self.account_sid.as_deref().unwrap_or("")
     }
-
-    /// The conversation this message belongs to.
-    pub fn pair(&self) -> crate::record::Pair<'_> {
-        crate::record::Pair {
-            account_sid: self.account(),
-            to: &self.to,
-            from: &self.from,
-        }
-    }
 }
 
 /// A parameter that is present is `Some`, even when empty; absent ones take the default.

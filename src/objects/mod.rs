@@ -7,6 +7,8 @@
 //! [`ObjectStore`] onto the object's storage and alarm; everything here is tested natively
 //! with [`MapObjectStore`].
 
+pub mod calls;
+
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -16,14 +18,15 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::{self, Handled, Intent, Runtime, Setup};
-use crate::conversation::{AfterReply, Context, LocalFuture, Reply, SavedState, Start, Turn};
+pub use calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
+
+use crate::app::{self, Intent, Runtime, Setup};
+use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
-use crate::response::{HttpResponse, LogEvent, Outcome};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::{Change, KvWrite, Source, Store};
+use crate::storage::{Change, Store};
 use crate::twilio::messages::{self, SendError};
-use crate::twilio::params::{InboundMessage, Params};
+use crate::twilio::params::InboundMessage;
 use crate::twilio::twiml;
 use crate::vars::ConfigError;
 
@@ -37,108 +40,6 @@ const FOLLOW_UP: &str = "follow_up";
 pub const MAX_SEND_ATTEMPTS: u32 = 4;
 /// The first wait before a follow-up is tried again.
 pub const RETRY_BASE_SECONDS: u64 = 10;
-
-/// The objects namespace, as the worker sees it: each call goes to the object named `name`.
-pub trait Objects {
-    /// Hands a verified webhook to the pair's object; `Err` (a fault, a timeout) makes the
-    /// worker answer from the cookie instead.
-    fn webhook<'a>(
-        &'a self,
-        name: &'a str,
-        call: &'a WebhookCall,
-    ) -> LocalFuture<'a, Result<ObjectAnswer, String>>;
-
-    /// Asks the pair's object to start a conversation; the status and JSON body to answer.
-    fn start<'a>(
-        &'a self,
-        name: &'a str,
-        call: &'a StartCall,
-    ) -> LocalFuture<'a, Result<(u16, String), String>>;
-}
-
-/// A verified webhook, handed from the worker to the pair's object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookCall {
-    /// The webhook's parameters.
-    pub params: Params,
-    /// The `Cookie` header Twilio sent.
-    pub cookie: Option<String>,
-    /// The worker's clock (Unix seconds).
-    pub now: u64,
-}
-
-/// A request to start a conversation, handed to the pair's object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StartCall {
-    /// The person's number.
-    pub to: String,
-    /// Your Twilio number.
-    pub from: String,
-    /// The account it is sent from (`TWILIO_ACCOUNT_SID`).
-    pub account_sid: String,
-    /// The request's JSON object (its other fields are the conversation's to read).
-    pub json: String,
-    /// The worker's clock (Unix seconds).
-    pub now: u64,
-}
-
-/// The object's answer to a webhook, for the worker to send on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectAnswer {
-    /// TwiML.
-    pub body: String,
-    /// The `Set-Cookie` header: the cookie stays a faithful copy, for when the object
-    /// cannot be reached.
-    pub set_cookie: Option<String>,
-    /// The log's outcome.
-    pub outcome: String,
-    /// Where the record came from (`object`, or `cookie` when it was newer).
-    pub source: Option<String>,
-    /// The count after the message.
-    pub count: Option<u64>,
-    /// KV writes for the worker to run after the reply.
-    pub writes: Vec<KvWrite>,
-}
-
-impl ObjectAnswer {
-    fn from_handled(handled: &Handled) -> Self {
-        let r = &handled.response;
-        ObjectAnswer {
-            body: r.body.clone(),
-            set_cookie: r.set_cookie.clone(),
-            outcome: r.log.outcome.name().to_string(),
-            source: r.log.source.map(|s| s.name().to_string()),
-            count: r.log.count,
-            writes: handled.writes.clone(),
-        }
-    }
-
-    /// The worker's response, from what the object answered.
-    pub fn into_handled(self, from: Option<String>) -> Handled {
-        let outcome = match self.outcome.as_str() {
-            "retry" => Outcome::Retry,
-            "reset" => Outcome::Reset,
-            "opt_out" => Outcome::OptOut,
-            _ => Outcome::Reply,
-        };
-        let source = match self.source.as_deref() {
-            Some("cookie") => Some(Source::Cookie),
-            Some("kv") => Some(Source::Kv),
-            Some("new") => Some(Source::New),
-            _ => Some(Source::Object),
-        };
-        let log = LogEvent {
-            source,
-            count: self.count,
-            ..LogEvent::new(outcome, from)
-        };
-        Handled {
-            response: HttpResponse::twiml(self.body, self.set_cookie, log),
-            writes: self.writes,
-            after_reply: Vec::new(),
-        }
-    }
-}
 
 /// The object's own storage and alarm (a map in tests).
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
@@ -254,7 +155,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
 ) -> Result<(ObjectAnswer, Vec<AfterReply>), String> {
     let message = InboundMessage::from_params(&call.params).map_err(|e| e.to_string())?;
     let intent = Intent::of(&message, &setup.config.reset_keyword);
-    let pair = message.pair();
+    let pair = Pair::of(&message);
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();
     let (handled, done) = app::respond(

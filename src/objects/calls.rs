@@ -1,0 +1,112 @@
+//! What crosses between the worker and a pair's object: the calls, their answers, and the
+//! namespace as the worker sees it. A leaf the webhook's path can use without knowing how
+//! an object works.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::LocalFuture;
+use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
+use crate::storage::{KvWrite, Source};
+use crate::twilio::params::Params;
+
+/// The objects namespace, as the worker sees it: each call goes to the object named `name`.
+pub trait Objects {
+    /// Hands a verified webhook to the pair's object; `Err` (a fault, a timeout) makes the
+    /// worker answer from the cookie instead.
+    fn webhook<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a WebhookCall,
+    ) -> LocalFuture<'a, Result<ObjectAnswer, String>>;
+
+    /// Asks the pair's object to start a conversation; the status and JSON body to answer.
+    fn start<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StartCall,
+    ) -> LocalFuture<'a, Result<(u16, String), String>>;
+}
+
+/// A verified webhook, handed from the worker to the pair's object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCall {
+    /// The webhook's parameters.
+    pub params: Params,
+    /// The `Cookie` header Twilio sent.
+    pub cookie: Option<String>,
+    /// The worker's clock (Unix seconds).
+    pub now: u64,
+}
+
+/// A request to start a conversation, handed to the pair's object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartCall {
+    /// The person's number.
+    pub to: String,
+    /// Your Twilio number.
+    pub from: String,
+    /// The account it is sent from (`TWILIO_ACCOUNT_SID`).
+    pub account_sid: String,
+    /// The request's JSON object (its other fields are the conversation's to read).
+    pub json: String,
+    /// The worker's clock (Unix seconds).
+    pub now: u64,
+}
+
+/// The object's answer to a webhook, for the worker to send on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAnswer {
+    /// TwiML.
+    pub body: String,
+    /// The `Set-Cookie` header: the cookie stays a faithful copy, for when the object
+    /// cannot be reached.
+    pub set_cookie: Option<String>,
+    /// The log's outcome.
+    pub outcome: String,
+    /// Where the record came from (`object`, or `cookie` when it was newer).
+    pub source: Option<String>,
+    /// The count after the message.
+    pub count: Option<u64>,
+    /// KV writes for the worker to run after the reply.
+    pub writes: Vec<KvWrite>,
+}
+
+impl ObjectAnswer {
+    pub(crate) fn from_handled(handled: &Handled) -> Self {
+        let r = &handled.response;
+        ObjectAnswer {
+            body: r.body.clone(),
+            set_cookie: r.set_cookie.clone(),
+            outcome: r.log.outcome.name().to_string(),
+            source: r.log.source.map(|s| s.name().to_string()),
+            count: r.log.count,
+            writes: handled.writes.clone(),
+        }
+    }
+
+    /// The worker's response, from what the object answered.
+    pub fn into_handled(self, from: Option<String>) -> Handled {
+        let outcome = match self.outcome.as_str() {
+            "retry" => Outcome::Retry,
+            "reset" => Outcome::Reset,
+            "opt_out" => Outcome::OptOut,
+            _ => Outcome::Reply,
+        };
+        let source = match self.source.as_deref() {
+            Some("cookie") => Some(Source::Cookie),
+            Some("kv") => Some(Source::Kv),
+            Some("new") => Some(Source::New),
+            _ => Some(Source::Object),
+        };
+        let log = LogEvent {
+            source,
+            count: self.count,
+            ..LogEvent::new(outcome, from)
+        };
+        Handled {
+            response: HttpResponse::twiml(self.body, self.set_cookie, log),
+            writes: self.writes,
+            after_reply: Vec::new(),
+        }
+    }
+}
