@@ -64,6 +64,12 @@
 //! assert_eq!(phone.count(), 2);
 //! ```
 //!
+//! Beyond [`Conversation::reply`]: a reply can ask for a follow-up when the person goes
+//! quiet ([`Reply::follow_up_after`], answered by [`Conversation::follow_up`]), and
+//! [`Conversation::start`] opens conversations the worker starts (`POST /conversations`);
+//! both need the Durable Objects binding. [`crate::harness::TestPhone::with_objects`] runs
+//! them natively, alarms included.
+//!
 //! # Evolving your state
 //! The state is stored as JSON inside the sealed cookie, and Twilio keeps a pair's cookie
 //! for up to four hours, so every deploy lands in live conversations. Adding a field with

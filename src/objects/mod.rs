@@ -27,8 +27,6 @@ use crate::seal::{Opened, Place, Purpose};
 use crate::storage::{Change, Store};
 use crate::twilio::messages::{self, SendError};
 use crate::twilio::params::InboundMessage;
-use crate::twilio::twiml;
-use crate::vars::ConfigError;
 
 /// The object's keys in its storage.
 const RECORD: &str = "record";
@@ -500,17 +498,6 @@ impl ObjectStore for MapObjectStore {
         self.alarm.set(None);
         Ok(())
     }
-}
-
-/// A configuration error as an object's answer (the worker checked its own first).
-pub fn misconfigured(e: &ConfigError) -> String {
-    format!("misconfigured: {e}")
-}
-
-/// Renders nothing: kept so a follow-up's TwiML shape is never needed.
-#[doc(hidden)]
-pub fn empty_twiml() -> String {
-    twiml::render(&Reply::none())
 }
 
 #[cfg(test)]
