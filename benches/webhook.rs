@@ -8,15 +8,19 @@
 //! time goes. Run with `npm run bench` (or `cargo bench --bench webhook`).
 
 use std::hint::black_box;
+use std::rc::Rc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sms_conversation_worker::app::{self, HttpRequest, HttpResponse, NoStore};
-use sms_conversation_worker::config::Config;
-use sms_conversation_worker::signature;
-use sms_conversation_worker::state::Pair;
-use sms_conversation_worker::webhook::{self, InboundMessage};
-use sms_conversation_worker::{conversation::Reply, twiml};
+use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
+use sms_conversation_worker::conversation::{HttpClient, NoClient, Reply};
+use sms_conversation_worker::record::Pair;
+use sms_conversation_worker::response::{HttpResponse, Outcome};
+use sms_conversation_worker::seal::{Opened, Purpose};
+use sms_conversation_worker::storage::NoStore;
+use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
+use sms_conversation_worker::twilio::{signature, twiml};
+use sms_conversation_worker::vars::Vars;
 
 const TOKEN: &str = "bench-auth-token-0123456789abcdef";
 const SECRET: &str = "bench-session-secret-0123456789abcdef-0123";
@@ -26,16 +30,28 @@ const FROM: &str = "+14155550100";
 const TO: &str = "+15005550006";
 const NOW: u64 = 1_800_000_000;
 
-fn config(extra: &[(&str, &str)]) -> Config {
+/// What an isolate builds once (the default conversation, the counter), with its vars.
+struct Isolate {
+    setup: Setup,
+    vars: Vec<(&'static str, &'static str)>,
+    http: Rc<dyn HttpClient>,
+}
+
+fn config(extra: &[(&'static str, &'static str)]) -> Isolate {
     let mut vars = vec![("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", TOKEN)];
     vars.extend_from_slice(extra);
-    Config::from_lookup(|name| {
+    let lookup = |name: &str| {
         vars.iter()
             .rev()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
-    })
-    .expect("bench configuration")
+    };
+    let setup = Setup::from_vars(&Vars::new(&lookup)).expect("bench configuration");
+    Isolate {
+        setup,
+        vars,
+        http: Rc::new(NoClient),
+    }
 }
 
 /// The full parameter set of a Twilio inbound SMS, form-encoded, and its signature.
@@ -64,26 +80,51 @@ fn webhook(n: u32) -> (String, String) {
         ("ApiVersion", "2010-04-01"),
     ])
     .expect("form");
-    let params = webhook::parse_params(form.as_bytes()).expect("params");
+    let params = parse_params(form.as_bytes()).expect("params");
     let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let sig = signature::expected_signature(TOKEN, URL, &data);
     (form, sig)
 }
 
-fn handle(config: &Config, form: &str, sig: &str, cookie: Option<&str>, now: u64) -> HttpResponse {
+/// One webhook through `app::handle`, as the worker runs it without KV. No isolate memory
+/// either: with it, every iteration after the first would be a retry of the same message.
+fn handle(
+    isolate: &Isolate,
+    form: &str,
+    sig: &str,
+    cookie: Option<&str>,
+    now: u64,
+) -> HttpResponse {
     let req = HttpRequest {
         method: "POST",
         url: URL,
         content_type: Some("application/x-www-form-urlencoded"),
         signature: Some(sig),
         cookie,
-        body: form.as_bytes(),
+        authorization: None,
+        body: Body::Read(form.as_bytes()),
     };
-    pollster::block_on(app::handle::<NoStore>(Ok(config), &req, now, None)).response
+    let lookup = |name: &str| {
+        isolate
+            .vars
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let rt: Runtime<'_, NoStore> = Runtime {
+        now,
+        kv: None,
+        memory: None,
+        vars: Vars::new(&lookup),
+        http: Rc::clone(&isolate.http),
+        objects: None,
+    };
+    pollster::block_on(app::handle(Ok(&isolate.setup), &req, &rt)).response
 }
 
 /// The `Cookie` header Twilio sends with message `n + 1`: what message `n` set.
-fn cookie_after(config: &Config, n: u32) -> String {
+fn cookie_after(config: &Isolate, n: u32) -> String {
     let mut jar: Option<String> = None;
     for i in 1..=n {
         let (form, sig) = webhook(i);
@@ -119,7 +160,7 @@ fn bench_webhook(c: &mut Criterion) {
         let (form10, sig10) = webhook(10);
         let tenth = handle(&config, &form10, &sig10, Some(&cookie), NOW + 10);
         assert!(tenth.body.contains("message number 10"), "{}", tenth.body);
-        assert_eq!(tenth.log.outcome, "reply");
+        assert_eq!(tenth.log.outcome, Outcome::Reply);
         println!(
             "# {label}: cookie of the 10th message is {} bytes",
             tenth.set_cookie.as_deref().map_or(0, str::len)
@@ -144,7 +185,7 @@ fn bench_steps(c: &mut Criterion) {
     let config = config(&[]);
     let cookie = cookie_after(&config, 9);
     let (form, sig) = webhook(10);
-    let params = webhook::parse_params(form.as_bytes()).unwrap();
+    let params = parse_params(form.as_bytes()).unwrap();
     let message = InboundMessage::from_params(&params).unwrap();
     let pair = Pair {
         account_sid: message.account(),
@@ -152,15 +193,15 @@ fn bench_steps(c: &mut Criterion) {
         from: &message.from,
     };
     let token = TOKEN;
-    let keys = &config.session_keys;
-    let state = match keys.open_from_header(&cookie, &pair, NOW + 10) {
-        Some(sms_conversation_worker::session::Sealed::State(s)) => s,
+    let keys = &config.setup.config.storage.keys;
+    let state = match keys.open_cookie_header(&cookie, &pair, NOW + 10) {
+        Some(Opened::Record(r)) => r,
         _ => panic!("the 9th message's cookie opens"),
     };
 
     let mut group = c.benchmark_group("steps(10th,encrypted+history)");
     group.bench_function("parse form", |b| {
-        b.iter(|| webhook::parse_params(black_box(form.as_bytes())).unwrap())
+        b.iter(|| parse_params(black_box(form.as_bytes())).unwrap())
     });
     group.bench_function("typed message", |b| {
         b.iter(|| InboundMessage::from_params(black_box(&params)).unwrap())
@@ -180,12 +221,20 @@ fn bench_steps(c: &mut Criterion) {
     });
     group.bench_function("open cookie", |b| {
         b.iter(|| {
-            keys.open_from_header(black_box(&cookie), &pair, NOW + 10)
+            keys.open_cookie_header(black_box(&cookie), &pair, NOW + 10)
                 .unwrap()
         })
     });
     group.bench_function("seal cookie", |b| {
-        b.iter(|| keys.seal(black_box(&state), &pair, NOW + 10 + 14_400, true))
+        b.iter(|| {
+            keys.seal(
+                black_box(&state),
+                Purpose::Cookie,
+                &pair,
+                NOW + 10 + 14_400,
+                true,
+            )
+        })
     });
     let signed_state = {
         let mut s = state.clone();
@@ -193,7 +242,15 @@ fn bench_steps(c: &mut Criterion) {
         s
     };
     group.bench_function("seal cookie (signed, no history)", |b| {
-        b.iter(|| keys.seal(black_box(&signed_state), &pair, NOW + 10 + 14_400, false))
+        b.iter(|| {
+            keys.seal(
+                black_box(&signed_state),
+                Purpose::Cookie,
+                &pair,
+                NOW + 10 + 14_400,
+                false,
+            )
+        })
     });
     let reply = Reply::text("Hello, thanks for message number 10");
     group.bench_function("render TwiML", |b| {

@@ -1,24 +1,50 @@
 //! Writes the committed seed corpus, fuzz/seeds/<target>/<name>:
 //!     cargo +nightly run --manifest-path fuzz/Cargo.toml --example gen_seeds
 //! (scripts/fuzz.sh does not run this; the seeds are in git. Re-run it after changing
-//! the input layouts in src/lib.rs or the cookie format.)
+//! the input layouts in src/lib.rs or the sealed format.)
 //!
-//! Sources: the real Twilio webhook body of src/webhook.rs's tests and the parameters of
-//! tests/helpers/worker.mjs `smsParams()`; the official SDKs' signature test vectors
-//! (../shared/twilio-reference.md); cookies sealed by the worker's own `SessionKeys`.
+//! Sources: the real Twilio webhook body of src/twilio/params.rs's tests and the parameters
+//! of tests/helpers/worker.mjs `smsParams()`; the official SDKs' signature test vectors
+//! (../shared/twilio-reference.md); values sealed by the worker's own `SessionKeys`, and
+//! the first release's `v1`/`e1`/`p1` values as the harness seals them (the crate only
+//! opens those now).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sms_conversation_worker::session::{Pointer, SessionKeys, COOKIE_NAME};
-use sms_conversation_worker::signature::{expected_signature, params_string};
-use sms_conversation_worker::state::{ConversationState, Turn};
+use sms_conversation_worker::conversation::{Reply, SavedState};
+use sms_conversation_worker::record::{fingerprint, Record};
+use sms_conversation_worker::seal::{Place, Pointer, Purpose, SessionKeys, COOKIE_NAME};
+use sms_conversation_worker::twilio::params::parse_params;
+use sms_conversation_worker::twilio::signature::{expected_signature, params_string};
 use sms_fuzz::*;
 
-/// The inbound SMS body of `webhook::tests::TWILIO_BODY`.
+/// The inbound SMS body of `twilio::params::tests::TWILIO_BODY`.
 const TWILIO_BODY: &str = "ToCountry=US&ToState=CA&SmsMessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&NumMedia=0&ToCity=SAN+FRANCISCO&FromZip=94105&SmsSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&FromState=CA&SmsStatus=received&FromCity=SAN+FRANCISCO&Body=Hello+%F0%9F%91%8B+%26+%3Cwelcome%3E&FromCountry=US&To=%2B15005550006&MessagingServiceSid=MG00000000000000000000000000000000&ToZip=94105&NumSegments=1&MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&AccountSid=AC00000000000000000000000000000000&From=%2B14155550100&ApiVersion=2010-04-01";
 const SID: &str = "SM1f0e8ae6ade43cb3c0ce4525424e404f";
 const URL: &str = "https://sms.example.workers.dev/sms";
+
+/// Values the first release itself sealed (its fuzz seeds, for PAIR, expiring NOW + 3600):
+/// the crate must keep opening them, and they check the harness's `v1`/`e1`/`p1` sealing
+/// independently.
+const FIRST_RELEASE: [(&str, &str); 4] = [
+    (
+        "first_release_v1_state",
+        "v1.lZCQW6ca.kP7PqgYDA6jdz6oGqt3PqgYBA1NNMwAA.sgEAgD8fM9k1JwlAfZXwccj48sE5zvk9RRvwrp4sWzE",
+    ),
+    (
+        "first_release_v1_old_key",
+        "v1.Ybsd9u5p.kP7PqgYDA6jdz6oGqt3PqgYBA1NNMwAA.nIDjTuRvZ3rj1XtTB0K5Vo0qiQSw16T0mo2DxjdXBdA",
+    ),
+    (
+        "first_release_e1_history_memory",
+        "e1.lZCQW6ca.e-esWZbvtV84QuhRCA1xogTSum2LyZoNvnbuzsU8p1kHIED6NAaRr-lTMPlDoQrX1hJYXy1qBuIRXNpqCpBWEMMr9RV5BsDfASfWV2fRMOs6N0TiuXMJ7ATgI6BQU6Hh-Wfz9JSbwa8Z2gc8_B3S47y41zBoWaXcB55z4LlNmE7I6YmSWt62VhHEgJjW-CcBi5FGvpDQOHvJyPlOvrZaVh7O57wRvp8J0pHXxn97-PGBE6iBc-ehbMMDl43pYvJ2F5Zst_C3s_nFqPQ8D7F0gYg6UC7sTDviZpRrZJD9UGpRuVl4yyYgESRERoKJ_LENAiJqUEc9CBRYYDJFSKVuSWimjaQ3a_6MoTc0YHKGZPiZ24z8sZZKfIT-RxkO4P-LP0T9VQr__O7jTvS-4AygtIY5q6MOXKqz3eDo.AehrboGm4ik0RF6mIjXKZA",
+    ),
+    (
+        "first_release_p1_pointer",
+        "p1.lZCQW6ca.kP7PqgYcc3BpbGw6QUFBQUFBQUFBQUFBQUFBQUFBQUFBQSgoqN3PqgbP3c-qBgEEU000MAAA.QnXJT3L8eP8DVdWTa7sZjQXyeu4DQCLcBqqQwF6dHhg",
+    ),
+];
 
 /// `smsParams()` of tests/helpers/worker.mjs, encoded like `URLSearchParams`.
 fn sms_params(from: &str, body: &str, sid: &str, extra: &[(&str, &str)]) -> String {
@@ -52,25 +78,26 @@ fn sms_params(from: &str, body: &str, sid: &str, extra: &[(&str, &str)]) -> Stri
     serde_urlencoded::to_string(&params).unwrap()
 }
 
-fn state(count: u64, turns: usize, last_sid: &str) -> ConversationState {
-    let mut s = ConversationState::default();
-    for i in 0..count {
-        let sid = if i + 1 == count {
-            last_sid.to_string()
-        } else {
-            format!("SM{i:032}")
-        };
-        s.record(&sid, NOW - 600 + i);
-    }
-    for i in 0..turns {
-        s.turns.push(Turn {
-            at: NOW - 600 + i as u64,
-            message_sid: format!("SM{i:032}"),
-            inbound: format!("message {i} <&>"),
-            reply: vec![format!("Hello, thanks for message number {}", i + 1)],
-        });
-    }
-    s
+/// [`sample_record`] with the conversation's own state set to `json`.
+fn with_state(mut record: Record, json: &str) -> Record {
+    record.state = SavedState {
+        version: 1,
+        json: json.into(),
+    };
+    record
+}
+
+/// [`sample_record`] (at most 10 messages, all in the window) whose message in the middle
+/// of the window has `sid`, with its kept turn.
+fn seen_earlier(count: u64, sid: &str) -> Record {
+    let mut record = sample_record(count, count as usize, &format!("SM{count}"));
+    let middle = record.seen.len() / 2;
+    let old = format!("SM{middle:032}");
+    assert_eq!(record.seen[middle], fingerprint(&old));
+    record.seen[middle] = fingerprint(sid);
+    let turn = record.turns.iter_mut().find(|t| t.message_sid == old);
+    turn.expect("a kept turn").message_sid = sid.to_string();
+    record
 }
 
 fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
@@ -80,78 +107,238 @@ fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    // Written beside the seeds and swapped in at the end: a failing run leaves them as
+    // they were.
+    let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let root = seeds.with_file_name("seeds.new");
     let _ = fs::remove_dir_all(&root);
+    check_harness_sealing();
     let keys = keys();
     let old_only = SessionKeys::from_secrets(SECRET_OLD).unwrap();
 
     // ---- cookie_open ------------------------------------------------------------------
     let t = "cookie_open";
-    let s3 = state(3, 0, "SM3");
-    let mut s_mem = state(5, 3, "SM5");
-    s_mem.memory.insert("name".into(), "Rey".into());
-    let v1 = keys.seal(&s3, &PAIR, NOW + 3600, false);
+    let r3 = sample_record(3, 0, "SM3");
+    let r_state = with_state(sample_record(5, 3, "SM5"), r#"{"Zip":{"name":"Rey"}}"#);
+    let seal =
+        |r: &Record, purpose, expires: u64, encrypt| keys.seal(r, purpose, &PAIR, expires, encrypt);
+    let cookie = seal(&r3, Purpose::Cookie, NOW + 3600, false);
+    let kv = seal(&r3, Purpose::Kv, NOW + 3600, false);
     let pointer = Pointer {
         key: "spill:AAAAAAAAAAAAAAAAAAAAAA".into(),
-        summary: state(40, 0, "SM40"),
+        summary: sample_record(40, 0, "SM40"),
     };
+    let legacy = legacy_state(3, 2, "SM3");
+    let mut legacy_empty = legacy_state(1, 0, "SM1");
+    legacy_empty.5.clear();
     let cookies = [
-        ("v1_state", v1.clone()),
-        ("v1_old_key", old_only.seal(&s3, &PAIR, NOW + 3600, false)),
+        ("2cs_record", cookie.clone()),
         (
-            "e1_history_memory",
-            keys.seal(&s_mem, &PAIR, NOW + 3600, true),
+            "2cs_old_key",
+            old_only.seal(&r3, Purpose::Cookie, &PAIR, NOW + 3600, false),
         ),
-        ("p1_pointer", keys.seal_pointer(&pointer, &PAIR, NOW + 3600)),
-        ("v1_expired", keys.seal(&s3, &PAIR, NOW - 1, false)),
         (
-            "v1_other_pair",
-            keys.seal(&s3, &OTHER_PAIR, NOW + 3600, false),
+            "2ce_history_state",
+            seal(&r_state, Purpose::Cookie, NOW + 3600, true),
         ),
-        ("v1_unknown_version", v1.replacen("v1.", "v9.", 1)),
+        (
+            "2ps_pointer",
+            keys.seal_pointer(&pointer, &PAIR, NOW + 3600, false),
+        ),
+        (
+            "2pe_pointer",
+            keys.seal_pointer(&pointer, &PAIR, NOW + 3600, true),
+        ),
+        ("2ks_kv_entry", kv.clone()),
+        ("2ke_kv_entry", seal(&r_state, Purpose::Kv, NOW + 3600, true)),
+        ("2os_object_record", seal(&r3, Purpose::Object, NOW + 3600, false)),
+        (
+            "2oe_object_state",
+            seal(&r_state, Purpose::Object, NOW + 3600, true),
+        ),
+        ("2cs_expired", seal(&r3, Purpose::Cookie, NOW - 1, false)),
+        (
+            "2cs_other_pair",
+            keys.seal(&r3, Purpose::Cookie, &OTHER_PAIR, NOW + 3600, false),
+        ),
+        ("2cs_unknown_purpose", cookie.replacen("2cs.", "2xs.", 1)),
+        ("2ks_relabelled_2cs", kv.replacen("2ks.", "2cs.", 1)),
+        (
+            "v1_first_release",
+            harness_seal(SECRET_OLD, "v1", &legacy_state_payload(NOW + 3600, &legacy_empty), &PAIR),
+        ),
+        (
+            "e1_first_release_memory",
+            harness_seal(SECRET_NEW, "e1", &legacy_state_payload(NOW + 3600, &legacy), &PAIR),
+        ),
+        (
+            "p1_first_release_pointer",
+            harness_seal(
+                SECRET_NEW,
+                "p1",
+                &legacy_pointer_payload(NOW + 3600, "spill:abc", &legacy_empty),
+                &PAIR,
+            ),
+        ),
         (
             "header_duplicates",
             format!(
-                "other=1; {COOKIE_NAME}=junk; {COOKIE_NAME}={v1}; ;=; {COOKIE_NAME}={}; x",
-                keys.seal(&state(4, 0, "SM4"), &PAIR, NOW + 3600, true)
+                "other=1; {COOKIE_NAME}=junk; {COOKIE_NAME}={cookie}; ;=; {COOKIE_NAME}={}; {COOKIE_NAME}={kv}; x",
+                seal(&sample_record(4, 0, "SM4"), Purpose::Cookie, NOW + 3600, true)
             ),
         ),
-        ("junk_dots", "v1...".into()),
-        ("junk_emoji", "v1.\u{1F600}.\u{1F600}.\u{1F600}".into()),
+        ("junk_dots", "2cs...".into()),
+        ("junk_v1_dots", "v1...".into()),
+        ("junk_emoji", "2ce.\u{1F600}.\u{1F600}.\u{1F600}".into()),
     ];
     for (name, value) in &cookies {
         write(&root, t, name, value.as_bytes());
     }
-    // Payloads the harness seals itself (`!<version>!<postcard bytes>`).
-    let mut s9 = state(9, 2, "SM9");
-    s9.memory.insert("a".into(), "b".into());
-    let harness = [
+    for (name, value) in FIRST_RELEASE {
+        assert!(
+            keys.open(value, Place::Cookie, &PAIR, NOW).is_ok(),
+            "the first release's {name} no longer opens"
+        );
+        write(&root, t, name, value.as_bytes());
+    }
+    // Payloads the harness seals itself (`!<header>!<postcard bytes>`).
+    let harness: Vec<(&str, &str, Vec<u8>)> = vec![
+        (
+            "harness_2cs",
+            "2cs",
+            record_payload(NOW + 60, &sample_record(2, 0, "SM2")),
+        ),
+        (
+            "harness_2ce_turns_state",
+            "2ce",
+            record_payload(NOW + 60, &r_state),
+        ),
+        (
+            "harness_2ps_pointer",
+            "2ps",
+            pointer_payload(NOW + 60, "spill:abc", &sample_record(7, 0, "SM7")),
+        ),
+        ("harness_2ks_kv", "2ks", record_payload(NOW + 60, &r3)),
+        (
+            "harness_2oe_object",
+            "2oe",
+            record_payload(NOW + 60, &r_state),
+        ),
+        (
+            "harness_2cs_expired",
+            "2cs",
+            record_payload(NOW, &sample_record(1, 0, "SM1")),
+        ),
+        (
+            "harness_2cs_not_a_record",
+            "2cs",
+            b"\xff\xff\xff\xff".to_vec(),
+        ),
+        (
+            "harness_2pe_record_as_pointer",
+            "2pe",
+            record_payload(NOW + 60, &r3),
+        ),
         (
             "harness_v1",
             "v1",
-            state_payload(NOW + 60, &state(2, 0, "SM2")),
+            legacy_state_payload(NOW + 60, &legacy_empty),
         ),
         (
-            "harness_e1_turns_memory",
+            "harness_e1_memory",
             "e1",
-            state_payload(NOW + 60, &s9),
+            legacy_state_payload(NOW + 60, &legacy),
         ),
         (
             "harness_p1",
             "p1",
-            pointer_payload(NOW + 60, "spill:abc", &state(7, 0, "SM7")),
+            legacy_pointer_payload(NOW + 60, "spill:abc", &legacy),
         ),
-        (
-            "harness_v1_expired",
-            "v1",
-            state_payload(NOW, &state(1, 0, "SM1")),
-        ),
-        ("harness_v1_not_a_state", "v1", b"\xff\xff\xff\xff".to_vec()),
     ];
-    for (name, version, payload) in harness {
-        let mut bytes = format!("!{version}!").into_bytes();
+    for (name, header, payload) in harness {
+        let mut bytes = format!("!{header}!").into_bytes();
         bytes.extend_from_slice(&payload);
         write(&root, t, name, &bytes);
+    }
+
+    // ---- purpose ----------------------------------------------------------------------
+    let t = "purpose";
+    let media = {
+        let mut r = sample_record(2, 1, "MM2");
+        r.last_reply = Reply::text("A corgi!").with_media("https://img.test/c.jpg");
+        r
+    };
+    let purpose =
+        |flags: u8, expires: &str, pair: (&str, &str, &str), key: &str, record: Vec<u8>| {
+            PurposeInput {
+                flags,
+                expires: expires.into(),
+                account_sid: pair.0.into(),
+                to: pair.1.into(),
+                from: pair.2.into(),
+                spill_key: key.into(),
+                record,
+            }
+        };
+    let p = (PAIR.account_sid, PAIR.to, PAIR.from);
+    let post = |r: &Record| postcard::to_allocvec(r).unwrap();
+    let purposes = [
+        (
+            "signed_record",
+            purpose(b'@', "3600", p, "spill:AAAA", post(&r3)),
+        ),
+        (
+            "encrypted_state",
+            purpose(b'A', "14400", p, "spill:AAAA", post(&r_state)),
+        ),
+        (
+            "old_key_media",
+            purpose(b'B', "60", p, "spill:BBBB", post(&media)),
+        ),
+        (
+            "old_key_encrypted_empty",
+            purpose(b'C', "1", p, "", post(&Record::default())),
+        ),
+        ("expired_now", purpose(b'@', "0", p, "spill:x", post(&r3))),
+        (
+            "expired_long_ago",
+            purpose(b'A', "-1700000000", p, "spill:x", post(&r3)),
+        ),
+        (
+            "never_expires",
+            purpose(b'@', "9223372036854775807", p, "spill:x", post(&r3)),
+        ),
+        (
+            "expiry_not_a_number",
+            purpose(b'A', "soon", p, "spill:x", post(&r3)),
+        ),
+        (
+            "whatsapp_pair",
+            purpose(
+                b'A',
+                "3600",
+                ("AC1", "whatsapp:+15005550006", "whatsapp:+14155550100"),
+                "spill:w",
+                post(&sample_record(12, 10, "SM12")),
+            ),
+        ),
+        (
+            "empty_pair",
+            purpose(b'@', "3600", ("", "", ""), "", post(&r3)),
+        ),
+        (
+            "unicode_pair_text_record",
+            purpose(
+                b'A',
+                "3600",
+                ("AC\u{e9}", "+1\u{1F600}", "\u{0}"),
+                "spill:\u{e9}",
+                b"not postcard \xff".to_vec(),
+            ),
+        ),
+    ];
+    for (name, input) in &purposes {
+        write(&root, t, name, &input.encode());
     }
 
     // ---- form_parse -------------------------------------------------------------------
@@ -347,11 +534,12 @@ fn main() {
 
     // ---- webhook ----------------------------------------------------------------------
     let t = "webhook";
-    // Flag bytes: '@' = 0x40 (no flags) plus SIGN 1, SEAL_STATE 2, SEAL_ENCRYPTED 4, store
-    // (0x08 empty, 0x10 failing, 0x18 holding).
+    // Config byte: '0'..'7' (see sms_fuzz::setup). Flag byte: '@' = 0x40 (no flags) plus
+    // SIGN 1, SEAL_STATE 2, SEAL_ENCRYPTED 4, store (0x08 empty, 0x10 failing, 0x18
+    // holding), MEMORY 0x20 ('a' = sign + memory), BODY_UNREAD 0x80.
     let form_ct = "application/x-www-form-urlencoded";
     let real_sig = |url: &str, body: &str| {
-        let params = sms_conversation_worker::webhook::parse_params(body.as_bytes()).unwrap();
+        let params = parse_params(body.as_bytes()).unwrap();
         expected_signature(
             AUTH_TOKEN,
             url,
@@ -370,20 +558,46 @@ fn main() {
             body: body.as_bytes().to_vec(),
         }
     };
-    let sealed_cookie = |s: &ConversationState, encrypt: bool| {
-        let (config, _) = config(b'0');
-        let c = config.unwrap();
+    let get = |config: u8, flags: u8, query: &str, cookie: &str| WebhookInput {
+        config,
+        flags,
+        method: "GET".into(),
+        url: format!("{URL}?{query}"),
+        cookie: cookie.into(),
+        ..Default::default()
+    };
+    let sealed_cookie = |r: &Record, encrypt: bool| {
+        let c = &setup(b'0').setup.as_ref().unwrap().config;
         format!(
             "{COOKIE_NAME}={}",
-            c.session_keys.seal(s, &PAIR, NOW + 3600, encrypt)
+            c.storage
+                .keys
+                .seal(r, Purpose::Cookie, &PAIR, NOW + 3600, encrypt)
         )
     };
-    let json = |s: &ConversationState| serde_json::to_string(s).unwrap();
+    let json = |r: &Record| serde_json::to_string(r).unwrap();
     let long_body = "long message ".repeat(100);
-    let get_url = format!(
-        "{URL}?From=%2B14155550100&To=%2B15005550006&Body=It%27s+me&MessageSid=SM1&AccountSid={}",
-        PAIR.account_sid
-    );
+    let query = |body: &str, sid: &str| {
+        serde_urlencoded::to_string([
+            ("From", PAIR.from),
+            ("To", PAIR.to),
+            ("Body", body),
+            ("MessageSid", sid),
+            ("AccountSid", PAIR.account_sid),
+        ])
+        .unwrap()
+    };
+    // A fresh record (its cookie still open under config 2's 60 s TTL) whose turns outgrow
+    // a cookie with the next message: spilled to KV behind a pointer cookie.
+    let mut spilling = sample_record(3, 3, "SM3");
+    spilling.last_seen = NOW - 1;
+    for turn in &mut spilling.turns {
+        turn.inbound = long_body.clone();
+    }
+    // A record idle for five hours (its cookie expired, its KV copy not) whose window
+    // holds the message Twilio delivers again: a retry answered from KV.
+    let mut idle_retry = seen_earlier(5, SID);
+    idle_retry.last_seen = NOW - 5 * 3600;
     let inputs: Vec<(&str, WebhookInput)> = vec![
         (
             "twilio_body_real_signature",
@@ -407,7 +621,7 @@ fn main() {
                 b'@',
                 URL,
                 &real_sig(URL, TWILIO_BODY),
-                &sealed_cookie(&state(2, 2, "SM2"), true),
+                &sealed_cookie(&sample_record(2, 2, "SM2"), true),
                 TWILIO_BODY,
             ),
         ),
@@ -418,23 +632,50 @@ fn main() {
                 b'G',
                 URL,
                 "",
-                &json(&state(4, 4, "SMprev")),
+                &json(&sample_record(4, 4, "SMprev")),
                 TWILIO_BODY,
             ),
         ),
         (
             "seal_state_retry",
-            post(b'0', b'C', URL, "", &json(&state(2, 2, SID)), TWILIO_BODY),
+            post(
+                b'0',
+                b'C',
+                URL,
+                "",
+                &json(&sample_record(2, 2, SID)),
+                TWILIO_BODY,
+            ),
+        ),
+        (
+            "seal_state_retry_in_window",
+            post(
+                b'0',
+                b'C',
+                URL,
+                "",
+                &json(&seen_earlier(6, SID)),
+                TWILIO_BODY,
+            ),
+        ),
+        (
+            "seal_state_reset_retry",
+            post(
+                b'0',
+                b'C',
+                URL,
+                "",
+                &json(&seen_earlier(4, "SM4reset")),
+                &sms_params(PAIR.from, "RESET", "SM4reset", &[]),
+            ),
         ),
         (
             "known_caller_get",
-            WebhookInput {
-                config: b'1',
-                flags: b'A',
-                method: "GET".into(),
-                url: get_url.clone(),
-                ..Default::default()
-            },
+            get(b'1', b'A', &query("It's me", "SM1"), ""),
+        ),
+        (
+            "get_under_post_default",
+            get(b'0', b'A', &query("It's me", "SM1"), ""),
         ),
         (
             "known_caller_post",
@@ -443,9 +684,26 @@ fn main() {
                 b'C',
                 URL,
                 "",
-                &json(&state(7, 0, "SM7")),
+                &json(&sample_record(7, 0, "SM7")),
                 &sms_params(PAIR.from, "hi", "SM8", &[]),
             ),
+        ),
+        (
+            "survey_get_completes",
+            get(
+                b'7',
+                b'C',
+                &query("Y", "SM9"),
+                &json(&with_state(
+                    sample_record(3, 0, "SM3"),
+                    r#"{"Updates":{"name":"Rey","zip":"94105"}}"#,
+                )),
+            ),
+        ),
+        ("survey_get_start", get(b'7', b'a', &query("hi", "SM1"), "")),
+        (
+            "survey_post_refused",
+            post(b'7', b'A', URL, "", "", TWILIO_BODY),
         ),
         (
             "tunnel_kv_holding",
@@ -454,8 +712,19 @@ fn main() {
                 b'[',
                 "http://127.0.0.1:8787/sms",
                 "",
-                &json(&state(30, 30, "SM30")),
+                &json(&sample_record(30, 30, "SM30")),
                 &sms_params(PAIR.from, &long_body, "SM31", &[]),
+            ),
+        ),
+        (
+            "tunnel_spill_pointer",
+            post(
+                b'2',
+                b'K',
+                "http://127.0.0.1:8787/sms",
+                "",
+                &json(&spilling),
+                &sms_params(PAIR.from, &long_body, "SM4", &[]),
             ),
         ),
         (
@@ -470,8 +739,19 @@ fn main() {
             ),
         ),
         (
+            "kv_holding_old_retry",
+            post(b'0', b'[', URL, "", &json(&idle_retry), TWILIO_BODY),
+        ),
+        (
             "kv_failing",
-            post(b'0', b'S', URL, "", &json(&state(3, 1, "SM3")), TWILIO_BODY),
+            post(
+                b'0',
+                b'S',
+                URL,
+                "",
+                &json(&sample_record(3, 1, "SM3")),
+                TWILIO_BODY,
+            ),
         ),
         (
             "reset_with_kv",
@@ -480,7 +760,7 @@ fn main() {
                 b'K',
                 URL,
                 "",
-                &json(&state(3, 0, "SM3")),
+                &json(&sample_record(3, 0, "SM3")),
                 &sms_params(PAIR.from, "Forget me", "SM4", &[]),
             ),
         ),
@@ -493,6 +773,39 @@ fn main() {
                 "",
                 "",
                 &sms_params(PAIR.from, " reset ", "SM4", &[]),
+            ),
+        ),
+        (
+            "memory_retry",
+            post(
+                b'0',
+                b'c',
+                URL,
+                "",
+                &json(&sample_record(2, 2, "SM2")),
+                TWILIO_BODY,
+            ),
+        ),
+        (
+            "memory_reset",
+            post(
+                b'0',
+                b'a',
+                URL,
+                "",
+                "",
+                &sms_params(PAIR.from, "RESET", "SM5", &[]),
+            ),
+        ),
+        (
+            "memory_kv_holding_long",
+            post(
+                b'2',
+                b'{',
+                URL,
+                "",
+                &json(&sample_record(20, 20, "SM20")),
+                &sms_params(PAIR.from, &long_body, "SM21", &[]),
             ),
         ),
         (
@@ -537,6 +850,8 @@ fn main() {
             post(b'0', b'A', URL, "", "", "To=%2B1&Body=x"),
         ),
         ("not_utf8", post(b'0', b'A', URL, "", "", "From=%FF&To=b")),
+        ("body_too_large", post(b'0', 0xC1, URL, "", "", TWILIO_BODY)),
+        ("body_unreadable", post(b'0', 0xC1, URL, "", "", "")),
         (
             "json_content_type",
             WebhookInput {
@@ -579,7 +894,7 @@ fn main() {
                 b'C',
                 URL,
                 "",
-                &json(&state(2, 3, "SM2")),
+                &json(&sample_record(2, 3, "SM2")),
                 &sms_params(PAIR.from, "hello there", "SM3", &[]),
             ),
         ),
@@ -587,5 +902,7 @@ fn main() {
     for (name, input) in &inputs {
         write(&root, t, name, &input.encode());
     }
-    eprintln!("seeds written to {}", root.display());
+    let _ = fs::remove_dir_all(&seeds);
+    fs::rename(&root, &seeds).unwrap();
+    eprintln!("seeds written to {}", seeds.display());
 }

@@ -1,4 +1,4 @@
-//! `webhook::parse_params` and `InboundMessage::from_params` on any bytes.
+//! `twilio::params::parse_params` and `InboundMessage::from_params` on any bytes.
 //!
 //! Properties: nothing panics; at most MAX_PARAMS parameters; plain UTF-8 without
 //! percent-escapes always parses; parsed parameters re-encode and re-parse to themselves;
@@ -6,8 +6,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sms_conversation_worker::signature::params_string;
-use sms_conversation_worker::webhook::{parse_params, InboundMessage, ParamsError, MAX_PARAMS};
+use sms_conversation_worker::twilio::params::{
+    parse_params, InboundMessage, ParamsError, MAX_PARAMS,
+};
+use sms_conversation_worker::twilio::signature::params_string;
 
 fuzz_target!(|data: &[u8]| {
     let parsed = parse_params(data);

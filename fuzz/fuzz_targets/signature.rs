@@ -1,4 +1,4 @@
-//! `signature::candidate_urls`, `params_string` and `is_valid` on any URL, base URL,
+//! `twilio::signature::candidate_urls`, `params_string` and `is_valid` on any URL, base URL,
 //! auth token, header and parameters.
 //!
 //! Properties: nothing panics; candidates are 1 to 4 distinct URLs without a fragment, and
@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sms_conversation_worker::signature::{
+use sms_conversation_worker::twilio::signature::{
     candidate_urls, expected_signature, is_valid, params_string,
 };
 use sms_fuzz::SignatureInput;

@@ -1,25 +1,45 @@
 //! The whole webhook, `app::handle`, on any method, URL, headers, cookie and body, under
-//! each configuration of `sms_fuzz::config` and each kind of KV store.
+//! each configuration of `sms_fuzz::setup`, each kind of KV store, with or without the
+//! isolate's memory, and with bodies the runtime could not read.
 //!
-//! Properties: nothing panics; the status is one of the contract's; a 5xx only when the
-//! configuration is broken; no Set-Cookie or KV write unless the answer is 200; the
-//! Set-Cookie is at most 4096 bytes of cookie-safe text and opens again for the pair with
-//! the count the log reports; TwiML is well-formed XML 1.0 text; a request signed the
-//! way Twilio signs is never refused as forged; a cookie the harness sealed is continued;
-//! and re-delivering a counted message with the cookie it got back is a retry with the
-//! very same reply.
+//! Properties: nothing panics (the after-reply work included); the status is one of the
+//! contract's; a 5xx only when the configuration is broken; a 405 exactly when the method
+//! is not the one `WEBHOOK_METHOD` allows (GET webhooks under the POST default); a body the
+//! runtime could not read is never answered with TwiML; no Set-Cookie, KV write or
+//! after-reply work unless the answer is 200, and after-reply work only from a
+//! conversation's reply; the Set-Cookie is at most 4096 bytes of cookie-safe text and opens
+//! again as a cookie (never as a KV entry) for the pair with the count the log reports (a
+//! retry's may already be past its record's own TTL, a known quirk); KV values open as KV
+//! entries (never as cookies); TwiML is well-formed XML 1.0 text; a request signed the way
+//! Twilio signs is never refused as forged; a cookie the harness sealed is continued, and
+//! any MessageSid in its window is a retry answered with the reply it got; re-delivering a
+//! counted message with the cookie it got back is a retry with the very same reply; and
+//! with the isolate's memory, re-delivering a counted message or a reset with the cookie it
+//! first came with is a retry too.
 #![no_main]
 
+use std::rc::Rc;
+
 use libfuzzer_sys::fuzz_target;
-use sms_conversation_worker::app::{handle, HttpRequest, KvWrite, NoStore, Outcome};
-use sms_conversation_worker::config::{Config, ConfigError, Verification};
-use sms_conversation_worker::session::{Sealed, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
-use sms_conversation_worker::signature::{candidate_urls, expected_signature, params_string};
-use sms_conversation_worker::state::{ConversationState, Pair};
-use sms_conversation_worker::webhook::{parse_params, InboundMessage};
+use sms_conversation_worker::app::{handle, Body, Handled, HttpRequest, Runtime};
+use sms_conversation_worker::config::{Config, Verification};
+use sms_conversation_worker::conversation::{HttpClient, NoClient};
+use sms_conversation_worker::harness::block_on;
+use sms_conversation_worker::record::{Pair, Record};
+use sms_conversation_worker::response::Outcome;
+use sms_conversation_worker::seal::{
+    OpenError, Opened, Place, Purpose, COOKIE_NAME, MAX_SET_COOKIE_BYTES,
+};
+use sms_conversation_worker::storage::{KvWrite, Memory, NoStore};
+use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
+use sms_conversation_worker::twilio::signature::{
+    candidate_urls, expected_signature, params_string,
+};
+use sms_conversation_worker::twilio::twiml;
+use sms_conversation_worker::vars::Vars;
 use sms_fuzz::{
-    block_on, state_from_json, FuzzStore, StoreMode, WebhookInput, AUTH_TOKEN, NOW, SEAL_ENCRYPTED,
-    SEAL_STATE, SIGN,
+    record_from_json, FuzzConfig, FuzzStore, StoreMode, WebhookInput, AUTH_TOKEN, BODY_UNREAD,
+    MEMORY, NOW, SEAL_ENCRYPTED, SEAL_STATE, SIGN,
 };
 
 const STATUSES: &[u16] = &[200, 400, 403, 404, 405, 413, 415, 500];
@@ -36,11 +56,54 @@ fn path_and_query(url: &str) -> (&str, &str) {
     (if path.is_empty() { "/" } else { path }, query)
 }
 
-fn run(config: Result<&Config, &ConfigError>, req: &HttpRequest<'_>, store: &FuzzStore) -> Outcome {
-    match store.mode {
-        StoreMode::Unbound => block_on(handle::<NoStore>(config, req, NOW, None)),
-        _ => block_on(handle(config, req, NOW, Some(store))),
+/// One request through `app::handle`, its after-reply work run too (it must not panic;
+/// with no HTTP client it fails, which the worker only logs). Returns the answer and how
+/// many after-reply tasks there were.
+fn run(
+    cfg: &FuzzConfig,
+    req: &HttpRequest<'_>,
+    store: &FuzzStore,
+    memory: Option<&Memory>,
+) -> (Handled, usize) {
+    let lookup = |name: &str| cfg.lookup(name);
+    let http: Rc<dyn HttpClient> = Rc::new(NoClient);
+    let setup = cfg.setup.as_ref();
+    let mut handled = match store.mode {
+        StoreMode::Unbound => {
+            let rt: Runtime<'_, NoStore> = Runtime {
+                now: NOW,
+                kv: None,
+                memory,
+                vars: Vars::new(&lookup),
+                http,
+                objects: None,
+            };
+            block_on(handle(setup, req, &rt))
+        }
+        _ => {
+            let rt = Runtime {
+                now: NOW,
+                kv: Some(store),
+                memory,
+                vars: Vars::new(&lookup),
+                http,
+                objects: None,
+            };
+            block_on(handle(setup, req, &rt))
+        }
+    };
+    let tasks = std::mem::take(&mut handled.after_reply);
+    let count = tasks.len();
+    for task in tasks {
+        if let Err(e) = block_on(task.work) {
+            assert!(
+                !e.is_empty(),
+                "after-reply task {} failed silently",
+                task.name
+            );
+        }
     }
+    (handled, count)
 }
 
 fn is_xml_char(c: char) -> bool {
@@ -62,12 +125,15 @@ fuzz_target!(|data: &[u8]| {
     let Some(input) = WebhookInput::parse(data) else {
         return;
     };
-    let (config, misconfigured) = sms_fuzz::config(input.config);
+    let cfg = sms_fuzz::setup(input.config);
+    let config: Result<&Config, _> = cfg.setup.as_ref().map(|s| &s.config);
+    let misconfigured = cfg.misconfigured;
     let store_mode = StoreMode::from_flags(input.flags);
+    let memory = (input.flags & MEMORY != 0).then(Memory::default);
 
     // What the worker will parse, so the harness can sign it and know the pair.
     let is_post = input.method == "POST";
-    let (_, query) = path_and_query(&input.url);
+    let (path, query) = path_and_query(&input.url);
     let encoded: &[u8] = if is_post {
         &input.body
     } else {
@@ -101,36 +167,40 @@ fuzz_target!(|data: &[u8]| {
         input.signature.clone()
     };
 
-    // The cookie (and the KV entry): fuzzed text, or a state the harness seals for the pair.
-    let harness_state: Option<ConversationState> = (input.flags & SEAL_STATE != 0)
-        .then(|| state_from_json(&input.cookie))
+    // The cookie (and the KV entry): fuzzed text, or a record the harness seals for the pair.
+    let harness_record: Option<Record> = (input.flags & SEAL_STATE != 0)
+        .then(|| record_from_json(&input.cookie))
         .flatten();
     let mut cookie = input.cookie.clone();
     let mut kv_value = Some(input.cookie.clone());
     let mut harness_cookie = None;
-    if let (Some(state), Some(pair), Ok(c)) = (&harness_state, &pair, config) {
-        let keys = &c.session_keys;
+    if let (Some(record), Some(pair), Ok(c)) = (&harness_record, &pair, config) {
+        let s = &c.storage;
         let encrypt = input.flags & SEAL_ENCRYPTED != 0;
-        let sealed = keys.seal(
-            state,
-            pair,
-            state.last_seen.saturating_add(c.ttl_seconds),
-            encrypt,
-        );
+        let expires_at = record.last_seen.saturating_add(s.cookie_ttl_seconds);
+        let sealed = s
+            .keys
+            .seal(record, Purpose::Cookie, pair, expires_at, encrypt);
         cookie = format!("{COOKIE_NAME}={sealed}");
-        harness_cookie = keys.open(&sealed, pair, NOW).ok();
-        let newer = ConversationState {
-            seq: state.seq.saturating_add(1),
-            ..state.clone()
+        harness_cookie = s.keys.open(&sealed, Place::Cookie, pair, NOW).ok();
+        let newer = Record {
+            seq: record.seq.saturating_add(1),
+            ..record.clone()
         };
-        let kv_expiry = state.last_seen.saturating_add(c.kv_ttl_seconds);
-        kv_value = Some(keys.seal(&newer, pair, kv_expiry, encrypt));
+        let kv_expiry = record.last_seen.saturating_add(s.kv_ttl_seconds);
+        kv_value = Some(s.keys.seal(&newer, Purpose::Kv, pair, kv_expiry, encrypt));
     }
     let store = FuzzStore {
         mode: store_mode,
         value: kv_value,
     };
 
+    let body_unread = input.flags & BODY_UNREAD != 0;
+    let body = match (body_unread, input.body.is_empty()) {
+        (false, _) => Body::Read(&input.body),
+        (true, true) => Body::Unreadable,
+        (true, false) => Body::TooLarge,
+    };
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     let (content_type, signature, cookie) =
         (opt(&input.content_type), opt(&signature), opt(&cookie));
@@ -140,10 +210,17 @@ fuzz_target!(|data: &[u8]| {
         content_type: content_type.as_deref(),
         signature: signature.as_deref(),
         cookie: cookie.as_deref(),
-        body: &input.body,
+        authorization: None,
+        body,
     };
-    let Outcome { response, writes } = run(config, &req, &store);
+    let (
+        Handled {
+            response, writes, ..
+        },
+        after_reply,
+    ) = run(cfg, &req, &store, memory.as_ref());
     let status = response.status;
+    let outcome = response.log.outcome.clone();
 
     assert!(STATUSES.contains(&status), "status {status}");
     if status == 500 {
@@ -162,6 +239,10 @@ fuzz_target!(|data: &[u8]| {
     if status != 200 {
         assert!(response.set_cookie.is_none(), "Set-Cookie on a {status}");
         assert!(writes.is_empty(), "KV writes on a {status}");
+        assert_eq!(after_reply, 0, "after-reply work on a {status}");
+    }
+    if after_reply > 0 {
+        assert_eq!(outcome, Outcome::Reply, "after-reply work without a reply");
     }
     if store_mode == StoreMode::Unbound {
         assert!(writes.is_empty(), "KV writes without a store");
@@ -171,6 +252,27 @@ fuzz_target!(|data: &[u8]| {
         serde_json::from_str::<serde_json::Value>(&log_line).is_ok(),
         "{log_line}"
     );
+
+    // WEBHOOK_METHOD: a webhook (not the info page) by the other method is a 405, and only
+    // then is a routed GET or POST one.
+    let routed = matches!(path, "/" | "/sms" | "/sms/") && matches!(&*input.method, "GET" | "POST");
+    let info_page = input.method == "GET" && query.is_empty();
+    if let (Ok(c), true, false) = (config, routed, info_page) {
+        assert_eq!(
+            status == 405,
+            !c.webhook_method.allows(&input.method),
+            "{} under WEBHOOK_METHOD {:?}: {status} {}",
+            input.method,
+            c.webhook_method,
+            response.body
+        );
+    }
+    if body_unread && is_post {
+        assert_ne!(
+            status, 200,
+            "a body the runtime could not read was answered"
+        );
+    }
 
     let unsigned = matches!(
         config,
@@ -197,6 +299,7 @@ fuzz_target!(|data: &[u8]| {
     let (Ok(config), Some(message), Some(pair)) = (config, &message, &pair) else {
         panic!("TwiML answer to a request the harness could not read as a message");
     };
+    let keys = &config.storage.keys;
     assert_eq!(response.content_type, "text/xml; charset=utf-8");
     let body = &response.body;
     assert!(
@@ -207,12 +310,9 @@ fuzz_target!(|data: &[u8]| {
         body.ends_with("</Response>") || body.ends_with("<Response/>"),
         "{body}"
     );
-    let outcome = response.log.outcome;
-    // A retry replays a stored reply; one the harness made up may hold anything.
-    if !(outcome == "retry" && harness_state.is_some()) {
-        if let Some(bad) = body.chars().find(|&c| !is_xml_char(c)) {
-            panic!("TwiML holds {bad:?}, which is not an XML 1.0 character: {body:?}");
-        }
+    // Even a retry replaying a reply the harness made up: TwiML drops what XML cannot hold.
+    if let Some(bad) = body.chars().find(|&c| !is_xml_char(c)) {
+        panic!("TwiML holds {bad:?}, which is not an XML 1.0 character: {body:?}");
     }
     if let Some(from) = &response.log.from {
         let hidden: String = message.from.chars().skip(3).collect();
@@ -231,29 +331,42 @@ fuzz_target!(|data: &[u8]| {
                     message.from.len() < 8 || !key.contains(&message.from),
                     "{key}"
                 );
-                let opened = config.session_keys.open(value, pair, NOW);
+                let opened = keys.open(value, Place::Kv, pair, NOW);
                 assert!(
-                    matches!(opened, Ok(Sealed::State(_))),
+                    matches!(opened, Ok(Opened::Record(_))),
                     "KV value does not open: {opened:?}"
+                );
+                assert!(
+                    keys.open(value, Place::Cookie, pair, NOW).is_err(),
+                    "a KV value opens as a cookie"
                 );
             }
             KvWrite::Delete { .. } => {
-                assert_eq!(outcome, "reset", "KV delete outside a reset");
+                assert_eq!(outcome, Outcome::Reset, "KV delete outside a reset");
             }
         }
     }
-    let counted = matches!(outcome, "reply" | "opt_out");
+    let counted = matches!(outcome, Outcome::Reply | Outcome::OptOut);
+    let sid = message.sid();
 
-    // A cookie the harness sealed (and that opened) is the conversation's state.
-    if let (Some(Sealed::State(before)), StoreMode::Unbound) = (&harness_cookie, store_mode) {
-        // A reset forgets the count; a status callback is no message and leaves it alone.
-        if outcome == "status_callback" {
+    // A cookie the harness sealed (and that opened) is the conversation's record: the
+    // isolate's memory starts empty, and KV is read only without a record in the cookie.
+    if let Some(Opened::Record(before)) = &harness_cookie {
+        if outcome == Outcome::StatusCallback {
+            // A status callback is no message and leaves the record alone.
             assert!(response.set_cookie.is_none() && writes.is_empty());
-        } else if outcome != "reset" {
-            let sid = message.sid();
-            let retry = !sid.is_empty() && before.last_message_sid.as_deref() == Some(sid);
+        } else {
+            let retry = before.has_seen(sid);
+            assert_eq!(outcome == Outcome::Retry, retry, "outcome {outcome:?}");
             let expected = if retry {
+                assert_eq!(
+                    body,
+                    &twiml::render(&before.answer_to(sid).cloned().unwrap_or_default()),
+                    "a retry got another reply than the one it got"
+                );
                 before.count
+            } else if outcome == Outcome::Reset {
+                0
             } else {
                 before.count.saturating_add(1)
             };
@@ -262,68 +375,99 @@ fuzz_target!(|data: &[u8]| {
                 Some(expected),
                 "count from a valid cookie"
             );
-            assert_eq!(outcome == "retry", retry, "outcome {outcome}");
         }
     }
 
-    let Some(set_cookie) = &response.set_cookie else {
-        return;
-    };
-    assert!(
-        set_cookie.len() <= MAX_SET_COOKIE_BYTES,
-        "Set-Cookie of {} bytes",
-        set_cookie.len()
-    );
-    assert!(
-        set_cookie.bytes().all(|b| (0x20..0x7f).contains(&b)),
-        "Set-Cookie with a control or non-ASCII byte: {set_cookie:?}"
-    );
-    let value = cookie_value(set_cookie);
-    if outcome == "reset" {
+    let mut value = None;
+    if let Some(set_cookie) = &response.set_cookie {
         assert!(
-            value.is_empty() && set_cookie.contains("Max-Age=0"),
-            "{set_cookie}"
+            set_cookie.len() <= MAX_SET_COOKIE_BYTES,
+            "Set-Cookie of {} bytes",
+            set_cookie.len()
         );
-        return;
-    }
-    if !counted {
-        return;
-    }
-    let reopened = config.session_keys.open(value, pair, NOW);
-    let count = match &reopened {
-        Ok(Sealed::State(s)) => s.count,
-        Ok(Sealed::Pointer(p)) => {
+        assert!(
+            set_cookie.bytes().all(|b| (0x20..0x7f).contains(&b)),
+            "Set-Cookie with a control or non-ASCII byte: {set_cookie:?}"
+        );
+        let sealed = cookie_value(set_cookie);
+        value = Some(sealed);
+        if outcome == Outcome::Reset {
             assert!(
-                writes
-                    .iter()
-                    .any(|w| matches!(w, KvWrite::Put { key, .. } if *key == p.key)),
-                "a pointer cookie to a state that is not written"
+                sealed.is_empty() && set_cookie.contains("Max-Age=0"),
+                "{set_cookie}"
             );
-            p.summary.count
+        } else if counted || outcome == Outcome::Retry {
+            let mut reopened = keys.open(sealed, Place::Cookie, pair, NOW);
+            if reopened == Err(OpenError::Expired) && outcome == Outcome::Retry {
+                // Known quirk (reported, not judged here): a retry re-seals its record with
+                // the record's own `last_seen + CONVERSATION_TTL_SECONDS`, so a retry
+                // answered from KV or memory after the cookie's TTL sets a cookie that is
+                // already expired. It must still be that record, and only then expired.
+                reopened = keys.open(sealed, Place::Cookie, pair, 0);
+                let last_seen = match &reopened {
+                    Ok(Opened::Record(r)) => r.last_seen,
+                    Ok(Opened::Pointer(p)) => p.summary.last_seen,
+                    Err(e) => panic!("the retry's Set-Cookie does not open at all: {e:?}"),
+                };
+                assert!(
+                    last_seen.saturating_add(config.storage.cookie_ttl_seconds) <= NOW,
+                    "a retry's Set-Cookie expired before its record's TTL"
+                );
+            }
+            let count = match &reopened {
+                Ok(Opened::Record(r)) => r.count,
+                Ok(Opened::Pointer(p)) => {
+                    assert!(
+                        !counted
+                            || writes
+                                .iter()
+                                .any(|w| matches!(w, KvWrite::Put { key, .. } if *key == p.key)),
+                        "a pointer cookie to a record that is not written"
+                    );
+                    p.summary.count
+                }
+                Err(e) => panic!("the Set-Cookie does not open for its pair: {e:?}"),
+            };
+            assert_eq!(
+                Some(count),
+                response.log.count,
+                "cookie count vs logged count"
+            );
+            assert!(
+                keys.open(sealed, Place::Kv, pair, NOW).is_err(),
+                "a Set-Cookie opens as a KV entry"
+            );
         }
-        Err(e) => panic!("the Set-Cookie does not open for its pair: {e:?}"),
-    };
-    assert_eq!(
-        Some(count),
-        response.log.count,
-        "cookie count vs logged count"
-    );
+    }
 
-    // Twilio re-delivers the same message with the cookie it just got: same reply, no count.
-    if store_mode == StoreMode::Unbound && !message.sid().is_empty() {
+    if sid.is_empty() || !(counted || outcome == Outcome::Reset) {
+        return;
+    }
+    // Re-deliveries of the same message, as Twilio retries it: the same reply, no count.
+    let again = |cookie: Option<&str>, what: &str| {
+        let (handled, after_reply) =
+            run(cfg, &HttpRequest { cookie, ..req }, &store, memory.as_ref());
+        let again = handled.response;
+        assert_eq!(again.status, 200, "{what}: {}", again.body);
+        assert_eq!(again.log.outcome, Outcome::Retry, "{what}");
+        assert_eq!(
+            again.log.count, response.log.count,
+            "{what}: a retry was counted"
+        );
+        assert_eq!(&again.body, body, "{what}: a retry got another reply");
+        assert_eq!(after_reply, 0, "{what}: a retry ran the conversation");
+    };
+    // With the cookie it got back (a reset's cookie is deleted: nothing to send back). A
+    // KV store holding a newer record than the cookie's would rightly win over it.
+    if let (true, false, Some(value)) = (counted, store_mode == StoreMode::Holding, value) {
         let again_cookie = format!("{COOKIE_NAME}={value}");
-        let again = run(
-            Ok(config),
-            &HttpRequest {
-                cookie: Some(&again_cookie),
-                ..req
-            },
-            &store,
-        )
-        .response;
-        assert_eq!(again.status, 200, "{}", again.body);
-        assert_eq!(again.log.outcome, "retry");
-        assert_eq!(again.log.count, response.log.count, "a retry was counted");
-        assert_eq!(again.body, response.body, "a retry got another reply");
+        again(Some(&again_cookie), "re-delivered with the cookie it got");
+    }
+    // With the cookie it first came with: the isolate's memory knows the message.
+    if memory.is_some() {
+        again(
+            req.cookie,
+            "re-delivered with its first cookie to the same isolate",
+        );
     }
 });
