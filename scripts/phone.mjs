@@ -7,7 +7,7 @@
 //
 // Sending is the simulator's (scripts/sms.mjs): Twilio's parameters, signed by the official
 // `twilio` package, one cookie jar per To/From pair honouring Max-Age. Cookies are opened by
-// `sms-inspect` (src/bin/sms-inspect.rs), the crate's own sealing code, built with cargo at
+// `sms-inspect` (examples/sms-inspect.rs), the crate's own sealing code, built with cargo at
 // start-up and kept running. The server listens on 127.0.0.1 only and its JSON API answers only
 // the page it served (a per-run token, the Host and the Origin are checked): it signs with the
 // auth token.
@@ -38,7 +38,7 @@ export const DEFAULT_PHONE_JAR = path.join(ROOT, ".cache", "phone-jar.json");
 /** Twilio refuses (or drops) cookies past this many bytes. */
 export const COOKIE_LIMIT = 4096;
 const STATIC = path.join(ROOT, "scripts", "phone");
-const INSPECT_BIN = path.join(ROOT, "target", "release", process.platform === "win32" ? "sms-inspect.exe" : "sms-inspect");
+const INSPECT_BIN = path.join(ROOT, "target", "release", "examples", process.platform === "win32" ? "sms-inspect.exe" : "sms-inspect");
 const STATE_COOKIE = "sms_state";
 
 const USAGE = `usage: npm run phone -- [options]
@@ -78,9 +78,9 @@ export function wranglerVar(key, root = ROOT) {
 /** Builds sms-inspect with cargo (a no-op when up to date), printing progress to `log`. */
 export function buildInspector(log = (s) => process.stderr.write(s)) {
   return new Promise((resolve, reject) => {
-    log("[phone] building sms-inspect (cargo build --release --bin sms-inspect; the first time takes a minute)\n");
+    log("[phone] building sms-inspect (cargo build --release --example sms-inspect; the first time takes a minute)\n");
     const started = Date.now();
-    const child = spawn("cargo", ["build", "--release", "--quiet", "--bin", "sms-inspect"], {
+    const child = spawn("cargo", ["build", "--release", "--quiet", "--example", "sms-inspect"], {
       cwd: ROOT,
       stdio: ["ignore", "inherit", "inherit"],
     });

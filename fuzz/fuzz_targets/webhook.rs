@@ -8,8 +8,8 @@
 //! runtime could not read is never answered with TwiML; no Set-Cookie, KV write or
 //! after-reply work unless the answer is 200, and after-reply work only from a
 //! conversation's reply; the Set-Cookie is at most 4096 bytes of cookie-safe text and opens
-//! again as a cookie (never as a KV entry) for the pair with the count the log reports (a
-//! retry's may already be past its record's own TTL, a known quirk); KV values open as KV
+//! again as a cookie (never as a KV entry) for the pair with the count the log reports; KV
+//! values open as KV
 //! entries (never as cookies); TwiML is well-formed XML 1.0 text; a request signed the way
 //! Twilio signs is never refused as forged; a cookie the harness sealed is continued, and
 //! any MessageSid in its window is a retry answered with the reply it got; re-delivering a
@@ -397,23 +397,9 @@ fuzz_target!(|data: &[u8]| {
                 "{set_cookie}"
             );
         } else if counted || outcome == Outcome::Retry {
-            let mut reopened = keys.open(sealed, Place::Cookie, pair, NOW);
-            if reopened == Err(OpenError::Expired) && outcome == Outcome::Retry {
-                // Known quirk (reported, not judged here): a retry re-seals its record with
-                // the record's own `last_seen + CONVERSATION_TTL_SECONDS`, so a retry
-                // answered from KV or memory after the cookie's TTL sets a cookie that is
-                // already expired. It must still be that record, and only then expired.
-                reopened = keys.open(sealed, Place::Cookie, pair, 0);
-                let last_seen = match &reopened {
-                    Ok(Opened::Record(r)) => r.last_seen,
-                    Ok(Opened::Pointer(p)) => p.summary.last_seen,
-                    Err(e) => panic!("the retry's Set-Cookie does not open at all: {e:?}"),
-                };
-                assert!(
-                    last_seen.saturating_add(config.storage.cookie_ttl_seconds) <= NOW,
-                    "a retry's Set-Cookie expired before its record's TTL"
-                );
-            }
+            // Every Set-Cookie opens now: a retry of a record idle past the cookie's life
+            // sets none.
+            let reopened = keys.open(sealed, Place::Cookie, pair, NOW);
             let count = match &reopened {
                 Ok(Opened::Record(r)) => r.count,
                 Ok(Opened::Pointer(p)) => {

@@ -331,6 +331,11 @@ impl<'a, S: Store> Storage<'a, S> {
         let s = self.settings;
         let ttl = s.cookie_ttl_seconds;
         let expires_at = record.last_seen.saturating_add(ttl);
+        if expires_at <= self.now {
+            // A retry of a record idle past the cookie's life (recovered from KV): a cookie
+            // that no longer opens is worse than Twilio keeping what it has.
+            return None;
+        }
         let fits = |sealed: &str| {
             let cookie = seal::set_cookie(sealed, ttl);
             (cookie.len() <= MAX_SET_COOKIE_BYTES && !sealed.is_empty()).then_some(cookie)
