@@ -171,7 +171,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
         match done.follow_up {
             Some(after) => {
                 let pending = PendingFollowUp {
-                    due: rt.now + after,
+                    due: due_after(rt.now, after),
                     seq: done.record.seq,
                     attempt: 0,
                 };
@@ -327,7 +327,7 @@ pub async fn start<S: Store, O: ObjectStore>(
     match follow_up {
         Some(after) => {
             let pending = PendingFollowUp {
-                due: rt.now + after,
+                due: due_after(rt.now, after),
                 seq: record.seq,
                 attempt: 0,
             };
@@ -374,6 +374,12 @@ async fn send<S: Store>(
         first.get_or_insert(sid);
     }
     Ok(first.unwrap_or_default())
+}
+
+/// When a follow-up asked for `after` seconds at `now` is due. `now` is whole seconds,
+/// rounded down, so one more second keeps the wait from ever being shorter than asked.
+fn due_after(now: u64, after: u64) -> u64 {
+    now.saturating_add(after).saturating_add(1)
 }
 
 async fn load_record<O: ObjectStore>(
