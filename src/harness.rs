@@ -397,16 +397,21 @@ impl TestPhone {
         };
         let vars = &self.vars;
         let lookup = |name: &str| vars.get(name).cloned();
-        let runtime = Runtime {
+        let runtime = self.runtime(&lookup);
+        let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
+        (handled.response.status, handled.response.body)
+    }
+
+    /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
+    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
+        Runtime {
             now: self.now,
             kv: self.kv.as_ref(),
             memory: Some(&self.memory),
-            vars: Vars::new(&lookup),
+            vars: Vars::new(lookup),
             http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
             objects: self.objects.as_ref().map(|o| o as &dyn Objects),
-        };
-        let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
-        (handled.response.status, handled.response.body)
+        }
     }
 
     fn sync_clock(&self) {
@@ -583,14 +588,7 @@ impl TestPhone {
         };
         let vars = &self.vars;
         let lookup = |name: &str| vars.get(name).cloned();
-        let runtime = Runtime {
-            now: self.now,
-            kv: self.kv.as_ref(),
-            memory: Some(&self.memory),
-            vars: Vars::new(&lookup),
-            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
-            objects: self.objects.as_ref().map(|o| o as &dyn Objects),
-        };
+        let runtime = self.runtime(&lookup);
         let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
         let response = handled.response;
         if let Some(kv) = &self.kv {

@@ -14,6 +14,10 @@ import {
   newSid,
   openSealed,
   TWILIO_NUMBER,
+  RESET_REPLY,
+  EMPTY_TWIML,
+  sleep,
+  waitFor,
 } from "./helpers/worker.mjs";
 
 // Miniflare would otherwise fetch request.cf data from the internet at start-up.
@@ -23,8 +27,6 @@ const WEBHOOK = "http://localhost/sms";
 const KV = { kvNamespaces: ["CONVERSATIONS"] };
 const NEW = "Hello, thanks for the new message.";
 const expected = (n) => (n === 1 ? NEW : `Hello, thanks for message number ${n}`);
-const RESET_REPLY = "Your conversation has been reset.";
-const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 let numberSeq = 0;
 /** A distinct sender per conversation, so no two tests share a pair. */
@@ -40,17 +42,7 @@ function longBody(i) {
   return (head + filler.repeat(60)).slice(0, 1600);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(check, what, timeoutMs = 5000) {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(15);
-  }
-}
 
 async function keysOf(kv, prefix = "") {
   return (await kv.list({ prefix })).keys.map((k) => k.name);

@@ -22,6 +22,8 @@ import {
   ACCOUNT_SID,
   AUTH_TOKEN,
   TWILIO_NUMBER,
+  sleep,
+  waitFor,
 } from "./helpers/worker.mjs";
 import { startMessagesApi, twilioError } from "./helpers/messages-api.mjs";
 
@@ -54,17 +56,7 @@ function attach(phone, w) {
   return phone;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(check, what, timeoutMs = 5000) {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The worker's log lines of `event` so far, parsed. */
 function events(logs, event) {

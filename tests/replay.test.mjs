@@ -28,6 +28,9 @@ import {
   AUTH_TOKEN,
   ACCOUNT_SID,
   TWILIO_NUMBER,
+  RESET_REPLY,
+  EMPTY_TWIML,
+  waitFor,
 } from "./helpers/worker.mjs";
 
 // Miniflare would otherwise fetch request.cf data from the internet at start-up.
@@ -37,8 +40,6 @@ const WEBHOOK = "http://localhost/sms";
 const KV = { kvNamespaces: ["CONVERSATIONS"] };
 const NEW = "Hello, thanks for the new message.";
 const expected = (n) => (n === 1 ? NEW : `Hello, thanks for message number ${n}`);
-const RESET_REPLY = "Your conversation has been reset.";
-const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 let numberSeq = 0;
 /** A distinct sender per conversation, so no two tests share a pair. */
@@ -47,17 +48,7 @@ const nextNumber = () => `+1415555${String(2000 + (numberSeq += 1) * 41).slice(-
 const phoneOn = (mf, from = nextNumber(), opts = {}) =>
   new Phone((url, init) => mf.dispatchFetch(url, init), opts.url ?? WEBHOOK, from, opts);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(check, what, timeoutMs = 5000) {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(15);
-  }
-}
 
 /** The `webhook` log lines so far, parsed. */
 function webhookLines(logs) {

@@ -13,7 +13,18 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { AUTH_TOKEN, Phone, ROOT, TWILIO_NUMBER, newSid, startWorker } from "./helpers/worker.mjs";
+import {
+  AUTH_TOKEN,
+  Phone,
+  ROOT,
+  TWILIO_NUMBER,
+  newSid,
+  startWorker,
+  RESET_REPLY,
+  EMPTY_TWIML,
+  sleep,
+  waitFor,
+} from "./helpers/worker.mjs";
 import { sendSms } from "../scripts/sms.mjs";
 
 // Miniflare would otherwise fetch request.cf data from the internet at start-up.
@@ -22,7 +33,6 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 // The public origin Twilio calls; dispatchFetch hands the URL to the worker as is.
 const WEBHOOK = "https://sms-worker.example.com/sms";
 const RESULTS_TOKEN = "survey-results-token-0123456789";
-const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
 // The survey's texts.
 const ASK_NAME = "Hi! What's your name?";
@@ -33,20 +43,8 @@ const ASK_UPDATES = "Can we text you updates? Reply Y for yes or N for no.";
 const YES_OR_NO = "Please reply Y (yes) or N (no).";
 const completed = (name, zip, updates) => `Thanks, ${name}! ZIP ${zip}, updates: ${updates ? "yes" : "no"}.`;
 const allSet = (name) => `You're all set, ${name}. Text RESET to start over.`;
-const RESET_REPLY = "Your conversation has been reset.";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns something truthy; throws after `timeoutMs`. */
-async function waitFor(check, what, timeoutMs = 5000) {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 let numberSeq = 0;
 /** A distinct sender per conversation, so no two tests share a pair (or a receiver entry). */

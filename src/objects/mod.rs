@@ -168,23 +168,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     if done.change != Change::Unchanged {
         save_record(setup, store, &pair, &done.record, rt.now, first).await?;
         // A newer message replaces or cancels the follow-up asked for before.
-        match done.follow_up {
-            Some(after) => {
-                let pending = PendingFollowUp {
-                    due: due_after(rt.now, after),
-                    seq: done.record.seq,
-                    attempt: 0,
-                };
-                store.put(FOLLOW_UP, &json(&pending)).await?;
-                store.set_alarm(pending.due).await?;
-            }
-            // Only a pending one costs a write to cancel (reads are cheaper than writes).
-            None if store.get(FOLLOW_UP).await?.is_some() => {
-                store.delete(FOLLOW_UP).await?;
-                store.delete_alarm().await?;
-            }
-            None => {}
-        }
+        schedule(store, done.follow_up, done.record.seq, rt.now).await?;
     }
     // The conversation's after-reply work goes to the object's `wait_until`: it must not
     // hold the answer.
@@ -236,15 +220,7 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     match send(setup, &pair, pair.from, pair.to, &reply, rt).await {
         Ok(sid) => {
             record.state = state;
-            record.sent(
-                Turn {
-                    at: rt.now,
-                    message_sid: sid.clone(),
-                    inbound: String::new(),
-                    reply,
-                },
-                setup.config.storage.history,
-            );
+            record.sent(sent_turn(rt.now, &sid, reply), setup.config.storage.history);
             save_record(setup, store, &pair, &record, rt.now, false).await?;
             store.delete(FOLLOW_UP).await?;
             Ok(format!("follow-up sent: {sid}"))
@@ -314,28 +290,9 @@ pub async fn start<S: Store, O: ObjectStore>(
         ..Record::default()
     };
     let follow_up = reply.follow_up();
-    record.sent(
-        Turn {
-            at: rt.now,
-            message_sid: sid.clone(),
-            inbound: String::new(),
-            reply,
-        },
-        setup.config.storage.history,
-    );
+    record.sent(sent_turn(rt.now, &sid, reply), setup.config.storage.history);
     save_record(setup, store, &pair, &record, rt.now, true).await?;
-    match follow_up {
-        Some(after) => {
-            let pending = PendingFollowUp {
-                due: due_after(rt.now, after),
-                seq: record.seq,
-                attempt: 0,
-            };
-            store.put(FOLLOW_UP, &json(&pending)).await?;
-            store.set_alarm(pending.due).await?;
-        }
-        None => store.delete(FOLLOW_UP).await?,
-    }
+    schedule(store, follow_up, record.seq, rt.now).await?;
     let body = serde_json::json!({"sid": sid, "to": call.to, "from": call.from});
     Ok((201, body.to_string()))
 }
@@ -374,6 +331,42 @@ async fn send<S: Store>(
         first.get_or_insert(sid);
     }
     Ok(first.unwrap_or_default())
+}
+
+/// Sets the alarm for a follow-up asked `after` seconds from `now` on the record at `seq`,
+/// or cancels a pending one (only a pending one costs a write to cancel: reads are cheaper).
+async fn schedule<O: ObjectStore>(
+    store: &O,
+    after: Option<u64>,
+    seq: u64,
+    now: u64,
+) -> Result<(), String> {
+    match after {
+        Some(after) => {
+            let pending = PendingFollowUp {
+                due: due_after(now, after),
+                seq,
+                attempt: 0,
+            };
+            store.put(FOLLOW_UP, &json(&pending)).await?;
+            store.set_alarm(pending.due).await
+        }
+        None if store.get(FOLLOW_UP).await?.is_some() => {
+            store.delete(FOLLOW_UP).await?;
+            store.delete_alarm().await
+        }
+        None => Ok(()),
+    }
+}
+
+/// A message we sent on our own, as a turn: no inbound text, our Message SID.
+fn sent_turn(now: u64, sid: &str, reply: Reply) -> Turn {
+    Turn {
+        at: now,
+        message_sid: sid.to_string(),
+        inbound: String::new(),
+        reply,
+    }
 }
 
 /// When a follow-up asked for `after` seconds at `now` is due. `now` is whole seconds,

@@ -64,6 +64,24 @@ export function smsParams({ from, body, sid, to = TWILIO_NUMBER, extra = {} }) {
   };
 }
 
+/** The worker's answer to the reset keyword. */
+export const RESET_REPLY = "Your conversation has been reset.";
+/** TwiML with no message: opt-outs, status callbacks, replays whose answer is not kept. */
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns something truthy (its value); throws after `timeoutMs`. */
+export async function waitFor(check, what, timeoutMs = 5000) {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(15);
+  }
+}
+
 let sidCounter = 0;
 export function newSid() {
   sidCounter += 1;
