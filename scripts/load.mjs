@@ -89,6 +89,7 @@ export async function startWorkerd({
   modules = builtWorkerModules(),
   bindings = { TWILIO_AUTH_TOKEN: AUTH_TOKEN, SESSION_SECRET },
   kv = false,
+  objects = false,
   cpu = null,
   extraArgs = [],
   compatibilityDate = COMPATIBILITY_DATE,
@@ -114,6 +115,18 @@ export async function startWorkerd({
     services.push(`    (name = "kv", disk = (path = ${capnpString(kvDir)}, writable = true)),`);
     bindingLines.push('    (name = "CONVERSATIONS", kvNamespace = "kv"),');
   }
+  // The Durable Objects binding, SQLite-backed and kept on disk, as wrangler.toml's
+  // commented blocks declare it.
+  let objectLines = "";
+  if (objects) {
+    const doDir = path.join(dir, "objects");
+    fs.mkdirSync(doDir);
+    services.push(`    (name = "objects-disk", disk = (path = ${capnpString(doDir)}, writable = true)),`);
+    bindingLines.push('    (name = "CONVERSATION_OBJECTS", durableObjectNamespace = "ConversationObject"),');
+    objectLines = `
+  durableObjectNamespaces = [ (className = "ConversationObject", uniqueKey = "sms-conversation-objects", enableSql = true) ],
+  durableObjectStorage = (localDisk = "objects-disk"),`;
+  }
   const config = `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -127,7 +140,7 @@ const mainWorker :Workerd.Worker = (
   modules = [
 ${moduleLines.join("\n")}
   ],
-  compatibilityDate = ${capnpString(compatibilityDate)},
+  compatibilityDate = ${capnpString(compatibilityDate)},${objectLines}
   bindings = [
 ${bindingLines.join("\n")}
   ],
