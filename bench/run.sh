@@ -6,7 +6,8 @@
 #   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
 # prints the tables and writes bench/RESULTS.md. Not part of `npm test`.
 # Knobs (environment): BENCH_DURATION (10 s), BENCH_CONNECTIONS (8), BENCH_RUNS (3),
-# BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WORKERD=1.
+# BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WORKERD=1,
+# BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/setup.sh --print-env)"
@@ -58,6 +59,10 @@ if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
     node bench/profile.mjs "$OUT/named.wasm" --config signed > "$OUT/profile-signed.md"
   fi
 fi
+if [ "${BENCH_SKIP_WORKERD:-}" != 1 ] && [ "${BENCH_SKIP_OBJECTS:-}" != 1 ]; then
+  say "Durable Objects against the cookie-only path (bench/objects.mjs)"
+  node bench/objects.mjs --out "$OUT/objects.json" > "$OUT/objects.md"
+fi
 say "size profile (twiggy)"
 bash bench/twiggy.sh > "$OUT/twiggy.txt" 2> "$OUT/twiggy.err" || say "no twiggy profile: $(tail -1 "$OUT/twiggy.err")"
 bash bench/twiggy.sh bench/floor/target/wasm32-unknown-unknown/release/sms_bench_floor.wasm \
@@ -71,3 +76,8 @@ Object.assign(env, { end: new Date().toISOString(), others_at_end: others, loada
 fs.writeFileSync(file, JSON.stringify(env));
 JS
 node bench/report.mjs "$OUT" bench/RESULTS.md
+# The objects' table goes after the report's (report.mjs does not know it).
+if [ -f "$OUT/objects.md" ]; then
+  { echo; echo "## Durable Objects: what the binding costs per message"; echo; cat "$OUT/objects.md"; } >> bench/RESULTS.md
+  cat "$OUT/objects.md"
+fi
