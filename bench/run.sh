@@ -81,3 +81,4 @@ if [ -f "$OUT/objects.md" ]; then
   { echo; echo "## Durable Objects: what the binding costs per message"; echo; cat "$OUT/objects.md"; } >> bench/RESULTS.md
   cat "$OUT/objects.md"
 fi
+{ echo; cat bench/HISTORY.md; } >> bench/RESULTS.md
