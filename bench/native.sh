@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The native criterion bench (benches/webhook.rs), then a table of medians from
-# criterion's estimates. Uses the main crate's [[bench]] entry when Cargo.toml has it;
-# otherwise a throwaway crate in bench/.native that compiles the same file against the
-# main crate with the same release profile (opt-level "s", fat LTO, 1 codegen unit).
+# criterion's estimates. Built in a throwaway crate in bench/.native that compiles the same
+# file against the main crate with the main crate's release profile (Cargo.toml's
+# [profile.release…] sections, copied): `cargo bench` in the main crate would also build
+# the sms-inspect binary, whose copy of the library (panic = "abort") collides with the
+# bench's (unwind).
 # BENCH_OPT_LEVEL=3 overrides the opt-level (CARGO_PROFILE_BENCH_OPT_LEVEL), for comparison.
 # Arguments go to criterion (e.g. a filter: bench/native.sh webhook/).
 set -euo pipefail
@@ -10,16 +12,9 @@ if [ -n "${BENCH_OPT_LEVEL:-}" ]; then export CARGO_PROFILE_BENCH_OPT_LEVEL="$BE
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-if grep -Eq '^\s*name\s*=\s*"webhook"' Cargo.toml && grep -q '^\[\[bench\]\]' Cargo.toml; then
-  echo "[bench] cargo bench --bench webhook (main crate)" >&2
-  TARGET="$ROOT/target"
-  rm -rf "$TARGET/criterion"
-  cargo bench --bench webhook -- "$@" >&2
-else
-  echo "[bench] Cargo.toml has no [[bench]] name = \"webhook\": using bench/.native" >&2
-  NATIVE="$ROOT/bench/.native"
-  mkdir -p "$NATIVE/src"
-  cat > "$NATIVE/Cargo.toml" <<TOML
+NATIVE="$ROOT/bench/.native"
+mkdir -p "$NATIVE/src"
+cat > "$NATIVE/Cargo.toml" <<TOML
 [package]
 name = "webhook-bench"
 version = "0.0.0"
@@ -42,19 +37,14 @@ name = "webhook"
 path = "$ROOT/benches/webhook.rs"
 harness = false
 
-# The main crate's release profile, which benches inherit.
-[profile.release]
-opt-level = "s"
-lto = true
-codegen-units = 1
-panic = "abort"
 TOML
-  : > "$NATIVE/src/lib.rs"
-  [ -f "$NATIVE/Cargo.lock" ] || cp "$ROOT/Cargo.lock" "$NATIVE/Cargo.lock"
-  TARGET="$NATIVE/target"
-  rm -rf "$TARGET/criterion"
-  (cd "$NATIVE" && cargo bench --bench webhook -- "$@" >&2)
-fi
+# The main crate's release profile (and its per-package overrides), which benches inherit.
+awk '/^\[profile\.release(\.|\])/ { on = 1 } /^\[/ && !/^\[profile\.release/ { on = 0 } on' "$ROOT/Cargo.toml" >> "$NATIVE/Cargo.toml"
+: > "$NATIVE/src/lib.rs"
+[ -f "$NATIVE/Cargo.lock" ] || cp "$ROOT/Cargo.lock" "$NATIVE/Cargo.lock"
+TARGET="$NATIVE/target"
+rm -rf "$TARGET/criterion"
+(cd "$NATIVE" && cargo bench --bench webhook -- "$@" >&2)
 
 # Medians (criterion's point estimate of the median, ns) from target/criterion/*/new/estimates.json.
 node - "$TARGET/criterion" <<'JS'

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds what is missing or stale, then
 #   1. the native core (criterion, benches/webhook.rs): one webhook through app::handle;
-#   2. the built worker in bare workerd under autocannon, against a hello-world workers-rs
-#      floor (bench/floor) and the same job in plain JS with WebCrypto (bench/js-worker);
+#      and the same core compiled to wasm, timed in Node's V8 (bench/wasm-core);
+#   2. the built worker in bare workerd under wrk, against two I/O floors that do the
+#      webhook's reads and writes and no work (plain JS: bench/js-io-floor; workers-rs:
+#      bench/rs-io-floor), a hello-world workers-rs floor (bench/floor), the same job in
+#      plain JS with WebCrypto (bench/js-worker), and the worker built with the proposed
+#      entry that crosses into wasm once per webhook (bench/glue);
 #   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
 # prints the tables and writes bench/RESULTS.md. Not part of `npm test`.
-# Knobs (environment): BENCH_DURATION (10 s), BENCH_CONNECTIONS (8), BENCH_RUNS (3),
-# BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WORKERD=1,
-# BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison).
+# Knobs (environment): BENCH_DURATION (8 s), BENCH_CONNECTIONS (32), BENCH_RUNS (3),
+# BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WASM_CORE=1,
+# BENCH_SKIP_WORKERD=1, BENCH_SKIP_GLUE=1 (the proposed entry), BENCH_SKIP_OBJECTS=1 (the
+# Durable Objects comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/setup.sh --print-env)"
@@ -25,6 +30,19 @@ stale() { # stale <output> <inputs...>: missing, or older than any input file
   [ -n "$(find "$@" -newer "$out" -print -quit 2>/dev/null)" ]
 }
 
+# wrk, the load generator: a C program, so at 32 connections it leaves workerd the limit
+# (autocannon, in Node, needed a core of its own). Installed once when we are root.
+if ! command -v wrk >/dev/null && [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing wrk (apt-get install wrk, once)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >&2 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >&2; } ||
+      say "wrk could not be installed: the load comes from autocannon (noisier, client-bound)"
+  else
+    say "wrk is missing (Debian/Ubuntu: sudo apt-get install -y wrk): the load comes from autocannon"
+  fi
+fi
+
 if stale build/index.js src Cargo.toml Cargo.lock; then
   say "building the worker (scripts/build.sh)"
   bash scripts/build.sh >&2
@@ -38,6 +56,22 @@ if stale bench/floor/build/index.js bench/floor/src bench/floor/Cargo.toml; then
     --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 fi
 
+if stale bench/rs-io-floor/build/index.js bench/rs-io-floor/src bench/rs-io-floor/Cargo.toml; then
+  say "building the workers-rs I/O floor (bench/rs-io-floor)"
+  (cd bench/rs-io-floor && worker-build --release >&2)
+  "$WASM_OPT_BIN" bench/rs-io-floor/build/index_bg.wasm -o bench/rs-io-floor/build/index_bg.wasm --strip-debug --strip-producers \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+fi
+GLUE=()
+if [ "${BENCH_SKIP_GLUE:-}" != 1 ] && [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
+  if stale bench/glue/build/index.js src Cargo.toml Cargo.lock bench/glue/worker_entry.rs bench/glue/entry.mjs; then
+    say "building the worker with the proposed entry (bench/glue/build.sh)"
+    bash bench/glue/build.sh >&2
+  fi
+  GLUE=(--variant "glue=bench/glue/build" --label "glue=Rust worker, proposed entry (bench/glue: one crossing each way)")
+fi
+
 if [ "${BENCH_SKIP_NATIVE:-}" != 1 ]; then
   say "1/3 native core (criterion)"
   bash bench/native.sh > "$OUT/native.json"
@@ -46,10 +80,14 @@ if [ "${BENCH_SKIP_NATIVE:-}" != 1 ]; then
     BENCH_OPT_LEVEL=3 bash bench/native.sh webhook/ > "$OUT/native-opt3.json"
   fi
 fi
+if [ "${BENCH_SKIP_WASM_CORE:-}" != 1 ]; then
+  say "1/3 the core in wasm, in Node's V8 (bench/wasm-core)"
+  bash bench/wasm-core/run.sh --json > "$OUT/wasm-core.json"
+fi
 if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   say "2/3 + 3/3 workerd: throughput, cold start, sizes"
-  node bench/workerd.mjs --out "$OUT/workerd.json" \
-    --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-8}" --runs "${BENCH_RUNS:-3}"
+  node bench/workerd.mjs --out "$OUT/workerd.json" "${GLUE[@]}" \
+    --duration "${BENCH_DURATION:-8}" --connections "${BENCH_CONNECTIONS:-32}" --runs "${BENCH_RUNS:-3}"
 fi
 if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   say "CPU profile of the worker in workerd (V8 sampling profiler)"

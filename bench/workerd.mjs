@@ -1,11 +1,13 @@
-// The worker in workerd, against a floor and a plain-JS equivalent, all in bare
+// The worker in workerd, against floors and a plain-JS equivalent, all in bare
 // `workerd serve` (scripts/load.mjs starts them):
-//   - throughput: autocannon on loopback, steady state (each request a new 10th message of
-//     a pair, with the cookie its 9th message left), workerd and autocannon pinned to
-//     different cores; requests/s, p50/p99, workerd CPU µs per request;
+//   - throughput: wrk (or autocannon when wrk is missing) on loopback, steady state (each
+//     request a new 10th message of a pair, with the cookie its 9th message left), workerd
+//     and the load generator pinned to different cores; requests/s, p50/p99, workerd CPU µs
+//     per request;
 //   - cold start: spawn → listening, and spawn → first webhook answered;
 //   - sizes: wasm and JS glue, raw and gzip.
-// Writes JSON to the file named by --out. Flags: --duration 10 --connections 8 --runs 3.
+// Writes JSON to the file named by --out. Flags: --duration 8 --connections 32 --runs 3
+// --warmup 2 --only id,id (a subset of the workers, for quick comparisons).
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -25,12 +27,17 @@ import { AUTH_TOKEN, ROOT, SESSION_SECRET, replyText, sign, smsParams } from "..
 
 const { values } = parseArgs({
   options: {
-    duration: { type: "string", default: "10" },
-    connections: { type: "string", default: "8" },
+    duration: { type: "string", default: "8" },
+    connections: { type: "string", default: "32" },
     runs: { type: "string", default: "3" },
     warmup: { type: "string", default: "2" },
-    "cold-starts": { type: "string", default: "5" },
+    "cold-starts": { type: "string", default: "7" },
     out: { type: "string", default: path.join(ROOT, "bench/.results/workerd.json") },
+    only: { type: "string", default: "" },
+    variant: { type: "string", multiple: true, default: [] },
+    floor: { type: "string", multiple: true, default: [] },
+    label: { type: "string", multiple: true, default: [] },
+    load: { type: "string", default: "" },
   },
 });
 const DURATION = Number(values.duration);
@@ -38,21 +45,52 @@ const CONNECTIONS = Number(values.connections);
 const RUNS = Number(values.runs);
 const WARMUP = Number(values.warmup);
 const COLD_STARTS = Number(values["cold-starts"]);
+const ONLY = values.only ? values.only.split(",") : null;
+// wrk when installed (bench/run.sh installs it), else autocannon.
+const hasWrk = (() => {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch (e) {
+    return e.status != null; // wrk --version exits 1 after printing
+  }
+})();
+const LOAD = values.load || (hasWrk ? "wrk" : "autocannon");
 
 // Two cores or more: workerd on core 1, the load generator on core 0.
 const PIN = os.availableParallelism() >= 2;
 const SERVER_CPU = PIN ? "1" : null;
+// (the load generator's core)
 const CLIENT_CPU = PIN ? "0" : null;
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 const secrets = { TWILIO_AUTH_TOKEN: AUTH_TOKEN, SESSION_SECRET };
-const WORKERS = [
+// `ioOf`: a floor that checks nothing is sent the very request (headers, cookie, body) of
+// that worker, so every row reads the same bytes.
+const ALL_WORKERS = [
+  {
+    id: "js-io-floor",
+    label: "JS I/O floor: plain JS, the job's I/O, no work",
+    modules: [{ name: "index.mjs", type: "esModule", path: path.join(ROOT, "bench/js-io-floor/index.mjs") }],
+    bindings: {},
+    counts: false,
+    ioOf: "rust-signed",
+  },
   {
     id: "floor",
-    label: "floor: hello-world workers-rs, constant TwiML",
+    label: "hello-world workers-rs, constant TwiML",
     modules: builtWorkerModules(path.join(ROOT, "bench/floor/build")),
     bindings: {},
     counts: false,
+    ioOf: "rust-signed",
+  },
+  {
+    id: "rs-io-floor",
+    label: "workers-rs I/O floor: the job's I/O through worker_entry.rs's calls, no work",
+    modules: builtWorkerModules(path.join(ROOT, "bench/rs-io-floor/build")),
+    bindings: {},
+    counts: false,
+    ioOf: "rust-signed",
   },
   {
     id: "js",
@@ -76,6 +114,29 @@ const WORKERS = [
     counts: true,
   },
 ];
+// --variant name=<build dir>[?VAR=value&…]: another build of the worker (a prototype), in
+// both configurations, with extra vars.
+for (const v of values.variant) {
+  const [name, spec] = v.split(/=(.*)/s);
+  const [dir, query = ""] = spec.split("?");
+  const extra = Object.fromEntries(new URLSearchParams(query));
+  const modules = builtWorkerModules(path.resolve(dir));
+  // --label name=<text>: how the table names it.
+  const label = values.label.map((l) => l.split(/=(.*)/s)).find(([n]) => n === name)?.[1] ?? name;
+  ALL_WORKERS.push(
+    { id: `${name}-signed`, label: `${label}, HISTORY_TURNS=0`, modules, bindings: { ...secrets, ...extra, HISTORY_TURNS: "0" }, counts: true },
+    { id: name, label: `${label}, defaults`, modules, bindings: { ...secrets, ...extra }, counts: true },
+  );
+}
+// --floor name=<build dir>: another floor (checks nothing, sent the signed worker's request).
+for (const v of values.floor) {
+  const [name, dir] = v.split("=");
+  const modules = /\.m?js$/.test(dir)
+    ? [{ name: "index.mjs", type: "esModule", path: path.resolve(dir) }]
+    : builtWorkerModules(path.resolve(dir));
+  ALL_WORKERS.push({ id: name, label: name, modules, bindings: { ...secrets, HISTORY_TURNS: "0" }, counts: false, ioOf: "rust-signed" });
+}
+const WORKERS = ALL_WORKERS.filter((w) => !ONLY || ONLY.includes(w.id));
 
 function cpuSeconds(pid) {
   // utime + stime of the whole process (all threads), in clock ticks.
@@ -105,16 +166,20 @@ function signedRequest(webhookUrl, n, cookie) {
  * The steady-state request: message 10 of a pair, carrying the cookie message 9 left.
  * The first is counted; repeats are retries of message 10 (the isolate remembers the
  * pair's latest state), which do the same parsing, verifying, opening and sealing.
+ * `template`: send these headers and this body instead (the floors, which check nothing).
  */
-async function steadyRequest(worker, spec) {
+async function steadyRequest(worker, spec, template = null) {
   const webhookUrl = `${worker.url}/sms`;
-  let cookie = null;
-  if (spec.counts) {
-    const nine = await runConversations({ webhookUrl, pairs: 1, messages: 9 });
-    if (nine.failures.length) throw new Error(`${spec.id}: ${JSON.stringify(nine.failures[0])}`);
-    cookie = nine.jars.get(pairNumber(0));
+  let req = template && { method: template.method, headers: template.headers, body: template.body };
+  if (!req) {
+    let cookie = null;
+    if (spec.counts) {
+      const nine = await runConversations({ webhookUrl, pairs: 1, messages: 9 });
+      if (nine.failures.length) throw new Error(`${spec.id}: ${JSON.stringify(nine.failures[0])}`);
+      cookie = nine.jars.get(pairNumber(0));
+    }
+    req = signedRequest(webhookUrl, 10, cookie);
   }
-  const req = signedRequest(webhookUrl, 10, cookie);
   const client = await httpClient(worker.url, 1);
   try {
     for (let i = 0; i < 2; i++) {
@@ -130,18 +195,35 @@ async function steadyRequest(worker, spec) {
   return { url: webhookUrl, ...req };
 }
 
-function cannon(req, duration) {
+/** The steady request of worker `id`, from a workerd started for the purpose. */
+async function requestOf(id) {
+  const spec = ALL_WORKERS.find((w) => w.id === id);
+  const worker = await startWorkerd({ modules: spec.modules, bindings: spec.bindings, cpu: SERVER_CPU });
+  try {
+    return await steadyRequest(worker, spec);
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** One load run of `duration` seconds against `req`, from the client core. */
+function loadRun(req, duration) {
+  const tool = LOAD === "wrk" ? "bench/wrk.mjs" : "bench/cannon.mjs";
   const args = [
-    path.join(ROOT, "bench/cannon.mjs"),
-    JSON.stringify({ ...req, connections: CONNECTIONS, duration }),
+    path.join(ROOT, tool),
+    JSON.stringify({ ...req, connections: CONNECTIONS, duration, cpu: CLIENT_CPU }),
   ];
-  const [cmd, argv] = CLIENT_CPU == null ? [process.execPath, args] : ["taskset", ["-c", CLIENT_CPU, process.execPath, ...args]];
+  // wrk.mjs pins wrk itself; autocannon runs inside the Node process, pinned here.
+  const [cmd, argv] =
+    CLIENT_CPU == null || LOAD === "wrk"
+      ? [process.execPath, args]
+      : ["taskset", ["-c", CLIENT_CPU, process.execPath, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.on("exit", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
+      if (code !== 0) return reject(new Error(`${LOAD} exited ${code}`));
       resolve(JSON.parse(out.trim().split("\n").pop()));
     });
   });
@@ -159,20 +241,31 @@ function otherLoad() {
 async function throughput() {
   const running = [];
   try {
-    for (const spec of WORKERS) {
+    // Workers that check their requests first: the floors are sent what those were.
+    const requests = new Map();
+    for (const spec of [...WORKERS].sort((a, b) => Number(!!a.ioOf) - Number(!!b.ioOf))) {
       const worker = await startWorkerd({ modules: spec.modules, bindings: spec.bindings, cpu: SERVER_CPU });
-      running.push({ spec, worker, req: await steadyRequest(worker, spec), runs: [] });
+      let template = null;
+      if (spec.ioOf) {
+        if (!requests.has(spec.ioOf)) requests.set(spec.ioOf, await requestOf(spec.ioOf));
+        template = requests.get(spec.ioOf);
+      }
+      const req = await steadyRequest(worker, spec, template);
+      requests.set(spec.id, req);
+      running.push({ spec, worker, req, runs: [] });
     }
+    // Back in table order.
+    running.sort((a, b) => WORKERS.indexOf(a.spec) - WORKERS.indexOf(b.spec));
     for (const r of running) {
       process.stderr.write(`[bench] warm-up ${r.spec.id} (${WARMUP} s)\n`);
-      await cannon(r.req, WARMUP);
+      await loadRun(r.req, WARMUP);
     }
     const load = [otherLoad()];
     // Interleaved, so drift from other work on the machine hits every worker alike.
     for (let run = 1; run <= RUNS; run++) {
       for (const r of running) {
         const before = cpuSeconds(r.worker.pid);
-        const res = await cannon(r.req, DURATION);
+        const res = await loadRun(r.req, DURATION);
         const cpu = cpuSeconds(r.worker.pid) - before;
         const row = { ...res, cpuUsPerReq: (cpu * 1e6) / res.requests, cpuSeconds: cpu };
         r.runs.push(row);
@@ -202,28 +295,31 @@ async function throughput() {
 }
 
 async function coldStarts() {
-  const out = [];
-  for (const spec of WORKERS.filter((w) => w.id !== "rust-signed")) {
-    const listen = [];
-    const first = [];
-    for (let i = 0; i < COLD_STARTS; i++) {
+  // One per build: the HISTORY_TURNS=0 configuration starts the same modules. Interleaved,
+  // like the throughput runs.
+  const specs = WORKERS.filter((w) => !w.id.endsWith("-signed"));
+  const samples = new Map(specs.map((spec) => [spec, { listen: [], first: [] }]));
+  for (let i = 0; i < COLD_STARTS; i++) {
+    for (const spec of specs) {
       const worker = await startWorkerd({ modules: spec.modules, bindings: spec.bindings, cpu: SERVER_CPU });
       try {
-        listen.push(performance.now() - worker.startedAt);
+        samples.get(spec).listen.push(performance.now() - worker.startedAt);
         const req = signedRequest(`${worker.url}/sms`, 1, null);
         const client = await httpClient(worker.url, 1);
         const res = await client.post("/sms", req.headers, req.body);
-        first.push(performance.now() - worker.startedAt);
+        samples.get(spec).first.push(performance.now() - worker.startedAt);
         await client.close();
         if (res.status !== 200 || !res.text.includes("<Response>")) throw new Error(`${spec.id}: first webhook ${res.status}`);
       } finally {
         await worker.stop();
       }
     }
-    out.push({ id: spec.id, label: spec.label, listenMs: median(listen), firstWebhookMs: median(first), samples: first });
-    process.stderr.write(`[bench] cold start ${spec.id}: listening ${median(listen).toFixed(0)} ms, first webhook ${median(first).toFixed(0)} ms\n`);
   }
-  return out;
+  return specs.map((spec) => {
+    const { listen, first } = samples.get(spec);
+    process.stderr.write(`[bench] cold start ${spec.id}: listening ${median(listen).toFixed(0)} ms, first webhook ${median(first).toFixed(0)} ms\n`);
+    return { id: spec.id, label: spec.label, listenMs: median(listen), firstWebhookMs: median(first), samples: first };
+  });
 }
 
 function sizes() {
@@ -231,7 +327,7 @@ function sizes() {
     const raw = fs.readFileSync(file);
     return { bytes: raw.length, gzip: zlib.gzipSync(raw, { level: 9 }).length };
   };
-  return WORKERS.filter((w) => w.id !== "rust-signed").map((spec) => ({
+  return WORKERS.filter((w) => !w.id.endsWith("-signed")).map((spec) => ({
     id: spec.id,
     label: spec.label,
     wasm: spec.modules.filter((m) => m.type === "wasm").map((m) => size(m.path))[0] ?? null,
@@ -243,14 +339,15 @@ const result = {
   machine: {
     nproc: os.availableParallelism(),
     cpu: os.cpus()[0]?.model,
-    pinned: PIN ? { workerd: SERVER_CPU, autocannon: CLIENT_CPU } : null,
+    pinned: PIN ? { workerd: SERVER_CPU, load: CLIENT_CPU } : null,
+    load: LOAD,
     workerd: execFileSync(path.join(ROOT, "node_modules/.bin/workerd"), ["--version"]).toString().trim(),
     node: process.version,
   },
-  settings: { duration: DURATION, connections: CONNECTIONS, runs: RUNS, warmup: WARMUP, coldStarts: COLD_STARTS },
+  settings: { duration: DURATION, connections: CONNECTIONS, runs: RUNS, warmup: WARMUP, coldStarts: COLD_STARTS, load: LOAD },
   sizes: sizes(),
   throughput: await throughput(),
-  coldStart: await coldStarts(),
+  coldStart: COLD_STARTS > 0 ? await coldStarts() : [],
 };
 fs.mkdirSync(path.dirname(values.out), { recursive: true });
 fs.writeFileSync(values.out, JSON.stringify(result, null, 2));
