@@ -6,25 +6,53 @@ pub const COOKIE_NAME: &str = "sms_state";
 /// for a whole `Set-Cookie` (name, value and attributes), so that is our ceiling.
 pub const MAX_SET_COOKIE_BYTES: usize = 4096;
 
-/// Values of every cookie named [`COOKIE_NAME`] in a `Cookie` request header, parsed by
-/// the `headers` crate (hyperium). A header that does not parse yields none: the caller
-/// then starts afresh, never fails.
-///
-/// (`headers` rather than the `cookie` crate: `cookie` parses `Expires` dates with the
-/// `time` crate, which cost 15 KB of gzipped wasm for attributes a request never carries.)
+/// Values of every cookie named [`COOKIE_NAME`] in a `Cookie` request header. A header
+/// that is not visible ASCII yields none: the caller then starts afresh, never fails.
 pub fn our_cookie_values(cookie_header: &str) -> Vec<String> {
-    use headers::Header;
-    let Ok(value) = headers::HeaderValue::from_bytes(cookie_header.as_bytes()) else {
-        return Vec::new();
-    };
-    let Ok(cookies) = headers::Cookie::decode(&mut std::iter::once(&value)) else {
-        return Vec::new();
-    };
-    cookies
-        .iter()
-        .filter(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, v)| v.to_string())
-        .collect()
+    cookie_values(cookie_header).map(str::to_string).collect()
+}
+
+/// The same without copies: one scan of the header, as the `headers` crate (hyperium)
+/// reads a `Cookie` header, whose rules these are: every byte visible ASCII or a tab,
+/// `;`-separated items (a `;` inside double quotes separates nothing), each trimmed and
+/// split at its first `=`, name and value trimmed again; an item without `=` is skipped.
+///
+/// (Neither `headers` nor the `cookie` crate: `headers` built an owned copy and a map of
+/// the header, a third of a default webhook's native time, and `cookie` parses `Expires`
+/// dates with the `time` crate, 15 KB of gzipped wasm for attributes a request never
+/// carries.)
+pub(crate) fn cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
+    let readable = cookie_header
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..0x7f).contains(&b));
+    let mut rest = if readable { cookie_header } else { "" };
+    std::iter::from_fn(move || {
+        while !rest.is_empty() {
+            let end = item_end(rest);
+            let item = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if let Some((name, value)) = item.split_once('=') {
+                if name.trim() == COOKIE_NAME {
+                    return Some(value.trim());
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Where the first item of `header` ends: at its first `;` outside double quotes. Bytes,
+/// not chars: the header is ASCII, and a 2 KB cookie is scanned on every webhook.
+fn item_end(header: &str) -> usize {
+    let mut in_quotes = false;
+    for (i, byte) in header.bytes().enumerate() {
+        match byte {
+            b'"' => in_quotes = !in_quotes,
+            b';' if !in_quotes => return i,
+            _ => {}
+        }
+    }
+    header.len()
 }
 
 /// The `Set-Cookie` value that stores `sealed` for `max_age` seconds (0 deletes it).
@@ -77,5 +105,22 @@ mod tests {
         // Nor is a header with non-ASCII bytes (Twilio's jar for the pair only holds what we
         // set, which is ASCII): a fresh conversation rather than a guess.
         assert!(our_cookie_values("x=é; sms_state=v").is_empty());
+        assert!(our_cookie_values("x=\x7f; sms_state=v").is_empty());
+    }
+
+    #[test]
+    fn cookie_headers_split_as_hyperium_headers_does() {
+        // Tabs and spaces around items, names and values; items without `=`; empty items.
+        assert_eq!(
+            our_cookie_values(";;\tsms_state \t= a.b ;flag; sms_state=;=x;sms_state=c=d"),
+            ["a.b", "", "c=d"]
+        );
+        // A `;` inside double quotes separates nothing, and quotes stay in the value.
+        assert_eq!(
+            our_cookie_values(r#"a="x;sms_state=no"; sms_state="q""#),
+            [r#""q""#]
+        );
+        assert!(our_cookie_values(r#"a="unterminated; sms_state=v"#).is_empty());
+        assert!(our_cookie_values("SMS_STATE=v; sms_statex=v").is_empty());
     }
 }

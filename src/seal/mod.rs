@@ -158,9 +158,7 @@ impl SessionKeys {
         expires_at: u64,
         encrypt: bool,
     ) -> String {
-        // Serialising integers, strings and vectors into a Vec cannot fail.
-        // postcard rather than JSON: a third smaller, and every byte rides on every webhook.
-        let payload = postcard::to_allocvec(&(expires_at, record)).unwrap_or_default();
+        let payload = payload(&(expires_at, record), encrypt);
         self.primary().seal(purpose, payload, pair, encrypt)
     }
 
@@ -172,12 +170,8 @@ impl SessionKeys {
         expires_at: u64,
         encrypt: bool,
     ) -> String {
-        let payload = postcard::to_allocvec(&PointerPayload(
-            expires_at,
-            &pointer.key,
-            pointer.summary.clone(),
-        ))
-        .unwrap_or_default();
+        let pointer = PointerPayload(expires_at, &pointer.key, pointer.summary.clone());
+        let payload = payload(&pointer, encrypt);
         self.primary()
             .seal(Purpose::Pointer, payload, pair, encrypt)
     }
@@ -202,26 +196,30 @@ impl SessionKeys {
         };
         let format = Format::parse(header, place)?;
         let key = self.by_id(key_id).ok_or(OpenError::UnknownKey)?;
-        let mac = URL_SAFE_NO_PAD
-            .decode(mac)
+        // Room for any tag we make (and a little more, so an overlong one is malformed
+        // rather than cut): decoded on the stack.
+        let mut mac_buf = [0u8; HMAC_BYTES + 3];
+        let mac_len = URL_SAFE_NO_PAD
+            .decode_slice(mac, &mut mac_buf)
             .map_err(|_| OpenError::Malformed)?;
-        let payload = URL_SAFE_NO_PAD
+        let mac = &mac_buf[..mac_len];
+        let mut payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| OpenError::Malformed)?;
         let plain = if format.encrypted {
-            key.decrypt(signed, payload, &mac, pair)?
+            key.decrypt(signed, &mut payload, mac, pair)?
         } else {
             if mac.len() != HMAC_BYTES {
                 return Err(OpenError::Malformed);
             }
             let tag = key.tag(signed, pair).finalize().into_bytes();
             // Constant time: how many leading bytes matched must not show in the timing.
-            if !bool::from(tag.as_slice().ct_eq(&mac)) {
+            if !bool::from(tag.as_slice().ct_eq(mac)) {
                 return Err(OpenError::BadMac);
             }
-            payload
+            &payload[..]
         };
-        let (expires_at, opened) = format.decode(&plain)?;
+        let (expires_at, opened) = format.decode(plain)?;
         if now >= expires_at {
             return Err(OpenError::Expired);
         }
@@ -238,8 +236,7 @@ impl SessionKeys {
         pair: &Pair<'_>,
         now: u64,
     ) -> Option<Opened> {
-        our_cookie_values(cookie_header)
-            .iter()
+        cookie::cookie_values(cookie_header)
             .take(MAX_COOKIES_TRIED)
             .filter_map(|value| self.open(value, Place::Cookie, pair, now).ok())
             .max_by_key(Opened::seq)
@@ -324,6 +321,22 @@ impl Format {
     }
 }
 
+/// The bytes to seal: `value` in postcard's format (a third smaller than JSON, and every
+/// byte rides on every webhook), after room for the nonce when it is to be encrypted
+/// (in place).
+fn payload<T: Serialize>(value: &T, encrypt: bool) -> Vec<u8> {
+    // Serialising integers, strings and vectors into a Vec cannot fail.
+    let plain = postcard::to_allocvec(value).unwrap_or_default();
+    if !encrypt {
+        return plain;
+    }
+    // One copy: postcard's `to_extend` would push the bytes one at a time.
+    let mut buf = Vec::with_capacity(NONCE_BYTES + plain.len());
+    buf.extend_from_slice(&[0; NONCE_BYTES]);
+    buf.extend_from_slice(&plain);
+    buf
+}
+
 /// A fresh, unguessable KV key for a record that outgrew its cookie; `None` only when the
 /// runtime has no randomness, and then the caller trims instead of spilling.
 pub fn new_spill_key() -> Option<String> {
@@ -360,23 +373,24 @@ impl SessionKey {
         sealed
     }
 
-    fn seal_encrypted(&self, header: &str, plaintext: Vec<u8>, pair: &Pair<'_>) -> String {
-        let mut nonce = [0u8; NONCE_BYTES];
-        // A nonce must never repeat under one key: 96 random bits make that negligible.
-        // Without randomness we would rather not seal at all.
-        if getrandom::fill(&mut nonce).is_err() {
+    /// `buf` is room for the nonce, then the plaintext, encrypted where it lies.
+    fn seal_encrypted(&self, header: &str, mut buf: Vec<u8>, pair: &Pair<'_>) -> String {
+        if buf.len() < NONCE_BYTES {
             return String::new();
         }
-        let mut buf = Vec::with_capacity(NONCE_BYTES + plaintext.len());
-        buf.extend_from_slice(&nonce);
-        buf.extend_from_slice(&plaintext);
-        let mut sealed = self.start(header, buf.len() * 4 / 3);
+        let (nonce, plaintext) = buf.split_at_mut(NONCE_BYTES);
+        // A nonce must never repeat under one key: 96 random bits make that negligible.
+        // Without randomness we would rather not seal at all.
+        if getrandom::fill(nonce).is_err() {
+            return String::new();
+        }
+        let nonce = Nonce::try_from(&*nonce).unwrap_or_default();
+        let mut sealed = self.start(header, (NONCE_BYTES + plaintext.len()) * 4 / 3);
         let aad = associated_data(&sealed, pair);
-        let Ok(tag) = self.aead.encrypt_inout_detached(
-            &Nonce::from(nonce),
-            &aad,
-            (&mut buf[NONCE_BYTES..]).into(),
-        ) else {
+        let Ok(tag) = self
+            .aead
+            .encrypt_inout_detached(&nonce, &aad, plaintext.into())
+        else {
             return String::new();
         };
         URL_SAFE_NO_PAD.encode_string(&buf, &mut sealed);
@@ -386,36 +400,37 @@ impl SessionKey {
     }
 
     /// `signed` is `<header>.<kid>.<payload>`; the AAD covers `<header>.<kid>.` and the
-    /// pair, since the AEAD authenticates the ciphertext itself.
-    fn decrypt(
+    /// pair, since the AEAD authenticates the ciphertext itself. `payload` (nonce and
+    /// ciphertext) is decrypted in place; the plaintext is returned.
+    fn decrypt<'p>(
         &self,
         signed: &str,
-        payload: Vec<u8>,
+        payload: &'p mut [u8],
         tag: &[u8],
         pair: &Pair<'_>,
-    ) -> Result<Vec<u8>, OpenError> {
+    ) -> Result<&'p [u8], OpenError> {
         let tag = Tag::try_from(tag).map_err(|_| OpenError::Malformed)?;
         if tag.len() != TAG_BYTES || payload.len() < NONCE_BYTES {
             return Err(OpenError::Malformed);
         }
         let header_len = signed.find('.').ok_or(OpenError::Malformed)? + 1 + self.id.len() + 1;
         let aad = associated_data(signed.get(..header_len).ok_or(OpenError::Malformed)?, pair);
-        let (nonce, ciphertext) = payload.split_at(NONCE_BYTES);
-        let nonce = Nonce::try_from(nonce).map_err(|_| OpenError::Malformed)?;
-        let mut plaintext = ciphertext.to_vec();
+        let (nonce, ciphertext) = payload.split_at_mut(NONCE_BYTES);
+        let nonce = Nonce::try_from(&*nonce).map_err(|_| OpenError::Malformed)?;
         self.aead
-            .decrypt_inout_detached(&nonce, &aad, plaintext.as_mut_slice().into(), &tag)
+            .decrypt_inout_detached(&nonce, &aad, (&mut *ciphertext).into(), &tag)
             .map_err(|_| OpenError::BadMac)?;
-        Ok(plaintext)
+        Ok(ciphertext)
     }
 
-    /// The MAC state over the signed part and the pair.
+    /// The MAC state over the signed part and the pair (the bytes [`push_pair`] writes).
     fn tag(&self, signed: &str, pair: &Pair<'_>) -> keys::HmacSha256 {
         let mut mac = self.mac.clone();
         mac.update(signed.as_bytes());
-        let mut fields = Vec::with_capacity(96);
-        push_pair(&mut fields, pair);
-        mac.update(&fields);
+        for field in [pair.account_sid, pair.to, pair.from] {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field.as_bytes());
+        }
         mac
     }
 }

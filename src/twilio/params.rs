@@ -6,9 +6,6 @@
 
 use std::fmt;
 
-use serde::de::value::{Error as DeError, MapDeserializer};
-use serde::Deserialize;
-
 /// More parameters than this is not a Twilio webhook: a message with ten media items
 /// and every optional field has well under a hundred.
 pub const MAX_PARAMS: usize = 200;
@@ -48,20 +45,67 @@ pub fn parse_params(encoded: &[u8]) -> Result<Params, ParamsError> {
     let text =
         std::str::from_utf8(encoded).map_err(|_| ParamsError::Malformed("not UTF-8".into()))?;
     // Cheap bound before decoding anything: each parameter needs a separator.
-    if text.bytes().filter(|&b| b == b'&').count() >= MAX_PARAMS {
+    let separators = text.bytes().filter(|&b| b == b'&').count();
+    if separators >= MAX_PARAMS {
         return Err(ParamsError::TooMany);
     }
-    let params: Params =
-        serde_urlencoded::from_str(text).map_err(|e| ParamsError::Malformed(e.to_string()))?;
-    let replaced = params
-        .iter()
-        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'));
+    let mut replaced = false;
+    let mut decode = |part: &str| {
+        let (text, lossy) = decode_component(part);
+        replaced |= lossy;
+        text
+    };
+    // The WHATWG rules, as the `form_urlencoded` crate reads them: `&`-separated, empty
+    // pieces skipped, the name up to the first `=` (a piece without one is a name with an
+    // empty value).
+    let mut params = Params::with_capacity(separators + 1);
+    for piece in text.split('&').filter(|piece| !piece.is_empty()) {
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        params.push((decode(name), decode(value)));
+    }
     if replaced && !text.contains('\u{FFFD}') && !text.to_ascii_uppercase().contains("%EF%BF%BD") {
         return Err(ParamsError::Malformed(
             "percent-escapes that are not UTF-8".into(),
         ));
     }
     Ok(params)
+}
+
+/// One name or value: `+` is a space, `%XX` a byte (a `%` not followed by two hex digits
+/// stays as it is). True with the text when the bytes were not UTF-8 and U+FFFD stands in.
+fn decode_component(part: &str) -> (String, bool) {
+    if !part.bytes().any(|b| b == b'+' || b == b'%') {
+        return (part.to_string(), false);
+    }
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = match bytes[i] {
+            b'+' => b' ',
+            b'%' => match (
+                bytes.get(i + 1).and_then(hex),
+                bytes.get(i + 2).and_then(hex),
+            ) {
+                (Some(high), Some(low)) => {
+                    i += 2;
+                    high << 4 | low
+                }
+                _ => b'%',
+            },
+            other => other,
+        };
+        out.push(byte);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(text) => (text, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    }
+}
+
+fn hex(digit: &u8) -> Option<u8> {
+    (*digit as char).to_digit(16).map(|d| d as u8)
 }
 
 /// One media item of an MMS (`MediaUrl{N}` / `MediaContentType{N}`).
@@ -74,54 +118,44 @@ pub struct Media {
 }
 
 /// An incoming SMS/MMS as Twilio describes it. Fields Twilio did not send are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InboundMessage {
-    /// The message's id (`SM…`/`MM…`); the same on a retried delivery.
-    #[serde(rename = "MessageSid", default, deserialize_with = "present")]
+    /// `MessageSid`: the message's id (`SM…`/`MM…`); the same on a retried delivery.
     pub message_sid: Option<String>,
-    /// Deprecated twin of `MessageSid`, used when `MessageSid` is absent.
-    #[serde(rename = "SmsSid", default, deserialize_with = "present")]
+    /// `SmsSid`: deprecated twin of `MessageSid`, used when `MessageSid` is absent.
     pub sms_sid: Option<String>,
-    /// The Twilio account the number belongs to.
-    #[serde(rename = "AccountSid", default, deserialize_with = "present")]
+    /// `AccountSid`: the Twilio account the number belongs to.
     pub account_sid: Option<String>,
-    /// Set when the number belongs to a Messaging Service.
-    #[serde(rename = "MessagingServiceSid", default, deserialize_with = "present")]
+    /// `MessagingServiceSid`: set when the number belongs to a Messaging Service.
     pub messaging_service_sid: Option<String>,
-    /// The sender, in E.164 (`+14155550100`) or a channel address (`whatsapp:+1…`).
-    #[serde(rename = "From", default)]
+    /// `From`: the sender, in E.164 (`+14155550100`) or a channel address (`whatsapp:+1…`).
     pub from: String,
-    /// Your Twilio number.
-    #[serde(rename = "To", default)]
+    /// `To`: your Twilio number.
     pub to: String,
-    /// The text, up to 1600 characters; empty for a media-only MMS.
-    #[serde(rename = "Body", default)]
+    /// `Body`: the text, up to 1600 characters; empty for a media-only MMS.
     pub body: String,
-    /// How many media items, as Twilio sent it.
-    #[serde(rename = "NumMedia", default, deserialize_with = "present")]
+    /// `NumMedia`: how many media items, as Twilio sent it.
     pub num_media: Option<String>,
-    /// How many SMS segments the text took.
-    #[serde(rename = "NumSegments", default, deserialize_with = "present")]
+    /// `NumSegments`: how many SMS segments the text took.
     pub num_segments: Option<String>,
-    /// WhatsApp sender's profile name.
-    #[serde(rename = "ProfileName", default, deserialize_with = "present")]
+    /// `ProfileName`: WhatsApp sender's profile name.
     pub profile_name: Option<String>,
-    /// WhatsApp sender's WhatsApp id (their number without `+`).
-    #[serde(rename = "WaId", default, deserialize_with = "present")]
+    /// `WaId`: WhatsApp sender's WhatsApp id (their number without `+`).
     pub wa_id: Option<String>,
-    /// Set on status callbacks (`sent`, `delivered`, `failed`, …), which are not messages.
-    #[serde(rename = "MessageStatus", default, deserialize_with = "present")]
+    /// `MessageStatus`: set on status callbacks (`sent`, `delivered`, `failed`, …), which are
+    /// not messages.
     pub message_status: Option<String>,
-    /// Set by Twilio's Advanced Opt-Out (`STOP`, `START`, `HELP`).
-    #[serde(rename = "OptOutType", default, deserialize_with = "present")]
+    /// `OptOutType`: set by Twilio's Advanced Opt-Out (`STOP`, `START`, `HELP`).
     pub opt_out_type: Option<String>,
-    /// Media items in index order (filled from the `MediaUrl{N}` parameters).
-    #[serde(skip)]
+    /// Media items in index order (from the `MediaUrl{N}` and `MediaContentType{N}`
+    /// parameters).
     pub media: Vec<Media>,
 }
 
 impl InboundMessage {
-    /// Builds the message from decoded parameters; `From` and `To` are required.
+    /// Builds the message from decoded parameters; `From` and `To` are required. Unknown
+    /// parameters are ignored; a known one given twice is malformed. A parameter that is
+    /// present is `Some`, even when empty.
     ///
     /// ```
     /// use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
@@ -130,9 +164,33 @@ impl InboundMessage {
     /// assert_eq!((msg.from.as_str(), msg.body.as_str()), ("+14155550100", "Hi there"));
     /// ```
     pub fn from_params(params: &[(String, String)]) -> Result<Self, ParamsError> {
-        let pairs = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let mut msg = InboundMessage::deserialize(MapDeserializer::<_, DeError>::new(pairs))
-            .map_err(|e| ParamsError::Malformed(e.to_string()))?;
+        let mut msg = InboundMessage::default();
+        let (mut from, mut to, mut body) = (None, None, None);
+        for (name, value) in params {
+            let field = match name.as_str() {
+                "MessageSid" => &mut msg.message_sid,
+                "SmsSid" => &mut msg.sms_sid,
+                "AccountSid" => &mut msg.account_sid,
+                "MessagingServiceSid" => &mut msg.messaging_service_sid,
+                "From" => &mut from,
+                "To" => &mut to,
+                "Body" => &mut body,
+                "NumMedia" => &mut msg.num_media,
+                "NumSegments" => &mut msg.num_segments,
+                "ProfileName" => &mut msg.profile_name,
+                "WaId" => &mut msg.wa_id,
+                "MessageStatus" => &mut msg.message_status,
+                "OptOutType" => &mut msg.opt_out_type,
+                _ => continue,
+            };
+            if field.is_some() {
+                return Err(ParamsError::Malformed(format!("duplicate field `{name}`")));
+            }
+            *field = Some(value.clone());
+        }
+        msg.from = from.unwrap_or_default();
+        msg.to = to.unwrap_or_default();
+        msg.body = body.unwrap_or_default();
         if msg.from.trim().is_empty() {
             return Err(ParamsError::Missing("From"));
         }
@@ -163,11 +221,6 @@ impl InboundMessage {
     pub fn account(&self) -> &str {
         self.account_sid.as_deref().unwrap_or("")
     }
-}
-
-/// A parameter that is present is `Some`, even when empty; absent ones take the default.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
 }
 
 fn media(params: &[(String, String)]) -> Vec<Media> {
@@ -279,10 +332,68 @@ mod tests {
     #[test]
     fn a_known_field_given_twice_is_malformed() {
         let params = parse_params(b"From=a&From=c&To=b").unwrap();
-        assert!(matches!(
+        assert_eq!(
             InboundMessage::from_params(&params),
-            Err(ParamsError::Malformed(_))
-        ));
+            Err(ParamsError::Malformed("duplicate field `From`".into()))
+        );
+        // Unknown parameters may repeat.
+        let params = parse_params(b"From=a&To=b&X=1&X=2").unwrap();
+        assert!(InboundMessage::from_params(&params).is_ok());
+    }
+
+    #[test]
+    fn a_parameter_sent_empty_is_present_and_one_not_sent_is_not() {
+        let params = parse_params(b"From=a&To=b&MessageSid=&OptOutType=STOP").unwrap();
+        let msg = InboundMessage::from_params(&params).unwrap();
+        assert_eq!(msg.message_sid.as_deref(), Some(""));
+        assert_eq!(msg.opt_out_type.as_deref(), Some("STOP"));
+        assert_eq!((msg.sms_sid, msg.body.as_str()), (None, ""));
+    }
+
+    #[test]
+    fn the_form_decodes_as_form_urlencoded_does() {
+        // What serde_urlencoded (the `form_urlencoded` crate) reads, piece by piece.
+        let reference = |text: &str| -> Params { serde_urlencoded::from_str(text).unwrap() };
+        for text in [
+            "",
+            "&&",
+            "a",
+            "a=",
+            "=b",
+            "a=b=c",
+            "a=1&&b=2&",
+            "a+b=c+d",
+            "%2B=%2b%20%26%3D",
+            "x=%",
+            "x=%4",
+            "x=%zz%4g%%41",
+            "x=100%25+sure",
+            "Body=Hello+%F0%9F%91%8B+%26+%3Cwelcome%3E",
+            "Body=%EF%BF%BD&From=%FF",
+            "Body=caf%C3%A9%20%E2%82%AC",
+            "Body=\u{e9}t\u{e9}&To=%2B1",
+            TWILIO_BODY,
+        ] {
+            assert_eq!(decoded(text), reference(text), "{text:?}");
+        }
+    }
+
+    /// `parse_params` without its UTF-8 check, for the comparison.
+    fn decoded(text: &str) -> Params {
+        text.split('&')
+            .filter(|piece| !piece.is_empty())
+            .map(|piece| {
+                let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+                (decode_component(name).0, decode_component(value).0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_real_replacement_character_does_not_excuse_a_bad_escape_elsewhere_unless_escaped() {
+        // As before: the check is on the whole text.
+        assert!(parse_params(b"From=a&To=b&Body=%FF").is_err());
+        assert!(parse_params(b"From=a&To=b&Body=%FF%ef%bf%bd").is_ok());
     }
 
     #[test]
