@@ -42,7 +42,7 @@ for (const config of ["signed", "default"]) {
   for (const what of ["tenth", "retry", "fresh", "parse", "typed", "verify", "open", "seal"]) row[what] = time(what);
   out.push(row);
 }
-const PRIMITIVES = ["sha1-1k", "sha256-1k", "chacha20poly1305-1k", "base64-encode-1k", "base64-decode-1k", "postcard-record"];
+const PRIMITIVES = ["sha1-1k", "sha256-1k", "chacha20poly1305-1k", "chacha20-1k", "poly1305-1k", "base64-encode-1k", "base64-decode-1k", "postcard-record"];
 const primitives = Object.fromEntries(PRIMITIVES.map((p) => [p, time(p)]));
 const futureBytes = pkg.handle_future_bytes();
 if (values.json) console.log(JSON.stringify({ webhook: out, primitives, futureBytes }));

@@ -284,6 +284,19 @@ pub fn run(what: &str, n: u32) {
                             .unwrap(),
                     );
                 }
+                "chacha20-1k" => {
+                    use chacha20::cipher::{KeyIvInit, StreamCipher};
+                    let mut cipher = chacha20::ChaCha20::new(&[7u8; 32].into(), &[1u8; 12].into());
+                    let mut buf = KIB;
+                    cipher.apply_keystream(&mut buf);
+                    black_box(buf);
+                }
+                "poly1305-1k" => {
+                    use poly1305::universal_hash::{KeyInit, UniversalHash};
+                    let mut mac = poly1305::Poly1305::new(&[7u8; 32].into());
+                    mac.update_padded(black_box(&KIB[..]));
+                    black_box(mac.finalize());
+                }
                 "base64-encode-1k" => {
                     use base64::Engine;
                     black_box(
