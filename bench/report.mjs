@@ -17,6 +17,7 @@ const profiles = ["default", "signed"].map((c) => [c, read(`profile-${c}.md`)]).
 const wd = json("workerd.json");
 const env = json("env.json") ?? {};
 const twiggy = read("twiggy.txt");
+const byCrate = read("wasm-by-crate.md");
 const twiggyFloor = read("twiggy-floor.txt");
 
 function table(headers, rows, align = headers.map((_, i) => (i === 0 ? "l" : "r"))) {
@@ -258,6 +259,18 @@ for (const [config, text] of profiles) {
   out.push("");
 }
 
+if (byCrate) {
+  out.push("### Where the bytes go, by crate (build/index_bg.wasm, before gzip)");
+  out.push("");
+  out.push(
+    "Shallow bytes of each function and data segment, summed by the crate its name starts with (bench/wasm-by-crate.mjs). " +
+      "`js_sys` is mostly the async functions' state machines (named after `future_to_promise`'s closures), `core` and " +
+      "`alloc` mostly generic code instantiated for this crate, `f64` core's float formatting (reached through a formatter).",
+  );
+  out.push("");
+  out.push(byCrate.trimEnd());
+  out.push("");
+}
 if (twiggy) {
   out.push("### Where the bytes go (twiggy, build/index_bg.wasm)");
   out.push("");

@@ -102,7 +102,7 @@ if [ "${BENCH_SKIP_WORKERD:-}" != 1 ] && [ "${BENCH_SKIP_OBJECTS:-}" != 1 ]; the
   node bench/objects.mjs --out "$OUT/objects.json" > "$OUT/objects.md"
 fi
 say "size profile (twiggy)"
-bash bench/twiggy.sh > "$OUT/twiggy.txt" 2> "$OUT/twiggy.err" || say "no twiggy profile: $(tail -1 "$OUT/twiggy.err")"
+BY_CRATE="$OUT/wasm-by-crate.md" bash bench/twiggy.sh > "$OUT/twiggy.txt" 2> "$OUT/twiggy.err" || say "no twiggy profile: $(tail -1 "$OUT/twiggy.err")"
 bash bench/twiggy.sh bench/floor/target/wasm32-unknown-unknown/release/sms_bench_floor.wasm \
   bench/floor/build/index_bg.wasm 10 > "$OUT/twiggy-floor.txt" 2>> "$OUT/twiggy.err" || true
 

@@ -4,6 +4,7 @@
 # twiggy is installed once into the per-user tool cache, like worker-build; when it cannot
 # be installed the script says so and exits 3.
 #   bench/twiggy.sh [rustc wasm] [shipped wasm] [N]
+# With BY_CRATE=<file>, also writes the bytes by crate there (bench/wasm-by-crate.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC="${1:-target/wasm32-unknown-unknown/release/sms_conversation_worker.wasm}"
@@ -28,5 +29,8 @@ echo
 echo "## twiggy top -n $N (the names section itself left out)"
 "$T" top -n $((N + 1)) "$TMP/named.wasm" | grep -v '"function names" subsection'
 echo
+if [ -n "${BY_CRATE:-}" ]; then
+  "$T" top -n 1000000 -f csv "$TMP/named.wasm" | node bench/wasm-by-crate.mjs 25 > "$BY_CRATE"
+fi
 echo "## twiggy dominators (items retaining at least 2% of the copy with names)"
 "$T" dominators -r 2000 "$TMP/named.wasm" | awk -F'┊' 'NR <= 2 || $2 + 0 >= 2.0'

@@ -6,7 +6,8 @@
 use std::cell::OnceCell;
 use std::future::Future;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
@@ -490,13 +491,48 @@ pub fn webhook(
         started_ms as u64,
     ));
     // Without KV, objects or `fetch` nothing waits: answered now, with no promise at all.
+    let handoff = Arc::new(Handoff::default());
+    let first = Waker::from(Arc::clone(&handoff));
     match answer
         .as_mut()
-        .poll(&mut std::task::Context::from_waker(Waker::noop()))
+        .poll(&mut std::task::Context::from_waker(&first))
     {
         Poll::Ready(packed) => packed.into(),
-        Poll::Pending => {
-            wasm_bindgen_futures::future_to_promise(async move { Ok(answer.await.into()) }).into()
+        Poll::Pending => wasm_bindgen_futures::future_to_promise(async move {
+            let packed = std::future::poll_fn(|cx| {
+                handoff.take_over(cx.waker());
+                answer.as_mut().poll(cx)
+            })
+            .await;
+            Ok(packed.into())
+        })
+        .into(),
+    }
+}
+
+/// The waker of a webhook's first poll. When that poll leaves something pending, a task
+/// takes over, and wake-ups armed during the first poll go to it: `worker::Delay` keeps the
+/// waker of the poll that armed its timer. A wake-up before the task's first poll needs no
+/// forwarding, since that poll looks at everything anyway.
+#[derive(Default)]
+struct Handoff(Mutex<Option<Waker>>);
+
+impl Handoff {
+    fn take_over(&self, waker: &Waker) {
+        if let Ok(mut current) = self.0.lock() {
+            current.replace(waker.clone());
+        }
+    }
+}
+
+impl Wake for Handoff {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(waker) = self.0.lock().ok().and_then(|w| w.clone()) {
+            waker.wake();
         }
     }
 }
