@@ -17,8 +17,9 @@ pub fn our_cookie_values(cookie_header: &str) -> Vec<String> {
 /// `;`-separated items (a `;` inside double quotes separates nothing), each trimmed and
 /// split at its first `=`, name and value trimmed again; an item without `=` is skipped.
 ///
-/// (Neither `headers` nor the `cookie` crate: `headers` built an owned copy and a map of
-/// the header, a third of a default webhook's native time, and `cookie` parses `Expires`
+/// (Neither `headers` nor the `cookie` crate: on a default 1.8 KB cookie `headers` took
+/// 9.5 µs natively against 0.25 µs for this scan (it validates and copies the header into
+/// its own value, then a map), a quarter of a default webhook; `cookie` parses `Expires`
 /// dates with the `time` crate, 15 KB of gzipped wasm for attributes a request never
 /// carries.)
 pub(crate) fn cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
