@@ -188,13 +188,6 @@ if (wd) {
     const r = signed.rps / js.rps;
     out.push(`Target throughput, HISTORY_TURNS=0 ≥ 1.5 × JS + WebCrypto: ${f(r, 2)} × (${ok(r >= 1.5)}).`);
   }
-  const [glueSigned, glue] = [by["glue-signed"], by.glue];
-  if (ioFloor && js && glueSigned && glue) {
-    out.push(
-      `With the proposed entry (bench/glue): CPU ${f(glueSigned.cpuUsPerReq / ioFloor.cpuUsPerReq, 2)} × (HISTORY_TURNS=0) and ` +
-        `${f(glue.cpuUsPerReq / ioFloor.cpuUsPerReq, 2)} × (defaults) the JS I/O floor; throughput ${f(glueSigned.rps / js.rps, 2)} × JS + WebCrypto.`,
-    );
-  }
   out.push("");
 }
 if (wd && wd.coldStart.length) {
@@ -236,13 +229,6 @@ if (wd && wd.coldStart.length) {
   if (cold.rust && floorCold) {
     const r = cold.rust.firstWebhookMs / floorCold.firstWebhookMs;
     out.push(`Target cold start to the first answered webhook ≤ 1.25 × the hello-world floor: ${f(r, 2)} × (${ok(r <= 1.25)}).`);
-  }
-  const glueSize = wd.sizes.find((s) => s.id === "glue");
-  if (glueSize && cold.glue && floorCold) {
-    out.push(
-      `With the proposed entry (bench/glue): ${glueSize.wasm.gzip} bytes of gzipped wasm, cold start ` +
-        `${f(cold.glue.firstWebhookMs / floorCold.firstWebhookMs, 2)} × the hello-world floor.`,
-    );
   }
   out.push("");
 }

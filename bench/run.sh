@@ -5,14 +5,13 @@
 #   2. the built worker in bare workerd under wrk, against two I/O floors that do the
 #      webhook's reads and writes and no work (plain JS: bench/js-io-floor; workers-rs:
 #      bench/rs-io-floor), a hello-world workers-rs floor (bench/floor), the same job in
-#      plain JS with WebCrypto (bench/js-worker), and the worker built with the proposed
-#      entry that crosses into wasm once per webhook (bench/glue);
+#      plain JS with WebCrypto (bench/js-worker);
 #   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
 # prints the tables and writes bench/RESULTS.md. Not part of `npm test`.
 # Knobs (environment): BENCH_DURATION (8 s), BENCH_CONNECTIONS (32), BENCH_RUNS (3),
 # BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WASM_CORE=1,
-# BENCH_SKIP_WORKERD=1, BENCH_SKIP_GLUE=1 (the proposed entry), BENCH_SKIP_OBJECTS=1 (the
-# Durable Objects comparison).
+# BENCH_SKIP_WORKERD=1, BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison); BENCH_BEFORE=DIR
+# adds a row for another build of the worker (e.g. an older commit's build/), to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/setup.sh --print-env)"
@@ -63,13 +62,9 @@ if stale bench/rs-io-floor/build/index.js bench/rs-io-floor/src bench/rs-io-floo
     --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
     --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 fi
-GLUE=()
-if [ "${BENCH_SKIP_GLUE:-}" != 1 ] && [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
-  if stale bench/glue/build/index.js src Cargo.toml Cargo.lock bench/glue/worker_entry.rs bench/glue/entry.mjs; then
-    say "building the worker with the proposed entry (bench/glue/build.sh)"
-    bash bench/glue/build.sh >&2
-  fi
-  GLUE=(--variant "glue=bench/glue/build" --label "glue=Rust worker, proposed entry (bench/glue: one crossing each way)")
+BEFORE=()
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  BEFORE=(--variant "before=$BENCH_BEFORE" --label "before=Rust worker, the build in $BENCH_BEFORE")
 fi
 
 if [ "${BENCH_SKIP_NATIVE:-}" != 1 ]; then
@@ -86,7 +81,7 @@ if [ "${BENCH_SKIP_WASM_CORE:-}" != 1 ]; then
 fi
 if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   say "2/3 + 3/3 workerd: throughput, cold start, sizes"
-  node bench/workerd.mjs --out "$OUT/workerd.json" "${GLUE[@]}" \
+  node bench/workerd.mjs --out "$OUT/workerd.json" "${BEFORE[@]}" \
     --duration "${BENCH_DURATION:-8}" --connections "${BENCH_CONNECTIONS:-32}" --runs "${BENCH_RUNS:-3}"
 fi
 if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
