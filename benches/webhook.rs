@@ -81,7 +81,7 @@ fn webhook(n: u32) -> (String, String) {
     ])
     .expect("form");
     let params = parse_params(form.as_bytes()).expect("params");
-    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
     let sig = signature::expected_signature(TOKEN, URL, &data);
     (form, sig)
 }
@@ -209,7 +209,7 @@ fn bench_steps(c: &mut Criterion) {
     group.bench_function("verify signature", |b| {
         b.iter(|| {
             let data =
-                signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
             let urls = signature::candidate_urls(black_box(URL), None);
             assert!(signature::is_valid(
                 token,

@@ -6,6 +6,7 @@
 //! can fail is a [`Rejection`], and [`Rejection::status`] is the one place that maps them
 //! to HTTP statuses.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
@@ -185,13 +186,16 @@ async fn through_object(
     objects: &dyn Objects,
     config: &Config,
     message: &InboundMessage,
-    params: Params,
+    params: Params<'_>,
     cookie: Option<&str>,
     now: u64,
 ) -> Result<ObjectAnswer, String> {
     let name = config.storage.keys.object_name(&Pair::of(message));
     let call = WebhookCall {
-        params,
+        params: params
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+            .collect(),
         cookie: cookie.map(str::to_string),
         now,
     };
@@ -351,11 +355,11 @@ fn route<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, &'r str), Rejection> {
 
 /// The webhook's parameters: the form body of a POST, the query of a GET, by the one
 /// method `WEBHOOK_METHOD` allows.
-fn read_params(
-    req: &HttpRequest<'_>,
-    query: &str,
+fn read_params<'a>(
+    req: &HttpRequest<'a>,
+    query: &'a str,
     allowed: WebhookMethod,
-) -> Result<Params, Rejection> {
+) -> Result<Params<'a>, Rejection> {
     if !allowed.allows(req.method) {
         return Err(Rejection::WrongWebhookMethod(allowed));
     }
@@ -383,7 +387,11 @@ fn read_params(
 
 /// Nothing below runs for a request that is not Twilio's: `X-Twilio-Signature` must match
 /// one of the auth tokens.
-fn authenticate(config: &Config, req: &HttpRequest<'_>, params: &Params) -> Result<(), Rejection> {
+fn authenticate(
+    config: &Config,
+    req: &HttpRequest<'_>,
+    params: &Params<'_>,
+) -> Result<(), Rejection> {
     if let Some(problem) = config.missing_token_error() {
         return Err(Rejection::Misconfigured(problem));
     }
@@ -394,7 +402,7 @@ fn authenticate(config: &Config, req: &HttpRequest<'_>, params: &Params) -> Resu
     let signature = req.signature.ok_or(Rejection::MissingSignature)?;
     // GET webhooks carry their parameters in the URL, which is signed as a whole.
     let params = if req.method == "POST" {
-        signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
     } else {
         String::new()
     };

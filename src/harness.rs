@@ -570,7 +570,7 @@ impl TestPhone {
         ])
         .unwrap_or_default();
         let params = crate::twilio::params::parse_params(form.as_bytes()).unwrap_or_default();
-        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
         let token = self
             .vars
             .get("TWILIO_AUTH_TOKEN")

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(&params),
         "re-encoded parameters parse differently: {reencoded:?}"
     );
-    let _ = params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let _ = params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
 
     match InboundMessage::from_params(&params) {
         Ok(msg) => {

@@ -159,7 +159,7 @@ fuzz_target!(|data: &[u8]| {
     let twilio_signed = input.flags & SIGN != 0 && params.is_some();
     let signature = if twilio_signed {
         let data = match (&params, is_post) {
-            (Some(p), true) => params_string(p.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            (Some(p), true) => params_string(p.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
             _ => String::new(),
         };
         expected_signature(AUTH_TOKEN, &signed_url, &data)

@@ -45,7 +45,7 @@ fn form(body: &str) -> String {
 
 fn sign(url: &str, body: &str) -> String {
     let params = params::parse_params(body.as_bytes()).unwrap();
-    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
     signature::expected_signature(TEST_AUTH_TOKEN, url, &data)
 }
 
@@ -130,7 +130,7 @@ fn a_post_signature_never_passes_as_a_get() {
     let params = params::parse_params(crafted.as_bytes()).unwrap();
     let signed = format!(
         "{url}{}",
-        signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
     );
     let req = HttpRequest {
         method: "GET",

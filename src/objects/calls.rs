@@ -30,8 +30,8 @@ pub trait Objects {
 /// A verified webhook, handed from the worker to the pair's object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookCall {
-    /// The webhook's parameters.
-    pub params: Params,
+    /// The webhook's parameters (owned: the call outlives the request's body).
+    pub params: Params<'static>,
     /// The `Cookie` header Twilio sent.
     pub cookie: Option<String>,
     /// The worker's clock (Unix seconds).

@@ -4,6 +4,7 @@
 //! query for GET webhooks). It adds parameters without notice, so unknown ones are kept
 //! for the signature (which covers all of them) and otherwise ignored.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// More parameters than this is not a Twilio webhook: a message with ten media items
@@ -34,14 +35,15 @@ impl fmt::Display for ParamsError {
     }
 }
 
-/// The webhook's parameters in the order received, names and values decoded.
-pub type Params = Vec<(String, String)>;
+/// The webhook's parameters in the order received, names and values decoded: borrowed from
+/// the body where they hold no escape (most do), so a webhook copies only what it keeps.
+pub type Params<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 /// Decodes `application/x-www-form-urlencoded` bytes (a POST body or a query string).
 ///
 /// Percent-escapes that decode to invalid UTF-8 are an error rather than silently
 /// becoming U+FFFD: a reply built from mangled text is worse than a clear 400.
-pub fn parse_params(encoded: &[u8]) -> Result<Params, ParamsError> {
+pub fn parse_params(encoded: &[u8]) -> Result<Params<'_>, ParamsError> {
     let text =
         std::str::from_utf8(encoded).map_err(|_| ParamsError::Malformed("not UTF-8".into()))?;
     // Cheap bound before decoding anything: each parameter needs a separator.
@@ -50,13 +52,12 @@ pub fn parse_params(encoded: &[u8]) -> Result<Params, ParamsError> {
         return Err(ParamsError::TooMany);
     }
     // The WHATWG rules, read by the `form_urlencoded` crate (serde_urlencoded's parser)
-    // straight into the list: a name or value without escapes is copied once, with no
-    // intermediate map or buffer.
+    // straight into the list, with no intermediate map or buffer.
     let mut params = Params::with_capacity(separators + 1);
     let mut replaced = false;
     for (name, value) in form_urlencoded::parse(encoded) {
         replaced |= name.contains('\u{FFFD}') || value.contains('\u{FFFD}');
-        params.push((name.into_owned(), value.into_owned()));
+        params.push((name, value));
     }
     if replaced && !text.contains('\u{FFFD}') && !text.to_ascii_uppercase().contains("%EF%BF%BD") {
         return Err(ParamsError::Malformed(
@@ -121,11 +122,11 @@ impl InboundMessage {
     /// let msg = InboundMessage::from_params(&params).unwrap();
     /// assert_eq!((msg.from.as_str(), msg.body.as_str()), ("+14155550100", "Hi there"));
     /// ```
-    pub fn from_params(params: &[(String, String)]) -> Result<Self, ParamsError> {
+    pub fn from_params(params: &Params<'_>) -> Result<Self, ParamsError> {
         let mut msg = InboundMessage::default();
         let (mut from, mut to, mut body) = (None, None, None);
         for (name, value) in params {
-            let field = match name.as_str() {
+            let field = match name.as_ref() {
                 "MessageSid" => &mut msg.message_sid,
                 "SmsSid" => &mut msg.sms_sid,
                 "AccountSid" => &mut msg.account_sid,
@@ -144,7 +145,7 @@ impl InboundMessage {
             if field.is_some() {
                 return Err(ParamsError::Malformed(format!("duplicate field `{name}`")));
             }
-            *field = Some(value.clone());
+            *field = Some(value.to_string());
         }
         msg.from = from.unwrap_or_default();
         msg.to = to.unwrap_or_default();
@@ -181,7 +182,7 @@ impl InboundMessage {
     }
 }
 
-fn media(params: &[(String, String)]) -> Vec<Media> {
+fn media(params: &Params<'_>) -> Vec<Media> {
     let mut items: Vec<(usize, Media)> = params
         .iter()
         .filter_map(|(k, v)| {
@@ -193,11 +194,11 @@ fn media(params: &[(String, String)]) -> Vec<Media> {
                         .and_then(|i| i.parse::<usize>().ok())
                         == Some(index)
                 })
-                .map(|(_, ct)| ct.clone());
+                .map(|(_, ct)| ct.to_string());
             Some((
                 index,
                 Media {
-                    url: v.clone(),
+                    url: v.to_string(),
                     content_type,
                 },
             ))

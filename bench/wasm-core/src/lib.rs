@@ -69,7 +69,7 @@ fn webhook(n: u32) -> (String, String) {
     ])
     .unwrap();
     let params = parse_params(form.as_bytes()).unwrap();
-    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
     let sig = signature::expected_signature(TOKEN, URL, &data);
     (form, sig)
 }
@@ -251,7 +251,7 @@ pub fn run(what: &str, n: u32) {
                 "verify" => {
                     let params = parse_params(b.form10.as_bytes()).unwrap();
                     let data = signature::params_string(
-                        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                        params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
                     );
                     let urls = signature::candidate_urls(URL, None);
                     assert!(signature::is_valid(
