@@ -148,7 +148,8 @@ if (wd) {
       "verifies, opens the cookie, answers from the kept turn and seals the cookie again, as for a new message, minus the reply " +
       "function and the KV write (no KV is bound here). The floors are sent the same request (headers, cookie, body) and do none " +
       "of the work: the JS I/O floor (bench/js-io-floor) reads what the worker reads and writes what it writes in plain JavaScript; " +
-      "the workers-rs I/O floor (bench/rs-io-floor) does the same through the calls src/worker_entry.rs makes. " +
+      "the workers-rs I/O floor (bench/rs-io-floor) does the same through workers-rs's `#[event(fetch)]` entry, header by header, " +
+        "as this worker did before its fetch handler moved to JavaScript (src/entry.mjs, one crossing into wasm each way). " +
       "CPU is workerd's own utime+stime (/proc/<pid>/stat) over the run, per request. " +
       "Ratios: CPU against the JS I/O floor, requests/s against the JS + WebCrypto worker.",
   );

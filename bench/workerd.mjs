@@ -86,7 +86,7 @@ const ALL_WORKERS = [
   },
   {
     id: "rs-io-floor",
-    label: "workers-rs I/O floor: the job's I/O through worker_entry.rs's calls, no work",
+    label: "workers-rs I/O floor: the job's I/O through #[event(fetch)], no work",
     modules: builtWorkerModules(path.join(ROOT, "bench/rs-io-floor/build")),
     bindings: {},
     counts: false,

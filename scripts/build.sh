@@ -16,8 +16,8 @@ worker-build --release
 
 # The fetch handler is src/entry.mjs: it reads the request in JavaScript and calls the wasm
 # once (`webhook` in src/worker_entry.rs), instead of worker-build's default export, which
-# crosses into wasm for every header and response part (about 30 µs of CPU per webhook,
-# bench/RESULTS.md). worker-build's module stays underneath it, re-exported (the Durable
+# crosses into wasm for every header and response part (41 to 51 µs more CPU per webhook,
+# bench/HISTORY.md). worker-build's module stays underneath it, re-exported (the Durable
 # Object class, the wasm instance and its recovery after a panic): one module again.
 mv build/index.js build/workers-rs.js
 cp src/entry.mjs build/entry.mjs

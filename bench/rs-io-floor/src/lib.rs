@@ -1,4 +1,5 @@
-//! Everything src/worker_entry.rs reads and writes per webhook, and nothing else: the
+//! Everything a workers-rs `#[event(fetch)]` entry reads and writes per webhook (as
+//! src/worker_entry.rs did before src/entry.mjs took over the fetch handler), and nothing else: the
 //! method, the URL, four headers and the body in, a log line and a TwiML answer with a
 //! Set-Cookie (of the size the signed worker sets) out.
 use wasm_bindgen_futures::JsFuture;
