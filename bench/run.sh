@@ -11,7 +11,8 @@
 # Knobs (environment): BENCH_DURATION (8 s), BENCH_CONNECTIONS (32), BENCH_RUNS (3),
 # BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WASM_CORE=1,
 # BENCH_SKIP_WORKERD=1, BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison); BENCH_BEFORE=DIR
-# adds a row for another build of the worker (e.g. an older commit's build/), to compare.
+# adds a row for another build of the worker (e.g. an older commit's build/), to compare,
+# named BENCH_BEFORE_LABEL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/setup.sh --print-env)"
@@ -64,7 +65,7 @@ if stale bench/rs-io-floor/build/index.js bench/rs-io-floor/src bench/rs-io-floo
 fi
 BEFORE=()
 if [ -n "${BENCH_BEFORE:-}" ]; then
-  BEFORE=(--variant "before=$BENCH_BEFORE" --label "before=Rust worker, the build in $BENCH_BEFORE")
+  BEFORE=(--variant "before=$BENCH_BEFORE" --label "before=${BENCH_BEFORE_LABEL:-Rust worker, the build in $BENCH_BEFORE}")
 fi
 
 if [ "${BENCH_SKIP_NATIVE:-}" != 1 ]; then
