@@ -148,10 +148,9 @@ impl SessionKey {
     fn pair_key(&self, pair: &Pair<'_>) -> String {
         let mut mac = self.kv.clone();
         mac.update(b"pair v2");
-        for field in [pair.account_sid, pair.to, pair.from] {
-            mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field.as_bytes());
-        }
+        super::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+            mac.update(bytes)
+        });
         format!(
             "pair:{}",
             URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
@@ -161,10 +160,7 @@ impl SessionKey {
     /// The first release's pair key (To and From only), still read so its entries are found.
     fn legacy_pair_key(&self, pair: &Pair<'_>) -> String {
         let mut mac = self.kv.clone();
-        for field in [pair.to, pair.from] {
-            mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field.as_bytes());
-        }
+        super::length_prefixed([pair.to, pair.from], |bytes| mac.update(bytes));
         format!(
             "pair:{}",
             URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())

@@ -423,14 +423,13 @@ impl SessionKey {
         Ok(ciphertext)
     }
 
-    /// The MAC state over the signed part and the pair (the bytes [`push_pair`] writes).
+    /// The MAC state over the signed part and the pair.
     fn tag(&self, signed: &str, pair: &Pair<'_>) -> keys::HmacSha256 {
         let mut mac = self.mac.clone();
         mac.update(signed.as_bytes());
-        for field in [pair.account_sid, pair.to, pair.from] {
-            mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field.as_bytes());
-        }
+        length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+            mac.update(bytes)
+        });
         mac
     }
 }
@@ -438,15 +437,19 @@ impl SessionKey {
 fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
     let mut aad = Vec::with_capacity(header.len() + 96);
     aad.extend_from_slice(header.as_bytes());
-    push_pair(&mut aad, pair);
+    length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+        aad.extend_from_slice(bytes)
+    });
     aad
 }
 
-/// Each pair field is length-prefixed so that no two different pairs give the same bytes.
-fn push_pair(out: &mut Vec<u8>, pair: &Pair<'_>) {
-    for field in [pair.account_sid, pair.to, pair.from] {
-        out.extend_from_slice(&(field.len() as u64).to_be_bytes());
-        out.extend_from_slice(field.as_bytes());
+/// Hands `write` each field after its length (8 bytes, big-endian), so that no two
+/// different lists of fields give the same bytes. MACs, AEAD data and KV keys are all fed
+/// this way: it is part of every sealed format, so it never changes.
+fn length_prefixed<'f>(fields: impl IntoIterator<Item = &'f str>, mut write: impl FnMut(&[u8])) {
+    for field in fields {
+        write(&(field.len() as u64).to_be_bytes());
+        write(field.as_bytes());
     }
 }
 
