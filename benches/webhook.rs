@@ -22,13 +22,8 @@ use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
 use sms_conversation_worker::twilio::{signature, twiml};
 use sms_conversation_worker::vars::Vars;
 
-const TOKEN: &str = "bench-auth-token-0123456789abcdef";
-const SECRET: &str = "bench-session-secret-0123456789abcdef-0123";
-const URL: &str = "https://sms-conversation-worker.example.workers.dev/sms";
-const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
-const FROM: &str = "+14155550100";
-const TO: &str = "+15005550006";
-const NOW: u64 = 1_800_000_000;
+mod fixture;
+use fixture::{webhook, NOW, SECRET, TOKEN, URL};
 
 /// What an isolate builds once (the default conversation, the counter), with its vars.
 struct Isolate {
@@ -52,38 +47,6 @@ fn config(extra: &[(&'static str, &'static str)]) -> Isolate {
         vars,
         http: Rc::new(NoClient),
     }
-}
-
-/// The full parameter set of a Twilio inbound SMS, form-encoded, and its signature.
-fn webhook(n: u32) -> (String, String) {
-    let sid = format!("SM{n:032}");
-    let body = format!("This is message number {n} of the conversation, a typical short text.");
-    let form = serde_urlencoded::to_string([
-        ("ToCountry", "US"),
-        ("ToState", "CA"),
-        ("SmsMessageSid", sid.as_str()),
-        ("NumMedia", "0"),
-        ("ToCity", "SAN FRANCISCO"),
-        ("FromZip", "94105"),
-        ("SmsSid", sid.as_str()),
-        ("FromState", "CA"),
-        ("SmsStatus", "received"),
-        ("FromCity", "SAN FRANCISCO"),
-        ("Body", body.as_str()),
-        ("FromCountry", "US"),
-        ("To", TO),
-        ("ToZip", "94105"),
-        ("NumSegments", "1"),
-        ("MessageSid", sid.as_str()),
-        ("AccountSid", ACCOUNT_SID),
-        ("From", FROM),
-        ("ApiVersion", "2010-04-01"),
-    ])
-    .expect("form");
-    let params = parse_params(form.as_bytes()).expect("params");
-    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    let sig = signature::expected_signature(TOKEN, URL, &data);
-    (form, sig)
 }
 
 /// One webhook through `app::handle`, as the worker runs it without KV. No isolate memory

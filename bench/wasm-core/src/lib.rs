@@ -16,13 +16,10 @@ use sms_conversation_worker::twilio::signature;
 use sms_conversation_worker::vars::Vars;
 use wasm_bindgen::prelude::*;
 
-const TOKEN: &str = "bench-auth-token-0123456789abcdef";
-const SECRET: &str = "bench-session-secret-0123456789abcdef-0123";
-const URL: &str = "https://sms-conversation-worker.example.workers.dev/sms";
-const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
-const FROM: &str = "+14155550100";
-const TO: &str = "+15005550006";
-const NOW: u64 = 1_800_000_000;
+#[path = "../../../benches/fixture/mod.rs"]
+mod fixture;
+use fixture::{webhook, ACCOUNT_SID, FROM, NOW, SECRET, TO, TOKEN, URL};
+
 const KIB: [u8; 1024] = [0x5a; 1024];
 
 struct Bench {
@@ -41,37 +38,6 @@ struct Bench {
 
 thread_local! {
     static BENCH: RefCell<Option<Bench>> = const { RefCell::new(None) };
-}
-
-fn webhook(n: u32) -> (String, String) {
-    let sid = format!("SM{n:032}");
-    let body = format!("This is message number {n} of the conversation, a typical short text.");
-    let form = serde_urlencoded::to_string([
-        ("ToCountry", "US"),
-        ("ToState", "CA"),
-        ("SmsMessageSid", sid.as_str()),
-        ("NumMedia", "0"),
-        ("ToCity", "SAN FRANCISCO"),
-        ("FromZip", "94105"),
-        ("SmsSid", sid.as_str()),
-        ("FromState", "CA"),
-        ("SmsStatus", "received"),
-        ("FromCity", "SAN FRANCISCO"),
-        ("Body", body.as_str()),
-        ("FromCountry", "US"),
-        ("To", TO),
-        ("ToZip", "94105"),
-        ("NumSegments", "1"),
-        ("MessageSid", sid.as_str()),
-        ("AccountSid", ACCOUNT_SID),
-        ("From", FROM),
-        ("ApiVersion", "2010-04-01"),
-    ])
-    .unwrap();
-    let params = parse_params(form.as_bytes()).unwrap();
-    let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-    let sig = signature::expected_signature(TOKEN, URL, &data);
-    (form, sig)
 }
 
 fn handle(b: &Bench, form: &str, sig: &str, cookie: Option<&str>, now: u64) -> HttpResponse {
