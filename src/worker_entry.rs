@@ -303,7 +303,7 @@ extern "C" {
 
     /// A Durable Object's stub, called with `stub.fetch(url, init)`; and the global `fetch`.
     /// Bound directly rather than through `worker::Request::new_with_init`, whose
-    /// conversions are 13 KB of wasm for two plain calls.
+    /// conversions were 32 KB of wasm (13 KB gzipped) for two plain calls.
     type ObjectStub;
     #[wasm_bindgen(method, catch, js_name = fetch)]
     fn fetch(
