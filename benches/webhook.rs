@@ -15,6 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
 use sms_conversation_worker::conversation::{HttpClient, NoClient, Reply};
 use sms_conversation_worker::record::Pair;
+use sms_conversation_worker::registry::SHIPPED;
 use sms_conversation_worker::response::{HttpResponse, Outcome};
 use sms_conversation_worker::seal::{Opened, Purpose};
 use sms_conversation_worker::storage::NoStore;
@@ -41,7 +42,7 @@ fn config(extra: &[(&'static str, &'static str)]) -> Isolate {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     };
-    let setup = Setup::from_vars(&Vars::new(&lookup)).expect("bench configuration");
+    let setup = Setup::from_vars(&Vars::new(&lookup), &SHIPPED).expect("bench configuration");
     Isolate {
         setup,
         vars,

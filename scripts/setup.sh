@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Installs what building the worker needs, and nothing when it is all there already:
-#   - npm packages (Node 22, wrangler, binaryen's wasm-opt, miniflare, twilio, playwright-core)
-#     with `npm ci`;
+# Installs what building a worker needs, and nothing when it is all there already. The
+# worker is this repository's, or a user's project (SMS_WORKER_PROJECT=DIR; its
+# package.json and Cargo.lock are the ones read):
+#   - the project's npm packages (Node 22, wrangler and its esbuild, binaryen's wasm-opt; here
+#     also miniflare, twilio, playwright-core) with `npm ci`;
 #   - the wasm32-unknown-unknown Rust target;
 #   - worker-build and wasm-bindgen-cli, built from crates.io into a per-user cache
 #     (worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub,
 #     which is not always reachable; local tools also make builds reproducible);
-#   - for the tests, Debian's chromium (see below).
+#   - for this repository's tests, Debian's chromium (see below).
 # Prints the environment scripts/build.sh needs when called with --print-env.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+FRAMEWORK="$(cd "$(dirname "$0")/.." && pwd)"
+PROJECT="$(cd "${SMS_WORKER_PROJECT:-$FRAMEWORK}" && pwd)"
+cd "$PROJECT"
 
 WORKER_BUILD_VERSION=0.8.7
+if [ ! -f Cargo.lock ]; then
+  echo "[setup] resolving dependencies (cargo generate-lockfile)" >&2
+  cargo generate-lockfile >&2
+fi
 # wasm-bindgen's CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 TOOLS="${SMS_WORKER_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/sms-conversation-worker}"
@@ -20,11 +28,16 @@ WASM_BINDGEN_ROOT="$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION"
 
 say() { echo "[setup] $*" >&2; }
 
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_hash" ]; then
-  say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund >&2
-  echo "$lock_hash" > node_modules/.setup-stamp
+if [ -f package-lock.json ]; then
+  lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_hash" ]; then
+    say "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund >&2
+    echo "$lock_hash" > node_modules/.setup-stamp
+  fi
+elif [ ! -d node_modules ]; then
+  say "installing npm packages (npm install: no package-lock.json yet)"
+  npm install --no-audit --no-fund >&2
 fi
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -55,7 +68,7 @@ wants_browser() {
   case "$parent" in *scripts/test.sh*) return 0 ;; esac
   return 1
 }
-if [ ! -x "$CHROMIUM" ] && wants_browser; then
+if [ "$PROJECT" = "$FRAMEWORK" ] && [ ! -x "$CHROMIUM" ] && wants_browser; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing Chromium for the dev phone's browser test (apt-get install chromium, once)"
     DEBIAN_FRONTEND=noninteractive apt-get update >&2

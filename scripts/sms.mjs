@@ -21,7 +21,13 @@ import { parseArgs } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import twilio from "twilio";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** This repository (the framework). */
+export const FRAMEWORK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The worker's project: its wrangler.toml, .dev.vars and .cache/. This repository, or a user's
+ * project when its sms-worker.mjs runs these scripts (SMS_WORKER_PROJECT). */
+export const ROOT = process.env.SMS_WORKER_PROJECT ? path.resolve(process.env.SMS_WORKER_PROJECT) : FRAMEWORK;
+/** The worker's crate (the one with `worker!`): the project itself, or this repository's worker/. */
+export const WORKER_CRATE = ROOT === FRAMEWORK ? path.join(FRAMEWORK, "worker") : ROOT;
 export const DEFAULT_FROM = "+14155550001";
 export const DEFAULT_TO = "+15005550006";
 export const DEFAULT_ACCOUNT = "AC" + "0".repeat(32);

@@ -11,10 +11,10 @@ use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, Turn};
-use crate::conversations;
 use crate::objects::calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
 use crate::record::Pair;
 use crate::record::Record;
+use crate::registry::Conversations;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::{Change, Loaded, Memory, Storage, Store};
 use crate::twilio::params::{self, InboundMessage, Params};
@@ -48,11 +48,12 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Reads the core configuration and the conversation `CONVERSATION` names.
-    pub fn from_vars(vars: &Vars<'_>) -> Result<Setup, ConfigError> {
+    /// Reads the core configuration and the conversation `CONVERSATION` names among
+    /// `conversations`.
+    pub fn from_vars(vars: &Vars<'_>, conversations: &Conversations) -> Result<Setup, ConfigError> {
         Ok(Setup {
             config: Config::from_vars(vars)?,
-            conversation: conversations::select(vars)?,
+            conversation: conversations.select(vars)?,
         })
     }
 

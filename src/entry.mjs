@@ -1,7 +1,9 @@
 // The worker's fetch handler, in JavaScript: it reads the request, calls the wasm once
-// (`webhook`, src/worker_entry.rs) with all of it, and builds the response from the one
-// string that comes back. Everything else (Durable Object classes, the wasm instance and
-// its recovery after a panic) is worker-build's output, re-exported as it is.
+// (`webhook`, src/worker_entry/mod.rs) with one object of named fields, and builds the
+// response from the one JSON answer that comes back. Everything else (the Durable Object
+// class, the wasm instance and its recovery after a panic) is worker-build's output for the
+// worker's crate, re-exported as it is. The build (scripts/build.sh) bundles this file over
+// it for every worker, the repository's and users' alike: it belongs to the crate.
 //
 // Why: through workers-rs, each header, string and response part is a crossing between
 // JavaScript and wasm, and the handler runs inside a Proxy around a WorkerEntrypoint
@@ -13,15 +15,12 @@ import WorkersRs from "./workers-rs.js";
 export * from "./workers-rs.js";
 
 // worker-build puts the wasm's exported functions on its entrypoint class.
-const { webhook } = WorkersRs.prototype;
+const { webhook, contract } = WorkersRs.prototype;
 
-/// As src/app.rs: Twilio's largest webhook is a few KiB.
-const MAX_BODY_BYTES = 64 * 1024;
+// The limits and codes, defined once in Rust (`contract` in src/worker_entry/mod.rs).
+const { maxBodyBytes: MAX_BODY_BYTES, bodyState } = JSON.parse(contract());
+const { read: READ, tooLarge: TOO_LARGE, unreadable: UNREADABLE } = Object.fromEntries(bodyState);
 const EMPTY = new Uint8Array(0);
-// How the body was read (see `Incoming` in src/worker_entry.rs).
-const READ = 0;
-const TOO_LARGE = 1;
-const UNREADABLE = 2;
 
 /// The body and how it was read: an announced oversized body is not read, one of
 /// unannounced length (chunked) only up to the limit.
@@ -61,26 +60,15 @@ async function readBody(request, declared) {
   }
 }
 
-/// The packed answer (see `pack` in src/worker_entry.rs): status, Content-Type,
-/// Set-Cookie, Allow, X-State-Source, the log line, each ended by a newline, then the body.
-function respond(packed) {
-  let at = 0;
-  const field = () => {
-    const end = packed.indexOf("\n", at);
-    const value = packed.slice(at, end);
-    at = end + 1;
-    return value;
-  };
-  const status = Number(field());
-  const headers = { "content-type": field() };
-  const setCookie = field();
-  if (setCookie) headers["set-cookie"] = setCookie;
-  const allow = field();
-  if (allow) headers.allow = allow;
-  const source = field();
-  if (source) headers["x-state-source"] = source;
-  console.log(field());
-  return new Response(packed.slice(at), { status, headers });
+/// The response from the wasm's JSON answer (`Answer` in src/worker_entry/mod.rs).
+function respond(json) {
+  const answer = JSON.parse(json);
+  const headers = { "content-type": answer.contentType };
+  if (answer.setCookie !== undefined) headers["set-cookie"] = answer.setCookie;
+  if (answer.allow !== undefined) headers.allow = answer.allow;
+  if (answer.stateSource !== undefined) headers["x-state-source"] = answer.stateSource;
+  console.log(answer.log);
+  return new Response(answer.body, { status: answer.status, headers });
 }
 
 export default {
@@ -89,21 +77,22 @@ export default {
     const headers = request.headers;
     const method = request.method;
     const [body, state] = method === "POST" ? await readBody(request, headers.get("content-length")) : [EMPTY, READ];
-    const answer = webhook(
+    // The fields `Incoming` reads (src/worker_entry/mod.rs), by name.
+    const answer = webhook({
       method,
-      request.url,
-      headers.get("content-type"),
-      headers.get("x-twilio-signature"),
-      headers.get("cookie"),
-      headers.get("authorization"),
+      url: request.url,
+      contentType: headers.get("content-type"),
+      signature: headers.get("x-twilio-signature"),
+      cookie: headers.get("cookie"),
+      authorization: headers.get("authorization"),
       body,
-      state,
+      bodyState: state,
       env,
-      env.CONVERSATIONS,
-      env.CONVERSATION_OBJECTS,
+      kv: env.CONVERSATIONS,
+      objects: env.CONVERSATION_OBJECTS,
       ctx,
       started,
-    );
+    });
     return respond(typeof answer === "string" ? answer : await answer);
   },
 };

@@ -1,6 +1,7 @@
 //! Opens a sealed cookie for people, not for the webhook: the dev phone (`npm run phone`)
 //! shows what the worker remembered after each reply, using this crate's own sealing code
-//! rather than a second implementation.
+//! rather than a second implementation, and the worker's own conversations (its
+//! [`crate::worker!`] list) to decode the state by name.
 //!
 //! [`inspect`] takes a [`Request`] and answers JSON: `{"ok": true, "format", "kind",
 //! "bytes", "record"}` or `{"ok": false, "error"}`. `record` holds the bookkeeping
@@ -10,10 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::conversations;
 use crate::record::{Pair, Record};
+use crate::registry::Conversations;
 use crate::seal::{Opened, Place, SessionKeys};
-use crate::vars::Vars;
 
 /// What to open, and for which pair.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -30,13 +30,15 @@ pub struct Request {
     pub cookie: String,
     /// Unix seconds, for the expiry check.
     pub now: u64,
-    /// The `CONVERSATION` the worker runs (`counter` when absent), to show its state.
+    /// The `CONVERSATION` the worker runs (its first registered when absent), to show its
+    /// state.
     #[serde(default)]
     pub conversation: Option<String>,
 }
 
-/// Opens `req.cookie` for its pair; never panics, whatever the input.
-pub fn inspect(req: &Request) -> Value {
+/// Opens `req.cookie` for its pair, decoding the state with the conversation of that name
+/// among `conversations`; never panics, whatever the input.
+pub fn inspect(req: &Request, conversations: &Conversations) -> Value {
     let keys = match SessionKeys::from_secrets(&req.secret) {
         Ok(keys) => keys,
         Err(e) => return json!({"ok": false, "error": e.to_string()}),
@@ -54,18 +56,17 @@ pub fn inspect(req: &Request) -> Value {
     };
     json!({
         "ok": true, "format": format, "kind": kind, "bytes": req.cookie.len(),
-        "kv_key": kv_key, "record": describe(&record, req.conversation.as_deref()),
+        "kv_key": kv_key,
+        "record": describe(&record, conversations, req.conversation.as_deref()),
     })
 }
 
 /// The record as JSON, with the conversation's state read by the conversation itself.
-fn describe(record: &Record, conversation: Option<&str>) -> Value {
+fn describe(record: &Record, conversations: &Conversations, name: Option<&str>) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or_default();
-    let name = conversation.map(str::to_string);
-    let lookup = move |var: &str| (var == "CONVERSATION").then(|| name.clone()).flatten();
-    let state = match conversations::select(&Vars::new(&lookup)) {
-        Ok(c) => c.describe(&record.state),
-        Err(_) => serde_json::from_str(&record.state.json).unwrap_or(Value::Null),
+    let state = match conversations.find(name) {
+        Some(c) => c.describe(&record.state),
+        None => serde_json::from_str(&record.state.json).unwrap_or(Value::Null),
     };
     if let Some(obj) = value.as_object_mut() {
         obj.insert("last_message_sid".into(), json!(record.last_message_sid()));
@@ -73,4 +74,33 @@ fn describe(record: &Record, conversation: Option<&str>) -> Value {
         obj.insert("state".into(), state);
     }
     value
+}
+
+/// The inspector the dev phone runs ([`crate::worker!`] defines it for a worker's crate):
+/// one JSON [`Request`] a line on stdin, one JSON answer a line on stdout (what [`inspect`]
+/// answers, or `{"ok": false, "error"}` for a line that is not a request), until stdin
+/// closes.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn serve(conversations: &Conversations) {
+    use std::io::{BufRead, Write};
+
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => inspect(&req, conversations),
+            Err(e) => json!({"ok": false, "error": format!("bad request: {e}")}),
+        };
+        // A closed stdout (the phone went away) ends the inspector quietly.
+        if writeln!(out, "{answer}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
 }

@@ -1,35 +1,145 @@
-//! A Twilio Messaging webhook for Cloudflare Workers that keeps each SMS conversation in a
-//! sealed cookie, with conversations written in Rust.
+//! Stateful Twilio SMS conversations on Cloudflare Workers, with each conversation's state
+//! in a sealed cookie (and Workers KV or a Durable Object when bound).
 //!
-//! The rooms, from the outside in:
-//! - [`app`]: the webhook's path on one screen (route → authenticate → intent → load →
-//!   converse → save → render), and [`response`]: what it answers and logs.
-//! - [`twilio`]: Twilio's protocol (webhook parameters, `X-Twilio-Signature`, TwiML).
-//! - [`storage`]: where a pair's [`record`] lives (cookie, the isolate's memory, KV) and
-//!   which copy wins; [`seal`]: sealing a record into a cookie or KV value.
-//! - [`conversation`]: **the API to write a conversation against**; [`conversations`]: the
-//!   ones shipped (the counter, the survey); [`harness`]: a test phone to drive them.
-//! - [`config`] and [`vars`]: settings, read once per isolate.
+//! **Your worker is a crate of its own**: a conversation (implement
+//! [`Conversation`](prelude::Conversation), everything it needs is in the [`prelude`]) and
+//! one line that makes it the worker:
 //!
-//! All of it is plain Rust, tested natively; the Workers adapter (`worker_entry.rs`) only
-//! moves bytes in and out and runs the KV calls, `fetch` and the after-reply work.
+//! ```
+//! use sms_conversation_worker::prelude::*;
+//!
+//! /// Counts a person's texts.
+//! struct Tally;
+//!
+//! impl Conversation for Tally {
+//!     const NAME: &'static str = "tally";
+//!     type State = ();
+//!
+//!     fn new(_vars: &Vars<'_>) -> Result<Self, ConfigError> {
+//!         Ok(Tally)
+//!     }
+//!
+//!     async fn reply(&self, _msg: &InboundMessage, chat: &View<'_>, _state: &mut (), _ctx: &Context<'_>) -> Reply {
+//!         Reply::text(format!("That's {} texts.", chat.count))
+//!     }
+//! }
+//!
+//! sms_conversation_worker::worker!(Tally);
+//!
+//! let mut phone = TestPhone::new::<Tally>(&[]).unwrap();
+//! assert_eq!(phone.text("hi").texts(), ["That's 1 texts."]);
+//! ```
+//!
+//! The framework reserves some texts, which never reach [`Conversation::reply`](prelude::Conversation::reply):
+//! - Twilio's opt-out keywords `STOP`, `STOPALL`, `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`,
+//!   `OPTOUT` and `REVOKE` (alone, any case): Twilio confirms the opt-out itself, and the
+//!   worker answers with an empty `<Response/>`.
+//! - `RESET` (the var `RESET_KEYWORD`): forgets the conversation and answers
+//!   "Your conversation has been reset."
+//! - A retried delivery (a `MessageSid` already answered) gets the kept answer, and a
+//!   status callback (no `Body`, a `MessageStatus`) an empty `<Response/>`.
+//!
+//! Cargo features, so a worker pays only for what it uses: `kv` (the `CONVERSATIONS` KV
+//! namespace), `objects` (the `CONVERSATION_OBJECTS` Durable Objects: exact conversations
+//! across isolates, follow-ups, `POST /conversations`), `counter` and `survey` (the shipped
+//! conversations), `harness` (the native test phone). All are on by default.
+//!
+//! The rooms inside, from the outside in: `app` (the webhook's path: route → authenticate →
+//! intent → load → converse → save → render) and `response`; `twilio` (Twilio's protocol);
+//! `storage` and `seal` (where a pair's record lives and how it is sealed); [`conversation`]
+//! (the API), [`conversations`] (the shipped ones), [`registry`] (which a worker runs) and
+//! [`harness`] (the test phone). All of it is plain Rust, tested natively; the Workers
+//! adapter (`worker_entry.rs`, wasm32 only) moves values in and out and runs the I/O.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[doc(hidden)]
 pub mod app;
+#[doc(hidden)]
 pub mod config;
 pub mod conversation;
 pub mod conversations;
+#[cfg(any(test, feature = "harness"))]
 pub mod harness;
+#[doc(hidden)]
 pub mod inspect;
+#[doc(hidden)]
 pub mod objects;
+#[doc(hidden)]
 pub mod record;
+pub mod registry;
+#[doc(hidden)]
 pub mod response;
+#[doc(hidden)]
 pub mod seal;
+#[doc(hidden)]
 pub mod storage;
 pub mod twilio;
 pub mod vars;
 
 #[cfg(target_arch = "wasm32")]
 mod worker_entry;
+
+/// What a conversation needs: `use sms_conversation_worker::prelude::*;`.
+pub mod prelude {
+    pub use crate::conversation::{
+        AfterReply, ClientError, ClientRequest, ClientResponse, Context, Conversation, Reply,
+        Start, Turn, View,
+    };
+    #[cfg(any(test, feature = "harness"))]
+    pub use crate::harness::{Exchange, FakeHttp, TestPhone};
+    pub use crate::registry::{Conversations, Registered};
+    pub use crate::twilio::params::InboundMessage;
+    pub use crate::vars::{ConfigError, Vars};
+}
+
+/// Makes the listed conversations the worker: `sms_conversation_worker::worker!(Mine);` in
+/// your crate's `src/lib.rs` (a `cdylib`), once. `CONVERSATION` picks one by its
+/// [`NAME`](conversation::Conversation::NAME); the first is the default.
+///
+/// It defines `pub static CONVERSATIONS` (the [`registry::Conversations`]) and, on wasm32,
+/// the start hook that hands them to the framework's entry points (the fetch handler and
+/// the Durable Object class come from this crate; the build bundles them). Natively it
+/// defines the dev phone's cookie inspector for these conversations.
+#[macro_export]
+macro_rules! worker {
+    ($($conversation:ty),+ $(,)?) => {
+        /// The conversations this worker runs; `CONVERSATION` picks one by name, the first
+        /// when unset.
+        pub static CONVERSATIONS: $crate::registry::Conversations =
+            $crate::registry::Conversations::new(&[
+                $($crate::registry::Registered::of::<$conversation>()),+
+            ]);
+
+        /// Registers [`CONVERSATIONS`] when the wasm instance starts (again after a panic).
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        #[$crate::__private::wasm_bindgen::prelude::wasm_bindgen(
+            start,
+            wasm_bindgen = $crate::__private::wasm_bindgen
+        )]
+        pub fn __sms_conversation_worker_start() {
+            $crate::__private::start(&CONVERSATIONS);
+        }
+
+        /// The dev phone's cookie inspector for [`CONVERSATIONS`]: one JSON request a
+        /// line on stdin, one answer a line on stdout.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __sms_conversation_worker_inspect() {
+            $crate::inspect::serve(&CONVERSATIONS);
+        }
+    };
+}
+
+/// What [`worker!`] expands to needs; not an API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::worker_entry::start;
+    #[cfg(target_arch = "wasm32")]
+    pub use wasm_bindgen;
+}
 
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]

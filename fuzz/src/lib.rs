@@ -16,6 +16,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use sms_conversation_worker::registry::SHIPPED;
 use sms_conversation_worker::app::Setup;
 use sms_conversation_worker::conversation::{Reply, Turn};
 use sms_conversation_worker::record::{fingerprint, HistoryLimits, Pair, Record};
@@ -735,7 +736,7 @@ pub fn setup(byte: u8) -> &'static FuzzConfig {
                             .find(|(k, _)| *k == name)
                             .map(|(_, v)| v.clone())
                     };
-                    let setup = Setup::from_vars(&Vars::new(&lookup));
+                    let setup = Setup::from_vars(&Vars::new(&lookup), &SHIPPED);
                     let misconfigured = i == 4 || i == 6;
                     assert_eq!(
                         setup.is_err(),

@@ -16,7 +16,7 @@ fn setup(extra: &[(&str, &str)]) -> Setup {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     };
-    Setup::from_vars(&Vars::new(&lookup)).unwrap()
+    Setup::from_vars(&Vars::new(&lookup), &crate::registry::SHIPPED).unwrap()
 }
 
 fn run(setup: Result<&Setup, &ConfigError>, req: &HttpRequest<'_>) -> HttpResponse {
@@ -203,7 +203,7 @@ fn misconfiguration_answers_500_naming_the_variable() {
     assert!(resp.body.starts_with("misconfigured: SESSION_SECRET"));
 
     let only_secret = |n: &str| (n == "SESSION_SECRET").then(|| TEST_SESSION_SECRET.to_string());
-    let no_token = Setup::from_vars(&Vars::new(&only_secret)).unwrap();
+    let no_token = Setup::from_vars(&Vars::new(&only_secret), &crate::registry::SHIPPED).unwrap();
     let resp = run(Ok(&no_token), &req);
     assert_eq!(resp.status, 500);
     assert!(resp.body.contains("TWILIO_AUTH_TOKEN"));
@@ -213,7 +213,7 @@ fn misconfiguration_answers_500_naming_the_variable() {
         "ALLOW_UNSIGNED_WEBHOOKS" => Some("true".into()),
         _ => None,
     };
-    let unsigned = Setup::from_vars(&Vars::new(&unsigned)).unwrap();
+    let unsigned = Setup::from_vars(&Vars::new(&unsigned), &crate::registry::SHIPPED).unwrap();
     assert_eq!(run(Ok(&unsigned), &req).status, 200);
 
     let bad = |n: &str| match n {
@@ -221,7 +221,9 @@ fn misconfiguration_answers_500_naming_the_variable() {
         "CONVERSATION" => Some("quiz".into()),
         _ => None,
     };
-    let err = Setup::from_vars(&Vars::new(&bad)).err().unwrap();
+    let err = Setup::from_vars(&Vars::new(&bad), &crate::registry::SHIPPED)
+        .err()
+        .unwrap();
     assert_eq!(err.variable, "CONVERSATION");
 }
 

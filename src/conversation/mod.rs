@@ -27,6 +27,7 @@
 //! struct Photo { url: String }
 //!
 //! impl Conversation for Dogs {
+//!     const NAME: &'static str = "dogs";
 //!     type State = Step;
 //!
 //!     fn new(vars: &Vars) -> Result<Self, ConfigError> {
@@ -100,6 +101,11 @@ use crate::vars::{ConfigError, Vars};
 /// A conversation: its state type, its settings and its replies.
 #[allow(async_fn_in_trait)] // Workers run on one thread: the futures need not be `Send`.
 pub trait Conversation: Sized + 'static {
+    /// The name `CONVERSATION` picks it by, among the conversations a worker registers
+    /// ([`crate::worker!`]); the dev phone's inspector decodes states by it too. Lowercase
+    /// letters, digits, `-` and `_`, unique within the worker.
+    const NAME: &'static str;
+
     /// What the conversation remembers between messages, sealed into the pair's cookie.
     type State: Serialize + DeserializeOwned + Default;
 
@@ -335,9 +341,6 @@ pub trait Converse {
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
     ) -> LocalFuture<'a, Result<Reply, String>>;
-
-    /// The stored state as JSON, for people (the dev phone, logs of your own).
-    fn describe(&self, saved: &SavedState) -> serde_json::Value;
 }
 
 impl<C: Conversation> Converse for C {
@@ -382,9 +385,5 @@ impl<C: Conversation> Converse for C {
             *saved = SavedState::store::<C>(&state);
             Ok(reply)
         })
-    }
-
-    fn describe(&self, saved: &SavedState) -> serde_json::Value {
-        serde_json::to_value(saved.load::<C>()).unwrap_or_default()
     }
 }

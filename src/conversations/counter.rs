@@ -38,6 +38,7 @@ pub struct Counter {
 }
 
 impl Conversation for Counter {
+    const NAME: &'static str = "counter";
     type State = ();
 
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {

@@ -87,6 +87,7 @@ pub struct Results {
 }
 
 impl Conversation for Survey {
+    const NAME: &'static str = "survey";
     type State = Step;
 
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {

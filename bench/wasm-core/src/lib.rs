@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::hint::black_box;
 use std::rc::Rc;
 
+use sms_conversation_worker::registry::SHIPPED;
 use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
 use sms_conversation_worker::conversation::{HttpClient, NoClient};
 use sms_conversation_worker::record::{Pair, Record};
@@ -95,7 +96,7 @@ pub fn setup(config: &str) -> usize {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     };
-    let setup = Setup::from_vars(&Vars::new(&lookup)).expect("configuration");
+    let setup = Setup::from_vars(&Vars::new(&lookup), &SHIPPED).expect("configuration");
     let (form1, sig1) = webhook(1);
     let (form10, sig10) = webhook(10);
     let mut b = Bench {

@@ -1,0 +1,255 @@
+//! The `CONVERSATION_OBJECTS` Durable Objects (feature `objects`): the worker's calls to a
+//! pair's object, and the object class itself (`ConversationObject`, exported by this crate
+//! into every worker built with the feature).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use js_sys::{Object, Promise};
+use wasm_bindgen::prelude::*;
+use worker::worker_sys::web_sys;
+use worker::{
+    durable_object, Date, Delay, DurableObject, Env, ObjectNamespace, Request, Response, Result,
+    State,
+};
+
+use super::fetch::FetchClient;
+use super::kv::{self, Kv};
+use super::{call, lookup, run_after_reply, setup, Incoming};
+use crate::app::Runtime;
+use crate::conversation::LocalFuture;
+use crate::objects::{self, ObjectAnswer, ObjectStore, Objects, StartCall, Turnstile, WebhookCall};
+use crate::vars::Vars;
+
+/// Twilio waits 15 s; an object that has not answered in this long is treated as
+/// unreachable and the worker answers from the cookie in the time left.
+const OBJECT_TIMEOUT: Duration = Duration::from_secs(8);
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object's stub, called with `stub.fetch(url, init)`; and the global `fetch`.
+    /// Bound directly rather than through `worker::Request::new_with_init`, whose
+    /// conversions were 32 KB of wasm (13 KB gzipped) for two plain calls.
+    type ObjectStub;
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch(
+        this: &ObjectStub,
+        url: &str,
+        init: &web_sys::RequestInit,
+    ) -> std::result::Result<Promise, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `env.CONVERSATION_OBJECTS`, looked up by the JS entry.
+    #[wasm_bindgen(method, getter)]
+    fn objects(this: &Incoming) -> Option<Object>;
+}
+
+/// The webhook's namespace, when bound.
+pub(super) fn binding(req: &Incoming) -> Option<ObjectsBinding> {
+    req.objects().map(|o| ObjectsBinding(o.unchecked_into()))
+}
+
+/// The `CONVERSATION_OBJECTS` namespace, reached with `stub.fetch`, each call bounded by
+/// [`OBJECT_TIMEOUT`].
+pub(super) struct ObjectsBinding(ObjectNamespace);
+
+impl ObjectsBinding {
+    async fn call(
+        &self,
+        name: &str,
+        path: &str,
+        body: String,
+    ) -> std::result::Result<String, String> {
+        let send = async {
+            let stub: ObjectStub = self
+                .0
+                .id_from_name(name)
+                .and_then(|id| id.get_stub())
+                .map_err(|e| e.to_string())?
+                .into_rpc();
+            let init = web_sys::RequestInit::new();
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(&body));
+            let url = format!("https://conversation-object{path}");
+            let response: web_sys::Response = call(stub.fetch(&url, &init)).await?.unchecked_into();
+            let text = call(response.text()).await?.as_string().unwrap_or_default();
+            Ok::<_, String>((response.status(), text))
+        };
+        match select(Box::pin(send), Delay::from(OBJECT_TIMEOUT)).await {
+            Either::Left((Ok((200, text)), _)) => Ok(text),
+            Either::Left((Ok((status, text)), _)) => Err(format!("{status}: {text}")),
+            Either::Left((Err(e), _)) => Err(e),
+            Either::Right(_) => Err("timed out".into()),
+        }
+    }
+}
+
+impl Objects for ObjectsBinding {
+    fn webhook<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a WebhookCall,
+    ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, String>> {
+        Box::pin(async move {
+            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+            let text = self.call(name, "/webhook", body).await?;
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StartCall,
+    ) -> LocalFuture<'a, std::result::Result<(u16, String), String>> {
+        Box::pin(async move {
+            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+            let text = self.call(name, "/start", body).await?;
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The pair's Durable Object: one per pair, its messages one at a time (see `objects`).
+#[durable_object]
+pub struct ConversationObject {
+    state: State,
+    env: Env,
+    turnstile: Turnstile,
+}
+
+/// The object's storage and alarm.
+struct ObjectStorage<'a>(&'a State);
+
+impl ObjectStore for ObjectStorage<'_> {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+        self.0
+            .storage()
+            .get::<String>(key)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), String> {
+        self.0
+            .storage()
+            .put(key, value)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn delete(&self, key: &str) -> std::result::Result<(), String> {
+        self.0
+            .storage()
+            .delete(key)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    async fn set_alarm(&self, at: u64) -> std::result::Result<(), String> {
+        let now_ms = Date::now().as_millis();
+        let offset = (at * 1000).saturating_sub(now_ms) as i64;
+        self.0
+            .storage()
+            .set_alarm(offset)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn delete_alarm(&self) -> std::result::Result<(), String> {
+        self.0
+            .storage()
+            .delete_alarm()
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ConversationObject {
+    fn runtime<'a>(
+        &'a self,
+        find: &'a dyn Fn(&str) -> Option<String>,
+        kv: Option<&'a Kv>,
+    ) -> Runtime<'a, Kv> {
+        Runtime {
+            now: Date::now().as_millis() / 1000,
+            kv,
+            memory: None,
+            vars: Vars::new(find),
+            http: Rc::new(FetchClient),
+            objects: None,
+        }
+    }
+}
+
+impl DurableObject for ConversationObject {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            turnstile: Turnstile::default(),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let Ok(setup) = setup(&self.env) else {
+            return Response::error("misconfigured", 503);
+        };
+        let body = req.text().await?;
+        let path = req.path();
+        // One message at a time, in arrival order, from loading the record to saving it.
+        let _turn = self.turnstile.enter().await;
+        let store = kv::from_env(&self.env);
+        let env = &self.env;
+        let find = |name: &str| lookup(env, name);
+        let rt = self.runtime(&find, store.as_ref());
+        let storage = ObjectStorage(&self.state);
+        let answer = match path.as_str() {
+            "/webhook" => match serde_json::from_str::<WebhookCall>(&body) {
+                Ok(call) => match objects::webhook(setup, &call, &storage, &rt).await {
+                    Ok((answer, after_reply)) => {
+                        if !after_reply.is_empty() {
+                            self.state.wait_until(run_after_reply(after_reply));
+                        }
+                        serde_json::to_string(&answer).map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e.to_string()),
+            },
+            "/start" => match serde_json::from_str::<StartCall>(&body) {
+                Ok(call) => objects::start(setup, &call, &storage, &rt)
+                    .await
+                    .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
+                Err(e) => Err(e.to_string()),
+            },
+            _ => Err(format!("no route {path}")),
+        };
+        match answer {
+            Ok(json) => Response::ok(json),
+            Err(e) => Response::error(e, 503),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let Ok(setup) = setup(&self.env) else {
+            return Response::ok("");
+        };
+        let _turn = self.turnstile.enter().await;
+        let env = &self.env;
+        let find = |name: &str| lookup(env, name);
+        let rt = self.runtime(&find, None);
+        // Retries are the object's own (a bounded backoff): the alarm never throws.
+        match objects::alarm(setup, &ObjectStorage(&self.state), &rt).await {
+            Ok(what) => worker::console_log!(
+                "{{\"event\":\"follow_up\",\"result\":{}}}",
+                serde_json::to_string(&what).unwrap_or_default()
+            ),
+            Err(e) => worker::console_error!(
+                "{{\"event\":\"follow_up\",\"error\":{}}}",
+                serde_json::to_string(&e).unwrap_or_default()
+            ),
+        }
+        Response::ok("")
+    }
+}
