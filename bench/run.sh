@@ -15,7 +15,7 @@
 # named BENCH_BEFORE_LABEL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(bash scripts/setup.sh --print-env)"
+eval "$(SMS_WORKER_BENCH=1 bash scripts/setup.sh --print-env)"
 OUT=bench/.results
 mkdir -p "$OUT"
 say() { echo "[bench] $*" >&2; }
@@ -43,7 +43,7 @@ if ! command -v wrk >/dev/null && [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   fi
 fi
 
-if stale build/index.js src Cargo.toml Cargo.lock; then
+if stale build/index.js src worker Cargo.toml Cargo.lock; then
   say "building the worker (scripts/build.sh)"
   bash scripts/build.sh >&2
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds a worker crate into build/ with worker-build, fed the locally installed tools:
+# Builds a worker crate into build/ (index.js and index_bg.wasm, what wrangler.toml's `main`
+# loads) with cargo, wasm-bindgen, wasm-opt and esbuild, installed locally by setup.sh:
 #   bash scripts/build.sh            this repository's worker (worker/, into ./build)
 #   bash scripts/build.sh DIR [OUT]  a user's project in DIR (into OUT, default DIR/build)
 # A user's project runs it through its own sms-worker.mjs (`npm run build`, and wrangler.toml's
@@ -29,30 +30,70 @@ cd "$PROJECT"
 #     webhook's path are instantiated), SHA-1/SHA-256 and the AEAD: 6 to 14 µs less CPU per
 #     webhook for 12 KB of gzipped wasm, SHA-1 3.3× faster in wasm;
 #   - WebAssembly SIMD, which workerd's V8 runs (SHA-256's message schedule in vectors).
-PROFILE=(--config 'profile.release.opt-level="s"' --config 'profile.release.lto=true'
-  --config 'profile.release.codegen-units=1' --config 'profile.release.panic="abort"')
-for hot in sms-conversation-worker sha1 sha2 chacha20 poly1305; do
-  PROFILE+=(--config "profile.release.package.$hot.opt-level=3")
+# SMS_WORKER_OPT=size builds everything at opt-level "z" instead (the smallest wasm, slower).
+PROFILE=(--config 'profile.release.lto=true' --config 'profile.release.codegen-units=1'
+  --config 'profile.release.panic="abort"')
+case "${SMS_WORKER_OPT:-speed}" in
+  speed)
+    PROFILE+=(--config 'profile.release.opt-level="s"')
+    for hot in sms-conversation-worker sha1 sha2 chacha20 poly1305; do
+      PROFILE+=(--config "profile.release.package.$hot.opt-level=3")
+    done
+    ;;
+  size) PROFILE+=(--config 'profile.release.opt-level="z"') ;;
+  *) echo "[build] SMS_WORKER_OPT is speed (the default) or size, not $SMS_WORKER_OPT" >&2; exit 2 ;;
+esac
+# Panic locations name source files: the registry's and the project's own folders come out of
+# the paths, so the wasm carries no home directory and a few KB less.
+REMAP=""
+CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
+for registry in "$CARGO_HOME_DIR"/registry/src/*/ "$CARGO_HOME_DIR"/git/checkouts/ "$FRAMEWORK/" "$PROJECT/"; do
+  [ -d "$registry" ] && REMAP+=" --remap-path-prefix=$registry="
 done
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
-worker-build --release --no-opt --out-dir "$OUT" -- "${PROFILE[@]}"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128$REMAP"
+# js_sys's futures for wasm_bindgen_futures, as worker-build sets it.
+export WASM_BINDGEN_USE_JS_SYS=1
+cargo build --lib --release --target wasm32-unknown-unknown "${PROFILE[@]}"
 
-# -Oz shrinks what cold starts load and the 3 MiB free-plan limit counts; no "name"
-# section (a quarter of the file; panics stay readable through the panic hook). The
-# feature list is worker-build's own, so no encoding workerd cannot read is emitted.
-"$WASM_OPT_BIN" "$OUT/index_bg.wasm" -o "$OUT/index_bg.wasm" -Oz --strip-debug --strip-producers \
+# The crate's wasm: its cdylib target's name in the target directory cargo used.
+read -r TARGET_DIR LIB_NAME < <(cargo metadata --no-deps --format-version 1 | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const dir = require("path").resolve(process.argv[1]);
+  const pkg = m.packages.find((p) => require("path").dirname(p.manifest_path) === dir);
+  const lib = pkg && pkg.targets.find((t) => t.kind.includes("cdylib"));
+  if (!lib) { console.error(`[build] ${dir}/Cargo.toml has no [lib] with crate-type "cdylib"`); process.exit(1); }
+  console.log(m.target_directory, lib.name.replace(/-/g, "_"));
+' "$PROJECT")
+WASM="$TARGET_DIR/wasm32-unknown-unknown/release/$LIB_NAME.wasm"
+
+# The JS glue for the crate's exports (the framework's `webhook` and `contract`, the Durable
+# Object class with the objects feature, the start hook `worker!` defines), with wasm-bindgen's
+# recovery after a panic: the panic hook schedules a fresh instance before the next call.
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+"$WASM_BINDGEN_BIN" "$WASM" --out-dir "$STAGE" --out-name index --target module --no-typescript \
+  --experimental-reset-state-function --force-enable-abort-handler
+# workerd imports a wasm module as a compiled module, not a "source phase" import.
+sed -i 's/^import source /import /' "$STAGE/index.js"
+mv "$STAGE/index.js" "$STAGE/glue.js"
+
+# -Oz shrinks what cold starts load and the 3 MiB free-plan limit counts; no "name" section
+# (panics stay readable through the panic hook). The feature list is worker-build's, so no
+# encoding workerd cannot read is emitted.
+"$WASM_OPT_BIN" "$STAGE/index_bg.wasm" -o "$OUT/index_bg.wasm" -Oz --strip-debug --strip-producers \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 
-# The fetch handler is the crate's src/entry.mjs: it reads the request in JavaScript and
-# calls the wasm once (`webhook` in src/worker_entry/mod.rs), instead of worker-build's
-# default export, which crosses into wasm for every header and response part (41 to 51 µs
-# more CPU per webhook, bench/HISTORY.md). worker-build's module stays underneath it,
-# re-exported (the Durable Object class, the wasm instance and its recovery after a
-# panic): one module again.
-mv "$OUT/index.js" "$OUT/workers-rs.js"
-cp "$FRAMEWORK/src/entry.mjs" "$OUT/entry.mjs"
-"$ESBUILD_BIN" "$OUT/entry.mjs" --bundle --format=esm --minify --log-level=warning \
+# The module wrangler.toml's `main` names: the crate's fetch handler (src/entry.mjs: it reads
+# the request in JavaScript and calls the wasm once, 41 to 51 µs less CPU per webhook than a
+# crossing per header, bench/HISTORY.md), and the Durable Object class when the wasm has it.
+cp "$FRAMEWORK/src/entry.mjs" "$FRAMEWORK/src/entry-objects.mjs" "$STAGE/"
+{
+  echo 'export { default } from "./entry.mjs";'
+  if grep -q '^export class ConversationObject\b' "$STAGE/glue.js"; then
+    echo 'export { ConversationObject } from "./entry-objects.mjs";'
+  fi
+} > "$STAGE/main.mjs"
+"$ESBUILD_BIN" "$STAGE/main.mjs" --bundle --format=esm --minify --log-level=warning \
   --external:./index_bg.wasm '--external:cloudflare:*' --outfile="$OUT/index.js"
-rm "$OUT/entry.mjs" "$OUT/workers-rs.js"
 echo "[build] $OUT/index_bg.wasm: $(wc -c < "$OUT/index_bg.wasm") bytes, $(gzip -9 -c "$OUT/index_bg.wasm" | wc -c) gzipped" >&2

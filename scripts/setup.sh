@@ -5,9 +5,10 @@
 #   - the project's npm packages (Node 22, wrangler and its esbuild, binaryen's wasm-opt; here
 #     also miniflare, twilio, playwright-core) with `npm ci`;
 #   - the wasm32-unknown-unknown Rust target;
-#   - worker-build and wasm-bindgen-cli, built from crates.io into a per-user cache
-#     (worker-build would otherwise download wasm-bindgen and wasm-opt from GitHub,
-#     which is not always reachable; local tools also make builds reproducible);
+#   - wasm-bindgen-cli at the project's Cargo.lock version, built from crates.io into a
+#     per-user cache (scripts/build.sh runs it; nothing is downloaded from GitHub, which is
+#     not always reachable, and local tools make builds reproducible); worker-build too,
+#     only for the benchmarks' workers-rs floors (SMS_WORKER_BENCH=1, bench/run.sh);
 #   - for this repository's tests, Debian's chromium (see below).
 # Prints the environment scripts/build.sh needs when called with --print-env.
 set -euo pipefail
@@ -45,7 +46,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown >&2
 fi
 
-if [ ! -x "$WORKER_BUILD_ROOT/bin/worker-build" ]; then
+if [ "${SMS_WORKER_BENCH:-}" = 1 ] && [ ! -x "$WORKER_BUILD_ROOT/bin/worker-build" ]; then
   say "building worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$WORKER_BUILD_ROOT" >&2
 fi

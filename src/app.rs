@@ -6,12 +6,15 @@
 //! can fail is a [`Rejection`], and [`Rejection::status`] is the one place that maps them
 //! to HTTP statuses.
 
+#[cfg(feature = "objects")]
 use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, Turn};
-use crate::objects::calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
+use crate::objects::calls::{ObjectAnswer, Objects};
+#[cfg(feature = "objects")]
+use crate::objects::calls::{StartCall, WebhookCall};
 use crate::record::Pair;
 use crate::record::Record;
 use crate::registry::Conversations;
@@ -181,8 +184,23 @@ async fn webhook<S: Store>(
     Ok(handled)
 }
 
+/// Without the `objects` feature no object is ever bound, and none of the calls' code is in
+/// the wasm.
+#[cfg(not(feature = "objects"))]
+async fn through_object(
+    _: &dyn Objects,
+    _: &Config,
+    _: &InboundMessage,
+    _: Params<'_>,
+    _: Option<&str>,
+    _: u64,
+) -> Result<ObjectAnswer, String> {
+    Err("this worker is built without the objects feature".into())
+}
+
 /// Hands the verified webhook to the pair's Durable Object: one message at a time, against
 /// the newest record.
+#[cfg(feature = "objects")]
 async fn through_object(
     objects: &dyn Objects,
     config: &Config,
@@ -256,9 +274,21 @@ pub(crate) struct Done {
     pub follow_up: Option<u64>,
 }
 
+/// Without the `objects` feature the route does not exist, and none of its code is in the
+/// wasm.
+#[cfg(not(feature = "objects"))]
+async fn start_conversation<S: Store>(
+    _: Result<&Setup, &ConfigError>,
+    _: &HttpRequest<'_>,
+    _: &Runtime<'_, S>,
+) -> Result<Handled, Rejection> {
+    Err(Rejection::NotFound)
+}
+
 /// `POST /conversations`: the worker starts a conversation. Enabled by `OUTBOUND_API_KEY`
 /// (a 404 without it, so the route does not exist for anyone else) and run by the pair's
 /// Durable Object, which sends the opening message and keeps the state for the reply.
+#[cfg(feature = "objects")]
 async fn start_conversation<S: Store>(
     setup: Result<&Setup, &ConfigError>,
     req: &HttpRequest<'_>,
@@ -332,6 +362,7 @@ async fn start_conversation<S: Store>(
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
+#[cfg(feature = "objects")]
 fn is_address(address: &str) -> bool {
     let number = address.strip_prefix("whatsapp:").unwrap_or(address);
     number.strip_prefix('+').is_some_and(|digits| {

@@ -80,7 +80,6 @@ fn describe(record: &Record, conversations: &Conversations, name: Option<&str>) 
 /// one JSON [`Request`] a line on stdin, one JSON answer a line on stdout (what [`inspect`]
 /// answers, or `{"ok": false, "error"}` for a line that is not a request), until stdin
 /// closes.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn serve(conversations: &Conversations) {
     use std::io::{BufRead, Write};
 

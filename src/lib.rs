@@ -61,6 +61,7 @@ pub mod conversation;
 pub mod conversations;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;
+#[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod inspect;
 #[doc(hidden)]

@@ -2,7 +2,9 @@
 //! [`crate::worker!`]: the var `CONVERSATION` picks one by [`Conversation::NAME`], and the
 //! dev phone's inspector decodes a cookie's state with the conversation of that name.
 
-use crate::conversation::{Conversation, Converse, SavedState};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::conversation::SavedState;
+use crate::conversation::{Conversation, Converse};
 use crate::vars::{ConfigError, Vars};
 
 /// One registered conversation: its name and how the isolate builds it from its vars.
@@ -10,6 +12,8 @@ use crate::vars::{ConfigError, Vars};
 pub struct Registered {
     name: &'static str,
     build: fn(&Vars<'_>) -> Result<Box<dyn Converse>, ConfigError>,
+    /// Only the native inspector reads states for people: not in the wasm.
+    #[cfg(not(target_arch = "wasm32"))]
     describe: fn(&SavedState) -> serde_json::Value,
 }
 
@@ -19,6 +23,7 @@ impl Registered {
         Registered {
             name: C::NAME,
             build: build::<C>,
+            #[cfg(not(target_arch = "wasm32"))]
             describe: describe::<C>,
         }
     }
@@ -29,6 +34,7 @@ impl Registered {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn describe<C: Conversation>(saved: &SavedState) -> serde_json::Value {
     serde_json::to_value(saved.load::<C>()).unwrap_or_default()
 }
@@ -123,6 +129,7 @@ impl Registered {
 
     /// A stored state as JSON, read (and upgraded) as the conversation reads it: for
     /// people, the dev phone's inspector.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn describe(&self, saved: &SavedState) -> serde_json::Value {
         (self.describe)(saved)
     }

@@ -76,6 +76,7 @@ impl HttpResponse {
         }
     }
 
+    #[cfg(feature = "objects")]
     pub(crate) fn json(status: u16, body: String, log: LogEvent) -> Self {
         HttpResponse {
             content_type: "application/json",

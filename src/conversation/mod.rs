@@ -76,7 +76,7 @@
 //! for up to four hours, so every deploy lands in live conversations. Adding a field with
 //! `#[serde(default)]` (or to a struct marked `#[serde(default)]`) and removing one need
 //! nothing: old states still read. For a change old states cannot read (renaming, reshaping
-//! an enum), raise [`Conversation::STATE_VERSION`] and convert the old JSON in
+//! an enum), raise [`Conversation::STATE_VERSION`] and read the old JSON in
 //! [`Conversation::upgrade`]; a state that neither reads nor upgrades starts from
 //! `Default` while the count and history carry on.
 
@@ -155,10 +155,13 @@ pub trait Conversation: Sized + 'static {
         Err("this conversation does not start conversations".into())
     }
 
-    /// Converts a state saved under an older [`Conversation::STATE_VERSION`] (as JSON);
-    /// `None` (the default) reads it as the current type if it can, else starts afresh.
-    fn upgrade(from_version: u32, old: serde_json::Value) -> Option<Self::State> {
-        let _ = (from_version, old);
+    /// Converts a state saved under an older [`Conversation::STATE_VERSION`], given as its
+    /// JSON: read it as your old type (`serde_json::from_str::<OldStep>(old_json)`) or as a
+    /// `serde_json::Value`. `None` (the default) reads it as the current type if it can, else
+    /// starts afresh. (The JSON text rather than a parsed value, so a conversation that never
+    /// upgrades carries no JSON-value parser in its wasm.)
+    fn upgrade(from_version: u32, old_json: &str) -> Option<Self::State> {
+        let _ = (from_version, old_json);
         None
     }
 }
@@ -225,10 +228,7 @@ impl SavedState {
             return C::State::default();
         }
         if self.version != C::STATE_VERSION {
-            let upgraded = serde_json::from_str(&self.json)
-                .ok()
-                .and_then(|old| C::upgrade(self.version, old));
-            if let Some(state) = upgraded {
+            if let Some(state) = C::upgrade(self.version, &self.json) {
                 return state;
             }
         }

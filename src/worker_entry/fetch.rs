@@ -3,9 +3,8 @@
 use futures_util::future::{select, Either};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use worker::worker_sys::web_sys;
-use worker::Delay;
 
+use super::js::Sleep;
 use super::{call, js_error};
 use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
 
@@ -30,7 +29,7 @@ impl HttpClient for FetchClient {
         Box::pin(async move {
             let timeout = request.timeout;
             let call = Box::pin(fetch_once(request));
-            match select(call, Delay::from(timeout)).await {
+            match select(call, Sleep::new(timeout)).await {
                 Either::Left((result, _)) => result.map_err(ClientError::Failed),
                 Either::Right(_) => Err(ClientError::Timeout),
             }

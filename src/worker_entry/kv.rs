@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use worker::{Context, Delay};
 
+use super::js::{self, ExecutionContext, Sleep};
 use super::{call, Incoming};
 use crate::storage::{KvWrite, Store};
 
@@ -54,15 +54,15 @@ pub(super) fn binding(req: &Incoming) -> Option<Kv> {
 
 /// A Durable Object's namespace, from its `env`.
 #[cfg(feature = "objects")]
-pub(super) fn from_env(env: &worker::Env) -> Option<Kv> {
+pub(super) fn from_env(env: &JsValue) -> Option<Kv> {
     let binding = Reflect::get(env, &JsValue::from_str(KV_BINDING)).ok()?;
     (!binding.is_undefined() && !binding.is_null()).then(|| Kv(binding.unchecked_into()))
 }
 
 /// Runs `writes` after the reply.
-pub(super) fn schedule(ctx: &Context, kv: Option<Kv>, writes: Vec<KvWrite>) {
+pub(super) fn schedule(ctx: &ExecutionContext, kv: Option<Kv>, writes: Vec<KvWrite>) {
     if let (Some(kv), false) = (kv, writes.is_empty()) {
-        ctx.wait_until(run_writes(kv.0, writes));
+        js::wait_until(ctx, run_writes(kv.0, writes));
     }
 }
 
@@ -72,7 +72,7 @@ pub(super) struct Kv(KvNamespace);
 impl Store for Kv {
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
         let read = Box::pin(call(self.0.get(key)));
-        match select(read, Delay::from(KV_READ_TIMEOUT)).await {
+        match select(read, Sleep::new(KV_READ_TIMEOUT)).await {
             // `get(key)` resolves to the text, or null when the key is absent.
             Either::Left((result, _)) => result.map(|v| v.as_string()),
             Either::Right(_) => Err("KV read timed out".into()),
@@ -102,10 +102,7 @@ async fn run_writes(kv: KvNamespace, writes: Vec<KvWrite>) {
         if let Err(e) = result {
             // Rate limits (1 write/s per key) land here too: the cookie still holds the
             // state, so a failed write only weakens recovery.
-            worker::console_error!(
-                "{{\"event\":\"kv_write\",\"error\":{}}}",
-                serde_json::to_string(&e).unwrap_or_default()
-            );
+            js::log_event_error("kv_write", &e);
         }
     }
 }

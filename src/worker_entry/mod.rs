@@ -15,7 +15,6 @@ use js_sys::Promise;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use worker::{Context, Env};
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::AfterReply;
@@ -26,6 +25,7 @@ use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};
 
 mod fetch;
+mod js;
 #[cfg(feature = "kv")]
 mod kv;
 #[cfg(feature = "objects")]
@@ -39,10 +39,15 @@ mod kv {
         None
     }
     #[cfg(feature = "objects")]
-    pub(super) fn from_env(_: &worker::Env) -> Option<Kv> {
+    pub(super) fn from_env(_: &wasm_bindgen::JsValue) -> Option<Kv> {
         None
     }
-    pub(super) fn schedule(_: &worker::Context, _: Option<Kv>, _: Vec<crate::storage::KvWrite>) {}
+    pub(super) fn schedule(
+        _: &super::ExecutionContext,
+        _: Option<Kv>,
+        _: Vec<crate::storage::KvWrite>,
+    ) {
+    }
 }
 
 /// Without the `objects` feature: no Durable Objects, whatever the environment binds.
@@ -77,6 +82,7 @@ mod objects {
 }
 
 use fetch::FetchClient;
+use js::ExecutionContext;
 
 type Loaded = std::result::Result<Setup, ConfigError>;
 
@@ -94,20 +100,12 @@ thread_local! {
     static FOLLOW_UP_WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn setup(env: &Env) -> &'static Loaded {
+fn setup(env: &JsValue) -> &'static Loaded {
     SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(env)))))
 }
 
-/// A var or secret of the worker by name.
-fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string())
-        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-}
-
-fn load_setup(env: &Env) -> Loaded {
-    let find = |name: &str| lookup(env, name);
+fn load_setup(env: &JsValue) -> Loaded {
+    let find = |name: &str| js::var(env, name);
     let setup = match REGISTERED.with(|r| r.get()) {
         Some(conversations) => Setup::from_vars(&Vars::new(&find), conversations),
         None => Err(ConfigError::new(
@@ -122,10 +120,7 @@ fn load_setup(env: &Env) -> Loaded {
     };
     if let Some(e) = problem {
         // Once per isolate: the variable's name and the problem, never its value.
-        worker::console_error!(
-            "{{\"event\":\"config\",\"error\":{}}}",
-            serde_json::to_string(&format!("misconfigured: {e}")).unwrap_or_default()
-        );
+        js::log_event_error("config", &format!("misconfigured: {e}"));
     }
     setup
 }
@@ -150,11 +145,11 @@ async fn call(
 async fn run_after_reply(tasks: Vec<AfterReply>) {
     for task in tasks {
         if let Err(e) = task.work.await {
-            worker::console_error!(
+            js::log_error(&format!(
                 "{{\"event\":\"after_reply\",\"task\":{},\"error\":{}}}",
                 serde_json::to_string(task.name).unwrap_or_default(),
                 serde_json::to_string(&e).unwrap_or_default()
-            );
+            ));
         }
     }
 }
@@ -196,9 +191,9 @@ extern "C" {
     #[wasm_bindgen(method, getter, js_name = bodyState)]
     fn body_state(this: &Incoming) -> u8;
     #[wasm_bindgen(method, getter)]
-    fn env(this: &Incoming) -> Env;
+    fn env(this: &Incoming) -> JsValue;
     #[wasm_bindgen(method, getter)]
-    fn ctx(this: &Incoming) -> worker::worker_sys::Context;
+    fn ctx(this: &Incoming) -> ExecutionContext;
     /// `Date.now()` when the request arrived.
     #[wasm_bindgen(method, getter)]
     fn started(this: &Incoming) -> f64;
@@ -280,7 +275,7 @@ pub fn webhook(incoming: Incoming) -> JsValue {
 }
 
 /// The waker of a webhook's first poll. When that poll leaves something pending, a task
-/// takes over, and wake-ups armed during the first poll go to it: `worker::Delay` keeps the
+/// takes over, and wake-ups armed during the first poll go to it: a timer keeps the
 /// waker of the poll that armed its timer. A wake-up before the task's first poll needs no
 /// forwarding, since that poll looks at everything anyway.
 #[derive(Default)]
@@ -309,7 +304,7 @@ impl Wake for Handoff {
 async fn answer(req: Incoming) -> String {
     let started = req.started() as u64;
     let env = req.env();
-    let ctx = Context::new(req.ctx());
+    let ctx = req.ctx();
     let body = req.body();
     let body = match req.body_state() {
         0 => Body::Read(&body),
@@ -319,7 +314,7 @@ async fn answer(req: Incoming) -> String {
     let setup: &'static Loaded = setup(&env);
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
-    let find = |name: &str| lookup(&env, name);
+    let find = |name: &str| js::var(&env, name);
     let runtime = Runtime {
         now: started / 1000,
         kv: store.as_ref(),
@@ -348,7 +343,7 @@ async fn answer(req: Incoming) -> String {
     let response = handled.response;
     kv::schedule(&ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
-        ctx.wait_until(run_after_reply(handled.after_reply));
+        js::wait_until(&ctx, run_after_reply(handled.after_reply));
     }
     log_errors(&response);
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
@@ -368,21 +363,15 @@ async fn answer(req: Incoming) -> String {
 /// The errors behind a response, one line each, beside its log line.
 fn log_errors(response: &HttpResponse) {
     if let Some(error) = &response.log.object_error {
-        worker::console_error!(
-            "{{\"event\":\"object\",\"error\":{}}}",
-            serde_json::to_string(error).unwrap_or_default()
-        );
+        js::log_event_error("object", error);
     }
     if response.log.follow_up_ignored && !FOLLOW_UP_WARNED.with(|w| w.replace(true)) {
         // Once per isolate: the conversation asked for a follow-up the worker cannot send.
-        worker::console_error!(
-            "{{\"event\":\"follow_up_ignored\",\"why\":\"follow-ups need the CONVERSATION_OBJECTS Durable Object binding (see wrangler.toml)\"}}"
+        js::log_error(
+            "{\"event\":\"follow_up_ignored\",\"why\":\"follow-ups need the CONVERSATION_OBJECTS Durable Object binding (see wrangler.toml)\"}"
         );
     }
     if let Some(error) = &response.log.kv_error {
-        worker::console_error!(
-            "{{\"event\":\"kv_read\",\"error\":{}}}",
-            serde_json::to_string(error).unwrap_or_default()
-        );
+        js::log_event_error("kv_read", error);
     }
 }

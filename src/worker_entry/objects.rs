@@ -8,15 +8,14 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
-use worker::worker_sys::web_sys;
 use worker::{
-    durable_object, Date, Delay, DurableObject, Env, ObjectNamespace, Request, Response, Result,
-    State,
+    durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response, Result, State,
 };
 
 use super::fetch::FetchClient;
+use super::js::{self, Sleep};
 use super::kv::{self, Kv};
-use super::{call, lookup, run_after_reply, setup, Incoming};
+use super::{call, run_after_reply, setup, Incoming};
 use crate::app::Runtime;
 use crate::conversation::LocalFuture;
 use crate::objects::{self, ObjectAnswer, ObjectStore, Objects, StartCall, Turnstile, WebhookCall};
@@ -78,7 +77,7 @@ impl ObjectsBinding {
             let text = call(response.text()).await?.as_string().unwrap_or_default();
             Ok::<_, String>((response.status(), text))
         };
-        match select(Box::pin(send), Delay::from(OBJECT_TIMEOUT)).await {
+        match select(Box::pin(send), Sleep::new(OBJECT_TIMEOUT)).await {
             Either::Left((Ok((200, text)), _)) => Ok(text),
             Either::Left((Ok((status, text)), _)) => Err(format!("{status}: {text}")),
             Either::Left((Err(e), _)) => Err(e),
@@ -192,16 +191,16 @@ impl DurableObject for ConversationObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let Ok(setup) = setup(&self.env) else {
+        let Ok(setup) = setup(self.env.as_ref()) else {
             return Response::error("misconfigured", 503);
         };
         let body = req.text().await?;
         let path = req.path();
         // One message at a time, in arrival order, from loading the record to saving it.
         let _turn = self.turnstile.enter().await;
-        let store = kv::from_env(&self.env);
+        let store = kv::from_env(self.env.as_ref());
         let env = &self.env;
-        let find = |name: &str| lookup(env, name);
+        let find = |name: &str| js::var(env.as_ref(), name);
         let rt = self.runtime(&find, store.as_ref());
         let storage = ObjectStorage(&self.state);
         let answer = match path.as_str() {
@@ -232,23 +231,20 @@ impl DurableObject for ConversationObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let Ok(setup) = setup(&self.env) else {
+        let Ok(setup) = setup(self.env.as_ref()) else {
             return Response::ok("");
         };
         let _turn = self.turnstile.enter().await;
         let env = &self.env;
-        let find = |name: &str| lookup(env, name);
+        let find = |name: &str| js::var(env.as_ref(), name);
         let rt = self.runtime(&find, None);
         // Retries are the object's own (a bounded backoff): the alarm never throws.
         match objects::alarm(setup, &ObjectStorage(&self.state), &rt).await {
-            Ok(what) => worker::console_log!(
+            Ok(what) => js::log(&format!(
                 "{{\"event\":\"follow_up\",\"result\":{}}}",
                 serde_json::to_string(&what).unwrap_or_default()
-            ),
-            Err(e) => worker::console_error!(
-                "{{\"event\":\"follow_up\",\"error\":{}}}",
-                serde_json::to_string(&e).unwrap_or_default()
-            ),
+            )),
+            Err(e) => js::log_event_error("follow_up", &e),
         }
         Response::ok("")
     }

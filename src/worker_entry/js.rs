@@ -1,0 +1,100 @@
+//! The few runtime calls every worker makes (`console`, `setTimeout`, `ctx.waitUntil`, the
+//! environment's vars), bound directly: the `worker` crate's exports (streams, R2, containers'
+//! classes) are roots the linker keeps, so only the `objects` feature, whose Durable Object
+//! class is worker's, links it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The fetch handler's `ctx`.
+    pub type ExecutionContext;
+    #[wasm_bindgen(method, js_name = waitUntil)]
+    fn wait_until(this: &ExecutionContext, promise: &Promise);
+
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    fn console_log(line: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(line: &str);
+
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// A log line (`wrangler tail`, the dev server's output).
+#[cfg(feature = "objects")]
+pub(super) fn log(line: &str) {
+    console_log(line);
+}
+
+/// An error's log line.
+pub(super) fn log_error(line: &str) {
+    console_error(line);
+}
+
+/// `{"event": event, "error": error}`, logged as an error.
+pub(super) fn log_event_error(event: &str, error: &str) {
+    log_error(&format!(
+        "{{\"event\":{},\"error\":{}}}",
+        serde_json::to_string(event).unwrap_or_default(),
+        serde_json::to_string(error).unwrap_or_default()
+    ));
+}
+
+/// Hands `work` to the runtime to finish after the response (`ctx.waitUntil`).
+pub(super) fn wait_until(ctx: &ExecutionContext, work: impl Future<Output = ()> + 'static) {
+    ctx.wait_until(&wasm_bindgen_futures::future_to_promise(async move {
+        work.await;
+        Ok(JsValue::UNDEFINED)
+    }));
+}
+
+/// A var or secret of the worker by name (both are strings on `env`).
+pub(super) fn var(env: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(env, &JsValue::from_str(name))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+/// A timer: ready after `duration`; dropping it clears the timeout, so a race it lost leaves
+/// nothing behind.
+pub(super) struct Sleep {
+    id: JsValue,
+    done: JsFuture,
+}
+
+impl Sleep {
+    pub(super) fn new(duration: Duration) -> Sleep {
+        let mut id = JsValue::UNDEFINED;
+        let promise = Promise::new(&mut |resolve, _| {
+            id = set_timeout(&resolve, duration.as_millis() as f64);
+        });
+        Sleep {
+            id,
+            done: JsFuture::from(promise),
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        Pin::new(&mut self.done).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
+}
