@@ -55,6 +55,7 @@
 
 #[doc(hidden)]
 pub mod app;
+mod b64;
 #[doc(hidden)]
 pub mod config;
 pub mod conversation;

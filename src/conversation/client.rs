@@ -114,8 +114,63 @@ pub trait HttpClient {
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, Result<ClientResponse, ClientError>>;
+
+    /// Whether this is [`PlatformFetch`], the stand-in for the runtime's own `fetch`.
+    #[doc(hidden)]
+    fn is_platform(&self) -> bool {
+        false
+    }
 }
 
+/// The runtime's own `fetch`, as the Workers adapter hands it to conversations: a marker.
+/// [`Context`] sees it and calls the platform's `fetch` directly, never through this value,
+/// so the wasm carries `fetch`'s code only when a conversation makes a request
+/// (`ctx.fetch`, `ctx.http`): about 3 KB of gzipped wasm for one that never does.
+///
+/// [`Context`]: super::Context
+#[doc(hidden)]
+pub struct PlatformFetch;
+
+impl HttpClient for PlatformFetch {
+    fn send(
+        &self,
+        _request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        Box::pin(async {
+            Err(ClientError::Failed(
+                "PlatformFetch is a marker: use Context::fetch".into(),
+            ))
+        })
+    }
+
+    fn is_platform(&self) -> bool {
+        true
+    }
+}
+
+/// The platform's `fetch` as a client (the Workers adapter's; natively every call fails).
+pub(crate) struct Platform;
+
+impl HttpClient for Platform {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            crate::worker_entry::fetch(request)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let _ = request;
+            Box::pin(async {
+                Err(ClientError::Failed(
+                    "no fetch outside the Workers runtime".into(),
+                ))
+            })
+        }
+    }
+}
 /// A client for configurations that call nothing: every call fails.
 pub struct NoClient;
 

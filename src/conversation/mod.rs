@@ -91,7 +91,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use client::{
-    ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, DEFAULT_TIMEOUT,
+    ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
+    DEFAULT_TIMEOUT,
 };
 pub use reply::{Reply, ReplyMessage, MAX_MEDIA, MAX_REPLY_CHARS};
 
@@ -287,11 +288,17 @@ impl<'a> Context<'a> {
 
     /// Sends a request and waits for the answer, within the request's timeout.
     pub async fn fetch(&self, request: ClientRequest) -> Result<ClientResponse, ClientError> {
+        if self.http.is_platform() {
+            return client::Platform.send(request).await;
+        }
         self.http.send(request).await
     }
 
     /// The HTTP client, for work done after the reply.
     pub fn http(&self) -> Rc<dyn HttpClient> {
+        if self.http.is_platform() {
+            return Rc::new(client::Platform);
+        }
         Rc::clone(&self.http)
     }
 

@@ -1,7 +1,5 @@
 //! The keys of `SESSION_SECRET`: derived once per isolate, the first seals, every one opens.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chacha20poly1305::aead::KeyInit as AeadKeyInit;
 use chacha20poly1305::ChaCha20Poly1305;
 use hkdf::Hkdf;
@@ -136,7 +134,7 @@ impl SessionKey {
         let _ = hkdf.expand(b"kv pair key v1", &mut kv_key);
         let _ = hkdf.expand(b"key id v1", &mut id);
         Self {
-            id: URL_SAFE_NO_PAD.encode(id),
+            id: crate::b64::url(&id),
             mac: <HmacSha256 as KeyInit>::new(&mac_key.into()),
             aead: <ChaCha20Poly1305 as AeadKeyInit>::new(&aead_key.into()),
             kv: <HmacSha256 as KeyInit>::new(&kv_key.into()),
@@ -151,19 +149,13 @@ impl SessionKey {
         super::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
             mac.update(bytes)
         });
-        format!(
-            "pair:{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        format!("pair:{}", crate::b64::url(&mac.finalize().into_bytes()))
     }
 
     /// The first release's pair key (To and From only), still read so its entries are found.
     fn legacy_pair_key(&self, pair: &Pair<'_>) -> String {
         let mut mac = self.kv.clone();
         super::length_prefixed([pair.to, pair.from], |bytes| mac.update(bytes));
-        format!(
-            "pair:{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        format!("pair:{}", crate::b64::url(&mac.finalize().into_bytes()))
     }
 }

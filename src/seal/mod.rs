@@ -24,8 +24,6 @@ mod cookie;
 mod keys;
 pub(crate) mod legacy;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{Nonce, Tag};
 use hmac::Mac;
@@ -199,13 +197,9 @@ impl SessionKeys {
         // Room for any tag we make (and a little more, so an overlong one is malformed
         // rather than cut): decoded on the stack.
         let mut mac_buf = [0u8; HMAC_BYTES + 3];
-        let mac_len = URL_SAFE_NO_PAD
-            .decode_slice(mac, &mut mac_buf)
-            .map_err(|_| OpenError::Malformed)?;
+        let mac_len = crate::b64::from_url_into(mac, &mut mac_buf).ok_or(OpenError::Malformed)?;
         let mac = &mac_buf[..mac_len];
-        let mut payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| OpenError::Malformed)?;
+        let mut payload = crate::b64::from_url(payload).ok_or(OpenError::Malformed)?;
         let plain = if format.encrypted {
             key.decrypt(signed, &mut payload, mac, pair)?
         } else {
@@ -342,7 +336,7 @@ fn payload<T: Serialize>(value: &T, encrypt: bool) -> Vec<u8> {
 pub fn new_spill_key() -> Option<String> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).ok()?;
-    Some(format!("spill:{}", URL_SAFE_NO_PAD.encode(id)))
+    Some(format!("spill:{}", crate::b64::url(&id)))
 }
 
 impl SessionKey {
@@ -366,10 +360,10 @@ impl SessionKey {
 
     fn seal_signed(&self, header: &str, payload: &[u8], pair: &Pair<'_>) -> String {
         let mut sealed = self.start(header, payload.len() * 4 / 3);
-        URL_SAFE_NO_PAD.encode_string(payload, &mut sealed);
+        crate::b64::url_into(payload, &mut sealed);
         let tag = self.tag(&sealed, pair).finalize().into_bytes();
         sealed.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut sealed);
+        crate::b64::url_into(&tag, &mut sealed);
         sealed
     }
 
@@ -393,9 +387,9 @@ impl SessionKey {
         else {
             return String::new();
         };
-        URL_SAFE_NO_PAD.encode_string(&buf, &mut sealed);
+        crate::b64::url_into(&buf, &mut sealed);
         sealed.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut sealed);
+        crate::b64::url_into(&tag, &mut sealed);
         sealed
     }
 

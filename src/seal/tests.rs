@@ -1,6 +1,8 @@
 use super::*;
 use crate::conversation::{Reply, Turn};
 use crate::record::HistoryLimits;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 
 const NEW: &str = "new-secret-0123456789abcdef0123456789";
 const OLD: &str = "old-secret-0123456789abcdef0123456789";

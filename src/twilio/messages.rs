@@ -7,8 +7,6 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::Deserialize;
 
 use crate::conversation::{ClientError, ClientRequest, HttpClient, ReplyMessage};
@@ -119,7 +117,8 @@ pub fn request(
         form.push(("MediaUrl", url));
     }
     let body = serde_urlencoded::to_string(&form).unwrap_or_default();
-    let auth = STANDARD.encode(format!("{}:{}", credentials.user, credentials.password));
+    let auth =
+        crate::b64::standard(format!("{}:{}", credentials.user, credentials.password).as_bytes());
     let mut req = ClientRequest::get(format!(
         "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
         base_url.trim_end_matches('/')
@@ -170,6 +169,8 @@ pub async fn send(
 mod tests {
     use super::*;
     use crate::harness::{block_on, FakeHttp};
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
 
     const URL: &str = "https://api.test/2010-04-01/Accounts/AC1/Messages.json";
 

@@ -9,8 +9,6 @@
 //!   `%27`, while Twilio signed the raw `'` (twilio-node #1059, twilio-ruby #528);
 //! - a tunnel or proxy in front changes the origin: `WEBHOOK_BASE_URL` names the real one.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
@@ -53,7 +51,7 @@ pub fn expected_signature(auth_token: &str, url: &str, params: &str) -> String {
     keyed(auth_token).map_or_else(String::new, |mut mac| {
         mac.update(url.as_bytes());
         mac.update(params.as_bytes());
-        STANDARD.encode(mac.finalize().into_bytes())
+        crate::b64::standard(&mac.finalize().into_bytes())
     })
 }
 
@@ -99,8 +97,8 @@ impl Verifier {
         signature: &str,
     ) -> bool {
         let mut expected = [0u8; SIGNATURE_BYTES];
-        match STANDARD.decode_slice(signature.trim(), &mut expected) {
-            Ok(SIGNATURE_BYTES) => {}
+        match crate::b64::from_standard_into(signature.trim(), &mut expected) {
+            Some(SIGNATURE_BYTES) => {}
             _ => return false,
         }
         urls.into_iter().any(|url| {

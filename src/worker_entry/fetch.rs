@@ -6,7 +6,9 @@ use wasm_bindgen::prelude::*;
 
 use super::js::Sleep;
 use super::{call, js_error};
-use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
+#[cfg(feature = "objects")]
+use crate::conversation::HttpClient;
+use crate::conversation::{ClientError, ClientRequest, ClientResponse, LocalFuture};
 
 #[wasm_bindgen]
 extern "C" {
@@ -19,22 +21,31 @@ extern "C" {
 }
 
 /// Sends a conversation's requests with `fetch`, bounded by each request's timeout.
+#[cfg(feature = "objects")]
 pub(super) struct FetchClient;
 
+#[cfg(feature = "objects")]
 impl HttpClient for FetchClient {
     fn send(
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, std::result::Result<ClientResponse, ClientError>> {
-        Box::pin(async move {
-            let timeout = request.timeout;
-            let call = Box::pin(fetch_once(request));
-            match select(call, Sleep::new(timeout)).await {
-                Either::Left((result, _)) => result.map_err(ClientError::Failed),
-                Either::Right(_) => Err(ClientError::Timeout),
-            }
-        })
+        send(request)
     }
+}
+
+/// Sends `request` with `fetch`, bounded by its timeout.
+pub(crate) fn send(
+    request: ClientRequest,
+) -> LocalFuture<'static, std::result::Result<ClientResponse, ClientError>> {
+    Box::pin(async move {
+        let timeout = request.timeout;
+        let call = Box::pin(fetch_once(request));
+        match select(call, Sleep::new(timeout)).await {
+            Either::Left((result, _)) => result.map_err(ClientError::Failed),
+            Either::Right(_) => Err(ClientError::Timeout),
+        }
+    })
 }
 
 async fn fetch_once(request: ClientRequest) -> std::result::Result<ClientResponse, String> {
