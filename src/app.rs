@@ -227,6 +227,7 @@ pub(crate) async fn respond<S: Store>(
         source: loaded.source,
         count: Some(done.record.count),
         kv_error: loaded.kv_error,
+        seal_error: saved.error,
         ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     };
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);

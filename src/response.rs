@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::{ConfigError, WebhookMethod};
 use crate::conversation::AfterReply;
+use crate::seal::SealError;
 use crate::storage::KvWrite;
 use crate::storage::Source;
 use crate::twilio::params::ParamsError;
@@ -158,6 +159,8 @@ pub struct LogEvent {
     pub kv_error: Option<String>,
     /// Why the pair's Durable Object could not answer (the cookie answered instead).
     pub object_error: Option<String>,
+    /// A record that could not be sealed: no cookie or KV value was written for it.
+    pub seal_error: Option<SealError>,
     /// The reply asked for a follow-up that cannot happen without the objects binding.
     pub follow_up_ignored: bool,
 }
@@ -172,6 +175,7 @@ impl LogEvent {
             from,
             kv_error: None,
             object_error: None,
+            seal_error: None,
             follow_up_ignored: false,
         }
     }
@@ -190,6 +194,8 @@ impl LogEvent {
             kv_error: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             object_error: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            seal_error: Option<String>,
             ms: u64,
         }
         let line = Line {
@@ -201,6 +207,7 @@ impl LogEvent {
             from: self.from.as_deref(),
             kv_error: self.kv_error.as_deref(),
             object_error: self.object_error.as_deref(),
+            seal_error: self.seal_error.map(|e| e.to_string()),
             ms: elapsed_ms,
         };
         serde_json::to_string(&line).unwrap_or_default()

@@ -407,13 +407,16 @@ async fn save_record<O: ObjectStore>(
     first: bool,
 ) -> Result<(), String> {
     let s = &setup.config.storage;
-    let sealed = s.keys.seal(
-        record,
-        Purpose::Object,
-        pair,
-        now + s.kv_ttl_seconds,
-        s.encrypt,
-    );
+    let sealed = s
+        .keys
+        .seal(
+            record,
+            Purpose::Object,
+            pair,
+            now + s.kv_ttl_seconds,
+            s.encrypt,
+        )
+        .map_err(|e| format!("the record was not sealed: {e}"))?;
     store.put(RECORD, &sealed).await?;
     if !first {
         return Ok(());

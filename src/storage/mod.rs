@@ -13,7 +13,8 @@ pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
 use crate::seal::{
-    self, new_spill_key, Opened, Place, Pointer, Purpose, SessionKeys, MAX_SET_COOKIE_BYTES,
+    self, new_spill_key, Opened, Place, Pointer, Purpose, SealError, SessionKeys,
+    MAX_SET_COOKIE_BYTES,
 };
 
 /// A key-value store for records: the `CONVERSATIONS` KV namespace in the worker, a map in
@@ -133,6 +134,8 @@ pub struct Saved {
     pub set_cookie: Option<String>,
     /// KV writes to run after the reply.
     pub writes: Vec<KvWrite>,
+    /// A seal that failed: nothing was written in its place (no cookie, no KV value).
+    pub error: Option<SealError>,
 }
 
 /// One pair's storage during one webhook.
@@ -284,15 +287,20 @@ impl<'a, S: Store> Storage<'a, S> {
             .remembered
             .as_ref()
             .is_some_and(|m| m.seq > record.seq);
-        let kv_value =
-            (self.kv.is_some() && counted && !newer_known).then(|| self.seal_for_kv(record));
-        saved.set_cookie = self.seal_cookie(
+        let kv_value = (self.kv.is_some() && counted && !newer_known)
+            .then(|| self.seal_for_kv(record))
+            .and_then(|sealed| sealed.map_err(|e| saved.error = Some(e)).ok());
+        let cookie = self.seal_cookie(
             record,
             loaded,
             counted,
             kv_value.as_deref(),
             &mut saved.writes,
         );
+        saved.set_cookie = cookie.unwrap_or_else(|e| {
+            saved.error = Some(e);
+            None
+        });
         if counted {
             if let Some(memory) = self.memory {
                 memory.remember(&self.pair, record);
@@ -310,7 +318,7 @@ impl<'a, S: Store> Storage<'a, S> {
         saved
     }
 
-    fn seal_for_kv(&self, record: &Record) -> String {
+    fn seal_for_kv(&self, record: &Record) -> Result<String, SealError> {
         let s = self.settings;
         let expires_at = record.last_seen.saturating_add(s.kv_ttl_seconds);
         s.keys
@@ -327,57 +335,86 @@ impl<'a, S: Store> Storage<'a, S> {
         counted: bool,
         kv_value: Option<&str>,
         writes: &mut Vec<KvWrite>,
-    ) -> Option<String> {
-        let s = self.settings;
-        let ttl = s.cookie_ttl_seconds;
-        let expires_at = record.last_seen.saturating_add(ttl);
+    ) -> Result<Option<String>, SealError> {
+        let expires_at = record
+            .last_seen
+            .saturating_add(self.settings.cookie_ttl_seconds);
         if expires_at <= self.now {
             // A retry of a record idle past the cookie's life (recovered from KV): a cookie
             // that no longer opens is worse than Twilio keeping what it has.
-            return None;
+            return Ok(None);
         }
-        let fits = |sealed: &str| {
-            let cookie = seal::set_cookie(sealed, ttl);
-            (cookie.len() <= MAX_SET_COOKIE_BYTES && !sealed.is_empty()).then_some(cookie)
-        };
-        let seal = |record: &Record| {
-            s.keys
-                .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)
-        };
-        if let Some(cookie) = fits(&seal(record)) {
-            return Some(cookie);
+        if let Some(cookie) = self.record_cookie(record, expires_at)? {
+            return Ok(Some(cookie));
         }
         if self.kv.is_some() {
-            // A retry's record is in KV already under the pointer's key.
-            let write = counted || loaded.spill_key.is_none();
-            if let Some(key) = loaded.spill_key.clone().or_else(new_spill_key) {
-                let pointer = Pointer {
-                    key: key.clone(),
-                    summary: record.summary(),
-                };
-                let sealed = s
-                    .keys
-                    .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt);
-                if let Some(cookie) = fits(&sealed) {
-                    if write {
-                        let value =
-                            kv_value.map_or_else(|| self.seal_for_kv(record), str::to_string);
-                        writes.push(KvWrite::Put {
-                            key,
-                            value,
-                            ttl_seconds: s.kv_ttl_seconds,
-                        });
-                    }
-                    return Some(cookie);
-                }
+            let spilled = self.spill(record, loaded, counted, kv_value, expires_at, writes)?;
+            if spilled.is_some() {
+                return Ok(spilled);
             }
         }
         while record.drop_oldest_turn() {
-            if let Some(cookie) = fits(&seal(record)) {
-                return Some(cookie);
+            if let Some(cookie) = self.record_cookie(record, expires_at)? {
+                return Ok(Some(cookie));
             }
         }
         // Only a conversation's own state can grow this large; no cookie beats a broken one.
-        None
+        Ok(None)
+    }
+
+    /// The `Set-Cookie` holding `record` itself, when it fits.
+    fn record_cookie(&self, record: &Record, expires_at: u64) -> Result<Option<String>, SealError> {
+        let s = self.settings;
+        let sealed = s
+            .keys
+            .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)?;
+        Ok(self.fitting_cookie(&sealed))
+    }
+
+    /// A `Set-Cookie` for `sealed`, unless it is over [`MAX_SET_COOKIE_BYTES`].
+    fn fitting_cookie(&self, sealed: &str) -> Option<String> {
+        let cookie = seal::set_cookie(sealed, self.settings.cookie_ttl_seconds);
+        (cookie.len() <= MAX_SET_COOKIE_BYTES).then_some(cookie)
+    }
+
+    /// A pointer cookie for `record`, spilled to KV under the pointer's key (the one the
+    /// webhook came with, or a new one); the KV write goes to `writes`.
+    fn spill(
+        &self,
+        record: &Record,
+        loaded: &Loaded,
+        counted: bool,
+        kv_value: Option<&str>,
+        expires_at: u64,
+        writes: &mut Vec<KvWrite>,
+    ) -> Result<Option<String>, SealError> {
+        let s = self.settings;
+        // A retry's record is in KV already under the pointer's key.
+        let write = counted || loaded.spill_key.is_none();
+        let Some(key) = loaded.spill_key.clone().or_else(new_spill_key) else {
+            return Ok(None);
+        };
+        let pointer = Pointer {
+            key,
+            summary: record.summary(),
+        };
+        let sealed = s
+            .keys
+            .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt)?;
+        let Some(cookie) = self.fitting_cookie(&sealed) else {
+            return Ok(None);
+        };
+        if write {
+            let value = match kv_value {
+                Some(value) => value.to_string(),
+                None => self.seal_for_kv(record)?,
+            };
+            writes.push(KvWrite::Put {
+                key: pointer.key,
+                value,
+                ttl_seconds: s.kv_ttl_seconds,
+            });
+        }
+        Ok(Some(cookie))
     }
 }
