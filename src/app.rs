@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
-use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, Turn};
+use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, StateError, Turn};
 use crate::conversations;
 use crate::objects::calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
 use crate::record::Pair;
@@ -228,6 +228,7 @@ pub(crate) async fn respond<S: Store>(
         count: Some(done.record.count),
         kv_error: loaded.kv_error,
         seal_error: saved.error,
+        state_error: done.state_error.take(),
         ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     };
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
@@ -453,6 +454,8 @@ struct Conversed {
     record: Record,
     reply: Reply,
     change: Change,
+    /// The conversation's state did not serialise: the record keeps the one from before.
+    state_error: Option<StateError>,
 }
 
 /// Answers the message. A MessageSid already seen (a retry, or a replay of a captured
@@ -475,6 +478,7 @@ async fn converse(
             reply: seen.answer_to(sid).cloned().unwrap_or_default(),
             record: seen.clone(),
             change: Change::Unchanged,
+            state_error: None,
         };
     }
     let mut record = loaded.record.clone();
@@ -485,20 +489,21 @@ async fn converse(
             record: record.reset(sid, reply.clone()),
             reply,
             change: Change::Reset,
+            state_error: None,
         };
     }
     record.count_message(sid, ctx.now());
-    let (outcome, reply) = if intent == Intent::OptOut {
-        (Outcome::OptOut, Reply::none())
+    let (outcome, reply, state_error) = if intent == Intent::OptOut {
+        (Outcome::OptOut, Reply::none(), None)
     } else {
         // The conversation's state is lent out while the rest of the record stays read-only.
         let mut state = std::mem::take(&mut record.state);
-        let reply = setup
+        let ran = setup
             .conversation
             .converse(message, record.view(), &mut state, ctx)
             .await;
         record.state = state;
-        (Outcome::Reply, reply)
+        (Outcome::Reply, ran.answer, ran.state_error)
     };
     let turn = Turn {
         at: ctx.now(),
@@ -512,6 +517,7 @@ async fn converse(
         record,
         reply,
         change: Change::Counted,
+        state_error,
     }
 }
 

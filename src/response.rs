@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::config::{ConfigError, WebhookMethod};
-use crate::conversation::AfterReply;
+use crate::conversation::{AfterReply, StateError};
 use crate::seal::SealError;
 use crate::storage::KvWrite;
 use crate::storage::Source;
@@ -161,6 +161,8 @@ pub struct LogEvent {
     pub object_error: Option<String>,
     /// A record that could not be sealed: no cookie or KV value was written for it.
     pub seal_error: Option<SealError>,
+    /// The conversation's state did not serialise: the previous state was kept.
+    pub state_error: Option<StateError>,
     /// The reply asked for a follow-up that cannot happen without the objects binding.
     pub follow_up_ignored: bool,
 }
@@ -176,6 +178,7 @@ impl LogEvent {
             kv_error: None,
             object_error: None,
             seal_error: None,
+            state_error: None,
             follow_up_ignored: false,
         }
     }
@@ -196,6 +199,8 @@ impl LogEvent {
             object_error: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             seal_error: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            state_error: Option<String>,
             ms: u64,
         }
         let line = Line {
@@ -208,6 +213,7 @@ impl LogEvent {
             kv_error: self.kv_error.as_deref(),
             object_error: self.object_error.as_deref(),
             seal_error: self.seal_error.map(|e| e.to_string()),
+            state_error: self.state_error.as_ref().map(ToString::to_string),
             ms: elapsed_ms,
         };
         serde_json::to_string(&line).unwrap_or_default()

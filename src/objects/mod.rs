@@ -182,37 +182,18 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     store: &O,
     rt: &Runtime<'_, S>,
 ) -> Result<String, String> {
-    let Some(pending) = store.get(FOLLOW_UP).await? else {
-        return Ok("no follow-up pending".into());
+    let (mut pending, stored_pair, mut record) = match due_follow_up(setup, store, rt.now).await? {
+        Due::Now(pending, stored_pair, record) => (pending, stored_pair, *record),
+        Due::Not(why) => return Ok(why.into()),
     };
-    let Ok(mut pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("dropped an unreadable follow-up".into());
-    };
-    let Some(stored_pair) = store.get(PAIR).await? else {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("no pair".into());
-    };
-    let stored_pair: StoredPair = serde_json::from_str(&stored_pair).map_err(|e| e.to_string())?;
     let pair = stored_pair.pair();
-    let Some(mut record) = load_record(setup, store, &pair, rt.now).await? else {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("no record".into());
-    };
-    if record.seq != pending.seq {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("a newer message came: no follow-up".into());
-    }
-    if rt.now < pending.due {
-        store.set_alarm(pending.due).await?;
-        return Ok("early: alarm set again".into());
-    }
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
     let mut state = record.state.clone();
-    let reply = setup
+    let ran = setup
         .conversation
         .follow_up(record.view(), &mut state, &ctx)
         .await;
+    let reply = ran.answer;
     if reply.is_empty() {
         store.delete(FOLLOW_UP).await?;
         return Ok("the conversation had nothing to say".into());
@@ -223,7 +204,10 @@ pub async fn alarm<S: Store, O: ObjectStore>(
             record.sent(sent_turn(rt.now, &sid, reply), setup.config.storage.history);
             save_record(setup, store, &pair, &record, rt.now, false).await?;
             store.delete(FOLLOW_UP).await?;
-            Ok(format!("follow-up sent: {sid}"))
+            Ok(match ran.state_error {
+                None => format!("follow-up sent: {sid}"),
+                Some(e) => format!("follow-up sent: {sid}; {e}"),
+            })
         }
         Err(e) if e.is_transient() && pending.attempt + 1 < MAX_SEND_ATTEMPTS => {
             pending.attempt += 1;
@@ -237,6 +221,46 @@ pub async fn alarm<S: Store, O: ObjectStore>(
             Err(format!("follow-up dropped: {e}"))
         }
     }
+}
+
+/// Whether the alarm has a follow-up to send now.
+enum Due {
+    /// Yes: what was asked for, the pair, and its record as the follow-up found it.
+    Now(PendingFollowUp, StoredPair, Box<Record>),
+    /// No, and why (for the log); any pending follow-up that will never be due is gone.
+    Not(&'static str),
+}
+
+/// The pending follow-up, when it is due now; one no longer wanted is deleted, one not yet
+/// due sets the alarm again.
+async fn due_follow_up<O: ObjectStore>(setup: &Setup, store: &O, now: u64) -> Result<Due, String> {
+    let Some(pending) = store.get(FOLLOW_UP).await? else {
+        return Ok(Due::Not("no follow-up pending"));
+    };
+    let Ok(pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
+        return drop_follow_up(store, "dropped an unreadable follow-up").await;
+    };
+    let Some(stored_pair) = store.get(PAIR).await? else {
+        return drop_follow_up(store, "no pair").await;
+    };
+    let stored_pair: StoredPair = serde_json::from_str(&stored_pair).map_err(|e| e.to_string())?;
+    let Some(record) = load_record(setup, store, &stored_pair.pair(), now).await? else {
+        return drop_follow_up(store, "no record").await;
+    };
+    if record.seq != pending.seq {
+        return drop_follow_up(store, "a newer message came: no follow-up").await;
+    }
+    if now < pending.due {
+        store.set_alarm(pending.due).await?;
+        return Ok(Due::Not("early: alarm set again"));
+    }
+    Ok(Due::Now(pending, stored_pair, Box::new(record)))
+}
+
+/// Forgets the pending follow-up: it will never be due.
+async fn drop_follow_up<O: ObjectStore>(store: &O, why: &'static str) -> Result<Due, String> {
+    store.delete(FOLLOW_UP).await?;
+    Ok(Due::Not(why))
 }
 
 /// Starts a conversation from our side: the conversation's opening message goes out through
@@ -266,10 +290,13 @@ pub async fn start<S: Store, O: ObjectStore>(
     let previous = load_record(setup, store, &pair, rt.now).await?;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
     let mut state = SavedState::default();
-    let reply = match setup.conversation.start(&start, &mut state, &ctx).await {
-        Ok(reply) if !reply.is_empty() => reply,
-        Ok(_) => return Ok(problem(400, "the conversation has no opening message")),
-        Err(why) => return Ok(problem(400, &why)),
+    let ran = setup.conversation.start(&start, &mut state, &ctx).await;
+    let reply = match (ran.answer, ran.state_error) {
+        // Nothing is sent that the object could not continue.
+        (Ok(_), Some(e)) => return Ok(problem(500, &e.to_string())),
+        (Ok(reply), None) if !reply.is_empty() => reply,
+        (Ok(_), None) => return Ok(problem(400, "the conversation has no opening message")),
+        (Err(why), _) => return Ok(problem(400, &why)),
     };
     let sid = match send(setup, &pair, &call.to, &call.from, &reply, rt).await {
         Ok(sid) => sid,
