@@ -12,7 +12,7 @@ use std::rc::Rc;
 use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, StateError, Turn};
 use crate::conversations;
-use crate::objects::calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
+use crate::objects::calls::{ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall};
 use crate::record::Pair;
 use crate::record::Record;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
@@ -189,7 +189,7 @@ async fn through_object(
     params: Params<'_>,
     cookie: Option<&str>,
     now: u64,
-) -> Result<ObjectAnswer, String> {
+) -> Result<ObjectAnswer, ObjectError> {
     let name = config.storage.keys.object_name(&Pair::of(message));
     let call = WebhookCall {
         params: params

@@ -27,10 +27,12 @@ use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::{
     ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
 };
-use crate::objects::{self, MapObjectStore, ObjectAnswer, Objects, StartCall, WebhookCall};
+use crate::objects::{
+    self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall,
+};
 use crate::record::{Pair, Record};
 use crate::seal::our_cookie_values;
-use crate::storage::{KvWrite, Memory, Source, Storage, Store};
+use crate::storage::{KvWrite, Memory, Source, Storage, Store, StoreError};
 use crate::twilio::signature;
 use crate::vars::{ConfigError, Vars};
 
@@ -145,9 +147,9 @@ impl MapKv {
 }
 
 impl Store for MapKv {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         if self.failing.get() {
-            return Err("KV is failing (test)".into());
+            return Err(StoreError::Failed("KV is failing (test)".into()));
         }
         Ok(self.entries.borrow().get(key).cloned())
     }
@@ -247,7 +249,7 @@ impl LocalObjects {
     }
 
     /// Fires every alarm that is due at the current time; what each one did.
-    pub fn fire_alarms(&self) -> Vec<Result<String, String>> {
+    pub fn fire_alarms(&self) -> Vec<Result<String, ObjectError>> {
         let due: Vec<Rc<MapObjectStore>> = self
             .stores
             .borrow()
@@ -288,10 +290,10 @@ impl Objects for LocalObjects {
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
-    ) -> LocalFuture<'a, Result<ObjectAnswer, String>> {
+    ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
         Box::pin(async move {
             if self.unreachable.get() {
-                return Err("object unreachable (test)".into());
+                return Err(ObjectError::Failed("object unreachable (test)".into()));
             }
             let store = self.store(name);
             let lookup = |var: &str| self.vars.get(var).cloned();
@@ -310,10 +312,10 @@ impl Objects for LocalObjects {
         &'a self,
         name: &'a str,
         call: &'a StartCall,
-    ) -> LocalFuture<'a, Result<(u16, String), String>> {
+    ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
         Box::pin(async move {
             if self.unreachable.get() {
-                return Err("object unreachable (test)".into());
+                return Err(ObjectError::Failed("object unreachable (test)".into()));
             }
             let store = self.store(name);
             let lookup = |var: &str| self.vars.get(var).cloned();

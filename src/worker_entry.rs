@@ -24,9 +24,11 @@ use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::{
     AfterReply, ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture,
 };
-use crate::objects::{self, ObjectAnswer, ObjectStore, Objects, StartCall, Turnstile, WebhookCall};
+use crate::objects::{
+    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, Turnstile, WebhookCall,
+};
 use crate::response::HttpResponse;
-use crate::storage::{KvWrite, Memory, Store};
+use crate::storage::{KvWrite, Memory, Store, StoreError};
 use crate::vars::{ConfigError, Vars};
 
 /// The optional KV namespace binding (see wrangler.toml).
@@ -95,11 +97,14 @@ impl Objects for ObjectsBinding {
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
-    ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, String>> {
+    ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, ObjectError>> {
         Box::pin(async move {
-            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
-            let text = self.call(name, "/webhook", body).await?;
-            serde_json::from_str(&text).map_err(|e| e.to_string())
+            let body = serde_json::to_string(call)?;
+            let text = self
+                .call(name, "/webhook", body)
+                .await
+                .map_err(ObjectError::Failed)?;
+            Ok(serde_json::from_str(&text)?)
         })
     }
 
@@ -107,11 +112,14 @@ impl Objects for ObjectsBinding {
         &'a self,
         name: &'a str,
         call: &'a StartCall,
-    ) -> LocalFuture<'a, std::result::Result<(u16, String), String>> {
+    ) -> LocalFuture<'a, std::result::Result<(u16, String), ObjectError>> {
         Box::pin(async move {
-            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
-            let text = self.call(name, "/start", body).await?;
-            serde_json::from_str(&text).map_err(|e| e.to_string())
+            let body = serde_json::to_string(call)?;
+            let text = self
+                .call(name, "/start", body)
+                .await
+                .map_err(ObjectError::Failed)?;
+            Ok(serde_json::from_str(&text)?)
         })
     }
 }
@@ -128,43 +136,43 @@ pub struct ConversationObject {
 struct ObjectStorage<'a>(&'a State);
 
 impl ObjectStore for ObjectStorage<'_> {
-    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
         self.0
             .storage()
             .get::<String>(key)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), String> {
+    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), StoreError> {
         self.0
             .storage()
             .put(key, value)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn delete(&self, key: &str) -> std::result::Result<(), String> {
+    async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
         self.0
             .storage()
             .delete(key)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn set_alarm(&self, at: u64) -> std::result::Result<(), String> {
+    async fn set_alarm(&self, at: u64) -> std::result::Result<(), StoreError> {
         let now_ms = Date::now().as_millis();
         let offset = (at * 1000).saturating_sub(now_ms) as i64;
         self.0
             .storage()
             .set_alarm(offset)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn delete_alarm(&self) -> std::result::Result<(), String> {
+    async fn delete_alarm(&self) -> std::result::Result<(), StoreError> {
         self.0
             .storage()
             .delete_alarm()
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
 }
 
@@ -217,13 +225,14 @@ impl DurableObject for ConversationObject {
                         }
                         serde_json::to_string(&answer).map_err(|e| e.to_string())
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.to_string()),
                 },
                 Err(e) => Err(e.to_string()),
             },
             "/start" => match serde_json::from_str::<StartCall>(&body) {
                 Ok(call) => objects::start(setup, &call, &storage, &rt)
                     .await
+                    .map_err(|e| e.to_string())
                     .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
                 Err(e) => Err(e.to_string()),
             },
@@ -343,12 +352,12 @@ async fn call(
 struct Kv<'a>(&'a KvNamespace);
 
 impl Store for Kv<'_> {
-    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
         let read = Box::pin(call(self.0.get(key)));
         match select(read, Delay::from(KV_READ_TIMEOUT)).await {
             // `get(key)` resolves to the text, or null when the key is absent.
-            Either::Left((result, _)) => result.map(|v| v.as_string()),
-            Either::Right(_) => Err("KV read timed out".into()),
+            Either::Left((result, _)) => result.map(|v| v.as_string()).map_err(StoreError::Failed),
+            Either::Right(_) => Err(StoreError::TimedOut),
         }
     }
 }

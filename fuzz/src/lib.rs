@@ -20,7 +20,7 @@ use sms_conversation_worker::app::Setup;
 use sms_conversation_worker::conversation::{Reply, Turn};
 use sms_conversation_worker::record::{fingerprint, HistoryLimits, Pair, Record};
 use sms_conversation_worker::seal::{Opened, Place, Pointer, Purpose, SessionKeys};
-use sms_conversation_worker::storage::Store;
+use sms_conversation_worker::storage::{Store, StoreError};
 use sms_conversation_worker::vars::{ConfigError, Vars};
 
 /// The time every target runs at (Unix seconds).
@@ -765,10 +765,10 @@ pub struct FuzzStore {
 }
 
 impl Store for FuzzStore {
-    async fn get(&self, _key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         match self.mode {
             StoreMode::Unbound | StoreMode::Empty => Ok(None),
-            StoreMode::Failing => Err("fuzz: read failed".into()),
+            StoreMode::Failing => Err(StoreError::Failed("fuzz: read failed".into())),
             StoreMode::Holding => Ok(self.value.clone()),
         }
     }

@@ -18,13 +18,13 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 
-pub use calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
+pub use calls::{ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall};
 
 use crate::app::{self, Intent, Runtime, Setup};
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::{Change, Store};
+use crate::storage::{Change, Store, StoreError};
 use crate::twilio::messages::{self, SendError};
 use crate::twilio::params::InboundMessage;
 
@@ -43,15 +43,15 @@ pub const RETRY_BASE_SECONDS: u64 = 10;
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
 pub trait ObjectStore {
     /// The value under `key`.
-    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value` under `key`.
-    async fn put(&self, key: &str, value: &str) -> Result<(), String>;
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Removes `key`.
-    async fn delete(&self, key: &str) -> Result<(), String>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Wakes the object's alarm at `at` (Unix seconds), replacing any alarm set before.
-    async fn set_alarm(&self, at: u64) -> Result<(), String>;
+    async fn set_alarm(&self, at: u64) -> Result<(), StoreError>;
     /// Cancels the alarm.
-    async fn delete_alarm(&self) -> Result<(), String>;
+    async fn delete_alarm(&self) -> Result<(), StoreError>;
 }
 
 /// A follow-up waiting for its alarm.
@@ -150,8 +150,9 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     call: &WebhookCall,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<(ObjectAnswer, Vec<AfterReply>), String> {
-    let message = InboundMessage::from_params(&call.params).map_err(|e| e.to_string())?;
+) -> Result<(ObjectAnswer, Vec<AfterReply>), ObjectError> {
+    let message = InboundMessage::from_params(&call.params)
+        .map_err(|e| ObjectError::BadCall(e.to_string()))?;
     let intent = Intent::of(&message, &setup.config.reset_keyword);
     let pair = Pair::of(&message);
     let stored = load_record(setup, store, &pair, rt.now).await?;
@@ -181,7 +182,7 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     setup: &Setup,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<String, String> {
+) -> Result<String, ObjectError> {
     let (mut pending, stored_pair, mut record) = match due_follow_up(setup, store, rt.now).await? {
         Due::Now(pending, stored_pair, record) => (pending, stored_pair, *record),
         Due::Not(why) => return Ok(why.into()),
@@ -212,13 +213,15 @@ pub async fn alarm<S: Store, O: ObjectStore>(
         Err(e) if e.is_transient() && pending.attempt + 1 < MAX_SEND_ATTEMPTS => {
             pending.attempt += 1;
             let at = rt.now + RETRY_BASE_SECONDS * (1 << (pending.attempt - 1));
-            store.put(FOLLOW_UP, &json(&pending)).await?;
+            store.put(FOLLOW_UP, &json(&pending)?).await?;
             store.set_alarm(at).await?;
-            Err(format!("follow-up not sent, trying again at {at}: {e}"))
+            Err(ObjectError::FollowUp(format!(
+                "follow-up not sent, trying again at {at}: {e}"
+            )))
         }
         Err(e) => {
             store.delete(FOLLOW_UP).await?;
-            Err(format!("follow-up dropped: {e}"))
+            Err(ObjectError::FollowUp(format!("follow-up dropped: {e}")))
         }
     }
 }
@@ -233,7 +236,11 @@ enum Due {
 
 /// The pending follow-up, when it is due now; one no longer wanted is deleted, one not yet
 /// due sets the alarm again.
-async fn due_follow_up<O: ObjectStore>(setup: &Setup, store: &O, now: u64) -> Result<Due, String> {
+async fn due_follow_up<O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    now: u64,
+) -> Result<Due, ObjectError> {
     let Some(pending) = store.get(FOLLOW_UP).await? else {
         return Ok(Due::Not("no follow-up pending"));
     };
@@ -243,7 +250,7 @@ async fn due_follow_up<O: ObjectStore>(setup: &Setup, store: &O, now: u64) -> Re
     let Some(stored_pair) = store.get(PAIR).await? else {
         return drop_follow_up(store, "no pair").await;
     };
-    let stored_pair: StoredPair = serde_json::from_str(&stored_pair).map_err(|e| e.to_string())?;
+    let stored_pair: StoredPair = serde_json::from_str(&stored_pair)?;
     let Some(record) = load_record(setup, store, &stored_pair.pair(), now).await? else {
         return drop_follow_up(store, "no record").await;
     };
@@ -258,7 +265,7 @@ async fn due_follow_up<O: ObjectStore>(setup: &Setup, store: &O, now: u64) -> Re
 }
 
 /// Forgets the pending follow-up: it will never be due.
-async fn drop_follow_up<O: ObjectStore>(store: &O, why: &'static str) -> Result<Due, String> {
+async fn drop_follow_up<O: ObjectStore>(store: &O, why: &'static str) -> Result<Due, ObjectError> {
     store.delete(FOLLOW_UP).await?;
     Ok(Due::Not(why))
 }
@@ -271,7 +278,7 @@ pub async fn start<S: Store, O: ObjectStore>(
     call: &StartCall,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<(u16, String), String> {
+) -> Result<(u16, String), ObjectError> {
     let fields = match serde_json::from_str::<serde_json::Value>(&call.json) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => return Ok(problem(400, "the body must be a JSON object")),
@@ -367,7 +374,7 @@ async fn schedule<O: ObjectStore>(
     after: Option<u64>,
     seq: u64,
     now: u64,
-) -> Result<(), String> {
+) -> Result<(), ObjectError> {
     match after {
         Some(after) => {
             let pending = PendingFollowUp {
@@ -375,12 +382,12 @@ async fn schedule<O: ObjectStore>(
                 seq,
                 attempt: 0,
             };
-            store.put(FOLLOW_UP, &json(&pending)).await?;
-            store.set_alarm(pending.due).await
+            store.put(FOLLOW_UP, &json(&pending)?).await?;
+            Ok(store.set_alarm(pending.due).await?)
         }
         None if store.get(FOLLOW_UP).await?.is_some() => {
             store.delete(FOLLOW_UP).await?;
-            store.delete_alarm().await
+            Ok(store.delete_alarm().await?)
         }
         None => Ok(()),
     }
@@ -407,7 +414,7 @@ async fn load_record<O: ObjectStore>(
     store: &O,
     pair: &Pair<'_>,
     now: u64,
-) -> Result<Option<Record>, String> {
+) -> Result<Option<Record>, ObjectError> {
     let Some(sealed) = store.get(RECORD).await? else {
         return Ok(None);
     };
@@ -432,7 +439,7 @@ async fn save_record<O: ObjectStore>(
     record: &Record,
     now: u64,
     first: bool,
-) -> Result<(), String> {
+) -> Result<(), ObjectError> {
     let s = &setup.config.storage;
     let sealed = s
         .keys
@@ -443,7 +450,7 @@ async fn save_record<O: ObjectStore>(
             now + s.kv_ttl_seconds,
             s.encrypt,
         )
-        .map_err(|e| format!("the record was not sealed: {e}"))?;
+        .map_err(ObjectError::Seal)?;
     store.put(RECORD, &sealed).await?;
     if !first {
         return Ok(());
@@ -454,11 +461,12 @@ async fn save_record<O: ObjectStore>(
         to: pair.to.to_string(),
         from: pair.from.to_string(),
     };
-    store.put(PAIR, &json(&stored_pair)).await
+    Ok(store.put(PAIR, &json(&stored_pair)?).await?)
 }
 
-fn json(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+/// What the object stores beside the record (the pair, a pending follow-up), as JSON.
+fn json(value: &impl Serialize) -> Result<String, ObjectError> {
+    Ok(serde_json::to_string(value)?)
 }
 
 fn problem(status: u16, why: &str) -> (u16, String) {
@@ -494,35 +502,37 @@ impl MapObjectStore {
         self.entries.borrow().keys().cloned().collect()
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), StoreError> {
         if self.failing.get() {
-            return Err("object storage is failing (test)".into());
+            return Err(StoreError::Failed(
+                "object storage is failing (test)".into(),
+            ));
         }
         Ok(())
     }
 }
 
 impl ObjectStore for MapObjectStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.check()?;
         Ok(self.entries.borrow().get(key).cloned())
     }
-    async fn put(&self, key: &str, value: &str) -> Result<(), String> {
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.check()?;
         self.entries.borrow_mut().insert(key.into(), value.into());
         Ok(())
     }
-    async fn delete(&self, key: &str) -> Result<(), String> {
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.check()?;
         self.entries.borrow_mut().remove(key);
         Ok(())
     }
-    async fn set_alarm(&self, at: u64) -> Result<(), String> {
+    async fn set_alarm(&self, at: u64) -> Result<(), StoreError> {
         self.check()?;
         self.alarm.set(Some(at));
         Ok(())
     }
-    async fn delete_alarm(&self) -> Result<(), String> {
+    async fn delete_alarm(&self) -> Result<(), StoreError> {
         self.check()?;
         self.alarm.set(None);
         Ok(())

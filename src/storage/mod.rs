@@ -17,21 +17,46 @@ use crate::seal::{
     MAX_SET_COOKIE_BYTES,
 };
 
+/// Why a store (the KV namespace, a Durable Object's storage) could not be used. In the log
+/// (and as JSON) it is the text [`Display`](std::fmt::Display) gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A KV read that did not answer within the worker's bound.
+    TimedOut,
+    /// The runtime's error (a fault, a rate limit), as it worded it.
+    Failed(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::TimedOut => f.write_str("KV read timed out"),
+            StoreError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl serde::Serialize for StoreError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A key-value store for records: the `CONVERSATIONS` KV namespace in the worker, a map in
 /// tests. Only reads happen while a webhook is answered; writes are returned as
 /// [`KvWrite`]s for the caller to run after the reply.
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
 pub trait Store {
     /// The value under `key`, `None` when absent; `Err` for any fault (network, rate limit,
-    /// timeout), with a short description for the log.
-    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+    /// timeout), for the log.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Stands in for "no KV binding".
 pub struct NoStore;
 
 impl Store for NoStore {
-    async fn get(&self, _key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
 }
@@ -110,7 +135,7 @@ pub struct Loaded {
     /// knows which messages it answered.
     pub remembered: Option<Record>,
     /// A KV read that failed, for the log.
-    pub kv_error: Option<String>,
+    pub kv_error: Option<StoreError>,
     /// The spill key of the pointer cookie the webhook came with: reused, so a long
     /// conversation keeps one spilled entry.
     spill_key: Option<String>,
@@ -231,7 +256,11 @@ impl<'a, S: Store> Storage<'a, S> {
 
     /// The newest record in KV: the spilled record a pointer names, then the pair's entry
     /// under each key it may be under, the first found.
-    async fn read_kv(&self, kv: &S, spill_key: Option<&str>) -> (Option<Record>, Option<String>) {
+    async fn read_kv(
+        &self,
+        kv: &S,
+        spill_key: Option<&str>,
+    ) -> (Option<Record>, Option<StoreError>) {
         let keys = &self.settings.keys;
         let mut best: Option<Record> = None;
         let mut error = None;
