@@ -6,7 +6,6 @@
 //! can fail is a [`Rejection`], and [`Rejection::status`] is the one place that maps them
 //! to HTTP statuses.
 
-use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
@@ -101,6 +100,17 @@ impl Default for Body<'_> {
     }
 }
 
+impl<'a> Body<'a> {
+    /// The bytes, when they were read and are within [`MAX_BODY_BYTES`]; else why not.
+    fn within_limit(self) -> Result<&'a [u8], Rejection> {
+        match self {
+            Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => Ok(bytes),
+            Body::Read(_) | Body::TooLarge => Err(Rejection::TooLarge),
+            Body::Unreadable => Err(Rejection::UnreadableBody),
+        }
+    }
+}
+
 /// What the runtime lends one webhook: the time, the isolate's memory, KV, the worker's
 /// vars (for conversations) and an HTTP client.
 pub struct Runtime<'a, S> {
@@ -119,6 +129,21 @@ pub struct Runtime<'a, S> {
     pub objects: Option<&'a dyn Objects>,
 }
 
+impl<'a, S> Runtime<'a, S> {
+    /// A runtime at `now` with `vars` and `http`, and nothing bound: no KV, no isolate
+    /// memory, no objects. Set the fields that differ with `..Runtime::new(…)`.
+    pub fn new(now: u64, vars: Vars<'a>, http: Rc<dyn HttpClient>) -> Self {
+        Runtime {
+            now,
+            kv: None,
+            memory: None,
+            vars,
+            http,
+            objects: None,
+        }
+    }
+}
+
 /// Handles one request. `setup` is what the isolate built at start-up (or why it could not).
 pub async fn handle<S: Store>(
     setup: Result<&Setup, &ConfigError>,
@@ -131,14 +156,7 @@ pub async fn handle<S: Store>(
     } else {
         webhook(setup, req, rt).await
     };
-    match answer {
-        Ok(answer) => answer,
-        Err(rejection) => Handled {
-            response: HttpResponse::rejected(rejection),
-            writes: Vec::new(),
-            after_reply: Vec::new(),
-        },
-    }
+    answer.unwrap_or_else(|rejection| Handled::only(HttpResponse::rejected(rejection)))
 }
 
 /// The path, step by step.
@@ -167,7 +185,7 @@ async fn webhook<S: Store>(
     // worker answers from the cookie.
     let object_error = match rt.objects {
         Some(objects) => {
-            match through_object(objects, config, &message, params, req.cookie, rt.now).await {
+            match through_object(objects, config, &message, req.cookie, rt.now).await {
                 Ok(answer) => return Ok(answer.into_handled(from)),
                 Err(e) => Some(e),
             }
@@ -186,16 +204,12 @@ async fn through_object(
     objects: &dyn Objects,
     config: &Config,
     message: &InboundMessage,
-    params: Params<'_>,
     cookie: Option<&str>,
     now: u64,
 ) -> Result<ObjectAnswer, ObjectError> {
     let name = config.storage.keys.object_name(&Pair::of(message));
     let call = WebhookCall {
-        params: params
-            .into_iter()
-            .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
-            .collect(),
+        message: message.clone(),
         cookie: cookie.map(str::to_string),
         now,
     };
@@ -267,46 +281,16 @@ async fn start_conversation<S: Store>(
 ) -> Result<Handled, Rejection> {
     let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
     let outbound = &setup.config.outbound;
-    let key = outbound.start_key.as_deref().ok_or(Rejection::NotFound)?;
-    if req.method != "POST" {
-        return Err(Rejection::StartMethod);
-    }
-    let bearer = req
-        .authorization
-        .and_then(|a| a.trim().strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Constant time: how much of the key matched must not show in the timing.
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(
-        bearer.trim().as_bytes(),
-        key.as_bytes(),
-    )) {
-        return Err(Rejection::Unauthorized);
-    }
+    authorize_start(outbound.start_key.as_deref(), req)?;
     let account_sid = outbound.account_sid.clone().ok_or_else(|| {
         Rejection::Misconfigured(ConfigError::new(
             "TWILIO_ACCOUNT_SID",
             "is not set: POST /conversations sends from this account",
         ))
     })?;
-    let body = match req.body {
-        Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-        Body::Read(_) | Body::TooLarge => return Err(Rejection::TooLarge),
-        Body::Unreadable => return Err(Rejection::UnreadableBody),
-    };
-    let json = std::str::from_utf8(body)
-        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
-    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
-    let number = |name: &str| -> Result<String, Rejection> {
-        match fields.get(name).and_then(|v| v.as_str()) {
-            Some(n) if is_address(n) => Ok(n.to_string()),
-            _ => Err(Rejection::BadStart(format!(
-                "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
-            ))),
-        }
-    };
-    let (to, from) = (number("to")?, number("from")?);
+    let (json, to, from) = read_start(req)?;
     let objects = rt.objects.ok_or(Rejection::ObjectsUnbound)?;
+    // The person's reply will come To our number From theirs.
     let pair = Pair {
         account_sid: &account_sid,
         to: &from,
@@ -325,11 +309,43 @@ async fn start_conversation<S: Store>(
         .start(&name, &call)
         .await
         .map_err(Rejection::ObjectUnreachable)?;
-    Ok(Handled {
-        response: HttpResponse::json(status, body, LogEvent::new(Outcome::Start, log_from)),
-        writes: Vec::new(),
-        after_reply: Vec::new(),
-    })
+    let log = LogEvent::new(Outcome::Start, log_from);
+    Ok(Handled::only(HttpResponse::json(status, body, log)))
+}
+
+/// `POST /conversations` exists only with a `key` (`OUTBOUND_API_KEY`), and takes it as a
+/// bearer token.
+fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
+    let key = key.ok_or(Rejection::NotFound)?;
+    if req.method != "POST" {
+        return Err(Rejection::StartMethod);
+    }
+    let bearer = req
+        .authorization
+        .and_then(|a| a.trim().strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Constant time: how much of the key matched must not show in the timing.
+    let matches = subtle::ConstantTimeEq::ct_eq(bearer.trim().as_bytes(), key.as_bytes());
+    bool::from(matches)
+        .then_some(())
+        .ok_or(Rejection::Unauthorized)
+}
+
+/// A start request's JSON object, and its `to` and `from` numbers.
+fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Rejection> {
+    let json = std::str::from_utf8(req.body.within_limit()?)
+        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
+    let number = |name: &str| -> Result<String, Rejection> {
+        match fields.get(name).and_then(|v| v.as_str()) {
+            Some(n) if is_address(n) => Ok(n.to_string()),
+            _ => Err(Rejection::BadStart(format!(
+                "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
+            ))),
+        }
+    };
+    Ok((json, number("to")?, number("from")?))
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
@@ -376,11 +392,7 @@ fn read_params<'a>(
         if !form {
             return Err(Rejection::UnsupportedMediaType);
         }
-        match req.body {
-            Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-            Body::Read(_) | Body::TooLarge => return Err(Rejection::TooLarge),
-            Body::Unreadable => return Err(Rejection::UnreadableBody),
-        }
+        req.body.within_limit()?
     } else {
         query.as_bytes()
     };
@@ -538,11 +550,11 @@ fn info(setup: Result<&Setup, &ConfigError>, origin: &str) -> Handled {
     if let Some(problem) = problem {
         text.push_str(&format!("\nThis worker is misconfigured: {problem}\n"));
     }
-    Handled {
-        response: HttpResponse::text(200, text, LogEvent::new(Outcome::Info, None)),
-        writes: Vec::new(),
-        after_reply: Vec::new(),
-    }
+    Handled::only(HttpResponse::text(
+        200,
+        text,
+        LogEvent::new(Outcome::Info, None),
+    ))
 }
 
 /// Splits a request URL into origin (`https://host`), path and query (without `?`).

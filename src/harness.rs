@@ -238,14 +238,11 @@ impl LocalObjects {
     }
 
     fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
-        Runtime {
-            now: self.now.get(),
-            kv: None,
-            memory: None,
-            vars: Vars::new(lookup),
-            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
-            objects: None,
-        }
+        Runtime::new(
+            self.now.get(),
+            Vars::new(lookup),
+            Rc::clone(&self.http) as _,
+        )
     }
 
     /// Fires every alarm that is due at the current time; what each one did.
@@ -407,12 +404,10 @@ impl TestPhone {
     /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
     fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
         Runtime {
-            now: self.now,
             kv: self.kv.as_ref(),
             memory: Some(&self.memory),
-            vars: Vars::new(lookup),
-            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
             objects: self.objects.as_ref().map(|o| o as &dyn Objects),
+            ..Runtime::new(self.now, Vars::new(lookup), Rc::clone(&self.http) as _)
         }
     }
 

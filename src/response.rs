@@ -27,13 +27,18 @@ pub struct Handled {
 }
 
 impl Handled {
-    /// TwiML with nothing to do afterwards.
-    pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Handled {
+    /// `response` with nothing to do afterwards.
+    pub(crate) fn only(response: HttpResponse) -> Handled {
         Handled {
-            response: HttpResponse::twiml(xml, set_cookie, log),
+            response,
             writes: Vec::new(),
             after_reply: Vec::new(),
         }
+    }
+
+    /// TwiML with nothing to do afterwards.
+    pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Handled {
+        Handled::only(HttpResponse::twiml(xml, set_cookie, log))
     }
 }
 

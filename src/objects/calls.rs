@@ -10,7 +10,7 @@ use crate::conversation::LocalFuture;
 use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
-use crate::twilio::params::Params;
+use crate::twilio::params::InboundMessage;
 
 /// Why a pair's object did not do what it was asked: a call from the worker that failed, or
 /// the object's own work. In the log (and as JSON) it is the text [`fmt::Display`] gives.
@@ -21,8 +21,6 @@ pub enum ObjectError {
     Failed(String),
     /// A call or an answer that is not the JSON it should be.
     BadJson(String),
-    /// The webhook handed over is not a Twilio message.
-    BadCall(String),
     /// The object's storage or alarm failed.
     Storage(StoreError),
     /// The record could not be sealed, so it was not stored.
@@ -34,10 +32,9 @@ pub enum ObjectError {
 impl fmt::Display for ObjectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ObjectError::Failed(why)
-            | ObjectError::BadJson(why)
-            | ObjectError::BadCall(why)
-            | ObjectError::FollowUp(why) => f.write_str(why),
+            ObjectError::Failed(why) | ObjectError::BadJson(why) | ObjectError::FollowUp(why) => {
+                f.write_str(why)
+            }
             ObjectError::Storage(e) => write!(f, "{e}"),
             ObjectError::Seal(e) => write!(f, "the record was not sealed: {e}"),
         }
@@ -83,8 +80,8 @@ pub trait Objects {
 /// A verified webhook, handed from the worker to the pair's object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookCall {
-    /// The webhook's parameters (owned: the call outlives the request's body).
-    pub params: Params<'static>,
+    /// The message, as the worker parsed it from the verified webhook.
+    pub message: InboundMessage,
     /// The `Cookie` header Twilio sent.
     pub cookie: Option<String>,
     /// The worker's clock (Unix seconds).

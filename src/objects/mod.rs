@@ -26,7 +26,6 @@ use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
 use crate::storage::{Change, Store, StoreError};
 use crate::twilio::messages::{self, SendError};
-use crate::twilio::params::InboundMessage;
 
 /// The object's keys in its storage.
 const RECORD: &str = "record";
@@ -151,15 +150,14 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     store: &O,
     rt: &Runtime<'_, S>,
 ) -> Result<(ObjectAnswer, Vec<AfterReply>), ObjectError> {
-    let message = InboundMessage::from_params(&call.params)
-        .map_err(|e| ObjectError::BadCall(e.to_string()))?;
-    let intent = Intent::of(&message, &setup.config.reset_keyword);
-    let pair = Pair::of(&message);
+    let message = &call.message;
+    let intent = Intent::of(message, &setup.config.reset_keyword);
+    let pair = Pair::of(message);
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();
     let (handled, done) = app::respond(
         setup,
-        &message,
+        message,
         intent,
         call.cookie.as_deref(),
         rt,

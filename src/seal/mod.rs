@@ -482,7 +482,10 @@ fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
 /// Hands `write` each field after its length (8 bytes, big-endian), so that no two
 /// different lists of fields give the same bytes. MACs, AEAD data and KV keys are all fed
 /// this way: it is part of every sealed format, so it never changes.
-fn length_prefixed<'f>(fields: impl IntoIterator<Item = &'f str>, mut write: impl FnMut(&[u8])) {
+pub(crate) fn length_prefixed<'f>(
+    fields: impl IntoIterator<Item = &'f str>,
+    mut write: impl FnMut(&[u8]),
+) {
     for field in fields {
         write(&(field.len() as u64).to_be_bytes());
         write(field.as_bytes());

@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 
 use crate::record::{Pair, Record};
+use crate::seal;
 
 /// How many pairs an isolate remembers; beyond that the one remembered longest ago goes.
 pub const CAPACITY: usize = 256;
@@ -29,7 +30,7 @@ pub const BYTE_BUDGET: usize = 4 << 20;
 /// remembered.
 #[derive(Debug)]
 pub struct Memory {
-    entries: RefCell<Vec<(String, Record, usize)>>,
+    entries: RefCell<Vec<(Vec<u8>, Record, usize)>>,
     capacity: usize,
     byte_budget: usize,
 }
@@ -104,14 +105,13 @@ impl Memory {
     }
 }
 
-/// Length-prefixed fields, so no two different pairs share a key.
-fn key(pair: &Pair<'_>) -> String {
-    let mut key = String::with_capacity(64);
-    for field in [pair.account_sid, pair.to, pair.from] {
-        key.push_str(&field.len().to_string());
-        key.push(':');
-        key.push_str(field);
-    }
+/// The pair's fields, length-prefixed as seal feeds them to its MACs, so no two different
+/// pairs share a key. These keys never leave the isolate.
+fn key(pair: &Pair<'_>) -> Vec<u8> {
+    let mut key = Vec::with_capacity(96);
+    seal::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+        key.extend_from_slice(bytes)
+    });
     key
 }
 
