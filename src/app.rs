@@ -9,7 +9,9 @@
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
-use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, StateError, Turn};
+use crate::conversation::{
+    Context, Conversation, Converse, HttpClient, Ran, Reply, StateError, Turn,
+};
 use crate::conversations;
 use crate::objects::calls::{ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall};
 use crate::record::Pair;
@@ -480,56 +482,83 @@ async fn converse(
     ctx: &Context<'_>,
 ) -> Conversed {
     let sid = message.sid();
-    let seen = [Some(&loaded.record), loaded.remembered.as_ref()]
-        .into_iter()
-        .flatten()
-        .find(|r| r.has_seen(sid));
-    if let Some(seen) = seen {
-        return Conversed {
-            outcome: Outcome::Retry,
-            reply: seen.answer_to(sid).cloned().unwrap_or_default(),
-            record: seen.clone(),
-            change: Change::Unchanged,
-            state_error: None,
-        };
+    if let Some(retry) = Conversed::retry(loaded, sid) {
+        return retry;
     }
     let mut record = loaded.record.clone();
     if intent == Intent::Reset {
-        let reply = Reply::text(RESET_REPLY);
-        return Conversed {
-            outcome: Outcome::Reset,
-            record: record.reset(sid, reply.clone()),
-            reply,
-            change: Change::Reset,
-            state_error: None,
-        };
+        return Conversed::reset(&record, sid);
     }
     record.count_message(sid, ctx.now());
-    let (outcome, reply, state_error) = if intent == Intent::OptOut {
-        (Outcome::OptOut, Reply::none(), None)
+    let (outcome, ran) = if intent == Intent::OptOut {
+        let silent = Ran {
+            answer: Reply::none(),
+            state_error: None,
+        };
+        (Outcome::OptOut, silent)
     } else {
-        // The conversation's state is lent out while the rest of the record stays read-only.
-        let mut state = std::mem::take(&mut record.state);
-        let ran = setup
-            .conversation
-            .converse(message, record.view(), &mut state, ctx)
-            .await;
-        record.state = state;
-        (Outcome::Reply, ran.answer, ran.state_error)
+        (Outcome::Reply, run(setup, message, &mut record, ctx).await)
     };
     let turn = Turn {
         at: ctx.now(),
         message_sid: sid.to_string(),
         inbound: message.body.clone(),
-        reply: reply.clone(),
+        reply: ran.answer.clone(),
     };
     record.answered(turn, setup.config.storage.history);
     Conversed {
         outcome,
         record,
-        reply,
+        reply: ran.answer,
         change: Change::Counted,
-        state_error,
+        state_error: ran.state_error,
+    }
+}
+
+/// Runs the conversation over the message just counted in `record`. Its state is lent out
+/// while the rest of the record stays read-only.
+async fn run(
+    setup: &Setup,
+    message: &InboundMessage,
+    record: &mut Record,
+    ctx: &Context<'_>,
+) -> Ran<Reply> {
+    let mut state = std::mem::take(&mut record.state);
+    let ran = setup
+        .conversation
+        .converse(message, record.view(), &mut state, ctx)
+        .await;
+    record.state = state;
+    ran
+}
+
+impl Conversed {
+    /// The answer to a message already seen in the loaded record or the isolate's memory,
+    /// when it is one: the same answer, nothing changed.
+    fn retry(loaded: &Loaded, sid: &str) -> Option<Conversed> {
+        let seen = [Some(&loaded.record), loaded.remembered.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|r| r.has_seen(sid))?;
+        Some(Conversed {
+            outcome: Outcome::Retry,
+            reply: seen.answer_to(sid).cloned().unwrap_or_default(),
+            record: seen.clone(),
+            change: Change::Unchanged,
+            state_error: None,
+        })
+    }
+
+    /// The reset keyword: the conversation forgotten, but not the messages it saw.
+    fn reset(record: &Record, sid: &str) -> Conversed {
+        let reply = Reply::text(RESET_REPLY);
+        Conversed {
+            outcome: Outcome::Reset,
+            record: record.reset(sid, reply.clone()),
+            reply,
+            change: Change::Reset,
+            state_error: None,
+        }
     }
 }
 
