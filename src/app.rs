@@ -234,9 +234,9 @@ pub(crate) async fn respond<S: Store>(
     if let Some(stored) = object {
         storage = storage.in_object(stored);
     }
-    let loaded = storage.load(cookie).await;
+    let mut loaded = storage.load(cookie).await;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
-    let mut done = converse(setup, message, intent, &loaded, &ctx).await;
+    let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
     let saved = storage.save(&mut done.record, done.change, &loaded);
 
     let log = LogEvent {
@@ -474,18 +474,20 @@ struct Conversed {
 
 /// Answers the message. A MessageSid already seen (a retry, or a replay of a captured
 /// webhook) gets the answer it got the first time and changes nothing, whatever it asked.
+/// The record is taken out of `loaded` (a counted message changes it in place: no copy);
+/// the rest of `loaded` stays for saving.
 async fn converse(
     setup: &Setup,
     message: &InboundMessage,
     intent: Intent,
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     ctx: &Context<'_>,
 ) -> Conversed {
     let sid = message.sid();
     if let Some(retry) = Conversed::retry(loaded, sid) {
         return retry;
     }
-    let mut record = loaded.record.clone();
+    let mut record = std::mem::take(&mut loaded.record);
     if intent == Intent::Reset {
         return Conversed::reset(&record, sid);
     }

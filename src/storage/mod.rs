@@ -127,7 +127,8 @@ pub struct Settings {
 /// The newest record found for a webhook, and what saving it needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
-    /// The newest record (a new one when nothing usable was found).
+    /// The newest record (a new one when nothing usable was found). The webhook takes it
+    /// out to change it in place; [`Storage::save`] reads only the other fields.
     pub record: Record,
     /// Where it came from.
     pub source: Option<Source>,
