@@ -294,26 +294,13 @@ pub async fn start<S: Store, O: ObjectStore>(
     };
     let previous = load_record(setup, store, &pair, rt.now).await?;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
-    let mut state = SavedState::default();
-    let ran = setup.conversation.start(&start, &mut state, &ctx).await;
-    let reply = match (ran.answer, ran.state_error) {
-        // Nothing is sent that the object could not continue.
-        (Ok(_), Some(e)) => return Ok(problem(500, &e.to_string())),
-        (Ok(reply), None) if !reply.is_empty() => reply,
-        (Ok(_), None) => return Ok(problem(400, "the conversation has no opening message")),
-        (Err(why), _) => return Ok(problem(400, &why)),
+    let (reply, state) = match opening(setup, &start, &ctx).await {
+        Ok(opening) => opening,
+        Err(refusal) => return Ok(refusal),
     };
     let sid = match send(setup, &pair, &call.to, &call.from, &reply, rt).await {
         Ok(sid) => sid,
-        Err(SendError::Refused {
-            status,
-            code,
-            message,
-        }) => {
-            let body = serde_json::json!({"error": message, "twilio_status": status, "code": code});
-            return Ok((502, body.to_string()));
-        }
-        Err(e) => return Ok(problem(502, &e.to_string())),
+        Err(e) => return Ok(not_sent(e)),
     };
     // A started conversation is a new one, newer than any copy of an older one.
     let mut record = Record {
@@ -327,6 +314,40 @@ pub async fn start<S: Store, O: ObjectStore>(
     schedule(store, follow_up, record.seq, rt.now).await?;
     let body = serde_json::json!({"sid": sid, "to": call.to, "from": call.from});
     Ok((201, body.to_string()))
+}
+
+/// The conversation's opening message and the state it leaves; or the answer (status and
+/// JSON body) refusing the start.
+async fn opening(
+    setup: &Setup,
+    start: &Start,
+    ctx: &Context<'_>,
+) -> Result<(Reply, SavedState), (u16, String)> {
+    let mut state = SavedState::default();
+    let ran = setup.conversation.start(start, &mut state, ctx).await;
+    match (ran.answer, ran.state_error) {
+        // Nothing is sent that the object could not continue.
+        (Ok(_), Some(e)) => Err(problem(500, &e.to_string())),
+        (Ok(reply), None) if !reply.is_empty() => Ok((reply, state)),
+        (Ok(_), None) => Err(problem(400, "the conversation has no opening message")),
+        (Err(why), _) => Err(problem(400, &why)),
+    }
+}
+
+/// The answer to a start whose opening message Twilio did not take: a 502, with Twilio's
+/// status and code when it refused.
+fn not_sent(e: SendError) -> (u16, String) {
+    match e {
+        SendError::Refused {
+            status,
+            code,
+            message,
+        } => {
+            let body = serde_json::json!({"error": message, "twilio_status": status, "code": code});
+            (502, body.to_string())
+        }
+        e => problem(502, &e.to_string()),
+    }
 }
 
 /// Sends each message of `reply` from `from` to `to`; the SID of the first.

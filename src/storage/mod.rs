@@ -294,22 +294,10 @@ impl<'a, S: Store> Storage<'a, S> {
     /// Seals `record` into the cookie and says what to write; `loaded` is what
     /// [`Storage::load`] returned for this webhook.
     pub fn save(&self, record: &mut Record, change: Change, loaded: &Loaded) -> Saved {
-        let mut saved = Saved::default();
         if change == Change::Reset {
-            if let Some(memory) = self.memory {
-                memory.remember(&self.pair, record);
-            }
-            if self.kv.is_some() {
-                let keys = self.settings.keys.pair_keys(&self.pair);
-                let spill = loaded.spill_key.iter().cloned();
-                saved.writes = spill
-                    .chain(keys)
-                    .map(|key| KvWrite::Delete { key })
-                    .collect();
-            }
-            saved.set_cookie = Some(seal::set_cookie("", 0));
-            return saved;
+            return self.forget(record, loaded);
         }
+        let mut saved = Saved::default();
         let counted = change == Change::Counted;
         // The KV copy is sealed once, before any trimming for the cookie, and serves both the
         // pair's entry and a spill. KV never goes backwards where the isolate knows better.
@@ -346,6 +334,28 @@ impl<'a, S: Store> Storage<'a, S> {
             });
         }
         saved
+    }
+
+    /// A reset: the isolate remembers the empty `record`, the cookie is cleared and the
+    /// pair's KV entries (and its spill) are deleted.
+    fn forget(&self, record: &Record, loaded: &Loaded) -> Saved {
+        if let Some(memory) = self.memory {
+            memory.remember(&self.pair, record);
+        }
+        let mut writes = Vec::new();
+        if self.kv.is_some() {
+            let keys = self.settings.keys.pair_keys(&self.pair);
+            let spill = loaded.spill_key.iter().cloned();
+            writes = spill
+                .chain(keys)
+                .map(|key| KvWrite::Delete { key })
+                .collect();
+        }
+        Saved {
+            set_cookie: Some(seal::set_cookie("", 0)),
+            writes,
+            error: None,
+        }
     }
 
     fn seal_for_kv(&self, record: &Record) -> Result<String, SealError> {
