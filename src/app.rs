@@ -538,7 +538,7 @@ impl Conversed {
     /// The answer to a message already seen in the loaded record or the isolate's memory,
     /// when it is one: the same answer, nothing changed.
     fn retry(loaded: &Loaded, sid: &str) -> Option<Conversed> {
-        let seen = [Some(&loaded.record), loaded.remembered.as_ref()]
+        let seen = [Some(&loaded.record), loaded.remembered.as_deref()]
             .into_iter()
             .flatten()
             .find(|r| r.has_seen(sid))?;

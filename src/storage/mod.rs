@@ -9,6 +9,8 @@
 
 mod memory;
 
+use std::rc::Rc;
+
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
@@ -134,7 +136,7 @@ pub struct Loaded {
     pub source: Option<Source>,
     /// The isolate's memory of the pair, even when it was not the newest copy: it still
     /// knows which messages it answered.
-    pub remembered: Option<Record>,
+    pub remembered: Option<Rc<Record>>,
     /// A KV read that failed, for the log.
     pub kv_error: Option<StoreError>,
     /// The spill key of the pointer cookie the webhook came with: reused, so a long
@@ -247,7 +249,7 @@ impl<'a, S: Store> Storage<'a, S> {
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {
-            best = Some(newer.clone());
+            best = Some(Record::clone(newer));
             loaded.source = Some(Source::Memory);
         }
         loaded.record = best.unwrap_or_default();
