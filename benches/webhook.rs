@@ -76,14 +76,7 @@ fn handle(
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     };
-    let rt: Runtime<'_, NoStore> = Runtime {
-        now,
-        kv: None,
-        memory: None,
-        vars: Vars::new(&lookup),
-        http: Rc::clone(&isolate.http),
-        objects: None,
-    };
+    let rt: Runtime<'_, NoStore> = Runtime::new(now, Vars::new(&lookup), Rc::clone(&isolate.http));
     pollster::block_on(app::handle(Ok(&isolate.setup), &req, &rt)).response
 }
 

@@ -6,13 +6,13 @@
 //! can fail is a [`Rejection`], and [`Rejection::status`] is the one place that maps them
 //! to HTTP statuses.
 
-#[cfg(feature = "objects")]
-use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
-use crate::conversation::{Context, Conversation, Converse, HttpClient, Reply, Turn};
-use crate::objects::calls::{ObjectAnswer, Objects};
+use crate::conversation::{
+    Context, Conversation, Converse, HttpClient, Ran, Reply, StateError, Turn,
+};
+use crate::objects::calls::{ObjectAnswer, ObjectError, Objects};
 #[cfg(feature = "objects")]
 use crate::objects::calls::{StartCall, WebhookCall};
 use crate::record::Pair;
@@ -105,6 +105,17 @@ impl Default for Body<'_> {
     }
 }
 
+impl<'a> Body<'a> {
+    /// The bytes, when they were read and are within [`MAX_BODY_BYTES`]; else why not.
+    fn within_limit(self) -> Result<&'a [u8], Rejection> {
+        match self {
+            Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => Ok(bytes),
+            Body::Read(_) | Body::TooLarge => Err(Rejection::TooLarge),
+            Body::Unreadable => Err(Rejection::UnreadableBody),
+        }
+    }
+}
+
 /// What the runtime lends one webhook: the time, the isolate's memory, KV, the worker's
 /// vars (for conversations) and an HTTP client.
 pub struct Runtime<'a, S> {
@@ -123,6 +134,21 @@ pub struct Runtime<'a, S> {
     pub objects: Option<&'a dyn Objects>,
 }
 
+impl<'a, S> Runtime<'a, S> {
+    /// A runtime at `now` with `vars` and `http`, and nothing bound: no KV, no isolate
+    /// memory, no objects. Set the fields that differ with `..Runtime::new(…)`.
+    pub fn new(now: u64, vars: Vars<'a>, http: Rc<dyn HttpClient>) -> Self {
+        Runtime {
+            now,
+            kv: None,
+            memory: None,
+            vars,
+            http,
+            objects: None,
+        }
+    }
+}
+
 /// Handles one request. `setup` is what the isolate built at start-up (or why it could not).
 pub async fn handle<S: Store>(
     setup: Result<&Setup, &ConfigError>,
@@ -135,14 +161,7 @@ pub async fn handle<S: Store>(
     } else {
         webhook(setup, req, rt).await
     };
-    match answer {
-        Ok(answer) => answer,
-        Err(rejection) => Handled {
-            response: HttpResponse::rejected(rejection),
-            writes: Vec::new(),
-            after_reply: Vec::new(),
-        },
-    }
+    answer.unwrap_or_else(|rejection| Handled::only(HttpResponse::rejected(rejection)))
 }
 
 /// The path, step by step.
@@ -171,7 +190,7 @@ async fn webhook<S: Store>(
     // worker answers from the cookie.
     let object_error = match rt.objects {
         Some(objects) => {
-            match through_object(objects, config, &message, params, req.cookie, rt.now).await {
+            match through_object(objects, config, &message, req.cookie, rt.now).await {
                 Ok(answer) => return Ok(answer.into_handled(from)),
                 Err(e) => Some(e),
             }
@@ -191,11 +210,12 @@ async fn through_object(
     _: &dyn Objects,
     _: &Config,
     _: &InboundMessage,
-    _: Params<'_>,
     _: Option<&str>,
     _: u64,
-) -> Result<ObjectAnswer, String> {
-    Err("this worker is built without the objects feature".into())
+) -> Result<ObjectAnswer, ObjectError> {
+    Err(ObjectError::Failed(
+        "this worker is built without the objects feature".into(),
+    ))
 }
 
 /// Hands the verified webhook to the pair's Durable Object: one message at a time, against
@@ -205,16 +225,12 @@ async fn through_object(
     objects: &dyn Objects,
     config: &Config,
     message: &InboundMessage,
-    params: Params<'_>,
     cookie: Option<&str>,
     now: u64,
-) -> Result<ObjectAnswer, String> {
+) -> Result<ObjectAnswer, ObjectError> {
     let name = config.storage.keys.object_name(&Pair::of(message));
     let call = WebhookCall {
-        params: params
-            .into_iter()
-            .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
-            .collect(),
+        message: message.clone(),
         cookie: cookie.map(str::to_string),
         now,
     };
@@ -237,15 +253,17 @@ pub(crate) async fn respond<S: Store>(
     if let Some(stored) = object {
         storage = storage.in_object(stored);
     }
-    let loaded = storage.load(cookie).await;
+    let mut loaded = storage.load(cookie).await;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
-    let mut done = converse(setup, message, intent, &loaded, &ctx).await;
+    let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
     let saved = storage.save(&mut done.record, done.change, &loaded);
 
     let log = LogEvent {
         source: loaded.source,
         count: Some(done.record.count),
         kv_error: loaded.kv_error,
+        seal_error: saved.error,
+        state_error: done.state_error.take(),
         ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     };
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
@@ -296,46 +314,16 @@ async fn start_conversation<S: Store>(
 ) -> Result<Handled, Rejection> {
     let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
     let outbound = &setup.config.outbound;
-    let key = outbound.start_key.as_deref().ok_or(Rejection::NotFound)?;
-    if req.method != "POST" {
-        return Err(Rejection::StartMethod);
-    }
-    let bearer = req
-        .authorization
-        .and_then(|a| a.trim().strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Constant time: how much of the key matched must not show in the timing.
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(
-        bearer.trim().as_bytes(),
-        key.as_bytes(),
-    )) {
-        return Err(Rejection::Unauthorized);
-    }
+    authorize_start(outbound.start_key.as_deref(), req)?;
     let account_sid = outbound.account_sid.clone().ok_or_else(|| {
         Rejection::Misconfigured(ConfigError::new(
             "TWILIO_ACCOUNT_SID",
             "is not set: POST /conversations sends from this account",
         ))
     })?;
-    let body = match req.body {
-        Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-        Body::Read(_) | Body::TooLarge => return Err(Rejection::TooLarge),
-        Body::Unreadable => return Err(Rejection::UnreadableBody),
-    };
-    let json = std::str::from_utf8(body)
-        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
-    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
-    let number = |name: &str| -> Result<String, Rejection> {
-        match fields.get(name).and_then(|v| v.as_str()) {
-            Some(n) if is_address(n) => Ok(n.to_string()),
-            _ => Err(Rejection::BadStart(format!(
-                "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
-            ))),
-        }
-    };
-    let (to, from) = (number("to")?, number("from")?);
+    let (json, to, from) = read_start(req)?;
     let objects = rt.objects.ok_or(Rejection::ObjectsUnbound)?;
+    // The person's reply will come To our number From theirs.
     let pair = Pair {
         account_sid: &account_sid,
         to: &from,
@@ -354,11 +342,45 @@ async fn start_conversation<S: Store>(
         .start(&name, &call)
         .await
         .map_err(Rejection::ObjectUnreachable)?;
-    Ok(Handled {
-        response: HttpResponse::json(status, body, LogEvent::new(Outcome::Start, log_from)),
-        writes: Vec::new(),
-        after_reply: Vec::new(),
-    })
+    let log = LogEvent::new(Outcome::Start, log_from);
+    Ok(Handled::only(HttpResponse::json(status, body, log)))
+}
+
+/// `POST /conversations` exists only with a `key` (`OUTBOUND_API_KEY`), and takes it as a
+/// bearer token.
+#[cfg(feature = "objects")]
+fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
+    let key = key.ok_or(Rejection::NotFound)?;
+    if req.method != "POST" {
+        return Err(Rejection::StartMethod);
+    }
+    let bearer = req
+        .authorization
+        .and_then(|a| a.trim().strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Constant time: how much of the key matched must not show in the timing.
+    let matches = subtle::ConstantTimeEq::ct_eq(bearer.trim().as_bytes(), key.as_bytes());
+    bool::from(matches)
+        .then_some(())
+        .ok_or(Rejection::Unauthorized)
+}
+
+/// A start request's JSON object, and its `to` and `from` numbers.
+#[cfg(feature = "objects")]
+fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Rejection> {
+    let json = std::str::from_utf8(req.body.within_limit()?)
+        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
+    let number = |name: &str| -> Result<String, Rejection> {
+        match fields.get(name).and_then(|v| v.as_str()) {
+            Some(n) if is_address(n) => Ok(n.to_string()),
+            _ => Err(Rejection::BadStart(format!(
+                "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
+            ))),
+        }
+    };
+    Ok((json, number("to")?, number("from")?))
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
@@ -406,11 +428,7 @@ fn read_params<'a>(
         if !form {
             return Err(Rejection::UnsupportedMediaType);
         }
-        match req.body {
-            Body::Read(bytes) if bytes.len() <= MAX_BODY_BYTES => bytes,
-            Body::Read(_) | Body::TooLarge => return Err(Rejection::TooLarge),
-            Body::Unreadable => return Err(Rejection::UnreadableBody),
-        }
+        req.body.within_limit()?
     } else {
         query.as_bytes()
     };
@@ -484,65 +502,99 @@ struct Conversed {
     record: Record,
     reply: Reply,
     change: Change,
+    /// The conversation's state did not serialise: the record keeps the one from before.
+    state_error: Option<StateError>,
 }
 
 /// Answers the message. A MessageSid already seen (a retry, or a replay of a captured
 /// webhook) gets the answer it got the first time and changes nothing, whatever it asked.
+/// The record is taken out of `loaded` (a counted message changes it in place: no copy);
+/// the rest of `loaded` stays for saving.
 async fn converse(
     setup: &Setup,
     message: &InboundMessage,
     intent: Intent,
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     ctx: &Context<'_>,
 ) -> Conversed {
     let sid = message.sid();
-    let seen = [Some(&loaded.record), loaded.remembered.as_ref()]
-        .into_iter()
-        .flatten()
-        .find(|r| r.has_seen(sid));
-    if let Some(seen) = seen {
-        return Conversed {
-            outcome: Outcome::Retry,
-            reply: seen.answer_to(sid).cloned().unwrap_or_default(),
-            record: seen.clone(),
-            change: Change::Unchanged,
-        };
+    if let Some(retry) = Conversed::retry(loaded, sid) {
+        return retry;
     }
-    let mut record = loaded.record.clone();
+    let mut record = std::mem::take(&mut loaded.record);
     if intent == Intent::Reset {
-        let reply = Reply::text(RESET_REPLY);
-        return Conversed {
-            outcome: Outcome::Reset,
-            record: record.reset(sid, reply.clone()),
-            reply,
-            change: Change::Reset,
-        };
+        return Conversed::reset(&record, sid);
     }
     record.count_message(sid, ctx.now());
-    let (outcome, reply) = if intent == Intent::OptOut {
-        (Outcome::OptOut, Reply::none())
+    let (outcome, ran) = if intent == Intent::OptOut {
+        let silent = Ran {
+            answer: Reply::none(),
+            state_error: None,
+        };
+        (Outcome::OptOut, silent)
     } else {
-        // The conversation's state is lent out while the rest of the record stays read-only.
-        let mut state = std::mem::take(&mut record.state);
-        let reply = setup
-            .conversation
-            .converse(message, record.view(), &mut state, ctx)
-            .await;
-        record.state = state;
-        (Outcome::Reply, reply)
+        (Outcome::Reply, run(setup, message, &mut record, ctx).await)
     };
     let turn = Turn {
         at: ctx.now(),
         message_sid: sid.to_string(),
         inbound: message.body.clone(),
-        reply: reply.clone(),
+        reply: ran.answer.clone(),
     };
     record.answered(turn, setup.config.storage.history);
     Conversed {
         outcome,
         record,
-        reply,
+        reply: ran.answer,
         change: Change::Counted,
+        state_error: ran.state_error,
+    }
+}
+
+/// Runs the conversation over the message just counted in `record`. Its state is lent out
+/// while the rest of the record stays read-only.
+async fn run(
+    setup: &Setup,
+    message: &InboundMessage,
+    record: &mut Record,
+    ctx: &Context<'_>,
+) -> Ran<Reply> {
+    let mut state = std::mem::take(&mut record.state);
+    let ran = setup
+        .conversation
+        .converse(message, record.view(), &mut state, ctx)
+        .await;
+    record.state = state;
+    ran
+}
+
+impl Conversed {
+    /// The answer to a message already seen in the loaded record or the isolate's memory,
+    /// when it is one: the same answer, nothing changed.
+    fn retry(loaded: &Loaded, sid: &str) -> Option<Conversed> {
+        let seen = [Some(&loaded.record), loaded.remembered.as_deref()]
+            .into_iter()
+            .flatten()
+            .find(|r| r.has_seen(sid))?;
+        Some(Conversed {
+            outcome: Outcome::Retry,
+            reply: seen.answer_to(sid).cloned().unwrap_or_default(),
+            record: seen.clone(),
+            change: Change::Unchanged,
+            state_error: None,
+        })
+    }
+
+    /// The reset keyword: the conversation forgotten, but not the messages it saw.
+    fn reset(record: &Record, sid: &str) -> Conversed {
+        let reply = Reply::text(RESET_REPLY);
+        Conversed {
+            outcome: Outcome::Reset,
+            record: record.reset(sid, reply.clone()),
+            reply,
+            change: Change::Reset,
+            state_error: None,
+        }
     }
 }
 
@@ -563,11 +615,11 @@ fn info(setup: Result<&Setup, &ConfigError>, origin: &str) -> Handled {
     if let Some(problem) = problem {
         text.push_str(&format!("\nThis worker is misconfigured: {problem}\n"));
     }
-    Handled {
-        response: HttpResponse::text(200, text, LogEvent::new(Outcome::Info, None)),
-        writes: Vec::new(),
-        after_reply: Vec::new(),
-    }
+    Handled::only(HttpResponse::text(
+        200,
+        text,
+        LogEvent::new(Outcome::Info, None),
+    ))
 }
 
 /// Splits a request URL into origin (`https://host`), path and query (without `?`).

@@ -177,77 +177,11 @@ impl Config {
     /// assert_eq!(config.storage.cookie_ttl_seconds, 14400);
     /// ```
     pub fn from_vars(vars: &Vars<'_>) -> Result<Config, ConfigError> {
-        let allow_unsigned = vars.flag("ALLOW_UNSIGNED_WEBHOOKS", false)?;
-        let verification = match vars.get("TWILIO_AUTH_TOKEN") {
-            Some(tokens) => Verification::Signed(verifiers(&tokens)?),
-            None if allow_unsigned => Verification::Unsigned,
-            None => Verification::MissingToken,
-        };
-        let webhook_method = match vars.get("WEBHOOK_METHOD").map(|m| m.to_ascii_uppercase()) {
-            None => WebhookMethod::Post,
-            Some(m) if m == "POST" => WebhookMethod::Post,
-            Some(m) if m == "GET" => WebhookMethod::Get,
-            Some(m) if m == "ANY" => WebhookMethod::Any,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "WEBHOOK_METHOD",
-                    "must be POST, GET or ANY (the method set for your number in Twilio)",
-                ))
-            }
-        };
-        let keys = match vars.get("SESSION_SECRET") {
-            Some(secrets) => SessionKeys::from_secrets(&secrets)?,
-            None => {
-                return Err(ConfigError::new(
-                    "SESSION_SECRET",
-                    "is not set (generate one with `npm run --silent secret`)",
-                ))
-            }
-        };
-        let cookie_ttl_seconds = vars
-            .number(
-                "CONVERSATION_TTL_SECONDS",
-                DEFAULT_TTL_SECONDS,
-                60..=DEFAULT_TTL_SECONDS,
-                "of seconds",
-            )
-            .map_err(|e| {
-                ConfigError::new(
-                    e.variable,
-                    format!("{} (Twilio keeps cookies 4 hours at most)", e.problem),
-                )
-            })?;
-        let history = HistoryLimits {
-            turns: vars.number(
-                "HISTORY_TURNS",
-                DEFAULT_HISTORY_TURNS as u64,
-                0..=100,
-                "of turns",
-            )? as usize,
-            bytes: vars.number(
-                "HISTORY_MAX_BYTES",
-                DEFAULT_HISTORY_MAX_BYTES as u64,
-                0..=1 << 20,
-                "of bytes",
-            )? as usize,
-        };
-        let storage = Settings {
-            keys,
-            cookie_ttl_seconds,
-            kv_ttl_seconds: vars.number(
-                "KV_TTL_SECONDS",
-                DEFAULT_KV_TTL_SECONDS,
-                MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
-                "of seconds (KV's minimum is 60)",
-            )?,
-            encrypt: vars.flag("ENCRYPT_STATE", history.turns > 0)?,
-            history,
-        };
         Ok(Config {
-            verification,
+            verification: verification(vars)?,
+            webhook_method: webhook_method(vars)?,
+            storage: storage_settings(vars)?,
             webhook_base_url: base_url(vars.get("WEBHOOK_BASE_URL"))?,
-            webhook_method,
-            storage,
             reset_keyword: vars
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
@@ -265,6 +199,87 @@ impl Config {
             )
         })
     }
+}
+
+/// `TWILIO_AUTH_TOKEN`, or `ALLOW_UNSIGNED_WEBHOOKS` without one.
+fn verification(vars: &Vars<'_>) -> Result<Verification, ConfigError> {
+    let allow_unsigned = vars.flag("ALLOW_UNSIGNED_WEBHOOKS", false)?;
+    Ok(match vars.get("TWILIO_AUTH_TOKEN") {
+        Some(tokens) => Verification::Signed(verifiers(&tokens)?),
+        None if allow_unsigned => Verification::Unsigned,
+        None => Verification::MissingToken,
+    })
+}
+
+/// `WEBHOOK_METHOD` (default POST).
+fn webhook_method(vars: &Vars<'_>) -> Result<WebhookMethod, ConfigError> {
+    match vars.get("WEBHOOK_METHOD").map(|m| m.to_ascii_uppercase()) {
+        None => Ok(WebhookMethod::Post),
+        Some(m) if m == "POST" => Ok(WebhookMethod::Post),
+        Some(m) if m == "GET" => Ok(WebhookMethod::Get),
+        Some(m) if m == "ANY" => Ok(WebhookMethod::Any),
+        Some(_) => Err(ConfigError::new(
+            "WEBHOOK_METHOD",
+            "must be POST, GET or ANY (the method set for your number in Twilio)",
+        )),
+    }
+}
+
+/// How records are sealed and kept: `SESSION_SECRET`, the TTLs, history and encryption.
+fn storage_settings(vars: &Vars<'_>) -> Result<Settings, ConfigError> {
+    let keys = match vars.get("SESSION_SECRET") {
+        Some(secrets) => SessionKeys::from_secrets(&secrets)?,
+        None => {
+            return Err(ConfigError::new(
+                "SESSION_SECRET",
+                "is not set (generate one with `npm run --silent secret`)",
+            ))
+        }
+    };
+    let cookie_ttl_seconds = vars
+        .number(
+            "CONVERSATION_TTL_SECONDS",
+            DEFAULT_TTL_SECONDS,
+            60..=DEFAULT_TTL_SECONDS,
+            "of seconds",
+        )
+        .map_err(|e| {
+            ConfigError::new(
+                e.variable,
+                format!("{} (Twilio keeps cookies 4 hours at most)", e.problem),
+            )
+        })?;
+    let history = history_limits(vars)?;
+    Ok(Settings {
+        keys,
+        cookie_ttl_seconds,
+        kv_ttl_seconds: vars.number(
+            "KV_TTL_SECONDS",
+            DEFAULT_KV_TTL_SECONDS,
+            MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
+            "of seconds (KV's minimum is 60)",
+        )?,
+        encrypt: vars.flag("ENCRYPT_STATE", history.turns > 0)?,
+        history,
+    })
+}
+
+/// `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.
+fn history_limits(vars: &Vars<'_>) -> Result<HistoryLimits, ConfigError> {
+    Ok(HistoryLimits {
+        turns: vars.number(
+            "HISTORY_TURNS",
+            DEFAULT_HISTORY_TURNS as u64,
+            0..=100,
+            "of turns",
+        )? as usize,
+        bytes: vars.number(
+            "HISTORY_MAX_BYTES",
+            DEFAULT_HISTORY_MAX_BYTES as u64,
+            0..=1 << 20,
+            "of bytes",
+        )? as usize,
+    })
 }
 
 /// One verifier per comma-separated token: the first is the one the worker signs or sends
@@ -286,19 +301,10 @@ fn verifiers(tokens: &str) -> Result<Vec<Verifier>, ConfigError> {
         .collect()
 }
 
+/// What starting conversations and sending follow-ups need: the Messages API, the account
+/// and its credentials, and the key of `POST /conversations`.
 fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
-    let api_base_url = match vars.get("TWILIO_API_BASE_URL") {
-        None => crate::twilio::messages::DEFAULT_API_BASE_URL.to_string(),
-        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-            url.trim_end_matches('/').to_string()
-        }
-        Some(_) => {
-            return Err(ConfigError::new(
-                "TWILIO_API_BASE_URL",
-                "must start with https:// (e.g. https://api.dublin.ie1.twilio.com)",
-            ))
-        }
-    };
+    let api_base_url = api_base_url(vars)?;
     let account_sid = vars.get("TWILIO_ACCOUNT_SID");
     if account_sid
         .as_deref()
@@ -309,25 +315,7 @@ fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
             "must start with AC (Console → Account info)",
         ));
     }
-    let api_key = match (
-        vars.get("TWILIO_API_KEY_SID"),
-        vars.get("TWILIO_API_KEY_SECRET"),
-    ) {
-        (Some(sid), Some(secret)) => Some((sid, secret)),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(ConfigError::new(
-                "TWILIO_API_KEY_SECRET",
-                "is not set, but TWILIO_API_KEY_SID is",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::new(
-                "TWILIO_API_KEY_SID",
-                "is not set, but TWILIO_API_KEY_SECRET is",
-            ))
-        }
-    };
+    let api_key = api_key(vars)?;
     let auth_token = vars
         .get("TWILIO_AUTH_TOKEN")
         .and_then(|t| t.split(',').next().map(|t| t.trim().to_string()));
@@ -338,6 +326,39 @@ fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
         api_key,
         start_key: vars.get("OUTBOUND_API_KEY"),
     })
+}
+
+/// `TWILIO_API_BASE_URL`, without a trailing slash.
+fn api_base_url(vars: &Vars<'_>) -> Result<String, ConfigError> {
+    match vars.get("TWILIO_API_BASE_URL") {
+        None => Ok(crate::twilio::messages::DEFAULT_API_BASE_URL.to_string()),
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            Ok(url.trim_end_matches('/').to_string())
+        }
+        Some(_) => Err(ConfigError::new(
+            "TWILIO_API_BASE_URL",
+            "must start with https:// (e.g. https://api.dublin.ie1.twilio.com)",
+        )),
+    }
+}
+
+/// `TWILIO_API_KEY_SID` and `TWILIO_API_KEY_SECRET`: both or neither.
+fn api_key(vars: &Vars<'_>) -> Result<Option<(String, String)>, ConfigError> {
+    match (
+        vars.get("TWILIO_API_KEY_SID"),
+        vars.get("TWILIO_API_KEY_SECRET"),
+    ) {
+        (Some(sid), Some(secret)) => Ok(Some((sid, secret))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::new(
+            "TWILIO_API_KEY_SECRET",
+            "is not set, but TWILIO_API_KEY_SID is",
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            "TWILIO_API_KEY_SID",
+            "is not set, but TWILIO_API_KEY_SECRET is",
+        )),
+    }
 }
 
 fn base_url(url: Option<String>) -> Result<Option<String>, ConfigError> {
@@ -398,57 +419,24 @@ mod tests {
 
     #[test]
     fn each_bad_value_names_its_variable() {
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[], "SESSION_SECRET"),
-            (&[("SESSION_SECRET", "short")], "SESSION_SECRET"),
-            (
-                &[("SESSION_SECRET", SECRET), ("WEBHOOK_METHOD", "PUT")],
-                "WEBHOOK_METHOD",
-            ),
-            (
-                &[("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", "a,,b")],
-                "TWILIO_AUTH_TOKEN",
-            ),
-            (
-                &[
-                    ("SESSION_SECRET", SECRET),
-                    ("CONVERSATION_TTL_SECONDS", "4h"),
-                ],
-                "CONVERSATION_TTL_SECONDS",
-            ),
-            (
-                &[
-                    ("SESSION_SECRET", SECRET),
-                    ("CONVERSATION_TTL_SECONDS", "0"),
-                ],
-                "CONVERSATION_TTL_SECONDS",
-            ),
-            (
-                &[
-                    ("SESSION_SECRET", SECRET),
-                    ("ALLOW_UNSIGNED_WEBHOOKS", "sure"),
-                ],
-                "ALLOW_UNSIGNED_WEBHOOKS",
-            ),
-            (
-                &[
-                    ("SESSION_SECRET", SECRET),
-                    ("WEBHOOK_BASE_URL", "abc.ngrok.app"),
-                ],
-                "WEBHOOK_BASE_URL",
-            ),
-            (
-                &[
-                    ("SESSION_SECRET", SECRET),
-                    ("WEBHOOK_BASE_URL", "https://abc.ngrok.app/#x"),
-                ],
-                "WEBHOOK_BASE_URL",
-            ),
-        ];
-        for (vars, variable) in cases {
+        let names = |vars: &[(&str, &str)], variable: &str| {
             let err = config(vars).unwrap_err();
-            assert_eq!(err.variable, *variable, "{vars:?}");
+            assert_eq!(err.variable, variable, "{vars:?}");
             assert!(err.to_string().starts_with(variable));
+        };
+        names(&[], "SESSION_SECRET");
+        names(&[("SESSION_SECRET", "short")], "SESSION_SECRET");
+        // One bad value at a time, beside a good secret.
+        for (variable, value) in [
+            ("WEBHOOK_METHOD", "PUT"),
+            ("TWILIO_AUTH_TOKEN", "a,,b"),
+            ("CONVERSATION_TTL_SECONDS", "4h"),
+            ("CONVERSATION_TTL_SECONDS", "0"),
+            ("ALLOW_UNSIGNED_WEBHOOKS", "sure"),
+            ("WEBHOOK_BASE_URL", "abc.ngrok.app"),
+            ("WEBHOOK_BASE_URL", "https://abc.ngrok.app/#x"),
+        ] {
+            names(&[("SESSION_SECRET", SECRET), (variable, value)], variable);
         }
     }
 

@@ -25,12 +25,14 @@ use serde::de::DeserializeOwned;
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::{
-    ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
+    AfterReply, ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
 };
-use crate::objects::{self, MapObjectStore, ObjectAnswer, Objects, StartCall, WebhookCall};
+use crate::objects::{
+    self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall,
+};
 use crate::record::{Pair, Record};
 use crate::seal::our_cookie_values;
-use crate::storage::{KvWrite, Memory, Source, Storage, Store};
+use crate::storage::{KvWrite, Memory, Source, Storage, Store, StoreError};
 use crate::twilio::signature;
 use crate::vars::{ConfigError, Vars};
 
@@ -145,9 +147,9 @@ impl MapKv {
 }
 
 impl Store for MapKv {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         if self.failing.get() {
-            return Err("KV is failing (test)".into());
+            return Err(StoreError::Failed("KV is failing (test)".into()));
         }
         Ok(self.entries.borrow().get(key).cloned())
     }
@@ -236,18 +238,15 @@ impl LocalObjects {
     }
 
     fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
-        Runtime {
-            now: self.now.get(),
-            kv: None,
-            memory: None,
-            vars: Vars::new(lookup),
-            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
-            objects: None,
-        }
+        Runtime::new(
+            self.now.get(),
+            Vars::new(lookup),
+            Rc::clone(&self.http) as _,
+        )
     }
 
     /// Fires every alarm that is due at the current time; what each one did.
-    pub fn fire_alarms(&self) -> Vec<Result<String, String>> {
+    pub fn fire_alarms(&self) -> Vec<Result<String, ObjectError>> {
         let due: Vec<Rc<MapObjectStore>> = self
             .stores
             .borrow()
@@ -288,10 +287,10 @@ impl Objects for LocalObjects {
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
-    ) -> LocalFuture<'a, Result<ObjectAnswer, String>> {
+    ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
         Box::pin(async move {
             if self.unreachable.get() {
-                return Err("object unreachable (test)".into());
+                return Err(ObjectError::Failed("object unreachable (test)".into()));
             }
             let store = self.store(name);
             let lookup = |var: &str| self.vars.get(var).cloned();
@@ -310,10 +309,10 @@ impl Objects for LocalObjects {
         &'a self,
         name: &'a str,
         call: &'a StartCall,
-    ) -> LocalFuture<'a, Result<(u16, String), String>> {
+    ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
         Box::pin(async move {
             if self.unreachable.get() {
-                return Err("object unreachable (test)".into());
+                return Err(ObjectError::Failed("object unreachable (test)".into()));
             }
             let store = self.store(name);
             let lookup = |var: &str| self.vars.get(var).cloned();
@@ -405,12 +404,10 @@ impl TestPhone {
     /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
     fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
         Runtime {
-            now: self.now,
             kv: self.kv.as_ref(),
             memory: Some(&self.memory),
-            vars: Vars::new(lookup),
-            http: Rc::clone(&self.http) as Rc<dyn HttpClient>,
             objects: self.objects.as_ref().map(|o| o as &dyn Objects),
+            ..Runtime::new(self.now, Vars::new(lookup), Rc::clone(&self.http) as _)
         }
     }
 
@@ -560,29 +557,13 @@ impl TestPhone {
 
     fn deliver(&mut self, sid: String, body: String, cookie: Option<String>) -> Exchange {
         self.sync_clock();
-        let form = serde_urlencoded::to_string([
-            ("AccountSid", TEST_ACCOUNT_SID),
-            ("MessageSid", sid.as_str()),
-            ("From", self.from.as_str()),
-            ("To", self.to.as_str()),
-            ("Body", body.as_str()),
-            ("NumMedia", "0"),
-        ])
-        .unwrap_or_default();
-        let params = crate::twilio::params::parse_params(form.as_bytes()).unwrap_or_default();
-        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-        let token = self
-            .vars
-            .get("TWILIO_AUTH_TOKEN")
-            .map_or(TEST_AUTH_TOKEN, |t| t.split(',').next().unwrap_or(""));
-        let sig = signature::expected_signature(token, TEST_URL, &data);
-        let cookie_header = cookie.as_ref().map(|c| c.to_string());
+        let (form, sig) = self.signed_form(&sid, &body);
         let request = HttpRequest {
             method: "POST",
             url: TEST_URL,
             content_type: Some("application/x-www-form-urlencoded"),
             signature: Some(&sig),
-            cookie: cookie_header.as_deref(),
+            cookie: cookie.as_deref(),
             authorization: None,
             body: Body::Read(form.as_bytes()),
         };
@@ -594,15 +575,7 @@ impl TestPhone {
         if let Some(kv) = &self.kv {
             kv.apply(handled.writes);
         }
-        let after_reply_errors = handled
-            .after_reply
-            .into_iter()
-            .filter_map(|task| {
-                block_on(task.work)
-                    .err()
-                    .map(|e| format!("{}: {e}", task.name))
-            })
-            .collect();
+        let after_reply_errors = run_after_reply(handled.after_reply);
         if let Some(set) = &response.set_cookie {
             self.keep_cookie(set);
         }
@@ -618,6 +591,28 @@ impl TestPhone {
         }
     }
 
+    /// The form of a webhook of this pair, and its `X-Twilio-Signature` under the first
+    /// auth token.
+    fn signed_form(&self, sid: &str, body: &str) -> (String, String) {
+        let form = serde_urlencoded::to_string([
+            ("AccountSid", TEST_ACCOUNT_SID),
+            ("MessageSid", sid),
+            ("From", self.from.as_str()),
+            ("To", self.to.as_str()),
+            ("Body", body),
+            ("NumMedia", "0"),
+        ])
+        .unwrap_or_default();
+        let params = crate::twilio::params::parse_params(form.as_bytes()).unwrap_or_default();
+        let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+        let token = self
+            .vars
+            .get("TWILIO_AUTH_TOKEN")
+            .map_or(TEST_AUTH_TOKEN, |t| t.split(',').next().unwrap_or(""));
+        let sig = signature::expected_signature(token, TEST_URL, &data);
+        (form, sig)
+    }
+
     /// Stores a `Set-Cookie` as Twilio's jar would: the value until `Max-Age`, or nothing.
     fn keep_cookie(&mut self, set_cookie: &str) {
         let max_age = set_cookie
@@ -631,46 +626,30 @@ impl TestPhone {
     }
 }
 
+/// Runs the work handed over after the reply, as the worker's `wait_until` does; `name:
+/// error` of each task that failed.
+fn run_after_reply(tasks: Vec<AfterReply>) -> Vec<String> {
+    tasks
+        .into_iter()
+        .filter_map(|task| {
+            block_on(task.work)
+                .err()
+                .map(|e| format!("{}: {e}", task.name))
+        })
+        .collect()
+}
+
 /// The messages of a TwiML document: each `<Message>`'s text (or `<Body>`) and `<Media>`,
 /// read with quick-xml's reader, independently of how the worker writes them.
 fn parse_twiml(xml: &str) -> Vec<(String, Vec<String>)> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut messages: Vec<(String, Vec<String>)> = Vec::new();
-    let mut in_media = false;
-    let mut depth_in_message = 0usize;
+    let mut read = TwimlMessages::default();
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e)) => match e.name().as_ref() {
-                "Message" => {
-                    messages.push((String::new(), Vec::new()));
-                    depth_in_message = 1;
-                }
-                "Media" => {
-                    in_media = true;
-                    if let Some(m) = messages.last_mut() {
-                        m.1.push(String::new());
-                    }
-                }
-                _ => depth_in_message += usize::from(depth_in_message > 0),
-            },
-            Ok(Event::End(e)) => match e.name().as_ref() {
-                "Media" => in_media = false,
-                "Message" => depth_in_message = 0,
-                _ => {}
-            },
-            Ok(Event::Text(t)) => {
-                let text = t.xml10_content().into_owned();
-                if let Some(m) = messages.last_mut() {
-                    if in_media {
-                        if let Some(url) = m.1.last_mut() {
-                            url.push_str(&text);
-                        }
-                    } else if depth_in_message > 0 {
-                        m.0.push_str(&text);
-                    }
-                }
-            }
+            Ok(Event::Start(e)) => read.start(e.name().as_ref()),
+            Ok(Event::End(e)) => read.end(e.name().as_ref()),
+            Ok(Event::Text(t)) => read.text(&t.xml10_content()),
             Ok(Event::GeneralRef(r)) => {
                 let text = match r.as_ref() {
                     "amp" => "&".to_string(),
@@ -685,20 +664,59 @@ fn parse_twiml(xml: &str) -> Vec<(String, Vec<String>)> {
                         .map(String::from)
                         .unwrap_or_default(),
                 };
-                let text = text.as_str();
-                if let Some(m) = messages.last_mut() {
-                    if in_media {
-                        if let Some(url) = m.1.last_mut() {
-                            url.push_str(text);
-                        }
-                    } else {
-                        m.0.push_str(text);
-                    }
-                }
+                read.text(&text);
             }
             Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
     }
-    messages
+    read.messages
+}
+
+/// The messages [`parse_twiml`] has read so far, and where in them the reader is.
+#[derive(Default)]
+struct TwimlMessages {
+    messages: Vec<(String, Vec<String>)>,
+    in_media: bool,
+    in_message: bool,
+}
+
+impl TwimlMessages {
+    fn start(&mut self, name: &str) {
+        match name {
+            "Message" => {
+                self.messages.push((String::new(), Vec::new()));
+                self.in_message = true;
+            }
+            "Media" => {
+                self.in_media = true;
+                if let Some(m) = self.messages.last_mut() {
+                    m.1.push(String::new());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, name: &str) {
+        match name {
+            "Media" => self.in_media = false,
+            "Message" => self.in_message = false,
+            _ => {}
+        }
+    }
+
+    /// Text (or a resolved reference): a media URL, or the message's text.
+    fn text(&mut self, text: &str) {
+        let Some(m) = self.messages.last_mut() else {
+            return;
+        };
+        if self.in_media {
+            if let Some(url) = m.1.last_mut() {
+                url.push_str(text);
+            }
+        } else if self.in_message {
+            m.0.push_str(text);
+        }
+    }
 }

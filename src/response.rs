@@ -6,9 +6,10 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::config::{ConfigError, WebhookMethod};
-use crate::conversation::AfterReply;
-use crate::storage::KvWrite;
-use crate::storage::Source;
+use crate::conversation::{AfterReply, StateError};
+use crate::objects::ObjectError;
+use crate::seal::SealError;
+use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::params::ParamsError;
 use crate::twilio::twiml;
 
@@ -26,13 +27,18 @@ pub struct Handled {
 }
 
 impl Handled {
-    /// TwiML with nothing to do afterwards.
-    pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Handled {
+    /// `response` with nothing to do afterwards.
+    pub(crate) fn only(response: HttpResponse) -> Handled {
         Handled {
-            response: HttpResponse::twiml(xml, set_cookie, log),
+            response,
             writes: Vec::new(),
             after_reply: Vec::new(),
         }
+    }
+
+    /// TwiML with nothing to do afterwards.
+    pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Handled {
+        Handled::only(HttpResponse::twiml(xml, set_cookie, log))
     }
 }
 
@@ -156,9 +162,13 @@ pub struct LogEvent {
     /// The sender, masked.
     pub from: Option<String>,
     /// A KV read that failed, when one did.
-    pub kv_error: Option<String>,
+    pub kv_error: Option<StoreError>,
     /// Why the pair's Durable Object could not answer (the cookie answered instead).
-    pub object_error: Option<String>,
+    pub object_error: Option<ObjectError>,
+    /// A record that could not be sealed: no cookie or KV value was written for it.
+    pub seal_error: Option<SealError>,
+    /// The conversation's state did not serialise: the previous state was kept.
+    pub state_error: Option<StateError>,
     /// The reply asked for a follow-up that cannot happen without the objects binding.
     pub follow_up_ignored: bool,
 }
@@ -173,6 +183,8 @@ impl LogEvent {
             from,
             kv_error: None,
             object_error: None,
+            seal_error: None,
+            state_error: None,
             follow_up_ignored: false,
         }
     }
@@ -188,9 +200,13 @@ impl LogEvent {
             count: Option<u64>,
             from: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
-            kv_error: Option<&'a str>,
+            kv_error: Option<&'a StoreError>,
             #[serde(skip_serializing_if = "Option::is_none")]
-            object_error: Option<&'a str>,
+            object_error: Option<&'a ObjectError>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            seal_error: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            state_error: Option<String>,
             ms: u64,
         }
         let line = Line {
@@ -200,8 +216,10 @@ impl LogEvent {
             source: self.source.map(Source::name),
             count: self.count,
             from: self.from.as_deref(),
-            kv_error: self.kv_error.as_deref(),
-            object_error: self.object_error.as_deref(),
+            kv_error: self.kv_error.as_ref(),
+            object_error: self.object_error.as_ref(),
+            seal_error: self.seal_error.map(|e| e.to_string()),
+            state_error: self.state_error.as_ref().map(ToString::to_string),
             ms: elapsed_ms,
         };
         serde_json::to_string(&line).unwrap_or_default()
@@ -240,7 +258,7 @@ pub enum Rejection {
     /// `POST /conversations` without the objects binding.
     ObjectsUnbound,
     /// The pair's object could not be reached.
-    ObjectUnreachable(String),
+    ObjectUnreachable(ObjectError),
 }
 
 impl Rejection {
@@ -333,5 +351,29 @@ impl fmt::Display for Rejection {
 impl From<ParamsError> for Rejection {
     fn from(e: ParamsError) -> Self {
         Rejection::BadParams(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_logged_as_their_text() {
+        let log = LogEvent {
+            kv_error: Some(StoreError::TimedOut),
+            object_error: Some(ObjectError::Failed("timed out".into())),
+            seal_error: Some(SealError::NoRandomness),
+            state_error: Some(StateError("poisoned".into())),
+            ..LogEvent::new(Outcome::Reply, None)
+        };
+        let line: serde_json::Value = serde_json::from_str(&log.to_json(200, 1)).unwrap();
+        assert_eq!(line["kv_error"], "KV read timed out");
+        assert_eq!(line["object_error"], "timed out");
+        assert_eq!(line["seal_error"], "no randomness for the nonce");
+        assert!(line["state_error"].as_str().unwrap().contains("poisoned"));
+        // Without errors the fields are absent, as before.
+        let quiet = LogEvent::new(Outcome::Reply, None).to_json(200, 1);
+        assert!(!quiet.contains("error"), "{quiet}");
     }
 }

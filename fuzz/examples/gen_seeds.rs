@@ -121,7 +121,7 @@ fn main() {
     let r3 = sample_record(3, 0, "SM3");
     let r_state = with_state(sample_record(5, 3, "SM5"), r#"{"Zip":{"name":"Rey"}}"#);
     let seal =
-        |r: &Record, purpose, expires: u64, encrypt| keys.seal(r, purpose, &PAIR, expires, encrypt);
+        |r: &Record, purpose, expires: u64, encrypt| keys.seal(r, purpose, &PAIR, expires, encrypt).unwrap();
     let cookie = seal(&r3, Purpose::Cookie, NOW + 3600, false);
     let kv = seal(&r3, Purpose::Kv, NOW + 3600, false);
     let pointer = Pointer {
@@ -135,7 +135,7 @@ fn main() {
         ("2cs_record", cookie.clone()),
         (
             "2cs_old_key",
-            old_only.seal(&r3, Purpose::Cookie, &PAIR, NOW + 3600, false),
+            old_only.seal(&r3, Purpose::Cookie, &PAIR, NOW + 3600, false).unwrap(),
         ),
         (
             "2ce_history_state",
@@ -143,11 +143,11 @@ fn main() {
         ),
         (
             "2ps_pointer",
-            keys.seal_pointer(&pointer, &PAIR, NOW + 3600, false),
+            keys.seal_pointer(&pointer, &PAIR, NOW + 3600, false).unwrap(),
         ),
         (
             "2pe_pointer",
-            keys.seal_pointer(&pointer, &PAIR, NOW + 3600, true),
+            keys.seal_pointer(&pointer, &PAIR, NOW + 3600, true).unwrap(),
         ),
         ("2ks_kv_entry", kv.clone()),
         ("2ke_kv_entry", seal(&r_state, Purpose::Kv, NOW + 3600, true)),
@@ -159,7 +159,7 @@ fn main() {
         ("2cs_expired", seal(&r3, Purpose::Cookie, NOW - 1, false)),
         (
             "2cs_other_pair",
-            keys.seal(&r3, Purpose::Cookie, &OTHER_PAIR, NOW + 3600, false),
+            keys.seal(&r3, Purpose::Cookie, &OTHER_PAIR, NOW + 3600, false).unwrap(),
         ),
         ("2cs_unknown_purpose", cookie.replacen("2cs.", "2xs.", 1)),
         ("2ks_relabelled_2cs", kv.replacen("2ks.", "2cs.", 1)),
@@ -573,6 +573,7 @@ fn main() {
             c.storage
                 .keys
                 .seal(r, Purpose::Cookie, &PAIR, NOW + 3600, encrypt)
+                .unwrap()
         )
     };
     let json = |r: &Record| serde_json::to_string(r).unwrap();

@@ -180,7 +180,8 @@ fuzz_target!(|data: &[u8]| {
         let expires_at = record.last_seen.saturating_add(s.cookie_ttl_seconds);
         let sealed = s
             .keys
-            .seal(record, Purpose::Cookie, pair, expires_at, encrypt);
+            .seal(record, Purpose::Cookie, pair, expires_at, encrypt)
+            .expect("sealed");
         cookie = format!("{COOKIE_NAME}={sealed}");
         harness_cookie = s.keys.open(&sealed, Place::Cookie, pair, NOW).ok();
         let newer = Record {
@@ -188,7 +189,7 @@ fuzz_target!(|data: &[u8]| {
             ..record.clone()
         };
         let kv_expiry = record.last_seen.saturating_add(s.kv_ttl_seconds);
-        kv_value = Some(s.keys.seal(&newer, Purpose::Kv, pair, kv_expiry, encrypt));
+        kv_value = s.keys.seal(&newer, Purpose::Kv, pair, kv_expiry, encrypt).ok();
     }
     let store = FuzzStore {
         mode: store_mode,

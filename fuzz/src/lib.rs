@@ -21,7 +21,7 @@ use sms_conversation_worker::app::Setup;
 use sms_conversation_worker::conversation::{Reply, Turn};
 use sms_conversation_worker::record::{fingerprint, HistoryLimits, Pair, Record};
 use sms_conversation_worker::seal::{Opened, Place, Pointer, Purpose, SessionKeys};
-use sms_conversation_worker::storage::Store;
+use sms_conversation_worker::storage::{Store, StoreError};
 use sms_conversation_worker::vars::{ConfigError, Vars};
 
 /// The time every target runs at (Unix seconds).
@@ -217,7 +217,8 @@ pub fn check_harness_sealing() {
                 let theirs = match purpose {
                     Purpose::Pointer => keys().seal_pointer(&pointer, &PAIR, NOW + 10, encrypt),
                     _ => keys().seal(&record, purpose, &PAIR, NOW + 10, encrypt),
-                };
+                }
+                .expect("sealing needs only randomness, which the harness has");
                 assert!(
                     theirs.starts_with(&format!("{header}.")),
                     "{}",
@@ -765,10 +766,10 @@ pub struct FuzzStore {
 }
 
 impl Store for FuzzStore {
-    async fn get(&self, _key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         match self.mode {
             StoreMode::Unbound | StoreMode::Empty => Ok(None),
-            StoreMode::Failing => Err("fuzz: read failed".into()),
+            StoreMode::Failing => Err(StoreError::Failed("fuzz: read failed".into())),
             StoreMode::Holding => Ok(self.value.clone()),
         }
     }

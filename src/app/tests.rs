@@ -21,14 +21,7 @@ fn setup(extra: &[(&str, &str)]) -> Setup {
 
 fn run(setup: Result<&Setup, &ConfigError>, req: &HttpRequest<'_>) -> HttpResponse {
     let none = |_: &str| None;
-    let rt: Runtime<'_, NoStore> = Runtime {
-        now: 1_700_000_000,
-        kv: None,
-        memory: None,
-        vars: Vars::new(&none),
-        http: Rc::new(NoClient),
-        objects: None,
-    };
+    let rt: Runtime<'_, NoStore> = Runtime::new(1_700_000_000, Vars::new(&none), Rc::new(NoClient));
     block_on(handle(setup, req, &rt)).response
 }
 

@@ -237,14 +237,68 @@ impl SavedState {
     }
 
     /// Saves `state` as `C`'s current version.
-    pub fn store<C: Conversation>(state: &C::State) -> Self {
-        let json = serde_json::to_string(state).unwrap_or_default();
-        let default = serde_json::to_string(&C::State::default()).unwrap_or_default();
-        SavedState {
+    ///
+    /// # Errors
+    /// [`StateError`] when `state` does not serialise (a map with non-string keys, a
+    /// `Serialize` impl that fails): the caller keeps the state saved before.
+    pub fn store<C: Conversation>(state: &C::State) -> Result<Self, StateError> {
+        let json = serde_json::to_string(state).map_err(|e| StateError(e.to_string()))?;
+        let default = serde_json::to_string(&C::State::default()).ok();
+        Ok(SavedState {
             version: C::STATE_VERSION,
-            json: if json == default { String::new() } else { json },
+            json: if Some(&json) == default.as_ref() {
+                String::new()
+            } else {
+                json
+            },
+        })
+    }
+
+    /// Runs `run` over the state for `C`, then stores what it leaves; a state that does not
+    /// serialise leaves `self` as it was, and its error comes back with the answer.
+    async fn run<C: Conversation, T>(
+        &mut self,
+        run: impl AsyncFnOnce(&mut C::State) -> T,
+    ) -> Ran<T> {
+        let mut state = self.load::<C>();
+        let answer = run(&mut state).await;
+        let state_error = match SavedState::store::<C>(&state) {
+            Ok(saved) => {
+                *self = saved;
+                None
+            }
+            Err(e) => Some(e),
+        };
+        Ran {
+            answer,
+            state_error,
         }
     }
+}
+
+/// A conversation's state that did not serialise: the state saved before it was kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateError(pub String);
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the conversation's state did not serialise ({}); the previous one was kept",
+            self.0
+        )
+    }
+}
+
+/// What a run of a conversation ([`Converse`]) gave: its answer, and why the state it left
+/// could not be stored, when it could not.
+#[derive(Debug)]
+#[must_use]
+pub struct Ran<T> {
+    /// The conversation's answer.
+    pub answer: T,
+    /// The state did not serialise; the saved state is the one from before.
+    pub state_error: Option<StateError>,
 }
 
 /// Work handed to the runtime to finish after the reply is sent (`ctx.wait_until` in the
@@ -331,7 +385,7 @@ pub trait Converse {
         chat: View<'a>,
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
-    ) -> LocalFuture<'a, Reply>;
+    ) -> LocalFuture<'a, Ran<Reply>>;
 
     /// Runs [`Conversation::follow_up`] over the stored state.
     fn follow_up<'a>(
@@ -339,7 +393,7 @@ pub trait Converse {
         chat: View<'a>,
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
-    ) -> LocalFuture<'a, Reply>;
+    ) -> LocalFuture<'a, Ran<Reply>>;
 
     /// Runs [`Conversation::start`] over a fresh state.
     fn start<'a>(
@@ -347,7 +401,7 @@ pub trait Converse {
         start: &'a Start,
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
-    ) -> LocalFuture<'a, Result<Reply, String>>;
+    ) -> LocalFuture<'a, Ran<Result<Reply, String>>>;
 }
 
 impl<C: Conversation> Converse for C {
@@ -357,13 +411,8 @@ impl<C: Conversation> Converse for C {
         chat: View<'a>,
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
-    ) -> LocalFuture<'a, Reply> {
-        Box::pin(async move {
-            let mut state = saved.load::<C>();
-            let reply = self.reply(message, &chat, &mut state, ctx).await;
-            *saved = SavedState::store::<C>(&state);
-            reply
-        })
+    ) -> LocalFuture<'a, Ran<Reply>> {
+        Box::pin(saved.run::<C, _>(async move |state| self.reply(message, &chat, state, ctx).await))
     }
 
     fn follow_up<'a>(
@@ -371,26 +420,94 @@ impl<C: Conversation> Converse for C {
         chat: View<'a>,
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
-    ) -> LocalFuture<'a, Reply> {
-        Box::pin(async move {
-            let mut state = saved.load::<C>();
-            let reply = Conversation::follow_up(self, &chat, &mut state, ctx).await;
-            *saved = SavedState::store::<C>(&state);
-            reply
-        })
+    ) -> LocalFuture<'a, Ran<Reply>> {
+        Box::pin(
+            saved.run::<C, _>(async move |state| {
+                Conversation::follow_up(self, &chat, state, ctx).await
+            }),
+        )
     }
 
+    /// A start that fails stores nothing the caller keeps: its state is fresh and dropped.
     fn start<'a>(
         &'a self,
         start: &'a Start,
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
-    ) -> LocalFuture<'a, Result<Reply, String>> {
-        Box::pin(async move {
-            let mut state = saved.load::<C>();
-            let reply = Conversation::start(self, start, &mut state, ctx).await?;
-            *saved = SavedState::store::<C>(&state);
-            Ok(reply)
-        })
+    ) -> LocalFuture<'a, Ran<Result<Reply, String>>> {
+        Box::pin(
+            saved
+                .run::<C, _>(async move |state| Conversation::start(self, start, state, ctx).await),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::block_on;
+
+    /// A state that refuses to serialise once it holds `poison`.
+    #[derive(Default, Deserialize)]
+    struct Fragile(String);
+
+    impl Serialize for Fragile {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if self.0 == "poison" {
+                return Err(serde::ser::Error::custom("poisoned"));
+            }
+            s.serialize_str(&self.0)
+        }
+    }
+
+    struct Echo;
+
+    impl Conversation for Echo {
+        const NAME: &'static str = "echo";
+        type State = Fragile;
+
+        fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+            Ok(Echo)
+        }
+
+        async fn reply(
+            &self,
+            message: &InboundMessage,
+            _: &View<'_>,
+            state: &mut Fragile,
+            _: &Context<'_>,
+        ) -> Reply {
+            state.0 = message.body.clone();
+            Reply::text("ok")
+        }
+    }
+
+    #[test]
+    fn a_state_that_does_not_serialise_keeps_the_previous_one_and_says_so() {
+        let none = |_: &str| None;
+        let ctx = Context::new(Vars::new(&none), Rc::new(NoClient), 1);
+        let chat = View {
+            count: 1,
+            first_seen: 1,
+            last_seen: 1,
+            turns: &[],
+        };
+        let mut saved = SavedState::default();
+        let text = |body: &str| InboundMessage {
+            body: body.into(),
+            ..InboundMessage::default()
+        };
+        let good = text("kept");
+        let ran = block_on(Echo.converse(&good, chat, &mut saved, &ctx));
+        assert_eq!((ran.answer, ran.state_error), (Reply::text("ok"), None));
+        let before = saved.clone();
+        assert_eq!(before.json, r#""kept""#);
+
+        let bad = text("poison");
+        let ran = block_on(Echo.converse(&bad, chat, &mut saved, &ctx));
+        assert_eq!(ran.answer, Reply::text("ok"), "the reply still goes out");
+        let error = ran.state_error.expect("the failure is a value");
+        assert!(error.to_string().contains("poisoned"), "{error}");
+        assert_eq!(saved, before, "never an empty state in its place");
     }
 }

@@ -133,7 +133,41 @@ impl Conversation for Survey {
             *step = back(std::mem::take(step));
             return self.remind(step, Reply::text(question(step)));
         }
-        let (next, text) = match std::mem::take(step) {
+        let (next, text) = self.advance(std::mem::take(step), answer, message, ctx);
+        *step = next;
+        self.remind(step, Reply::text(text))
+    }
+
+    async fn follow_up(&self, _chat: &View<'_>, step: &mut Step, _ctx: &Context<'_>) -> Reply {
+        match step {
+            Step::Start | Step::Done { .. } => Reply::none(),
+            // One reminder per question: this reply asks for no further follow-up.
+            _ => Reply::text(format!("Just checking in: {}", reminder_question(step))),
+        }
+    }
+
+    async fn start(
+        &self,
+        _start: &Start,
+        step: &mut Step,
+        _ctx: &Context<'_>,
+    ) -> Result<Reply, String> {
+        *step = Step::Name;
+        Ok(self.remind(step, Reply::text(ASK_NAME)))
+    }
+}
+
+impl Survey {
+    /// The step after `step` given `answer`, and the text that asks for the next answer; the
+    /// last answer posts the results.
+    fn advance(
+        &self,
+        step: Step,
+        answer: &str,
+        message: &InboundMessage,
+        ctx: &Context<'_>,
+    ) -> (Step, String) {
+        match step {
             Step::Start => (Step::Name, ASK_NAME.to_string()),
             Step::Name if answer.is_empty() => (Step::Name, ASK_NAME.to_string()),
             Step::Name => {
@@ -168,31 +202,9 @@ impl Conversation for Survey {
                 let text = question(&done);
                 (done, text)
             }
-        };
-        *step = next;
-        self.remind(step, Reply::text(text))
-    }
-
-    async fn follow_up(&self, _chat: &View<'_>, step: &mut Step, _ctx: &Context<'_>) -> Reply {
-        match step {
-            Step::Start | Step::Done { .. } => Reply::none(),
-            // One reminder per question: this reply asks for no further follow-up.
-            _ => Reply::text(format!("Just checking in: {}", reminder_question(step))),
         }
     }
 
-    async fn start(
-        &self,
-        _start: &Start,
-        step: &mut Step,
-        _ctx: &Context<'_>,
-    ) -> Result<Reply, String> {
-        *step = Step::Name;
-        Ok(self.remind(step, Reply::text(ASK_NAME)))
-    }
-}
-
-impl Survey {
     /// Asks for a reminder when a question is left open and reminders are on.
     fn remind(&self, step: &Step, reply: Reply) -> Reply {
         match (self.reminder_after, step) {

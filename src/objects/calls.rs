@@ -2,12 +2,62 @@
 //! namespace as the worker sees it. A leaf the webhook's path can use without knowing how
 //! an object works.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::LocalFuture;
 use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
-use crate::storage::{KvWrite, Source};
-use crate::twilio::params::Params;
+use crate::seal::SealError;
+use crate::storage::{KvWrite, Source, StoreError};
+use crate::twilio::params::InboundMessage;
+
+/// Why a pair's object did not do what it was asked: a call from the worker that failed, or
+/// the object's own work. In the log (and as JSON) it is the text [`fmt::Display`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectError {
+    /// The call did not reach the object or failed on the way (a fault, a timeout, an error
+    /// status), as the runtime worded it.
+    Failed(String),
+    /// A call or an answer that is not the JSON it should be.
+    BadJson(String),
+    /// The object's storage or alarm failed.
+    Storage(StoreError),
+    /// The record could not be sealed, so it was not stored.
+    Seal(SealError),
+    /// A follow-up that was not sent (to be tried again, or dropped).
+    FollowUp(String),
+}
+
+impl fmt::Display for ObjectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectError::Failed(why) | ObjectError::BadJson(why) | ObjectError::FollowUp(why) => {
+                f.write_str(why)
+            }
+            ObjectError::Storage(e) => write!(f, "{e}"),
+            ObjectError::Seal(e) => write!(f, "the record was not sealed: {e}"),
+        }
+    }
+}
+
+impl Serialize for ObjectError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<StoreError> for ObjectError {
+    fn from(e: StoreError) -> Self {
+        ObjectError::Storage(e)
+    }
+}
+
+impl From<serde_json::Error> for ObjectError {
+    fn from(e: serde_json::Error) -> Self {
+        ObjectError::BadJson(e.to_string())
+    }
+}
 
 /// The objects namespace, as the worker sees it: each call goes to the object named `name`.
 pub trait Objects {
@@ -17,21 +67,21 @@ pub trait Objects {
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
-    ) -> LocalFuture<'a, Result<ObjectAnswer, String>>;
+    ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>>;
 
     /// Asks the pair's object to start a conversation; the status and JSON body to answer.
     fn start<'a>(
         &'a self,
         name: &'a str,
         call: &'a StartCall,
-    ) -> LocalFuture<'a, Result<(u16, String), String>>;
+    ) -> LocalFuture<'a, Result<(u16, String), ObjectError>>;
 }
 
 /// A verified webhook, handed from the worker to the pair's object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookCall {
-    /// The webhook's parameters (owned: the call outlives the request's body).
-    pub params: Params<'static>,
+    /// The message, as the worker parsed it from the verified webhook.
+    pub message: InboundMessage,
     /// The `Cookie` header Twilio sent.
     pub cookie: Option<String>,
     /// The worker's clock (Unix seconds).

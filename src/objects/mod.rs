@@ -18,15 +18,14 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 
-pub use calls::{ObjectAnswer, Objects, StartCall, WebhookCall};
+pub use calls::{ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall};
 
 use crate::app::{self, Intent, Runtime, Setup};
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::{Change, Store};
+use crate::storage::{Change, Store, StoreError};
 use crate::twilio::messages::{self, SendError};
-use crate::twilio::params::InboundMessage;
 
 /// The object's keys in its storage.
 const RECORD: &str = "record";
@@ -43,15 +42,15 @@ pub const RETRY_BASE_SECONDS: u64 = 10;
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
 pub trait ObjectStore {
     /// The value under `key`.
-    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value` under `key`.
-    async fn put(&self, key: &str, value: &str) -> Result<(), String>;
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Removes `key`.
-    async fn delete(&self, key: &str) -> Result<(), String>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Wakes the object's alarm at `at` (Unix seconds), replacing any alarm set before.
-    async fn set_alarm(&self, at: u64) -> Result<(), String>;
+    async fn set_alarm(&self, at: u64) -> Result<(), StoreError>;
     /// Cancels the alarm.
-    async fn delete_alarm(&self) -> Result<(), String>;
+    async fn delete_alarm(&self) -> Result<(), StoreError>;
 }
 
 /// A follow-up waiting for its alarm.
@@ -150,15 +149,15 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     call: &WebhookCall,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<(ObjectAnswer, Vec<AfterReply>), String> {
-    let message = InboundMessage::from_params(&call.params).map_err(|e| e.to_string())?;
-    let intent = Intent::of(&message, &setup.config.reset_keyword);
-    let pair = Pair::of(&message);
+) -> Result<(ObjectAnswer, Vec<AfterReply>), ObjectError> {
+    let message = &call.message;
+    let intent = Intent::of(message, &setup.config.reset_keyword);
+    let pair = Pair::of(message);
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();
     let (handled, done) = app::respond(
         setup,
-        &message,
+        message,
         intent,
         call.cookie.as_deref(),
         rt,
@@ -181,38 +180,19 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     setup: &Setup,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<String, String> {
-    let Some(pending) = store.get(FOLLOW_UP).await? else {
-        return Ok("no follow-up pending".into());
+) -> Result<String, ObjectError> {
+    let (mut pending, stored_pair, mut record) = match due_follow_up(setup, store, rt.now).await? {
+        Due::Now(pending, stored_pair, record) => (pending, stored_pair, *record),
+        Due::Not(why) => return Ok(why.into()),
     };
-    let Ok(mut pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("dropped an unreadable follow-up".into());
-    };
-    let Some(stored_pair) = store.get(PAIR).await? else {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("no pair".into());
-    };
-    let stored_pair: StoredPair = serde_json::from_str(&stored_pair).map_err(|e| e.to_string())?;
     let pair = stored_pair.pair();
-    let Some(mut record) = load_record(setup, store, &pair, rt.now).await? else {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("no record".into());
-    };
-    if record.seq != pending.seq {
-        store.delete(FOLLOW_UP).await?;
-        return Ok("a newer message came: no follow-up".into());
-    }
-    if rt.now < pending.due {
-        store.set_alarm(pending.due).await?;
-        return Ok("early: alarm set again".into());
-    }
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
     let mut state = record.state.clone();
-    let reply = setup
+    let ran = setup
         .conversation
         .follow_up(record.view(), &mut state, &ctx)
         .await;
+    let reply = ran.answer;
     if reply.is_empty() {
         store.delete(FOLLOW_UP).await?;
         return Ok("the conversation had nothing to say".into());
@@ -223,20 +203,69 @@ pub async fn alarm<S: Store, O: ObjectStore>(
             record.sent(sent_turn(rt.now, &sid, reply), setup.config.storage.history);
             save_record(setup, store, &pair, &record, rt.now, false).await?;
             store.delete(FOLLOW_UP).await?;
-            Ok(format!("follow-up sent: {sid}"))
+            Ok(match ran.state_error {
+                None => format!("follow-up sent: {sid}"),
+                Some(e) => format!("follow-up sent: {sid}; {e}"),
+            })
         }
         Err(e) if e.is_transient() && pending.attempt + 1 < MAX_SEND_ATTEMPTS => {
             pending.attempt += 1;
             let at = rt.now + RETRY_BASE_SECONDS * (1 << (pending.attempt - 1));
-            store.put(FOLLOW_UP, &json(&pending)).await?;
+            store.put(FOLLOW_UP, &json(&pending)?).await?;
             store.set_alarm(at).await?;
-            Err(format!("follow-up not sent, trying again at {at}: {e}"))
+            Err(ObjectError::FollowUp(format!(
+                "follow-up not sent, trying again at {at}: {e}"
+            )))
         }
         Err(e) => {
             store.delete(FOLLOW_UP).await?;
-            Err(format!("follow-up dropped: {e}"))
+            Err(ObjectError::FollowUp(format!("follow-up dropped: {e}")))
         }
     }
+}
+
+/// Whether the alarm has a follow-up to send now.
+enum Due {
+    /// Yes: what was asked for, the pair, and its record as the follow-up found it.
+    Now(PendingFollowUp, StoredPair, Box<Record>),
+    /// No, and why (for the log); any pending follow-up that will never be due is gone.
+    Not(&'static str),
+}
+
+/// The pending follow-up, when it is due now; one no longer wanted is deleted, one not yet
+/// due sets the alarm again.
+async fn due_follow_up<O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    now: u64,
+) -> Result<Due, ObjectError> {
+    let Some(pending) = store.get(FOLLOW_UP).await? else {
+        return Ok(Due::Not("no follow-up pending"));
+    };
+    let Ok(pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
+        return drop_follow_up(store, "dropped an unreadable follow-up").await;
+    };
+    let Some(stored_pair) = store.get(PAIR).await? else {
+        return drop_follow_up(store, "no pair").await;
+    };
+    let stored_pair: StoredPair = serde_json::from_str(&stored_pair)?;
+    let Some(record) = load_record(setup, store, &stored_pair.pair(), now).await? else {
+        return drop_follow_up(store, "no record").await;
+    };
+    if record.seq != pending.seq {
+        return drop_follow_up(store, "a newer message came: no follow-up").await;
+    }
+    if now < pending.due {
+        store.set_alarm(pending.due).await?;
+        return Ok(Due::Not("early: alarm set again"));
+    }
+    Ok(Due::Now(pending, stored_pair, Box::new(record)))
+}
+
+/// Forgets the pending follow-up: it will never be due.
+async fn drop_follow_up<O: ObjectStore>(store: &O, why: &'static str) -> Result<Due, ObjectError> {
+    store.delete(FOLLOW_UP).await?;
+    Ok(Due::Not(why))
 }
 
 /// Starts a conversation from our side: the conversation's opening message goes out through
@@ -247,7 +276,7 @@ pub async fn start<S: Store, O: ObjectStore>(
     call: &StartCall,
     store: &O,
     rt: &Runtime<'_, S>,
-) -> Result<(u16, String), String> {
+) -> Result<(u16, String), ObjectError> {
     let fields = match serde_json::from_str::<serde_json::Value>(&call.json) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => return Ok(problem(400, "the body must be a JSON object")),
@@ -265,23 +294,13 @@ pub async fn start<S: Store, O: ObjectStore>(
     };
     let previous = load_record(setup, store, &pair, rt.now).await?;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
-    let mut state = SavedState::default();
-    let reply = match setup.conversation.start(&start, &mut state, &ctx).await {
-        Ok(reply) if !reply.is_empty() => reply,
-        Ok(_) => return Ok(problem(400, "the conversation has no opening message")),
-        Err(why) => return Ok(problem(400, &why)),
+    let (reply, state) = match opening(setup, &start, &ctx).await {
+        Ok(opening) => opening,
+        Err(refusal) => return Ok(refusal),
     };
     let sid = match send(setup, &pair, &call.to, &call.from, &reply, rt).await {
         Ok(sid) => sid,
-        Err(SendError::Refused {
-            status,
-            code,
-            message,
-        }) => {
-            let body = serde_json::json!({"error": message, "twilio_status": status, "code": code});
-            return Ok((502, body.to_string()));
-        }
-        Err(e) => return Ok(problem(502, &e.to_string())),
+        Err(e) => return Ok(not_sent(e)),
     };
     // A started conversation is a new one, newer than any copy of an older one.
     let mut record = Record {
@@ -295,6 +314,40 @@ pub async fn start<S: Store, O: ObjectStore>(
     schedule(store, follow_up, record.seq, rt.now).await?;
     let body = serde_json::json!({"sid": sid, "to": call.to, "from": call.from});
     Ok((201, body.to_string()))
+}
+
+/// The conversation's opening message and the state it leaves; or the answer (status and
+/// JSON body) refusing the start.
+async fn opening(
+    setup: &Setup,
+    start: &Start,
+    ctx: &Context<'_>,
+) -> Result<(Reply, SavedState), (u16, String)> {
+    let mut state = SavedState::default();
+    let ran = setup.conversation.start(start, &mut state, ctx).await;
+    match (ran.answer, ran.state_error) {
+        // Nothing is sent that the object could not continue.
+        (Ok(_), Some(e)) => Err(problem(500, &e.to_string())),
+        (Ok(reply), None) if !reply.is_empty() => Ok((reply, state)),
+        (Ok(_), None) => Err(problem(400, "the conversation has no opening message")),
+        (Err(why), _) => Err(problem(400, &why)),
+    }
+}
+
+/// The answer to a start whose opening message Twilio did not take: a 502, with Twilio's
+/// status and code when it refused.
+fn not_sent(e: SendError) -> (u16, String) {
+    match e {
+        SendError::Refused {
+            status,
+            code,
+            message,
+        } => {
+            let body = serde_json::json!({"error": message, "twilio_status": status, "code": code});
+            (502, body.to_string())
+        }
+        e => problem(502, &e.to_string()),
+    }
 }
 
 /// Sends each message of `reply` from `from` to `to`; the SID of the first.
@@ -340,7 +393,7 @@ async fn schedule<O: ObjectStore>(
     after: Option<u64>,
     seq: u64,
     now: u64,
-) -> Result<(), String> {
+) -> Result<(), ObjectError> {
     match after {
         Some(after) => {
             let pending = PendingFollowUp {
@@ -348,12 +401,12 @@ async fn schedule<O: ObjectStore>(
                 seq,
                 attempt: 0,
             };
-            store.put(FOLLOW_UP, &json(&pending)).await?;
-            store.set_alarm(pending.due).await
+            store.put(FOLLOW_UP, &json(&pending)?).await?;
+            Ok(store.set_alarm(pending.due).await?)
         }
         None if store.get(FOLLOW_UP).await?.is_some() => {
             store.delete(FOLLOW_UP).await?;
-            store.delete_alarm().await
+            Ok(store.delete_alarm().await?)
         }
         None => Ok(()),
     }
@@ -380,7 +433,7 @@ async fn load_record<O: ObjectStore>(
     store: &O,
     pair: &Pair<'_>,
     now: u64,
-) -> Result<Option<Record>, String> {
+) -> Result<Option<Record>, ObjectError> {
     let Some(sealed) = store.get(RECORD).await? else {
         return Ok(None);
     };
@@ -405,15 +458,18 @@ async fn save_record<O: ObjectStore>(
     record: &Record,
     now: u64,
     first: bool,
-) -> Result<(), String> {
+) -> Result<(), ObjectError> {
     let s = &setup.config.storage;
-    let sealed = s.keys.seal(
-        record,
-        Purpose::Object,
-        pair,
-        now + s.kv_ttl_seconds,
-        s.encrypt,
-    );
+    let sealed = s
+        .keys
+        .seal(
+            record,
+            Purpose::Object,
+            pair,
+            now + s.kv_ttl_seconds,
+            s.encrypt,
+        )
+        .map_err(ObjectError::Seal)?;
     store.put(RECORD, &sealed).await?;
     if !first {
         return Ok(());
@@ -424,11 +480,12 @@ async fn save_record<O: ObjectStore>(
         to: pair.to.to_string(),
         from: pair.from.to_string(),
     };
-    store.put(PAIR, &json(&stored_pair)).await
+    Ok(store.put(PAIR, &json(&stored_pair)?).await?)
 }
 
-fn json(value: &impl Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+/// What the object stores beside the record (the pair, a pending follow-up), as JSON.
+fn json(value: &impl Serialize) -> Result<String, ObjectError> {
+    Ok(serde_json::to_string(value)?)
 }
 
 fn problem(status: u16, why: &str) -> (u16, String) {
@@ -464,35 +521,37 @@ impl MapObjectStore {
         self.entries.borrow().keys().cloned().collect()
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), StoreError> {
         if self.failing.get() {
-            return Err("object storage is failing (test)".into());
+            return Err(StoreError::Failed(
+                "object storage is failing (test)".into(),
+            ));
         }
         Ok(())
     }
 }
 
 impl ObjectStore for MapObjectStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.check()?;
         Ok(self.entries.borrow().get(key).cloned())
     }
-    async fn put(&self, key: &str, value: &str) -> Result<(), String> {
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.check()?;
         self.entries.borrow_mut().insert(key.into(), value.into());
         Ok(())
     }
-    async fn delete(&self, key: &str) -> Result<(), String> {
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.check()?;
         self.entries.borrow_mut().remove(key);
         Ok(())
     }
-    async fn set_alarm(&self, at: u64) -> Result<(), String> {
+    async fn set_alarm(&self, at: u64) -> Result<(), StoreError> {
         self.check()?;
         self.alarm.set(Some(at));
         Ok(())
     }
-    async fn delete_alarm(&self) -> Result<(), String> {
+    async fn delete_alarm(&self) -> Result<(), StoreError> {
         self.check()?;
         self.alarm.set(None);
         Ok(())

@@ -200,6 +200,11 @@ fn starting_a_conversation_refuses_what_it_must() {
             .0,
         201
     );
+}
+
+#[test]
+fn starting_a_conversation_needs_the_account_and_the_objects_binding() {
+    let json = r#"{"to": "+14155550100", "from": "+15005550006"}"#;
     // Without the account to send from: a configuration error.
     let mut no_account = TestPhone::new::<Survey>(&[("OUTBOUND_API_KEY", KEY)])
         .unwrap()
@@ -216,7 +221,11 @@ fn starting_a_conversation_refuses_what_it_must() {
     let (status, body) = unbound.start_conversation(KEY, json);
     assert_eq!(status, 503);
     assert!(body.contains("CONVERSATION_OBJECTS"), "{body}");
-    // The counter needs a body.
+}
+
+#[test]
+fn the_counter_starts_a_conversation_only_with_a_body() {
+    let json = r#"{"to": "+14155550100", "from": "+15005550006"}"#;
     let mut counter = TestPhone::new::<Counter>(&[
         ("OUTBOUND_API_KEY", KEY),
         ("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID),

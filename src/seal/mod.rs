@@ -24,6 +24,8 @@ mod cookie;
 mod keys;
 pub(crate) mod legacy;
 
+use std::fmt;
+
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{Nonce, Tag};
 use hmac::Mac;
@@ -98,6 +100,29 @@ pub enum OpenError {
     BadPayload,
 }
 
+/// Why a record could not be sealed. Rare (a runtime without randomness), and never papered
+/// over: the caller stores nothing rather than an empty value, and logs this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealError {
+    /// The record did not serialise.
+    Encode,
+    /// No randomness for the nonce: an encrypted value is not sealed at all rather than
+    /// risk a repeated nonce.
+    NoRandomness,
+    /// The AEAD refused the plaintext (beyond its length limit).
+    Encrypt,
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SealError::Encode => "the record did not serialise",
+            SealError::NoRandomness => "no randomness for the nonce",
+            SealError::Encrypt => "encryption failed",
+        })
+    }
+}
+
 /// Where a record was spilled in KV when it outgrew the cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pointer {
@@ -134,6 +159,9 @@ impl SessionKeys {
     /// Seals `record` for `pair` and `purpose` ([`Purpose::Cookie`] or [`Purpose::Kv`]),
     /// valid until `expires_at` (Unix seconds); encrypted when `encrypt`.
     ///
+    /// # Errors
+    /// [`SealError`] when it cannot be sealed (no randomness for an encrypted one).
+    ///
     /// ```
     /// use sms_conversation_worker::seal::{Opened, Place, Purpose, SessionKeys};
     /// use sms_conversation_worker::record::{Pair, Record};
@@ -142,7 +170,7 @@ impl SessionKeys {
     /// let mut record = Record::default();
     /// record.count_message("SM1", 1_000);
     /// for encrypt in [false, true] {
-    ///     let sealed = keys.seal(&record, Purpose::Cookie, &pair, 1_000 + 14_400, encrypt);
+    ///     let sealed = keys.seal(&record, Purpose::Cookie, &pair, 1_000 + 14_400, encrypt).unwrap();
     ///     assert_eq!(keys.open(&sealed, Place::Cookie, &pair, 2_000), Ok(Opened::Record(record.clone())));
     ///     // Sealed for a cookie, it is no KV entry.
     ///     assert!(keys.open(&sealed, Place::Kv, &pair, 2_000).is_err());
@@ -155,8 +183,8 @@ impl SessionKeys {
         pair: &Pair<'_>,
         expires_at: u64,
         encrypt: bool,
-    ) -> String {
-        let payload = payload(&(expires_at, record), encrypt);
+    ) -> Result<String, SealError> {
+        let payload = payload(&(expires_at, record), encrypt)?;
         self.primary().seal(purpose, payload, pair, encrypt)
     }
 
@@ -167,9 +195,9 @@ impl SessionKeys {
         pair: &Pair<'_>,
         expires_at: u64,
         encrypt: bool,
-    ) -> String {
+    ) -> Result<String, SealError> {
         let pointer = PointerPayload(expires_at, &pointer.key, pointer.summary.clone());
-        let payload = payload(&pointer, encrypt);
+        let payload = payload(&pointer, encrypt)?;
         self.primary()
             .seal(Purpose::Pointer, payload, pair, encrypt)
     }
@@ -318,17 +346,18 @@ impl Format {
 /// The bytes to seal: `value` in postcard's format (a third smaller than JSON, and every
 /// byte rides on every webhook), after room for the nonce when it is to be encrypted
 /// (in place).
-fn payload<T: Serialize>(value: &T, encrypt: bool) -> Vec<u8> {
-    // Serialising integers, strings and vectors into a Vec cannot fail.
-    let plain = postcard::to_allocvec(value).unwrap_or_default();
+fn payload<T: Serialize>(value: &T, encrypt: bool) -> Result<Vec<u8>, SealError> {
+    // Integers, strings and vectors serialise into a Vec; an error is still not an empty
+    // payload.
+    let plain = postcard::to_allocvec(value).map_err(|_| SealError::Encode)?;
     if !encrypt {
-        return plain;
+        return Ok(plain);
     }
     // One copy: postcard's `to_extend` would push the bytes one at a time.
     let mut buf = Vec::with_capacity(NONCE_BYTES + plain.len());
     buf.extend_from_slice(&[0; NONCE_BYTES]);
     buf.extend_from_slice(&plain);
-    buf
+    Ok(buf)
 }
 
 /// A fresh, unguessable KV key for a record that outgrew its cookie; `None` only when the
@@ -340,12 +369,18 @@ pub fn new_spill_key() -> Option<String> {
 }
 
 impl SessionKey {
-    fn seal(&self, purpose: Purpose, payload: Vec<u8>, pair: &Pair<'_>, encrypt: bool) -> String {
+    fn seal(
+        &self,
+        purpose: Purpose,
+        payload: Vec<u8>,
+        pair: &Pair<'_>,
+        encrypt: bool,
+    ) -> Result<String, SealError> {
         let header = format!("2{}{}", purpose.letter(), if encrypt { 'e' } else { 's' });
         if encrypt {
             self.seal_encrypted(&header, payload, pair)
         } else {
-            self.seal_signed(&header, &payload, pair)
+            Ok(self.seal_signed(&header, &payload, pair))
         }
     }
 
@@ -368,29 +403,30 @@ impl SessionKey {
     }
 
     /// `buf` is room for the nonce, then the plaintext, encrypted where it lies.
-    fn seal_encrypted(&self, header: &str, mut buf: Vec<u8>, pair: &Pair<'_>) -> String {
+    fn seal_encrypted(
+        &self,
+        header: &str,
+        mut buf: Vec<u8>,
+        pair: &Pair<'_>,
+    ) -> Result<String, SealError> {
         if buf.len() < NONCE_BYTES {
-            return String::new();
+            return Err(SealError::Encode);
         }
         let (nonce, plaintext) = buf.split_at_mut(NONCE_BYTES);
         // A nonce must never repeat under one key: 96 random bits make that negligible.
         // Without randomness we would rather not seal at all.
-        if getrandom::fill(nonce).is_err() {
-            return String::new();
-        }
-        let nonce = Nonce::try_from(&*nonce).unwrap_or_default();
+        getrandom::fill(nonce).map_err(|_| SealError::NoRandomness)?;
+        let nonce = Nonce::try_from(&*nonce).map_err(|_| SealError::Encode)?;
         let mut sealed = self.start(header, (NONCE_BYTES + plaintext.len()) * 4 / 3);
         let aad = associated_data(&sealed, pair);
-        let Ok(tag) = self
+        let tag = self
             .aead
             .encrypt_inout_detached(&nonce, &aad, plaintext.into())
-        else {
-            return String::new();
-        };
+            .map_err(|_| SealError::Encrypt)?;
         crate::b64::url_into(&buf, &mut sealed);
         sealed.push('.');
         crate::b64::url_into(&tag, &mut sealed);
-        sealed
+        Ok(sealed)
     }
 
     /// `signed` is `<header>.<kid>.<payload>`; the AAD covers `<header>.<kid>.` and the
@@ -440,7 +476,10 @@ fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
 /// Hands `write` each field after its length (8 bytes, big-endian), so that no two
 /// different lists of fields give the same bytes. MACs, AEAD data and KV keys are all fed
 /// this way: it is part of every sealed format, so it never changes.
-fn length_prefixed<'f>(fields: impl IntoIterator<Item = &'f str>, mut write: impl FnMut(&[u8])) {
+pub(crate) fn length_prefixed<'f>(
+    fields: impl IntoIterator<Item = &'f str>,
+    mut write: impl FnMut(&[u8]),
+) {
     for field in fields {
         write(&(field.len() as u64).to_be_bytes());
         write(field.as_bytes());

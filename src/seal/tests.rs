@@ -46,7 +46,9 @@ fn a_sealed_record_opens_for_its_pair_until_it_expires() {
     let k = keys(NEW);
     let r = record(3);
     for (encrypt, header) in [(false, "2cs."), (true, "2ce.")] {
-        let sealed = k.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt);
+        let sealed = k
+            .seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+            .unwrap();
         assert!(sealed.starts_with(header), "{sealed}");
         assert_eq!(open(&k, &sealed, NOW), Ok(Opened::Record(r.clone())));
         assert_eq!(open(&k, &sealed, NOW + 99), Ok(Opened::Record(r.clone())));
@@ -62,8 +64,10 @@ fn a_value_sealed_for_one_purpose_never_opens_as_another() {
     let k = keys(NEW);
     let r = record(2);
     for encrypt in [false, true] {
-        let cookie = k.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt);
-        let kv = k.seal(&r, Purpose::Kv, &PAIR, NOW + 100, encrypt);
+        let cookie = k
+            .seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+            .unwrap();
+        let kv = k.seal(&r, Purpose::Kv, &PAIR, NOW + 100, encrypt).unwrap();
         assert_eq!(
             k.open(&cookie, Place::Kv, &PAIR, NOW),
             Err(OpenError::UnknownVersion)
@@ -87,15 +91,17 @@ fn a_value_sealed_for_one_purpose_never_opens_as_another() {
             k.open(&relabelled, Place::Cookie, &PAIR, NOW),
             Err(OpenError::BadMac)
         );
-        let pointer = k.seal_pointer(
-            &Pointer {
-                key: "spill:x".into(),
-                summary: r.summary(),
-            },
-            &PAIR,
-            NOW + 100,
-            encrypt,
-        );
+        let pointer = k
+            .seal_pointer(
+                &Pointer {
+                    key: "spill:x".into(),
+                    summary: r.summary(),
+                },
+                &PAIR,
+                NOW + 100,
+                encrypt,
+            )
+            .unwrap();
         assert!(k.open(&pointer, Place::Kv, &PAIR, NOW).is_err());
         let as_record = pointer.replacen("2p", "2c", 1);
         assert_eq!(
@@ -109,7 +115,9 @@ fn a_value_sealed_for_one_purpose_never_opens_as_another() {
 fn a_cookie_replayed_into_another_pair_does_not_open() {
     let k = keys(NEW);
     for encrypt in [false, true] {
-        let sealed = k.seal(&record(5), Purpose::Cookie, &PAIR, NOW + 100, encrypt);
+        let sealed = k
+            .seal(&record(5), Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+            .unwrap();
         for other in [
             Pair {
                 from: "+14155550199",
@@ -142,7 +150,9 @@ fn a_cookie_replayed_into_another_pair_does_not_open() {
 fn any_tampering_is_detected() {
     let k = keys(NEW);
     for encrypt in [false, true] {
-        let sealed = k.seal(&record(2), Purpose::Cookie, &PAIR, NOW + 100, encrypt);
+        let sealed = k
+            .seal(&record(2), Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+            .unwrap();
         let bytes = sealed.as_bytes();
         for i in 0..bytes.len() {
             let mut t = bytes.to_vec();
@@ -156,7 +166,9 @@ fn any_tampering_is_detected() {
 #[test]
 fn junk_never_panics_and_never_opens() {
     let k = keys(NEW);
-    let sealed = k.seal(&record(1), Purpose::Cookie, &PAIR, NOW + 100, false);
+    let sealed = k
+        .seal(&record(1), Purpose::Cookie, &PAIR, NOW + 100, false)
+        .unwrap();
     let long = "a".repeat(10_000);
     for case in [
         "",
@@ -184,12 +196,16 @@ fn rotation_opens_old_values_and_seals_with_the_new_key() {
     let rotated = keys(&format!("{NEW},{OLD}"));
     let r = record(4);
     for encrypt in [false, true] {
-        let old_cookie = old.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt);
+        let old_cookie = old
+            .seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+            .unwrap();
         assert_eq!(
             open(&rotated, &old_cookie, NOW),
             Ok(Opened::Record(r.clone()))
         );
-        let resealed = rotated.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt);
+        let resealed = rotated
+            .seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+            .unwrap();
         assert_eq!(
             open(&keys(NEW), &resealed, NOW),
             Ok(Opened::Record(r.clone()))
@@ -205,7 +221,9 @@ fn rotation_opens_old_values_and_seals_with_the_new_key() {
 #[test]
 fn a_forged_key_id_does_not_help() {
     let k = keys(NEW);
-    let theirs = keys(OLD).seal(&record(1), Purpose::Cookie, &PAIR, NOW + 100, false);
+    let theirs = keys(OLD)
+        .seal(&record(1), Purpose::Cookie, &PAIR, NOW + 100, false)
+        .unwrap();
     let our_id = &k.primary().id;
     let parts: Vec<&str> = theirs.split('.').collect();
     let forged = format!("2cs.{our_id}.{}.{}", parts[2], parts[3]);
@@ -222,8 +240,12 @@ fn every_key_must_be_long_enough() {
 #[test]
 fn the_best_of_duplicate_cookies_wins_and_others_are_ignored() {
     let k = keys(NEW);
-    let older = k.seal(&record(2), Purpose::Cookie, &PAIR, NOW + 100, false);
-    let newer = k.seal(&record(3), Purpose::Cookie, &PAIR, NOW + 100, true);
+    let older = k
+        .seal(&record(2), Purpose::Cookie, &PAIR, NOW + 100, false)
+        .unwrap();
+    let newer = k
+        .seal(&record(3), Purpose::Cookie, &PAIR, NOW + 100, true)
+        .unwrap();
     let header =
         format!("other=1; {COOKIE_NAME}=junk; {COOKIE_NAME}={older}; ;=; {COOKIE_NAME}={newer}; x");
     assert_eq!(
@@ -239,18 +261,21 @@ fn encrypted_records_and_pointers_hide_what_they_hold() {
     let k = keys(NEW);
     let mut r = record(2);
     r.state.json = r#"{"secret":"the launch code is 1234"}"#.into();
-    let sealed = k.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, true);
+    let sealed = k.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, true).unwrap();
     let payload = URL_SAFE_NO_PAD
         .decode(sealed.split('.').nth(2).unwrap())
         .unwrap();
     assert!(!String::from_utf8_lossy(&payload).contains("launch"));
     // Random nonces: the same record never seals to the same bytes twice.
-    assert_ne!(sealed, k.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, true));
+    assert_ne!(
+        sealed,
+        k.seal(&r, Purpose::Cookie, &PAIR, NOW + 100, true).unwrap()
+    );
     let pointer = Pointer {
         key: "spill:abc".into(),
         summary: r.summary(),
     };
-    let sealed = k.seal_pointer(&pointer, &PAIR, NOW + 10, true);
+    let sealed = k.seal_pointer(&pointer, &PAIR, NOW + 10, true).unwrap();
     assert!(sealed.starts_with("2pe."));
     let payload = URL_SAFE_NO_PAD
         .decode(sealed.split('.').nth(2).unwrap())

@@ -10,18 +10,24 @@
 //! one) is no worse than without it; the Durable Objects binding closes that gap.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::record::{Pair, Record};
+use crate::seal;
 
 /// How many pairs an isolate remembers; beyond that the one remembered longest ago goes.
 pub const CAPACITY: usize = 256;
 /// Bytes of records an isolate remembers at most (an isolate has 128 MB in all).
 pub const BYTE_BUDGET: usize = 4 << 20;
 
+/// A remembered pair: its key, its record and the bytes it counts for.
+type Entry = (Vec<u8>, Rc<Record>, usize);
+
 /// Latest records by pair, bounded in count and bytes, oldest first. A plain vector: with all
 /// 256 pairs remembered, a look-up costs 0.7 µs and an update 1.9 µs natively; two maps (by
 /// pair, by age) measured 0.2 and 0.7 µs but added 6 KB of gzipped wasm, which every cold
-/// start loads.
+/// start loads. A look-up shares the record (`Rc`) instead of copying it: with 256 pairs of
+/// 9-turn records, 1.1 µs instead of 1.7–2.3 µs.
 ///
 /// Requests of one isolate interleave at every `.await`, but never run in parallel (one
 /// thread), and each method below borrows the vector only between two awaits: that is what
@@ -29,7 +35,7 @@ pub const BYTE_BUDGET: usize = 4 << 20;
 /// remembered.
 #[derive(Debug)]
 pub struct Memory {
-    entries: RefCell<Vec<(String, Record, usize)>>,
+    entries: RefCell<Vec<Entry>>,
     capacity: usize,
     byte_budget: usize,
 }
@@ -50,7 +56,8 @@ impl Memory {
         }
     }
 
-    /// The remembered record of `pair`.
+    /// The remembered record of `pair`, shared (the memory never changes a record it holds:
+    /// remembering another replaces it).
     ///
     /// ```
     /// use sms_conversation_worker::{record::{Pair, Record}, storage::Memory};
@@ -61,13 +68,13 @@ impl Memory {
     /// memory.remember(&pair, &record);
     /// assert_eq!(memory.get(&pair).map(|r| r.count), Some(1));
     /// ```
-    pub fn get(&self, pair: &Pair<'_>) -> Option<Record> {
+    pub fn get(&self, pair: &Pair<'_>) -> Option<Rc<Record>> {
         let key = key(pair);
         self.entries
             .borrow()
             .iter()
             .find(|(k, _, _)| *k == key)
-            .map(|(_, r, _)| r.clone())
+            .map(|(_, r, _)| Rc::clone(r))
     }
 
     /// Remembers `record` as the latest of `pair`. It replaces whatever was remembered, even
@@ -85,7 +92,7 @@ impl Memory {
         while !entries.is_empty() && (entries.len() >= self.capacity || total > self.byte_budget) {
             total -= entries.remove(0).2;
         }
-        entries.push((key, record.clone(), size));
+        entries.push((key, Rc::new(record.clone()), size));
     }
 
     /// How many pairs are remembered.
@@ -104,14 +111,13 @@ impl Memory {
     }
 }
 
-/// Length-prefixed fields, so no two different pairs share a key.
-fn key(pair: &Pair<'_>) -> String {
-    let mut key = String::with_capacity(64);
-    for field in [pair.account_sid, pair.to, pair.from] {
-        key.push_str(&field.len().to_string());
-        key.push(':');
-        key.push_str(field);
-    }
+/// The pair's fields, length-prefixed as seal feeds them to its MACs, so no two different
+/// pairs share a key. These keys never leave the isolate.
+fn key(pair: &Pair<'_>) -> Vec<u8> {
+    let mut key = Vec::with_capacity(96);
+    seal::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+        key.extend_from_slice(bytes)
+    });
     key
 }
 

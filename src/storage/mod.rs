@@ -9,12 +9,40 @@
 
 mod memory;
 
+use std::rc::Rc;
+
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
 use crate::seal::{
-    self, new_spill_key, Opened, Place, Pointer, Purpose, SessionKeys, MAX_SET_COOKIE_BYTES,
+    self, new_spill_key, Opened, Place, Pointer, Purpose, SealError, SessionKeys,
+    MAX_SET_COOKIE_BYTES,
 };
+
+/// Why a store (the KV namespace, a Durable Object's storage) could not be used. In the log
+/// (and as JSON) it is the text [`Display`](std::fmt::Display) gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A KV read that did not answer within the worker's bound.
+    TimedOut,
+    /// The runtime's error (a fault, a rate limit), as it worded it.
+    Failed(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::TimedOut => f.write_str("KV read timed out"),
+            StoreError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl serde::Serialize for StoreError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 /// A key-value store for records: the `CONVERSATIONS` KV namespace in the worker, a map in
 /// tests. Only reads happen while a webhook is answered; writes are returned as
@@ -22,15 +50,15 @@ use crate::seal::{
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
 pub trait Store {
     /// The value under `key`, `None` when absent; `Err` for any fault (network, rate limit,
-    /// timeout), with a short description for the log.
-    async fn get(&self, key: &str) -> Result<Option<String>, String>;
+    /// timeout), for the log.
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// Stands in for "no KV binding".
 pub struct NoStore;
 
 impl Store for NoStore {
-    async fn get(&self, _key: &str) -> Result<Option<String>, String> {
+    async fn get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
 }
@@ -101,15 +129,16 @@ pub struct Settings {
 /// The newest record found for a webhook, and what saving it needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
-    /// The newest record (a new one when nothing usable was found).
+    /// The newest record (a new one when nothing usable was found). The webhook takes it
+    /// out to change it in place; [`Storage::save`] reads only the other fields.
     pub record: Record,
     /// Where it came from.
     pub source: Option<Source>,
     /// The isolate's memory of the pair, even when it was not the newest copy: it still
     /// knows which messages it answered.
-    pub remembered: Option<Record>,
+    pub remembered: Option<Rc<Record>>,
     /// A KV read that failed, for the log.
-    pub kv_error: Option<String>,
+    pub kv_error: Option<StoreError>,
     /// The spill key of the pointer cookie the webhook came with: reused, so a long
     /// conversation keeps one spilled entry.
     spill_key: Option<String>,
@@ -133,6 +162,8 @@ pub struct Saved {
     pub set_cookie: Option<String>,
     /// KV writes to run after the reply.
     pub writes: Vec<KvWrite>,
+    /// A seal that failed: nothing was written in its place (no cookie, no KV value).
+    pub error: Option<SealError>,
 }
 
 /// One pair's storage during one webhook.
@@ -218,7 +249,7 @@ impl<'a, S: Store> Storage<'a, S> {
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {
-            best = Some(newer.clone());
+            best = Some(Record::clone(newer));
             loaded.source = Some(Source::Memory);
         }
         loaded.record = best.unwrap_or_default();
@@ -228,7 +259,11 @@ impl<'a, S: Store> Storage<'a, S> {
 
     /// The newest record in KV: the spilled record a pointer names, then the pair's entry
     /// under each key it may be under, the first found.
-    async fn read_kv(&self, kv: &S, spill_key: Option<&str>) -> (Option<Record>, Option<String>) {
+    async fn read_kv(
+        &self,
+        kv: &S,
+        spill_key: Option<&str>,
+    ) -> (Option<Record>, Option<StoreError>) {
         let keys = &self.settings.keys;
         let mut best: Option<Record> = None;
         let mut error = None;
@@ -261,22 +296,10 @@ impl<'a, S: Store> Storage<'a, S> {
     /// Seals `record` into the cookie and says what to write; `loaded` is what
     /// [`Storage::load`] returned for this webhook.
     pub fn save(&self, record: &mut Record, change: Change, loaded: &Loaded) -> Saved {
-        let mut saved = Saved::default();
         if change == Change::Reset {
-            if let Some(memory) = self.memory {
-                memory.remember(&self.pair, record);
-            }
-            if self.kv.is_some() {
-                let keys = self.settings.keys.pair_keys(&self.pair);
-                let spill = loaded.spill_key.iter().cloned();
-                saved.writes = spill
-                    .chain(keys)
-                    .map(|key| KvWrite::Delete { key })
-                    .collect();
-            }
-            saved.set_cookie = Some(seal::set_cookie("", 0));
-            return saved;
+            return self.forget(record, loaded);
         }
+        let mut saved = Saved::default();
         let counted = change == Change::Counted;
         // The KV copy is sealed once, before any trimming for the cookie, and serves both the
         // pair's entry and a spill. KV never goes backwards where the isolate knows better.
@@ -284,15 +307,20 @@ impl<'a, S: Store> Storage<'a, S> {
             .remembered
             .as_ref()
             .is_some_and(|m| m.seq > record.seq);
-        let kv_value =
-            (self.kv.is_some() && counted && !newer_known).then(|| self.seal_for_kv(record));
-        saved.set_cookie = self.seal_cookie(
+        let kv_value = (self.kv.is_some() && counted && !newer_known)
+            .then(|| self.seal_for_kv(record))
+            .and_then(|sealed| sealed.map_err(|e| saved.error = Some(e)).ok());
+        let cookie = self.seal_cookie(
             record,
             loaded,
             counted,
             kv_value.as_deref(),
             &mut saved.writes,
         );
+        saved.set_cookie = cookie.unwrap_or_else(|e| {
+            saved.error = Some(e);
+            None
+        });
         if counted {
             if let Some(memory) = self.memory {
                 memory.remember(&self.pair, record);
@@ -310,7 +338,29 @@ impl<'a, S: Store> Storage<'a, S> {
         saved
     }
 
-    fn seal_for_kv(&self, record: &Record) -> String {
+    /// A reset: the isolate remembers the empty `record`, the cookie is cleared and the
+    /// pair's KV entries (and its spill) are deleted.
+    fn forget(&self, record: &Record, loaded: &Loaded) -> Saved {
+        if let Some(memory) = self.memory {
+            memory.remember(&self.pair, record);
+        }
+        let mut writes = Vec::new();
+        if self.kv.is_some() {
+            let keys = self.settings.keys.pair_keys(&self.pair);
+            let spill = loaded.spill_key.iter().cloned();
+            writes = spill
+                .chain(keys)
+                .map(|key| KvWrite::Delete { key })
+                .collect();
+        }
+        Saved {
+            set_cookie: Some(seal::set_cookie("", 0)),
+            writes,
+            error: None,
+        }
+    }
+
+    fn seal_for_kv(&self, record: &Record) -> Result<String, SealError> {
         let s = self.settings;
         let expires_at = record.last_seen.saturating_add(s.kv_ttl_seconds);
         s.keys
@@ -327,57 +377,86 @@ impl<'a, S: Store> Storage<'a, S> {
         counted: bool,
         kv_value: Option<&str>,
         writes: &mut Vec<KvWrite>,
-    ) -> Option<String> {
-        let s = self.settings;
-        let ttl = s.cookie_ttl_seconds;
-        let expires_at = record.last_seen.saturating_add(ttl);
+    ) -> Result<Option<String>, SealError> {
+        let expires_at = record
+            .last_seen
+            .saturating_add(self.settings.cookie_ttl_seconds);
         if expires_at <= self.now {
             // A retry of a record idle past the cookie's life (recovered from KV): a cookie
             // that no longer opens is worse than Twilio keeping what it has.
-            return None;
+            return Ok(None);
         }
-        let fits = |sealed: &str| {
-            let cookie = seal::set_cookie(sealed, ttl);
-            (cookie.len() <= MAX_SET_COOKIE_BYTES && !sealed.is_empty()).then_some(cookie)
-        };
-        let seal = |record: &Record| {
-            s.keys
-                .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)
-        };
-        if let Some(cookie) = fits(&seal(record)) {
-            return Some(cookie);
+        if let Some(cookie) = self.record_cookie(record, expires_at)? {
+            return Ok(Some(cookie));
         }
         if self.kv.is_some() {
-            // A retry's record is in KV already under the pointer's key.
-            let write = counted || loaded.spill_key.is_none();
-            if let Some(key) = loaded.spill_key.clone().or_else(new_spill_key) {
-                let pointer = Pointer {
-                    key: key.clone(),
-                    summary: record.summary(),
-                };
-                let sealed = s
-                    .keys
-                    .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt);
-                if let Some(cookie) = fits(&sealed) {
-                    if write {
-                        let value =
-                            kv_value.map_or_else(|| self.seal_for_kv(record), str::to_string);
-                        writes.push(KvWrite::Put {
-                            key,
-                            value,
-                            ttl_seconds: s.kv_ttl_seconds,
-                        });
-                    }
-                    return Some(cookie);
-                }
+            let spilled = self.spill(record, loaded, counted, kv_value, expires_at, writes)?;
+            if spilled.is_some() {
+                return Ok(spilled);
             }
         }
         while record.drop_oldest_turn() {
-            if let Some(cookie) = fits(&seal(record)) {
-                return Some(cookie);
+            if let Some(cookie) = self.record_cookie(record, expires_at)? {
+                return Ok(Some(cookie));
             }
         }
         // Only a conversation's own state can grow this large; no cookie beats a broken one.
-        None
+        Ok(None)
+    }
+
+    /// The `Set-Cookie` holding `record` itself, when it fits.
+    fn record_cookie(&self, record: &Record, expires_at: u64) -> Result<Option<String>, SealError> {
+        let s = self.settings;
+        let sealed = s
+            .keys
+            .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)?;
+        Ok(self.fitting_cookie(&sealed))
+    }
+
+    /// A `Set-Cookie` for `sealed`, unless it is over [`MAX_SET_COOKIE_BYTES`].
+    fn fitting_cookie(&self, sealed: &str) -> Option<String> {
+        let cookie = seal::set_cookie(sealed, self.settings.cookie_ttl_seconds);
+        (cookie.len() <= MAX_SET_COOKIE_BYTES).then_some(cookie)
+    }
+
+    /// A pointer cookie for `record`, spilled to KV under the pointer's key (the one the
+    /// webhook came with, or a new one); the KV write goes to `writes`.
+    fn spill(
+        &self,
+        record: &Record,
+        loaded: &Loaded,
+        counted: bool,
+        kv_value: Option<&str>,
+        expires_at: u64,
+        writes: &mut Vec<KvWrite>,
+    ) -> Result<Option<String>, SealError> {
+        let s = self.settings;
+        // A retry's record is in KV already under the pointer's key.
+        let write = counted || loaded.spill_key.is_none();
+        let Some(key) = loaded.spill_key.clone().or_else(new_spill_key) else {
+            return Ok(None);
+        };
+        let pointer = Pointer {
+            key,
+            summary: record.summary(),
+        };
+        let sealed = s
+            .keys
+            .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt)?;
+        let Some(cookie) = self.fitting_cookie(&sealed) else {
+            return Ok(None);
+        };
+        if write {
+            let value = match kv_value {
+                Some(value) => value.to_string(),
+                None => self.seal_for_kv(record)?,
+            };
+            writes.push(KvWrite::Put {
+                key: pointer.key,
+                value,
+                ttl_seconds: s.kv_ttl_seconds,
+            });
+        }
+        Ok(Some(cookie))
     }
 }

@@ -68,7 +68,7 @@ pub fn parse_params(encoded: &[u8]) -> Result<Params<'_>, ParamsError> {
 }
 
 /// One media item of an MMS (`MediaUrl{N}` / `MediaContentType{N}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Media {
     /// Where Twilio stores the file.
     pub url: String,
@@ -77,7 +77,8 @@ pub struct Media {
 }
 
 /// An incoming SMS/MMS as Twilio describes it. Fields Twilio did not send are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Serialisable, so the worker hands the message it parsed to the pair's object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InboundMessage {
     /// `MessageSid`: the message's id (`SM…`/`MM…`); the same on a retried delivery.
     pub message_sid: Option<String>,

@@ -42,11 +42,11 @@ pub(super) fn log_error(line: &str) {
 }
 
 /// `{"event": event, "error": error}`, logged as an error.
-pub(super) fn log_event_error(event: &str, error: &str) {
+pub(super) fn log_event_error(event: &str, error: &dyn std::fmt::Display) {
     log_error(&format!(
         "{{\"event\":{},\"error\":{}}}",
         serde_json::to_string(event).unwrap_or_default(),
-        serde_json::to_string(error).unwrap_or_default()
+        serde_json::to_string(&error.to_string()).unwrap_or_default()
     ));
 }
 

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::js::{self, ExecutionContext, Sleep};
 use super::{call, Incoming};
-use crate::storage::{KvWrite, Store};
+use crate::storage::{KvWrite, Store, StoreError};
 
 /// The optional KV namespace binding (see wrangler.toml), as a Durable Object finds it;
 /// the JS entry reads it as `env.CONVERSATIONS` for the webhook.
@@ -70,12 +70,12 @@ pub(super) fn schedule(ctx: &ExecutionContext, kv: Option<Kv>, writes: Vec<KvWri
 pub(super) struct Kv(KvNamespace);
 
 impl Store for Kv {
-    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
         let read = Box::pin(call(self.0.get(key)));
         match select(read, Sleep::new(KV_READ_TIMEOUT)).await {
             // `get(key)` resolves to the text, or null when the key is absent.
-            Either::Left((result, _)) => result.map(|v| v.as_string()),
-            Either::Right(_) => Err("KV read timed out".into()),
+            Either::Left((result, _)) => result.map(|v| v.as_string()).map_err(StoreError::Failed),
+            Either::Right(_) => Err(StoreError::TimedOut),
         }
     }
 }

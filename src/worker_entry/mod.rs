@@ -54,7 +54,7 @@ mod kv {
 #[cfg(not(feature = "objects"))]
 mod objects {
     use crate::conversation::LocalFuture;
-    use crate::objects::{ObjectAnswer, Objects, StartCall, WebhookCall};
+    use crate::objects::{ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall};
 
     /// Never built.
     pub(super) enum ObjectsBinding {}
@@ -64,14 +64,14 @@ mod objects {
             &'a self,
             _: &'a str,
             _: &'a WebhookCall,
-        ) -> LocalFuture<'a, Result<ObjectAnswer, String>> {
+        ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
             match *self {}
         }
         fn start<'a>(
             &'a self,
             _: &'a str,
             _: &'a StartCall,
-        ) -> LocalFuture<'a, Result<(u16, String), String>> {
+        ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
             match *self {}
         }
     }

@@ -18,7 +18,10 @@ use super::kv::{self, Kv};
 use super::{call, run_after_reply, setup, Incoming};
 use crate::app::Runtime;
 use crate::conversation::LocalFuture;
-use crate::objects::{self, ObjectAnswer, ObjectStore, Objects, StartCall, Turnstile, WebhookCall};
+use crate::objects::{
+    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, Turnstile, WebhookCall,
+};
+use crate::storage::StoreError;
 use crate::vars::Vars;
 
 /// Twilio waits 15 s; an object that has not answered in this long is treated as
@@ -91,11 +94,14 @@ impl Objects for ObjectsBinding {
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
-    ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, String>> {
+    ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, ObjectError>> {
         Box::pin(async move {
-            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
-            let text = self.call(name, "/webhook", body).await?;
-            serde_json::from_str(&text).map_err(|e| e.to_string())
+            let body = serde_json::to_string(call)?;
+            let text = self
+                .call(name, "/webhook", body)
+                .await
+                .map_err(ObjectError::Failed)?;
+            Ok(serde_json::from_str(&text)?)
         })
     }
 
@@ -103,11 +109,14 @@ impl Objects for ObjectsBinding {
         &'a self,
         name: &'a str,
         call: &'a StartCall,
-    ) -> LocalFuture<'a, std::result::Result<(u16, String), String>> {
+    ) -> LocalFuture<'a, std::result::Result<(u16, String), ObjectError>> {
         Box::pin(async move {
-            let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
-            let text = self.call(name, "/start", body).await?;
-            serde_json::from_str(&text).map_err(|e| e.to_string())
+            let body = serde_json::to_string(call)?;
+            let text = self
+                .call(name, "/start", body)
+                .await
+                .map_err(ObjectError::Failed)?;
+            Ok(serde_json::from_str(&text)?)
         })
     }
 }
@@ -124,43 +133,43 @@ pub struct ConversationObject {
 struct ObjectStorage<'a>(&'a State);
 
 impl ObjectStore for ObjectStorage<'_> {
-    async fn get(&self, key: &str) -> std::result::Result<Option<String>, String> {
+    async fn get(&self, key: &str) -> std::result::Result<Option<String>, StoreError> {
         self.0
             .storage()
             .get::<String>(key)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), String> {
+    async fn put(&self, key: &str, value: &str) -> std::result::Result<(), StoreError> {
         self.0
             .storage()
             .put(key, value)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn delete(&self, key: &str) -> std::result::Result<(), String> {
+    async fn delete(&self, key: &str) -> std::result::Result<(), StoreError> {
         self.0
             .storage()
             .delete(key)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn set_alarm(&self, at: u64) -> std::result::Result<(), String> {
+    async fn set_alarm(&self, at: u64) -> std::result::Result<(), StoreError> {
         let now_ms = Date::now().as_millis();
         let offset = (at * 1000).saturating_sub(now_ms) as i64;
         self.0
             .storage()
             .set_alarm(offset)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
-    async fn delete_alarm(&self) -> std::result::Result<(), String> {
+    async fn delete_alarm(&self) -> std::result::Result<(), StoreError> {
         self.0
             .storage()
             .delete_alarm()
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
 }
 
@@ -212,13 +221,14 @@ impl DurableObject for ConversationObject {
                         }
                         serde_json::to_string(&answer).map_err(|e| e.to_string())
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.to_string()),
                 },
                 Err(e) => Err(e.to_string()),
             },
             "/start" => match serde_json::from_str::<StartCall>(&body) {
                 Ok(call) => objects::start(setup, &call, &storage, &rt)
                     .await
+                    .map_err(|e| e.to_string())
                     .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
                 Err(e) => Err(e.to_string()),
             },
