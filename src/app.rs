@@ -283,6 +283,7 @@ pub(crate) async fn respond<S: Store>(
 }
 
 /// What the webhook left, for the pair's Durable Object to keep.
+#[cfg_attr(not(feature = "objects"), allow(dead_code))]
 pub(crate) struct Done {
     /// The record after the message.
     pub record: Record,

@@ -60,7 +60,7 @@ mod b64;
 pub mod config;
 pub mod conversation;
 pub mod conversations;
-#[cfg(any(test, feature = "harness"))]
+#[cfg(feature = "harness")]
 pub mod harness;
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
@@ -88,7 +88,7 @@ pub mod prelude {
         AfterReply, ClientError, ClientRequest, ClientResponse, Context, Conversation, Reply,
         Start, Turn, View,
     };
-    #[cfg(any(test, feature = "harness"))]
+    #[cfg(feature = "harness")]
     pub use crate::harness::{Exchange, FakeHttp, TestPhone};
     pub use crate::registry::{Conversations, Registered};
     pub use crate::twilio::params::InboundMessage;

@@ -48,7 +48,7 @@ test("its npm test passes: the greeter's TestPhone tests, then the wasm build", 
   const r = run("npm", ["test"]);
   const out = r.stdout + r.stderr;
   assert.match(out, /test tests::asks_the_name_then_greets_and_counts \.\.\. ok/);
-  assert.match(out, /test result: ok\. 5 passed/);
+  assert.match(out, /test result: ok\. 6 passed/);
   assert.ok(fs.existsSync(path.join(PROJECT, "build/index.js")) && fs.existsSync(path.join(PROJECT, "build/index_bg.wasm")));
 });
 
@@ -61,7 +61,7 @@ test(`its cookie-only wasm is at most ${COOKIE_ONLY_LIMIT} bytes gzipped`, () =>
 });
 
 test("the built greeter answers signed webhooks in workerd, retries from the kept reply, cookies that open", async (t) => {
-  const { mf, dispose } = await startWorker({}, { scriptPath: path.join(PROJECT, "build/index.js") });
+  const { mf, dispose } = await startWorker({}, { scriptPath: path.join(PROJECT, "build/index.js"), modulesRoot: path.join(PROJECT, "build") });
   t.after(dispose);
   const phone = new Phone((url, init) => mf.dispatchFetch(url, init), "https://sms.example.com/sms", "+14155550142");
   assert.equal((await phone.send("hello")).reply, "Hi! What's your name?");
@@ -74,7 +74,7 @@ test("the built greeter answers signed webhooks in workerd, retries from the kep
   assert.equal((await phone.send("hi again")).reply, "Welcome back, Ada. That's message 3.");
   const opened = openSealed(phone.cookie.split("=")[1], { from: phone.from });
   assert.equal(opened.state.count, 3);
-  assert.deepEqual(opened.state.memory, { Known: { name: "Ada" } });
+  assert.equal(opened.state.memory, "Ada", "the state is the name");
   const forged = await new Phone((url, init) => mf.dispatchFetch(url, init), "https://sms.example.com/sms", "+14155550142", { token: "wrong" }).send("x");
   assert.equal(forged.status, 403);
   assert.equal((await phone.post({}, { signature: "x" })).status, 403);

@@ -242,7 +242,7 @@ impl SavedState {
     /// [`StateError`] when `state` does not serialise (a map with non-string keys, a
     /// `Serialize` impl that fails): the caller keeps the state saved before.
     pub fn store<C: Conversation>(state: &C::State) -> Result<Self, StateError> {
-        let json = serde_json::to_string(state).map_err(|e| StateError(e.to_string()))?;
+        let json = serde_json::to_string(state).map_err(|e| StateError::of::<C>(&e))?;
         let default = serde_json::to_string(&C::State::default()).ok();
         Ok(SavedState {
             version: C::STATE_VERSION,
@@ -276,9 +276,26 @@ impl SavedState {
     }
 }
 
-/// A conversation's state that did not serialise: the state saved before it was kept.
+/// A conversation's state that did not serialise: the state saved before it was kept. It
+/// names the state's type, and natively (tests, the test phone) serde's reason too; the wasm
+/// leaves the reason out, which keeps serde_json's error formatting out of it (1.3 KB of a
+/// cookie-only worker's gzipped wasm).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateError(pub String);
+
+impl StateError {
+    fn of<C: Conversation>(e: &serde_json::Error) -> Self {
+        let state = std::any::type_name::<C::State>();
+        #[cfg(not(target_arch = "wasm32"))]
+        let why = format!("{state}: {e}");
+        #[cfg(target_arch = "wasm32")]
+        let why = {
+            let _ = e;
+            state.to_string()
+        };
+        StateError(why)
+    }
+}
 
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -387,7 +404,9 @@ pub trait Converse {
         ctx: &'a Context<'a>,
     ) -> LocalFuture<'a, Ran<Reply>>;
 
-    /// Runs [`Conversation::follow_up`] over the stored state.
+    /// Runs [`Conversation::follow_up`] over the stored state (in the pair's Durable Object:
+    /// not in a worker without the `objects` feature).
+    #[cfg(feature = "objects")]
     fn follow_up<'a>(
         &'a self,
         chat: View<'a>,
@@ -395,7 +414,8 @@ pub trait Converse {
         ctx: &'a Context<'a>,
     ) -> LocalFuture<'a, Ran<Reply>>;
 
-    /// Runs [`Conversation::start`] over a fresh state.
+    /// Runs [`Conversation::start`] over a fresh state (`objects` feature, as above).
+    #[cfg(feature = "objects")]
     fn start<'a>(
         &'a self,
         start: &'a Start,
@@ -415,6 +435,7 @@ impl<C: Conversation> Converse for C {
         Box::pin(saved.run::<C, _>(async move |state| self.reply(message, &chat, state, ctx).await))
     }
 
+    #[cfg(feature = "objects")]
     fn follow_up<'a>(
         &'a self,
         chat: View<'a>,
@@ -429,6 +450,7 @@ impl<C: Conversation> Converse for C {
     }
 
     /// A start that fails stores nothing the caller keeps: its state is fresh and dropped.
+    #[cfg(feature = "objects")]
     fn start<'a>(
         &'a self,
         start: &'a Start,

@@ -112,23 +112,61 @@ pub struct ObjectAnswer {
     /// cannot be reached.
     pub set_cookie: Option<String>,
     /// The log's outcome.
-    pub outcome: String,
+    pub outcome: AnsweredOutcome,
     /// Where the record came from (`object`, or `cookie` when it was newer).
-    pub source: Option<String>,
+    pub source: Option<Source>,
     /// The count after the message.
     pub count: Option<u64>,
     /// KV writes for the worker to run after the reply.
     pub writes: Vec<KvWrite>,
 }
 
+/// How an object's webhook ended: what [`Outcome`] can be when an object answers, typed on
+/// both sides of the call (on the wire, the log's names: `"reply"`, `"opt_out"`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnsweredOutcome {
+    /// [`Outcome::Reply`].
+    Reply,
+    /// [`Outcome::Retry`].
+    Retry,
+    /// [`Outcome::Reset`].
+    Reset,
+    /// [`Outcome::OptOut`].
+    OptOut,
+}
+
+impl From<&Outcome> for AnsweredOutcome {
+    fn from(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Retry => AnsweredOutcome::Retry,
+            Outcome::Reset => AnsweredOutcome::Reset,
+            Outcome::OptOut => AnsweredOutcome::OptOut,
+            _ => AnsweredOutcome::Reply,
+        }
+    }
+}
+
+impl From<AnsweredOutcome> for Outcome {
+    fn from(outcome: AnsweredOutcome) -> Self {
+        match outcome {
+            AnsweredOutcome::Reply => Outcome::Reply,
+            AnsweredOutcome::Retry => Outcome::Retry,
+            AnsweredOutcome::Reset => Outcome::Reset,
+            AnsweredOutcome::OptOut => Outcome::OptOut,
+        }
+    }
+}
+
 impl ObjectAnswer {
+    #[cfg(feature = "objects")]
     pub(crate) fn from_handled(handled: &Handled) -> Self {
         let r = &handled.response;
         ObjectAnswer {
             body: r.body.clone(),
             set_cookie: r.set_cookie.clone(),
-            outcome: r.log.outcome.name().to_string(),
-            source: r.log.source.map(|s| s.name().to_string()),
+            outcome: AnsweredOutcome::from(&r.log.outcome),
+            source: r.log.source,
             count: r.log.count,
             writes: handled.writes.clone(),
         }
@@ -136,27 +174,44 @@ impl ObjectAnswer {
 
     /// The worker's response, from what the object answered.
     pub fn into_handled(self, from: Option<String>) -> Handled {
-        let outcome = match self.outcome.as_str() {
-            "retry" => Outcome::Retry,
-            "reset" => Outcome::Reset,
-            "opt_out" => Outcome::OptOut,
-            _ => Outcome::Reply,
-        };
-        let source = match self.source.as_deref() {
-            Some("cookie") => Some(Source::Cookie),
-            Some("kv") => Some(Source::Kv),
-            Some("new") => Some(Source::New),
-            _ => Some(Source::Object),
-        };
         let log = LogEvent {
-            source,
+            source: Some(self.source.unwrap_or(Source::Object)),
             count: self.count,
-            ..LogEvent::new(outcome, from)
+            ..LogEvent::new(self.outcome.into(), from)
         };
         Handled {
             response: HttpResponse::twiml(self.body, self.set_cookie, log),
             writes: self.writes,
             after_reply: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    /// A worker and an object of different versions meet during a deploy: the answer's
+    /// outcome and source keep the names the log uses.
+    #[test]
+    fn the_answer_names_its_outcome_and_source_as_the_log_does() {
+        let answer = ObjectAnswer {
+            body: String::new(),
+            set_cookie: None,
+            outcome: AnsweredOutcome::OptOut,
+            source: Some(Source::Cookie),
+            count: Some(2),
+            writes: Vec::new(),
+        };
+        let json = serde_json::to_string(&answer).unwrap();
+        assert!(json.contains(r#""outcome":"opt_out""#), "{json}");
+        assert!(json.contains(r#""source":"cookie""#), "{json}");
+        let back: ObjectAnswer = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, answer);
+        let bad = json.replace("opt_out", "shrug");
+        assert!(
+            serde_json::from_str::<ObjectAnswer>(&bad).is_err(),
+            "an unknown outcome is refused"
+        );
     }
 }

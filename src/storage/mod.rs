@@ -83,7 +83,8 @@ pub enum KvWrite {
 }
 
 /// Where the record of a webhook came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// No usable copy: the conversation starts here.
     New,

@@ -1,29 +1,15 @@
 //! A two-step greeter: asks for a name, greets by it, then counts the visits.
 
-use serde::{Deserialize, Serialize};
 use sms_conversation_worker::prelude::*;
 
 /// Asks the person's name once, then welcomes them back by it.
 pub struct Greeter;
 
-/// What the greeter remembers between texts (sealed into the pair's cookie).
-#[derive(Default, Serialize, Deserialize)]
-pub enum Step {
-    /// Nobody has texted yet.
-    #[default]
-    New,
-    /// We asked for the name.
-    AskedName,
-    /// We know it.
-    Known {
-        /// The name, as the person typed it (trimmed).
-        name: String,
-    },
-}
-
 impl Conversation for Greeter {
     const NAME: &'static str = "greeter";
-    type State = Step;
+    /// The person's name, once they gave it (sealed into the pair's cookie). Before that, the
+    /// count tells the first text (asked for the name) from the answer.
+    type State = Option<String>;
 
     fn new(_vars: &Vars<'_>) -> Result<Self, ConfigError> {
         Ok(Greeter)
@@ -33,28 +19,22 @@ impl Conversation for Greeter {
         &self,
         message: &InboundMessage,
         chat: &View<'_>,
-        step: &mut Step,
+        name: &mut Option<String>,
         _ctx: &Context<'_>,
     ) -> Reply {
-        match step {
-            Step::New => {
-                *step = Step::AskedName;
-                Reply::text("Hi! What's your name?")
-            }
-            Step::AskedName => {
-                let name = message.body.trim();
-                if name.is_empty() {
-                    return Reply::text("Hi! What's your name?");
-                }
-                let reply = Reply::text(format!("Nice to meet you, {name}!"));
-                *step = Step::Known { name: name.to_string() };
-                reply
-            }
-            Step::Known { name } => Reply::text(format!(
+        if let Some(name) = name {
+            return Reply::text(format!(
                 "Welcome back, {name}. That's message {}.",
                 chat.count
-            )),
+            ));
         }
+        let answer = message.body.trim();
+        if chat.count == 1 || answer.is_empty() {
+            return Reply::text("Hi! What's your name?");
+        }
+        let reply = Reply::text(format!("Nice to meet you, {answer}!"));
+        *name = Some(answer.to_string());
+        reply
     }
 }
 
@@ -97,6 +77,16 @@ mod tests {
         phone.text("Ada");
         phone.text("RESET");
         assert_eq!(phone.text("hello").texts(), ["Hi! What's your name?"]);
+    }
+
+    #[test]
+    fn a_forgotten_cookie_starts_over() {
+        let mut phone = TestPhone::new::<Greeter>(&[]).unwrap();
+        phone.text("hello");
+        phone.text("Ada");
+        // Twilio forgets a pair's cookies after four idle hours.
+        phone.wait(4 * 3600 + 1);
+        assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
     }
 
     #[test]
