@@ -10,7 +10,8 @@
 # prints the tables and writes bench/RESULTS.md. Not part of `npm test`.
 # Knobs (environment): BENCH_DURATION (8 s), BENCH_CONNECTIONS (32), BENCH_RUNS (3),
 # BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WASM_CORE=1,
-# BENCH_SKIP_WORKERD=1, BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison); BENCH_BEFORE=DIR
+# BENCH_SKIP_WORKERD=1, BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison),
+# BENCH_SKIP_FEATURES=1 (the feature sets' sizes and the cookie-only build's row); BENCH_BEFORE=DIR
 # adds a row for another build of the worker (e.g. an older commit's build/), to compare,
 # named BENCH_BEFORE_LABEL.
 set -euo pipefail
@@ -64,8 +65,15 @@ if stale bench/rs-io-floor/build/index.js bench/rs-io-floor/src bench/rs-io-floo
     --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 fi
 BEFORE=()
+# What each feature set costs (sizes), and the cookie-only build served beside the full one.
+if [ "${BENCH_SKIP_FEATURES:-}" != 1 ]; then
+  say "feature sets: a worker crate per set (bench/feature-sets.sh)"
+  bash bench/feature-sets.sh > "$OUT/features.md"
+  BEFORE+=(--variant "cookie-only=bench/.features/counter-cookie/build"
+    --label "cookie-only=Rust worker, cookie-only build (the counter; no kv, no objects)")
+fi
 if [ -n "${BENCH_BEFORE:-}" ]; then
-  BEFORE=(--variant "before=$BENCH_BEFORE" --label "before=${BENCH_BEFORE_LABEL:-Rust worker, the build in $BENCH_BEFORE}")
+  BEFORE+=(--variant "before=$BENCH_BEFORE" --label "before=${BENCH_BEFORE_LABEL:-Rust worker, the build in $BENCH_BEFORE}")
 fi
 
 if [ "${BENCH_SKIP_NATIVE:-}" != 1 ]; then
@@ -87,7 +95,7 @@ if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
 fi
 if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   say "CPU profile of the worker in workerd (V8 sampling profiler)"
-  if bash bench/named-wasm.sh target/wasm32-unknown-unknown/release/sms_conversation_worker.wasm \
+  if bash bench/named-wasm.sh target/wasm32-unknown-unknown/release/sms_worker.wasm \
     build/index_bg.wasm "$OUT/named.wasm" >&2; then
     node bench/profile.mjs "$OUT/named.wasm" --config default > "$OUT/profile-default.md"
     node bench/profile.mjs "$OUT/named.wasm" --config signed > "$OUT/profile-signed.md"
@@ -110,7 +118,11 @@ Object.assign(env, { end: new Date().toISOString(), others_at_end: others, loada
 fs.writeFileSync(file, JSON.stringify(env));
 JS
 node bench/report.mjs "$OUT" bench/RESULTS.md
-# The objects' table goes after the report's (report.mjs does not know it).
+# The feature sets' and the objects' tables go after the report's (report.mjs does not know them).
+if [ -f "$OUT/features.md" ]; then
+  { echo; echo "## Feature sets: the wasm each costs"; echo; cat "$OUT/features.md"; } >> bench/RESULTS.md
+  cat "$OUT/features.md"
+fi
 if [ -f "$OUT/objects.md" ]; then
   { echo; echo "## Durable Objects: what the binding costs per message"; echo; cat "$OUT/objects.md"; } >> bench/RESULTS.md
   cat "$OUT/objects.md"

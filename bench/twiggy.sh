@@ -7,7 +7,7 @@
 # With BY_CRATE=<file>, also writes the bytes by crate there (bench/wasm-by-crate.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SRC="${1:-target/wasm32-unknown-unknown/release/sms_conversation_worker.wasm}"
+SRC="${1:-target/wasm32-unknown-unknown/release/sms_worker.wasm}"
 SHIPPED="${2:-build/index_bg.wasm}"
 N="${3:-15}"
 TWIGGY_VERSION=0.8.0

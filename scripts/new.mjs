@@ -18,7 +18,9 @@ Writes a new SMS worker project into DIR (which must not exist, or be empty): a 
 with the starter's greeter conversation and its tests, wrangler.toml and package.json
 (npm test, npm run dev, npm run deploy), depending on this checkout by path.
 
-  --name NAME   the crate's and the worker's name (default: DIR's last part)`;
+  --name NAME   the crate's and the worker's name (default: DIR's last part)
+  --inside      allow DIR inside this repository (its benchmarks do; the project is still its
+                own workspace)`;
 
 /** A crate and worker name from `raw`: lowercase letters, digits and dashes. */
 export function projectName(raw) {
@@ -27,10 +29,10 @@ export function projectName(raw) {
 }
 
 /** Writes the project; returns the files written (relative to `dir`). */
-export function create(dir, { name = projectName(path.basename(path.resolve(dir))) } = {}) {
+export function create(dir, { name = projectName(path.basename(path.resolve(dir))), inside: allowInside = false } = {}) {
   dir = path.resolve(dir);
   const inside = path.relative(FRAMEWORK, dir);
-  if (!inside.startsWith("..") && !path.isAbsolute(inside)) {
+  if (!allowInside && !inside.startsWith("..") && !path.isAbsolute(inside)) {
     throw new Error(`${dir} is inside this repository; a project lives outside it (its own workspace)`);
   }
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new Error(`${dir} exists and is not empty`);
@@ -66,7 +68,7 @@ export function create(dir, { name = projectName(path.basename(path.resolve(dir)
 function main(argv) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: "string" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: "string" }, inside: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
   } catch (e) {
     console.error(`${e.message}\n\n${USAGE}`);
     return 2;
@@ -82,7 +84,7 @@ function main(argv) {
   }
   try {
     const dir = path.resolve(positionals[0]);
-    const files = create(dir, values.name ? { name: projectName(values.name) } : {});
+    const files = create(dir, { ...(values.name ? { name: projectName(values.name) } : {}), inside: values.inside });
     console.log(`Created ${dir} (${files.length} files). Next:\n  cd ${dir}\n  npm test        # the greeter's tests, then the wasm build\n  npm run dev     # serves it at http://127.0.0.1:8787/sms`);
     return 0;
   } catch (e) {

@@ -472,6 +472,12 @@ Texts the local worker as Twilio would (signed, with the pair's cookies).
   --forget        empty the jar of this To/From pair first (Twilio forgets after 4 idle hours)
   --chat          interactive: type messages; /from NUMBER, /to NUMBER, /forget, /quit
   --verbose, -v   also print the request, the TwiML and the cookie size
+  --state         also print the conversation's state after each reply, opened with
+                  SESSION_SECRET (.dev.vars) and decoded by the worker's own conversation;
+                  builds the dev phone's inspector once
+  --conversation NAME
+                  the worker's CONVERSATION, for --state (default: .dev.vars, else
+                  wrangler.toml [vars], else the worker's first)
   --help, -h      this text`;
 
 /** A failed fetch of the webhook, explained (with how to start the local worker). */
@@ -498,6 +504,27 @@ function printVerbose(out, r, jarFile) {
   );
 }
 
+/** The pair's state as the worker's own conversation reads it (the dev phone's inspector). */
+async function decodedState(opts) {
+  const { buildInspector, Inspector, wranglerVar } = await import("./phone.mjs");
+  opts.showState.inspector ??= new Inspector(await buildInspector());
+  const cookie = new CookieJar({ file: opts.jarFile }).cookies(opts.to, opts.from).find((c) => c.name === "sms_state");
+  if (!cookie) return "none (no cookie stored)";
+  const conversation = opts.conversation ?? (devVar("CONVERSATION").value || wranglerVar("CONVERSATION") || undefined);
+  const answer = await opts.showState.inspector.inspect({
+    secret: devVar("SESSION_SECRET").value ?? "",
+    account_sid: opts.account,
+    to: opts.to,
+    from: opts.from,
+    cookie: cookie.value,
+    now: Math.floor(Date.now() / 1000),
+    ...(conversation ? { conversation } : {}),
+  });
+  if (!answer.ok) return `cannot open the cookie (${answer.error})`;
+  const { state, count } = answer.record;
+  return `${JSON.stringify(state)} (message ${count})`;
+}
+
 /** One message; prints the reply. Returns true on a 2xx answer. */
 async function sendAndPrint(opts, { out, err, verbose }) {
   let r;
@@ -509,6 +536,7 @@ async function sendAndPrint(opts, { out, err, verbose }) {
   }
   if (verbose) printVerbose(err, r, opts.jarFile);
   for (const w of r.warnings) err.write(`warning: ${w}\n`);
+  if (opts.showState && r.ok) err.write(`state: ${await decodedState(opts)}\n`);
   if (!r.ok) {
     err.write(`HTTP ${r.status} ${r.statusText}\n${r.text}${r.text.endsWith("\n") ? "" : "\n"}`);
     if (r.status === 403) err.write(`(signed with the token from ${opts.tokenSource ?? "--token"}; does the worker use the same TWILIO_AUTH_TOKEN?)\n`);
@@ -577,6 +605,8 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
         forget: { type: "boolean", default: false },
         chat: { type: "boolean", default: false },
         verbose: { type: "boolean", short: "v", default: false },
+        state: { type: "boolean", default: false },
+        conversation: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -598,6 +628,9 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
     to: v.to,
     account: v.account,
     jarFile: path.resolve(v.jar ?? DEFAULT_JAR),
+    // Shared by every message of a chat: the inspector, started once.
+    showState: v.state ? { inspector: null } : null,
+    conversation: v.conversation,
   };
   if (v.sid) opts.sid = v.sid;
   if (!opts.token) {
@@ -610,14 +643,18 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
     jar.save();
     io.err.write(`${had ? "forgot" : "no"} cookies of ${opts.from} → ${opts.to}\n`);
   }
-  if (v.chat) return (await chat(opts, { ...io, verbose: v.verbose })) ? 0 : 1;
-  if (positionals.length === 0) {
-    if (v.forget) return 0;
-    io.err.write(`error: no message text\n\n${USAGE}\n`);
-    return 2;
+  try {
+    if (v.chat) return (await chat(opts, { ...io, verbose: v.verbose })) ? 0 : 1;
+    if (positionals.length === 0) {
+      if (v.forget) return 0;
+      io.err.write(`error: no message text\n\n${USAGE}\n`);
+      return 2;
+    }
+    const ok = await sendAndPrint({ ...opts, body: positionals.join(" ") }, { ...io, verbose: v.verbose });
+    return ok ? 0 : 1;
+  } finally {
+    opts.showState?.inspector?.close();
   }
-  const ok = await sendAndPrint({ ...opts, body: positionals.join(" ") }, { ...io, verbose: v.verbose });
-  return ok ? 0 : 1;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -248,3 +248,32 @@ test("TwiML parsing: entities, CDATA, several messages, <Response/>", () => {
   );
   assert.throws(() => parseTwiml(' <?xml version="1.0"?><Response/>'), /12100/);
 });
+
+test("--state prints the state after each reply, decoded by the worker's own conversation by name", { timeout: 10 * 60_000 }, async (t) => {
+  // The simulator opens cookies with SESSION_SECRET from .dev.vars(.example), as the dev
+  // server would seal them; the survey is picked by name, as CONVERSATION does.
+  const { devVar } = await import("../scripts/sms.mjs");
+  const secret = devVar("SESSION_SECRET").value;
+  const survey = await startWorker({ TWILIO_AUTH_TOKEN: TOKEN, SESSION_SECRET: secret, CONVERSATION: "survey" }, { port: 0 });
+  t.after(() => survey.dispose());
+  const surveyUrl = new URL("/sms", survey.url).href;
+  const jar = newJar();
+  const run = (body) =>
+    new Promise((resolve, reject) => {
+      const args = [SMS, "--url", surveyUrl, "--token", TOKEN, "--jar", jar, "--from", "+14155550077", "--state", "--conversation", "survey", body];
+      const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  const first = await run("hi");
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout.trim(), "Hi! What's your name?");
+  assert.match(first.stderr, /^state: "Name" \(message 1\)$/m, first.stderr);
+  const second = await run("Ada");
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /^state: .*"Ada".* \(message 2\)$/m, second.stderr);
+});

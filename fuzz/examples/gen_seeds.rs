@@ -120,8 +120,9 @@ fn main() {
     let t = "cookie_open";
     let r3 = sample_record(3, 0, "SM3");
     let r_state = with_state(sample_record(5, 3, "SM5"), r#"{"Zip":{"name":"Rey"}}"#);
-    let seal =
-        |r: &Record, purpose, expires: u64, encrypt| keys.seal(r, purpose, &PAIR, expires, encrypt).unwrap();
+    let seal = |r: &Record, purpose, expires: u64, encrypt| {
+        keys.seal(r, purpose, &PAIR, expires, encrypt).unwrap()
+    };
     let cookie = seal(&r3, Purpose::Cookie, NOW + 3600, false);
     let kv = seal(&r3, Purpose::Kv, NOW + 3600, false);
     let pointer = Pointer {
@@ -543,7 +544,7 @@ fn main() {
         expected_signature(
             AUTH_TOKEN,
             url,
-            &params_string(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            &params_string(params.iter().map(|(k, v)| (&**k, &**v))),
         )
     };
     let post = |config: u8, flags: u8, url: &str, signature: &str, cookie: &str, body: &str| {

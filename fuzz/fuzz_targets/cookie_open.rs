@@ -94,14 +94,15 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(opened) = &in_cookie {
         // The same value inside a jar, next to junk and a cookie of another pair.
-        let other = keys.seal(
-            &Default::default(),
-            Purpose::Cookie,
-            &OTHER_PAIR,
-            NOW + 100,
-            false,
-        )
-        .expect("a signed value always seals");
+        let other = keys
+            .seal(
+                &Default::default(),
+                Purpose::Cookie,
+                &OTHER_PAIR,
+                NOW + 100,
+                false,
+            )
+            .expect("a signed value always seals");
         let jar = format!("a=b; {COOKIE_NAME}=junk; {COOKIE_NAME}={sealed}; {COOKIE_NAME}={other}");
         assert_eq!(
             keys.open_cookie_header(&jar, &PAIR, NOW).as_ref(),
@@ -114,7 +115,9 @@ fuzz_target!(|data: &[u8]| {
             match opened {
                 Opened::Record(record) => {
                     for purpose in [Purpose::Cookie, Purpose::Kv, Purpose::Object] {
-                        let resealed = keys.seal(record, purpose, &PAIR, NOW + 1, encrypt).expect("sealed");
+                        let resealed = keys
+                            .seal(record, purpose, &PAIR, NOW + 1, encrypt)
+                            .expect("sealed");
                         assert_eq!(
                             keys.open(&resealed, home(purpose), &PAIR, NOW).as_ref(),
                             Ok(opened),
@@ -123,7 +126,9 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 Opened::Pointer(pointer) => {
-                    let resealed = keys.seal_pointer(pointer, &PAIR, NOW + 1, encrypt).expect("sealed");
+                    let resealed = keys
+                        .seal_pointer(pointer, &PAIR, NOW + 1, encrypt)
+                        .expect("sealed");
                     assert_eq!(
                         keys.open(&resealed, Place::Cookie, &PAIR, NOW).as_ref(),
                         Ok(opened),

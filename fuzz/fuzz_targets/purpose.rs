@@ -44,11 +44,15 @@ fuzz_target!(|data: &[u8]| {
     for purpose in PURPOSES {
         let (sealed, expected) = match purpose {
             Purpose::Pointer => (
-                sealer.seal_pointer(&pointer, &pair, expires_at, encrypt).expect("sealed"),
+                sealer
+                    .seal_pointer(&pointer, &pair, expires_at, encrypt)
+                    .expect("sealed"),
                 Opened::Pointer(pointer.clone()),
             ),
             _ => (
-                sealer.seal(&record, purpose, &pair, expires_at, encrypt).expect("sealed"),
+                sealer
+                    .seal(&record, purpose, &pair, expires_at, encrypt)
+                    .expect("sealed"),
                 Opened::Record(record.clone()),
             ),
         };

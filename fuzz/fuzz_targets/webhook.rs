@@ -27,9 +27,7 @@ use sms_conversation_worker::conversation::{HttpClient, NoClient};
 use sms_conversation_worker::harness::block_on;
 use sms_conversation_worker::record::{Pair, Record};
 use sms_conversation_worker::response::Outcome;
-use sms_conversation_worker::seal::{
-    OpenError, Opened, Place, Purpose, COOKIE_NAME, MAX_SET_COOKIE_BYTES,
-};
+use sms_conversation_worker::seal::{Opened, Place, Purpose, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
 use sms_conversation_worker::storage::{KvWrite, Memory, NoStore};
 use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
 use sms_conversation_worker::twilio::signature::{
@@ -189,7 +187,10 @@ fuzz_target!(|data: &[u8]| {
             ..record.clone()
         };
         let kv_expiry = record.last_seen.saturating_add(s.kv_ttl_seconds);
-        kv_value = s.keys.seal(&newer, Purpose::Kv, pair, kv_expiry, encrypt).ok();
+        kv_value = s
+            .keys
+            .seal(&newer, Purpose::Kv, pair, kv_expiry, encrypt)
+            .ok();
     }
     let store = FuzzStore {
         mode: store_mode,

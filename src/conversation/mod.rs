@@ -214,6 +214,7 @@ pub struct View<'a> {
 /// A conversation's own state as stored: JSON with the version that wrote it. Empty JSON
 /// stands for `Default`, so a conversation without state costs no cookie bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[doc(hidden)]
 pub struct SavedState {
     /// [`Conversation::STATE_VERSION`] of the writer (0: the first release's string map).
     pub version: u32,
@@ -311,6 +312,7 @@ impl std::fmt::Display for StateError {
 /// could not be stored, when it could not.
 #[derive(Debug)]
 #[must_use]
+#[doc(hidden)]
 pub struct Ran<T> {
     /// The conversation's answer.
     pub answer: T,
@@ -394,6 +396,7 @@ impl<'a> Context<'a> {
 
 /// [`Conversation`] with its state type erased, so the worker can pick one at run time
 /// (the `CONVERSATION` var). Implemented for every conversation.
+#[doc(hidden)]
 pub trait Converse {
     /// Runs [`Conversation::reply`] over the stored state and stores what it leaves.
     fn converse<'a>(
