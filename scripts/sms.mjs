@@ -21,13 +21,9 @@ import { parseArgs } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import twilio from "twilio";
 
-/** This repository (the framework). */
-export const FRAMEWORK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-/** The worker's project: its wrangler.toml, .dev.vars and .cache/. This repository, or a user's
- * project when its sms-worker.mjs runs these scripts (SMS_WORKER_PROJECT). */
-export const ROOT = process.env.SMS_WORKER_PROJECT ? path.resolve(process.env.SMS_WORKER_PROJECT) : FRAMEWORK;
-/** The worker's crate (the one with `worker!`): the project itself, or this repository's worker/. */
-export const WORKER_CRATE = ROOT === FRAMEWORK ? path.join(FRAMEWORK, "worker") : ROOT;
+import { FRAMEWORK, ROOT, WORKER_CRATE } from "./paths.mjs";
+
+export { FRAMEWORK, ROOT, WORKER_CRATE };
 export const DEFAULT_FROM = "+14155550001";
 export const DEFAULT_TO = "+15005550006";
 export const DEFAULT_ACCOUNT = "AC" + "0".repeat(32);
@@ -506,7 +502,7 @@ function printVerbose(out, r, jarFile) {
 
 /** The pair's state as the worker's own conversation reads it (the dev phone's inspector). */
 async function decodedState(opts) {
-  const { buildInspector, Inspector, wranglerVar } = await import("./phone.mjs");
+  const { buildInspector, Inspector, wranglerVar } = await import("./inspector.mjs");
   opts.showState.inspector ??= new Inspector(await buildInspector());
   const cookie = new CookieJar({ file: opts.jarFile }).cookies(opts.to, opts.from).find((c) => c.name === "sms_state");
   if (!cookie) return "none (no cookie stored)";

@@ -314,46 +314,23 @@ impl Wake for Handoff {
 
 async fn answer(req: Incoming) -> String {
     let started = req.started() as u64;
-    let env = req.env();
-    let ctx = req.ctx();
-    let body = req.body();
-    let state = req.body_state();
-    let body = if state == BodyState::Read as u8 {
-        Body::Read(&body)
-    } else if state == BodyState::TooLarge as u8 {
-        Body::TooLarge
-    } else {
-        Body::Unreadable
-    };
+    let (env, ctx) = (req.env(), req.ctx());
     let setup: &'static Loaded = setup(&env);
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
     let find = |name: &str| js::var(&env, name);
     let runtime = Runtime {
-        now: started / 1000,
         kv: store.as_ref(),
         memory: Some(MEMORY.with(|m| *m)),
-        vars: Vars::new(&find),
-        http: Rc::new(crate::conversation::PlatformFetch),
         objects: objects.as_ref().map(|o| o as &dyn Objects),
+        ..Runtime::new(
+            started / 1000,
+            Vars::new(&find),
+            Rc::new(crate::conversation::PlatformFetch),
+        )
     };
-    let (method, url) = (req.method(), req.url());
-    let (content_type, signature) = (req.content_type(), req.signature());
-    let (cookie, authorization) = (req.cookie(), req.authorization());
-    let handled = app::handle(
-        setup.as_ref(),
-        &HttpRequest {
-            method: &method,
-            url: &url,
-            content_type: content_type.as_deref(),
-            signature: signature.as_deref(),
-            cookie: cookie.as_deref(),
-            authorization: authorization.as_deref(),
-            body,
-        },
-        &runtime,
-    )
-    .await;
+    let read = Read::from(&req);
+    let handled = app::handle(setup.as_ref(), &read.request(), &runtime).await;
     let response = handled.response;
     kv::schedule(&ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
@@ -361,16 +338,70 @@ async fn answer(req: Incoming) -> String {
     }
     log_errors(&response);
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
-    let log = response.log.to_json(response.status, elapsed);
+    answer_json(&response, &response.log.to_json(response.status, elapsed))
+}
+
+/// The request's fields, read out of [`Incoming`] once, for [`HttpRequest`] to borrow.
+struct Read {
+    method: String,
+    url: String,
+    content_type: Option<String>,
+    signature: Option<String>,
+    cookie: Option<String>,
+    authorization: Option<String>,
+    body: Vec<u8>,
+    body_state: u8,
+}
+
+impl From<&Incoming> for Read {
+    fn from(req: &Incoming) -> Self {
+        Read {
+            method: req.method(),
+            url: req.url(),
+            content_type: req.content_type(),
+            signature: req.signature(),
+            cookie: req.cookie(),
+            authorization: req.authorization(),
+            body: req.body(),
+            body_state: req.body_state(),
+        }
+    }
+}
+
+impl Read {
+    fn request(&self) -> HttpRequest<'_> {
+        let state = self.body_state;
+        let body = if state == BodyState::Read as u8 {
+            Body::Read(&self.body)
+        } else if state == BodyState::TooLarge as u8 {
+            Body::TooLarge
+        } else {
+            Body::Unreadable
+        };
+        HttpRequest {
+            method: &self.method,
+            url: &self.url,
+            content_type: self.content_type.as_deref(),
+            signature: self.signature.as_deref(),
+            cookie: self.cookie.as_deref(),
+            authorization: self.authorization.as_deref(),
+            body,
+        }
+    }
+}
+
+/// The response as the JS entry reads it ([`Answer`]).
+fn answer_json(response: &HttpResponse, log: &str) -> String {
     serde_json::to_string(&Answer {
         status: response.status,
         content_type: response.content_type,
         set_cookie: response.set_cookie.as_deref(),
         allow: response.allow,
         state_source: response.state_source(),
-        log: &log,
+        log,
         body: &response.body,
     })
+    // Strings and numbers always serialise: never the empty default.
     .unwrap_or_default()
 }
 

@@ -174,6 +174,33 @@ impl ObjectStore for ObjectStorage<'_> {
 }
 
 impl ConversationObject {
+    /// The worker's call on `path` (`/webhook`, `/start`), answered as JSON.
+    async fn route(
+        &self,
+        setup: &crate::app::Setup,
+        path: &str,
+        body: &str,
+        rt: &Runtime<'_, Kv>,
+    ) -> std::result::Result<String, ObjectError> {
+        let storage = ObjectStorage(&self.state);
+        match path {
+            "/webhook" => {
+                let call = serde_json::from_str::<WebhookCall>(body)?;
+                let (answer, after_reply) = objects::webhook(setup, &call, &storage, rt).await?;
+                if !after_reply.is_empty() {
+                    self.state.wait_until(run_after_reply(after_reply));
+                }
+                Ok(serde_json::to_string(&answer)?)
+            }
+            "/start" => {
+                let call = serde_json::from_str::<StartCall>(body)?;
+                let answer = objects::start(setup, &call, &storage, rt).await?;
+                Ok(serde_json::to_string(&answer)?)
+            }
+            _ => Err(ObjectError::Failed(format!("no route {path}"))),
+        }
+    }
+
     fn runtime<'a>(
         &'a self,
         find: &'a dyn Fn(&str) -> Option<String>,
@@ -211,32 +238,10 @@ impl DurableObject for ConversationObject {
         let env = &self.env;
         let find = |name: &str| js::var(env.as_ref(), name);
         let rt = self.runtime(&find, store.as_ref());
-        let storage = ObjectStorage(&self.state);
-        let answer = match path.as_str() {
-            "/webhook" => match serde_json::from_str::<WebhookCall>(&body) {
-                Ok(call) => match objects::webhook(setup, &call, &storage, &rt).await {
-                    Ok((answer, after_reply)) => {
-                        if !after_reply.is_empty() {
-                            self.state.wait_until(run_after_reply(after_reply));
-                        }
-                        serde_json::to_string(&answer).map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(e.to_string()),
-                },
-                Err(e) => Err(e.to_string()),
-            },
-            "/start" => match serde_json::from_str::<StartCall>(&body) {
-                Ok(call) => objects::start(setup, &call, &storage, &rt)
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
-                Err(e) => Err(e.to_string()),
-            },
-            _ => Err(format!("no route {path}")),
-        };
+        let answer = self.route(setup, &path, &body, &rt).await;
         match answer {
             Ok(json) => Response::ok(json),
-            Err(e) => Response::error(e, 503),
+            Err(e) => Response::error(e.to_string(), 503),
         }
     }
 
