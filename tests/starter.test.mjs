@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -89,4 +90,28 @@ test("its npm run dev answers signed webhooks with the greeter's replies", { tim
   assert.equal(first.reply, "Hi! What's your name?");
   assert.equal((await phone.send("Grace")).reply, "Nice to meet you, Grace!");
   assert.equal((await phone.send("back")).reply, "Welcome back, Grace. That's message 3.");
+});
+
+test("the same project with the README's conversation instead builds and calls out through ctx.fetch in workerd", { timeout: 20 * 60_000 }, async (t) => {
+  fs.copyFileSync(path.join(ROOT, "tests/fixtures/dogs.rs"), path.join(PROJECT, "src/lib.rs"));
+  const r = run("npm", ["test"]);
+  assert.match(r.stdout + r.stderr, /test tests::shows_a_corgi \.\.\. ok/);
+  // A stand-in for the dog API on loopback: the worker's fetch reaches it.
+  const asked = [];
+  const api = http.createServer((req, res) => {
+    asked.push(req.url);
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ url: `https://img.test${req.url}.jpg` }));
+  });
+  await new Promise((resolve) => api.listen(0, "127.0.0.1", resolve));
+  t.after(() => api.close());
+  const build = path.join(PROJECT, "build");
+  const dogApi = `http://127.0.0.1:${api.address().port}`;
+  const { mf, dispose } = await startWorker({ DOG_API_URL: dogApi }, { scriptPath: path.join(build, "index.js"), modulesRoot: build });
+  t.after(dispose);
+  const phone = new Phone((url, init) => mf.dispatchFetch(url, init), "https://sms.example.com/sms", "+14155550144");
+  assert.equal((await phone.send("hi")).reply, "Which breed would you like to see?");
+  const corgi = await phone.send("Corgi");
+  assert.match(corgi.text, /<Body>A corgi!<\/Body><Media>https:\/\/img\.test\/corgi\/random\.jpg<\/Media>/);
+  assert.deepEqual(asked, ["/corgi/random"]);
 });
