@@ -55,7 +55,7 @@ switch (command) {
     run("wrangler", ["dev", ...args]);
     break;
   case "test":
-    setup();
+    // No setup first: cargo test needs none of it, and the build runs it.
     console.error("== cargo test");
     run("cargo", ["test"]);
     console.error("== build the worker (wasm)");

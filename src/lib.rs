@@ -49,7 +49,7 @@
 //! `storage` and `seal` (where a pair's record lives and how it is sealed); [`conversation`]
 //! (the API), [`conversations`] (the shipped ones), [`registry`] (which a worker runs) and
 //! [`harness`] (the test phone). All of it is plain Rust, tested natively; the Workers
-//! adapter (`worker_entry.rs`, wasm32 only) moves values in and out and runs the I/O.
+//! adapter (`worker_entry/`, wasm32 only) moves values in and out and runs the I/O.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -32,6 +32,18 @@ impl Registered {
     pub fn name(&self) -> &'static str {
         self.name
     }
+
+    /// Builds the conversation from `vars`.
+    pub fn build(&self, vars: &Vars<'_>) -> Result<Box<dyn Converse>, ConfigError> {
+        (self.build)(vars)
+    }
+
+    /// A stored state as JSON, read (and upgraded) as the conversation reads it: for
+    /// people, the dev phone's inspector.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn describe(&self, saved: &SavedState) -> serde_json::Value {
+        (self.describe)(saved)
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -101,7 +113,7 @@ impl Conversations {
     pub fn select(&self, vars: &Vars<'_>) -> Result<Box<dyn Converse>, ConfigError> {
         let wanted = vars.get("CONVERSATION");
         match self.find(wanted.as_deref()) {
-            Some(entry) => (entry.build)(vars),
+            Some(entry) => entry.build(vars),
             None => Err(ConfigError::new(
                 "CONVERSATION",
                 format!(
@@ -118,20 +130,6 @@ impl Conversations {
             None => self.entries.first(),
             Some(name) => self.entries.iter().find(|e| e.name == name),
         }
-    }
-}
-
-impl Registered {
-    /// Builds the conversation from `vars`.
-    pub fn build(&self, vars: &Vars<'_>) -> Result<Box<dyn Converse>, ConfigError> {
-        (self.build)(vars)
-    }
-
-    /// A stored state as JSON, read (and upgraded) as the conversation reads it: for
-    /// people, the dev phone's inspector.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn describe(&self, saved: &SavedState) -> serde_json::Value {
-        (self.describe)(saved)
     }
 }
 

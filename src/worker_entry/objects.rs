@@ -89,20 +89,30 @@ impl ObjectsBinding {
     }
 }
 
+impl ObjectsBinding {
+    /// `call` as JSON to the object's `path`, its JSON answer read back: both calls' one body.
+    async fn call_json<T: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        path: &str,
+        call: &T,
+    ) -> std::result::Result<R, ObjectError> {
+        let body = serde_json::to_string(call)?;
+        let text = self
+            .call(name, path, body)
+            .await
+            .map_err(ObjectError::Failed)?;
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
 impl Objects for ObjectsBinding {
     fn webhook<'a>(
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
     ) -> LocalFuture<'a, std::result::Result<ObjectAnswer, ObjectError>> {
-        Box::pin(async move {
-            let body = serde_json::to_string(call)?;
-            let text = self
-                .call(name, "/webhook", body)
-                .await
-                .map_err(ObjectError::Failed)?;
-            Ok(serde_json::from_str(&text)?)
-        })
+        Box::pin(self.call_json(name, "/webhook", call))
     }
 
     fn start<'a>(
@@ -110,14 +120,7 @@ impl Objects for ObjectsBinding {
         name: &'a str,
         call: &'a StartCall,
     ) -> LocalFuture<'a, std::result::Result<(u16, String), ObjectError>> {
-        Box::pin(async move {
-            let body = serde_json::to_string(call)?;
-            let text = self
-                .call(name, "/start", body)
-                .await
-                .map_err(ObjectError::Failed)?;
-            Ok(serde_json::from_str(&text)?)
-        })
+        Box::pin(self.call_json(name, "/start", call))
     }
 }
 
