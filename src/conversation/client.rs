@@ -89,19 +89,60 @@ impl ClientResponse {
 }
 
 /// Why a call got no answer.
+///
+/// For a call with side effects the difference matters: after [`ClientError::NotSent`] the
+/// other side certainly never saw the request and it is safe to send again; after
+/// [`ClientError::Timeout`] or [`ClientError::Failed`] it may have arrived and acted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientError {
-    /// It took longer than the request's timeout.
+    /// It took longer than the request's timeout: it may have arrived.
     Timeout,
-    /// The network or the runtime refused it (DNS, connection, a bad URL…).
+    /// The network failed, possibly after the request was written (a connection reset or
+    /// lost mid-answer): it may have arrived.
     Failed(String),
+    /// Refused before a byte of the request went out (a bad URL, DNS, a connection refused).
+    NotSent(String),
+}
+
+impl ClientError {
+    /// True when the request certainly did not reach the other side.
+    pub fn certainly_not_sent(&self) -> bool {
+        matches!(self, ClientError::NotSent(_))
+    }
+
+    /// The error for a failed `fetch`, from the runtime's words: only the failures that
+    /// happen before a connection exists are [`ClientError::NotSent`]; anything else may
+    /// have reached the other side.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversation::ClientError;
+    /// assert!(ClientError::from_fetch_error("connect ECONNREFUSED 127.0.0.1:9").certainly_not_sent());
+    /// assert!(!ClientError::from_fetch_error("Network connection lost.").certainly_not_sent());
+    /// ```
+    pub fn from_fetch_error(why: &str) -> ClientError {
+        const BEFORE_CONNECTING: &[&str] = &[
+            "econnrefused",
+            "connection refused",
+            "dns",
+            "enotfound",
+            "invalid url",
+            "fetch api cannot load",
+            "not supported",
+        ];
+        let lower = why.to_ascii_lowercase();
+        if BEFORE_CONNECTING.iter().any(|w| lower.contains(w)) {
+            ClientError::NotSent(why.to_string())
+        } else {
+            ClientError::Failed(why.to_string())
+        }
+    }
 }
 
 impl std::fmt::Display for ClientError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ClientError::Timeout => f.write_str("timed out"),
-            ClientError::Failed(why) => f.write_str(why),
+            ClientError::Failed(why) | ClientError::NotSent(why) => f.write_str(why),
         }
     }
 }

@@ -42,16 +42,19 @@ pub(crate) fn send(
         let timeout = request.timeout;
         let call = Box::pin(fetch_once(request));
         match select(call, Sleep::new(timeout)).await {
-            Either::Left((result, _)) => result.map_err(ClientError::Failed),
+            Either::Left((result, _)) => result,
             Either::Right(_) => Err(ClientError::Timeout),
         }
     })
 }
 
-async fn fetch_once(request: ClientRequest) -> std::result::Result<ClientResponse, String> {
-    let headers = web_sys::Headers::new().map_err(|e| js_error(&e))?;
+/// One `fetch`, its failure sorted by whether the request can have gone out: what fails
+/// before `fetch` is called, or as it starts, never left the isolate.
+async fn fetch_once(request: ClientRequest) -> std::result::Result<ClientResponse, ClientError> {
+    let not_sent = |e: JsValue| ClientError::NotSent(js_error(&e));
+    let headers = web_sys::Headers::new().map_err(not_sent)?;
     for (name, value) in &request.headers {
-        headers.set(name, value).map_err(|e| js_error(&e))?;
+        headers.set(name, value).map_err(not_sent)?;
     }
     let init = web_sys::RequestInit::new();
     init.set_method(&request.method);
@@ -59,10 +62,15 @@ async fn fetch_once(request: ClientRequest) -> std::result::Result<ClientRespons
     if !request.body.is_empty() {
         init.set_body(&js_sys::Uint8Array::from(request.body.as_slice()));
     }
-    let response: web_sys::Response = call(global_fetch(&request.url, &init))
-        .await?
+    let promise = global_fetch(&request.url, &init).map_err(not_sent)?;
+    let response: web_sys::Response = call(Ok(promise))
+        .await
+        .map_err(|e| ClientError::from_fetch_error(&e))?
         .unchecked_into();
-    let body = call(response.array_buffer()).await?;
+    // An answer came: the request arrived, whatever happens to the body.
+    let body = call(response.array_buffer())
+        .await
+        .map_err(ClientError::Failed)?;
     Ok(ClientResponse {
         status: response.status(),
         body: js_sys::Uint8Array::new(&body).to_vec(),
