@@ -29,8 +29,9 @@ pub use crate::response::{Handled, MAX_BODY_BYTES};
 /// The reply to a reset keyword.
 pub const RESET_REPLY: &str = "Your conversation has been reset.";
 
-/// Twilio's opt-out keywords: Twilio itself confirms the opt-out, and a reply from us
-/// would not be delivered anyway (error 21610), so the answer is an empty `<Response/>`.
+/// Twilio's opt-out keywords (Advanced Opt-Out's defaults). On SMS Twilio confirms the
+/// opt-out itself and refuses anything sent after it (error 21610), so the answer is an empty
+/// `<Response/>`; on WhatsApp nothing stops a sender but the pair's own opt-out.
 const STOP_KEYWORDS: &[&str] = &[
     "STOP",
     "STOPALL",
@@ -41,6 +42,14 @@ const STOP_KEYWORDS: &[&str] = &[
     "OPTOUT",
     "REVOKE",
 ];
+
+/// Twilio's opt-in keywords. `YES` opts in only a person who opted out: from anyone else it
+/// is an answer like any other.
+const START_KEYWORDS: &[&str] = &["START", "UNSTOP"];
+const YES: &str = "YES";
+
+/// Twilio's help keywords, answered with `HELP_REPLY` when it is set.
+const HELP_KEYWORDS: &[&str] = &["HELP", "INFO"];
 
 /// What an isolate builds once from its vars: the core configuration and the conversation.
 pub struct Setup {
@@ -181,7 +190,7 @@ async fn webhook<S: Store>(
     let message = InboundMessage::from_params(&params)?;
     let from = Some(mask_number(&message.from));
 
-    let intent = Intent::of(&message, &config.reset_keyword);
+    let intent = Intent::of(&message, config);
     if intent == Intent::StatusCallback {
         let log = LogEvent::new(Outcome::StatusCallback, from);
         return Ok(Handled::twiml(twiml::render(&Reply::none()), None, log));
@@ -471,26 +480,34 @@ pub(crate) enum Intent {
     Message,
     /// The reset keyword: forget the conversation.
     Reset,
-    /// An opt-out keyword: Twilio answers it; we count it and stay silent.
+    /// An opt-out keyword: the pair is opted out; Twilio answers it, we stay silent.
     OptOut,
+    /// An opt-in keyword: the opt-out, if any, is cleared.
+    OptIn,
+    /// A help keyword, with `HELP_REPLY` set.
+    Help,
     /// A delivery report pointed at this URL: not a message.
     StatusCallback,
 }
 
 impl Intent {
-    pub(crate) fn of(message: &InboundMessage, reset_keyword: &str) -> Intent {
+    pub(crate) fn of(message: &InboundMessage, config: &Config) -> Intent {
         let word = message.body.trim();
+        let is = |keywords: &[&str]| keywords.iter().any(|k| k.eq_ignore_ascii_case(word));
+        // With Advanced Opt-Out, Twilio names the keyword's kind whatever its wording.
+        let kind = message.opt_out_type.as_deref().unwrap_or("");
         if message.is_status_callback() {
             Intent::StatusCallback
-        } else if word.eq_ignore_ascii_case(reset_keyword) {
+        } else if word.eq_ignore_ascii_case(&config.reset_keyword) {
             Intent::Reset
-        } else if STOP_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
-            || message
-                .opt_out_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("STOP"))
-        {
+        } else if is(STOP_KEYWORDS) || kind.eq_ignore_ascii_case("STOP") {
             Intent::OptOut
+        } else if is(START_KEYWORDS) || kind.eq_ignore_ascii_case("START") {
+            Intent::OptIn
+        } else if config.help_reply.is_some()
+            && (is(HELP_KEYWORDS) || kind.eq_ignore_ascii_case("HELP"))
+        {
+            Intent::Help
         } else {
             Intent::Message
         }
@@ -524,17 +541,32 @@ async fn converse(
     }
     let mut record = std::mem::take(&mut loaded.record);
     if intent == Intent::Reset {
-        return Conversed::reset(&record, sid);
+        return Conversed::reset(&record, sid, ctx.now());
     }
     record.count_message(sid, ctx.now());
-    let (outcome, ran) = if intent == Intent::OptOut {
-        let silent = Ran {
-            answer: Reply::none(),
-            state_error: None,
-        };
-        (Outcome::OptOut, silent)
-    } else {
-        (Outcome::Reply, run(setup, message, &mut record, ctx).await)
+    let intent = match intent {
+        Intent::Message if record.opted_out() && message.body.trim().eq_ignore_ascii_case(YES) => {
+            Intent::OptIn
+        }
+        other => other,
+    };
+    let (outcome, ran) = match intent {
+        Intent::OptOut => {
+            record.standing.opted_out = Some(ctx.now());
+            (Outcome::OptOut, Ran::silent())
+        }
+        Intent::OptIn => {
+            record.standing.opted_out = None;
+            let reply = setup.config.opt_in_reply.as_deref().map(Reply::text);
+            (Outcome::OptIn, Ran::saying(reply.unwrap_or_default()))
+        }
+        Intent::Help => {
+            let reply = setup.config.help_reply.as_deref().map(Reply::text);
+            (Outcome::Help, Ran::saying(reply.unwrap_or_default()))
+        }
+        // Nothing of an opted-out person's reaches the conversation until they opt in.
+        _ if record.opted_out() => (Outcome::OptedOut, Ran::silent()),
+        _ => (Outcome::Reply, run(setup, message, &mut record, ctx).await),
     };
     let turn = Turn {
         at: ctx.now(),
@@ -586,12 +618,17 @@ impl Conversed {
         })
     }
 
-    /// The reset keyword: the conversation forgotten, but not the messages it saw.
-    fn reset(record: &Record, sid: &str) -> Conversed {
-        let reply = Reply::text(RESET_REPLY);
+    /// The reset keyword: the conversation forgotten, but not the messages it saw nor the
+    /// pair's standing. An opted-out person is not answered.
+    fn reset(record: &Record, sid: &str, now: u64) -> Conversed {
+        let reply = if record.opted_out() {
+            Reply::none()
+        } else {
+            Reply::text(RESET_REPLY)
+        };
         Conversed {
             outcome: Outcome::Reset,
-            record: record.reset(sid, reply.clone()),
+            record: record.reset(sid, reply.clone(), now),
             reply,
             change: Change::Reset,
             state_error: None,

@@ -92,6 +92,12 @@ pub struct Config {
     pub reset_keyword: String,
     /// What sending messages ourselves needs (follow-ups, conversations the worker starts).
     pub outbound: Outbound,
+    /// `OPT_IN_REPLY`: the answer to START, UNSTOP (and YES from an opted-out person); none
+    /// by default, since Twilio's Advanced Opt-Out confirms opt-ins itself on SMS.
+    pub opt_in_reply: Option<String>,
+    /// `HELP_REPLY`: when set, HELP and INFO get it and never reach the conversation; unset,
+    /// they are texts like any other (Twilio's Advanced Opt-Out answers them on SMS).
+    pub help_reply: Option<String>,
 }
 
 /// Settings for messages the worker sends itself through Twilio's Messages API.
@@ -158,6 +164,10 @@ pub const VARIABLES: &[&str] = &[
     "TWILIO_API_KEY_SID",
     "TWILIO_API_KEY_SECRET",
     "OUTBOUND_API_KEY",
+    "OPT_IN_REPLY",
+    "HELP_REPLY",
+    "WHATSAPP_TEMPLATE_SID",
+    "WHATSAPP_TEMPLATE_VARIABLES",
 ];
 
 impl Config {
@@ -186,6 +196,8 @@ impl Config {
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
             outbound: outbound(vars)?,
+            opt_in_reply: vars.get("OPT_IN_REPLY"),
+            help_reply: vars.get("HELP_REPLY"),
         })
     }
 

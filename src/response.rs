@@ -122,8 +122,16 @@ pub enum Outcome {
     Retry,
     /// The reset keyword: the conversation was forgotten.
     Reset,
-    /// An opt-out keyword: counted, answered with an empty `<Response/>`.
+    /// An opt-out keyword: counted, the pair marked opted out, answered with an empty
+    /// `<Response/>`.
     OptOut,
+    /// An opt-in keyword: the opt-out cleared, answered with `OPT_IN_REPLY` (none by default).
+    OptIn,
+    /// A text from an opted-out person that is no opt-in: counted, kept from the
+    /// conversation, not answered.
+    OptedOut,
+    /// HELP or INFO with `HELP_REPLY` set: answered with it.
+    Help,
     /// A delivery report sent to the webhook URL: acknowledged, not counted.
     StatusCallback,
     /// A browser opening the worker's address.
@@ -142,6 +150,9 @@ impl Outcome {
             Outcome::Retry => "retry",
             Outcome::Reset => "reset",
             Outcome::OptOut => "opt_out",
+            Outcome::OptIn => "opt_in",
+            Outcome::OptedOut => "opted_out",
+            Outcome::Help => "help",
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",
             Outcome::Start => "start",

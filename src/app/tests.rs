@@ -281,3 +281,80 @@ fn cookie_sizes() {
     assert!(off < 1024, "{off}");
     assert!(default < 4096 - 64, "{default}");
 }
+
+mod opt_out {
+    use crate::conversations::{Counter, Survey};
+    use crate::harness::TestPhone;
+
+    #[test]
+    fn stop_is_remembered_until_start_and_nothing_in_between_reaches_the_conversation() {
+        let mut phone = TestPhone::new::<Counter>(&[]).unwrap();
+        phone.text("hi");
+        let stop = phone.text("stop");
+        assert_eq!((stop.outcome, stop.texts().len()), ("opt_out", 0));
+        assert!(phone.record().opted_out());
+        for text in ["hello?", "RESET", "help"] {
+            let quiet = phone.text(text);
+            assert!(
+                quiet.texts().is_empty(),
+                "{text} was answered: {:?}",
+                quiet.texts()
+            );
+        }
+        assert_eq!(phone.text("hello?").outcome, "opted_out");
+        assert!(phone.record().opted_out(), "RESET keeps the opt-out");
+        let start = phone.text("START");
+        assert_eq!((start.outcome, start.texts().len()), ("opt_in", 0));
+        assert!(!phone.record().opted_out());
+        let after = phone.text("back");
+        assert_eq!(after.outcome, "reply");
+        assert_eq!(after.texts().len(), 1);
+    }
+
+    #[test]
+    fn yes_opts_in_only_an_opted_out_person_and_start_never_reaches_the_conversation() {
+        let mut phone = TestPhone::new::<Survey>(&[("OPT_IN_REPLY", "Welcome back.")]).unwrap();
+        phone.text("hi");
+        let before = phone.state::<serde_json::Value>();
+        // START and UNSTOP are Twilio's keywords, never answers.
+        for word in ["START", " unstop "] {
+            let r = phone.text(word);
+            assert_eq!((r.outcome, r.texts()), ("opt_in", vec!["Welcome back."]));
+        }
+        assert_eq!(phone.state::<serde_json::Value>(), before);
+        // YES from someone who never opted out is an answer like any other.
+        assert_eq!(phone.text("yes").outcome, "reply");
+        phone.text("QUIT");
+        let r = phone.text("Yes");
+        assert_eq!((r.outcome, r.texts()), ("opt_in", vec!["Welcome back."]));
+    }
+
+    #[test]
+    fn the_opt_out_rides_in_the_cookie_to_a_new_isolate_and_in_kv() {
+        let mut phone = TestPhone::new::<Counter>(&[]).unwrap().with_kv();
+        phone.text("hi");
+        phone.text("UNSUBSCRIBE");
+        phone.new_isolate();
+        assert_eq!(phone.text("hi").outcome, "opted_out");
+        phone.lose_cookie();
+        phone.new_isolate();
+        assert_eq!(phone.text("hi").outcome, "opted_out", "from KV");
+    }
+
+    #[test]
+    fn help_is_answered_only_when_help_reply_is_set() {
+        let mut plain = TestPhone::new::<Counter>(&[]).unwrap();
+        assert_eq!(plain.text("HELP").outcome, "reply");
+        let mut phone =
+            TestPhone::new::<Counter>(&[("HELP_REPLY", "Text STOP to opt out.")]).unwrap();
+        let help = phone.text("info");
+        assert_eq!(
+            (help.outcome, help.texts()),
+            ("help", vec!["Text STOP to opt out."])
+        );
+        assert_eq!(
+            phone.text("hi").texts(),
+            ["Hello, thanks for message number 2"]
+        );
+    }
+}

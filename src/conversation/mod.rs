@@ -329,6 +329,21 @@ pub struct AfterReply {
     pub work: LocalFuture<'static, Result<(), String>>,
 }
 
+impl Ran<Reply> {
+    /// An answer the framework gives itself, with no state of the conversation's.
+    pub(crate) fn saying(answer: Reply) -> Self {
+        Ran {
+            answer,
+            state_error: None,
+        }
+    }
+
+    /// No answer at all.
+    pub(crate) fn silent() -> Self {
+        Ran::saying(Reply::none())
+    }
+}
+
 /// What a conversation may use besides its state: its settings, the clock, an HTTP
 /// client, and the runtime's "after the reply" queue.
 pub struct Context<'a> {

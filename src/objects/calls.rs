@@ -134,6 +134,12 @@ pub enum AnsweredOutcome {
     Reset,
     /// [`Outcome::OptOut`].
     OptOut,
+    /// [`Outcome::OptIn`].
+    OptIn,
+    /// [`Outcome::OptedOut`].
+    OptedOut,
+    /// [`Outcome::Help`].
+    Help,
 }
 
 impl From<&Outcome> for AnsweredOutcome {
@@ -142,6 +148,9 @@ impl From<&Outcome> for AnsweredOutcome {
             Outcome::Retry => AnsweredOutcome::Retry,
             Outcome::Reset => AnsweredOutcome::Reset,
             Outcome::OptOut => AnsweredOutcome::OptOut,
+            Outcome::OptIn => AnsweredOutcome::OptIn,
+            Outcome::OptedOut => AnsweredOutcome::OptedOut,
+            Outcome::Help => AnsweredOutcome::Help,
             _ => AnsweredOutcome::Reply,
         }
     }
@@ -154,6 +163,9 @@ impl From<AnsweredOutcome> for Outcome {
             AnsweredOutcome::Retry => Outcome::Retry,
             AnsweredOutcome::Reset => Outcome::Reset,
             AnsweredOutcome::OptOut => Outcome::OptOut,
+            AnsweredOutcome::OptIn => Outcome::OptIn,
+            AnsweredOutcome::OptedOut => Outcome::OptedOut,
+            AnsweredOutcome::Help => Outcome::Help,
         }
     }
 }

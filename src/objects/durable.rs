@@ -142,7 +142,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     rt: &Runtime<'_, S>,
 ) -> Result<(ObjectAnswer, Vec<AfterReply>), ObjectError> {
     let message = &call.message;
-    let intent = Intent::of(message, &setup.config.reset_keyword);
+    let intent = Intent::of(message, &setup.config);
     let pair = Pair::of(message);
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();

@@ -75,6 +75,10 @@ impl From<State> for Record {
             last_reply,
             turns,
             state,
+            standing: crate::record::Standing {
+                last_inbound: old.last_seen,
+                ..Default::default()
+            },
         }
     }
 }

@@ -35,7 +35,7 @@ use subtle::ConstantTimeEq;
 pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
 pub use keys::{SessionKeys, MIN_SECRET_LEN};
 
-use crate::record::{Pair, Record};
+use crate::record::{Pair, Record, Standing};
 use keys::SessionKey;
 
 /// Values stored in KV may be far larger than a cookie; this only bounds what we parse.
@@ -155,6 +155,30 @@ impl Opened {
 #[derive(Serialize, Deserialize)]
 struct PointerPayload<'a>(u64, &'a str, Record);
 
+/// Opens `head`, then the standing of `head`'s record when the value has one (sealed since it
+/// existed); `None` for a value sealed before.
+fn take_with_standing<'a, T: Deserialize<'a>>(
+    plain: &'a [u8],
+) -> Result<(T, Option<Standing>), OpenError> {
+    let (head, rest) = postcard::take_from_bytes::<T>(plain).map_err(|_| OpenError::BadPayload)?;
+    if rest.is_empty() {
+        return Ok((head, None));
+    }
+    let standing = postcard::from_bytes(rest).map_err(|_| OpenError::BadPayload)?;
+    Ok((head, Some(standing)))
+}
+
+impl Record {
+    /// Takes the standing opened with the record; a record sealed before there was one last
+    /// heard from the person at its latest message.
+    fn stand(&mut self, standing: Option<Standing>) {
+        self.standing = standing.unwrap_or_else(|| Standing {
+            last_inbound: self.last_seen,
+            ..Standing::default()
+        });
+    }
+}
+
 impl SessionKeys {
     /// Seals `record` for `pair` and `purpose` ([`Purpose::Cookie`] or [`Purpose::Kv`]),
     /// valid until `expires_at` (Unix seconds); encrypted when `encrypt`.
@@ -184,7 +208,7 @@ impl SessionKeys {
         expires_at: u64,
         encrypt: bool,
     ) -> Result<String, SealError> {
-        let payload = payload(&(expires_at, record), encrypt)?;
+        let payload = payload(&(expires_at, record, &record.standing), encrypt)?;
         self.primary().seal(purpose, payload, pair, encrypt)
     }
 
@@ -196,8 +220,9 @@ impl SessionKeys {
         expires_at: u64,
         encrypt: bool,
     ) -> Result<String, SealError> {
+        let standing = &pointer.summary.standing;
         let pointer = PointerPayload(expires_at, &pointer.key, pointer.summary.clone());
-        let payload = payload(&pointer, encrypt)?;
+        let payload = payload(&(pointer, standing), encrypt)?;
         self.primary()
             .seal(Purpose::Pointer, payload, pair, encrypt)
     }
@@ -321,11 +346,13 @@ impl Format {
         let bad = |_| OpenError::BadPayload;
         Ok(match (self.pointer, self.legacy) {
             (false, false) => {
-                let (exp, record): (u64, Record) = postcard::from_bytes(plain).map_err(bad)?;
+                let ((exp, mut record), standing) = take_with_standing::<(u64, Record)>(plain)?;
+                record.stand(standing);
                 (exp, Opened::Record(record))
             }
             (true, false) => {
-                let PointerPayload(exp, key, summary) = postcard::from_bytes(plain).map_err(bad)?;
+                let (PointerPayload(exp, key, mut summary), standing) = take_with_standing(plain)?;
+                summary.stand(standing);
                 let key = key.to_string();
                 (exp, Opened::Pointer(Pointer { key, summary }))
             }

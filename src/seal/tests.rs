@@ -365,3 +365,73 @@ mod golden {
         assert_eq!(k.pair_keys(&PAIR)[1], LEGACY_PAIR_KEY);
     }
 }
+
+/// Values sealed by the release of format 2 before the record had a standing (c94503f): a
+/// 4-message conversation with its turns and a state, expiring in 2096. They must keep
+/// opening, with the person's last message as the start of their standing.
+mod golden_v2 {
+    use super::*;
+
+    const SECRET: &str = "golden-secret-0123456789abcdef-0123456789";
+    const COOKIE_SIGNED: &str = "2cs.yD5gwiG9.gNCs8w4EBIHiz6oGhOLPqgYBIlNNMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDQE8sqj282Fj0PH6sCzxRXqR52XBiuyVgVLuoj36nm_A-QBIkhlbGxvLCB0aGFua3MgZm9yIG1lc3NhZ2UgbnVtYmVyIDQABIHiz6oGIlNNMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDEFbXNnIDEBIkhlbGxvLCB0aGFua3MgZm9yIG1lc3NhZ2UgbnVtYmVyIDEAguLPqgYiU00wMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMgVtc2cgMgEiSGVsbG8sIHRoYW5rcyBmb3IgbWVzc2FnZSBudW1iZXIgMgCD4s-qBiJTTTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAzBW1zZyAzASJIZWxsbywgdGhhbmtzIGZvciBtZXNzYWdlIG51bWJlciAzAITiz6oGIlNNMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDQFbXNnIDQBIkhlbGxvLCB0aGFua3MgZm9yIG1lc3NhZ2UgbnVtYmVyIDQAAQd7Im4iOjR9.N9U85bVU2zvuFO5MR843Ge4L6PEkbL8COhB2IcCCnRg";
+    const COOKIE_ENCRYPTED: &str = "2ce.yD5gwiG9.3U9T_fj9GvGH2W-tYhyO4kMiUhuIO0ykB8XSSh69n9BZVxkgl_0UiLcAfwuUx_NgL3wYQCrbh-3yEvH_HDQLxGCOdhZhV5AZDoNbxq34qAEpcJO264yr3zBuY43wOJzuqjp-BmzBoYjFZsDpTIYk2bizwgDhpLiMAwZ3yDeqiMDmUeLblFJLD-kI-QK5BaN08l8xuhN4erkVjKZScYIqPR9J7F1YPUoPU0KmwbYrYA74a7a8YFE9q2bV-0ISEsad0jMdCV3vXwxRqpUAvjbbz6Fb_zG5zc6BJzZy5CExcALhGq2aLzPG7OdJ9C3rviQScJeCFpZhWJ0IiYGkFWxX3IVcSRoSLlW1CwLudFe2y0pRhp6Gr5gEOzsxAo9XURbvc277RGVPmuOJXVJAcw_nXHMfyYUcnAIXTxP5aJTvWDwDCRynJwAKatVL3bUUPRl2Xp3NGk1cbJA1ifDyRdQp7wmJObZa6Iey9KaQHNyPJiIihVyK9O7a4cgpDGiNKBgPdIehszsix8B_2K98fvAGj7pV3qAiZ2eCZx19I8yw0vZpbQ-Oa5osIy9anbXH2KUxOXtMPtd0p3du-ZiDwv-UbngQpYgb05z2OWwPzGagWPt5IEI3WkzZgx6rTb3y.Xb31zsNbBlKRAbKBrPWzNg";
+    const OBJECT_ENCRYPTED: &str = "2oe.yD5gwiG9.HJqiUzp1eeWyaDPcYMKB9uwyYQixIhS4jDxSplIirrlVR4XexZvC81gr8X1w1Nk-OCBibJglv1Y_9ZLJDcXf5Vf7qbxKjyHWYuuMYr3P8yjoVWnQ_jJLxvQUSkREo_vl0ULiGLzkNN3_jRhawufODnn01bOD_S4NjSQklV0gt3GNznq9qrFvezK0-iTZp4pyCSFBjVtCSKsO48HdpEKU9i5q7uBwfs84bc1CBUbBWIgNuw3jnlMXnntnu-1GEnBqjB_XUHoPK3Jpnl-i3G6JdfPyyQSzeLetwaCR3nbfDohM12j-LerTQNWM8KSBMr5tblW-WJCqomiAiK4iJysa5-jkI4fTWQNp5tC8fzUisYwXo-tQHIWOb3SIFj_VX-WC6TB2bmQGrxEccuqeDpgWCUBMxfvkkVfD6_0ashPiDCoXqrPKd30PrVIGgOgabyDaXXyUGTl8-pNcWm3fbhc08bRaKRkkyyjd_7hivTaMcaG_Ow_64Ntkw8HfLcJNreVr9QSwTIuMSysDI0BbCsxUMp6dys6uVh2hI4ulywk53u9EuonF9A4IKGnZi_6dzHMqX9zVGFFNwIk9qNDOGBEnc8yUt0OAj5O2bMXDFGZ33YzzsEE63axTrGMQZup_.ETox-k4SWqgSlXP09OPXqQ";
+    const POINTER_SIGNED: &str = "2ps.yD5gwiG9.gNCs8w4Nc3BpbGw6Z29sZGVuMgQEgeLPqgaE4s-qBgEiU00wMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwNATyyqPbzYWPQ8fqwLPFFepHnZcGK7JWBUu6iPfqeb8D5AEiSGVsbG8sIHRoYW5rcyBmb3IgbWVzc2FnZSBudW1iZXIgNAAAAAA.Y__fNsILtbTP3yNuADXAyexQU4CYvAGRenxc9mfSgU0";
+
+    fn check(record: &Record) {
+        assert_eq!((record.count, record.seq, record.turns.len()), (4, 4, 4));
+        assert_eq!(record.turns[3].inbound, "msg 4");
+        assert_eq!(record.state.json, r#"{"n":4}"#);
+        assert!(record.has_seen(&format!("SM{:032}", 4)));
+        assert_eq!(record.standing.last_inbound, NOW + 4);
+        assert!(!record.opted_out());
+    }
+
+    #[test]
+    fn format_2_values_from_before_the_standing_still_open() {
+        let k = keys(SECRET);
+        for sealed in [COOKIE_SIGNED, COOKIE_ENCRYPTED] {
+            let Ok(Opened::Record(r)) = k.open(sealed, Place::Cookie, &PAIR, NOW) else {
+                panic!("{} did not open", &sealed[..4])
+            };
+            check(&r);
+        }
+        let Ok(Opened::Record(r)) = k.open(OBJECT_ENCRYPTED, Place::Object, &PAIR, NOW) else {
+            panic!("the object's record did not open")
+        };
+        check(&r);
+        let Ok(Opened::Pointer(p)) = k.open(POINTER_SIGNED, Place::Cookie, &PAIR, NOW) else {
+            panic!("the pointer did not open")
+        };
+        assert_eq!((p.key.as_str(), p.summary.count), ("spill:golden2", 4));
+        assert_eq!(p.summary.standing.last_inbound, NOW + 4);
+    }
+
+    #[test]
+    fn the_standing_rides_after_the_record_and_comes_back() {
+        let k = keys(SECRET);
+        let Ok(Opened::Record(mut r)) = k.open(COOKIE_SIGNED, Place::Cookie, &PAIR, NOW) else {
+            panic!()
+        };
+        r.standing.opted_out = Some(NOW + 9);
+        r.standing.track("SMsent", NOW + 9);
+        for encrypt in [false, true] {
+            let sealed = k
+                .seal(&r, Purpose::Cookie, &PAIR, NOW + 100, encrypt)
+                .unwrap();
+            assert_eq!(
+                k.open(&sealed, Place::Cookie, &PAIR, NOW),
+                Ok(Opened::Record(r.clone()))
+            );
+        }
+        // The release before the standing reads the record and stops: its bytes come first.
+        let sealed = k
+            .seal(&r, Purpose::Cookie, &PAIR, 4_000_000_000, false)
+            .unwrap();
+        let old_payload = COOKIE_SIGNED.split('.').nth(2).unwrap();
+        let new_payload = sealed.split('.').nth(2).unwrap();
+        let old = URL_SAFE_NO_PAD.decode(old_payload).unwrap();
+        let new = URL_SAFE_NO_PAD.decode(new_payload).unwrap();
+        assert_eq!(&new[..old.len()], &old[..]);
+    }
+}
