@@ -265,7 +265,7 @@ pub(crate) async fn respond<S: Store>(
     let mut loaded = storage.load(cookie).await;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
     let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
-    let saved = storage.save(&mut done.record, done.change, &loaded);
+    let saved = storage.save(&done.record, done.change, &loaded);
 
     let log = LogEvent {
         source: loaded.source,

@@ -307,3 +307,22 @@ fn turns_wait_for_each_other() {
     assert!(second.as_mut().poll(&mut cx).is_ready());
     assert_eq!(*order.borrow(), ["first in", "first out", "second"]);
 }
+
+#[test]
+fn the_object_keeps_every_turn_the_cookie_has_no_room_for() {
+    let mut phone = counter();
+    for i in 0..10 {
+        phone.text(&format!("{i} {}", "x".repeat(500)));
+    }
+    assert_eq!(
+        phone.record().turns.len(),
+        10,
+        "the object's record is whole"
+    );
+    let cookie = phone.cookie().unwrap().to_string();
+    assert!(cookie.len() <= 4096);
+    phone.objects().unwrap().set_unreachable(true);
+    // The cookie carries a trimmed copy, with the count exact.
+    let r = phone.text("and now?");
+    assert_eq!(r.texts(), ["Hello, thanks for message number 11"]);
+}

@@ -295,8 +295,9 @@ impl<'a, S: Store> Storage<'a, S> {
     }
 
     /// Seals `record` into the cookie and says what to write; `loaded` is what
-    /// [`Storage::load`] returned for this webhook.
-    pub fn save(&self, record: &mut Record, change: Change, loaded: &Loaded) -> Saved {
+    /// [`Storage::load`] returned for this webhook. The record stays whole: a cookie too
+    /// small for it carries a trimmed copy.
+    pub fn save(&self, record: &Record, change: Change, loaded: &Loaded) -> Saved {
         if change == Change::Reset {
             return self.forget(record, loaded);
         }
@@ -373,7 +374,7 @@ impl<'a, S: Store> Storage<'a, S> {
     /// oldest turns until it fits.
     fn seal_cookie(
         &self,
-        record: &mut Record,
+        record: &Record,
         loaded: &Loaded,
         counted: bool,
         kv_value: Option<&str>,
@@ -396,8 +397,9 @@ impl<'a, S: Store> Storage<'a, S> {
                 return Ok(spilled);
             }
         }
-        while record.drop_oldest_turn() {
-            if let Some(cookie) = self.record_cookie(record, expires_at)? {
+        let mut trimmed = record.clone();
+        while trimmed.drop_oldest_turn() {
+            if let Some(cookie) = self.record_cookie(&trimmed, expires_at)? {
                 return Ok(Some(cookie));
             }
         }
