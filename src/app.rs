@@ -12,9 +12,10 @@ use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{
     Context, Conversation, Converse, HttpClient, Ran, Reply, StateError, Turn,
 };
+use crate::objects::calls::WebhookCall;
 use crate::objects::calls::{ObjectAnswer, ObjectError, Objects};
 #[cfg(feature = "objects")]
-use crate::objects::calls::{StartCall, WebhookCall};
+use crate::objects::calls::{StartCall, StatusCall};
 use crate::record::Pair;
 use crate::record::Record;
 use crate::registry::Conversations;
@@ -93,6 +94,8 @@ pub struct HttpRequest<'a> {
     pub cookie: Option<&'a str>,
     /// `Authorization` header (only `POST /conversations` reads it).
     pub authorization: Option<&'a str>,
+    /// `Idempotency-Key` header (only `POST /conversations` reads it).
+    pub idempotency_key: Option<&'a str>,
     /// The body (empty for GET), or why it could not be read.
     pub body: Body<'a>,
 }
@@ -179,27 +182,46 @@ async fn webhook<S: Store>(
     req: &HttpRequest<'_>,
     rt: &Runtime<'_, S>,
 ) -> Result<Handled, Rejection> {
-    let (origin, query) = route(req)?;
+    let (origin, path, query) = route(req)?;
     if req.method == "GET" && query.is_empty() {
         return Ok(info(setup, origin));
     }
     let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
     let config = &setup.config;
-    let params = read_params(req, query, config.webhook_method)?;
+    // Status callbacks of the worker's own sends always come by POST.
+    let status_path = path.starts_with("/sms/status");
+    let method = if status_path {
+        WebhookMethod::Post
+    } else {
+        config.webhook_method
+    };
+    let params = read_params(req, query, method)?;
     authenticate(config, req, &params)?;
     let message = InboundMessage::from_params(&params)?;
     let from = Some(mask_number(&message.from));
+    let origin = config.webhook_base_url.as_deref().unwrap_or(origin);
 
     let intent = Intent::of(&message, config);
     if intent == Intent::StatusCallback {
-        let log = LogEvent::new(Outcome::StatusCallback, from);
+        let mut log = LogEvent::new(Outcome::StatusCallback, from);
+        if let Some(objects) = rt.objects {
+            log.object_error = delivery_status(objects, config, &message, query, rt.now)
+                .await
+                .err();
+        }
         return Ok(Handled::twiml(twiml::render(&Reply::none()), None, log));
     }
     // With the Durable Objects binding, the pair's object answers; when it cannot, the
     // worker answers from the cookie.
     let object_error = match rt.objects {
         Some(objects) => {
-            match through_object(objects, config, &message, req.cookie, rt.now).await {
+            let call = WebhookCall {
+                message: message.clone(),
+                cookie: req.cookie.map(str::to_string),
+                now: rt.now,
+                origin: origin.to_string(),
+            };
+            match through_object(objects, config, call).await {
                 Ok(answer) => return Ok(answer.into_handled(from)),
                 Err(e) => Some(e),
             }
@@ -218,9 +240,7 @@ async fn webhook<S: Store>(
 async fn through_object(
     _: &dyn Objects,
     _: &Config,
-    _: &InboundMessage,
-    _: Option<&str>,
-    _: u64,
+    _: WebhookCall,
 ) -> Result<ObjectAnswer, ObjectError> {
     Err(ObjectError::Failed(
         "this worker is built without the objects feature".into(),
@@ -233,17 +253,50 @@ async fn through_object(
 async fn through_object(
     objects: &dyn Objects,
     config: &Config,
-    message: &InboundMessage,
-    cookie: Option<&str>,
-    now: u64,
+    call: WebhookCall,
 ) -> Result<ObjectAnswer, ObjectError> {
-    let name = config.storage.keys.object_name(&Pair::of(message));
-    let call = WebhookCall {
-        message: message.clone(),
-        cookie: cookie.map(str::to_string),
+    let name = config.storage.keys.object_name(&Pair::of(&call.message));
+    objects.webhook(&name, &call).await
+}
+
+#[cfg(not(feature = "objects"))]
+async fn delivery_status(
+    _: &dyn Objects,
+    _: &Config,
+    _: &InboundMessage,
+    _: &str,
+    _: u64,
+) -> Result<(), ObjectError> {
+    Ok(())
+}
+
+/// Hands a status callback to the object of the pair it concerns: a message we sent goes From
+/// our number To the person, whose own messages come the other way.
+#[cfg(feature = "objects")]
+async fn delivery_status(
+    objects: &dyn Objects,
+    config: &Config,
+    message: &InboundMessage,
+    query: &str,
+    now: u64,
+) -> Result<(), ObjectError> {
+    let pair = Pair {
+        account_sid: message.account(),
+        to: &message.from,
+        from: &message.to,
+    };
+    let send = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "o")
+        .map(|(_, v)| v.into_owned());
+    let call = StatusCall {
+        message_sid: message.sid().to_string(),
+        status: message.message_status.clone().unwrap_or_default(),
+        error_code: message.error_code.as_deref().and_then(|c| c.parse().ok()),
+        send,
         now,
     };
-    objects.webhook(&name, &call).await
+    let name = config.storage.keys.object_name(&pair);
+    objects.status(&name, &call).await
 }
 
 /// The webhook's answer once it is known to be Twilio's: load the pair's record, converse,
@@ -332,6 +385,7 @@ async fn start_conversation<S: Store>(
         ))
     })?;
     let (json, to, from) = read_start(req)?;
+    let idempotency_key = idempotency_key(req)?;
     let objects = rt.objects.ok_or(Rejection::ObjectsUnbound)?;
     // The person's reply will come To our number From theirs.
     let pair = Pair {
@@ -341,19 +395,61 @@ async fn start_conversation<S: Store>(
     };
     let name = setup.config.storage.keys.object_name(&pair);
     let log_from = Some(mask_number(&to));
+    let (origin, _, _) = split_request_url(req.url);
     let call = StartCall {
         to,
         from,
         account_sid,
         json: json.to_string(),
         now: rt.now,
+        idempotency_key,
+        origin: setup
+            .config
+            .webhook_base_url
+            .as_deref()
+            .unwrap_or(origin)
+            .to_string(),
     };
-    let (status, body) = objects
-        .start(&name, &call)
-        .await
-        .map_err(Rejection::ObjectUnreachable)?;
+    let (status, body) = match objects.start(&name, &call).await {
+        Ok(answer) => answer,
+        // The object may still be sending: never a failure for what may be delivered.
+        Err(ObjectError::TimedOut) => (202, start_pending(&call)),
+        Err(e) => return Err(Rejection::ObjectUnreachable(e)),
+    };
     let log = LogEvent::new(Outcome::Start, log_from);
     Ok(Handled::only(HttpResponse::json(status, body, log)))
+}
+
+/// The answer to a start whose object did not answer in time.
+#[cfg(feature = "objects")]
+fn start_pending(call: &StartCall) -> String {
+    serde_json::json!({
+        "status": "pending",
+        "idempotency_key": call.idempotency_key,
+        "to": call.to,
+        "from": call.from,
+        "next": "The pair's object is still at work. Repeat this request with the same Idempotency-Key to learn the result: it never sends twice.",
+    })
+    .to_string()
+}
+
+/// The start's `Idempotency-Key` (printable ASCII, at most 255 bytes), or a new random one
+/// the answer names, so even a caller who sent none can repeat the start safely.
+#[cfg(feature = "objects")]
+fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
+    match req.idempotency_key.map(str::trim) {
+        Some(key) if !key.is_empty() => {
+            if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Rejection::BadStart(
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
+                ));
+            }
+            Ok(key.to_string())
+        }
+        _ => Ok(crate::seal::new_spill_key()
+            .map(|k| format!("auto-{}", k.trim_start_matches("spill:")))
+            .unwrap_or_default()),
+    }
 }
 
 /// `POST /conversations` exists only with a `key` (`OUTBOUND_API_KEY`), and takes it as a
@@ -390,7 +486,13 @@ fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Re
             ))),
         }
     };
-    Ok((json, number("to")?, number("from")?))
+    let (to, from) = (number("to")?, number("from")?);
+    if to.starts_with("whatsapp:") != from.starts_with("whatsapp:") {
+        return Err(Rejection::BadStart(
+            "\"to\" and \"from\" must be on the same channel: both whatsapp:+… or both +…".into(),
+        ));
+    }
+    Ok((json, to, from))
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
@@ -404,17 +506,18 @@ fn is_address(address: &str) -> bool {
     })
 }
 
-/// The webhook lives at `/sms` (and `/`); Twilio calls it with GET or POST. Returns the
-/// origin (for the info page) and the query.
-fn route<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, &'r str), Rejection> {
+/// The webhook lives at `/sms` (and `/`), the status callbacks of the worker's own sends at
+/// `/sms/status`; Twilio calls them with GET or POST. Returns the origin (for the info page
+/// and status callback URLs), the path and the query.
+fn route<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, &'r str, &'r str), Rejection> {
     let (origin, path, query) = split_request_url(req.url);
-    if !matches!(path, "/" | "/sms" | "/sms/") {
+    if !matches!(path, "/" | "/sms" | "/sms/" | "/sms/status") {
         return Err(Rejection::NotFound);
     }
     if !matches!(req.method, "GET" | "POST") {
         return Err(Rejection::MethodNotAllowed);
     }
-    Ok((origin, query))
+    Ok((origin, path, query))
 }
 
 /// The webhook's parameters: the form body of a POST, the query of a GET, by the one

@@ -113,6 +113,9 @@ pub struct Outbound {
     pub api_key: Option<(String, String)>,
     /// `OUTBOUND_API_KEY`: the bearer token of `POST /conversations` (unset: no such route).
     pub start_key: Option<String>,
+    /// `WHATSAPP_TEMPLATE_SID` (and `WHATSAPP_TEMPLATE_VARIABLES`): the template sent to a
+    /// WhatsApp pair outside its 24-hour window when the conversation gave none.
+    pub whatsapp_template: Option<crate::twilio::messages::Template>,
 }
 
 impl fmt::Debug for Outbound {
@@ -337,7 +340,45 @@ fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
         auth_token,
         api_key,
         start_key: vars.get("OUTBOUND_API_KEY"),
+        whatsapp_template: whatsapp_template(vars)?,
     })
+}
+
+/// `WHATSAPP_TEMPLATE_SID` and `WHATSAPP_TEMPLATE_VARIABLES`.
+fn whatsapp_template(
+    vars: &Vars<'_>,
+) -> Result<Option<crate::twilio::messages::Template>, ConfigError> {
+    let variables = vars.get("WHATSAPP_TEMPLATE_VARIABLES").unwrap_or_default();
+    let Some(content_sid) = vars.get("WHATSAPP_TEMPLATE_SID") else {
+        if variables.is_empty() {
+            return Ok(None);
+        }
+        return Err(ConfigError::new(
+            "WHATSAPP_TEMPLATE_VARIABLES",
+            "is set without WHATSAPP_TEMPLATE_SID",
+        ));
+    };
+    if !content_sid.starts_with("HX") {
+        return Err(ConfigError::new(
+            "WHATSAPP_TEMPLATE_SID",
+            "must be a Content SID starting with HX (Console → Content Template Builder)",
+        ));
+    }
+    if !variables.is_empty()
+        && !matches!(
+            serde_json::from_str::<serde_json::Value>(&variables),
+            Ok(serde_json::Value::Object(_))
+        )
+    {
+        return Err(ConfigError::new(
+            "WHATSAPP_TEMPLATE_VARIABLES",
+            r#"must be a JSON object, e.g. {"1":"there"}"#,
+        ));
+    }
+    Ok(Some(crate::twilio::messages::Template {
+        content_sid,
+        content_variables: variables,
+    }))
 }
 
 /// `TWILIO_API_BASE_URL`, without a trailing slash.

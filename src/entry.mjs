@@ -80,6 +80,7 @@ export default {
       signature: headers.get("x-twilio-signature"),
       cookie: headers.get("cookie"),
       authorization: headers.get("authorization"),
+      idempotencyKey: headers.get("idempotency-key"),
       body,
       bodyState: state,
       env,

@@ -28,7 +28,7 @@ use crate::conversation::{
     AfterReply, ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
 };
 use crate::objects::{
-    self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall,
+    self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall,
 };
 use crate::record::{Pair, Record};
 use crate::seal::our_cookie_values;
@@ -66,6 +66,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 #[derive(Default)]
 pub struct FakeHttp {
     answers: RefCell<BTreeMap<String, Result<ClientResponse, ClientError>>>,
+    once:
+        RefCell<BTreeMap<String, std::collections::VecDeque<Result<ClientResponse, ClientError>>>>,
     requests: RefCell<Vec<ClientRequest>>,
 }
 
@@ -84,6 +86,29 @@ impl FakeHttp {
         self.answers.borrow_mut().insert(url.into(), Err(error));
     }
 
+    /// Answers the next request to `url` with `status` and `body`, once, before the answers
+    /// [`FakeHttp::respond`] and [`FakeHttp::fail`] set (queued in order).
+    pub fn respond_once(&self, url: &str, status: u16, body: &str) {
+        let response = ClientResponse {
+            status,
+            body: body.as_bytes().to_vec(),
+        };
+        self.queue(url, Ok(response));
+    }
+
+    /// Fails the next request to `url` with `error`, once (queued in order).
+    pub fn fail_once(&self, url: &str, error: ClientError) {
+        self.queue(url, Err(error));
+    }
+
+    fn queue(&self, url: &str, answer: Result<ClientResponse, ClientError>) {
+        self.once
+            .borrow_mut()
+            .entry(url.into())
+            .or_default()
+            .push_back(answer);
+    }
+
     /// Every request sent so far, in order.
     pub fn requests(&self) -> Vec<ClientRequest> {
         self.requests.borrow().clone()
@@ -95,11 +120,13 @@ impl HttpClient for FakeHttp {
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
-        let answer = self
-            .answers
-            .borrow()
-            .get(&request.url)
-            .cloned()
+        let queued = self
+            .once
+            .borrow_mut()
+            .get_mut(&request.url)
+            .and_then(|q| q.pop_front());
+        let answer = queued
+            .or_else(|| self.answers.borrow().get(&request.url).cloned())
             .unwrap_or_else(|| {
                 Err(ClientError::Failed(format!(
                     "no fake answer for {}",
@@ -319,6 +346,23 @@ impl Objects for LocalObjects {
             objects::start(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
         })
     }
+
+    fn status<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StatusCall,
+    ) -> LocalFuture<'a, Result<(), ObjectError>> {
+        Box::pin(async move {
+            if self.unreachable.get() {
+                return Err(ObjectError::Failed("object unreachable (test)".into()));
+            }
+            let store = self.store(name);
+            let lookup = |var: &str| self.vars.get(var).cloned();
+            objects::status(&self.setup, call, store.as_ref(), &self.runtime(&lookup))
+                .await
+                .map(|_| ())
+        })
+    }
 }
 
 impl TestPhone {
@@ -384,6 +428,16 @@ impl TestPhone {
     /// `POST /conversations` with `json` and `Authorization: Bearer <bearer>`: the status and
     /// the body.
     pub fn start_conversation(&mut self, bearer: &str, json: &str) -> (u16, String) {
+        self.start_conversation_with_key(bearer, None, json)
+    }
+
+    /// `POST /conversations` as [`TestPhone::start_conversation`], with an `Idempotency-Key`.
+    pub fn start_conversation_with_key(
+        &mut self,
+        bearer: &str,
+        key: Option<&str>,
+        json: &str,
+    ) -> (u16, String) {
         self.sync_clock();
         let auth = format!("Bearer {bearer}");
         let request = HttpRequest {
@@ -391,6 +445,7 @@ impl TestPhone {
             url: "https://sms.example.workers.dev/conversations",
             content_type: Some("application/json"),
             authorization: Some(&auth),
+            idempotency_key: key,
             body: Body::Read(json.as_bytes()),
             ..Default::default()
         };
@@ -437,6 +492,48 @@ impl TestPhone {
             .take()
             .expect("retry() needs a message sent before");
         self.deliver(last.sid, last.body, last.cookie)
+    }
+
+    /// Twilio's status callback for a message the worker sent through the Messages API: posted,
+    /// signed, to the `StatusCallback` URL the send gave (`callback`), for message `sid` now
+    /// `status` (with an `ErrorCode` when given). The HTTP status of the answer.
+    pub fn status_callback(
+        &mut self,
+        callback: &str,
+        sid: &str,
+        status: &str,
+        error_code: Option<&str>,
+    ) -> u16 {
+        self.sync_clock();
+        let mut fields = vec![
+            ("AccountSid", TEST_ACCOUNT_SID),
+            ("MessageSid", sid),
+            ("SmsSid", sid),
+            ("MessageStatus", status),
+            ("SmsStatus", status),
+            ("From", self.to.as_str()),
+            ("To", self.from.as_str()),
+            ("ApiVersion", "2010-04-01"),
+        ];
+        if let Some(code) = error_code {
+            fields.push(("ErrorCode", code));
+        }
+        let form = serde_urlencoded::to_string(&fields).unwrap_or_default();
+        let sig = self.sign(callback, &form);
+        let request = HttpRequest {
+            method: "POST",
+            url: callback,
+            content_type: Some("application/x-www-form-urlencoded"),
+            signature: Some(&sig),
+            body: Body::Read(form.as_bytes()),
+            ..Default::default()
+        };
+        let vars = &self.vars;
+        let lookup = |name: &str| vars.get(name).cloned();
+        let runtime = self.runtime(&lookup);
+        block_on(app::handle(Ok(&self.setup), &request, &runtime))
+            .response
+            .status
     }
 
     /// Drops the pair's cookie, as Twilio may.
@@ -565,6 +662,7 @@ impl TestPhone {
             signature: Some(&sig),
             cookie: cookie.as_deref(),
             authorization: None,
+            idempotency_key: None,
             body: Body::Read(form.as_bytes()),
         };
         let vars = &self.vars;
@@ -603,14 +701,19 @@ impl TestPhone {
             ("NumMedia", "0"),
         ])
         .unwrap_or_default();
+        let sig = self.sign(TEST_URL, &form);
+        (form, sig)
+    }
+
+    /// Twilio's `X-Twilio-Signature` of a POST of `form` to `url`, under the first auth token.
+    fn sign(&self, url: &str, form: &str) -> String {
         let params = crate::twilio::params::parse_params(form.as_bytes()).unwrap_or_default();
         let data = signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
         let token = self
             .vars
             .get("TWILIO_AUTH_TOKEN")
             .map_or(TEST_AUTH_TOKEN, |t| t.split(',').next().unwrap_or(""));
-        let sig = signature::expected_signature(token, TEST_URL, &data);
-        (form, sig)
+        signature::expected_signature(token, url, &data)
     }
 
     /// Stores a `Set-Cookie` as Twilio's jar would: the value until `Max-Age`, or nothing.

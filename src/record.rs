@@ -60,6 +60,8 @@ pub struct Standing {
     pub opted_out: Option<u64>,
     /// Unix seconds of the person's latest message (0: never), kept across resets.
     pub last_inbound: u64,
+    /// Unix seconds of the worker's latest own send (0: never).
+    pub last_sent: u64,
     /// The worker's latest own sends (follow-ups, starts), newest last, at most
     /// [`MAX_DELIVERIES`].
     pub deliveries: Vec<Delivery>,
@@ -226,6 +228,17 @@ impl Record {
         self.standing.opted_out.is_some()
     }
 
+    /// The conversation as it stands at `now`: one idle (no message either way) for longer
+    /// than `ttl` seconds has ended, as its cookie would have, and starts over; the sequence,
+    /// the MessageSid window and the standing stay, as with a reset.
+    pub fn idle_ended(self, ttl: u64, now: u64) -> Record {
+        let last = self.last_seen.max(self.standing.last_sent);
+        if !self.in_progress() || last.saturating_add(ttl) > now {
+            return self;
+        }
+        self.reset("", Reply::none(), now)
+    }
+
     /// True when the record holds a conversation: a message counted, a turn or a state.
     /// A reset (or a record never used) holds none.
     pub fn in_progress(&self) -> bool {
@@ -252,6 +265,7 @@ impl Record {
     /// count stays, the sequence rises.
     pub fn sent(&mut self, turn: Turn, limits: HistoryLimits) {
         self.seq = self.seq.saturating_add(1);
+        self.standing.last_sent = self.standing.last_sent.max(turn.at);
         let last_reply = std::mem::take(&mut self.last_reply);
         self.answered(turn, limits);
         self.last_reply = last_reply;

@@ -50,6 +50,7 @@ fn post<'a>(body: &'a str, sig: Option<&'a str>) -> HttpRequest<'a> {
         signature: sig,
         cookie: None,
         authorization: None,
+        idempotency_key: None,
         body: Body::Read(body.as_bytes()),
     }
 }

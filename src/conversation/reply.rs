@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::twilio::messages::Template;
+
 /// Twilio refuses message bodies over 1600 characters.
 pub const MAX_REPLY_CHARS: usize = 1600;
 /// Twilio sends at most 10 media items per message.
@@ -70,6 +72,10 @@ pub struct Reply {
     /// person answers first. Not kept with the turn: a retry schedules nothing.
     #[serde(skip)]
     follow_up: Option<u64>,
+    /// The WhatsApp template sent instead, outside the pair's 24-hour window. Not kept with
+    /// the turn either: only a send through the Messages API reads it.
+    #[serde(skip)]
+    template: Option<Template>,
 }
 
 impl Reply {
@@ -110,6 +116,28 @@ impl Reply {
         self
     }
 
+    /// What to send instead when this reply goes through the Messages API to a WhatsApp pair
+    /// more than 24 hours after the person's last message, where WhatsApp allows only an
+    /// approved template (error 63016 otherwise): the template's Content SID (`HX…`) and its
+    /// variables as a JSON object (`r#"{"1":"Ada"}"#`, or `""` for none). Without one (and
+    /// without `WHATSAPP_TEMPLATE_SID`) such a follow-up or start is not sent, and logged.
+    pub fn with_template(
+        mut self,
+        content_sid: impl Into<String>,
+        content_variables: impl Into<String>,
+    ) -> Self {
+        self.template = Some(Template {
+            content_sid: content_sid.into(),
+            content_variables: content_variables.into(),
+        });
+        self
+    }
+
+    /// The template given with [`Reply::with_template`].
+    pub fn template(&self) -> Option<&Template> {
+        self.template.as_ref()
+    }
+
     /// The follow-up delay asked for, in seconds.
     pub fn follow_up(&self) -> Option<u64> {
         self.follow_up
@@ -138,6 +166,7 @@ impl Reply {
         Reply {
             messages,
             follow_up: None,
+            template: None,
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum ObjectError {
     Seal(SealError),
     /// A follow-up that was not sent (to be tried again, or dropped).
     FollowUp(String),
+    /// The object did not answer in time: it may still be at work.
+    TimedOut,
 }
 
 impl fmt::Display for ObjectError {
@@ -37,6 +39,7 @@ impl fmt::Display for ObjectError {
             }
             ObjectError::Storage(e) => write!(f, "{e}"),
             ObjectError::Seal(e) => write!(f, "the record was not sealed: {e}"),
+            ObjectError::TimedOut => f.write_str("timed out"),
         }
     }
 }
@@ -75,6 +78,29 @@ pub trait Objects {
         name: &'a str,
         call: &'a StartCall,
     ) -> LocalFuture<'a, Result<(u16, String), ObjectError>>;
+
+    /// Hands a verified status callback of one of the worker's own sends to the pair's
+    /// object, which keeps the delivery status and learns from it that a send went out.
+    fn status<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StatusCall,
+    ) -> LocalFuture<'a, Result<(), ObjectError>>;
+}
+
+/// A verified status callback (`MessageStatus`) for a message the worker sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCall {
+    /// The message's SID.
+    pub message_sid: String,
+    /// `queued`, `sent`, `delivered`, `undelivered`, `failed`, ….
+    pub status: String,
+    /// Twilio's `ErrorCode`, for a failed or undelivered message.
+    pub error_code: Option<u32>,
+    /// The send it answers, from the callback URL's `o` (`<send id>.<message index>`).
+    pub send: Option<String>,
+    /// The worker's clock (Unix seconds).
+    pub now: u64,
 }
 
 /// A verified webhook, handed from the worker to the pair's object.
@@ -86,6 +112,9 @@ pub struct WebhookCall {
     pub cookie: Option<String>,
     /// The worker's clock (Unix seconds).
     pub now: u64,
+    /// The worker's public origin, for the status callbacks of the object's own sends.
+    #[serde(default)]
+    pub origin: String,
 }
 
 /// A request to start a conversation, handed to the pair's object.
@@ -101,6 +130,13 @@ pub struct StartCall {
     pub json: String,
     /// The worker's clock (Unix seconds).
     pub now: u64,
+    /// The request's `Idempotency-Key` (or one the worker made up): a start repeated with it
+    /// answers what the first did and sends nothing.
+    #[serde(default)]
+    pub idempotency_key: String,
+    /// The worker's public origin, for the status callbacks of the object's own sends.
+    #[serde(default)]
+    pub origin: String,
 }
 
 /// The object's answer to a webhook, for the worker to send on.

@@ -9,25 +9,32 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 
-use super::calls::{ObjectAnswer, ObjectError, StartCall, WebhookCall};
+use super::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall};
+use super::outbox::{Api, Outgoing, Phase, Progress, Why, OUTBOX};
 
 use crate::app::{self, Intent, Runtime, Setup};
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
 use crate::storage::{Change, Store, StoreError};
-use crate::twilio::messages::{self, SendError};
+use crate::twilio::messages::{self, SendError, Template};
+
+pub use super::outbox::{CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS, RETRY_BASE_SECONDS};
 
 /// The object's keys in its storage.
 const RECORD: &str = "record";
 const PAIR: &str = "pair";
 const FOLLOW_UP: &str = "follow_up";
+/// The answers to recent starts, by idempotency key.
+const STARTS: &str = "starts";
 
-/// A follow-up that Twilio's API could not take (5xx, 429, no answer) is tried this many
-/// times in all, the alarm waiting [`RETRY_BASE_SECONDS`] × 2ⁿ between tries.
-pub const MAX_SEND_ATTEMPTS: u32 = 4;
-/// The first wait before a follow-up is tried again.
-pub const RETRY_BASE_SECONDS: u64 = 10;
+/// How long a start's answer is kept for a repeat with its idempotency key.
+pub const START_KEY_SECONDS: u64 = 24 * 60 * 60;
+/// At most this many starts' answers are kept.
+const MAX_STARTS_KEPT: usize = 50;
+/// WhatsApp's customer-service window: free-form messages only this long after the person's
+/// last message.
+pub const WHATSAPP_WINDOW_SECONDS: u64 = 24 * 60 * 60;
 
 /// The object's own storage and alarm (a map in tests).
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
@@ -60,6 +67,9 @@ struct StoredPair {
     account_sid: String,
     to: String,
     from: String,
+    /// The worker's public origin, for status callbacks (empty: none known).
+    #[serde(default)]
+    origin: String,
 }
 
 impl StoredPair {
@@ -156,7 +166,10 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     )
     .await;
     if done.change != Change::Unchanged {
-        save_record(setup, store, &pair, &done.record, rt.now, first).await?;
+        save_record(setup, store, &pair, &done.record, rt.now).await?;
+        if first || !call.origin.is_empty() {
+            save_pair(store, &pair, &call.origin).await?;
+        }
         // A newer message replaces or cancels the follow-up asked for before.
         schedule(store, done.follow_up, done.record.seq, rt.now).await?;
     }
@@ -165,54 +178,328 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     Ok((ObjectAnswer::from_handled(&handled), handled.after_reply))
 }
 
-/// The object's alarm: sends the follow-up a reply asked for, unless a newer message came.
-/// Returns what happened, for the log.
+/// The object's alarm: goes on with a send in flight, else sends the follow-up a reply asked
+/// for, unless a newer message came. Returns what happened, for the log.
 pub async fn alarm<S: Store, O: ObjectStore>(
     setup: &Setup,
     store: &O,
     rt: &Runtime<'_, S>,
 ) -> Result<String, ObjectError> {
-    let (mut pending, stored_pair, mut record) = match due_follow_up(setup, store, rt.now).await? {
+    if let Some(outgoing) = load_outgoing(store).await? {
+        let Some(stored_pair) = load_pair(store).await? else {
+            store.delete(OUTBOX).await?;
+            return Ok("a send without a pair: dropped".into());
+        };
+        return proceed(setup, store, rt, &stored_pair, outgoing).await;
+    }
+    let (pending, stored_pair, record) = match due_follow_up(setup, store, rt.now).await? {
         Due::Now(pending, stored_pair, record) => (pending, stored_pair, *record),
         Due::Not(why) => return Ok(why.into()),
     };
-    let pair = stored_pair.pair();
+    store.delete(FOLLOW_UP).await?;
+    if record.opted_out() {
+        return Ok("the person opted out: no follow-up".into());
+    }
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
     let mut state = record.state.clone();
     let ran = setup
         .conversation
         .follow_up(record.view(), &mut state, &ctx)
         .await;
-    let reply = ran.answer;
-    if reply.is_empty() {
-        store.delete(FOLLOW_UP).await?;
+    if ran.answer.is_empty() {
         return Ok("the conversation had nothing to say".into());
     }
-    match send(setup, &pair, pair.from, pair.to, &reply, rt).await {
-        Ok(sid) => {
-            record.state = state;
-            record.sent(sent_turn(rt.now, &sid, reply), setup.config.storage.history);
-            save_record(setup, store, &pair, &record, rt.now, false).await?;
-            store.delete(FOLLOW_UP).await?;
-            Ok(match ran.state_error {
-                None => format!("follow-up sent: {sid}"),
-                Some(e) => format!("follow-up sent: {sid}; {e}"),
-            })
+    let pair = stored_pair.pair();
+    let Some(forms) = forms(setup, &stored_pair, &record, &ran.answer, rt.now) else {
+        return Err(ObjectError::FollowUp(format!(
+            "follow-up not sent: {OUTSIDE_WINDOW}"
+        )));
+    };
+    let outgoing = Outgoing::new(Why::FollowUp { seq: pending.seq }, forms, ran.answer, state);
+    let _ = pair;
+    let what = proceed(setup, store, rt, &stored_pair, outgoing).await?;
+    Ok(match ran.state_error {
+        None => what,
+        Some(e) => format!("{what}; {e}"),
+    })
+}
+
+/// Why a message to a WhatsApp pair outside its window went nowhere.
+const OUTSIDE_WINDOW: &str = "more than 24 hours since the person's last WhatsApp message, and no template (Reply::with_template or WHATSAPP_TEMPLATE_SID) to send instead";
+
+/// The Create Message forms of `reply` from our number to the person's: the template
+/// instead of free-form text to a WhatsApp pair outside its window, or `None` when there is
+/// no template to send.
+fn forms(
+    setup: &Setup,
+    stored: &StoredPair,
+    record: &Record,
+    reply: &Reply,
+    now: u64,
+) -> Option<Vec<messages::Form>> {
+    let whatsapp = stored.from.starts_with("whatsapp:");
+    let outside = whatsapp
+        && record
+            .standing
+            .last_inbound
+            .saturating_add(WHATSAPP_WINDOW_SECONDS)
+            <= now;
+    let template: Option<&Template> = if outside {
+        Some(
+            reply
+                .template()
+                .or(setup.config.outbound.whatsapp_template.as_ref())?,
+        )
+    } else {
+        None
+    };
+    let id_placeholder = "{id}";
+    let callback = |i: usize| {
+        (!stored.origin.is_empty())
+            .then(|| format!("{}/sms/status?o={id_placeholder}.{i}", stored.origin))
+    };
+    let messages: Vec<_> = match template {
+        // A template stands for the whole reply: one message.
+        Some(t) => vec![messages::form(
+            &stored.from,
+            &stored.to,
+            &Default::default(),
+            Some(t),
+            callback(0).as_deref(),
+        )],
+        None => reply
+            .messages()
+            .iter()
+            .enumerate()
+            .map(|(i, m)| messages::form(&stored.from, &stored.to, m, None, callback(i).as_deref()))
+            .collect(),
+    };
+    Some(messages)
+}
+
+impl Outgoing {
+    /// A new send of `forms`, named at random (its status callbacks name it).
+    fn new(why: Why, mut forms: Vec<messages::Form>, reply: Reply, state: SavedState) -> Self {
+        let id = crate::seal::new_spill_key()
+            .map(|k| k.trim_start_matches("spill:").chars().take(12).collect())
+            .unwrap_or_else(|| "send".to_string());
+        for form in &mut forms {
+            for (name, value) in form.iter_mut() {
+                if name == "StatusCallback" {
+                    *value = value.replace("{id}", &id);
+                }
+            }
         }
-        Err(e) if e.is_transient() && pending.attempt + 1 < MAX_SEND_ATTEMPTS => {
-            pending.attempt += 1;
-            let at = rt.now + RETRY_BASE_SECONDS * (1 << (pending.attempt - 1));
-            store.put(FOLLOW_UP, &json(&pending)?).await?;
-            store.set_alarm(at).await?;
-            Err(ObjectError::FollowUp(format!(
-                "follow-up not sent, trying again at {at}: {e}"
-            )))
-        }
-        Err(e) => {
-            store.delete(FOLLOW_UP).await?;
-            Err(ObjectError::FollowUp(format!("follow-up dropped: {e}")))
+        Outgoing {
+            id,
+            why,
+            forms,
+            sids: Vec::new(),
+            phase: Phase::Ready,
+            tries: 0,
+            follow_up: reply.follow_up(),
+            reply,
+            state,
         }
     }
+}
+
+/// Drives `outgoing` as far as it goes now, keeps what it learnt, and says what happened.
+async fn proceed<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    rt: &Runtime<'_, S>,
+    stored_pair: &StoredPair,
+    mut outgoing: Outgoing,
+) -> Result<String, ObjectError> {
+    let pair = stored_pair.pair();
+    let outbound = &setup.config.outbound;
+    let Some(credentials) = outbound.credentials(pair.account_sid) else {
+        store.delete(OUTBOX).await?;
+        return Err(ObjectError::FollowUp(
+            "not sent: no TWILIO_AUTH_TOKEN or TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET to send with"
+                .into(),
+        ));
+    };
+    let api = Api {
+        http: rt.http.as_ref(),
+        base_url: &outbound.api_base_url,
+        account_sid: pair.account_sid,
+        credentials: &credentials,
+    };
+    // Before each request: the send as it stands, and an alarm to find out what became of
+    // it should the object go away before the answer.
+    let save = async |o: &Outgoing| {
+        let Ok(text) = serde_json::to_string(o) else {
+            return false;
+        };
+        store.put(OUTBOX, &text).await.is_ok()
+            && store
+                .set_alarm(rt.now + super::outbox::CONFIRM_AFTER_SECONDS)
+                .await
+                .is_ok()
+    };
+    let progress = outgoing.drive(&api, rt.now, save).await;
+    settle(setup, store, rt, &pair, outgoing, progress).await
+}
+
+/// Keeps what a send's progress means: the record once sent, the opt-out a 21610 reveals,
+/// the start's answer; the alarm for what is left. Says what happened, for the log.
+async fn settle<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    rt: &Runtime<'_, S>,
+    pair: &Pair<'_>,
+    outgoing: Outgoing,
+    progress: Progress,
+) -> Result<String, ObjectError> {
+    let what = match &outgoing.why {
+        Why::FollowUp { .. } => "follow-up",
+        Why::Start { .. } => "start",
+    };
+    let id = outgoing.id.clone();
+    let result = match progress {
+        Progress::Later { at, why } => {
+            store.put(OUTBOX, &json(&outgoing)?).await?;
+            rearm(store, Some(at)).await?;
+            return Ok(format!("{what} {id}: {why} (at {at})"));
+        }
+        Progress::Sent => {
+            let sid = outgoing.sids.first().cloned().unwrap_or_default();
+            sent(setup, store, rt, pair, outgoing).await?;
+            Ok(format!("{what} {id} sent: {sid}"))
+        }
+        Progress::Refused(e) => {
+            if e.code() == Some(messages::OPTED_OUT) {
+                opt_out(setup, store, pair, rt.now).await?;
+            }
+            finish_start(store, &outgoing.why, not_sent(&e), rt.now).await?;
+            Err(ObjectError::FollowUp(format!("{what} {id} refused: {e}")))
+        }
+        Progress::GaveUp(why) => {
+            let body = serde_json::json!({"status": "unknown", "error": why, "idempotency_key": start_key(&outgoing.why)});
+            finish_start(store, &outgoing.why, (500, body.to_string()), rt.now).await?;
+            Err(ObjectError::FollowUp(format!(
+                "{what} {id} given up: {why}"
+            )))
+        }
+    };
+    store.delete(OUTBOX).await?;
+    rearm(store, None).await?;
+    result
+}
+
+/// What a send changes once every message went out.
+async fn sent<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    rt: &Runtime<'_, S>,
+    pair: &Pair<'_>,
+    outgoing: Outgoing,
+) -> Result<(), ObjectError> {
+    let history = setup.config.storage.history;
+    let previous = load_record(setup, store, pair, rt.now).await?;
+    let sid = outgoing.sids.first().cloned().unwrap_or_default();
+    let mut record = match &outgoing.why {
+        Why::FollowUp { seq } => {
+            let mut record = previous.unwrap_or_default();
+            // A message that came meanwhile moved the conversation on: its state stands.
+            if record.seq == *seq {
+                record.state = outgoing.state;
+            }
+            record
+        }
+        // A started conversation is a new one: like a reset, newer than any copy of an older
+        // one, with the MessageSid window and the standing kept.
+        Why::Start { .. } => {
+            let mut record = previous
+                .map(|r| r.reset("", Reply::none(), rt.now))
+                .unwrap_or_default();
+            record.state = outgoing.state;
+            record
+        }
+    };
+    for sid in &outgoing.sids {
+        record.standing.track(sid, rt.now);
+    }
+    record.sent(sent_turn(rt.now, &sid, outgoing.reply), history);
+    save_record(setup, store, pair, &record, rt.now).await?;
+    if let Why::Start { .. } = outgoing.why {
+        schedule(store, outgoing.follow_up, record.seq, rt.now).await?;
+        let body = serde_json::json!({
+            "status": "sent", "sid": sid, "to": pair.from, "from": pair.to,
+            "idempotency_key": start_key(&outgoing.why),
+        });
+        finish_start(store, &outgoing.why, (201, body.to_string()), rt.now).await?;
+    }
+    Ok(())
+}
+
+/// Marks the pair opted out: Twilio said so (21610).
+async fn opt_out<O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    pair: &Pair<'_>,
+    now: u64,
+) -> Result<(), ObjectError> {
+    let mut record = load_record(setup, store, pair, now)
+        .await?
+        .unwrap_or_default();
+    if record.opted_out() {
+        return Ok(());
+    }
+    record.standing.opted_out = Some(now);
+    record.seq = record.seq.saturating_add(1);
+    save_record(setup, store, pair, &record, now).await
+}
+
+/// A verified status callback for one of our sends: the delivery status joins the record,
+/// and a send unsure whether Twilio took the message learns that it did.
+pub async fn status<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    call: &StatusCall,
+    store: &O,
+    rt: &Runtime<'_, S>,
+) -> Result<String, ObjectError> {
+    let Some(stored_pair) = load_pair(store).await? else {
+        return Ok("no conversation for this status".into());
+    };
+    let pair = stored_pair.pair();
+    let mut confirmed = false;
+    if let (Some(mut outgoing), Some(send)) = (load_outgoing(store).await?, call.send.as_deref()) {
+        if outgoing.confirm(send, &call.message_sid) {
+            confirmed = true;
+            store.put(OUTBOX, &json(&outgoing)?).await?;
+            // The rest of the send goes on in the alarm, at once.
+            rearm(store, Some(rt.now)).await?;
+        }
+    }
+    let mut note = if confirmed { "confirmed a send; " } else { "" }.to_string();
+    if let Some(mut record) = load_record(setup, store, &pair, rt.now).await? {
+        if !confirmed
+            && !record
+                .standing
+                .deliveries
+                .iter()
+                .any(|d| d.sid == call.message_sid)
+        {
+            note.push_str("not one of the object's sends");
+            return Ok(note);
+        }
+        record.standing.track(&call.message_sid, rt.now);
+        if record
+            .standing
+            .update(&call.message_sid, &call.status, call.error_code, rt.now)
+        {
+            if call.error_code == Some(messages::OPTED_OUT) {
+                record.standing.opted_out.get_or_insert(rt.now);
+            }
+            record.seq = record.seq.saturating_add(1);
+            save_record(setup, store, &pair, &record, rt.now).await?;
+        }
+    }
+    note.push_str(&format!("status {}", call.status));
+    Ok(note)
 }
 
 /// Whether the alarm has a follow-up to send now.
@@ -236,10 +523,9 @@ async fn due_follow_up<O: ObjectStore>(
     let Ok(pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
         return drop_follow_up(store, "dropped an unreadable follow-up").await;
     };
-    let Some(stored_pair) = store.get(PAIR).await? else {
+    let Some(stored_pair) = load_pair(store).await? else {
         return drop_follow_up(store, "no pair").await;
     };
-    let stored_pair: StoredPair = serde_json::from_str(&stored_pair)?;
     let Some(record) = load_record(setup, store, &stored_pair.pair(), now).await? else {
         return drop_follow_up(store, "no record").await;
     };
@@ -259,6 +545,64 @@ async fn drop_follow_up<O: ObjectStore>(store: &O, why: &'static str) -> Result<
     Ok(Due::Not(why))
 }
 
+/// A start's answer, kept for a repeat with its idempotency key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StartAnswer {
+    status: u16,
+    body: String,
+    at: u64,
+}
+
+/// The idempotency key of a start.
+fn start_key(why: &Why) -> Option<&str> {
+    match why {
+        Why::Start { key } => Some(key),
+        Why::FollowUp { .. } => None,
+    }
+}
+
+async fn load_starts<O: ObjectStore>(
+    store: &O,
+) -> Result<BTreeMap<String, StartAnswer>, ObjectError> {
+    Ok(match store.get(STARTS).await? {
+        Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+        None => BTreeMap::new(),
+    })
+}
+
+/// Keeps `answer` as the answer to the start `why` names (nothing for a follow-up), dropping
+/// answers older than [`START_KEY_SECONDS`].
+async fn finish_start<O: ObjectStore>(
+    store: &O,
+    why: &Why,
+    answer: (u16, String),
+    now: u64,
+) -> Result<(), ObjectError> {
+    let Some(key) = start_key(why) else {
+        return Ok(());
+    };
+    let mut starts = load_starts(store).await?;
+    starts.retain(|_, a| a.at.saturating_add(START_KEY_SECONDS) > now);
+    while starts.len() >= MAX_STARTS_KEPT {
+        let oldest = starts
+            .iter()
+            .min_by_key(|(_, a)| a.at)
+            .map(|(k, _)| k.clone());
+        let Some(oldest) = oldest else { break };
+        starts.remove(&oldest);
+    }
+    let (status, body) = answer;
+    starts.insert(
+        key.to_string(),
+        StartAnswer {
+            status,
+            body,
+            at: now,
+        },
+    );
+    Ok(store.put(STARTS, &json(&starts)?).await?)
+}
+
 /// Starts a conversation from our side: the conversation's opening message goes out through
 /// the Messages API and the object keeps the state, so the person's reply (which comes with
 /// no cookie) continues it. Answers the status and JSON body of `POST /conversations`.
@@ -272,39 +616,86 @@ pub async fn start<S: Store, O: ObjectStore>(
         Ok(serde_json::Value::Object(map)) => map,
         _ => return Ok(problem(400, "the body must be a JSON object")),
     };
+    let key = call.idempotency_key.clone();
+    if let Some(answer) = load_starts(store).await?.get(&key) {
+        return Ok((answer.status, answer.body.clone()));
+    }
     // The person's reply will come To our number From theirs.
-    let pair = Pair {
-        account_sid: &call.account_sid,
-        to: &call.from,
-        from: &call.to,
+    let stored_pair = StoredPair {
+        account_sid: call.account_sid.clone(),
+        to: call.from.clone(),
+        from: call.to.clone(),
+        origin: call.origin.clone(),
     };
+    let pair = stored_pair.pair();
+    let previous = load_record(setup, store, &pair, rt.now).await?;
+    let replace = fields.get("replace") == Some(&serde_json::Value::Bool(true));
+    if let Some(refusal) = refuse_start(store, previous.as_ref(), replace).await? {
+        return Ok(refusal);
+    }
     let start = Start {
         to: call.to.clone(),
         from: call.from.clone(),
         fields,
     };
-    let previous = load_record(setup, store, &pair, rt.now).await?;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
     let (reply, state) = match opening(setup, &start, &ctx).await {
         Ok(opening) => opening,
         Err(refusal) => return Ok(refusal),
     };
-    let sid = match send(setup, &pair, &call.to, &call.from, &reply, rt).await {
-        Ok(sid) => sid,
-        Err(e) => return Ok(not_sent(e)),
+    let record = previous.unwrap_or_default();
+    let Some(forms) = forms(setup, &stored_pair, &record, &reply, rt.now) else {
+        return Ok(problem(422, OUTSIDE_WINDOW));
     };
-    // A started conversation is a new one, newer than any copy of an older one.
-    let mut record = Record {
-        seq: previous.map_or(0, |r| r.seq),
-        state,
-        ..Record::default()
-    };
-    let follow_up = reply.follow_up();
-    record.sent(sent_turn(rt.now, &sid, reply), setup.config.storage.history);
-    save_record(setup, store, &pair, &record, rt.now, true).await?;
-    schedule(store, follow_up, record.seq, rt.now).await?;
-    let body = serde_json::json!({"sid": sid, "to": call.to, "from": call.from});
-    Ok((201, body.to_string()))
+    save_pair(store, &pair, &call.origin).await?;
+    let why = Why::Start { key: key.clone() };
+    let outgoing = Outgoing::new(why, forms, reply, state);
+    let what = proceed(setup, store, rt, &stored_pair, outgoing).await;
+    if let Some(answer) = load_starts(store).await?.get(&key) {
+        return Ok((answer.status, answer.body.clone()));
+    }
+    // Still on its way: Twilio's answer was lost or asked us to wait.
+    let body = serde_json::json!({
+        "status": "pending",
+        "idempotency_key": key,
+        "to": call.to,
+        "from": call.from,
+        "detail": match what { Ok(w) => w, Err(e) => e.to_string() },
+        "next": "The worker finds out whether Twilio took the message before it sends anything again. Repeat this request with the same Idempotency-Key to learn the result: it never sends twice.",
+    });
+    Ok((202, body.to_string()))
+}
+
+/// Why a start cannot go ahead for this pair now, as its answer: the person opted out, a
+/// send is still on its way, or a conversation is in progress and `replace` was not asked.
+async fn refuse_start<O: ObjectStore>(
+    store: &O,
+    previous: Option<&Record>,
+    replace: bool,
+) -> Result<Option<(u16, String)>, ObjectError> {
+    if previous.is_some_and(Record::opted_out) {
+        return Ok(Some(problem(
+            409,
+            "the person opted out (STOP): nothing is sent until they text START",
+        )));
+    }
+    if let Some(outgoing) = load_outgoing(store).await? {
+        let body = serde_json::json!({
+            "error": "a message to this person is still being sent",
+            "send": outgoing.id,
+        });
+        return Ok(Some((409, body.to_string())));
+    }
+    match previous {
+        Some(record) if record.in_progress() && !replace => {
+            let body = serde_json::json!({
+                "error": "a conversation with this person is in progress: send \"replace\": true to start over",
+                "conversation": {"count": record.count, "last_seen": record.last_seen, "turns": record.turns.len()},
+            });
+            Ok(Some((409, body.to_string())))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The conversation's opening message and the state it leaves; or the answer (status and
@@ -325,56 +716,16 @@ async fn opening(
     }
 }
 
-/// The answer to a start whose opening message Twilio did not take: a 502, with Twilio's
-/// status and code when it refused.
-fn not_sent(e: SendError) -> (u16, String) {
-    match e {
-        SendError::Refused {
-            status,
-            code,
-            message,
-        } => {
-            let body = serde_json::json!({"error": message, "twilio_status": status, "code": code});
-            (502, body.to_string())
+/// The answer to a start whose opening message Twilio refused: a 502 with Twilio's status
+/// and code (nothing was sent).
+fn not_sent(e: &SendError) -> (u16, String) {
+    let body = match e {
+        SendError::Refused { status, code, .. } => {
+            serde_json::json!({"status": "refused", "error": e.to_string(), "twilio_status": status, "code": code})
         }
-        e => problem(502, &e.to_string()),
-    }
-}
-
-/// Sends each message of `reply` from `from` to `to`; the SID of the first.
-async fn send<S: Store>(
-    setup: &Setup,
-    pair: &Pair<'_>,
-    to: &str,
-    from: &str,
-    reply: &Reply,
-    rt: &Runtime<'_, S>,
-) -> Result<String, SendError> {
-    let outbound = &setup.config.outbound;
-    let Some(credentials) = outbound.credentials(pair.account_sid) else {
-        return Err(SendError::Refused {
-            status: 401,
-            code: None,
-            message:
-                "no TWILIO_AUTH_TOKEN or TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET to send with"
-                    .into(),
-        });
+        e => serde_json::json!({"status": "refused", "error": e.to_string()}),
     };
-    let mut first = None;
-    for message in reply.messages() {
-        let sid = messages::send(
-            rt.http.as_ref(),
-            &outbound.api_base_url,
-            pair.account_sid,
-            &credentials,
-            to,
-            from,
-            message,
-        )
-        .await?;
-        first.get_or_insert(sid);
-    }
-    Ok(first.unwrap_or_default())
+    (502, body.to_string())
 }
 
 /// Sets the alarm for a follow-up asked `after` seconds from `now` on the record at `seq`,
@@ -393,13 +744,29 @@ async fn schedule<O: ObjectStore>(
                 attempt: 0,
             };
             store.put(FOLLOW_UP, &json(&pending)?).await?;
-            Ok(store.set_alarm(pending.due).await?)
+            rearm(store, Some(pending.due)).await
         }
         None if store.get(FOLLOW_UP).await?.is_some() => {
             store.delete(FOLLOW_UP).await?;
-            Ok(store.delete_alarm().await?)
+            rearm(store, None).await
         }
         None => Ok(()),
+    }
+}
+
+/// Sets the one alarm an object has to the earliest of `at`, the send in flight's next look
+/// and the pending follow-up; cancels it when there is nothing to wake for.
+async fn rearm<O: ObjectStore>(store: &O, at: Option<u64>) -> Result<(), ObjectError> {
+    let outgoing = load_outgoing(store).await?.map(|o| o.wake_at());
+    let follow_up = match store.get(FOLLOW_UP).await? {
+        Some(text) => serde_json::from_str::<PendingFollowUp>(&text)
+            .ok()
+            .map(|p| p.due),
+        None => None,
+    };
+    match [at, outgoing, follow_up].into_iter().flatten().min() {
+        Some(at) => Ok(store.set_alarm(at).await?),
+        None => Ok(store.delete_alarm().await?),
     }
 }
 
@@ -419,6 +786,22 @@ fn due_after(now: u64, after: u64) -> u64 {
     now.saturating_add(after).saturating_add(1)
 }
 
+async fn load_outgoing<O: ObjectStore>(store: &O) -> Result<Option<Outgoing>, ObjectError> {
+    match store.get(OUTBOX).await? {
+        Some(text) => Ok(serde_json::from_str(&text).ok()),
+        None => Ok(None),
+    }
+}
+
+async fn load_pair<O: ObjectStore>(store: &O) -> Result<Option<StoredPair>, ObjectError> {
+    match store.get(PAIR).await? {
+        Some(text) => Ok(Some(serde_json::from_str(&text)?)),
+        None => Ok(None),
+    }
+}
+
+/// The pair's record as the object keeps it; a conversation idle past
+/// `CONVERSATION_TTL_SECONDS` has ended, as its cookie would have.
 async fn load_record<O: ObjectStore>(
     setup: &Setup,
     store: &O,
@@ -428,18 +811,12 @@ async fn load_record<O: ObjectStore>(
     let Some(sealed) = store.get(RECORD).await? else {
         return Ok(None);
     };
-    Ok(
-        match setup
-            .config
-            .storage
-            .keys
-            .open(&sealed, Place::Object, pair, now)
-        {
-            Ok(Opened::Record(record)) => Some(record),
-            // Sealed under a key no longer configured, or expired: start from the cookie.
-            _ => None,
-        },
-    )
+    let storage = &setup.config.storage;
+    Ok(match storage.keys.open(&sealed, Place::Object, pair, now) {
+        Ok(Opened::Record(record)) => Some(record.idle_ended(storage.cookie_ttl_seconds, now)),
+        // Sealed under a key no longer configured, or expired: start from the cookie.
+        _ => None,
+    })
 }
 
 async fn save_record<O: ObjectStore>(
@@ -448,7 +825,6 @@ async fn save_record<O: ObjectStore>(
     pair: &Pair<'_>,
     record: &Record,
     now: u64,
-    first: bool,
 ) -> Result<(), ObjectError> {
     let s = &setup.config.storage;
     let sealed = s
@@ -461,15 +837,21 @@ async fn save_record<O: ObjectStore>(
             s.encrypt,
         )
         .map_err(ObjectError::Seal)?;
-    store.put(RECORD, &sealed).await?;
-    if !first {
-        return Ok(());
-    }
-    // The alarm has no request to learn the pair from; it never changes for an object.
+    Ok(store.put(RECORD, &sealed).await?)
+}
+
+/// The alarm has no request to learn the pair from; it never changes for an object. The
+/// origin comes with each call, for status callbacks.
+async fn save_pair<O: ObjectStore>(
+    store: &O,
+    pair: &Pair<'_>,
+    origin: &str,
+) -> Result<(), ObjectError> {
     let stored_pair = StoredPair {
         account_sid: pair.account_sid.to_string(),
         to: pair.to.to_string(),
         from: pair.from.to_string(),
+        origin: origin.to_string(),
     };
     Ok(store.put(PAIR, &json(&stored_pair)?).await?)
 }

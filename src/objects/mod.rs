@@ -15,7 +15,11 @@
 pub mod calls;
 #[cfg(feature = "objects")]
 mod durable;
+#[cfg(feature = "objects")]
+mod outbox;
 
-pub use calls::{ObjectAnswer, ObjectError, Objects, StartCall, WebhookCall};
+pub use calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
 #[cfg(feature = "objects")]
 pub use durable::*;
+#[cfg(feature = "objects")]
+pub use outbox::{Outgoing, Phase, Why};

@@ -141,9 +141,13 @@ fn an_answer_in_time_cancels_the_reminder_and_asks_for_the_next_one() {
 }
 
 #[test]
-fn a_failing_messages_api_is_retried_a_bounded_number_of_times() {
+fn a_messages_api_that_certainly_did_not_take_it_is_retried_a_bounded_number_of_times() {
     let mut phone = survey(&[]);
-    phone.http().respond(&messages_url(), 503, "busy");
+    phone.http().respond(
+        &messages_url(),
+        429,
+        r#"{"code": 20429, "message": "Too Many Requests"}"#,
+    );
     phone.text("hi");
     phone.wait(24 * 3600);
     assert_eq!(sent_bodies(&phone).len(), MAX_SEND_ATTEMPTS as usize);
@@ -191,15 +195,19 @@ fn starting_a_conversation_refuses_what_it_must() {
         let (status, body) = phone.start_conversation(KEY, bad);
         assert_eq!(status, 400, "{bad}: {body}");
     }
-    assert_eq!(
-        phone
-            .start_conversation(
-                KEY,
-                r#"{"to": "whatsapp:+14155550100", "from": "whatsapp:+15005550006"}"#
-            )
-            .0,
-        201
+    let (status, body) = phone.start_conversation(
+        KEY,
+        r#"{"to": "whatsapp:+14155550100", "from": "+15005550006"}"#,
     );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("same channel"), "{body}");
+    // A WhatsApp start has no window open: a template, or nothing.
+    let (status, body) = phone.start_conversation(
+        KEY,
+        r#"{"to": "whatsapp:+14155550100", "from": "whatsapp:+15005550006"}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("24 hours"), "{body}");
 }
 
 #[test]

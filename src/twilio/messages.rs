@@ -7,9 +7,9 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::conversation::{ClientError, ClientRequest, HttpClient, ReplyMessage};
+use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, ReplyMessage};
 
 /// Twilio's API origin; regional edges (`https://api.dublin.ie1.twilio.com`) and tests
 /// change it with `TWILIO_API_BASE_URL`.
@@ -30,11 +30,12 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// Why a message was not sent.
+/// Why a message was not sent, or may not have been.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     /// Twilio answered with an error: its HTTP status and, when it said, its error code
-    /// (21211 invalid To, 21610 the person opted out, 20003 authentication, …) and message.
+    /// (21211 invalid To, 21610 the person opted out, 63016 outside WhatsApp's window, …) and
+    /// message. A 2xx here is an answer without a Message SID.
     Refused {
         /// HTTP status.
         status: u16,
@@ -47,18 +48,49 @@ pub enum SendError {
     Unreachable(ClientError),
 }
 
+/// What a failed send means for the message: Create Message is not idempotent, so only a
+/// request Twilio certainly did not act on may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFate {
+    /// Certainly not sent, and worth trying again later: a 429 (Too Many Requests), or a
+    /// connection refused before the request was written.
+    NotSentRetry,
+    /// Certainly not sent, and never will be as it stands: a 4xx refusal.
+    Refused,
+    /// Maybe sent: a timeout, a 5xx, a connection lost after writing, an unreadable 2xx.
+    /// Find out before sending it again.
+    Unknown,
+}
+
+/// Twilio's error code for a recipient who opted out (texted STOP).
+pub const OPTED_OUT: u32 = 21610;
+/// Twilio's error code for a free-form WhatsApp message outside the 24-hour window.
+pub const OUTSIDE_WINDOW: u32 = 63016;
+
 impl SendError {
-    /// True for what is worth trying again: a 5xx, a 429 or no answer at all.
-    pub fn is_transient(&self) -> bool {
+    /// What this failure means for the message.
+    pub fn fate(&self) -> SendFate {
         match self {
-            SendError::Refused { status, .. } => *status >= 500 || *status == 429,
-            SendError::Unreachable(_) => true,
+            SendError::Refused { status: 429, .. } => SendFate::NotSentRetry,
+            SendError::Refused { status, .. } if (400..500).contains(status) => SendFate::Refused,
+            SendError::Refused { .. } => SendFate::Unknown,
+            SendError::Unreachable(e) if e.certainly_not_sent() => SendFate::NotSentRetry,
+            SendError::Unreachable(_) => SendFate::Unknown,
+        }
+    }
+
+    /// Twilio's error code, when it gave one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            SendError::Refused { code, .. } => *code,
+            SendError::Unreachable(_) => None,
         }
     }
 }
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Twilio's words can hold the number it refused (error 21211): never a full one.
         match self {
             SendError::Refused {
                 status,
@@ -66,14 +98,39 @@ impl fmt::Display for SendError {
                 message,
             } => write!(
                 f,
-                "Twilio refused the message ({status}, error {code}): {message}"
+                "Twilio refused the message ({status}, error {code}): {}",
+                mask_numbers(message)
             ),
             SendError::Refused {
                 status, message, ..
-            } => write!(f, "Twilio refused the message ({status}): {message}"),
-            SendError::Unreachable(e) => write!(f, "Twilio's Messages API did not answer: {e}"),
+            } => write!(
+                f,
+                "Twilio refused the message ({status}): {}",
+                mask_numbers(message)
+            ),
+            SendError::Unreachable(e) => write!(
+                f,
+                "Twilio's Messages API did not answer: {}",
+                mask_numbers(&e.to_string())
+            ),
         }
     }
+}
+
+// TEMPORARY until the masking helper lands in app.rs.
+fn mask_numbers(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = 0;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            out.push(if run > 3 { '*' } else { c });
+        } else {
+            run = 0;
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -87,14 +144,83 @@ struct TwilioError {
     message: Option<String>,
 }
 
-/// The request that sends `message` from `from` to `to`.
+/// An approved WhatsApp template (Twilio Content API): what may be sent to a WhatsApp pair
+/// more than 24 hours after the person's last message, instead of free-form text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    /// The template's Content SID (`HX…`).
+    pub content_sid: String,
+    /// Its variables as a JSON object in a string (`{"1":"Ada"}`), or empty for none.
+    pub content_variables: String,
+}
+
+/// The form of one Create Message request, without the credentials: kept as it is so a
+/// message sent again is the very same message.
+pub type Form = Vec<(String, String)>;
+
+/// The form that sends `message` (or `template` instead, when given) from `from` to `to`,
+/// with Twilio reporting its delivery to `status_callback`.
 ///
 /// ```
 /// use sms_conversation_worker::conversation::ReplyMessage;
-/// use sms_conversation_worker::twilio::messages::{request, Credentials};
+/// use sms_conversation_worker::twilio::messages::form;
+/// let msg = ReplyMessage::text("Hi & bye").with_media("https://x.test/a.png");
+/// let form = form("+1555", "+1444", &msg, None, Some("https://w.test/sms/status?o=1"));
+/// let names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+/// assert_eq!(names, ["To", "From", "Body", "MediaUrl", "StatusCallback"]);
+/// ```
+pub fn form(
+    to: &str,
+    from: &str,
+    message: &ReplyMessage,
+    template: Option<&Template>,
+    status_callback: Option<&str>,
+) -> Form {
+    let mut form: Form = vec![("To".into(), to.into()), ("From".into(), from.into())];
+    match template {
+        Some(t) => {
+            form.push(("ContentSid".into(), t.content_sid.clone()));
+            if !t.content_variables.is_empty() {
+                form.push(("ContentVariables".into(), t.content_variables.clone()));
+            }
+        }
+        None => {
+            if !message.body().is_empty() {
+                form.push(("Body".into(), message.body().into()));
+            }
+            for url in message.media() {
+                form.push(("MediaUrl".into(), url.clone()));
+            }
+        }
+    }
+    if let Some(url) = status_callback {
+        form.push(("StatusCallback".into(), url.into()));
+    }
+    form
+}
+
+/// Where the account's messages are.
+fn messages_url(base_url: &str, account_sid: &str) -> String {
+    format!(
+        "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
+        base_url.trim_end_matches('/')
+    )
+}
+
+fn authorized(req: ClientRequest, credentials: &Credentials) -> ClientRequest {
+    let auth =
+        crate::b64::standard(format!("{}:{}", credentials.user, credentials.password).as_bytes());
+    req.header("authorization", format!("Basic {auth}"))
+}
+
+/// The request that sends `form`.
+///
+/// ```
+/// use sms_conversation_worker::conversation::ReplyMessage;
+/// use sms_conversation_worker::twilio::messages::{form, request, Credentials};
 /// let creds = Credentials { user: "AC123".into(), password: "token".into() };
 /// let msg = ReplyMessage::text("Hi & bye").with_media("https://x.test/a.png");
-/// let req = request("https://api.twilio.com", "AC123", &creds, "+1555", "+1444", &msg);
+/// let req = request("https://api.twilio.com", "AC123", &creds, &form("+1555", "+1444", &msg, None, None));
 /// assert_eq!(req.url, "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json");
 /// assert_eq!(
 ///     String::from_utf8(req.body).unwrap(),
@@ -105,42 +231,29 @@ pub fn request(
     base_url: &str,
     account_sid: &str,
     credentials: &Credentials,
-    to: &str,
-    from: &str,
-    message: &ReplyMessage,
+    form: &Form,
 ) -> ClientRequest {
-    let mut form: Vec<(&str, &str)> = vec![("To", to), ("From", from)];
-    if !message.body().is_empty() {
-        form.push(("Body", message.body()));
-    }
-    for url in message.media() {
-        form.push(("MediaUrl", url));
-    }
-    let body = serde_urlencoded::to_string(&form).unwrap_or_default();
-    let auth =
-        crate::b64::standard(format!("{}:{}", credentials.user, credentials.password).as_bytes());
-    let mut req = ClientRequest::get(format!(
-        "{}/2010-04-01/Accounts/{account_sid}/Messages.json",
-        base_url.trim_end_matches('/')
-    ))
-    .header("authorization", format!("Basic {auth}"))
+    let body = serde_urlencoded::to_string(form).unwrap_or_default();
+    let mut req = authorized(
+        ClientRequest::get(messages_url(base_url, account_sid)),
+        credentials,
+    )
     .header("content-type", "application/x-www-form-urlencoded");
     req.method = "POST".into();
     req.body = body.into_bytes();
     req
 }
 
-/// Sends `message` and returns its Message SID.
+/// Sends `form` once and returns the Message SID. Never sends twice: what a failure means
+/// is [`SendError::fate`]'s to say and the caller's to act on.
 pub async fn send(
     http: &dyn HttpClient,
     base_url: &str,
     account_sid: &str,
     credentials: &Credentials,
-    to: &str,
-    from: &str,
-    message: &ReplyMessage,
+    form: &Form,
 ) -> Result<String, SendError> {
-    let req = request(base_url, account_sid, credentials, to, from, message);
+    let req = request(base_url, account_sid, credentials, form);
     let response = http.send(req).await.map_err(SendError::Unreachable)?;
     if response.is_success() {
         return match serde_json::from_slice::<Sent>(&response.body) {
@@ -152,8 +265,12 @@ pub async fn send(
             }),
         };
     }
+    Err(refusal(&response))
+}
+
+fn refusal(response: &ClientResponse) -> SendError {
     let error = serde_json::from_slice::<TwilioError>(&response.body).ok();
-    Err(SendError::Refused {
+    SendError::Refused {
         status: response.status,
         code: error.as_ref().and_then(|e| e.code),
         message: error.and_then(|e| e.message).unwrap_or_else(|| {
@@ -162,7 +279,94 @@ pub async fn send(
                 .take(200)
                 .collect()
         }),
-    })
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    messages: Vec<Listed>,
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    sid: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+/// Looks for a message sent as `form` since the day before `since` (Unix seconds) among the
+/// account's messages, skipping the SIDs in `known` (messages already accounted for):
+/// `Some(sid)` when Twilio has it, `None` when it certainly has no such message.
+///
+/// The list filters by day only (`DateSent>`), and a template's text is Twilio's to fill,
+/// so a template matches on its pair alone.
+pub async fn find_sent(
+    http: &dyn HttpClient,
+    base_url: &str,
+    account_sid: &str,
+    credentials: &Credentials,
+    form: &Form,
+    since: u64,
+    known: &[&str],
+) -> Result<Option<String>, SendError> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (to, from) = (field("To").unwrap_or(""), field("From").unwrap_or(""));
+    let query = serde_urlencoded::to_string([
+        ("To", to),
+        ("From", from),
+        ("DateSent>", &civil_date(since.saturating_sub(86_400))),
+        ("PageSize", "100"),
+    ])
+    .unwrap_or_default();
+    let url = format!("{}?{query}", messages_url(base_url, account_sid));
+    let response = http
+        .send(authorized(ClientRequest::get(url), credentials))
+        .await
+        .map_err(SendError::Unreachable)?;
+    if !response.is_success() {
+        return Err(refusal(&response));
+    }
+    let page: Page = serde_json::from_slice(&response.body).map_err(|e| SendError::Refused {
+        status: response.status,
+        code: None,
+        message: format!("an unreadable list of messages ({e})"),
+    })?;
+    let body = field("Body");
+    let template = field("ContentSid").is_some();
+    Ok(page
+        .messages
+        .into_iter()
+        .find(|m| {
+            m.to == to
+                && m.from == from
+                && !known.contains(&m.sid.as_str())
+                && (template || m.body.as_deref().unwrap_or("") == body.unwrap_or(""))
+        })
+        .map(|m| m.sid))
+}
+
+/// `YYYY-MM-DD` (UTC) of Unix seconds `t`: the days-to-civil conversion of the proleptic
+/// Gregorian calendar (Howard Hinnant's `civil_from_days`).
+fn civil_date(t: u64) -> String {
+    let z = (t / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 #[cfg(test)]
@@ -181,17 +385,12 @@ mod tests {
         }
     }
 
+    fn hello() -> Form {
+        form("+1555", "+1444", &ReplyMessage::text("hello"), None, None)
+    }
+
     fn send_to(http: &FakeHttp) -> Result<String, SendError> {
-        let msg = ReplyMessage::text("hello");
-        block_on(send(
-            http,
-            "https://api.test/",
-            "AC1",
-            &creds(),
-            "+1555",
-            "+1444",
-            &msg,
-        ))
+        block_on(send(http, "https://api.test/", "AC1", &creds(), &hello()))
     }
 
     #[test]
@@ -206,23 +405,97 @@ mod tests {
     }
 
     #[test]
-    fn twilios_errors_keep_their_code_and_5xx_are_transient() {
+    fn only_a_429_or_a_request_never_written_is_certainly_not_sent() {
         let http = FakeHttp::default();
         http.respond(URL, 400, r#"{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}"#);
         let err = send_to(&http).unwrap_err();
-        assert_eq!(
-            err,
-            SendError::Refused {
-                status: 400,
-                code: Some(21610),
-                message: "Attempt to send to unsubscribed recipient".into()
-            }
-        );
-        assert!(!err.is_transient());
+        assert_eq!(err.code(), Some(OPTED_OUT));
+        assert_eq!(err.fate(), SendFate::Refused);
         assert!(err.to_string().contains("21610"));
-        http.respond(URL, 503, "busy");
-        assert!(send_to(&http).unwrap_err().is_transient());
+        http.respond(
+            URL,
+            429,
+            r#"{"code": 20429, "message": "Too Many Requests"}"#,
+        );
+        assert_eq!(send_to(&http).unwrap_err().fate(), SendFate::NotSentRetry);
+        http.fail(URL, ClientError::NotSent("connection refused".into()));
+        assert_eq!(send_to(&http).unwrap_err().fate(), SendFate::NotSentRetry);
+        // Twilio may have taken each of these.
+        for status in [500, 502, 503] {
+            http.respond(URL, status, "busy");
+            assert_eq!(send_to(&http).unwrap_err().fate(), SendFate::Unknown);
+        }
+        http.respond(URL, 201, "not json");
+        assert_eq!(send_to(&http).unwrap_err().fate(), SendFate::Unknown);
         http.fail(URL, ClientError::Timeout);
-        assert!(send_to(&http).unwrap_err().is_transient());
+        assert_eq!(send_to(&http).unwrap_err().fate(), SendFate::Unknown);
+        http.fail(URL, ClientError::Failed("Network connection lost.".into()));
+        assert_eq!(send_to(&http).unwrap_err().fate(), SendFate::Unknown);
+    }
+
+    #[test]
+    fn a_refusal_never_logs_a_full_number() {
+        let http = FakeHttp::default();
+        http.respond(URL, 400, r#"{"code": 21211, "message": "The 'To' number +15551234567 is not a valid phone number."}"#);
+        let text = send_to(&http).unwrap_err().to_string();
+        assert!(!text.contains("15551234567"), "{text}");
+        assert!(text.contains("21211"), "{text}");
+    }
+
+    #[test]
+    fn a_template_replaces_the_body_and_the_status_callback_rides_along() {
+        let t = Template {
+            content_sid: "HX123".into(),
+            content_variables: r#"{"1":"Ada"}"#.into(),
+        };
+        let f = form(
+            "whatsapp:+1555",
+            "whatsapp:+1444",
+            &ReplyMessage::text("hi"),
+            Some(&t),
+            Some("https://w/s"),
+        );
+        let names: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "To",
+                "From",
+                "ContentSid",
+                "ContentVariables",
+                "StatusCallback"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_list_finds_the_message_twilio_took_and_skips_known_ones() {
+        let http = FakeHttp::default();
+        let list = format!("{URL}?To=%2B1555&From=%2B1444&DateSent%3E=2023-11-13&PageSize=100");
+        http.respond(
+            &list,
+            200,
+            r#"{"messages": [
+            {"sid": "SMold", "to": "+1555", "from": "+1444", "body": "hello"},
+            {"sid": "SMother", "to": "+1555", "from": "+1444", "body": "bye"},
+            {"sid": "SMnew", "to": "+1555", "from": "+1444", "body": "hello"}
+        ]}"#,
+        );
+        let find = |known: &[&str]| {
+            block_on(find_sent(
+                &http,
+                "https://api.test",
+                "AC1",
+                &creds(),
+                &hello(),
+                1_700_000_000,
+                known,
+            ))
+        };
+        assert_eq!(find(&["SMold"]), Ok(Some("SMnew".into())));
+        assert_eq!(find(&["SMold", "SMnew"]), Ok(None));
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(951_782_400), "2000-02-29");
+        assert_eq!(civil_date(1_700_000_000), "2023-11-14");
     }
 }

@@ -107,6 +107,9 @@ pub struct InboundMessage {
     pub message_status: Option<String>,
     /// `OptOutType`: set by Twilio's Advanced Opt-Out (`STOP`, `START`, `HELP`).
     pub opt_out_type: Option<String>,
+    /// `ErrorCode`: on a status callback of a failed or undelivered message.
+    #[serde(default)]
+    pub error_code: Option<String>,
     /// Media items in index order (from the `MediaUrl{N}` and `MediaContentType{N}`
     /// parameters).
     pub media: Vec<Media>,
@@ -141,6 +144,7 @@ impl InboundMessage {
                 "WaId" => &mut msg.wa_id,
                 "MessageStatus" => &mut msg.message_status,
                 "OptOutType" => &mut msg.opt_out_type,
+                "ErrorCode" => &mut msg.error_code,
                 _ => continue,
             };
             if field.is_some() {

@@ -191,6 +191,9 @@ extern "C" {
     fn cookie(this: &Incoming) -> Option<String>;
     #[wasm_bindgen(method, getter)]
     fn authorization(this: &Incoming) -> Option<String>;
+    /// `Idempotency-Key` (only `POST /conversations` reads it).
+    #[wasm_bindgen(method, getter, js_name = idempotencyKey)]
+    fn idempotency_key(this: &Incoming) -> Option<String>;
     #[wasm_bindgen(method, getter)]
     fn body(this: &Incoming) -> Vec<u8>;
     /// How the body was read: a [`BodyState`].
@@ -349,6 +352,7 @@ struct Read {
     signature: Option<String>,
     cookie: Option<String>,
     authorization: Option<String>,
+    idempotency_key: Option<String>,
     body: Vec<u8>,
     body_state: u8,
 }
@@ -362,6 +366,7 @@ impl From<&Incoming> for Read {
             signature: req.signature(),
             cookie: req.cookie(),
             authorization: req.authorization(),
+            idempotency_key: req.idempotency_key(),
             body: req.body(),
             body_state: req.body_state(),
         }
@@ -385,6 +390,7 @@ impl Read {
             signature: self.signature.as_deref(),
             cookie: self.cookie.as_deref(),
             authorization: self.authorization.as_deref(),
+            idempotency_key: self.idempotency_key.as_deref(),
             body,
         }
     }

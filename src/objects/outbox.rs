@@ -1,0 +1,323 @@
+//! The object's own sends (follow-ups, starts), each message once.
+//!
+//! Twilio's Create Message is not idempotent: a request whose answer was lost (a timeout, a
+//! 5xx, a connection lost after writing) may have sent the message. So a send is an
+//! [`Outgoing`] stored in the object **before** its first request, and its messages' SIDs as
+//! they come back; what happens next depends on [`SendFate`]:
+//! - certainly not sent (a 429, a connection refused): sent again after a backoff;
+//! - refused (a 4xx): dropped (21610 also opts the pair out);
+//! - unknown: nothing is sent until the object has found out. Each message carries its own
+//!   `StatusCallback` (`/sms/status?o=<id>.<index>`), and Twilio's callback for it confirms it
+//!   (and gives its SID). Without one after [`CONFIRM_AFTER_SECONDS`], the account's Messages
+//!   list is searched for it; found, it was sent; missing twice, it was not, and only then is
+//!   it sent again. A list that cannot be read is asked again, [`MAX_CHECKS`] times, and then
+//!   the send is given up rather than risk a second copy.
+//!
+//! A crash between writing the send and hearing back leaves it `Sending`, which the alarm
+//! (set before every request) treats as unknown.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::{Reply, SavedState};
+use crate::twilio::messages::{self, Credentials, Form, SendError, SendFate};
+
+/// Where an object keeps its send in flight.
+pub(crate) const OUTBOX: &str = "outbox";
+
+/// A message certainly not sent (a 429, a connection refused) is tried this many times in all,
+/// [`RETRY_BASE_SECONDS`] × 2ⁿ apart.
+pub const MAX_SEND_ATTEMPTS: u32 = 4;
+/// The first wait before a message certainly not sent is tried again.
+pub const RETRY_BASE_SECONDS: u64 = 10;
+/// How long after an unknown outcome the object first looks for the message (Twilio's status
+/// callback usually comes within seconds), doubling for each later look.
+pub const CONFIRM_AFTER_SECONDS: u64 = 30;
+/// Looks at the Messages list before an unknown outcome is given up.
+pub const MAX_CHECKS: u32 = 4;
+/// A message missing from this many looks was not sent, and is sent again.
+const MISSING_TO_RESEND: u32 = 2;
+
+/// What a send is for, and so what it changes once sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Why {
+    /// The follow-up asked for on the record at `seq`.
+    FollowUp {
+        /// The record's sequence when the follow-up was asked for.
+        seq: u64,
+    },
+    /// The opening of a conversation the worker starts.
+    Start {
+        /// The request's idempotency key.
+        key: String,
+    },
+}
+
+/// Where a send stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// The next message is to be sent now.
+    Ready,
+    /// The next message's request is (or was, at `at`) on its way.
+    Sending {
+        /// When it was sent.
+        at: u64,
+    },
+    /// The last try certainly did not reach Twilio: the next at `until`.
+    Waiting {
+        /// When to try again.
+        until: u64,
+    },
+    /// Twilio may have the next message since `since`: find out at `next_check`.
+    Unknown {
+        /// When its request went out.
+        since: u64,
+        /// Looks at the Messages list so far.
+        checks: u32,
+        /// When to look next.
+        next_check: u64,
+        /// Looks that did not find it.
+        missing: u32,
+    },
+}
+
+/// A send in flight: its messages exactly as they go out, and what to keep once they have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Its name in status callback URLs and logs.
+    pub id: String,
+    /// What it is for.
+    pub why: Why,
+    /// The Create Message forms, one per message.
+    pub forms: Vec<Form>,
+    /// The SIDs of the messages sent so far, in order.
+    pub sids: Vec<String>,
+    /// Where the next message stands.
+    pub phase: Phase,
+    /// Tries of the next message that certainly did not reach Twilio.
+    pub tries: u32,
+    /// The reply, kept as the sent turn.
+    pub reply: Reply,
+    /// The follow-up the reply asked for (a start's).
+    pub follow_up: Option<u64>,
+    /// The conversation's state once sent.
+    pub state: SavedState,
+}
+
+/// How far a send got this time.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// Every message is sent.
+    Sent,
+    /// Not finished: look again at `at` (for the log: why).
+    Later {
+        /// When.
+        at: u64,
+        /// Why.
+        why: String,
+    },
+    /// Twilio refused a message: nothing more is sent.
+    Refused(SendError),
+    /// Given up: the outcome of the last message stays unknown, or it was never accepted.
+    GaveUp(String),
+}
+
+/// What the send needs of the Messages API.
+pub(crate) struct Api<'a> {
+    pub http: &'a dyn crate::conversation::HttpClient,
+    pub base_url: &'a str,
+    pub account_sid: &'a str,
+    pub credentials: &'a Credentials,
+}
+
+impl Outgoing {
+    /// When the object should next look at this send.
+    pub fn wake_at(&self) -> u64 {
+        match self.phase {
+            Phase::Ready => 0,
+            Phase::Sending { at } => at.saturating_add(CONFIRM_AFTER_SECONDS),
+            Phase::Waiting { until } => until,
+            Phase::Unknown { next_check, .. } => next_check,
+        }
+    }
+
+    /// True while the next message may have reached Twilio without the object knowing.
+    pub fn unsure(&self) -> bool {
+        matches!(self.phase, Phase::Sending { .. } | Phase::Unknown { .. })
+    }
+
+    /// The status callback of message `index` confirmed it with `sid`: true when that was the
+    /// message this send was unsure of.
+    pub fn confirm(&mut self, send: &str, sid: &str) -> bool {
+        let expected = format!("{}.{}", self.id, self.sids.len());
+        if send != expected || !self.unsure() || self.sids.len() >= self.forms.len() {
+            return false;
+        }
+        self.sids.push(sid.to_string());
+        self.tries = 0;
+        self.phase = Phase::Ready;
+        true
+    }
+
+    /// Goes as far as it can at `now`: sends what is due, looks for what is unsure. Calls
+    /// `save` with the send before every request, so a crash never loses what was tried.
+    pub(crate) async fn drive<F>(&mut self, api: &Api<'_>, now: u64, save: F) -> Progress
+    where
+        F: AsyncFn(&Outgoing) -> bool,
+    {
+        while self.sids.len() < self.forms.len() {
+            if let Some(stop) = self.settle(api, now).await {
+                return stop;
+            }
+            self.phase = Phase::Sending { at: now };
+            if !save(self).await {
+                return Progress::Later {
+                    at: now + RETRY_BASE_SECONDS,
+                    why: "the object's storage failed: not sent yet".into(),
+                };
+            }
+            let form = &self.forms[self.sids.len()];
+            let sent = messages::send(
+                api.http,
+                api.base_url,
+                api.account_sid,
+                api.credentials,
+                form,
+            )
+            .await;
+            match sent {
+                Ok(sid) => {
+                    self.sids.push(sid);
+                    self.tries = 0;
+                    self.phase = Phase::Ready;
+                }
+                Err(e) => return self.failed(e, now),
+            }
+        }
+        Progress::Sent
+    }
+
+    /// Before sending the next message: wait, or find out what became of the last try.
+    /// `None` when it is to be sent now.
+    async fn settle(&mut self, api: &Api<'_>, now: u64) -> Option<Progress> {
+        let (since, checks, missing) = match self.phase {
+            Phase::Waiting { until } if now < until => {
+                return Some(Progress::Later {
+                    at: until,
+                    why: "waiting to send again".into(),
+                })
+            }
+            Phase::Ready | Phase::Waiting { .. } => return None,
+            // Written before a request whose answer never came back: the object went away.
+            Phase::Sending { at } => (at, 0, 0),
+            Phase::Unknown {
+                since,
+                checks,
+                missing,
+                next_check,
+            } => {
+                if now < next_check {
+                    return Some(Progress::Later {
+                        at: next_check,
+                        why: "confirming whether Twilio took the message".into(),
+                    });
+                }
+                (since, checks, missing)
+            }
+        };
+        self.look(api, now, since, checks, missing).await
+    }
+
+    /// Looks for the unsure message in the Messages list.
+    async fn look(
+        &mut self,
+        api: &Api<'_>,
+        now: u64,
+        since: u64,
+        checks: u32,
+        missing: u32,
+    ) -> Option<Progress> {
+        let form = &self.forms[self.sids.len()];
+        let known: Vec<&str> = self.sids.iter().map(String::as_str).collect();
+        let found = messages::find_sent(
+            api.http,
+            api.base_url,
+            api.account_sid,
+            api.credentials,
+            form,
+            since,
+            &known,
+        )
+        .await;
+        let (checks, missing) = match found {
+            Ok(Some(sid)) => {
+                self.sids.push(sid);
+                self.tries = 0;
+                self.phase = Phase::Ready;
+                return None;
+            }
+            Ok(None) if missing + 1 >= MISSING_TO_RESEND => {
+                // Twilio has no such message: the lost try never arrived.
+                self.tries += 1;
+                self.phase = Phase::Ready;
+                return (self.tries >= MAX_SEND_ATTEMPTS)
+                    .then(|| Progress::GaveUp(format!("not accepted after {} tries", self.tries)));
+            }
+            Ok(None) => (checks + 1, missing + 1),
+            Err(_) => (checks + 1, missing),
+        };
+        if checks >= MAX_CHECKS {
+            return Some(Progress::GaveUp(format!(
+                "could not confirm in {checks} looks whether Twilio took message {} of send {}: not sent again",
+                self.sids.len() + 1,
+                self.id
+            )));
+        }
+        let next_check = now + (CONFIRM_AFTER_SECONDS << checks.min(6));
+        self.phase = Phase::Unknown {
+            since,
+            checks,
+            next_check,
+            missing,
+        };
+        Some(Progress::Later {
+            at: next_check,
+            why: "not found yet: looking again before sending".into(),
+        })
+    }
+
+    /// A try that failed with `e`: what it means for the send.
+    fn failed(&mut self, e: SendError, now: u64) -> Progress {
+        match e.fate() {
+            SendFate::Refused => Progress::Refused(e),
+            SendFate::NotSentRetry if self.tries + 1 >= MAX_SEND_ATTEMPTS => {
+                Progress::GaveUp(format!("not accepted after {} tries: {e}", self.tries + 1))
+            }
+            SendFate::NotSentRetry => {
+                self.tries += 1;
+                let until = now + (RETRY_BASE_SECONDS << (self.tries - 1));
+                self.phase = Phase::Waiting { until };
+                Progress::Later {
+                    at: until,
+                    why: format!("certainly not sent ({e}): trying again"),
+                }
+            }
+            SendFate::Unknown => {
+                let next_check = now + CONFIRM_AFTER_SECONDS;
+                self.phase = Phase::Unknown {
+                    since: now,
+                    checks: 0,
+                    next_check,
+                    missing: 0,
+                };
+                Progress::Later {
+                    at: next_check,
+                    why: format!(
+                        "Twilio may have taken it ({e}): confirming before anything is sent again"
+                    ),
+                }
+            }
+        }
+    }
+}
