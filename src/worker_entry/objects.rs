@@ -19,7 +19,8 @@ use super::{call, run_after_reply, setup, Incoming};
 use crate::app::Runtime;
 use crate::conversation::LocalFuture;
 use crate::objects::{
-    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, Turnstile, WebhookCall,
+    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, StatusCall, Turnstile,
+    WebhookCall,
 };
 use crate::storage::StoreError;
 use crate::vars::Vars;
@@ -64,7 +65,7 @@ impl ObjectsBinding {
         name: &str,
         path: &str,
         body: String,
-    ) -> std::result::Result<String, String> {
+    ) -> std::result::Result<String, ObjectError> {
         let send = async {
             let stub: ObjectStub = self
                 .0
@@ -82,9 +83,11 @@ impl ObjectsBinding {
         };
         match select(Box::pin(send), Sleep::new(OBJECT_TIMEOUT)).await {
             Either::Left((Ok((200, text)), _)) => Ok(text),
-            Either::Left((Ok((status, text)), _)) => Err(format!("{status}: {text}")),
-            Either::Left((Err(e), _)) => Err(e),
-            Either::Right(_) => Err("timed out".into()),
+            Either::Left((Ok((status, text)), _)) => {
+                Err(ObjectError::Failed(format!("{status}: {text}")))
+            }
+            Either::Left((Err(e), _)) => Err(ObjectError::Failed(e)),
+            Either::Right(_) => Err(ObjectError::TimedOut),
         }
     }
 }
@@ -98,10 +101,7 @@ impl ObjectsBinding {
         call: &T,
     ) -> std::result::Result<R, ObjectError> {
         let body = serde_json::to_string(call)?;
-        let text = self
-            .call(name, path, body)
-            .await
-            .map_err(ObjectError::Failed)?;
+        let text = self.call(name, path, body).await?;
         Ok(serde_json::from_str(&text)?)
     }
 }
@@ -121,6 +121,17 @@ impl Objects for ObjectsBinding {
         call: &'a StartCall,
     ) -> LocalFuture<'a, std::result::Result<(u16, String), ObjectError>> {
         Box::pin(self.call_json(name, "/start", call))
+    }
+
+    fn status<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StatusCall,
+    ) -> LocalFuture<'a, std::result::Result<(), ObjectError>> {
+        Box::pin(async move {
+            let _: String = self.call_json(name, "/status", call).await?;
+            Ok(())
+        })
     }
 }
 
@@ -199,6 +210,11 @@ impl ConversationObject {
                 let call = serde_json::from_str::<StartCall>(body)?;
                 let answer = objects::start(setup, &call, &storage, rt).await?;
                 Ok(serde_json::to_string(&answer)?)
+            }
+            "/status" => {
+                let call = serde_json::from_str::<StatusCall>(body)?;
+                let what = objects::status(setup, &call, &storage, rt).await?;
+                Ok(serde_json::to_string(&what)?)
             }
             _ => Err(ObjectError::Failed(format!("no route {path}"))),
         }
