@@ -254,7 +254,8 @@ pub(crate) async fn respond<S: Store>(
         storage = storage.in_object(stored);
     }
     let mut loaded = storage.load(cookie).await;
-    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
+    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
+        .for_message(message.account(), message.sid());
     let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
     let saved = storage.save(&mut done.record, done.change, &loaded);
 

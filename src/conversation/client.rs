@@ -60,6 +60,18 @@ impl ClientRequest {
         self.header("authorization", format!("Bearer {token}"))
     }
 
+    /// Adds `Idempotency-Key: <key>` (nothing for `None`), the header APIs that deduplicate
+    /// requests read (Stripe's, and the IETF draft's): give it
+    /// [`Context::idempotency_key`](super::Context::idempotency_key) so that a message
+    /// answered twice does the work once, and send every repeat of a request with the
+    /// same key.
+    pub fn idempotency_key<'k>(self, key: impl Into<Option<&'k str>>) -> Self {
+        match key.into() {
+            Some(key) => self.header("idempotency-key", key),
+            None => self,
+        }
+    }
+
     /// Changes how long the call may take (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
