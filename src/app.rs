@@ -653,7 +653,8 @@ pub fn mask_number(number: &str) -> String {
 /// and they are logged. A number is a `+` (or `%2B`) and digits, single spaces, dashes, dots
 /// or brackets between them, or 7 digits or more in a row; a `whatsapp:` before it is masked
 /// with it. Shorter runs (error codes, statuses) stay readable; a longer one that is no
-/// number (a Unix time) is masked too, to be safe.
+/// number (a Unix time) is masked too, to be safe. A masked number stays as it is, so
+/// masking twice changes nothing.
 pub fn mask_numbers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -713,7 +714,8 @@ fn number_at(bytes: &[u8], start: usize) -> Option<usize> {
                 .take_while(|b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
                 .count();
             if separators == 0 || !digit(i + separators) {
-                return Some(end);
+                // Masked already (mask_number's "+14*******00"): left as it is.
+                return (bytes.get(i + separators) != Some(&b'*')).then_some(end);
             }
             i += separators;
         }

@@ -66,6 +66,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 #[derive(Default)]
 pub struct FakeHttp {
     answers: RefCell<BTreeMap<String, Result<ClientResponse, ClientError>>>,
+    once: RefCell<Vec<(String, ClientError)>>,
     requests: RefCell<Vec<ClientRequest>>,
 }
 
@@ -84,6 +85,12 @@ impl FakeHttp {
         self.answers.borrow_mut().insert(url.into(), Err(error));
     }
 
+    /// Fails the next request to `url` with `error`, before the answer set for it (once per
+    /// call: a failure that passes).
+    pub fn fail_once(&self, url: &str, error: ClientError) {
+        self.once.borrow_mut().push((url.into(), error));
+    }
+
     /// Every request sent so far, in order.
     pub fn requests(&self) -> Vec<ClientRequest> {
         self.requests.borrow().clone()
@@ -95,11 +102,11 @@ impl HttpClient for FakeHttp {
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
-        let answer = self
-            .answers
-            .borrow()
-            .get(&request.url)
-            .cloned()
+        let mut once = self.once.borrow_mut();
+        let first = once.iter().position(|(url, _)| *url == request.url);
+        let answer = first
+            .map(|i| Err(once.remove(i).1))
+            .or_else(|| self.answers.borrow().get(&request.url).cloned())
             .unwrap_or_else(|| {
                 Err(ClientError::Failed(format!(
                     "no fake answer for {}",

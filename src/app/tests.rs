@@ -333,4 +333,7 @@ fn numbers_in_error_texts_are_masked_as_in_the_log() {
         assert_eq!(mask_numbers(text), masked, "{label}");
     }
     assert_eq!(mask_numbers("+15551234567"), mask_number("+15551234567"));
+    for (label, _, masked) in cases {
+        assert_eq!(mask_numbers(masked), masked, "{label}: masking twice");
+    }
 }
