@@ -55,6 +55,15 @@ impl ClientRequest {
         self
     }
 
+    /// The value of header `name` (any case), for tests that look at what was sent.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        let header = self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+        header.map(|(_, value)| value.as_str())
+    }
+
     /// Adds `Authorization: Bearer <token>`.
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))

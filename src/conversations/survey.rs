@@ -572,10 +572,7 @@ mod tests {
 
     fn idempotency_keys(p: &TestPhone) -> Vec<Option<String>> {
         let requests = p.http().requests();
-        let key = |r: &ClientRequest| {
-            let header = r.headers.iter().find(|(n, _)| n == "idempotency-key");
-            header.map(|(_, v)| v.clone())
-        };
+        let key = |r: &ClientRequest| r.header_value("Idempotency-Key").map(str::to_string);
         requests.iter().map(key).collect()
     }
 
