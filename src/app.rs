@@ -650,8 +650,8 @@ pub fn mask_number(number: &str) -> String {
 
 /// [`mask_number`] over every number in `text`: Twilio's error texts (21211: "The 'To'
 /// number +15551234567 is not a valid phone number.") and fetch's can hold a whole number,
-/// and they are logged. A number is a `+` (or `%2B`) and digits, single spaces, dashes, dots
-/// or brackets between them, or 7 digits or more in a row; a `whatsapp:` before it is masked
+/// and they are logged. A number is a `+` (or `%2B`) and digits, with one or two spaces,
+/// dashes, dots or brackets between two of them, or 7 digits or more in a row; a `whatsapp:` before it is masked
 /// with it. Shorter runs (error codes, statuses) stay readable; a longer one that is no
 /// number (a Unix time) is masked too, to be safe. A masked number stays as it is, so
 /// masking twice changes nothing.

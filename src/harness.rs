@@ -85,8 +85,8 @@ impl FakeHttp {
         self.answers.borrow_mut().insert(url.into(), Err(error));
     }
 
-    /// Fails the next request to `url` with `error`, before the answer set for it (once per
-    /// call: a failure that passes).
+    /// Fails the next request to `url` with `error`, before the answer set for it: a failure
+    /// that passes (each call queues one).
     pub fn fail_once(&self, url: &str, error: ClientError) {
         self.once.borrow_mut().push((url.into(), error));
     }

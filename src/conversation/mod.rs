@@ -394,7 +394,7 @@ impl<'a> Context<'a> {
     /// MessageSid with the kept answer, without calling `reply`, as long as the object
     /// answers: when it cannot be reached the worker answers from the cookie, as without
     /// the objects. Without them a retry that reaches the isolate that answered first is
-    /// answered from its memory, but one that reaches another isolate carries the cookie
+    /// answered from its memory (while it remembers the pair), but one that reaches another isolate carries the cookie
     /// the first attempt came with (Twilio never got the first answer, nor its cookie), and
     /// that one has not seen the message: `reply` runs again.
     ///
