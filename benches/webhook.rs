@@ -66,6 +66,7 @@ fn handle(
         signature: Some(sig),
         cookie,
         authorization: None,
+        idempotency_key: None,
         body: Body::Read(form.as_bytes()),
     };
     let lookup = |name: &str| {

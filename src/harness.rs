@@ -730,14 +730,14 @@ impl TestPhone {
 }
 
 /// Runs the work handed over after the reply, as the worker's `wait_until` does; `name:
-/// error` of each task that failed.
+/// error` of each task that failed, numbers masked as the worker logs it.
 fn run_after_reply(tasks: Vec<AfterReply>) -> Vec<String> {
     tasks
         .into_iter()
         .filter_map(|task| {
             block_on(task.work)
                 .err()
-                .map(|e| format!("{}: {e}", task.name))
+                .map(|e| format!("{}: {}", task.name, app::mask_numbers(&e)))
         })
         .collect()
 }

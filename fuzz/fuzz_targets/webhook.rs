@@ -213,6 +213,7 @@ fuzz_target!(|data: &[u8]| {
         signature: signature.as_deref(),
         cookie: cookie.as_deref(),
         authorization: None,
+        idempotency_key: None,
         body,
     };
     let (

@@ -55,9 +55,30 @@ impl ClientRequest {
         self
     }
 
+    /// The value of header `name` (any case), for tests that look at what was sent.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        let header = self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+        header.map(|(_, value)| value.as_str())
+    }
+
     /// Adds `Authorization: Bearer <token>`.
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// Adds `Idempotency-Key: <key>` (nothing for `None`), the header APIs that deduplicate
+    /// requests read (Stripe's, and the IETF draft's): give it
+    /// [`Context::idempotency_key`](super::Context::idempotency_key) so that a message
+    /// answered twice does the work once, and send every repeat of a request with the
+    /// same key.
+    pub fn idempotency_key<'k>(self, key: impl Into<Option<&'k str>>) -> Self {
+        match key.into() {
+            Some(key) => self.header("idempotency-key", key),
+            None => self,
+        }
     }
 
     /// Changes how long the call may take (default [`DEFAULT_TIMEOUT`]).

@@ -44,7 +44,9 @@
 //!             Step::Showing { breed } => {
 //!                 *breed = msg.body.trim().to_lowercase();
 //!                 let url = format!("{}/{breed}/random", self.api);
-//!                 match ctx.fetch(ClientRequest::get(url)).await.and_then(|r| r.json::<Photo>()) {
+//!                 // The message's key: a retry that runs `reply` again sends the same one.
+//!                 let request = ClientRequest::get(url).idempotency_key(ctx.idempotency_key());
+//!                 match ctx.fetch(request).await.and_then(|r| r.json::<Photo>()) {
 //!                     Ok(photo) => Reply::text(format!("A {breed}!")).with_media(photo.url),
 //!                     Err(_) => Reply::text("The dog service is napping; try again later."),
 //!                 }
@@ -63,7 +65,20 @@
 //! assert_eq!(phone.retry().media(), ["https://img.test/c.jpg"]);
 //! assert_eq!(phone.http().requests().len(), 1);
 //! assert_eq!(phone.count(), 2);
+//! // Without the objects binding, a retry reaching another isolate with the cookie from
+//! // before the message runs `reply` again: with the first call's Idempotency-Key.
+//! phone.new_isolate();
+//! phone.retry();
+//! let sent = phone.http().requests();
+//! assert_eq!(sent.len(), 2);
+//! let key = sent[0].header_value("Idempotency-Key");
+//! assert!(key.is_some());
+//! assert_eq!(sent[1].header_value("Idempotency-Key"), key);
 //! ```
+//!
+//! A call that changes something on the other side should carry
+//! [`Context::idempotency_key`]: `reply` can run twice for one message, and the key says
+//! when (and why) it does.
 //!
 //! Beyond [`Conversation::reply`]: a reply can ask for a follow-up when the person goes
 //! quiet ([`Reply::follow_up_after`], answered by [`Conversation::follow_up`]), and
@@ -351,6 +366,7 @@ pub struct Context<'a> {
     http: Rc<dyn HttpClient>,
     now: u64,
     after_reply: RefCell<Vec<AfterReply>>,
+    idempotency_key: Option<String>,
 }
 
 impl<'a> Context<'a> {
@@ -361,7 +377,17 @@ impl<'a> Context<'a> {
             http,
             now,
             after_reply: RefCell::new(Vec::new()),
+            idempotency_key: None,
         }
+    }
+
+    /// The same context answering the message (or sending the follow-up or opening) that
+    /// `id` names in `account_sid`: a MessageSid for a webhook, the send's own id for a
+    /// follow-up or a start. Give the same `id` on every attempt at the same message, so
+    /// that [`Context::idempotency_key`] is the same on each.
+    pub(crate) fn for_message(mut self, account_sid: &str, id: &str) -> Self {
+        self.idempotency_key = (!id.is_empty()).then(|| idempotency_key(account_sid, id));
+        self
     }
 
     /// Any var or secret by name (trimmed; `None` when unset or blank).
@@ -372,6 +398,35 @@ impl<'a> Context<'a> {
     /// Unix seconds of this message.
     pub fn now(&self) -> u64 {
         self.now
+    }
+
+    /// A key for the message being answered, the same on every retry of it and different for
+    /// every other message: send it with your calls that change something
+    /// ([`ClientRequest::idempotency_key`]), so that the other side can do the work once.
+    ///
+    /// It is needed because `reply` can run more than once for one message. With the
+    /// Durable Objects (`CONVERSATION_OBJECTS` bound) the pair's object answers a retried
+    /// MessageSid with the kept answer, without calling `reply`, as long as the object
+    /// answers: when it cannot be reached the worker answers from the cookie, as without
+    /// the objects. Without them a retry that reaches the isolate that answered first is
+    /// answered from its memory (while it remembers the pair), but one that reaches another isolate carries the cookie
+    /// the first attempt came with (Twilio never got the first answer, nor its cookie), and
+    /// that one has not seen the message: `reply` runs again.
+    ///
+    /// 64 hex digits: SHA-256 over the AccountSid and the MessageSid, so the outside API
+    /// sees no Twilio identifier it could look the message up by. `None` for a context made
+    /// with [`Context::new`] alone (your own tests), which answers no particular message.
+    ///
+    /// ```
+    /// # use sms_conversation_worker::conversation::{ClientRequest, Context};
+    /// # async fn example(ctx: &Context<'_>) {
+    /// let order = ClientRequest::post_json("https://shop.example/orders", &["one dog bed"])
+    ///     .idempotency_key(ctx.idempotency_key());
+    /// let _ = ctx.fetch(order).await;
+    /// # }
+    /// ```
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
     }
 
     /// Sends a request and waits for the answer, within the request's timeout.
@@ -391,7 +446,8 @@ impl<'a> Context<'a> {
     }
 
     /// Hands `work` to the runtime to finish after the reply is on its way: it neither
-    /// delays nor changes the reply, and its error is logged with `name`.
+    /// delays nor changes the reply, and its error is logged with `name` (numbers in it
+    /// masked, [`crate::app::mask_numbers`]). Workers give it about 30 s after the response.
     pub fn after_reply(
         &self,
         name: &'static str,
@@ -407,6 +463,24 @@ impl<'a> Context<'a> {
     pub fn take_after_reply(&self) -> Vec<AfterReply> {
         std::mem::take(&mut *self.after_reply.borrow_mut())
     }
+}
+
+/// The hex SHA-256 of `account_sid` and `id`, length-prefixed under the key's purpose so
+/// that it is no other hash the crate makes of the same SIDs.
+fn idempotency_key(account_sid: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    crate::seal::length_prefixed(
+        ["sms-conversation-worker idempotency v1", account_sid, id],
+        |b| hash.update(b),
+    );
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(64);
+    for byte in hash.finalize() {
+        key.push(char::from(HEX[usize::from(byte >> 4)]));
+        key.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    key
 }
 
 /// [`Conversation`] with its state type erased, so the worker can pick one at run time
@@ -520,6 +594,126 @@ mod tests {
             state.0 = message.body.clone();
             Reply::text("ok")
         }
+    }
+
+    /// Orders something from an outside API for every message, with the message's key.
+    struct Orders;
+
+    impl Conversation for Orders {
+        const NAME: &'static str = "orders";
+        type State = ();
+
+        fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+            Ok(Orders)
+        }
+
+        async fn reply(
+            &self,
+            _: &InboundMessage,
+            _: &View<'_>,
+            _: &mut (),
+            ctx: &Context<'_>,
+        ) -> Reply {
+            let order = ClientRequest::post_json("https://shop.test/orders", &"a dog bed")
+                .idempotency_key(ctx.idempotency_key());
+            match ctx.fetch(order).await {
+                Ok(r) if r.is_success() => Reply::text("ordered"),
+                _ => Reply::text("not ordered"),
+            }
+        }
+    }
+
+    fn orders() -> crate::harness::TestPhone {
+        let phone = crate::harness::TestPhone::new::<Orders>(&[]).unwrap();
+        phone.http().respond("https://shop.test/orders", 201, "{}");
+        phone
+    }
+
+    /// The `Idempotency-Key` of each request the phone's fake HTTP client saw.
+    fn keys(phone: &crate::harness::TestPhone) -> Vec<String> {
+        phone
+            .http()
+            .requests()
+            .iter()
+            .map(|r| r.header_value("Idempotency-Key").unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn each_message_has_its_own_key_and_it_shows_no_sid() {
+        let mut phone = orders();
+        phone.text("one");
+        phone.text("two");
+        let keys = keys(&phone);
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0], keys[1]);
+        for key in &keys {
+            assert_eq!(key.len(), 64, "{key}");
+            assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+            assert!(!key.contains(&format!("{:032x}", 1)), "no raw SID in {key}");
+        }
+        assert_eq!(
+            keys[0],
+            idempotency_key(crate::harness::TEST_ACCOUNT_SID, &format!("SM{:032x}", 1)),
+            "derived from the AccountSid and the MessageSid only"
+        );
+        assert_ne!(idempotency_key("AC1", "SM1"), idempotency_key("AC", "1SM1"));
+    }
+
+    #[test]
+    fn a_retry_that_runs_reply_again_carries_the_same_key() {
+        let mut phone = orders();
+        phone.text("one");
+        phone.text("two");
+        // The same isolate remembers the answer: reply does not run.
+        assert_eq!(phone.retry().outcome, "retry");
+        assert_eq!(phone.http().requests().len(), 2);
+        // Another isolate, and the retry comes with the cookie the first attempt came with
+        // (`retry` sends the last message's, as Twilio does), from before the message: it
+        // has not seen the message, and reply runs again (the documented case).
+        phone.new_isolate();
+        let again = phone.retry();
+        assert_eq!((again.outcome, again.texts()), ("reply", vec!["ordered"]));
+        let keys = keys(&phone);
+        assert_eq!(keys.len(), 3);
+        assert_eq!(
+            keys[2], keys[1],
+            "the receiver can tell it is the same order"
+        );
+    }
+
+    #[test]
+    fn with_the_objects_a_retry_gets_the_kept_answer_unless_they_are_unreachable() {
+        let mut phone = orders().with_objects();
+        phone.text("one");
+        phone.new_isolate();
+        assert_eq!(phone.retry().outcome, "retry");
+        assert_eq!(phone.http().requests().len(), 1, "reply ran once");
+
+        // An object out of reach: the worker answers from the cookie, as without objects.
+        phone.text("two");
+        phone.objects().unwrap().set_unreachable(true);
+        phone.new_isolate();
+        phone.retry();
+        let keys = keys(&phone);
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[2], keys[1]);
+    }
+
+    #[test]
+    fn a_context_for_no_message_has_no_key_and_adds_no_header() {
+        let none = |_: &str| None;
+        let ctx = Context::new(Vars::new(&none), Rc::new(NoClient), 1);
+        assert_eq!(ctx.idempotency_key(), None);
+        let request = ClientRequest::get("https://x.test").idempotency_key(ctx.idempotency_key());
+        assert!(request.headers.is_empty());
+        let ctx = ctx.for_message("AC1", "SM1");
+        assert_eq!(
+            ctx.idempotency_key(),
+            Some(idempotency_key("AC1", "SM1").as_str())
+        );
+        let request = ClientRequest::get("https://x.test").idempotency_key("k");
+        assert_eq!(request.header_value("Idempotency-Key"), Some("k"));
     }
 
     #[test]

@@ -4,9 +4,22 @@
 //!
 //! With `SURVEY_RESULTS_URL` set, a completed survey is POSTed there as JSON
 //! `{"from", "to", "name", "zip", "updates", "completed_at"}` (with
-//! `Authorization: Bearer <SURVEY_RESULTS_TOKEN>` when that secret is set), once per
-//! completion, after the reply: a retried final message is answered from the kept reply
-//! and never reaches [`Survey::reply`], so it posts nothing.
+//! `Authorization: Bearer <SURVEY_RESULTS_TOKEN>` when that secret is set), after the reply,
+//! with the final message's `Idempotency-Key`
+//! ([`Context::idempotency_key`](crate::conversation::Context::idempotency_key)). A retried
+//! final message is answered from the kept reply and posts nothing, except where that
+//! key's documentation says `reply` runs again: then the same results come with the same
+//! key, and a receiver that remembers the keys it took records them once.
+//!
+//! A POST that certainly did nothing is tried again at once, up to [`RESULTS_TRIES`] tries
+//! in all: one refused before it went out ([`ClientError::NotSent`]), and a `429` or `503`
+//! (the receiver refused it, conventionally before doing anything; the repeat carries the
+//! same key, so one that did act can tell). A timeout, a network failure after sending or
+//! any other status is not repeated: the results may have arrived. A POST that failed for
+//! good is logged (the after-reply task `survey_results`) with the masked pair and the
+//! MessageSid, to find the lead by. Each try has [`DEFAULT_TIMEOUT`](crate::conversation::DEFAULT_TIMEOUT): all of them fit in
+//! the time Workers give work after the response (about 30 s). The tries are immediate:
+//! the core has no timer to wait with.
 //!
 //! With `SURVEY_REMINDER_SECONDS` set (and the Durable Objects binding), a question left
 //! unanswered that long gets one reminder, `Just checking in: {the question}`. It can also
@@ -16,12 +29,20 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{ClientRequest, Context, Conversation, Reply, Start, View};
+use crate::app::mask_number;
+use crate::conversation::{
+    ClientError, ClientRequest, ClientResponse, Context, Conversation, HttpClient, Reply, Start,
+    View,
+};
 use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 
 /// Names are kept to this many characters.
 pub const MAX_NAME_CHARS: usize = 60;
+
+/// POSTs of one survey's results at most: with [`DEFAULT_TIMEOUT`](crate::conversation::DEFAULT_TIMEOUT) each, well within the
+/// ~30 s Workers give after-reply work.
+pub const RESULTS_TRIES: u32 = 3;
 
 const ASK_NAME: &str = "Hi! What's your name?";
 const ASK_ZIP: &str = "What's your 5-digit ZIP code?";
@@ -236,18 +257,46 @@ impl Survey {
             updates,
             completed_at: ctx.now(),
         };
-        let mut request = ClientRequest::post_json(url.as_str(), &results);
+        let mut request =
+            ClientRequest::post_json(url.as_str(), &results).idempotency_key(ctx.idempotency_key());
         if let Some(token) = &self.results_token {
             request = request.bearer(token);
         }
         let http = ctx.http();
+        // What finds the lead again in the log: never the whole numbers.
+        let lead = format!(
+            "results of {} to {} (MessageSid {})",
+            mask_number(&results.from),
+            mask_number(&results.to),
+            message.sid()
+        );
         ctx.after_reply("survey_results", async move {
-            match http.send(request).await {
-                Ok(response) if response.is_success() => Ok(()),
-                Ok(response) => Err(format!("results endpoint answered {}", response.status)),
-                Err(e) => Err(format!("results endpoint: {e}")),
-            }
+            deliver(http.as_ref(), request)
+                .await
+                .map_err(|why| format!("{lead} not delivered: {why}"))
         });
+    }
+}
+
+/// POSTs `request` until it is delivered, it may have arrived, or [`RESULTS_TRIES`] are
+/// spent; why not, when it was not.
+async fn deliver(http: &dyn HttpClient, request: ClientRequest) -> Result<(), String> {
+    let mut tries = 1;
+    loop {
+        let (why, certainly_nothing_done) = match http.send(request.clone()).await {
+            Ok(response) if response.is_success() => return Ok(()),
+            Ok(ClientResponse { status, .. }) => (
+                format!("the endpoint answered {status}"),
+                matches!(status, 429 | 503),
+            ),
+            Err(e @ ClientError::Timeout) => (format!("the endpoint {e}"), false),
+            Err(e) => (format!("the endpoint: {e}"), e.certainly_not_sent()),
+        };
+        if !certainly_nothing_done || tries == RESULTS_TRIES {
+            let plural = if tries == 1 { "try" } else { "tries" };
+            return Err(format!("{why} (after {tries} {plural})"));
+        }
+        tries += 1;
     }
 }
 
@@ -496,9 +545,89 @@ mod tests {
         }
         let done = p.text("N");
         assert_eq!(done.texts(), ["Thanks, Rey! ZIP 94105, updates: no."]);
+        let sid = format!("SM{:032x}", 4);
         assert_eq!(
             done.after_reply_errors(),
-            ["survey_results: results endpoint answered 500"]
+            [format!(
+                "survey_results: results of +14*******00 to +15*******06 (MessageSid {sid}) \
+                 not delivered: the endpoint answered 500 (after 1 try)"
+            )]
         );
+        assert_eq!(
+            p.http().requests().len(),
+            1,
+            "a 500 may have done something"
+        );
+    }
+
+    /// A survey at its last question, its results going to `https://crm.test/leads`.
+    fn at_the_last_question() -> TestPhone {
+        let mut p = survey(&[("SURVEY_RESULTS_URL", "https://crm.test/leads")]);
+        p.http().respond("https://crm.test/leads", 201, "{}");
+        for text in ["hi", "Rey", "94105"] {
+            say(&mut p, text);
+        }
+        p
+    }
+
+    fn idempotency_keys(p: &TestPhone) -> Vec<Option<String>> {
+        let requests = p.http().requests();
+        let key = |r: &ClientRequest| r.header_value("Idempotency-Key").map(str::to_string);
+        requests.iter().map(key).collect()
+    }
+
+    #[test]
+    fn results_refused_before_they_went_out_are_sent_again_with_the_same_key() {
+        let mut p = at_the_last_question();
+        let not_sent = ClientError::NotSent("connect ECONNREFUSED".into());
+        p.http().fail_once("https://crm.test/leads", not_sent);
+        let done = p.text("Y");
+        assert!(
+            done.after_reply_errors().is_empty(),
+            "{:?}",
+            done.after_reply_errors()
+        );
+        let keys = idempotency_keys(&p);
+        assert_eq!(keys.len(), 2, "delivered on the second try");
+        assert!(keys[0].is_some());
+        assert_eq!(keys[0], keys[1]);
+    }
+
+    #[test]
+    fn a_timeout_is_not_repeated_and_the_log_names_the_lead() {
+        let mut p = at_the_last_question();
+        p.http()
+            .fail("https://crm.test/leads", ClientError::Timeout);
+        let done = p.text("Y");
+        assert_eq!(p.http().requests().len(), 1, "it may have arrived");
+        let [error] = done.after_reply_errors() else {
+            panic!("one error: {:?}", done.after_reply_errors())
+        };
+        let sid = format!("SM{:032x}", 4);
+        assert!(error.contains("+14*******00 to +15*******06"), "{error}");
+        assert!(error.contains(&sid), "{error}");
+        assert!(
+            error.ends_with("the endpoint timed out (after 1 try)"),
+            "{error}"
+        );
+        assert!(!error.contains(p.from_number()), "{error}");
+    }
+
+    #[test]
+    fn refusals_are_tried_three_times_at_most() {
+        for (label, failure) in [
+            ("503", None),
+            ("not sent", Some(ClientError::NotSent("dns".into()))),
+        ] {
+            let mut p = at_the_last_question();
+            match failure {
+                Some(e) => p.http().fail("https://crm.test/leads", e),
+                None => p.http().respond("https://crm.test/leads", 503, "busy"),
+            }
+            let done = p.text("N");
+            assert_eq!(p.http().requests().len(), 3, "{label}");
+            let error = &done.after_reply_errors()[0];
+            assert!(error.ends_with("(after 3 tries)"), "{label}: {error}");
+        }
     }
 }

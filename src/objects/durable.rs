@@ -200,7 +200,10 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     if record.opted_out() {
         return Ok("the person opted out: no follow-up".into());
     }
-    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
+    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now).for_message(
+        &stored_pair.account_sid,
+        &format!("follow-up:{}", pending.seq),
+    );
     let mut state = record.state.clone();
     let ran = setup
         .conversation
@@ -209,14 +212,12 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     if ran.answer.is_empty() {
         return Ok("the conversation had nothing to say".into());
     }
-    let pair = stored_pair.pair();
     let Some(forms) = forms(setup, &stored_pair, &record, &ran.answer, rt.now) else {
         return Err(ObjectError::FollowUp(format!(
             "follow-up not sent: {OUTSIDE_WINDOW}"
         )));
     };
     let outgoing = Outgoing::new(Why::FollowUp { seq: pending.seq }, forms, ran.answer, state);
-    let _ = pair;
     let what = proceed(setup, store, rt, &stored_pair, outgoing).await?;
     Ok(match ran.state_error {
         None => what,
@@ -638,7 +639,8 @@ pub async fn start<S: Store, O: ObjectStore>(
         from: call.from.clone(),
         fields,
     };
-    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now);
+    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
+        .for_message(&call.account_sid, &format!("start:{key}"));
     let (reply, state) = match opening(setup, &start, &ctx).await {
         Ok(opening) => opening,
         Err(refusal) => return Ok(refusal),

@@ -99,38 +99,22 @@ impl fmt::Display for SendError {
             } => write!(
                 f,
                 "Twilio refused the message ({status}, error {code}): {}",
-                mask_numbers(message)
+                crate::app::mask_numbers(message)
             ),
             SendError::Refused {
                 status, message, ..
             } => write!(
                 f,
                 "Twilio refused the message ({status}): {}",
-                mask_numbers(message)
+                crate::app::mask_numbers(message)
             ),
             SendError::Unreachable(e) => write!(
                 f,
                 "Twilio's Messages API did not answer: {}",
-                mask_numbers(&e.to_string())
+                crate::app::mask_numbers(&e.to_string())
             ),
         }
     }
-}
-
-// TEMPORARY until the masking helper lands in app.rs.
-fn mask_numbers(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run += 1;
-            out.push(if run > 3 { '*' } else { c });
-        } else {
-            run = 0;
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[derive(Deserialize)]

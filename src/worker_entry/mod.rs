@@ -147,10 +147,12 @@ async fn call(
         .map_err(|e| js_error(&e))
 }
 
-/// Runs the conversation's after-reply work, logging what failed.
+/// Runs the conversation's after-reply work, logging what failed (numbers masked: an error
+/// can quote a fetch's or Twilio's text).
 async fn run_after_reply(tasks: Vec<AfterReply>) {
     for task in tasks {
         if let Err(e) = task.work.await {
+            let e = app::mask_numbers(&e);
             js::log_error(&format!(
                 "{{\"event\":\"after_reply\",\"task\":{},\"error\":{}}}",
                 serde_json::to_string(task.name).unwrap_or_default(),
