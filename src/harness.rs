@@ -401,6 +401,13 @@ impl TestPhone {
         self
     }
 
+    /// The same phone texting your number `number` (`+15005550006` by default; a
+    /// `whatsapp:` address for a WhatsApp sender).
+    pub fn to(mut self, number: &str) -> Self {
+        self.to = number.into();
+        self
+    }
+
     /// The same phone with the `CONVERSATIONS` KV namespace bound.
     pub fn with_kv(mut self) -> Self {
         self.kv = Some(MapKv::default());

@@ -399,7 +399,10 @@ async fn sent<S: Store, O: ObjectStore>(
     outgoing: Outgoing,
 ) -> Result<(), ObjectError> {
     let history = setup.config.storage.history;
-    let previous = load_record(setup, store, pair, rt.now).await?;
+    let previous = match outgoing.why {
+        Why::FollowUp { .. } => load_kept(setup, store, pair, rt.now).await?,
+        Why::Start { .. } => load_record(setup, store, pair, rt.now).await?,
+    };
     let sid = outgoing.sids.first().cloned().unwrap_or_default();
     let mut record = match &outgoing.why {
         Why::FollowUp { seq } => {
@@ -527,7 +530,7 @@ async fn due_follow_up<O: ObjectStore>(
     let Some(stored_pair) = load_pair(store).await? else {
         return drop_follow_up(store, "no pair").await;
     };
-    let Some(record) = load_record(setup, store, &stored_pair.pair(), now).await? else {
+    let Some(record) = load_kept(setup, store, &stored_pair.pair(), now).await? else {
         return drop_follow_up(store, "no record").await;
     };
     if record.seq != pending.seq {
@@ -621,6 +624,11 @@ pub async fn start<S: Store, O: ObjectStore>(
     if let Some(answer) = load_starts(store).await?.get(&key) {
         return Ok((answer.status, answer.body.clone()));
     }
+    if let Some(outgoing) = load_outgoing(store).await? {
+        if start_key(&outgoing.why) == Some(key.as_str()) {
+            return repeat_pending(setup, call, store, rt, outgoing).await;
+        }
+    }
     // The person's reply will come To our number From theirs.
     let stored_pair = StoredPair {
         account_sid: call.account_sid.clone(),
@@ -653,7 +661,36 @@ pub async fn start<S: Store, O: ObjectStore>(
     let why = Why::Start { key: key.clone() };
     let outgoing = Outgoing::new(why, forms, reply, state);
     let what = proceed(setup, store, rt, &stored_pair, outgoing).await;
-    if let Some(answer) = load_starts(store).await?.get(&key) {
+    answer_start(store, call, what).await
+}
+
+/// A start repeated while its send is still on its way: it goes on if it is due, and the
+/// answer is where it got to.
+async fn repeat_pending<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    call: &StartCall,
+    store: &O,
+    rt: &Runtime<'_, S>,
+    outgoing: Outgoing,
+) -> Result<(u16, String), ObjectError> {
+    let what = match load_pair(store).await? {
+        Some(stored_pair) if outgoing.wake_at() <= rt.now => {
+            proceed(setup, store, rt, &stored_pair, outgoing).await
+        }
+        _ => Ok(format!("send {}: still confirming", outgoing.id)),
+    };
+    answer_start(store, call, what).await
+}
+
+/// The answer to a start once its send went as far as it could: the result kept under its
+/// key, or `202` while it is still on its way.
+async fn answer_start<O: ObjectStore>(
+    store: &O,
+    call: &StartCall,
+    what: Result<String, ObjectError>,
+) -> Result<(u16, String), ObjectError> {
+    let key = &call.idempotency_key;
+    if let Some(answer) = load_starts(store).await?.get(key) {
         return Ok((answer.status, answer.body.clone()));
     }
     // Still on its way: Twilio's answer was lost or asked us to wait.
@@ -802,9 +839,23 @@ async fn load_pair<O: ObjectStore>(store: &O) -> Result<Option<StoredPair>, Obje
     }
 }
 
-/// The pair's record as the object keeps it; a conversation idle past
+/// The pair's record as a new message or start finds it: a conversation idle past
 /// `CONVERSATION_TTL_SECONDS` has ended, as its cookie would have.
 async fn load_record<O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    pair: &Pair<'_>,
+    now: u64,
+) -> Result<Option<Record>, ObjectError> {
+    let ttl = setup.config.storage.cookie_ttl_seconds;
+    Ok(load_kept(setup, store, pair, now)
+        .await?
+        .map(|record| record.idle_ended(ttl, now)))
+}
+
+/// The pair's record as the object keeps it: what a follow-up the conversation asked for
+/// runs on, however long it waited (sending it makes the conversation active again).
+async fn load_kept<O: ObjectStore>(
     setup: &Setup,
     store: &O,
     pair: &Pair<'_>,
@@ -815,7 +866,7 @@ async fn load_record<O: ObjectStore>(
     };
     let storage = &setup.config.storage;
     Ok(match storage.keys.open(&sealed, Place::Object, pair, now) {
-        Ok(Opened::Record(record)) => Some(record.idle_ended(storage.cookie_ttl_seconds, now)),
+        Ok(Opened::Record(record)) => Some(record),
         // Sealed under a key no longer configured, or expired: start from the cookie.
         _ => None,
     })
@@ -936,3 +987,7 @@ impl ObjectStore for MapObjectStore {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sends_tests.rs"]
+mod sends_tests;

@@ -170,6 +170,10 @@ impl Outgoing {
             if let Some(stop) = self.settle(api, now).await {
                 return stop;
             }
+            // A look may have found the message: the next one, if any, is due.
+            if self.sids.len() == self.forms.len() {
+                break;
+            }
             self.phase = Phase::Sending { at: now };
             if !save(self).await {
                 return Progress::Later {
