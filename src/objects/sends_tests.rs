@@ -95,7 +95,8 @@ fn nothing_listed(phone: &TestPhone) {
 /// found in the Messages list, and the conversation keeps it as sent.
 #[test]
 fn a_reminder_accepted_then_lost_is_confirmed_and_never_sent_twice() {
-    let lost: [(&str, Box<dyn Fn(&TestPhone)>); 3] = [
+    type Lose = Box<dyn Fn(&TestPhone)>;
+    let lost: [(&str, Lose); 3] = [
         (
             "timeout",
             Box::new(|p| p.http().fail_once(&messages_url(), ClientError::Timeout)),
