@@ -110,6 +110,16 @@ async function startConversation(mf, json, { key = OUTBOUND_KEY, method = "POST"
   return { status: res.status, text, body, headers: res.headers };
 }
 
+/**
+ * The form of a Create Message request without its StatusCallback, after checking that it
+ * has one on the worker (`/sms/status?o=<send>.<n>`, where Twilio reports the delivery).
+ */
+function sentForm(form) {
+  const { StatusCallback, ...rest } = form;
+  assert.match(StatusCallback ?? "", /^http:\/\/localhost\/sms\/status\?o=[\w-]+\.\d+$/, "a StatusCallback on the worker");
+  return rest;
+}
+
 /** Asserts every request the stand-in got passed its checks (path, basic auth, form). */
 function assertWellFormed(api) {
   for (const r of api.requests) {
@@ -263,7 +273,7 @@ test("survey reminders: after the delay and not before, exactly once, never for 
     t.diagnostic(`SURVEY_REMINDER_SECONDS=${DELAY}: the reminder came ${after} ms after the message`);
     assert.ok(after >= NOT_BEFORE, `the reminder came ${after} ms after the message`);
     assert.ok(after <= DELAY * 1000 + 5000, `the reminder came ${after} ms after the message`);
-    assert.deepEqual(reminder.form, { To: phone.from, From: TWILIO_NUMBER, Body: REMIND_NAME });
+    assert.deepEqual(sentForm(reminder.form), { To: phone.from, From: TWILIO_NUMBER, Body: REMIND_NAME });
     assert.deepEqual(reminder.auth, { user: ACCOUNT_SID, password: AUTH_TOKEN });
     assert.deepEqual(reminder.problems, []);
     // Not a stream: nothing more after a further wait (a repeat would come at once, or one
@@ -298,12 +308,12 @@ test("survey reminders: after the delay and not before, exactly once, never for 
   assert.ok(followUps.every((l) => !l.error), `no follow-up failed: ${JSON.stringify(followUps)}`);
 });
 
-test("a failing Messages API: a 503 is tried again after the backoff (10 s, then 20 s); a 400 with code 21610 is dropped and logged with its code", async (t) => {
+test("a Messages API that certainly did not take it: a 429 is tried again after the backoff (10 s, then 20 s); a 400 with code 21610 is dropped, logged with its code, and opts the pair out", async (t) => {
   const api = await messagesApi(t);
   const busy = nextNumber();
   const optedOut = nextNumber();
   api.answer = (req) => {
-    if (req.form.To === busy) return { status: 503, body: "Service Unavailable" };
+    if (req.form.To === busy) return twilioError(429, 20429, "Too Many Requests");
     if (req.form.To === optedOut) {
       return twilioError(400, 21610, "Attempt to send to unsubscribed recipient");
     }
@@ -327,14 +337,14 @@ test("a failing Messages API: a 503 is tried again after the backoff (10 s, then
     assert.match(dropped.error, /21610/);
     assert.match(dropped.error, /Attempt to send to unsubscribed recipient/);
 
-    // The 503: tried again RETRY_BASE_SECONDS (10 s) later (whole seconds: 9 s at the least).
+    // The 429: tried again RETRY_BASE_SECONDS (10 s) later (whole seconds: 9 s at the least).
     const secondBusy = await api.waitFor(
       (rs) => rs.filter((r) => r.form.To === busy)[1],
       "the second try",
       15_000,
     );
     const gap = secondBusy.at - firstBusy.at;
-    t.diagnostic(`after a 503, the second try came ${gap} ms after the first`);
+    t.diagnostic(`after a 429, the second try came ${gap} ms after the first`);
     assert.ok(gap >= 9000 && gap <= 13_000, `the second try came ${gap} ms after the first`);
     assert.equal(secondBusy.form.Body, REMIND_NAME);
     // Each failure is logged with when it is tried next: +10 s, then +20 s (doubling, up to
@@ -348,13 +358,18 @@ test("a failing Messages API: a 503 is tried again after the backoff (10 s, then
       [retries[0], firstBusy, 10],
       [retries[1], secondBusy, 20],
     ].entries()) {
-      assert.match(line.error, /503/);
+      assert.match(line.error, /429/);
       const ahead = nextAt[i] - Math.floor(tried.at / 1000);
       assert.ok(Math.abs(ahead - wait) <= 1, `try ${i + 1}: next at +${ahead} s, not +${wait} s`);
     }
     // The refusal was never tried again (its retry would have come with the 503's).
     assert.equal(api.to(optedOut).length, 1, "a 400 (21610) is not retried");
     assert.equal(events(logs, "follow_up").filter((l) => /21610/.test(l.error ?? "")).length, 1);
+    // Twilio said the person opted out: their next text reaches neither the survey nor a reply.
+    const after = await phoneOn(w.mf, optedOut).send("Ada");
+    assert.equal(after.status, 200, after.text);
+    assert.ok(!after.reply, `no reply to an opted-out person: ${after.text}`);
+    assert.equal(events(logs, "webhook").at(-1).outcome, "opted_out");
     assertWellFormed(api);
   } finally {
     await w.dispose();
@@ -425,7 +440,7 @@ test("POST /conversations: refusals, a started survey continued by the reply wit
       assert.equal(keyApi.requests.length, 1);
       const [sent] = keyApi.requests;
       assert.deepEqual(sent.problems, []);
-      assert.deepEqual(sent.form, { To: person, From: TWILIO_NUMBER, Body: "Hi from us" });
+      assert.deepEqual(sentForm(sent.form), { To: person, From: TWILIO_NUMBER, Body: "Hi from us" });
       assert.deepEqual(sent.auth, { user: "SK" + "1".repeat(32), password: "api-key-secret-0123456789" });
       assert.equal(ok.body.sid, sent.sid);
     } finally {
@@ -478,7 +493,7 @@ test("POST /conversations: refusals, a started survey continued by the reply wit
       assert.equal(api.requests.length, 1);
       const [sent] = api.requests;
       assert.deepEqual(sent.problems, []);
-      assert.deepEqual(sent.form, { To: person, From: TWILIO_NUMBER, Body: ASK_NAME });
+      assert.deepEqual(sentForm(sent.form), { To: person, From: TWILIO_NUMBER, Body: ASK_NAME });
       assert.deepEqual(sent.auth, { user: ACCOUNT_SID, password: AUTH_TOKEN });
       assert.equal(res.body.sid, sent.sid);
       // Twilio stores no cookie for a message we sent: the reply comes without one,

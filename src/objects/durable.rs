@@ -360,10 +360,15 @@ async fn settle<S: Store, O: ObjectStore>(
     };
     let id = outgoing.id.clone();
     let result = match progress {
-        Progress::Later { at, why } => {
+        Progress::Later { at, why, failed } => {
             store.put(OUTBOX, &json(&outgoing)?).await?;
             rearm(store, Some(at)).await?;
-            return Ok(format!("{what} {id}: {why} (at {at})"));
+            let line = format!("{what} {id}: {why} at {at}");
+            return if failed {
+                Err(ObjectError::FollowUp(line))
+            } else {
+                Ok(line)
+            };
         }
         Progress::Sent => {
             let sid = outgoing.sids.first().cloned().unwrap_or_default();
@@ -375,7 +380,7 @@ async fn settle<S: Store, O: ObjectStore>(
                 opt_out(setup, store, pair, rt.now).await?;
             }
             finish_start(store, &outgoing.why, not_sent(&e), rt.now).await?;
-            Err(ObjectError::FollowUp(format!("{what} {id} refused: {e}")))
+            Err(ObjectError::FollowUp(format!("{what} {id} dropped: {e}")))
         }
         Progress::GaveUp(why) => {
             let body = serde_json::json!({"status": "unknown", "error": why, "idempotency_key": start_key(&outgoing.why)});

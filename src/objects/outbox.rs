@@ -110,12 +110,14 @@ pub struct Outgoing {
 pub(crate) enum Progress {
     /// Every message is sent.
     Sent,
-    /// Not finished: look again at `at` (for the log: why).
+    /// Not finished: look again at `at` (for the log: why, and whether a try failed).
     Later {
         /// When.
         at: u64,
         /// Why.
         why: String,
+        /// A try failed (the log says so as an error).
+        failed: bool,
     },
     /// Twilio refused a message: nothing more is sent.
     Refused(SendError),
@@ -178,7 +180,8 @@ impl Outgoing {
             if !save(self).await {
                 return Progress::Later {
                     at: now + RETRY_BASE_SECONDS,
-                    why: "the object's storage failed: not sent yet".into(),
+                    why: "the object's storage failed: not sent yet; trying again".into(),
+                    failed: true,
                 };
             }
             let form = &self.forms[self.sids.len()];
@@ -210,6 +213,7 @@ impl Outgoing {
                 return Some(Progress::Later {
                     at: until,
                     why: "waiting to send again".into(),
+                    failed: false,
                 })
             }
             Phase::Ready | Phase::Waiting { .. } => return None,
@@ -224,7 +228,8 @@ impl Outgoing {
                 if now < next_check {
                     return Some(Progress::Later {
                         at: next_check,
-                        why: "confirming whether Twilio took the message".into(),
+                        why: "confirming whether Twilio took the message; looking again".into(),
+                        failed: false,
                     });
                 }
                 (since, checks, missing)
@@ -287,7 +292,8 @@ impl Outgoing {
         };
         Some(Progress::Later {
             at: next_check,
-            why: "not found yet: looking again before sending".into(),
+            why: "Twilio's list does not show it yet (or could not be read): nothing is sent before looking again".into(),
+            failed: true,
         })
     }
 
@@ -305,6 +311,7 @@ impl Outgoing {
                 Progress::Later {
                     at: until,
                     why: format!("certainly not sent ({e}): trying again"),
+                    failed: true,
                 }
             }
             SendFate::Unknown => {
@@ -318,8 +325,9 @@ impl Outgoing {
                 Progress::Later {
                     at: next_check,
                     why: format!(
-                        "Twilio may have taken it ({e}): confirming before anything is sent again"
+                        "outcome unknown, Twilio may have taken it ({e}): nothing is sent again before its status callback or a look at the Messages list"
                     ),
+                    failed: true,
                 }
             }
         }

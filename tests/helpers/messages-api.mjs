@@ -8,9 +8,17 @@
 // error for it (404 / 401 code 20003 / 400 code 21602 or 21604) and is recorded with its
 // `problems`, so a test can assert that none had any. By default a good request gets
 // 201 `{"sid": "SM…", "status": "queued"}`; `api.answer = (req) => ({ status, body })`
-// answers otherwise (a 503, Twilio's 400 with code 21610, …), per request.
+// answers otherwise (a 503, Twilio's 400 with code 21610, …), per request, and
+// `api.answer = (req) => ({ accept: "timeout" | "500" | "close" })` makes Twilio take the
+// message and then lose its answer: never answer, answer 500, or close the connection.
+//
+// Like Twilio, the stand-in keeps every message it took (`api.messages`) and lists them on
+// `GET …/Messages.json?To=…&From=…` (`DateSent>` is accepted and ignored: every message here is
+// of today), and, when `api.deliver = (url, init) => fetch-like` is set, posts each taken
+// message's signed status callbacks (`queued`, then `sent`) to its `StatusCallback`.
 import http from "node:http";
 import crypto from "node:crypto";
+import twilio from "twilio";
 
 /** Twilio's error document. */
 export function twilioError(status, code, message) {
@@ -37,6 +45,16 @@ export async function startMessagesApi({ accountSid, user = accountSid, password
     requests,
     /** Answers a checked request: `(req) => ({ status, body })`, or undefined for the default. */
     answer: null,
+    /** Every message taken: `{ sid, to, from, body, contentSid, statusCallback, at }`. */
+    messages: [],
+    /** Delivers status callbacks: `(url, init) => Promise<Response>`; none when null. */
+    deliver: null,
+    /** Status callbacks posted: `{ url, sid, status, response }`. */
+    callbacks: [],
+    /** Messages taken for `to` (a person's number). */
+    taken(to) {
+      return api.messages.filter((m) => m.to === to);
+    },
     /** Requests so far whose form `To` is `to` (all when `to` is omitted). */
     to(to) {
       return to === undefined ? [...requests] : requests.filter((r) => r.form.To === to);
@@ -101,19 +119,16 @@ export async function startMessagesApi({ accountSid, user = accountSid, password
       };
 
       const expectedPath = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+      if (req.method === "GET" && req.url.split("?")[0] === expectedPath) {
+        return list(req, record, reply, fail);
+      }
       if (req.method !== "POST" || req.url !== expectedPath) {
         return fail(
           `${req.method} ${req.url}, not POST ${expectedPath}`,
           twilioError(404, 20404, "The requested resource was not found"),
         );
       }
-      const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
-      if (basic) {
-        const decoded = Buffer.from(basic[1], "base64").toString("utf8");
-        const colon = decoded.indexOf(":");
-        record.auth = { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-      }
-      if (!record.auth || record.auth.user !== user || record.auth.password !== password) {
+      if (!authorized(req, record)) {
         return fail(
           `basic auth ${record.auth ? `${record.auth.user}:<${record.auth.password.length} chars>` : "missing"}`,
           twilioError(401, 20003, "Authenticate"),
@@ -129,26 +144,116 @@ export async function startMessagesApi({ accountSid, user = accountSid, password
       if (!record.form.From) {
         return fail("no From", twilioError(400, 21603, "A 'From' phone number is required."));
       }
-      if (!record.form.Body && !record.form.MediaUrl) {
+      if (!record.form.Body && !record.form.MediaUrl && !record.form.ContentSid) {
         return fail("no Body", twilioError(400, 21602, "Message body is required."));
       }
       const custom = api.answer?.(record);
-      if (custom) return reply(custom.status, custom.body);
-      const sid = "SM" + crypto.randomBytes(16).toString("hex");
-      record.sid = sid;
+      if (custom && !custom.accept) return reply(custom.status, custom.body);
+      const message = take(record);
+      if (custom?.accept === "timeout") {
+        // Taken, and the answer never comes: the caller's timeout ends the wait.
+        record.status = "taken, no answer";
+        requests.push(record);
+        for (const wake of [...waiters]) wake();
+        return;
+      }
+      if (custom?.accept === "close") {
+        record.status = "taken, connection closed";
+        requests.push(record);
+        for (const wake of [...waiters]) wake();
+        req.socket.destroy();
+        return;
+      }
+      if (custom?.accept === "500") return reply(500, JSON.stringify({ code: 20500, message: "Internal Server Error", status: 500 }));
       reply(
         201,
         JSON.stringify({
-          sid,
+          sid: message.sid,
           account_sid: accountSid,
           to: record.form.To,
           from: record.form.From,
-          body: record.form.Body,
+          body: record.form.Body ?? null,
           status: "queued",
         }),
       );
     });
   });
+
+  function authorized(req, record) {
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
+    if (basic && !record.auth) {
+      const decoded = Buffer.from(basic[1], "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      record.auth = { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    return record.auth && record.auth.user === user && record.auth.password === password;
+  }
+
+  /** Keeps the message Twilio took and sends its status callbacks. */
+  function take(record) {
+    const sid = "SM" + crypto.randomBytes(16).toString("hex");
+    record.sid = sid;
+    const message = {
+      sid,
+      to: record.form.To,
+      from: record.form.From,
+      body: record.form.Body ?? null,
+      contentSid: record.form.ContentSid ?? null,
+      statusCallback: record.form.StatusCallback ?? null,
+      at: Date.now(),
+    };
+    api.messages.push(message);
+    if (api.deliver && message.statusCallback) {
+      setTimeout(() => callbacks(message), 50);
+    }
+    return message;
+  }
+
+  /** Twilio's status callbacks for `message`, signed with the auth token, in order. */
+  async function callbacks(message) {
+    for (const status of ["queued", "sent"]) {
+      const params = {
+        AccountSid: accountSid,
+        ApiVersion: "2010-04-01",
+        From: message.from,
+        MessageSid: message.sid,
+        MessageStatus: status,
+        SmsSid: message.sid,
+        SmsStatus: status,
+        To: message.to,
+      };
+      const signature = twilio.getExpectedTwilioSignature(password, message.statusCallback, params);
+      let response = null;
+      try {
+        const res = await api.deliver(message.statusCallback, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+          body: new URLSearchParams(params).toString(),
+        });
+        response = res.status;
+      } catch (e) {
+        response = String(e);
+      }
+      api.callbacks.push({ url: message.statusCallback, sid: message.sid, status, response });
+      for (const wake of [...waiters]) wake();
+    }
+  }
+
+  /** `GET Messages.json`: the messages taken, filtered by `To` and `From`, newest first. */
+  function list(req, record, reply, fail) {
+    if (!authorized(req, record)) {
+      return fail("basic auth", twilioError(401, 20003, "Authenticate"));
+    }
+    const query = new URL(req.url, "http://x").searchParams;
+    const to = query.get("To");
+    const from = query.get("From");
+    if (!query.get("DateSent>")) record.problems.push("a list without DateSent>");
+    const messages = api.messages
+      .filter((m) => (!to || m.to === to) && (!from || m.from === from))
+      .reverse()
+      .map((m) => ({ sid: m.sid, to: m.to, from: m.from, body: m.body, status: "sent" }));
+    reply(200, JSON.stringify({ messages, page: 0 }));
+  }
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   api.url = `http://127.0.0.1:${server.address().port}`;
   return api;

@@ -292,6 +292,26 @@ class PostcardReader {
       memory: json ? JSON.parse(json) : {},
     };
   }
+  /**
+   * The record's standing (src/record.rs `Standing`), sealed after the record since it was
+   * added; null for a value sealed before (it ends with the record):
+   *   opted_out: Option<u64>, last_inbound: u64, last_sent: u64,
+   *   deliveries: Vec<{ sid: String, status: String, error_code: Option<u32>, at: u64 }>
+   */
+  standing() {
+    if (this.pos === this.bytes.length) return null;
+    return {
+      optedOut: this.option(() => this.u64()),
+      lastInbound: this.u64(),
+      lastSent: this.u64(),
+      deliveries: this.vec(() => ({
+        sid: this.string(),
+        status: this.string(),
+        errorCode: this.option(() => this.u64()),
+        at: this.u64(),
+      })),
+    };
+  }
   state() {
     const seq = this.u64();
     const count = this.u64();
@@ -318,10 +338,12 @@ class PostcardReader {
 export function decodeSealedPayload(kind, bytes) {
   const r = new PostcardReader(bytes);
   let out;
-  if (/^2[ck][se]$/.test(kind)) {
+  if (/^2[cko][se]$/.test(kind)) {
     out = { expiresAt: r.u64(), state: r.record() };
+    out.state.standing = r.standing();
   } else if (/^2p[se]$/.test(kind)) {
     out = { expiresAt: r.u64(), key: r.string(), summary: r.record() };
+    out.summary.standing = r.standing();
   } else if (kind === "v1" || kind === "e1") {
     out = { expiresAt: r.u64(), state: r.state() };
   } else if (kind === "p1") {
