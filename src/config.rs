@@ -114,7 +114,9 @@ pub struct Outbound {
     /// `OUTBOUND_API_KEY`: the bearer token of `POST /conversations` (unset: no such route).
     pub start_key: Option<String>,
     /// `WHATSAPP_TEMPLATE_SID` (and `WHATSAPP_TEMPLATE_VARIABLES`): the template sent to a
-    /// WhatsApp pair outside its 24-hour window when the conversation gave none.
+    /// WhatsApp pair outside its 24-hour window when the conversation gave none. Only the
+    /// objects send on their own, so only their builds read it.
+    #[cfg(feature = "objects")]
     pub whatsapp_template: Option<crate::twilio::messages::Template>,
 }
 
@@ -340,11 +342,13 @@ fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
         auth_token,
         api_key,
         start_key: vars.get("OUTBOUND_API_KEY"),
+        #[cfg(feature = "objects")]
         whatsapp_template: whatsapp_template(vars)?,
     })
 }
 
 /// `WHATSAPP_TEMPLATE_SID` and `WHATSAPP_TEMPLATE_VARIABLES`.
+#[cfg(feature = "objects")]
 fn whatsapp_template(
     vars: &Vars<'_>,
 ) -> Result<Option<crate::twilio::messages::Template>, ConfigError> {

@@ -39,7 +39,7 @@ const MISSING_TO_RESEND: u32 = 2;
 
 /// What a send is for, and so what it changes once sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Why {
     /// The follow-up asked for on the record at `seq`.
     FollowUp {
@@ -55,7 +55,7 @@ pub enum Why {
 
 /// Where a send stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// The next message is to be sent now.
     Ready,
