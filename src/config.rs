@@ -92,6 +92,12 @@ pub struct Config {
     pub reset_keyword: String,
     /// What sending messages ourselves needs (follow-ups, conversations the worker starts).
     pub outbound: Outbound,
+    /// `SMART_ENCODING`: replies lose the look-alikes that needlessly make a text UCS-2
+    /// (curly quotes, long dashes, …) and cost more segments, as Twilio's Smart Encoding
+    /// does for a Messaging Service's sends; applied before the reply is rendered and kept,
+    /// so a retry gets the same text. Apply it to a text sent another way with
+    /// [`crate::twilio::segments::smart_encode`].
+    pub smart_encoding: bool,
 }
 
 /// Settings for messages the worker sends itself through Twilio's Messages API.
@@ -158,6 +164,7 @@ pub const VARIABLES: &[&str] = &[
     "TWILIO_API_KEY_SID",
     "TWILIO_API_KEY_SECRET",
     "OUTBOUND_API_KEY",
+    "SMART_ENCODING",
 ];
 
 impl Config {
@@ -186,6 +193,7 @@ impl Config {
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
             outbound: outbound(vars)?,
+            smart_encoding: vars.flag("SMART_ENCODING", false)?,
         })
     }
 
@@ -395,6 +403,7 @@ mod tests {
         assert!(matches!(c.verification, Verification::Signed(_)));
         assert_eq!(c.webhook_method, WebhookMethod::Post);
         assert!(c.webhook_base_url.is_none());
+        assert!(!c.smart_encoding);
     }
 
     #[test]
@@ -433,6 +442,7 @@ mod tests {
             ("CONVERSATION_TTL_SECONDS", "4h"),
             ("CONVERSATION_TTL_SECONDS", "0"),
             ("ALLOW_UNSIGNED_WEBHOOKS", "sure"),
+            ("SMART_ENCODING", "yes please"),
             ("WEBHOOK_BASE_URL", "abc.ngrok.app"),
             ("WEBHOOK_BASE_URL", "https://abc.ngrok.app/#x"),
         ] {
