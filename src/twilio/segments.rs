@@ -341,6 +341,14 @@ mod webhook_tests {
         assert_eq!(retry.logged_segments, s, "a retry logs what it sends again");
     }
 
+    /// During a deploy a new worker meets an object of the previous version.
+    #[test]
+    fn an_older_objects_answer_without_segments_still_reads() {
+        let json = r#"{"body":"","set_cookie":null,"outcome":"reply","source":null,"count":1,"writes":[]}"#;
+        let answer: crate::objects::calls::ObjectAnswer = serde_json::from_str(json).unwrap();
+        assert!(answer.segments.is_empty());
+    }
+
     #[test]
     fn smart_encoding_is_applied_before_the_reply_is_rendered_and_kept() {
         for mut phone in [phone("true"), phone("true").with_objects()] {
