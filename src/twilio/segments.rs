@@ -161,27 +161,29 @@ pub fn smart_encode_reply(reply: Reply) -> Reply {
 /// The GSM-7 stand-in for a character outside GSM-7, from Twilio's Smart Encoding list
 /// (plus the primes and fullwidth forms), as a match so the wasm carries no table.
 fn look_alike(c: char) -> Option<&'static str> {
-    Some(match c {
+    let ascii = match c {
+        '…' => return Some("..."),
+        '‼' => return Some("!!"),
+        '¼' => return Some("1/4"),
+        '½' => return Some("1/2"),
+        '¾' => return Some("3/4"),
+        // Invisible: zero-width space, word joiner, byte-order mark.
+        '\u{200b}' | '\u{2060}' | '\u{feff}' => return Some(""),
         '«' | '»' | '“' | '”' | 'ʺ' | 'ˮ' | '„' | '‟' | '″' | '‶' | '❝' | '❞' | '〝' | '〞' => {
-            "\""
+            '"'
         }
         '‘' | '’' | 'ʻ' | 'ˈ' | 'ʼ' | 'ʽ' | 'ʹ' | '‛' | '′' | '‵' | '´' | 'ˊ' | '`' | 'ˋ' | '❛'
-        | '❜' | '\u{313}' | '\u{314}' | '\u{fe10}' | '\u{fe11}' => "'",
-        '‚' | '\u{326}' | '\u{fe50}' | '\u{fe51}' | '\u{ff64}' | '、' => ",",
-        '‐' | '‑' | '‒' | '–' | '—' | '―' | '⁃' | '−' | '\u{fe63}' | '•' => "-",
-        '…' => "...",
-        '‹' => "<",
-        '›' => ">",
-        '‼' => "!!",
-        '÷' | '⁄' | '∕' | '⧸' => "/",
-        '¼' => "1/4",
-        '½' => "1/2",
-        '¾' => "3/4",
-        '˜' | '˷' | '∼' => "~",
-        'ˆ' => "^",
-        '∣' => "|",
-        '∗' | '⁎' => "*",
-        '。' | '\u{ff61}' => ".",
+        | '❜' | '\u{313}' | '\u{314}' | '\u{fe10}' | '\u{fe11}' => '\'',
+        '‚' | '\u{326}' | '\u{fe50}' | '\u{fe51}' | '\u{ff64}' | '、' => ',',
+        '‐' | '‑' | '‒' | '–' | '—' | '―' | '⁃' | '−' | '\u{fe63}' | '•' => '-',
+        '‹' => '<',
+        '›' => '>',
+        '÷' | '⁄' | '∕' | '⧸' => '/',
+        '˜' | '˷' | '∼' => '~',
+        'ˆ' => '^',
+        '∣' => '|',
+        '∗' | '⁎' => '*',
+        '。' | '\u{ff61}' => '.',
         // No-break, typographic and ideographic spaces, line and paragraph separators.
         '\u{a0}'
         | '\u{2000}'..='\u{200a}'
@@ -189,22 +191,15 @@ fn look_alike(c: char) -> Option<&'static str> {
         | '\u{2029}'
         | '\u{202f}'
         | '\u{205f}'
-        | '\u{3000}' => " ",
-        // Invisible: zero-width space, word joiner, byte-order mark.
-        '\u{200b}' | '\u{2060}' | '\u{feff}' => "",
-        // Fullwidth ASCII (！ to ～), whose grave accent has no GSM-7 form.
-        '\u{ff40}' => "'",
-        '\u{ff01}'..='\u{ff5e}' => return fullwidth(c),
+        | '\u{3000}' => ' ',
+        // Fullwidth ASCII, ！ to ～.
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0)?,
         _ => return None,
-    })
-}
-
-/// The ASCII character a fullwidth form stands for (every printable ASCII character but the
-/// grave accent is in GSM-7).
-fn fullwidth(c: char) -> Option<&'static str> {
-    const ASCII: &str = "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
-    let at = (c as u32).checked_sub(0xff01)? as usize;
-    ASCII.get(at..at + 1)
+    };
+    // Every printable ASCII character is in GSM-7 but the grave accent.
+    const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_'abcdefghijklmnopqrstuvwxyz{|}~";
+    let at = (ascii as usize).checked_sub(0x20)?;
+    PRINTABLE.get(at..at + 1)
 }
 
 #[cfg(test)]
