@@ -568,9 +568,7 @@ async fn run(
         .converse(message, record.view(), &mut state, ctx)
         .await;
     record.state = state;
-    if setup.config.smart_encoding {
-        ran.answer = segments::smart_encode_reply(ran.answer);
-    }
+    ran.answer = segments::as_configured(ran.answer, setup.config.smart_encoding);
     ran
 }
 

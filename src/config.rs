@@ -193,7 +193,7 @@ impl Config {
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
             outbound: outbound(vars)?,
-            smart_encoding: vars.flag("SMART_ENCODING", false)?,
+            smart_encoding: smart_encoding(vars)?,
         })
     }
 
@@ -217,6 +217,18 @@ fn verification(vars: &Vars<'_>) -> Result<Verification, ConfigError> {
         None if allow_unsigned => Verification::Unsigned,
         None => Verification::MissingToken,
     })
+}
+
+/// `SMART_ENCODING` (default off); on needs the `smart-encoding` feature.
+fn smart_encoding(vars: &Vars<'_>) -> Result<bool, ConfigError> {
+    let on = vars.flag("SMART_ENCODING", false)?;
+    if on && !cfg!(feature = "smart-encoding") {
+        return Err(ConfigError::new(
+            "SMART_ENCODING",
+            "needs the smart-encoding feature of sms-conversation-worker (Cargo.toml)",
+        ));
+    }
+    Ok(on)
 }
 
 /// `WEBHOOK_METHOD` (default POST).
@@ -463,6 +475,18 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("tok-en-value"));
         assert!(!debug.contains(SECRET));
+    }
+
+    #[test]
+    fn smart_encoding_is_on_only_when_asked_and_built_in() {
+        let on = config(&[("SESSION_SECRET", SECRET), ("SMART_ENCODING", "true")]);
+        if cfg!(feature = "smart-encoding") {
+            assert!(on.unwrap().smart_encoding);
+        } else {
+            assert_eq!(on.unwrap_err().variable, "SMART_ENCODING");
+        }
+        let off = config(&[("SESSION_SECRET", SECRET), ("SMART_ENCODING", "false")]);
+        assert!(!off.unwrap().smart_encoding, "off is fine either way");
     }
 
     #[test]

@@ -140,6 +140,7 @@ impl Reply {
 
     /// Each message's text replaced by what `f` returns for it (`None`: kept), still cut to
     /// [`MAX_REPLY_CHARS`]; media and the follow-up stay.
+    #[cfg(feature = "smart-encoding")]
     pub(crate) fn map_texts(mut self, mut f: impl FnMut(&str) -> Option<String>) -> Self {
         for message in &mut self.messages {
             if let Some(body) = f(&message.body) {

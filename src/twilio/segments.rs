@@ -12,6 +12,7 @@
 //! swaps such look-alikes for GSM-7 characters, as Twilio's Smart Encoding (a Messaging
 //! Service setting) does, when that makes the whole text GSM-7.
 
+#[cfg(feature = "smart-encoding")]
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,7 @@ fn septets(c: char) -> Option<usize> {
 /// assert_eq!(smart_encode("It’s 🐶"), "It’s 🐶");
 /// assert!(matches!(smart_encode("plain"), std::borrow::Cow::Borrowed(_)));
 /// ```
+#[cfg(feature = "smart-encoding")]
 pub fn smart_encode(text: &str) -> Cow<'_, str> {
     if text.chars().all(|c| septets(c).is_some()) {
         return Cow::Borrowed(text);
@@ -150,6 +152,7 @@ pub fn smart_encode(text: &str) -> Cow<'_, str> {
 
 /// [`smart_encode`] over each message of `reply` (still cut to 1600 characters: an ellipsis
 /// becomes three).
+#[cfg(feature = "smart-encoding")]
 #[inline(never)]
 pub fn smart_encode_reply(reply: Reply) -> Reply {
     reply.map_texts(|text| match smart_encode(text) {
@@ -158,8 +161,20 @@ pub fn smart_encode_reply(reply: Reply) -> Reply {
     })
 }
 
+/// `reply` as `SMART_ENCODING` (`smart_encoding`) wants it sent; a build without the
+/// `smart-encoding` feature refuses the setting, so it is never on there.
+pub(crate) fn as_configured(reply: Reply, smart_encoding: bool) -> Reply {
+    #[cfg(feature = "smart-encoding")]
+    if smart_encoding {
+        return smart_encode_reply(reply);
+    }
+    let _ = smart_encoding;
+    reply
+}
+
 /// The GSM-7 stand-in for a character outside GSM-7, from Twilio's Smart Encoding list
 /// (plus the primes and fullwidth forms), as a match so the wasm carries no table.
+#[cfg(feature = "smart-encoding")]
 fn look_alike(c: char) -> Option<&'static str> {
     let ascii = match c {
         '…' => return Some("..."),
@@ -251,6 +266,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "smart-encoding")]
     #[test]
     fn smart_encoding_turns_a_curly_reply_back_into_fewer_gsm7_segments() {
         let curly = format!("“{}” – it’s done…", "word ".repeat(20));
@@ -273,6 +289,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "smart-encoding")]
     #[test]
     fn smart_encoding_covers_the_usual_look_alikes() {
         for (from, to) in [
@@ -292,6 +309,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "smart-encoding")]
     #[test]
     fn smart_encoding_keeps_the_1600_character_cut() {
         let reply = smart_encode_reply(Reply::text("…".repeat(1600)));
@@ -344,6 +362,7 @@ mod webhook_tests {
         assert!(answer.segments.is_empty());
     }
 
+    #[cfg(feature = "smart-encoding")]
     #[test]
     fn smart_encoding_is_applied_before_the_reply_is_rendered_and_kept() {
         for mut phone in [phone("true"), phone("true").with_objects()] {
