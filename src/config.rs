@@ -96,7 +96,7 @@ pub struct Config {
     /// (curly quotes, long dashes, …) and cost more segments, as Twilio's Smart Encoding
     /// does for a Messaging Service's sends; applied before the reply is rendered and kept,
     /// so a retry gets the same text. Apply it to a text sent another way with
-    /// [`crate::twilio::segments::smart_encode`].
+    /// `twilio::segments::smart_encode` (the `smart-encoding` feature).
     pub smart_encoding: bool,
 }
 

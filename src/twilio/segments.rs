@@ -8,7 +8,7 @@
 //! too, as Twilio's own calculator does), so a split text can need one segment more than
 //! its length divided by 153 or 67.
 //!
-//! One curly quote pasted from a word processor makes a whole text UCS-2: [`smart_encode`]
+//! One curly quote pasted from a word processor makes a whole text UCS-2: `smart_encode`
 //! swaps such look-alikes for GSM-7 characters, as Twilio's Smart Encoding (a Messaging
 //! Service setting) does, when that makes the whole text GSM-7.
 
