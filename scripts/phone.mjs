@@ -30,6 +30,7 @@ import {
   defaultToken,
   devVar,
   describeNetworkError,
+  describeSegments,
   newMessageSid,
 } from "./sms.mjs";
 import { Inspector, buildInspector, wranglerVar } from "./inspector.mjs";
@@ -152,7 +153,10 @@ export class Phone {
         ok: r.ok,
         source: header || (r.cookieSent ? "cookie" : "new"),
         sourceFrom: header ? "header" : "guess",
-        replies: r.ok ? r.messages.map((m) => ({ body: m.body, media: m.media })) : [],
+        // Each reply's cost, labelled here so the page needs no copy of the rules.
+        replies: r.ok
+          ? r.messages.map((m) => ({ body: m.body, media: m.media, segments: { ...m.segments, label: describeSegments(m.segments) } }))
+          : [],
         error: r.ok ? null : r.text,
         warnings: r.warnings,
       });

@@ -326,13 +326,40 @@ export function newMessageSid() {
   return "SM" + crypto.randomBytes(16).toString("hex");
 }
 
-const GSM7 = /^[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&'()*+,\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\[~\]|€]*$/;
+// GSM 03.38: the basic table (one septet each) and the extension table (an escape pair, two).
+const GSM7_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION = "\f^{}\\[~]|€";
 
-/** How many SMS segments a text takes (GSM-7: 160, or 153 when split; UCS-2: 70, or 67). */
-export function segments(body) {
-  const n = [...body].length;
-  const [single, part] = GSM7.test(body) ? [160, 153] : [70, 67];
-  return n <= single ? 1 : Math.ceil(n / part);
+/**
+ * What a text costs, as the worker's `twilio::segments` computes it (both are checked against
+ * src/twilio/segments.json): { encoding: "gsm7" | "ucs2", count, units }. GSM-7 fits 160
+ * septets in one segment, 153 per segment when split, an extension character taking two;
+ * UCS-2 70 UTF-16 units, or 67 (an emoji is two). A character is never split across segments.
+ */
+export function segments(text) {
+  const chars = [...text];
+  const gsm = chars.every((c) => GSM7_BASIC.includes(c) || GSM7_EXTENSION.includes(c));
+  const cost = gsm ? (c) => (GSM7_EXTENSION.includes(c) ? 2 : 1) : (c) => c.length;
+  const [single, part] = gsm ? [160, 153] : [70, 67];
+  const units = chars.reduce((sum, c) => sum + cost(c), 0);
+  let count = units === 0 ? 0 : 1;
+  if (units > single) {
+    let used = 0;
+    for (const c of chars) {
+      if (used + cost(c) > part) {
+        count += 1;
+        used = 0;
+      }
+      used += cost(c);
+    }
+  }
+  return { encoding: gsm ? "gsm7" : "ucs2", count, units };
+}
+
+/** "1 segment, GSM-7 (34 septets)": a text's cost as the simulator and the dev phone show it. */
+export function describeSegments({ encoding, count, units }) {
+  const [name, unit] = encoding === "gsm7" ? ["GSM-7", "septets"] : ["UCS-2", "UTF-16 units"];
+  return `${count} segment${count === 1 ? "" : "s"}, ${name} (${units} ${unit})`;
 }
 
 /** The full inbound-SMS parameter set Twilio posts, in Twilio's order. */
@@ -352,7 +379,7 @@ export function inboundParams({ from, to, body, sid = newMessageSid(), account =
     FromCountry: "US",
     To: to,
     ToZip: "94105",
-    NumSegments: String(segments(body)),
+    NumSegments: String(Math.max(1, segments(body).count)), // a media-only message is 1
     MessageSid: sid,
     AccountSid: account,
     From: from,
@@ -365,7 +392,8 @@ export function inboundParams({ from, to, body, sid = newMessageSid(), account =
  * Pass `jar` (a CookieJar) or `jarFile` (loaded and saved around the request; default none).
  * `cookie` overrides the Cookie header sent (null: none), as a Twilio retry resends the cookie
  * of the first attempt; the response's cookies are stored in the jar either way.
- * Resolves to { status, ok, contentType, headers, text, replies: [string], messages, request,
+ * Resolves to { status, ok, contentType, headers, text, replies: [string], messages (each
+ * { body, media, segments }), request,
  * setCookies, cookieSent, cookieBytes, warnings }. Network failures reject.
  */
 export async function sendSms({
@@ -439,7 +467,7 @@ export async function sendSms({
     contentType,
     headers: Object.fromEntries(res.headers),
     text,
-    messages,
+    messages: messages.map((m) => ({ ...m, segments: segments(m.body) })),
     replies: replyLines(messages),
     request: { url, headers, params },
     setCookies,
@@ -539,6 +567,7 @@ async function sendAndPrint(opts, { out, err, verbose }) {
     return false;
   }
   out.write(r.replies.join("\n") + "\n");
+  for (const m of r.messages) err.write(`(${describeSegments(m.segments)})\n`);
   return true;
 }
 

@@ -22,7 +22,7 @@ use crate::registry::Conversations;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::{Change, Loaded, Memory, Storage, Store};
 use crate::twilio::params::{self, InboundMessage, Params};
-use crate::twilio::{signature, twiml};
+use crate::twilio::{segments, signature, twiml};
 use crate::vars::{ConfigError, Vars};
 
 pub use crate::response::{Handled, MAX_BODY_BYTES};
@@ -327,6 +327,7 @@ pub(crate) async fn respond<S: Store>(
         kv_error: loaded.kv_error,
         seal_error: saved.error,
         state_error: done.state_error.take(),
+        segments: segments::reply_segments(&done.reply),
         ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     };
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
@@ -689,7 +690,8 @@ async fn converse(
 }
 
 /// Runs the conversation over the message just counted in `record`. Its state is lent out
-/// while the rest of the record stays read-only.
+/// while the rest of the record stays read-only. With `SMART_ENCODING` the reply loses its
+/// UCS-2 look-alikes here, before it is rendered or kept for a retry.
 async fn run(
     setup: &Setup,
     message: &InboundMessage,
@@ -697,11 +699,12 @@ async fn run(
     ctx: &Context<'_>,
 ) -> Ran<Reply> {
     let mut state = std::mem::take(&mut record.state);
-    let ran = setup
+    let mut ran = setup
         .conversation
         .converse(message, record.view(), &mut state, ctx)
         .await;
     record.state = state;
+    ran.answer = segments::as_configured(ran.answer, setup.config.smart_encoding);
     ran
 }
 

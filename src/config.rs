@@ -98,6 +98,12 @@ pub struct Config {
     /// `HELP_REPLY`: when set, HELP and INFO get it and never reach the conversation; unset,
     /// they are texts like any other (Twilio's Advanced Opt-Out answers them on SMS).
     pub help_reply: Option<String>,
+    /// `SMART_ENCODING`: replies lose the look-alikes that needlessly make a text UCS-2
+    /// (curly quotes, long dashes, …) and cost more segments, as Twilio's Smart Encoding
+    /// does for a Messaging Service's sends; applied before the reply is rendered and kept,
+    /// so a retry gets the same text. Apply it to a text sent another way with
+    /// `twilio::segments::smart_encode` (the `smart-encoding` feature).
+    pub smart_encoding: bool,
 }
 
 /// Settings for messages the worker sends itself through Twilio's Messages API.
@@ -173,6 +179,7 @@ pub const VARIABLES: &[&str] = &[
     "HELP_REPLY",
     "WHATSAPP_TEMPLATE_SID",
     "WHATSAPP_TEMPLATE_VARIABLES",
+    "SMART_ENCODING",
 ];
 
 impl Config {
@@ -203,6 +210,7 @@ impl Config {
             outbound: outbound(vars)?,
             opt_in_reply: vars.get("OPT_IN_REPLY"),
             help_reply: vars.get("HELP_REPLY"),
+            smart_encoding: smart_encoding(vars)?,
         })
     }
 
@@ -226,6 +234,18 @@ fn verification(vars: &Vars<'_>) -> Result<Verification, ConfigError> {
         None if allow_unsigned => Verification::Unsigned,
         None => Verification::MissingToken,
     })
+}
+
+/// `SMART_ENCODING` (default off); on needs the `smart-encoding` feature.
+fn smart_encoding(vars: &Vars<'_>) -> Result<bool, ConfigError> {
+    let on = vars.flag("SMART_ENCODING", false)?;
+    if on && !cfg!(feature = "smart-encoding") {
+        return Err(ConfigError::new(
+            "SMART_ENCODING",
+            "needs the smart-encoding feature of sms-conversation-worker (Cargo.toml)",
+        ));
+    }
+    Ok(on)
 }
 
 /// `WEBHOOK_METHOD` (default POST).
@@ -452,6 +472,7 @@ mod tests {
         assert!(matches!(c.verification, Verification::Signed(_)));
         assert_eq!(c.webhook_method, WebhookMethod::Post);
         assert!(c.webhook_base_url.is_none());
+        assert!(!c.smart_encoding);
     }
 
     #[test]
@@ -490,6 +511,7 @@ mod tests {
             ("CONVERSATION_TTL_SECONDS", "4h"),
             ("CONVERSATION_TTL_SECONDS", "0"),
             ("ALLOW_UNSIGNED_WEBHOOKS", "sure"),
+            ("SMART_ENCODING", "yes please"),
             ("WEBHOOK_BASE_URL", "abc.ngrok.app"),
             ("WEBHOOK_BASE_URL", "https://abc.ngrok.app/#x"),
         ] {
@@ -510,6 +532,18 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("tok-en-value"));
         assert!(!debug.contains(SECRET));
+    }
+
+    #[test]
+    fn smart_encoding_is_on_only_when_asked_and_built_in() {
+        let on = config(&[("SESSION_SECRET", SECRET), ("SMART_ENCODING", "true")]);
+        if cfg!(feature = "smart-encoding") {
+            assert!(on.unwrap().smart_encoding);
+        } else {
+            assert_eq!(on.unwrap_err().variable, "SMART_ENCODING");
+        }
+        let off = config(&[("SESSION_SECRET", SECRET), ("SMART_ENCODING", "false")]);
+        assert!(!off.unwrap().smart_encoding, "off is fine either way");
     }
 
     #[test]

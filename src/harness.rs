@@ -33,6 +33,7 @@ use crate::objects::{
 use crate::record::{Pair, Record};
 use crate::seal::our_cookie_values;
 use crate::storage::{KvWrite, Memory, Source, Storage, Store, StoreError};
+use crate::twilio::segments::{segments, Segments};
 use crate::twilio::signature;
 use crate::vars::{ConfigError, Vars};
 
@@ -197,6 +198,10 @@ pub struct Exchange {
     pub set_cookie: Option<String>,
     messages: Vec<(String, Vec<String>)>,
     after_reply_errors: Vec<String>,
+    /// The log line's `segments`, for the crate's tests to check against
+    /// [`Exchange::segments`].
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) logged_segments: Vec<Segments>,
 }
 
 impl Exchange {
@@ -211,6 +216,22 @@ impl Exchange {
             .iter()
             .flat_map(|(_, m)| m.iter().map(String::as_str))
             .collect()
+    }
+
+    /// What each `<Message>`'s text costs (encoding and segments), in order: what the log
+    /// line's `segments` says.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversations::counter::Counter;
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// use sms_conversation_worker::twilio::segments::Encoding;
+    /// let mut phone = TestPhone::new::<Counter>(&[]).unwrap();
+    /// let answer = phone.text("hi");
+    /// assert_eq!(answer.segments()[0].encoding, Encoding::Gsm7);
+    /// assert_eq!(answer.segments()[0].count, 1);
+    /// ```
+    pub fn segments(&self) -> Vec<Segments> {
+        self.messages.iter().map(|(t, _)| segments(t)).collect()
     }
 
     /// `name: error` of each after-reply task that failed.
@@ -693,6 +714,7 @@ impl TestPhone {
             set_cookie: response.set_cookie,
             body: response.body,
             after_reply_errors,
+            logged_segments: response.log.segments,
         }
     }
 

@@ -42,7 +42,8 @@
 //! Cargo features, so a worker pays only for what it uses: `kv` (the `CONVERSATIONS` KV
 //! namespace), `objects` (the `CONVERSATION_OBJECTS` Durable Objects: exact conversations
 //! across isolates, follow-ups, `POST /conversations`), `counter` and `survey` (the shipped
-//! conversations), `harness` (the native test phone). All are on by default.
+//! conversations), `smart-encoding` (`SMART_ENCODING`: `twilio::segments::smart_encode` on
+//! replies), `harness` (the native test phone). All are on by default.
 //!
 //! The rooms inside, from the outside in: `app` (the webhook's path: route → authenticate →
 //! intent → load → converse → save → render) and `response`; `twilio` (Twilio's protocol);

@@ -11,6 +11,7 @@ use crate::objects::ObjectError;
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::params::ParamsError;
+use crate::twilio::segments::Segments;
 use crate::twilio::twiml;
 
 /// Twilio's largest webhook is a few KiB; anything far beyond is not Twilio.
@@ -182,6 +183,9 @@ pub struct LogEvent {
     pub state_error: Option<StateError>,
     /// The reply asked for a follow-up that cannot happen without the objects binding.
     pub follow_up_ignored: bool,
+    /// What each `<Message>` of the answer costs, in order (a retry's too: the same answer
+    /// goes out again); empty when nothing is sent.
+    pub segments: Vec<Segments>,
 }
 
 impl LogEvent {
@@ -197,6 +201,7 @@ impl LogEvent {
             seal_error: None,
             state_error: None,
             follow_up_ignored: false,
+            segments: Vec::new(),
         }
     }
 
@@ -218,6 +223,8 @@ impl LogEvent {
             seal_error: Option<String>,
             #[serde(skip_serializing_if = "Option::is_none")]
             state_error: Option<String>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            segments: &'a [Segments],
             ms: u64,
         }
         let line = Line {
@@ -231,6 +238,7 @@ impl LogEvent {
             object_error: self.object_error.as_ref(),
             seal_error: self.seal_error.map(|e| e.to_string()),
             state_error: self.state_error.as_ref().map(ToString::to_string),
+            segments: &self.segments,
             ms: elapsed_ms,
         };
         serde_json::to_string(&line).unwrap_or_default()
@@ -386,5 +394,24 @@ mod tests {
         // Without errors the fields are absent, as before.
         let quiet = LogEvent::new(Outcome::Reply, None).to_json(200, 1);
         assert!(!quiet.contains("error"), "{quiet}");
+    }
+
+    #[test]
+    fn segments_are_listed_per_message_and_absent_without_messages() {
+        use crate::twilio::segments::segments;
+        let log = LogEvent {
+            segments: vec![segments("hi"), segments("🐶")],
+            ..LogEvent::new(Outcome::Reply, None)
+        };
+        let line: serde_json::Value = serde_json::from_str(&log.to_json(200, 1)).unwrap();
+        assert_eq!(
+            line["segments"],
+            serde_json::json!([
+                {"encoding": "gsm7", "count": 1, "units": 2},
+                {"encoding": "ucs2", "count": 1, "units": 2},
+            ])
+        );
+        let silent = LogEvent::new(Outcome::OptOut, None).to_json(200, 1);
+        assert!(!silent.contains("segments"), "{silent}");
     }
 }

@@ -193,6 +193,8 @@ test("the worker's log lines mask phone numbers and never carry bodies or secret
   assert.equal(line.status, 200);
   assert.equal(line.count, 2);
   assert.equal(line.source, "cookie");
+  // What the reply costs, per <Message>: its length, never its text.
+  assert.deepEqual(line.segments, [{ encoding: "gsm7", count: 1, units: nth(2).length }]);
   const all = w.logs.join("\n");
   for (const secret of [from, "private body", AUTH_TOKEN, SESSION_SECRET]) {
     assert.ok(!all.includes(secret), `logs must not contain ${secret}`);

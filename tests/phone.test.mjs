@@ -61,6 +61,7 @@ async function screen(page) {
     return {
       sent: all("sent").map((e) => e.querySelector(".text").textContent),
       replies: all("reply").map((e) => e.querySelector(".text").textContent),
+      segments: all("reply").map((e) => e.querySelector('[data-testid="segments"]')?.textContent ?? null),
       errors: all("error").map((e) => e.textContent),
       count: text('[data-field="count"]'),
       seq: text('[data-field="seq"]'),
@@ -111,6 +112,7 @@ test("a conversation on the dev phone: state panel, retry, forget, another sende
   await send(page, "hello");
   let s = await lastReply(page, FIRST, 1);
   assert.equal(s.count, "1");
+  assert.equal(s.segments.at(-1), "1 segment, GSM-7 (34 septets)", "each reply shows its cost");
   assert.equal(s.source, "new");
   assert.ok(s.cookieBytes > 20 && s.cookieBytes <= 4096, `cookie ${s.cookieBytes} bytes`);
   await send(page, "again");

@@ -12,6 +12,7 @@ import {
   sendSms,
   CookieJar,
   parseTwiml,
+  segments,
   defaultUrl,
   defaultToken,
   TWILIO_COOKIE_SECONDS,
@@ -276,4 +277,40 @@ test("--state prints the state after each reply, decoded by the worker's own con
   const second = await run("Ada");
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /^state: .*"Ada".* \(message 2\)$/m, second.stderr);
+});
+
+test("segments(): the same table the worker's twilio::segments is tested with", () => {
+  const table = JSON.parse(fs.readFileSync(path.join(ROOT, "src/twilio/segments.json"), "utf8"));
+  assert.ok(table.length >= 10);
+  for (const { name, parts, encoding, count, units } of table) {
+    const text = parts.map(([s, n]) => s.repeat(n)).join("");
+    assert.deepEqual(segments(text), { encoding, count, units }, name);
+  }
+});
+
+test("each reply's segments and encoding are shown; SMART_ENCODING makes a curly reply GSM-7", async () => {
+  const plain = await cli(["--url", url, "--token", TOKEN, "--jar", newJar(), "hello"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.stdout, FIRST + "\n");
+  assert.match(plain.stderr, /^\(1 segment, GSM-7 \(34 septets\)\)$/m);
+
+  const curly = "“Hi {name}” – it’s message {count}… we’re glad you’re here, truly: “welcome”!";
+  const vars = { TWILIO_AUTH_TOKEN: TOKEN, REPLY_FIRST: curly };
+  const [off, on] = await Promise.all([
+    startWorker(vars, { port: 0 }),
+    startWorker({ ...vars, SMART_ENCODING: "true" }, { port: 0 }),
+  ]);
+  try {
+    const send = (w) => sendSms({ url: new URL("/sms", w.url).href, token: TOKEN, jarFile: newJar(), body: "hi" });
+    const [a, b] = await Promise.all([send(off), send(on)]);
+    assert.equal(a.messages[0].body, "“Hi Friend” – it’s message 1… we’re glad you’re here, truly: “welcome”!");
+    assert.deepEqual(a.messages[0].segments, { encoding: "ucs2", count: 2, units: 71 });
+    assert.equal(b.messages[0].body, "\"Hi Friend\" - it's message 1... we're glad you're here, truly: \"welcome\"!");
+    assert.deepEqual(b.messages[0].segments, { encoding: "gsm7", count: 1, units: 73 });
+    const r = await cli(["--url", new URL("/sms", on.url).href, "--token", TOKEN, "--jar", newJar(), "hi"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^\(1 segment, GSM-7 \(73 septets\)\)$/m);
+  } finally {
+    await Promise.all([off.dispose(), on.dispose()]);
+  }
 });

@@ -131,6 +131,7 @@ function renderLog() {
         { class: `bubble reply${isSel ? " selected" : ""}`, testid: "reply", title: "Show the state after this reply" },
         el("div", { class: "text", text: r.body }),
         mediaList(r.media),
+        r.segments?.count ? el("div", { class: "meta", testid: "segments", "data-encoding": r.segments.encoding, text: r.segments.label }) : null,
         i === e.replies.length - 1 ? bubbleMeta(clock(e.at + (e.ms ?? 0)), `HTTP ${e.status}`, `${e.ms} ms`, `state: ${e.source}`) : null,
       );
       reply.addEventListener("click", pick);

@@ -230,7 +230,7 @@ fn logs_mask_numbers_and_never_carry_bodies() {
     let line = resp.log.to_json(resp.status, 3);
     assert_eq!(
         line,
-        r#"{"event":"webhook","outcome":"reply","status":200,"source":"new","count":1,"from":"+14*******00","ms":3}"#
+        r#"{"event":"webhook","outcome":"reply","status":200,"source":"new","count":1,"from":"+14*******00","segments":[{"encoding":"gsm7","count":1,"units":34}],"ms":3}"#
     );
     assert!(!line.contains("secret"));
 }

@@ -20,12 +20,8 @@ pub struct ReplyMessage {
 impl ReplyMessage {
     /// A text message, cut to Twilio's 1600-character limit on a character boundary.
     pub fn text(text: impl Into<String>) -> Self {
-        let mut body = text.into();
-        if let Some((cut, _)) = body.char_indices().nth(MAX_REPLY_CHARS) {
-            body.truncate(cut);
-        }
         ReplyMessage {
-            body,
+            body: cut(text.into()),
             media: Vec::new(),
         }
     }
@@ -52,6 +48,14 @@ impl ReplyMessage {
     pub(crate) fn text_bytes(&self) -> usize {
         self.body.len() + self.media.iter().map(String::len).sum::<usize>()
     }
+}
+
+/// `body` cut to [`MAX_REPLY_CHARS`] on a character boundary.
+fn cut(mut body: String) -> String {
+    if let Some((at, _)) = body.char_indices().nth(MAX_REPLY_CHARS) {
+        body.truncate(at);
+    }
+    body
 }
 
 /// What to send back: zero or more messages, rendered as TwiML `<Message>` elements.
@@ -160,6 +164,18 @@ impl Reply {
 
     pub(crate) fn text_bytes(&self) -> usize {
         self.messages.iter().map(ReplyMessage::text_bytes).sum()
+    }
+
+    /// Each message's text replaced by what `f` returns for it (`None`: kept), still cut to
+    /// [`MAX_REPLY_CHARS`]; media and the follow-up stay.
+    #[cfg(feature = "smart-encoding")]
+    pub(crate) fn map_texts(mut self, mut f: impl FnMut(&str) -> Option<String>) -> Self {
+        for message in &mut self.messages {
+            if let Some(body) = f(&message.body) {
+                message.body = cut(body);
+            }
+        }
+        self
     }
 
     pub(crate) fn from_messages(messages: Vec<ReplyMessage>) -> Self {

@@ -11,6 +11,7 @@ use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::params::InboundMessage;
+use crate::twilio::segments::Segments;
 
 /// Why a pair's object did not do what it was asked: a call from the worker that failed, or
 /// the object's own work. In the log (and as JSON) it is the text [`fmt::Display`] gives.
@@ -155,6 +156,9 @@ pub struct ObjectAnswer {
     pub count: Option<u64>,
     /// KV writes for the worker to run after the reply.
     pub writes: Vec<KvWrite>,
+    /// The log's segments, one per `<Message>` (absent from an older object's answer).
+    #[serde(default)]
+    pub segments: Vec<Segments>,
 }
 
 /// How an object's webhook ended: what [`Outcome`] can be when an object answers, typed on
@@ -217,6 +221,7 @@ impl ObjectAnswer {
             source: r.log.source,
             count: r.log.count,
             writes: handled.writes.clone(),
+            segments: r.log.segments.clone(),
         }
     }
 
@@ -225,6 +230,7 @@ impl ObjectAnswer {
         let log = LogEvent {
             source: Some(self.source.unwrap_or(Source::Object)),
             count: self.count,
+            segments: self.segments,
             ..LogEvent::new(self.outcome.into(), from)
         };
         Handled {
@@ -250,6 +256,7 @@ mod wire_tests {
             source: Some(Source::Cookie),
             count: Some(2),
             writes: Vec::new(),
+            segments: Vec::new(),
         };
         let json = serde_json::to_string(&answer).unwrap();
         assert!(json.contains(r#""outcome":"opt_out""#), "{json}");

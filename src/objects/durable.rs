@@ -18,6 +18,7 @@ use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
 use crate::storage::{Change, Store, StoreError};
 use crate::twilio::messages::{self, SendError, Template};
+use crate::twilio::segments::as_configured;
 
 pub use super::outbox::{CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS, RETRY_BASE_SECONDS};
 
@@ -212,12 +213,13 @@ pub async fn alarm<S: Store, O: ObjectStore>(
     if ran.answer.is_empty() {
         return Ok("the conversation had nothing to say".into());
     }
-    let Some(forms) = forms(setup, &stored_pair, &record, &ran.answer, rt.now) else {
+    let answer = as_configured(ran.answer, setup.config.smart_encoding);
+    let Some(forms) = forms(setup, &stored_pair, &record, &answer, rt.now) else {
         return Err(ObjectError::FollowUp(format!(
             "follow-up not sent: {OUTSIDE_WINDOW}"
         )));
     };
-    let outgoing = Outgoing::new(Why::FollowUp { seq: pending.seq }, forms, ran.answer, state);
+    let outgoing = Outgoing::new(Why::FollowUp { seq: pending.seq }, forms, answer, state);
     let what = proceed(setup, store, rt, &stored_pair, outgoing).await?;
     Ok(match ran.state_error {
         None => what,
@@ -754,7 +756,9 @@ async fn opening(
     match (ran.answer, ran.state_error) {
         // Nothing is sent that the object could not continue.
         (Ok(_), Some(e)) => Err(problem(500, &e.to_string())),
-        (Ok(reply), None) if !reply.is_empty() => Ok((reply, state)),
+        (Ok(reply), None) if !reply.is_empty() => {
+            Ok((as_configured(reply, setup.config.smart_encoding), state))
+        }
         (Ok(_), None) => Err(problem(400, "the conversation has no opening message")),
         (Err(why), _) => Err(problem(400, &why)),
     }

@@ -1,7 +1,9 @@
 //! Twilio's side of the webhook: the parameters it posts ([`params`]), the signature that
-//! proves a request is Twilio's ([`signature`]), and the TwiML it expects back ([`twiml`]).
+//! proves a request is Twilio's ([`signature`]), the TwiML it expects back ([`twiml`]), and
+//! what a text costs in segments ([`segments`]).
 
 pub mod messages;
 pub mod params;
+pub mod segments;
 pub mod signature;
 pub mod twiml;
