@@ -12,10 +12,9 @@ use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::{
     Context, Conversation, Converse, HttpClient, Ran, Reply, StateError, Turn,
 };
-use crate::objects::calls::WebhookCall;
-use crate::objects::calls::{ObjectAnswer, ObjectError, Objects};
+use crate::objects::calls::Objects;
 #[cfg(feature = "objects")]
-use crate::objects::calls::{StartCall, StatusCall};
+use crate::objects::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall};
 use crate::record::Pair;
 use crate::record::Record;
 use crate::registry::Conversations;
@@ -203,7 +202,9 @@ async fn webhook<S: Store>(
 
     let intent = Intent::of(&message, config);
     if intent == Intent::StatusCallback {
+        #[cfg_attr(not(feature = "objects"), allow(unused_mut))]
         let mut log = LogEvent::new(Outcome::StatusCallback, from);
+        #[cfg(feature = "objects")]
         if let Some(objects) = rt.objects {
             log.object_error = delivery_status(objects, config, &message, query, rt.now)
                 .await
@@ -212,7 +213,8 @@ async fn webhook<S: Store>(
         return Ok(Handled::twiml(twiml::render(&Reply::none()), None, log));
     }
     // With the Durable Objects binding, the pair's object answers; when it cannot, the
-    // worker answers from the cookie.
+    // worker answers from the cookie. Without the feature none of it is in the wasm.
+    #[cfg(feature = "objects")]
     let object_error = match rt.objects {
         Some(objects) => {
             let call = WebhookCall {
@@ -228,23 +230,12 @@ async fn webhook<S: Store>(
         }
         None => None,
     };
+    #[cfg(not(feature = "objects"))]
+    let (object_error, _) = (None, origin);
     let (mut handled, done) = respond(setup, &message, intent, req.cookie, rt, None).await;
     handled.response.log.follow_up_ignored = rt.objects.is_none() && done.follow_up.is_some();
     handled.response.log.object_error = object_error;
     Ok(handled)
-}
-
-/// Without the `objects` feature no object is ever bound, and none of the calls' code is in
-/// the wasm.
-#[cfg(not(feature = "objects"))]
-async fn through_object(
-    _: &dyn Objects,
-    _: &Config,
-    _: WebhookCall,
-) -> Result<ObjectAnswer, ObjectError> {
-    Err(ObjectError::Failed(
-        "this worker is built without the objects feature".into(),
-    ))
 }
 
 /// Hands the verified webhook to the pair's Durable Object: one message at a time, against
@@ -257,17 +248,6 @@ async fn through_object(
 ) -> Result<ObjectAnswer, ObjectError> {
     let name = config.storage.keys.object_name(&Pair::of(&call.message));
     objects.webhook(&name, &call).await
-}
-
-#[cfg(not(feature = "objects"))]
-async fn delivery_status(
-    _: &dyn Objects,
-    _: &Config,
-    _: &InboundMessage,
-    _: &str,
-    _: u64,
-) -> Result<(), ObjectError> {
-    Ok(())
 }
 
 /// Hands a status callback to the object of the pair it concerns: a message we sent goes From

@@ -207,7 +207,11 @@ impl Config {
             reset_keyword: vars
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
+            // Only the objects send on their own: other builds neither read nor carry it.
+            #[cfg(feature = "objects")]
             outbound: outbound(vars)?,
+            #[cfg(not(feature = "objects"))]
+            outbound: Outbound::default(),
             opt_in_reply: vars.get("OPT_IN_REPLY"),
             help_reply: vars.get("HELP_REPLY"),
             smart_encoding: smart_encoding(vars)?,
@@ -340,6 +344,7 @@ fn verifiers(tokens: &str) -> Result<Vec<Verifier>, ConfigError> {
 
 /// What starting conversations and sending follow-ups need: the Messages API, the account
 /// and its credentials, and the key of `POST /conversations`.
+#[cfg(feature = "objects")]
 fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
     let api_base_url = api_base_url(vars)?;
     let account_sid = vars.get("TWILIO_ACCOUNT_SID");
@@ -406,6 +411,7 @@ fn whatsapp_template(
 }
 
 /// `TWILIO_API_BASE_URL`, without a trailing slash.
+#[cfg(feature = "objects")]
 fn api_base_url(vars: &Vars<'_>) -> Result<String, ConfigError> {
     match vars.get("TWILIO_API_BASE_URL") {
         None => Ok(crate::twilio::messages::DEFAULT_API_BASE_URL.to_string()),
@@ -420,6 +426,7 @@ fn api_base_url(vars: &Vars<'_>) -> Result<String, ConfigError> {
 }
 
 /// `TWILIO_API_KEY_SID` and `TWILIO_API_KEY_SECRET`: both or neither.
+#[cfg(feature = "objects")]
 fn api_key(vars: &Vars<'_>) -> Result<Option<(String, String)>, ConfigError> {
     match (
         vars.get("TWILIO_API_KEY_SID"),

@@ -63,15 +63,20 @@ pub struct Standing {
     /// Unix seconds of the worker's latest own send (0: never).
     pub last_sent: u64,
     /// The worker's latest own sends (follow-ups, starts), newest last, at most
-    /// [`MAX_DELIVERIES`].
+    /// [`MAX_DELIVERIES`]. Only the objects send, so only their builds keep it: sealed after
+    /// the fields above as a value of its own, which other builds never read.
+    #[cfg(feature = "objects")]
+    #[serde(skip)]
     pub deliveries: Vec<Delivery>,
 }
 
 /// How many of the worker's own sends a record follows.
+#[cfg(feature = "objects")]
 pub const MAX_DELIVERIES: usize = 5;
 
 /// One message the worker sent through the Messages API, and the latest status Twilio
 /// reported for it.
+#[cfg(feature = "objects")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Its Message SID.
@@ -84,6 +89,7 @@ pub struct Delivery {
     pub at: u64,
 }
 
+#[cfg(feature = "objects")]
 impl Delivery {
     /// Where `status` stands in a message's life: callbacks can arrive out of order, and a
     /// late `sent` must not undo a `delivered`.
@@ -100,6 +106,7 @@ impl Delivery {
     }
 }
 
+#[cfg(feature = "objects")]
 impl Standing {
     /// Follows a message just sent.
     pub fn track(&mut self, sid: &str, now: u64) {

@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use crate::config::{ConfigError, WebhookMethod};
 use crate::conversation::{AfterReply, StateError};
 use crate::objects::ObjectError;
@@ -206,42 +204,53 @@ impl LogEvent {
     }
 
     /// One line of JSON, for `wrangler tail`.
+    ///
+    /// Written field by field (strings escaped by serde_json): a derived `Serialize` for the
+    /// line was 0.4 KB of every worker's gzipped wasm.
     pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
-        #[derive(Serialize)]
-        struct Line<'a> {
-            event: &'static str,
-            outcome: &'a str,
-            status: u16,
-            source: Option<&'static str>,
-            count: Option<u64>,
-            from: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            kv_error: Option<&'a StoreError>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            object_error: Option<&'a ObjectError>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            seal_error: Option<String>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            state_error: Option<String>,
-            #[serde(skip_serializing_if = "<[_]>::is_empty")]
-            segments: &'a [Segments],
-            ms: u64,
+        use std::fmt::Write;
+        let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let or_null = |s: Option<String>| s.unwrap_or_else(|| "null".into());
+        let mut line = format!(
+            "{{\"event\":\"webhook\",\"outcome\":{},\"status\":{status},\"source\":{},\"count\":{},\"from\":{}",
+            text(self.outcome.name()),
+            or_null(self.source.map(|s| text(s.name()))),
+            or_null(self.count.map(|c| c.to_string())),
+            or_null(self.from.as_deref().map(text)),
+        );
+        let errors = [
+            ("kv_error", self.kv_error.as_ref().map(ToString::to_string)),
+            (
+                "object_error",
+                self.object_error.as_ref().map(ToString::to_string),
+            ),
+            ("seal_error", self.seal_error.map(|e| e.to_string())),
+            (
+                "state_error",
+                self.state_error.as_ref().map(ToString::to_string),
+            ),
+        ];
+        for (name, error) in errors {
+            if let Some(error) = error {
+                let _ = write!(line, ",\"{name}\":{}", text(&error));
+            }
         }
-        let line = Line {
-            event: "webhook",
-            outcome: self.outcome.name(),
-            status,
-            source: self.source.map(Source::name),
-            count: self.count,
-            from: self.from.as_deref(),
-            kv_error: self.kv_error.as_ref(),
-            object_error: self.object_error.as_ref(),
-            seal_error: self.seal_error.map(|e| e.to_string()),
-            state_error: self.state_error.as_ref().map(ToString::to_string),
-            segments: &self.segments,
-            ms: elapsed_ms,
-        };
-        serde_json::to_string(&line).unwrap_or_default()
+        if !self.segments.is_empty() {
+            line.push_str(",\"segments\":[");
+            for (i, s) in self.segments.iter().enumerate() {
+                let comma = if i > 0 { "," } else { "" };
+                let _ = write!(
+                    line,
+                    "{comma}{{\"encoding\":\"{}\",\"count\":{},\"units\":{}}}",
+                    s.encoding.name(),
+                    s.count,
+                    s.units
+                );
+            }
+            line.push(']');
+        }
+        let _ = write!(line, ",\"ms\":{elapsed_ms}}}");
+        line
     }
 }
 

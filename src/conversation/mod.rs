@@ -366,7 +366,11 @@ pub struct Context<'a> {
     http: Rc<dyn HttpClient>,
     now: u64,
     after_reply: RefCell<Vec<AfterReply>>,
-    idempotency_key: Option<String>,
+    /// The account and the id of what is being answered or sent, when known.
+    message: Option<(String, String)>,
+    /// Its key, made when first asked for: a worker whose conversation never asks carries
+    /// none of the code.
+    idempotency_key: std::cell::OnceCell<String>,
 }
 
 impl<'a> Context<'a> {
@@ -377,7 +381,8 @@ impl<'a> Context<'a> {
             http,
             now,
             after_reply: RefCell::new(Vec::new()),
-            idempotency_key: None,
+            message: None,
+            idempotency_key: std::cell::OnceCell::new(),
         }
     }
 
@@ -386,7 +391,7 @@ impl<'a> Context<'a> {
     /// follow-up or a start. Give the same `id` on every attempt at the same message, so
     /// that [`Context::idempotency_key`] is the same on each.
     pub(crate) fn for_message(mut self, account_sid: &str, id: &str) -> Self {
-        self.idempotency_key = (!id.is_empty()).then(|| idempotency_key(account_sid, id));
+        self.message = (!id.is_empty()).then(|| (account_sid.to_string(), id.to_string()));
         self
     }
 
@@ -426,7 +431,11 @@ impl<'a> Context<'a> {
     /// # }
     /// ```
     pub fn idempotency_key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
+        let (account_sid, id) = self.message.as_ref()?;
+        Some(
+            self.idempotency_key
+                .get_or_init(|| idempotency_key(account_sid, id)),
+        )
     }
 
     /// Sends a request and waits for the answer, within the request's timeout.

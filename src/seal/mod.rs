@@ -156,16 +156,36 @@ impl Opened {
 struct PointerPayload<'a>(u64, &'a str, Record);
 
 /// Opens `head`, then the standing of `head`'s record when the value has one (sealed since it
-/// existed); `None` for a value sealed before.
+/// existed); `None` for a value sealed before. The objects' deliveries follow the standing as
+/// a value of their own, read by builds that keep them (and absent from values sealed by a
+/// build without the objects).
 fn take_with_standing<'a, T: Deserialize<'a>>(
     plain: &'a [u8],
 ) -> Result<(T, Option<Standing>), OpenError> {
-    let (head, rest) = postcard::take_from_bytes::<T>(plain).map_err(|_| OpenError::BadPayload)?;
+    let bad = |_| OpenError::BadPayload;
+    let (head, rest) = postcard::take_from_bytes::<T>(plain).map_err(bad)?;
     if rest.is_empty() {
         return Ok((head, None));
     }
-    let standing = postcard::from_bytes(rest).map_err(|_| OpenError::BadPayload)?;
+    #[cfg_attr(not(feature = "objects"), allow(unused_mut, unused_variables))]
+    let (mut standing, rest) = postcard::take_from_bytes::<Standing>(rest).map_err(bad)?;
+    #[cfg(feature = "objects")]
+    if !rest.is_empty() {
+        standing.deliveries = postcard::from_bytes(rest).map_err(bad)?;
+    }
     Ok((head, Some(standing)))
+}
+
+/// The bytes that follow a record: its standing, and the objects' deliveries.
+#[cfg(feature = "objects")]
+fn standing_tail(standing: &Standing) -> (&Standing, &[crate::record::Delivery]) {
+    (standing, &standing.deliveries)
+}
+
+/// The bytes that follow a record: its standing.
+#[cfg(not(feature = "objects"))]
+fn standing_tail(standing: &Standing) -> &Standing {
+    standing
 }
 
 impl Record {
@@ -208,7 +228,10 @@ impl SessionKeys {
         expires_at: u64,
         encrypt: bool,
     ) -> Result<String, SealError> {
-        let payload = payload(&(expires_at, record, &record.standing), encrypt)?;
+        let payload = payload(
+            &(expires_at, record, standing_tail(&record.standing)),
+            encrypt,
+        )?;
         self.primary().seal(purpose, payload, pair, encrypt)
     }
 
@@ -220,7 +243,7 @@ impl SessionKeys {
         expires_at: u64,
         encrypt: bool,
     ) -> Result<String, SealError> {
-        let standing = &pointer.summary.standing;
+        let standing = standing_tail(&pointer.summary.standing);
         let pointer = PointerPayload(expires_at, &pointer.key, pointer.summary.clone());
         let payload = payload(&(pointer, standing), encrypt)?;
         self.primary()

@@ -424,6 +424,18 @@ mod golden_v2 {
                 Ok(Opened::Record(r.clone()))
             );
         }
+        // A build without the objects seals the standing without the deliveries: it opens here
+        // with none.
+        let mut plain = postcard::to_allocvec(&(4_000_000_000u64, &r, &r.standing)).unwrap();
+        let signed = keys(SECRET)
+            .primary()
+            .seal(Purpose::Cookie, std::mem::take(&mut plain), &PAIR, false)
+            .unwrap();
+        let Ok(Opened::Record(without)) = k.open(&signed, Place::Cookie, &PAIR, NOW) else {
+            panic!("a standing without deliveries did not open")
+        };
+        assert_eq!(without.standing.opted_out, Some(NOW + 9));
+        assert!(without.standing.deliveries.is_empty());
         // The release before the standing reads the record and stops: its bytes come first.
         let sealed = k
             .seal(&r, Purpose::Cookie, &PAIR, 4_000_000_000, false)

@@ -29,6 +29,16 @@ pub enum Encoding {
     Ucs2,
 }
 
+impl Encoding {
+    /// Its name in the log line (as serde names it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Gsm7 => "gsm7",
+            Encoding::Ucs2 => "ucs2",
+        }
+    }
+}
+
 /// What one text costs: its encoding, its segments, and its length in that encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segments {

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Wake, Waker};
 
 use js_sys::Promise;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -256,23 +255,6 @@ pub fn contract() -> String {
     json
 }
 
-/// The answer, with named fields, for the JS entry to `JSON.parse`: one crossing back.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Answer<'a> {
-    status: u16,
-    content_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    set_cookie: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    allow: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state_source: Option<&'static str>,
-    /// The log line, printed as it is.
-    log: &'a str,
-    body: &'a str,
-}
-
 /// One webhook, called by the JS entry (`src/entry.mjs`) with everything it read
 /// ([`Incoming`]), answering with everything it writes ([`Answer`] as JSON), or a promise
 /// of it when the webhook waits on KV, a Durable Object or `fetch`. One crossing each way
@@ -410,18 +392,35 @@ impl Read {
 }
 
 /// The response as the JS entry reads it ([`Answer`]).
+///
+/// Its fields: `status`, `contentType`, `setCookie`, `allow` and `stateSource` when there
+/// are, `log` (the log line, printed as it is) and `body`. Written field by field, strings
+/// escaped by serde_json: a derived `Serialize` was 0.45 KB of gzipped wasm.
 fn answer_json(response: &HttpResponse, log: &str) -> String {
-    serde_json::to_string(&Answer {
-        status: response.status,
-        content_type: response.content_type,
-        set_cookie: response.set_cookie.as_deref(),
-        allow: response.allow,
-        state_source: response.state_source(),
-        log,
-        body: &response.body,
-    })
-    // Strings and numbers always serialise: never the empty default.
-    .unwrap_or_default()
+    use std::fmt::Write;
+    let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let mut json = format!(
+        "{{\"status\":{},\"contentType\":{}",
+        response.status,
+        text(response.content_type)
+    );
+    let optional = [
+        ("setCookie", response.set_cookie.as_deref()),
+        ("allow", response.allow),
+        ("stateSource", response.state_source()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            let _ = write!(json, ",\"{name}\":{}", text(value));
+        }
+    }
+    let _ = write!(
+        json,
+        ",\"log\":{},\"body\":{}}}",
+        text(log),
+        text(&response.body)
+    );
+    json
 }
 
 /// The errors behind a response, one line each, beside its log line.

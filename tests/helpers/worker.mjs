@@ -296,6 +296,7 @@ class PostcardReader {
    * The record's standing (src/record.rs `Standing`), sealed after the record since it was
    * added; null for a value sealed before (it ends with the record):
    *   opted_out: Option<u64>, last_inbound: u64, last_sent: u64,
+   * then, from a build with the objects:
    *   deliveries: Vec<{ sid: String, status: String, error_code: Option<u32>, at: u64 }>
    */
   standing() {
@@ -304,12 +305,16 @@ class PostcardReader {
       optedOut: this.option(() => this.u64()),
       lastInbound: this.u64(),
       lastSent: this.u64(),
-      deliveries: this.vec(() => ({
-        sid: this.string(),
-        status: this.string(),
-        errorCode: this.option(() => this.u64()),
-        at: this.u64(),
-      })),
+      // Only a build with the objects seals them.
+      deliveries:
+        this.pos === this.bytes.length
+          ? []
+          : this.vec(() => ({
+              sid: this.string(),
+              status: this.string(),
+              errorCode: this.option(() => this.u64()),
+              at: this.u64(),
+            })),
     };
   }
   state() {
