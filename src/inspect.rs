@@ -71,6 +71,11 @@ fn describe(record: &Record, conversations: &Conversations, name: Option<&str>) 
     if let Some(obj) = value.as_object_mut() {
         obj.insert("last_message_sid".into(), json!(record.last_message_sid()));
         obj.insert("state_version".into(), json!(record.state.version));
+        let standing = &record.standing;
+        obj.insert("opted_out".into(), json!(standing.opted_out));
+        obj.insert("last_inbound".into(), json!(standing.last_inbound));
+        #[cfg(feature = "objects")]
+        obj.insert("deliveries".into(), json!(standing.deliveries));
         obj.insert("state".into(), state);
     }
     value
@@ -101,5 +106,53 @@ pub fn serve(conversations: &Conversations) {
         {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registered;
+    use crate::seal::Purpose;
+
+    static ONE: Conversations =
+        Conversations::new(&[Registered::of::<crate::conversations::Counter>()]);
+
+    /// The dev phone's state panel shows the pair's standing: the opt-out, the person's last
+    /// message, and how the worker's own sends fared.
+    #[test]
+    fn the_inspection_shows_the_opt_out_and_the_deliveries() {
+        let secret = "inspect-secret-0123456789abcdef-0123456789";
+        let keys = SessionKeys::from_secrets(secret).unwrap();
+        let pair = Pair {
+            account_sid: "AC1",
+            to: "+15005550006",
+            from: "+14155550100",
+        };
+        let mut record = Record::default();
+        record.count_message("SM1", 1_700_000_000);
+        record.standing.opted_out = Some(1_700_000_050);
+        record.standing.track("SMsent", 1_700_000_010);
+        record
+            .standing
+            .update("SMsent", "delivered", None, 1_700_000_020);
+        let cookie = keys
+            .seal(&record, Purpose::Cookie, &pair, 1_800_000_000, true)
+            .unwrap();
+        let req = Request {
+            secret: secret.into(),
+            account_sid: "AC1".into(),
+            to: pair.to.into(),
+            from: pair.from.into(),
+            cookie,
+            now: 1_700_000_100,
+            conversation: None,
+        };
+        let answer = inspect(&req, &ONE);
+        let record = &answer["record"];
+        assert_eq!(record["opted_out"], 1_700_000_050, "{answer}");
+        assert_eq!(record["last_inbound"], 1_700_000_000);
+        assert_eq!(record["deliveries"][0]["sid"], "SMsent");
+        assert_eq!(record["deliveries"][0]["status"], "delivered");
     }
 }

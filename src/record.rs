@@ -305,6 +305,7 @@ impl Record {
             first_seen: self.first_seen,
             last_seen: self.last_seen,
             turns: &self.turns,
+            standing: &self.standing,
         }
     }
 

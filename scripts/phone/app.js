@@ -199,7 +199,19 @@ const BOOKKEEPING = [
   ["last_message_sid", "last MessageSid"],
   ["first_seen", "first seen"],
   ["last_seen", "last seen"],
+  ["last_inbound", "last inbound (WhatsApp's window)"],
+  ["opted_out", "opted out (STOP)"],
+  ["deliveries", "deliveries of our own sends"],
 ];
+
+/** Times in the bookkeeping, shown as clock times. */
+const TIMES = new Set(["first_seen", "last_seen", "last_inbound", "opted_out"]);
+
+/** The delivery status of each of the worker's own sends: "SM…: delivered (30008)". */
+function deliveriesText(list) {
+  if (!Array.isArray(list) || list.length === 0) return "none";
+  return list.map((d) => `${d.sid}: ${d.status}${d.error_code ? ` (error ${d.error_code})` : ""}`).join("; ");
+}
 
 function renderState() {
   const events = view?.events ?? [];
@@ -262,7 +274,16 @@ function renderState() {
   for (const [key, label] of BOOKKEEPING) {
     if (!isObj || !(key in record)) continue;
     const v = record[key];
-    const shown = v === null ? "—" : key.endsWith("_seen") ? when(v) : typeof v === "object" ? jsonText(v) : String(v);
+    const shown =
+      key === "deliveries"
+        ? deliveriesText(v)
+        : v === null || (TIMES.has(key) && v === 0)
+          ? "—"
+          : TIMES.has(key)
+            ? when(v)
+            : typeof v === "object"
+              ? jsonText(v)
+              : String(v);
     dl.append(el("dt", { text: label }), el("dd", { "data-field": key.replace(/_/g, "-"), text: shown }));
   }
   // Any other plain field of the record (its layout may grow) joins the bookkeeping.

@@ -224,6 +224,9 @@ pub struct View<'a> {
     /// Earlier exchanges, oldest first (without the message being answered), within
     /// `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.
     pub turns: &'a [Turn],
+    /// The pair's standing: whether the person opted out, when they last wrote (WhatsApp's
+    /// window), and (with the objects) the delivery status of the worker's own recent sends.
+    pub standing: &'a crate::record::Standing,
 }
 
 /// A conversation's own state as stored: JSON with the version that wrote it. Empty JSON
@@ -734,6 +737,7 @@ mod tests {
             first_seen: 1,
             last_seen: 1,
             turns: &[],
+            standing: &Default::default(),
         };
         let mut saved = SavedState::default();
         let text = |body: &str| InboundMessage {

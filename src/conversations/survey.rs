@@ -524,6 +524,7 @@ mod tests {
             first_seen: 0,
             last_seen: 0,
             turns: &[],
+            standing: &Default::default(),
         };
         let mut step = Step::Zip { name: "Rey".into() };
         let reminder = crate::harness::block_on(survey.follow_up(&view, &mut step, &ctx));
