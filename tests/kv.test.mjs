@@ -393,7 +393,7 @@ test("RESET is case-insensitive and works without a cookie", async () => {
   }
 });
 
-test("STOP gets an empty <Response/> and is still counted", async () => {
+test("STOP gets an empty <Response/>, is still counted, and is remembered (in KV too) until START", async () => {
   const w = await startWorker({}, KV);
   try {
     const kv = await w.mf.getKVNamespace("CONVERSATIONS");
@@ -406,7 +406,12 @@ test("STOP gets an empty <Response/> and is still counted", async () => {
     for (const word of ["stop", "Unsubscribe", "QUIT"]) {
       assert.equal((await phone.send(word)).text, EMPTY_TWIML, word);
     }
-    assert.equal((await phone.send("START")).reply, expected(6));
+    // Opted out: not answered, whatever the text, even with the cookie lost (KV remembers).
+    phone.cookie = null;
+    assert.equal((await sendAndSettle(phone, kv, "hello?")).text, EMPTY_TWIML);
+    // START is Twilio's opt-in keyword: the opt-out is cleared, the counter does not see it.
+    assert.equal((await sendAndSettle(phone, kv, "START")).text, EMPTY_TWIML);
+    assert.equal((await phone.send("hi again")).reply, expected(8));
   } finally {
     await w.dispose();
   }

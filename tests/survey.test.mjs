@@ -295,7 +295,7 @@ for (const config of CONFIGS) {
       }
     });
 
-    test("STOP gets an empty <Response/> and leaves the survey where it was", async () => {
+    test("STOP gets an empty <Response/>, keeps every text from the survey until START, and leaves it where it was", async () => {
       const phone = config.worker.phone();
       await say(phone, "hi", ASK_NAME);
       await say(phone, "Rey", thanksName("Rey"));
@@ -305,10 +305,15 @@ for (const config of CONFIGS) {
         assert.equal(r.text, EMPTY_TWIML, word);
         assert.match(r.headers.get("content-type"), /^text\/xml/);
       }
+      // Opted out: the ZIP never reaches the survey, and nothing is answered.
+      assert.equal((await phone.send("94105")).text, EMPTY_TWIML, "no answer while opted out");
+      // START is Twilio's opt-in keyword, not an answer: the survey asks where it was.
+      assert.equal((await phone.send("START")).text, EMPTY_TWIML);
       await say(phone, "94105", ASK_UPDATES);
       await say(phone, "y", completed("Rey", "94105", true));
       assert.equal((await phone.send("STOP")).text, EMPTY_TWIML);
-      await say(phone, "START", allSet("Rey"));
+      assert.equal((await phone.send("START")).text, EMPTY_TWIML);
+      await say(phone, "hello", allSet("Rey"));
     });
 
     test("a retried MessageSid gets the same answer and advances nothing, at every step", async () => {
