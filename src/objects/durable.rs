@@ -155,6 +155,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     let message = &call.message;
     let intent = Intent::of(message, &setup.config);
     let pair = Pair::of(message);
+    answered_start(setup, store, rt, &pair).await?;
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();
     let (handled, done) = app::respond(
@@ -171,12 +172,51 @@ pub async fn webhook<S: Store, O: ObjectStore>(
         if first || !call.origin.is_empty() {
             save_pair(store, &pair, &call.origin).await?;
         }
-        // A newer message replaces or cancels the follow-up asked for before.
+        // A newer message replaces or cancels the follow-up asked for before, and one on
+        // its way is not sent again.
+        if done.change == Change::Counted {
+            stale_follow_up(store).await?;
+        }
         schedule(store, done.follow_up, done.record.seq, rt.now).await?;
     }
     // The conversation's after-reply work goes to the object's `wait_until`: it must not
     // hold the answer.
     Ok((ObjectAnswer::from_handled(&handled), handled.after_reply))
+}
+
+/// A text from the person while the opening of a start the worker made is unconfirmed: it
+/// reached them (they answer it), so the start is kept as sent before the text is answered,
+/// and the conversation they answer is the started one.
+async fn answered_start<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    store: &O,
+    rt: &Runtime<'_, S>,
+    pair: &Pair<'_>,
+) -> Result<(), ObjectError> {
+    let Some(mut outgoing) = load_outgoing(store).await? else {
+        return Ok(());
+    };
+    if !matches!(outgoing.why, Why::Start { .. }) || !outgoing.unsure() {
+        return Ok(());
+    }
+    // Its SID is Twilio's to tell (the status callback, or the list): unknown here.
+    outgoing.sids.resize(outgoing.forms.len(), String::new());
+    settle(setup, store, rt, pair, outgoing, Progress::Sent)
+        .await
+        .map(|_| ())
+}
+
+/// A newer message came: a follow-up on its way is not sent again (what may have gone out
+/// is still confirmed).
+async fn stale_follow_up<O: ObjectStore>(store: &O) -> Result<(), ObjectError> {
+    let Some(mut outgoing) = load_outgoing(store).await? else {
+        return Ok(());
+    };
+    if matches!(outgoing.why, Why::FollowUp { .. }) && !outgoing.stale {
+        outgoing.stale = true;
+        store.put(OUTBOX, &packed(&outgoing)?).await?;
+    }
+    Ok(())
 }
 
 /// The object's alarm: goes on with a send in flight, else sends the follow-up a reply asked
@@ -303,6 +343,7 @@ impl Outgoing {
             follow_up: reply.follow_up(),
             reply,
             state,
+            stale: false,
         }
     }
 }
@@ -438,7 +479,7 @@ async fn sent<S: Store, O: ObjectStore>(
     if let Why::Start { .. } = outgoing.why {
         schedule(store, outgoing.follow_up, record.seq, rt.now).await?;
         let body = serde_json::json!({
-            "status": "sent", "sid": sid, "to": pair.from, "from": pair.to,
+            "status": "sent", "sid": (!sid.is_empty()).then_some(sid), "to": pair.from, "from": pair.to,
             "idempotency_key": start_key(&outgoing.why),
         });
         finish_start(store, &outgoing.why, (201, body.to_string()), rt.now).await?;
@@ -502,10 +543,13 @@ pub async fn status<S: Store, O: ObjectStore>(
             .standing
             .update(&call.message_sid, &call.status, call.error_code, rt.now)
         {
-            if call.error_code == Some(messages::OPTED_OUT) {
-                record.standing.opted_out.get_or_insert(rt.now);
+            // A delivery status is no new copy of the conversation (the object's record is
+            // the one that counts): the sequence stays, so a follow-up asked for still fits.
+            // An opt-out is: it cancels what was asked before it.
+            if call.error_code == Some(messages::OPTED_OUT) && !record.opted_out() {
+                record.standing.opted_out = Some(rt.now);
+                record.seq = record.seq.saturating_add(1);
             }
-            record.seq = record.seq.saturating_add(1);
             save_record(setup, store, &pair, &record, rt.now).await?;
         }
     }
@@ -802,17 +846,20 @@ async fn schedule<O: ObjectStore>(
     }
 }
 
-/// Sets the one alarm an object has to the earliest of `at`, the send in flight's next look
-/// and the pending follow-up; cancels it when there is nothing to wake for.
+/// Sets the one alarm an object has: to the send in flight's next step while there is one
+/// (a follow-up due meanwhile waits for it: there is one send at a time), else to the
+/// earliest of `at` and the pending follow-up; cancels it when there is nothing to wake for.
 async fn rearm<O: ObjectStore>(store: &O, at: Option<u64>) -> Result<(), ObjectError> {
-    let outgoing = load_outgoing(store).await?.map(|o| o.wake_at());
+    if let Some(outgoing) = load_outgoing(store).await? {
+        return Ok(store.set_alarm(outgoing.wake_at()).await?);
+    }
     let follow_up = match store.get(FOLLOW_UP).await? {
         Some(text) => serde_json::from_str::<PendingFollowUp>(&text)
             .ok()
             .map(|p| p.due),
         None => None,
     };
-    match [at, outgoing, follow_up].into_iter().flatten().min() {
+    match [at, follow_up].into_iter().flatten().min() {
         Some(at) => Ok(store.set_alarm(at).await?),
         None => Ok(store.delete_alarm().await?),
     }

@@ -103,6 +103,9 @@ pub struct Outgoing {
     pub follow_up: Option<u64>,
     /// The conversation's state once sent.
     pub state: SavedState,
+    /// A newer message came while it was on its way: what may have gone out is still
+    /// confirmed, but nothing is sent again.
+    pub stale: bool,
 }
 
 /// How far a send got this time.
@@ -216,6 +219,9 @@ impl Outgoing {
                     failed: false,
                 })
             }
+            Phase::Ready | Phase::Waiting { .. } if self.stale => {
+                return Some(Progress::GaveUp("a newer message came: not sent".into()))
+            }
             Phase::Ready | Phase::Waiting { .. } => return None,
             // Written before a request whose answer never came back: the object went away.
             Phase::Sending { at } => (at, 0, 0),
@@ -265,6 +271,11 @@ impl Outgoing {
                 self.tries = 0;
                 self.phase = Phase::Ready;
                 return None;
+            }
+            Ok(None) if missing + 1 >= MISSING_TO_RESEND && self.stale => {
+                return Some(Progress::GaveUp(
+                    "a newer message came, and Twilio has no such message: not sent again".into(),
+                ));
             }
             Ok(None) if missing + 1 >= MISSING_TO_RESEND => {
                 // Twilio has no such message: the lost try never arrived.

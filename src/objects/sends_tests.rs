@@ -437,3 +437,54 @@ fn an_idle_conversation_ends_after_conversation_ttl_seconds_with_objects_too() {
     assert_eq!(again.texts(), ["Hi! What's your name?"], "started over");
     assert_eq!(phone.count(), 1);
 }
+
+#[test]
+fn the_persons_answer_proves_an_unconfirmed_start_and_continues_it() {
+    let mut phone = survey(&[]);
+    phone
+        .http()
+        .fail_once(&messages_url(), ClientError::Timeout);
+    let json = r#"{"to": "+14155550100", "from": "+15005550006"}"#;
+    let (status, _) = phone.start_conversation_with_key(KEY, Some("k2"), json);
+    assert_eq!(status, 202);
+    // They answer the question before the object has found out: it reached them.
+    assert_eq!(
+        phone.text("Ada").texts(),
+        ["Thanks, Ada. What's your 5-digit ZIP code?"]
+    );
+    let (status, body) = phone.start_conversation_with_key(KEY, Some("k2"), json);
+    assert_eq!(status, 201, "{body}");
+    phone.wait(3600);
+    assert_eq!(
+        posts(&phone).len(),
+        2,
+        "the start once, then the ZIP question's reminder"
+    );
+    assert_eq!(lookups(&phone), 0);
+}
+
+#[test]
+fn a_reminder_lost_then_overtaken_by_an_answer_is_never_sent_again_and_the_next_one_comes() {
+    let mut phone = survey(&[]);
+    phone
+        .http()
+        .fail_once(&messages_url(), ClientError::Timeout);
+    nothing_listed(&phone);
+    phone.text("hi");
+    phone.wait(61);
+    assert_eq!(posts(&phone).len(), 1, "the name reminder, its answer lost");
+    // The person answers meanwhile: the lost reminder is not sent again, whatever the list
+    // says, and the next question's reminder comes after it.
+    assert_eq!(
+        phone.text("Ada").texts(),
+        ["Thanks, Ada. What's your 5-digit ZIP code?"]
+    );
+    phone.wait(3600);
+    let sent = posts(&phone);
+    let bodies: Vec<&str> = sent.iter().filter_map(|f| field(f, "Body")).collect();
+    assert_eq!(
+        bodies,
+        [REMINDER, "Just checking in: What's your 5-digit ZIP code?"],
+        "no second name reminder"
+    );
+}
