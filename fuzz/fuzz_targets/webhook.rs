@@ -349,7 +349,12 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let counted = matches!(outcome, Outcome::Reply | Outcome::OptOut);
+    // Every message the pair sent is counted, whatever answers it (opt-outs and opt-ins,
+    // a text from someone opted out, HELP with HELP_REPLY).
+    let counted = matches!(
+        outcome,
+        Outcome::Reply | Outcome::OptOut | Outcome::OptIn | Outcome::OptedOut | Outcome::Help
+    );
     let sid = message.sid();
 
     // A cookie the harness sealed (and that opened) is the conversation's record: the
