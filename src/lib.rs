@@ -33,7 +33,12 @@
 //! The framework reserves some texts, which never reach [`Conversation::reply`](prelude::Conversation::reply):
 //! - Twilio's opt-out keywords `STOP`, `STOPALL`, `UNSUBSCRIBE`, `CANCEL`, `END`, `QUIT`,
 //!   `OPTOUT` and `REVOKE` (alone, any case): Twilio confirms the opt-out itself, and the
-//!   worker answers with an empty `<Response/>`.
+//!   worker answers with an empty `<Response/>` and remembers it for the pair. Until the
+//!   person opts back in, none of their texts reaches the conversation and nothing is sent
+//!   to them (no follow-up, no `POST /conversations`).
+//! - Twilio's opt-in keywords `START` and `UNSTOP` (and `YES` from someone opted out): the
+//!   opt-out is cleared, answered with `OPT_IN_REPLY` (none by default).
+//! - `HELP` and `INFO`, when `HELP_REPLY` is set: answered with it.
 //! - `RESET` (the var `RESET_KEYWORD`): forgets the conversation and answers
 //!   "Your conversation has been reset."
 //! - A retried delivery (a `MessageSid` already answered) gets the kept answer, and a
