@@ -3,16 +3,11 @@
 
 use super::*;
 use crate::conversation::ClientError;
-use crate::conversations::Survey;
-use crate::harness::{TestPhone, TEST_ACCOUNT_SID};
+use crate::harness::TestPhone;
 
-const API: &str = "https://api.test";
-const KEY: &str = "outbound-key-0123456789";
+use super::tests::{messages_url, survey, KEY};
+
 const REMINDER: &str = "Just checking in: What's your name?";
-
-fn messages_url() -> String {
-    format!("{API}/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json")
-}
 
 /// The Messages list the object reads to confirm a send, for messages to `to` from `from`
 /// since the day before the test phone's first day.
@@ -51,23 +46,6 @@ fn lookups(phone: &TestPhone) -> usize {
         .iter()
         .filter(|r| r.method == "GET" && r.url.starts_with(&messages_url()))
         .count()
-}
-
-fn survey(extra: &[(&str, &str)]) -> TestPhone {
-    let mut vars = vec![
-        ("TWILIO_API_BASE_URL", API),
-        ("SURVEY_REMINDER_SECONDS", "60"),
-        ("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID),
-        ("OUTBOUND_API_KEY", KEY),
-    ];
-    vars.extend_from_slice(extra);
-    let phone = TestPhone::new::<Survey>(&vars).unwrap().with_objects();
-    phone.http().respond(
-        &messages_url(),
-        201,
-        r#"{"sid": "SMsent0001", "status": "queued"}"#,
-    );
-    phone
 }
 
 /// The reminder, as Twilio's Messages list shows it once accepted.

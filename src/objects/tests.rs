@@ -4,9 +4,9 @@ use crate::harness::{TestPhone, TEST_ACCOUNT_SID};
 use crate::storage::Source;
 
 const API: &str = "https://api.test";
-const KEY: &str = "outbound-key-0123456789";
+pub(super) const KEY: &str = "outbound-key-0123456789";
 
-fn messages_url() -> String {
+pub(super) fn messages_url() -> String {
     format!("{API}/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json")
 }
 
@@ -26,7 +26,9 @@ fn counter() -> TestPhone {
         .with_objects()
 }
 
-fn survey(extra: &[(&str, &str)]) -> TestPhone {
+/// The survey reminding after 60 s, with the objects, starts enabled and a Messages API that
+/// takes every message.
+pub(super) fn survey(extra: &[(&str, &str)]) -> TestPhone {
     let mut vars = vec![
         ("TWILIO_API_BASE_URL", API),
         ("SURVEY_REMINDER_SECONDS", "60"),
