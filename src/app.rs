@@ -167,10 +167,11 @@ pub async fn handle<S: Store>(
     rt: &Runtime<'_, S>,
 ) -> Handled {
     let (_, path, _) = split_request_url(req.url);
-    let answer = if path == "/conversations" {
-        start_conversation(setup, req, rt).await
-    } else {
-        webhook(setup, req, rt).await
+    let answer = match path {
+        "/conversations" => start_conversation(setup, req, rt).await,
+        #[cfg(any(feature = "kv", feature = "objects"))]
+        "/conversations/state" => crate::admin::state_api(setup, req, rt).await,
+        _ => webhook(setup, req, rt).await,
     };
     answer.unwrap_or_else(|rejection| Handled::only(HttpResponse::rejected(rejection)))
 }
@@ -294,6 +295,10 @@ pub(crate) async fn respond<S: Store>(
     let mut storage = Storage::new(&config.storage, Pair::of(message), rt.now, rt.kv, rt.memory);
     if let Some(stored) = object {
         storage = storage.in_object(stored);
+    }
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    if config.admin.is_some() && rt.objects.is_none() {
+        storage = storage.reading_kv_always();
     }
     let mut loaded = storage.load(cookie).await;
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
@@ -478,8 +483,8 @@ fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Re
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
-#[cfg(feature = "objects")]
-fn is_address(address: &str) -> bool {
+#[cfg(any(feature = "kv", feature = "objects"))]
+pub(crate) fn is_address(address: &str) -> bool {
     let number = address.strip_prefix("whatsapp:").unwrap_or(address);
     number.strip_prefix('+').is_some_and(|digits| {
         (7..=15).contains(&digits.len())

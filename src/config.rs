@@ -98,12 +98,57 @@ pub struct Config {
     /// `HELP_REPLY`: when set, HELP and INFO get it and never reach the conversation; unset,
     /// they are texts like any other (Twilio's Advanced Opt-Out answers them on SMS).
     pub help_reply: Option<String>,
+    /// The state API (`/conversations/state`), when `ADMIN_API_KEY` enables it. Only workers
+    /// that keep states (KV, objects) have it.
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    pub admin: Option<Admin>,
     /// `SMART_ENCODING`: replies lose the look-alikes that needlessly make a text UCS-2
     /// (curly quotes, long dashes, …) and cost more segments, as Twilio's Smart Encoding
     /// does for a Messaging Service's sends; applied before the reply is rendered and kept,
     /// so a retry gets the same text. Apply it to a text sent another way with
     /// `twilio::segments::smart_encode` (the `smart-encoding` feature).
     pub smart_encoding: bool,
+}
+
+/// The state API's settings.
+#[cfg(any(feature = "kv", feature = "objects"))]
+#[derive(Clone)]
+pub struct Admin {
+    /// `ADMIN_API_KEY`: the bearer token of `/conversations/state`.
+    pub key: String,
+    /// `TWILIO_ACCOUNT_SID`: the account of the pairs it reads and changes.
+    pub account_sid: Option<String>,
+}
+
+#[cfg(any(feature = "kv", feature = "objects"))]
+impl fmt::Debug for Admin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key.
+        write!(f, "Admin(<redacted>, {:?})", self.account_sid)
+    }
+}
+
+/// The shortest `ADMIN_API_KEY` accepted: it guards every pair's state.
+pub const MIN_ADMIN_KEY_BYTES: usize = 32;
+
+/// `ADMIN_API_KEY` (and the account), when set: at least [`MIN_ADMIN_KEY_BYTES`].
+#[cfg(any(feature = "kv", feature = "objects"))]
+fn admin(vars: &Vars<'_>) -> Result<Option<Admin>, ConfigError> {
+    let Some(key) = vars.get("ADMIN_API_KEY") else {
+        return Ok(None);
+    };
+    if key.len() < MIN_ADMIN_KEY_BYTES {
+        return Err(ConfigError::new(
+            "ADMIN_API_KEY",
+            format!(
+                "must be at least {MIN_ADMIN_KEY_BYTES} bytes (`npm run --silent secret` makes one)"
+            ),
+        ));
+    }
+    Ok(Some(Admin {
+        key,
+        account_sid: vars.get("TWILIO_ACCOUNT_SID"),
+    }))
 }
 
 /// Settings for messages the worker sends itself through Twilio's Messages API.
@@ -177,6 +222,7 @@ pub const VARIABLES: &[&str] = &[
     "OUTBOUND_API_KEY",
     "OPT_IN_REPLY",
     "HELP_REPLY",
+    "ADMIN_API_KEY",
     "WHATSAPP_TEMPLATE_SID",
     "WHATSAPP_TEMPLATE_VARIABLES",
     "SMART_ENCODING",
@@ -214,6 +260,8 @@ impl Config {
             outbound: Outbound::default(),
             opt_in_reply: vars.get("OPT_IN_REPLY"),
             help_reply: vars.get("HELP_REPLY"),
+            #[cfg(any(feature = "kv", feature = "objects"))]
+            admin: admin(vars)?,
             smart_encoding: smart_encoding(vars)?,
         })
     }

@@ -368,6 +368,21 @@ impl Objects for LocalObjects {
         })
     }
 
+    fn state<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a crate::objects::StateCall,
+    ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
+        Box::pin(async move {
+            if self.unreachable.get() {
+                return Err(ObjectError::Failed("object unreachable (test)".into()));
+            }
+            let store = self.store(name);
+            let lookup = |var: &str| self.vars.get(var).cloned();
+            objects::state(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+        })
+    }
+
     fn status<'a>(
         &'a self,
         name: &'a str,

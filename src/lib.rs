@@ -60,6 +60,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
+#[cfg(any(feature = "kv", feature = "objects"))]
+pub mod admin;
 pub mod app;
 mod b64;
 #[doc(hidden)]

@@ -81,7 +81,7 @@ impl HttpResponse {
         }
     }
 
-    #[cfg(feature = "objects")]
+    #[cfg(any(feature = "kv", feature = "objects"))]
     pub(crate) fn json(status: u16, body: String, log: LogEvent) -> Self {
         HttpResponse {
             content_type: "application/json",
@@ -93,6 +93,7 @@ impl HttpResponse {
         let allow = match rejection {
             Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
             Rejection::StartMethod => Some("POST"),
+            Rejection::AdminMethod => Some("GET, PUT, DELETE"),
             _ => None,
         };
         HttpResponse {
@@ -137,6 +138,8 @@ pub enum Outcome {
     Info,
     /// `POST /conversations`, whatever the object answered.
     Start,
+    /// `/conversations/state`, whatever it answered.
+    Admin,
     /// Refused.
     Rejected(Rejection),
 }
@@ -155,6 +158,7 @@ impl Outcome {
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",
             Outcome::Start => "start",
+            Outcome::Admin => "admin",
             Outcome::Rejected(r) => r.name(),
         }
     }
@@ -287,6 +291,15 @@ pub enum Rejection {
     ObjectsUnbound,
     /// The pair's object could not be reached.
     ObjectUnreachable(ObjectError),
+    /// `/conversations/state` with another method than GET, PUT or DELETE.
+    AdminMethod,
+    /// `/conversations/state` without the right bearer token (`ADMIN_API_KEY`).
+    AdminUnauthorized,
+    /// `/conversations/state` with a request it cannot take.
+    BadAdmin(String),
+    /// `/conversations/state` with neither KV nor the objects bound: the cookie is the only
+    /// copy of a conversation.
+    StoresUnbound,
 }
 
 impl Rejection {
@@ -304,6 +317,10 @@ impl Rejection {
             Rejection::Unauthorized => 401,
             Rejection::BadStart(_) => 400,
             Rejection::ObjectsUnbound | Rejection::ObjectUnreachable(_) => 503,
+            Rejection::AdminMethod => 405,
+            Rejection::AdminUnauthorized => 401,
+            Rejection::BadAdmin(_) => 400,
+            Rejection::StoresUnbound => 409,
         }
     }
 
@@ -324,6 +341,10 @@ impl Rejection {
             Rejection::BadStart(_) => "bad_start",
             Rejection::ObjectsUnbound => "objects_unbound",
             Rejection::ObjectUnreachable(_) => "object_unreachable",
+            Rejection::AdminMethod => "method_not_allowed",
+            Rejection::AdminUnauthorized => "unauthorized",
+            Rejection::BadAdmin(_) => "bad_request",
+            Rejection::StoresUnbound => "stores_unbound",
         }
     }
 }
@@ -372,6 +393,16 @@ impl fmt::Display for Rejection {
             Rejection::ObjectUnreachable(why) => {
                 write!(f, "service unavailable: the conversation's object did not answer ({why})")
             }
+            Rejection::AdminMethod => f.write_str(
+                "method not allowed: GET, PUT or DELETE /conversations/state?from=…&to=…",
+            ),
+            Rejection::AdminUnauthorized => {
+                f.write_str("unauthorized: send Authorization: Bearer <ADMIN_API_KEY>")
+            }
+            Rejection::BadAdmin(why) => write!(f, "bad request: {why}"),
+            Rejection::StoresUnbound => f.write_str(
+                "conflict: the state API needs the CONVERSATIONS KV namespace or the CONVERSATION_OBJECTS Durable Objects bound; without either, the cookie Twilio holds is a conversation's only copy",
+            ),
         }
     }
 }

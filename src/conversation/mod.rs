@@ -526,9 +526,31 @@ pub trait Converse {
         saved: &'a mut SavedState,
         ctx: &'a Context<'a>,
     ) -> LocalFuture<'a, Ran<Result<Reply, String>>>;
+
+    /// A stored state as JSON, read (and upgraded) as the conversation reads it: for the
+    /// state API (`GET /conversations/state`), only in workers that keep states (KV, objects).
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    fn describe_state(&self, saved: &SavedState) -> serde_json::Value;
+
+    /// `state` as the conversation's state type would store it, or why it is not one: for
+    /// `PUT /conversations/state`.
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    fn check_state(&self, state: &serde_json::Value) -> Result<SavedState, String>;
 }
 
 impl<C: Conversation> Converse for C {
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    fn describe_state(&self, saved: &SavedState) -> serde_json::Value {
+        serde_json::to_value(saved.load::<C>()).unwrap_or_default()
+    }
+
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    fn check_state(&self, state: &serde_json::Value) -> Result<SavedState, String> {
+        let typed = C::State::deserialize(state)
+            .map_err(|e| format!("not a state of the conversation \"{}\": {e}", C::NAME))?;
+        SavedState::store::<C>(&typed).map_err(|e| e.to_string())
+    }
+
     fn converse<'a>(
         &'a self,
         message: &'a InboundMessage,

@@ -87,6 +87,34 @@ pub trait Objects {
         name: &'a str,
         call: &'a StatusCall,
     ) -> LocalFuture<'a, Result<(), ObjectError>>;
+
+    /// A call of the state API for the pair's object; the status and JSON body to answer.
+    fn state<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StateCall,
+    ) -> LocalFuture<'a, Result<(u16, String), ObjectError>>;
+}
+
+/// What the state API (`/conversations/state`) asks of a pair's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateOp {
+    /// `GET`: the record.
+    Get,
+    /// `DELETE`: end the conversation, as RESET does.
+    Reset,
+    /// `PUT`: replace the conversation's state with this JSON.
+    Put(serde_json::Value),
+}
+
+/// A call of the state API (`/conversations/state`) for the pair's object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateCall {
+    /// What is asked.
+    pub op: StateOp,
+    /// The worker's clock (Unix seconds).
+    pub now: u64,
 }
 
 /// A verified status callback (`MessageStatus`) for a message the worker sent.

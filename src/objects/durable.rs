@@ -9,14 +9,14 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 
-use super::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall};
+use super::calls::{ObjectAnswer, ObjectError, StartCall, StateCall, StatusCall, WebhookCall};
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, OUTBOX};
 
 use crate::app::{self, Intent, Runtime, Setup};
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::{Change, Store, StoreError};
+use crate::storage::{Change, Source, Store, StoreError};
 use crate::twilio::messages::{self, SendError, Template};
 use crate::twilio::segments::as_configured;
 
@@ -555,6 +555,33 @@ pub async fn status<S: Store, O: ObjectStore>(
     }
     note.push_str(&format!("status {}", call.status));
     Ok(note)
+}
+
+/// A call of the state API: the record the object keeps, read, ended or corrected. A change
+/// cancels a follow-up asked for before it (its sequence no longer matches).
+pub async fn state<S: Store, O: ObjectStore>(
+    setup: &Setup,
+    call: &StateCall,
+    store: &O,
+    rt: &Runtime<'_, S>,
+) -> Result<(u16, String), ObjectError> {
+    let conversation = setup.conversation.as_ref();
+    let Some(stored_pair) = load_pair(store).await? else {
+        let (status, body, _) =
+            crate::admin::apply(&call.op, None, Source::Object, conversation, rt.now);
+        return Ok((status, body));
+    };
+    let pair = stored_pair.pair();
+    let record = load_record(setup, store, &pair, rt.now).await?;
+    let (status, body, changed) =
+        crate::admin::apply(&call.op, record, Source::Object, conversation, rt.now);
+    if let Some(changed) = changed {
+        save_record(setup, store, &pair, &changed, rt.now).await?;
+        if call.op == crate::admin::StateOp::Reset {
+            schedule(store, None, changed.seq, rt.now).await?;
+        }
+    }
+    Ok((status, body))
 }
 
 /// Whether the alarm has a follow-up to send now.

@@ -18,7 +18,9 @@ mod durable;
 #[cfg(feature = "objects")]
 mod outbox;
 
-pub use calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
+pub use calls::{
+    ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
+};
 #[cfg(feature = "objects")]
 pub use durable::*;
 #[cfg(feature = "objects")]

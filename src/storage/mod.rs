@@ -176,6 +176,9 @@ pub struct Storage<'a, S> {
     memory: Option<&'a Memory>,
     /// Inside the pair's Durable Object: the record it keeps (`Some(None)`: none yet).
     object: Option<Option<Record>>,
+    /// Read the pair's KV entry even when the cookie holds the record: the state API may
+    /// have changed it (see [`Storage::reading_kv_always`]).
+    kv_always: bool,
 }
 
 impl<'a, S: Store> Storage<'a, S> {
@@ -195,7 +198,17 @@ impl<'a, S: Store> Storage<'a, S> {
             kv,
             memory,
             object: None,
+            kv_always: false,
         }
+    }
+
+    /// The same storage reading the pair's KV entry on every message, the newer of it and
+    /// the cookie winning: with the state API enabled (`ADMIN_API_KEY`) and no objects, KV is
+    /// where a change made through it waits for the pair's next message. One KV read more
+    /// per message.
+    pub fn reading_kv_always(mut self) -> Self {
+        self.kv_always = true;
+        self
     }
 
     /// The storage of a pair inside its Durable Object, which keeps `stored`: that copy is
@@ -230,14 +243,17 @@ impl<'a, S: Store> Storage<'a, S> {
                 return loaded;
             }
         }
-        if best.is_none() || loaded.spill_key.is_some() {
+        if best.is_none() || loaded.spill_key.is_some() || self.kv_always {
             if let Some(kv) = self.kv {
                 let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
                 loaded.kv_error = error;
                 // A pointer newer than anything KV returned means KV has not caught up: go
-                // on from the pointer's summary, which keeps the count exact.
-                if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| f.seq >= b.seq))
-                {
+                // on from the pointer's summary, which keeps the count exact. A cookie that
+                // holds the record gives way only to a newer entry (one the state API wrote).
+                let cookie_record = loaded.spill_key.is_none() && best.is_some();
+                let newer =
+                    |f: &Record, b: &Record| f.seq > b.seq || (!cookie_record && f.seq == b.seq);
+                if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| newer(f, b))) {
                     best = Some(found);
                     loaded.source = Some(Source::Kv);
                 }

@@ -53,7 +53,9 @@ mod kv {
 #[cfg(not(feature = "objects"))]
 mod objects {
     use crate::conversation::LocalFuture;
-    use crate::objects::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
+    use crate::objects::{
+        ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
+    };
 
     /// Never built.
     pub(super) enum ObjectsBinding {}
@@ -78,6 +80,13 @@ mod objects {
             _: &'a str,
             _: &'a StatusCall,
         ) -> LocalFuture<'a, Result<(), ObjectError>> {
+            match *self {}
+        }
+        fn state<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a StateCall,
+        ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
             match *self {}
         }
     }

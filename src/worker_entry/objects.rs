@@ -19,8 +19,8 @@ use super::{call, run_after_reply, setup, Incoming};
 use crate::app::Runtime;
 use crate::conversation::LocalFuture;
 use crate::objects::{
-    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, StatusCall, Turnstile,
-    WebhookCall,
+    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, StateCall, StatusCall,
+    Turnstile, WebhookCall,
 };
 use crate::storage::StoreError;
 use crate::vars::Vars;
@@ -123,6 +123,14 @@ impl Objects for ObjectsBinding {
         Box::pin(self.call_json(name, "/start", call))
     }
 
+    fn state<'a>(
+        &'a self,
+        name: &'a str,
+        call: &'a StateCall,
+    ) -> LocalFuture<'a, std::result::Result<(u16, String), ObjectError>> {
+        Box::pin(self.call_json(name, "/state", call))
+    }
+
     fn status<'a>(
         &'a self,
         name: &'a str,
@@ -209,6 +217,11 @@ impl ConversationObject {
             "/start" => {
                 let call = serde_json::from_str::<StartCall>(body)?;
                 let answer = objects::start(setup, &call, &storage, rt).await?;
+                Ok(serde_json::to_string(&answer)?)
+            }
+            "/state" => {
+                let call = serde_json::from_str::<StateCall>(body)?;
+                let answer = objects::state(setup, &call, &storage, rt).await?;
                 Ok(serde_json::to_string(&answer)?)
             }
             "/status" => {
