@@ -71,7 +71,7 @@ export default {
     const started = Date.now();
     const headers = request.headers;
     const method = request.method;
-    const [body, state] = method === "POST" ? await readBody(request, headers.get("content-length")) : [EMPTY, READ];
+    const [body, state] = method === "POST" || method === "PUT" ? await readBody(request, headers.get("content-length")) : [EMPTY, READ];
     // The fields `Incoming` reads (src/worker_entry/mod.rs), by name.
     const answer = webhook({
       method,
