@@ -13,7 +13,8 @@
 //!   holds (KV is eventually consistent: a change reaches other locations within a minute).
 //!   With neither bound the cookie is the only copy: 409.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::app::{mask_number, HttpRequest, Runtime, Setup};
 use crate::config::ConfigError;
@@ -62,46 +63,72 @@ pub fn apply(
 }
 
 /// The record as the API shows it: the bookkeeping, the state read by the conversation, the
-/// turns, the standing, and where it came from.
+/// turns, the standing, and where it came from. Serialized from borrowed fields, the state
+/// as the conversation's own JSON text: no `serde_json::Value` in the wasm.
 fn describe(record: &Record, source: Source, conversation: &dyn Converse) -> String {
-    let turns: Vec<_> = record
+    #[derive(Serialize)]
+    struct Shown<'a> {
+        at: u64,
+        message_sid: &'a str,
+        inbound: &'a str,
+        replies: Vec<&'a str>,
+        media: Vec<&'a str>,
+    }
+    #[derive(Serialize)]
+    struct Described<'a> {
+        count: u64,
+        seq: u64,
+        first_seen: u64,
+        last_seen: u64,
+        last_message_sid: Option<&'a str>,
+        state: Box<RawValue>,
+        state_version: u32,
+        turns: Vec<Shown<'a>>,
+        opted_out: bool,
+        opted_out_at: Option<u64>,
+        last_inbound: u64,
+        last_sent: u64,
+        #[cfg(feature = "objects")]
+        deliveries: &'a [crate::record::Delivery],
+        source: &'static str,
+    }
+    let turns = record
         .turns
         .iter()
-        .map(|t| {
-            let media: Vec<&str> = t
+        .map(|t| Shown {
+            at: t.at,
+            message_sid: &t.message_sid,
+            inbound: &t.inbound,
+            replies: t.reply.texts(),
+            media: t
                 .reply
                 .messages()
                 .iter()
                 .flat_map(|m| m.media().iter().map(String::as_str))
-                .collect();
-            serde_json::json!({
-                "at": t.at, "message_sid": t.message_sid, "inbound": t.inbound,
-                "replies": t.reply.texts(), "media": media,
-            })
+                .collect(),
         })
         .collect();
+    let state = RawValue::from_string(conversation.describe_state(&record.state))
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default());
     let standing = &record.standing;
-    #[cfg_attr(not(feature = "objects"), allow(unused_mut))]
-    let mut body = serde_json::json!({
-        "count": record.count,
-        "seq": record.seq,
-        "first_seen": record.first_seen,
-        "last_seen": record.last_seen,
-        "last_message_sid": record.last_message_sid(),
-        "state": conversation.describe_state(&record.state),
-        "state_version": record.state.version,
-        "turns": turns,
-        "opted_out": record.opted_out(),
-        "opted_out_at": standing.opted_out,
-        "last_inbound": standing.last_inbound,
-        "last_sent": standing.last_sent,
-        "source": source.name(),
-    });
-    #[cfg(feature = "objects")]
-    if let Some(map) = body.as_object_mut() {
-        map.insert("deliveries".into(), serde_json::json!(standing.deliveries));
-    }
-    body.to_string()
+    let described = Described {
+        count: record.count,
+        seq: record.seq,
+        first_seen: record.first_seen,
+        last_seen: record.last_seen,
+        last_message_sid: record.last_message_sid(),
+        state,
+        state_version: record.state.version,
+        turns,
+        opted_out: record.opted_out(),
+        opted_out_at: standing.opted_out,
+        last_inbound: standing.last_inbound,
+        last_sent: standing.last_sent,
+        #[cfg(feature = "objects")]
+        deliveries: &standing.deliveries,
+        source: source.name(),
+    };
+    serde_json::to_string(&described).unwrap_or_default()
 }
 
 /// `/conversations/state`: the request checked, then the pair's object or KV asked.
@@ -172,8 +199,9 @@ fn pair_in_query(url: &str) -> Result<(String, String), Rejection> {
 /// What the method and body ask for.
 fn operation(req: &HttpRequest<'_>) -> Result<StateOp, Rejection> {
     #[derive(Deserialize)]
-    struct Put {
-        state: serde_json::Value,
+    struct Put<'a> {
+        #[serde(borrow)]
+        state: &'a RawValue,
     }
     match req.method {
         "GET" => Ok(StateOp::Get),
@@ -186,7 +214,7 @@ fn operation(req: &HttpRequest<'_>) -> Result<StateOp, Rejection> {
             let put: Put = serde_json::from_slice(body).map_err(|e| {
                 Rejection::BadAdmin(format!("the body must be {{\"state\": …}} ({e})"))
             })?;
-            Ok(StateOp::Put(put.state))
+            Ok(StateOp::Put(put.state.get().to_string()))
         }
     }
 }

@@ -104,8 +104,8 @@ pub enum StateOp {
     Get,
     /// `DELETE`: end the conversation, as RESET does.
     Reset,
-    /// `PUT`: replace the conversation's state with this JSON.
-    Put(serde_json::Value),
+    /// `PUT`: replace the conversation's state with this JSON text.
+    Put(String),
 }
 
 /// A call of the state API (`/conversations/state`) for the pair's object.
