@@ -1,5 +1,9 @@
 //! A test phone for conversations: drives texts through the whole webhook path (signature,
 //! cookie, KV, the conversation, TwiML) natively, without workerd, the way Twilio would.
+//! Around it: a fake HTTP client for the conversation's outside calls ([`FakeHttp`]), phones
+//! started from a saved state ([`TestPhone::from_state`]) and the check that saved states
+//! still read ([`check_saved_states`]), and transcripts of whole conversations replayed as
+//! tests ([`replay`]).
 //!
 //! ```
 //! use sms_conversation_worker::conversations::Counter;
