@@ -81,6 +81,32 @@ impl ClientRequest {
         }
     }
 
+    /// Appends `pairs` to the URL's query, form-encoded (after any query it has), so that
+    /// values need no escaping by hand.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversation::ClientRequest;
+    /// let request = ClientRequest::get("https://api.test/search?lang=en").query(&[("q", "a b&c")]);
+    /// assert_eq!(request.url, "https://api.test/search?lang=en&q=a+b%26c");
+    /// ```
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        if pairs.is_empty() {
+            return self;
+        }
+        let fragment = self.url.find('#').map(|at| self.url.split_off(at));
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+            .finish();
+        match self.url.find('?') {
+            None => self.url.push('?'),
+            Some(at) if at + 1 < self.url.len() && !self.url.ends_with('&') => self.url.push('&'),
+            Some(_) => {}
+        }
+        self.url.push_str(&encoded);
+        self.url.extend(fragment);
+        self
+    }
+
     /// Changes how long the call may take (default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -244,15 +244,21 @@ impl SavedState {
     /// Reads the state for `C`, upgrading or starting afresh as [`Conversation::upgrade`]
     /// says.
     pub fn load<C: Conversation>(&self) -> C::State {
+        self.try_load::<C>().unwrap_or_default()
+    }
+
+    /// [`SavedState::load`] without the fresh start: `None` when the state neither upgrades
+    /// nor reads, for the harness to tell a saved state that would be lost.
+    pub fn try_load<C: Conversation>(&self) -> Option<C::State> {
         if self.json.is_empty() {
-            return C::State::default();
+            return Some(C::State::default());
         }
         if self.version != C::STATE_VERSION {
             if let Some(state) = C::upgrade(self.version, &self.json) {
-                return state;
+                return Some(state);
             }
         }
-        serde_json::from_str(&self.json).unwrap_or_default()
+        serde_json::from_str(&self.json).ok()
     }
 
     /// Saves `state` as `C`'s current version.

@@ -1,5 +1,9 @@
 //! A test phone for conversations: drives texts through the whole webhook path (signature,
 //! cookie, KV, the conversation, TwiML) natively, without workerd, the way Twilio would.
+//! Around it: a fake HTTP client for the conversation's outside calls ([`FakeHttp`]), phones
+//! started from a saved state ([`TestPhone::from_state`]) and the check that saved states
+//! still read ([`check_saved_states`]), and transcripts of whole conversations replayed as
+//! tests ([`replay`]).
 //!
 //! ```
 //! use sms_conversation_worker::conversations::Counter;
@@ -23,14 +27,21 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::de::DeserializeOwned;
 
+mod http;
+mod states;
+mod transcript;
+
+pub use http::{Answering, FakeHttp};
+pub use states::{check_saved_states, SavedStateError, StateCheckError};
+pub use transcript::{replay, ReplayError, Transcript, TRANSCRIPT_FORMAT};
+
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
-use crate::conversation::{
-    AfterReply, ClientError, ClientRequest, ClientResponse, Conversation, HttpClient, LocalFuture,
-};
+use crate::conversation::{AfterReply, Conversation, LocalFuture};
 use crate::objects::{
     self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall,
 };
 use crate::record::{Pair, Record};
+use crate::registry::Conversations;
 use crate::seal::our_cookie_values;
 use crate::storage::{KvWrite, Memory, Source, Storage, Store, StoreError};
 use crate::twilio::segments::{segments, Segments};
@@ -61,82 +72,6 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
     panic!("the future waits on something the test harness cannot drive (a real timer or socket)")
-}
-
-/// An HTTP client that answers from a table and records every request.
-#[derive(Default)]
-pub struct FakeHttp {
-    answers: RefCell<BTreeMap<String, Result<ClientResponse, ClientError>>>,
-    once:
-        RefCell<BTreeMap<String, std::collections::VecDeque<Result<ClientResponse, ClientError>>>>,
-    requests: RefCell<Vec<ClientRequest>>,
-}
-
-impl FakeHttp {
-    /// Answers requests to `url` with `status` and `body`.
-    pub fn respond(&self, url: &str, status: u16, body: &str) {
-        let response = ClientResponse {
-            status,
-            body: body.as_bytes().to_vec(),
-        };
-        self.answers.borrow_mut().insert(url.into(), Ok(response));
-    }
-
-    /// Fails requests to `url` with `error` (e.g. [`ClientError::Timeout`]).
-    pub fn fail(&self, url: &str, error: ClientError) {
-        self.answers.borrow_mut().insert(url.into(), Err(error));
-    }
-
-    /// Answers the next request to `url` with `status` and `body`, once, before the answers
-    /// [`FakeHttp::respond`] and [`FakeHttp::fail`] set (queued in order).
-    pub fn respond_once(&self, url: &str, status: u16, body: &str) {
-        let response = ClientResponse {
-            status,
-            body: body.as_bytes().to_vec(),
-        };
-        self.queue(url, Ok(response));
-    }
-
-    /// Fails the next request to `url` with `error`, once (queued in order).
-    pub fn fail_once(&self, url: &str, error: ClientError) {
-        self.queue(url, Err(error));
-    }
-
-    fn queue(&self, url: &str, answer: Result<ClientResponse, ClientError>) {
-        self.once
-            .borrow_mut()
-            .entry(url.into())
-            .or_default()
-            .push_back(answer);
-    }
-
-    /// Every request sent so far, in order.
-    pub fn requests(&self) -> Vec<ClientRequest> {
-        self.requests.borrow().clone()
-    }
-}
-
-impl HttpClient for FakeHttp {
-    fn send(
-        &self,
-        request: ClientRequest,
-    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
-        let queued = self
-            .once
-            .borrow_mut()
-            .get_mut(&request.url)
-            .and_then(|q| q.pop_front());
-        let answer = queued
-            .or_else(|| self.answers.borrow().get(&request.url).cloned())
-            .unwrap_or_else(|| {
-                Err(ClientError::Failed(format!(
-                    "no fake answer for {}",
-                    request.url
-                )))
-            });
-        self.requests.borrow_mut().push(request);
-        Box::pin(async move { answer })
-    }
 }
 
 /// A KV namespace in memory, that can be made to fail.
@@ -405,6 +340,96 @@ impl TestPhone {
     /// A phone texting conversation `C`, configured with `vars` over a signed default
     /// (`TWILIO_AUTH_TOKEN`, `SESSION_SECRET`). Fails as the worker would on a bad setting.
     pub fn new<C: Conversation>(vars: &[(&str, &str)]) -> Result<TestPhone, ConfigError> {
+        TestPhone::configured(vars, |vars| Setup::with::<C>(vars))
+    }
+
+    /// A phone texting the conversation called `name` among `conversations`, as a worker
+    /// with `CONVERSATION=name` and `vars` would pick it: for a transcript or a tool that
+    /// knows the conversation by name only.
+    ///
+    /// ```
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// use sms_conversation_worker::registry::SHIPPED;
+    /// let mut phone = TestPhone::of(&SHIPPED, "survey", &[]).unwrap();
+    /// assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
+    /// assert!(TestPhone::of(&SHIPPED, "nope", &[]).is_err());
+    /// ```
+    pub fn of(
+        conversations: &Conversations,
+        name: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<TestPhone, ConfigError> {
+        let mut vars = vars.to_vec();
+        vars.push(("CONVERSATION", name));
+        TestPhone::configured(&vars, |vars| Setup::from_vars(vars, conversations))
+    }
+
+    /// A phone whose pair's conversation is already at `json`, a saved state of `C` at its
+    /// current [`Conversation::STATE_VERSION`]: what `phone.state::<Value>()` or the dev
+    /// phone's state panel show, or the state API's answer (an object with `state` and
+    /// `state_version`, `count`, …, whose `state_version` and `count` are then used). The
+    /// state rides in the pair's cookie, as if the last reply had left it, so the next text
+    /// continues from it.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversations::Survey;
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// let mut phone = TestPhone::from_state::<Survey>(&[], r#"{"Zip": {"name": "Ada"}}"#).unwrap();
+    /// assert_eq!(phone.text("94110").texts(), ["Can we text you updates? Reply Y for yes or N for no."]);
+    /// // A state that does not read is an error, never a silent fresh start.
+    /// assert!(TestPhone::from_state::<Survey>(&[], r#"{"Zap": 1}"#).is_err());
+    /// ```
+    pub fn from_state<C: Conversation>(
+        vars: &[(&str, &str)],
+        json: &str,
+    ) -> Result<TestPhone, SavedStateError> {
+        let saved = states::parse::<C>(json, None)?;
+        TestPhone::new::<C>(vars)?.seeded(saved)
+    }
+
+    /// [`TestPhone::from_state`] for a state saved under `version` of `C`'s state (an older
+    /// one is read through [`Conversation::upgrade`] on the next message, as the worker
+    /// would); a `state_version` in `json` wins over `version`.
+    pub fn from_state_version<C: Conversation>(
+        vars: &[(&str, &str)],
+        version: u32,
+        json: &str,
+    ) -> Result<TestPhone, SavedStateError> {
+        let saved = states::parse::<C>(json, Some(version))?;
+        TestPhone::new::<C>(vars)?.seeded(saved)
+    }
+
+    /// The pair's cookie now holds a record with `saved`'s state and count.
+    fn seeded(mut self, saved: states::Snapshot) -> Result<TestPhone, SavedStateError> {
+        let record = Record {
+            seq: 1,
+            count: saved.count,
+            first_seen: self.now,
+            last_seen: self.now,
+            state: saved.state,
+            ..Record::default()
+        };
+        let storage = Storage::<MapKv>::new(
+            &self.setup.config.storage,
+            self.pair(),
+            self.now,
+            None,
+            None,
+        );
+        let loaded = crate::storage::Loaded::default();
+        let stored = storage.save(&record, crate::storage::Change::Counted, &loaded);
+        let set_cookie = stored
+            .set_cookie
+            .ok_or_else(|| SavedStateError::NoCookie(stored.error.map(|e| e.to_string())))?;
+        self.keep_cookie(&set_cookie);
+        Ok(self)
+    }
+
+    /// A phone over the default vars and `vars`, its setup made by `setup`.
+    fn configured(
+        vars: &[(&str, &str)],
+        setup: impl FnOnce(&Vars<'_>) -> Result<Setup, ConfigError>,
+    ) -> Result<TestPhone, ConfigError> {
         let mut map = BTreeMap::from([
             ("TWILIO_AUTH_TOKEN".to_string(), TEST_AUTH_TOKEN.to_string()),
             (
@@ -414,7 +439,7 @@ impl TestPhone {
         ]);
         map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let lookup = |name: &str| map.get(name).cloned();
-        let setup = Rc::new(Setup::with::<C>(&Vars::new(&lookup))?);
+        let setup = Rc::new(setup(&Vars::new(&lookup))?);
         Ok(TestPhone {
             setup,
             vars: map,
@@ -535,6 +560,34 @@ impl TestPhone {
             .take()
             .expect("retry() needs a message sent before");
         self.deliver(last.sid, last.body, last.cookie)
+    }
+
+    /// Twilio's retry of the last message reaching another isolate: the same MessageSid and
+    /// the cookie the first attempt carried (Twilio never got the first answer's), to an
+    /// isolate whose memory is empty. Without the objects the worker cannot tell it is a
+    /// retry and `reply` runs again; with them the pair's object answers it.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversations::Counter;
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// let mut phone = TestPhone::new::<Counter>(&[]).unwrap();
+    /// phone.text("hi");
+    /// let again = phone.retry_elsewhere();
+    /// assert_eq!((again.outcome, again.texts()), ("reply", vec!["Hello, thanks for the new message."]));
+    /// ```
+    ///
+    /// # Panics
+    /// Before any message was sent.
+    pub fn retry_elsewhere(&mut self) -> Exchange {
+        self.try_retry_elsewhere()
+            .expect("retry_elsewhere() needs a message sent before")
+    }
+
+    /// [`TestPhone::retry_elsewhere`], `None` before any message was sent.
+    fn try_retry_elsewhere(&mut self) -> Option<Exchange> {
+        let last = self.last.take()?;
+        self.new_isolate();
+        Some(self.deliver(last.sid, last.body, last.cookie))
     }
 
     /// Twilio's status callback for a message the worker sent through the Messages API: posted,
@@ -867,3 +920,6 @@ impl TwimlMessages {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,288 @@
+//! The fake outside world of the test phone: an HTTP client that answers from a table, by
+//! method, path and query (in any order), after a modelled delay, and records every request.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
+
+/// What a request is matched by: the method (`None`: any), the URL without its query and
+/// fragment, and the query's decoded pairs, sorted, so that their order does not matter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Target {
+    method: Option<String>,
+    base: String,
+    query: Vec<(String, String)>,
+}
+
+impl Target {
+    fn new(method: Option<&str>, url: &str) -> Self {
+        let url = url.split_once('#').map_or(url, |(before, _)| before);
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut query: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        query.sort();
+        Target {
+            method: method.map(str::to_ascii_uppercase),
+            base: base.to_string(),
+            query,
+        }
+    }
+
+    /// The same target for any method.
+    fn any_method(&self) -> Self {
+        Target {
+            method: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// One fake answer: what comes back, and how long the other side takes to send it.
+#[derive(Debug, Clone)]
+struct Answer {
+    result: Result<ClientResponse, ClientError>,
+    delay: Duration,
+}
+
+impl Answer {
+    /// What the caller sees under its `timeout`: an answer slower than it is a timeout. The
+    /// delay is compared, never slept: [`super::block_on`] has no timer.
+    fn within(self, timeout: Duration) -> Result<ClientResponse, ClientError> {
+        if self.delay > timeout {
+            return Err(ClientError::Timeout);
+        }
+        self.result
+    }
+}
+
+/// An HTTP client that answers from a table and records every request.
+///
+/// Requests match by method, the URL's path and its query pairs in any order:
+/// [`FakeHttp::respond`] and its siblings match any method, [`FakeHttp::on`] one. An answer
+/// can come after a delay, which the request's [`ClientRequest::timeout`] is held to.
+///
+/// ```
+/// use std::time::Duration;
+/// use sms_conversation_worker::conversation::{ClientError, ClientRequest, HttpClient};
+/// use sms_conversation_worker::harness::{block_on, FakeHttp};
+///
+/// let http = FakeHttp::default();
+/// http.on("GET", "https://api.test/dogs?b=2&a=1").respond(200, "[]");
+/// http.on("GET", "https://api.test/slow").after(Duration::from_secs(9)).respond(200, "late");
+/// let dogs = ClientRequest::get("https://api.test/dogs").query(&[("a", "1"), ("b", "2")]);
+/// assert_eq!(block_on(http.send(dogs)).unwrap().body, b"[]");
+/// let slow = ClientRequest::get("https://api.test/slow"); // 5 s by default
+/// assert_eq!(block_on(http.send(slow)), Err(ClientError::Timeout));
+/// let patient = ClientRequest::get("https://api.test/slow").timeout(Duration::from_secs(10));
+/// assert_eq!(block_on(http.send(patient)).unwrap().body, b"late");
+/// ```
+#[derive(Default)]
+pub struct FakeHttp {
+    answers: RefCell<BTreeMap<Target, Answer>>,
+    once: RefCell<BTreeMap<Target, VecDeque<Answer>>>,
+    requests: RefCell<Vec<ClientRequest>>,
+}
+
+/// An answer being set up for one method and URL ([`FakeHttp::on`]): how long it takes and
+/// whether it answers once, then what it is.
+#[must_use = "nothing is answered until `respond` or `fail`"]
+pub struct Answering<'h> {
+    http: &'h FakeHttp,
+    target: Target,
+    delay: Duration,
+    once: bool,
+}
+
+impl Answering<'_> {
+    /// The answer comes after `delay`: a request whose timeout is shorter gets
+    /// [`ClientError::Timeout`] instead.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Answers the next matching request only, before the standing answers (queued in order).
+    pub fn once(mut self) -> Self {
+        self.once = true;
+        self
+    }
+
+    /// Answers with `status` and `body`.
+    pub fn respond(self, status: u16, body: &str) {
+        let response = ClientResponse {
+            status,
+            body: body.as_bytes().to_vec(),
+        };
+        self.set(Ok(response));
+    }
+
+    /// Fails with `error`.
+    pub fn fail(self, error: ClientError) {
+        self.set(Err(error));
+    }
+
+    fn set(self, result: Result<ClientResponse, ClientError>) {
+        let answer = Answer {
+            result,
+            delay: self.delay,
+        };
+        if self.once {
+            let mut once = self.http.once.borrow_mut();
+            once.entry(self.target).or_default().push_back(answer);
+        } else {
+            self.http.answers.borrow_mut().insert(self.target, answer);
+        }
+    }
+}
+
+impl FakeHttp {
+    /// Sets up the answer to `method` requests of `url` (its query in any order).
+    pub fn on(&self, method: &str, url: &str) -> Answering<'_> {
+        self.answering(Some(method), url)
+    }
+
+    pub(super) fn answering(&self, method: Option<&str>, url: &str) -> Answering<'_> {
+        Answering {
+            http: self,
+            target: Target::new(method, url),
+            delay: Duration::ZERO,
+            once: false,
+        }
+    }
+
+    /// Answers requests to `url` (any method) with `status` and `body`.
+    pub fn respond(&self, url: &str, status: u16, body: &str) {
+        self.answering(None, url).respond(status, body);
+    }
+
+    /// Answers requests to `url` (any method) with `status` and `body` after `delay`: a
+    /// request whose timeout is shorter gets [`ClientError::Timeout`].
+    pub fn respond_after(&self, url: &str, delay: Duration, status: u16, body: &str) {
+        self.answering(None, url).after(delay).respond(status, body);
+    }
+
+    /// Fails requests to `url` (any method) with `error` (e.g. [`ClientError::Timeout`]).
+    pub fn fail(&self, url: &str, error: ClientError) {
+        self.answering(None, url).fail(error);
+    }
+
+    /// Answers the next request to `url` with `status` and `body`, once, before the answers
+    /// [`FakeHttp::respond`] and [`FakeHttp::fail`] set (queued in order).
+    pub fn respond_once(&self, url: &str, status: u16, body: &str) {
+        self.answering(None, url).once().respond(status, body);
+    }
+
+    /// Fails the next request to `url` with `error`, once (queued in order).
+    pub fn fail_once(&self, url: &str, error: ClientError) {
+        self.answering(None, url).once().fail(error);
+    }
+
+    /// Every request sent so far, in order.
+    pub fn requests(&self) -> Vec<ClientRequest> {
+        self.requests.borrow().clone()
+    }
+
+    /// The answer for `request`: a queued one before a standing one, and for each, one for
+    /// its method before one for any.
+    fn answer(&self, request: &ClientRequest) -> Option<Answer> {
+        let exact = Target::new(Some(&request.method), &request.url);
+        let targets = [exact.any_method(), exact];
+        let mut once = self.once.borrow_mut();
+        let queued = targets
+            .iter()
+            .rev()
+            .find_map(|t| once.get_mut(t).and_then(VecDeque::pop_front));
+        queued.or_else(|| {
+            let answers = self.answers.borrow();
+            targets.iter().rev().find_map(|t| answers.get(t).cloned())
+        })
+    }
+}
+
+impl HttpClient for FakeHttp {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        let answer = match self.answer(&request) {
+            Some(answer) => answer.within(request.timeout),
+            None => Err(ClientError::Failed(format!(
+                "no fake answer for {} {}",
+                request.method, request.url
+            ))),
+        };
+        self.requests.borrow_mut().push(request);
+        Box::pin(async move { answer })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::block_on;
+
+    fn send(http: &FakeHttp, request: ClientRequest) -> Result<ClientResponse, ClientError> {
+        block_on(http.send(request))
+    }
+
+    fn body(answer: Result<ClientResponse, ClientError>) -> String {
+        match answer {
+            Ok(r) => String::from_utf8_lossy(&r.body).into_owned(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn queries_match_in_any_order_and_methods_when_named() {
+        let http = FakeHttp::default();
+        http.on("GET", "https://api.test/dogs?b=2&a=1")
+            .respond(200, "get");
+        http.on("post", "https://api.test/dogs?a=1&b=2")
+            .respond(201, "post");
+        let get = ClientRequest::get("https://api.test/dogs?a=1&b=2");
+        assert_eq!(body(send(&http, get)), "get");
+        let post = ClientRequest::post_json("https://api.test/dogs?b=2&a=1", &1);
+        assert_eq!(body(send(&http, post)), "post");
+        let other = ClientRequest::get("https://api.test/dogs?a=1&b=3");
+        assert!(body(send(&http, other)).starts_with("error: no fake answer"));
+        let put = ClientRequest {
+            method: "PUT".into(),
+            ..ClientRequest::get("https://api.test/dogs?a=1&b=2")
+        };
+        assert!(body(send(&http, put)).starts_with("error: no fake answer"));
+    }
+
+    #[test]
+    fn any_method_answers_ignore_query_order_too_and_a_named_method_wins() {
+        let http = FakeHttp::default();
+        http.respond("https://api.test/x?q=a%20b&n=1", 200, "any");
+        let request = ClientRequest::get("https://api.test/x").query(&[("n", "1"), ("q", "a b")]);
+        assert_eq!(body(send(&http, request.clone())), "any");
+        http.on("GET", "https://api.test/x?n=1&q=a+b")
+            .respond(200, "get");
+        assert_eq!(body(send(&http, request.clone())), "get");
+        http.fail_once("https://api.test/x?q=a+b&n=1", ClientError::Timeout);
+        assert_eq!(body(send(&http, request.clone())), "error: timed out");
+        assert_eq!(body(send(&http, request)), "get", "once means once");
+    }
+
+    #[test]
+    fn a_delay_longer_than_the_timeout_is_a_timeout() {
+        let http = FakeHttp::default();
+        let url = "https://api.test/slow";
+        http.respond_after(url, Duration::from_secs(3), 200, "ok");
+        let quick = ClientRequest::get(url).timeout(Duration::from_secs(2));
+        assert_eq!(send(&http, quick), Err(ClientError::Timeout));
+        let exact = ClientRequest::get(url).timeout(Duration::from_secs(3));
+        assert_eq!(body(send(&http, exact)), "ok", "on time is in time");
+        http.on("GET", url)
+            .after(Duration::from_millis(10))
+            .once()
+            .fail(ClientError::Failed("reset".into()));
+        assert_eq!(body(send(&http, ClientRequest::get(url))), "error: reset");
+        assert_eq!(http.requests().len(), 3, "timed-out requests were sent too");
+    }
+}
