@@ -5,14 +5,18 @@
 //   npm run sms -- "hello"                         # one message from +14155550001
 //   npm run sms -- --from +14155550002 "hi"        # another sender, another conversation
 //   npm run sms -- --forget                        # forget the pair's cookie (Twilio: 4 h idle)
-//   npm run chat                                   # interactive; /from NUMBER, /forget, /quit
+//   npm run sms -- --retry                         # Twilio's retry of the last message
+//   npm run sms -- --cookie VALUE "next"           # continue from a sealed sms_state value
+//   npm run sms -- --from-state FILE.json "next"   # continue from the state API's JSON
+//   npm run chat                                   # interactive; /from NUMBER, /forget, /retry, /quit
 //
 // Each message is the full inbound parameter set with a fresh SM… sid, form-encoded, POSTed and
 // signed with X-Twilio-Signature by the official `twilio` package, using TWILIO_AUTH_TOKEN from
 // .dev.vars (or .dev.vars.example, which `npm run dev` copies). Like Twilio, the simulator keeps one
 // cookie jar per To/From pair, honours Max-Age/Expires (capped at Twilio's 4 hours) and deletion,
 // and sends the pair's cookies back on its next message. The jars live in .cache/sms-jar.json so
-// consecutive commands continue the conversation.
+// consecutive commands continue the conversation; beside them, each pair's last message as sent
+// (body, MessageSid, Cookie header), for --retry.
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
