@@ -135,3 +135,74 @@ export class Inspector {
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Loading a conversation: a sealed cookie value or the state API's JSON, into a pair's jar.
+
+/** The name of the conversation's cookie. */
+export const STATE_COOKIE = "sms_state";
+const COOKIE_VALUE = /^[A-Za-z0-9._~+/=-]+$/;
+
+/**
+ * What was pasted or read: the state API's JSON (`{"state", "state_version", "count", …}`,
+ * its `from`/`to` when present) or a cookie value (with or without `sms_state=`, a `Cookie:`
+ * header or a Set-Cookie's attributes). Throws an Error that says what is wrong.
+ */
+export function parseLoad(text) {
+  let s = String(text ?? "").trim();
+  if (!s) throw new Error("nothing to load: give an sms_state cookie value or the state API's JSON");
+  if (s.startsWith("{")) {
+    let json;
+    try {
+      json = JSON.parse(s);
+    } catch (e) {
+      throw new Error(`not valid JSON: ${e.message}`);
+    }
+    for (const key of ["state", "state_version", "count", "seq"]) {
+      if (!(key in json)) throw new Error(`not the state API's JSON: no "${key}" field`);
+    }
+    const str = (v) => (typeof v === "string" && v.trim() ? v.trim() : undefined);
+    return { kind: "state", fields: json, from: str(json.from), to: str(json.to) };
+  }
+  s = s.replace(/^(?:set-)?cookie:\s*/i, "");
+  const named = s.split(";").map((p) => p.trim()).find((p) => p.startsWith(`${STATE_COOKIE}=`));
+  const value = (named ? named.slice(STATE_COOKIE.length + 1) : s.split(";")[0]).trim();
+  if (!COOKIE_VALUE.test(value)) {
+    throw new Error(`not a cookie value (${value.length} characters, not all of them a sealed value's): paste what follows ${STATE_COOKIE}=`);
+  }
+  return { kind: "cookie", value };
+}
+
+/**
+ * Makes `loaded` (what parseLoad answered) the pair's cookie in `jar`, opened first with the
+ * inspector: the state API's JSON is sealed with `secret` for the pair (its last_seen moved
+ * to now, so the worker's idle timeout does not end it), a cookie value must open for the
+ * pair. Resolves to { cookie, inspection }; throws an Error saying why it does not open.
+ */
+export async function loadIntoJar({ loaded, jar, inspector, secret, account, to, from, conversation, now = Date.now() }) {
+  if (!secret) throw new Error("no SESSION_SECRET to open or seal cookies with (--secret or .dev.vars)");
+  const seconds = Math.floor(now / 1000);
+  const base = { secret, account_sid: account, to, from, now: seconds };
+  let cookie = loaded.value;
+  if (loaded.kind === "state") {
+    const fields = { ...loaded.fields, last_seen: Math.max(Number(loaded.fields.last_seen) || 0, seconds) };
+    const sealed = await inspector.inspect({ ...base, seal: fields });
+    if (!sealed.ok) throw new Error(`cannot seal the state: ${sealed.error}`);
+    cookie = sealed.cookie;
+  }
+  const inspection = await inspector.inspect({ ...base, cookie, ...(conversation ? { conversation } : {}) });
+  if (!inspection.ok) {
+    throw new Error(
+      `the cookie does not open for ${from} → ${to} (${inspection.error}): sealed with another SESSION_SECRET, ` +
+        "for another pair or account, or expired",
+    );
+  }
+  jar.store(to, from, [`${STATE_COOKIE}=${cookie}; Max-Age=${4 * 60 * 60}; Path=/; HttpOnly`]);
+  jar.save();
+  return { cookie, inspection };
+}
+
+/** Vars never written into a transcript: secrets. */
+export function isSecretVar(name) {
+  return ["TWILIO_AUTH_TOKEN", "SESSION_SECRET"].includes(name) || /(_KEY|_SECRET|_TOKEN)$/.test(name) || /SECRET|TOKEN/.test(name);
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The dev phone: a page at http://127.0.0.1:8788 that texts the local worker as Twilio would and
-// shows, after each reply, what the worker remembered.
+// shows, after each reply, what the worker remembered. Load… puts a sealed cookie value or the
+// state API's JSON (sealed by sms-inspect) into a pair's jar to continue that conversation;
+// Save transcript (GET /api/transcript) writes the conversation for TestPhone::replay.
 //
 //   npm run dev          # the worker, in one terminal
 //   npm run phone        # the phone, in another; open http://127.0.0.1:8788
@@ -32,8 +34,9 @@ import {
   describeNetworkError,
   describeSegments,
   newMessageSid,
+  parseDotenv,
 } from "./sms.mjs";
-import { Inspector, buildInspector, wranglerVar } from "./inspector.mjs";
+import { Inspector, buildInspector, wranglerVar, parseLoad, loadIntoJar, isSecretVar, STATE_COOKIE } from "./inspector.mjs";
 
 export { Inspector, buildInspector, wranglerVar };
 
@@ -42,7 +45,8 @@ export const DEFAULT_PHONE_JAR = path.join(ROOT, ".cache", "phone-jar.json");
 /** Twilio refuses (or drops) cookies past this many bytes. */
 export const COOKIE_LIMIT = 4096;
 const STATIC = path.join(FRAMEWORK, "scripts", "phone");
-const STATE_COOKIE = "sms_state";
+/** What a transcript says it is (TestPhone::replay reads it). */
+export const TRANSCRIPT_FORMAT = "sms-conversation-worker transcript 1";
 
 const USAGE = `usage: npm run phone -- [options]
 
@@ -60,6 +64,9 @@ the conversation's decoded state after each reply. Run the worker beside it (npm
                   the worker's CONVERSATION, to decode its state (default: .dev.vars, else
                   wrangler.toml [vars], else the worker's default)
   --jar FILE      cookie jars (default .cache/phone-jar.json; "" keeps them in memory only)
+  --var NAME=VALUE
+                  a var the worker runs with, written into saved transcripts (repeatable;
+                  besides those of .dev.vars that differ from wrangler.toml; never secrets)
   --help, -h      this text`;
 
 
@@ -72,9 +79,11 @@ the conversation's decoded state after each reply. Run the worker beside it (npm
  * MessageSid and the Cookie header sent) for a retry.
  */
 export class Phone {
-  constructor({ url, token, secret, account = DEFAULT_ACCOUNT, conversation, jarFile = null, inspector, fetch: fetchFn }) {
-    Object.assign(this, { url, token, secret, account, conversation, inspector, fetchFn });
-    this.jar = new CookieJar({ file: jarFile || null });
+  constructor({ url, token, secret, account = DEFAULT_ACCOUNT, conversation, vars = {}, jarFile = null, inspector, fetch: fetchFn }) {
+    Object.assign(this, { url, token, secret, account, conversation, vars, inspector, fetchFn });
+    // Time the phone was told to let pass (Wait): the jar ages with it, as Twilio's would.
+    this.waited = 0;
+    this.jar = new CookieJar({ file: jarFile || null, now: () => Date.now() + this.waited * 1000 });
     for (const w of this.jar.warnings.splice(0)) process.stderr.write(`[phone] warning: ${w}\n`);
     this.pairs = new Map(); // "to|from" → { to, from, events: [], last: { body, sid, cookie } }
     this.nextId = 1;
@@ -187,6 +196,67 @@ export class Phone {
     });
   }
 
+  /**
+   * Makes a sealed cookie value, or the state API's JSON, the cookie of a pair (the JSON's
+   * `from`/`to` when it has them, else `to`/`from`): the next message continues that
+   * conversation. Resolves to the pair; a value that does not open is a 422.
+   */
+  async load({ to, from, value }) {
+    let loaded;
+    try {
+      loaded = parseLoad(value);
+    } catch (e) {
+      throw new HttpError(400, e.message);
+    }
+    to = loaded.to ?? to;
+    from = loaded.from ?? from;
+    for (const [n, what] of [[to, "To"], [from, "From"]]) {
+      if (!NUMBER.test(n)) throw new HttpError(400, `bad ${what} number in the JSON: ${JSON.stringify(n).slice(0, 80)}`);
+    }
+    try {
+      await loadIntoJar({
+        loaded, jar: this.jar, inspector: this.inspector, secret: this.secret, account: this.account, to, from,
+        conversation: this.conversation, now: this.jar.now(),
+      });
+    } catch (e) {
+      throw new HttpError(422, e.message);
+    }
+    const pair = this.pair(to, from);
+    pair.last = null; // a retry belongs to the conversation that was replaced
+    const snapshot = await this.snapshot(to, from);
+    const count = snapshot.inspection?.record?.count;
+    const what = loaded.kind === "state" ? "the state API's JSON, sealed with the local secret" : "a cookie value";
+    this.#event(pair, { type: "note", loaded: loaded.kind, text: `loaded ${what} (message ${count}): the next message continues it`, snapshot });
+    return { to, from };
+  }
+
+  /** Lets `seconds` pass for the pair: recorded in the transcript, and the jar ages (4 h drops its cookies). */
+  async wait({ to, from, seconds }) {
+    const pair = this.pair(to, from);
+    this.waited += seconds;
+    return this.#event(pair, { type: "note", wait: seconds, text: `waited ${seconds} s`, snapshot: await this.snapshot(to, from) });
+  }
+
+  /**
+   * The pair's conversation as a transcript TestPhone::replay reads: its messages, Twilio's
+   * retries and waits, in order. Failed messages, forgets and loads are left out, and so are
+   * the worker's outside calls (the phone cannot see them: add `fake` steps by hand).
+   */
+  transcript(to, from) {
+    const pair = this.pair(to, from);
+    const steps = [];
+    for (const e of pair.events) {
+      if (e.type === "note" && e.wait) steps.push({ wait: e.wait });
+      if (e.type !== "exchange" || !e.ok) continue;
+      const step = e.retry ? { retry: true } : { text: e.body };
+      step.replies = e.replies.map((r) => r.body);
+      const media = e.replies.flatMap((r) => r.media ?? []);
+      if (media.length) step.media = media;
+      steps.push(step);
+    }
+    return { format: TRANSCRIPT_FORMAT, conversation: this.conversation ?? wranglerVar("CONVERSATION") ?? "counter", vars: this.vars, from, to, steps };
+  }
+
   /** What the page shows of a pair: its events and its stored cookie now. */
   async view(to, from) {
     const pair = this.pair(to, from);
@@ -245,9 +315,10 @@ export async function startPhone({
   account = DEFAULT_ACCOUNT,
   conversation,
   jarFile = DEFAULT_PHONE_JAR,
+  vars = {},
   inspector = new Inspector(),
 } = {}) {
-  const phone = new Phone({ url, token, secret, account, conversation, jarFile, inspector });
+  const phone = new Phone({ url, token, secret, account, conversation, vars, jarFile, inspector });
   const apiToken = crypto.randomBytes(24).toString("base64url");
   let origin; // set once listening
 
@@ -263,6 +334,9 @@ export async function startPhone({
     if (req.method === "GET" && u.pathname === "/api/config") return config();
     if (req.method === "GET" && u.pathname === "/api/pair") {
       return phone.serial(() => phone.view(num(u.searchParams.get("to"), "To"), num(u.searchParams.get("from"), "From")));
+    }
+    if (req.method === "GET" && u.pathname === "/api/transcript") {
+      return phone.serial(() => phone.transcript(num(u.searchParams.get("to"), "To"), num(u.searchParams.get("from"), "From")));
     }
     if (req.method !== "POST") throw new HttpError(405, "method not allowed");
     const pairTo = num(body.to, "To");
@@ -280,6 +354,19 @@ export async function startPhone({
         return phone.serial(() => act(() => phone.send({ to: pairTo, from: pairFrom, retry: true })));
       case "/api/forget":
         return phone.serial(() => act(() => phone.forget({ to: pairTo, from: pairFrom })));
+      case "/api/wait": {
+        const seconds = body.seconds;
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > 30 * 86400) {
+          throw new HttpError(400, "seconds must be a whole number from 1 to 2592000");
+        }
+        return phone.serial(() => act(() => phone.wait({ to: pairTo, from: pairFrom, seconds })));
+      }
+      case "/api/load":
+        if (typeof body.value !== "string") throw new HttpError(400, "value must be a string");
+        return phone.serial(async () => {
+          const { to, from } = await phone.load({ to: pairTo, from: pairFrom, value: body.value });
+          return phone.view(to, from);
+        });
       default:
         throw new HttpError(404, "no such API");
     }
@@ -365,6 +452,31 @@ export async function startPhone({
 // ---------------------------------------------------------------------------------------------
 // Command line
 
+/**
+ * The vars a transcript names: those of .dev.vars (what `npm run dev` adds) that differ from
+ * wrangler.toml's [vars] defaults, then each `--var NAME=VALUE`; never a secret, never
+ * CONVERSATION (the transcript's own field).
+ */
+export function transcriptVars(given = [], root = ROOT) {
+  const vars = {};
+  let text = "";
+  try {
+    text = fs.readFileSync(path.join(root, ".dev.vars"), "utf8");
+  } catch {
+    // no .dev.vars: the defaults
+  }
+  for (const [k, val] of Object.entries(parseDotenv(text))) {
+    if (!isSecretVar(k) && k !== "CONVERSATION" && wranglerVar(k, root) !== undefined && wranglerVar(k, root) !== val) vars[k] = val;
+  }
+  for (const item of given) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(item);
+    if (!m) throw new Error(`bad --var ${JSON.stringify(item).slice(0, 80)}: NAME=VALUE`);
+    if (isSecretVar(m[1])) throw new Error(`--var ${m[1]}: secrets never go into transcripts`);
+    if (m[1] !== "CONVERSATION") vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
 export async function main(argv = process.argv.slice(2)) {
   let v;
   try {
@@ -380,6 +492,7 @@ export async function main(argv = process.argv.slice(2)) {
         account: { type: "string", default: DEFAULT_ACCOUNT },
         conversation: { type: "string" },
         jar: { type: "string" },
+        var: { type: "string", multiple: true, default: [] },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -410,6 +523,13 @@ export async function main(argv = process.argv.slice(2)) {
     process.stderr.write(`error: ${e.message}\n`);
     return 1;
   }
+  let vars;
+  try {
+    vars = transcriptVars(v.var);
+  } catch (e) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return 2;
+  }
   const url = v.url ?? defaultUrl();
   const jarFile = v.jar === undefined ? DEFAULT_PHONE_JAR : v.jar === "" ? null : path.resolve(v.jar);
   let phone;
@@ -424,6 +544,7 @@ export async function main(argv = process.argv.slice(2)) {
       account: v.account,
       conversation: v.conversation ?? (devVar("CONVERSATION").value || wranglerVar("CONVERSATION") || undefined),
       jarFile,
+      vars,
       inspector: new Inspector(bin),
     });
   } catch (e) {

@@ -5,14 +5,18 @@
 //   npm run sms -- "hello"                         # one message from +14155550001
 //   npm run sms -- --from +14155550002 "hi"        # another sender, another conversation
 //   npm run sms -- --forget                        # forget the pair's cookie (Twilio: 4 h idle)
-//   npm run chat                                   # interactive; /from NUMBER, /forget, /quit
+//   npm run sms -- --retry                         # Twilio's retry of the last message
+//   npm run sms -- --cookie VALUE "next"           # continue from a sealed sms_state value
+//   npm run sms -- --from-state FILE.json "next"   # continue from the state API's JSON
+//   npm run chat                                   # interactive; /from NUMBER, /forget, /retry, /quit
 //
 // Each message is the full inbound parameter set with a fresh SM… sid, form-encoded, POSTed and
 // signed with X-Twilio-Signature by the official `twilio` package, using TWILIO_AUTH_TOKEN from
 // .dev.vars (or .dev.vars.example, which `npm run dev` copies). Like Twilio, the simulator keeps one
 // cookie jar per To/From pair, honours Max-Age/Expires (capped at Twilio's 4 hours) and deletion,
 // and sends the pair's cookies back on its next message. The jars live in .cache/sms-jar.json so
-// consecutive commands continue the conversation.
+// consecutive commands continue the conversation; beside them, each pair's last message as sent
+// (body, MessageSid, Cookie header), for --retry.
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
@@ -148,6 +152,8 @@ export class CookieJar {
     this.now = now;
     this.warnings = [];
     this.pairs = data?.pairs ?? {};
+    // Each pair's last message as sent ({ body, sid, cookie }), for a Twilio retry of it.
+    this.last = data?.last ?? {};
     if (!data && file) this.#load();
   }
 
@@ -167,6 +173,7 @@ export class CookieJar {
       const data = JSON.parse(text);
       if (data && typeof data.pairs === "object" && data.pairs !== null) this.pairs = data.pairs;
       else throw new Error("no pairs");
+      if (data.last && typeof data.last === "object") this.last = data.last;
     } catch (e) {
       this.warnings.push(`ignoring unreadable jar ${this.file} (${e.message}); starting empty`);
       this.pairs = {};
@@ -178,7 +185,7 @@ export class CookieJar {
     this.#prune();
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ version: 1, pairs: this.pairs }, null, 2) + "\n");
+    fs.writeFileSync(tmp, JSON.stringify({ version: 1, pairs: this.pairs, last: this.last }, null, 2) + "\n");
     fs.renameSync(tmp, this.file);
   }
 
@@ -251,7 +258,18 @@ export class CookieJar {
     const key = CookieJar.key(to, from);
     const had = this.cookies(to, from).length > 0;
     delete this.pairs[key];
+    delete this.last[key]; // Twilio's retries belong to the conversation forgotten
     return had;
+  }
+
+  /** Keeps the message about to be sent to the pair ({ body, sid, cookie }) for a retry. */
+  remember(to, from, message) {
+    this.last[CookieJar.key(to, from)] = { body: message.body, sid: message.sid, cookie: message.cookie ?? null };
+  }
+
+  /** The pair's last message as it was sent, or null. */
+  lastMessage(to, from) {
+    return this.last[CookieJar.key(to, from)] ?? null;
   }
 }
 
@@ -491,10 +509,19 @@ Texts the local worker as Twilio would (signed, with the pair's cookies).
   --url URL       webhook URL (default: wrangler.toml [dev] port, else http://127.0.0.1:8787/sms)
   --token TOKEN   auth token to sign with (default: TWILIO_AUTH_TOKEN in .dev.vars / .dev.vars.example)
   --account SID   AccountSid (default ${DEFAULT_ACCOUNT})
-  --sid SID       MessageSid to use (default: a new one; reuse one to replay a Twilio retry)
+  --sid SID       MessageSid to use (default: a new one; reusing one with the current cookie is a
+                  replay, not Twilio's retry: for that, --retry)
+  --retry         send Twilio's retry of the pair's last message: its body, MessageSid and the
+                  cookie that attempt carried (chat: /retry)
+  --cookie VALUE  start from this sms_state cookie value (from the logs): it must open with
+                  --secret for the pair, then goes into the pair's jar
+  --from-state FILE
+                  start from the state API's JSON (GET /conversations/state): sealed with
+                  --secret for the pair (its from/to when present) into the jar
+  --secret KEYS   SESSION_SECRET for --state, --cookie and --from-state (default .dev.vars)
   --jar FILE      cookie jar file (default .cache/sms-jar.json)
   --forget        empty the jar of this To/From pair first (Twilio forgets after 4 idle hours)
-  --chat          interactive: type messages; /from NUMBER, /to NUMBER, /forget, /quit
+  --chat          interactive: type messages; /from NUMBER, /to NUMBER, /forget, /retry, /quit
   --verbose, -v   also print the request, the TwiML and the cookie size
   --state         also print the conversation's state after each reply, opened with
                   SESSION_SECRET (.dev.vars) and decoded by the worker's own conversation;
@@ -536,7 +563,7 @@ async function decodedState(opts) {
   if (!cookie) return "none (no cookie stored)";
   const conversation = opts.conversation ?? (devVar("CONVERSATION").value || wranglerVar("CONVERSATION") || undefined);
   const answer = await opts.showState.inspector.inspect({
-    secret: devVar("SESSION_SECRET").value ?? "",
+    secret: opts.secret ?? "",
     account_sid: opts.account,
     to: opts.to,
     from: opts.from,
@@ -549,11 +576,23 @@ async function decodedState(opts) {
   return `${JSON.stringify(state)} (message ${count})`;
 }
 
-/** One message; prints the reply. Returns true on a 2xx answer. */
+/** One message (with `retry`, Twilio's retry of the pair's last one); prints the reply. Returns true on a 2xx answer. */
 async function sendAndPrint(opts, { out, err, verbose }) {
+  const jar = new CookieJar({ file: opts.jarFile });
+  let message;
+  if (opts.retry) {
+    message = jar.lastMessage(opts.to, opts.from);
+    if (!message) {
+      err.write(`error: nothing to retry: no message sent from ${opts.from} to ${opts.to} with this jar (${opts.jarFile})\n`);
+      return false;
+    }
+  } else {
+    message = { body: opts.body, sid: opts.sid ?? newMessageSid(), cookie: jar.header(opts.to, opts.from) };
+    jar.remember(opts.to, opts.from, message);
+  }
   let r;
   try {
-    r = await sendSms(opts);
+    r = await sendSms({ ...opts, body: message.body, sid: message.sid, cookie: message.cookie ?? null, jar });
   } catch (e) {
     err.write(`error: ${e instanceof TypeError || e?.cause ? describeNetworkError(e, opts.url) : e.message}\n`);
     return false;
@@ -566,6 +605,7 @@ async function sendAndPrint(opts, { out, err, verbose }) {
     if (r.status === 403) err.write(`(signed with the token from ${opts.tokenSource ?? "--token"}; does the worker use the same TWILIO_AUTH_TOKEN?)\n`);
     return false;
   }
+  if (opts.retry) err.write(`(Twilio's retry of ${message.sid}, with the cookie it carried)\n`);
   out.write(r.replies.join("\n") + "\n");
   for (const m of r.messages) err.write(`(${describeSegments(m.segments)})\n`);
   return true;
@@ -581,7 +621,7 @@ async function chat(opts, io) {
     rl.setPrompt(`${opts.from}> `);
     rl.prompt();
   };
-  err.write(`Texting ${opts.to} as ${opts.from} via ${opts.url}. /from NUMBER, /to NUMBER, /forget, /quit\n`);
+  err.write(`Texting ${opts.to} as ${opts.from} via ${opts.url}. /from NUMBER, /to NUMBER, /forget, /retry, /quit\n`);
   let ok = true;
   prompt();
   for await (const raw of rl) {
@@ -599,8 +639,10 @@ async function chat(opts, io) {
       jar.forget(opts.to, opts.from);
       jar.save();
       err.write(`forgot the cookies of ${opts.from} → ${opts.to}; the next message starts a new conversation\n`);
+    } else if (cmd === "/retry") {
+      ok = (await sendAndPrint({ ...opts, retry: true }, io)) && ok;
     } else if (cmd === "/help") {
-      err.write("/from NUMBER, /to NUMBER, /forget, /quit; anything else is sent as a message\n");
+      err.write("/from NUMBER, /to NUMBER, /forget, /retry (Twilio's retry of the last message), /quit; anything else is sent as a message\n");
     } else if (line.startsWith("/") && !line.startsWith("//")) {
       err.write(`unknown command ${cmd} (/help); start with // to send a text beginning with /\n`);
     } else {
@@ -611,6 +653,58 @@ async function chat(opts, io) {
   }
   rl.close();
   return ok;
+}
+
+/**
+ * --cookie VALUE / --from-state FILE: makes that conversation the pair's cookie (for
+ * --from-state, the JSON's from/to pick the pair). Prints what was loaded; false on an error.
+ */
+async function loadConversation(opts, v, err) {
+  const { buildInspector, Inspector, parseLoad, loadIntoJar, wranglerVar } = await import("./inspector.mjs");
+  let loaded;
+  try {
+    if (v.cookie !== undefined) {
+      loaded = parseLoad(v.cookie);
+      if (loaded.kind !== "cookie") throw new Error("--cookie takes a cookie value; for the state API's JSON use --from-state FILE");
+    } else {
+      let text;
+      try {
+        text = fs.readFileSync(v["from-state"], "utf8");
+      } catch (e) {
+        throw new Error(`cannot read --from-state ${v["from-state"]}: ${e.message}`);
+      }
+      loaded = parseLoad(text);
+      if (loaded.kind !== "state") throw new Error(`--from-state ${v["from-state"]} is not JSON`);
+      opts.from = loaded.from ?? opts.from;
+      opts.to = loaded.to ?? opts.to;
+    }
+  } catch (e) {
+    err.write(`error: ${e.message}\n`);
+    return false;
+  }
+  opts.showState ??= { inspector: null };
+  const keep = opts.showState;
+  try {
+    keep.inspector ??= new Inspector(await buildInspector());
+    const conversation = opts.conversation ?? (devVar("CONVERSATION").value || wranglerVar("CONVERSATION") || undefined);
+    const jar = new CookieJar({ file: opts.jarFile });
+    const { inspection } = await loadIntoJar({
+      loaded, jar, inspector: keep.inspector, secret: opts.secret, account: opts.account, to: opts.to, from: opts.from, conversation,
+    });
+    delete jar.last[CookieJar.key(opts.to, opts.from)]; // a retry belongs to the conversation replaced
+    jar.save();
+    const { state, count } = inspection.record;
+    err.write(`loaded ${loaded.kind === "state" ? "the state" : "the cookie"} for ${opts.from} → ${opts.to}: ${JSON.stringify(state)} (message ${count})\n`);
+    return true;
+  } catch (e) {
+    err.write(`error: ${e.message}\n`);
+    return false;
+  } finally {
+    if (!v.state) {
+      keep.inspector?.close();
+      opts.showState = null;
+    }
+  }
 }
 
 export async function main(argv = process.argv.slice(2), io = { out: process.stdout, err: process.stderr, input: process.stdin }) {
@@ -632,6 +726,10 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
         verbose: { type: "boolean", short: "v", default: false },
         state: { type: "boolean", default: false },
         conversation: { type: "string" },
+        retry: { type: "boolean", default: false },
+        cookie: { type: "string" },
+        "from-state": { type: "string" },
+        secret: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -656,8 +754,16 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
     // Shared by every message of a chat: the inspector, started once.
     showState: v.state ? { inspector: null } : null,
     conversation: v.conversation,
+    secret: v.secret ?? devVar("SESSION_SECRET").value,
   };
   if (v.sid) opts.sid = v.sid;
+  const usage = (why) => {
+    io.err.write(`error: ${why}\n\n${USAGE}\n`);
+    return 2;
+  };
+  if (v.retry && v.chat) return usage("--retry is for one message; in --chat type /retry");
+  if (v.retry && (positionals.length || v.sid)) return usage("--retry resends the last message: give no text and no --sid");
+  if (v.cookie !== undefined && v["from-state"] !== undefined) return usage("--cookie or --from-state, not both");
   if (!opts.token) {
     io.err.write("error: no auth token: pass --token, or set TWILIO_AUTH_TOKEN in .dev.vars\n");
     return 2;
@@ -669,7 +775,13 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
     io.err.write(`${had ? "forgot" : "no"} cookies of ${opts.from} → ${opts.to}\n`);
   }
   try {
+    if (v.cookie !== undefined || v["from-state"] !== undefined) {
+      const loaded = await loadConversation(opts, v, io.err);
+      if (!loaded) return 1;
+      if (!v.chat && positionals.length === 0) return 0;
+    }
     if (v.chat) return (await chat(opts, { ...io, verbose: v.verbose })) ? 0 : 1;
+    if (v.retry) return (await sendAndPrint({ ...opts, retry: true }, { ...io, verbose: v.verbose })) ? 0 : 1;
     if (positionals.length === 0) {
       if (v.forget) return 0;
       io.err.write(`error: no message text\n\n${USAGE}\n`);

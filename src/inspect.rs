@@ -7,13 +7,23 @@
 //! "bytes", "record"}` or `{"ok": false, "error"}`. `record` holds the bookkeeping
 //! (`seq`, `count`, `first_seen`, `last_seen`, `last_message_sid`), the conversation's own
 //! state and the recent turns; its exact fields follow the sealed format.
+//!
+//! A request with `seal` does the opposite, for loading a conversation into the dev phone or
+//! the simulator: it builds a [`Record`] from the fields the worker's state API answers
+//! (`count`, `seq`, `first_seen`, `last_seen`, `state`, `state_version`, `turns`; others are
+//! ignored) and seals it as the pair's cookie (encrypted, expiring 4 hours after `now`):
+//! `{"ok": true, "cookie", "expires"}` or `{"ok": false, "error"}`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::record::{Pair, Record};
+use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
+use crate::record::{fingerprint, Pair, Record, SEEN_WINDOW};
 use crate::registry::Conversations;
-use crate::seal::{Opened, Place, SessionKeys};
+use crate::seal::{Opened, Place, Purpose, SessionKeys};
+
+/// How long a cookie sealed for [`Request::seal`] lives: Twilio's 4 hours.
+pub const SEALED_SECONDS: u64 = 4 * 60 * 60;
 
 /// What to open, and for which pair.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -26,7 +36,8 @@ pub struct Request {
     pub to: String,
     /// The person's number.
     pub from: String,
-    /// The cookie's value (what follows `sms_state=`).
+    /// The cookie's value (what follows `sms_state=`); empty with `seal`.
+    #[serde(default)]
     pub cookie: String,
     /// Unix seconds, for the expiry check.
     pub now: u64,
@@ -34,6 +45,151 @@ pub struct Request {
     /// state.
     #[serde(default)]
     pub conversation: Option<String>,
+    /// A record to seal rather than a cookie to open: the state API's JSON.
+    #[serde(default)]
+    pub seal: Option<Value>,
+}
+
+/// The fields of a record to seal, as the worker's state API answers them.
+#[derive(Debug, Deserialize)]
+struct Fields {
+    state: Value,
+    state_version: u32,
+    count: u64,
+    seq: u64,
+    #[serde(default)]
+    first_seen: u64,
+    #[serde(default)]
+    last_seen: u64,
+    #[serde(default)]
+    turns: Vec<Value>,
+    #[serde(default)]
+    last_message_sid: Option<String>,
+    #[serde(default)]
+    opted_out: Option<u64>,
+    #[serde(default)]
+    last_inbound: Option<u64>,
+}
+
+/// Seals `req.seal` as the cookie of `req`'s pair; never panics, whatever the input.
+pub fn seal(req: &Request) -> Value {
+    let keys = match SessionKeys::from_secrets(&req.secret) {
+        Ok(keys) => keys,
+        Err(e) => return json!({"ok": false, "error": e.to_string()}),
+    };
+    let Some(fields) = &req.seal else {
+        return json!({"ok": false, "error": "nothing to seal"});
+    };
+    let record = match record_of(fields) {
+        Ok(record) => record,
+        Err(e) => return json!({"ok": false, "error": e}),
+    };
+    let pair = Pair {
+        account_sid: &req.account_sid,
+        to: &req.to,
+        from: &req.from,
+    };
+    let expires = req.now.saturating_add(SEALED_SECONDS);
+    match keys.seal(&record, Purpose::Cookie, &pair, expires, true) {
+        Ok(cookie) => json!({"ok": true, "cookie": cookie, "expires": expires}),
+        Err(e) => json!({"ok": false, "error": format!("cannot seal: {e:?}")}),
+    }
+}
+
+/// The record the state API's fields describe: the MessageSids of its turns (and
+/// `last_message_sid`) are the seen window, so their retries are recognised.
+fn record_of(fields: &Value) -> Result<Record, String> {
+    let f: Fields = serde_json::from_value(fields.clone())
+        .map_err(|e| format!("not a conversation's state (the state API's JSON): {e}"))?;
+    let turns = f
+        .turns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| turn_of(t).ok_or_else(|| format!("turn {i} is not a turn: {t}")))
+        .collect::<Result<Vec<Turn>, String>>()?;
+    let json = match &f.state {
+        Value::Null => String::new(),
+        state => state.to_string(),
+    };
+    let mut record = Record {
+        seq: f.seq,
+        count: f.count,
+        first_seen: f.first_seen,
+        last_seen: f.last_seen,
+        state: SavedState {
+            version: f.state_version,
+            json,
+        },
+        ..Record::default()
+    };
+    let sids = turns.iter().map(|t| t.message_sid.as_str());
+    let mut seen: Vec<&str> = sids
+        .chain(f.last_message_sid.as_deref())
+        .filter(|s| !s.is_empty())
+        .collect();
+    seen.dedup();
+    let skip = seen.len().saturating_sub(SEEN_WINDOW);
+    record.seen = seen[skip..].iter().map(|s| fingerprint(s)).collect();
+    if let Some(last) = &f.last_message_sid {
+        record.last_reply = turns
+            .iter()
+            .rev()
+            .find(|t| &t.message_sid == last)
+            .map(|t| t.reply.clone())
+            .unwrap_or_default();
+    }
+    record.last_message_sid = f.last_message_sid;
+    record.turns = turns;
+    record.standing.opted_out = f.opted_out;
+    record.standing.last_inbound = f.last_inbound.unwrap_or(f.last_seen);
+    Ok(record)
+}
+
+/// A turn as the record keeps it, or in the looser shape the dev phone shows: `sid` for
+/// `message_sid`, a reply as text, a list of texts, `{body, media}` or `{messages: [..]}`.
+fn turn_of(t: &Value) -> Option<Turn> {
+    if let Ok(turn) = serde_json::from_value::<Turn>(t.clone()) {
+        return Some(turn);
+    }
+    let sid = t.get("message_sid").or_else(|| t.get("sid"));
+    Some(Turn {
+        at: t.get("at").and_then(Value::as_u64).unwrap_or(0),
+        message_sid: sid.and_then(Value::as_str).unwrap_or("").to_string(),
+        inbound: t
+            .get("inbound")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        reply: Reply::from_messages(messages_of(t.get("reply").or_else(|| t.get("replies")))?),
+    })
+}
+
+fn messages_of(reply: Option<&Value>) -> Option<Vec<ReplyMessage>> {
+    Some(match reply {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(text)) => vec![ReplyMessage::text(text.as_str())],
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(messages_of(Some(item))?);
+            }
+            out
+        }
+        Some(Value::Object(o)) if o.contains_key("messages") => messages_of(o.get("messages"))?,
+        Some(Value::Object(o)) => {
+            let mut message = ReplyMessage::text(o.get("body")?.as_str()?);
+            for url in o
+                .get("media")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                message = message.with_media(url.as_str()?);
+            }
+            vec![message]
+        }
+        Some(_) => return None,
+    })
 }
 
 /// Opens `req.cookie` for its pair, decoding the state with the conversation of that name
@@ -96,6 +252,7 @@ pub fn serve(conversations: &Conversations) {
             continue;
         }
         let answer = match serde_json::from_str::<Request>(&line) {
+            Ok(req) if req.seal.is_some() => seal(&req),
             Ok(req) => inspect(&req, conversations),
             Err(e) => json!({"ok": false, "error": format!("bad request: {e}")}),
         };
@@ -147,6 +304,7 @@ mod tests {
             cookie,
             now: 1_700_000_100,
             conversation: None,
+            seal: None,
         };
         let answer = inspect(&req, &ONE);
         let record = &answer["record"];
@@ -154,5 +312,74 @@ mod tests {
         assert_eq!(record["last_inbound"], 1_700_000_000);
         assert_eq!(record["deliveries"][0]["sid"], "SMsent");
         assert_eq!(record["deliveries"][0]["status"], "delivered");
+    }
+
+    /// The state API's JSON sealed as a cookie opens for its pair, with its count, state
+    /// and turns, its MessageSids seen; for another pair, or with a bad body, it does not.
+    #[test]
+    fn a_sealed_state_opens_as_the_pairs_cookie() {
+        let secret = "inspect-secret-0123456789abcdef-0123456789";
+        let fields = json!({
+            "state": {"step": "Age", "name": "Ada"}, "state_version": 1,
+            "count": 2, "seq": 5, "first_seen": 1_700_000_000, "last_seen": 1_700_000_060,
+            "last_message_sid": "SM2", "unknown_field": true,
+            "turns": [
+                {"at": 1_700_000_000, "message_sid": "SM1", "inbound": "hi", "reply": {"messages": [{"body": "Name?", "media": []}]}},
+                {"at": 1_700_000_060, "sid": "SM2", "inbound": "Ada", "reply": ["Age?"]}
+            ]
+        });
+        let mut req = Request {
+            secret: secret.into(),
+            account_sid: "AC1".into(),
+            to: "+15005550006".into(),
+            from: "+14155550100".into(),
+            now: 1_700_000_100,
+            seal: Some(fields.clone()),
+            ..Request::default()
+        };
+        let answer = seal(&req);
+        assert_eq!(answer["ok"], true, "{answer}");
+        let cookie = answer["cookie"].as_str().unwrap().to_string();
+        let keys = SessionKeys::from_secrets(secret).unwrap();
+        let pair = Pair {
+            account_sid: "AC1",
+            to: "+15005550006",
+            from: "+14155550100",
+        };
+        let Ok(Opened::Record(record)) = keys.open(&cookie, Place::Cookie, &pair, 1_700_000_100)
+        else {
+            panic!("does not open");
+        };
+        assert_eq!(
+            (record.count, record.seq, record.last_seen),
+            (2, 5, 1_700_000_060)
+        );
+        assert_eq!(record.state.version, 1);
+        assert_eq!(
+            serde_json::from_str::<Value>(&record.state.json).unwrap(),
+            fields["state"]
+        );
+        assert_eq!(record.turns.len(), 2);
+        assert_eq!(record.turns[1].reply.texts(), ["Age?"]);
+        assert!(record.has_seen("SM1") && record.has_seen("SM2"));
+        assert_eq!(record.answer_to("SM2").unwrap().texts(), ["Age?"]);
+
+        let other = Pair {
+            from: "+14155550199",
+            ..pair
+        };
+        assert!(keys
+            .open(&cookie, Place::Cookie, &other, 1_700_000_100)
+            .is_err());
+        req.seal = Some(json!({"hello": "world"}));
+        let answer = seal(&req);
+        assert_eq!(answer["ok"], false);
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("not a conversation's state"),
+            "{answer}"
+        );
     }
 }

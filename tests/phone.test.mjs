@@ -19,6 +19,8 @@ const ALICE = "+14155550101";
 const BOB = "+14155550102";
 
 let worker;
+let surveyWorker;
+let surveyPhone;
 let badWorker; // signs-checks with another token: every webhook is a 403
 let phone;
 let badPhone;
@@ -27,9 +29,10 @@ let tmp;
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phone-test-"));
-  [worker, badWorker] = await Promise.all([
+  [worker, badWorker, surveyWorker] = await Promise.all([
     startWorker({}, { port: 0 }),
     startWorker({ TWILIO_AUTH_TOKEN: "not-the-phone-s-token-0123456789" }, { port: 0 }),
+    startWorker({ CONVERSATION: "survey", UNKNOWN_CALLER_NAME: "Pal" }, { port: 0 }),
   ]);
   const args = (w, jar) => [
     "--url", new URL("/sms", w.url).href,
@@ -41,6 +44,9 @@ before(async () => {
   // One at a time: the first builds sms-inspect, the second finds it built.
   phone = await startPhoneServer(args(worker, "jar.json"));
   badPhone = await startPhoneServer(args(badWorker, "bad-jar.json"));
+  surveyPhone = await startPhoneServer([
+    ...args(surveyWorker, "survey-jar.json"), "--conversation", "survey", "--var", "UNKNOWN_CALLER_NAME=Pal",
+  ]);
   browser = await launchBrowser();
 });
 
@@ -48,6 +54,8 @@ after(async () => {
   await browser?.close();
   await phone?.stop();
   await badPhone?.stop();
+  await surveyPhone?.stop();
+  await surveyWorker?.dispose();
   await worker?.dispose();
   await badWorker?.dispose();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -271,6 +279,13 @@ test("media, X-State-Source, a 500's text and a cookie that does not open (a sta
     await error.waitFor();
     assert.match(await error.textContent(), /HTTP 500[\s\S]*misconfigured: SESSION_SECRET is 5 bytes <script>/);
     assert.equal(await error.locator("script").count(), 0);
+    // In the transcript: the media with their step; the failed message is left out.
+    const transcript = await page.evaluate(async () => {
+      const token = document.querySelector('meta[name="phone-token"]').content;
+      const q = new URLSearchParams({ from: document.getElementById("from").value, to: document.getElementById("to").value });
+      return (await fetch(`/api/transcript?${q}`, { headers: { "x-phone-token": token } })).json();
+    });
+    assert.deepEqual(transcript.steps, [{ text: "a picture?", replies: ["a cat <3"], media: [`${base}/cat.png`, "javascript:alert(1)"] }]);
     await page.close();
   } finally {
     await stubPhone.stop();
@@ -356,4 +371,143 @@ test("the phone's API answers only its own page", async () => {
   const view = await ok.json();
   assert.equal(view.events.at(-1).replies[0].body, FIRST);
   assert.equal(view.events.at(-1).snapshot.inspection.ok, true);
+});
+
+const ASK_NAME = "Hi! What's your name?";
+const ASK_ZIP = "What's your 5-digit ZIP code?";
+const ASK_UPDATES = "Can we text you updates? Reply Y for yes or N for no.";
+
+async function openPhone(url) {
+  const page = await browser.context.newPage();
+  await page.goto(url);
+  await page.locator('body[data-ready="true"]').waitFor();
+  return page;
+}
+
+/** Pastes `value` into Load… and submits it. */
+async function load(page, value) {
+  await page.getByTestId("load").click();
+  await page.getByTestId("load-value").fill(value);
+  await page.getByTestId("load-submit").click();
+}
+
+test("Load…: a cookie value from another run continues the conversation; one of another pair, or junk, is refused", async () => {
+  // A conversation held elsewhere (as in production): its sms_state value is what the logs show.
+  const CAROL = "+14155550131";
+  const elsewhere = { url: new URL("/sms", worker.url).href, token: AUTH_TOKEN, from: CAROL, jar: new CookieJar() };
+  await sendSms({ ...elsewhere, body: "one" });
+  const r = await sendSms({ ...elsewhere, body: "two" });
+  assert.deepEqual(r.replies, [nth(2)]);
+  const value = r.cookieStored.replace(/^sms_state=/, "");
+
+  const page = await openPhone(`${phone.url}?from=${encodeURIComponent(CAROL)}`);
+  await load(page, `sms_state=${value}`);
+  await eventually(async () => assert.equal((await screen(page)).count, "2"));
+  assert.equal(await page.getByTestId("load-box").isHidden(), true);
+  assert.match(await page.locator("#source-why").textContent(), /loaded from a cookie value/);
+  assert.match(await page.getByTestId("conversation").textContent(), /loaded a cookie value \(message 2\)/);
+  await send(page, "three");
+  const s = await lastReply(page, nth(3), 1);
+  assert.equal(s.count, "3");
+  assert.equal(s.source, "cookie");
+
+  // The same value for another sender does not open (the pair is under the MAC); junk is no cookie.
+  await switchTo(page, "+14155550132");
+  await load(page, value);
+  const error = page.getByTestId("load-error");
+  await error.waitFor();
+  assert.match(await error.textContent(), /cannot load: the cookie does not open for \+14155550132 → \+15005550006/);
+  assert.match(await page.getByTestId("state").textContent(), /No cookie/);
+  await page.getByTestId("load-value").fill("not a cookie!");
+  await page.getByTestId("load-submit").click();
+  await eventually(async () => assert.match(await error.textContent(), /not a cookie value/));
+  await page.getByTestId("load-value").fill('{"hello": "world"}');
+  await page.getByTestId("load-submit").click();
+  await eventually(async () => assert.match(await error.textContent(), /not the state API's JSON: no "state" field/));
+  await page.close();
+});
+
+test("Load…: the state API's JSON is sealed for the pair it names and the survey goes on from its step", async () => {
+  const page = await openPhone(`${surveyPhone.url}?from=${encodeURIComponent("+14155550141")}`);
+  await send(page, "hi");
+  await lastReply(page, ASK_NAME, 1);
+  await send(page, "Ada");
+  await lastReply(page, `Thanks, Ada. ${ASK_ZIP}`, 2);
+  // What the state API answers: the record's fields (the panel's JSON), and the pair.
+  const record = JSON.parse(await page.locator('[data-field="record"]').textContent());
+  const json = {
+    from: "+14155550142", to: TWILIO_NUMBER, state: record.state, state_version: record.state_version,
+    count: record.count, seq: record.seq, first_seen: record.first_seen, last_seen: record.last_seen,
+    turns: record.turns, kv_key: null, something_new: [1, 2],
+  };
+  assert.equal(json.count, 2);
+  await load(page, JSON.stringify(json));
+  await eventually(async () => assert.equal(await page.locator("#chat-title .from").textContent(), "+14155550142"));
+  assert.equal(await page.getByTestId("from").inputValue(), "+14155550142");
+  let s = await screen(page);
+  assert.equal(s.count, "2");
+  assert.deepEqual(JSON.parse(await page.locator('[data-field="state"]').textContent()), record.state);
+  assert.match(await page.locator("#source-why").textContent(), /sealed from the state API's JSON/);
+  await send(page, "94105");
+  s = await lastReply(page, ASK_UPDATES, 1);
+  assert.equal(s.count, "3");
+  await page.close();
+});
+
+test("Save transcript: the conversation's messages, retries and waits in TestPhone::replay's format", async () => {
+  const FROM = "+14155550151";
+  const page = await openPhone(`${surveyPhone.url}?from=${encodeURIComponent(FROM)}`);
+  await send(page, "hi");
+  await lastReply(page, ASK_NAME, 1);
+  await page.getByTestId("retry").click();
+  await lastReply(page, ASK_NAME, 2);
+  await page.getByTestId("wait-seconds").fill("3600");
+  await page.getByTestId("wait").click();
+  await eventually(async () => assert.match(await page.getByTestId("conversation").textContent(), /waited 3600 s/));
+  await send(page, "Ada");
+  await lastReply(page, `Thanks, Ada. ${ASK_ZIP}`, 3);
+
+  const transcript = await page.evaluate(async (from) => {
+    const token = document.querySelector('meta[name="phone-token"]').content;
+    const res = await fetch(`/api/transcript?${new URLSearchParams({ from, to: "+15005550006" })}`, { headers: { "x-phone-token": token } });
+    return res.json();
+  }, FROM);
+  assert.deepEqual(transcript, {
+    format: "sms-conversation-worker transcript 1",
+    conversation: "survey",
+    vars: { UNKNOWN_CALLER_NAME: "Pal" },
+    from: FROM,
+    to: TWILIO_NUMBER,
+    steps: [
+      { text: "hi", replies: [ASK_NAME] },
+      { retry: true, replies: [ASK_NAME] },
+      { wait: 3600 },
+      { text: "Ada", replies: [`Thanks, Ada. ${ASK_ZIP}`] },
+    ],
+  });
+  // The button downloads the same JSON.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("save-transcript").click()]);
+  const file = await download.path();
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, "utf8")), transcript);
+  assert.match(download.suggestedFilename(), /^transcript-14155550151\.json$/);
+  // Without the page's token there is no transcript.
+  assert.equal((await fetch(new URL(`/api/transcript?from=${encodeURIComponent(FROM)}&to=%2B15005550006`, surveyPhone.url))).status, 403);
+  await page.close();
+});
+
+test("a transcript's vars: .dev.vars' changes from wrangler.toml and each --var, never a secret", async () => {
+  const { transcriptVars } = await import("../scripts/phone.mjs");
+  const root = fs.mkdtempSync(path.join(tmp, "vars-"));
+  fs.writeFileSync(path.join(root, "wrangler.toml"), '[vars]\nCONVERSATION = "counter"\nREPLY_FIRST = "Hello"\nUNKNOWN_CALLER_NAME = "Friend"\n');
+  fs.writeFileSync(
+    path.join(root, ".dev.vars"),
+    "TWILIO_AUTH_TOKEN=t0ken\nSESSION_SECRET=s3cret\nOUTBOUND_API_KEY=k\nCONVERSATION=survey\nREPLY_FIRST=Hello\nUNKNOWN_CALLER_NAME=Pal\n",
+  );
+  assert.deepEqual(transcriptVars([], root), { UNKNOWN_CALLER_NAME: "Pal" });
+  assert.deepEqual(transcriptVars(["SURVEY_REMINDER_SECONDS=0", "UNKNOWN_CALLER_NAME=Mate"], root), {
+    UNKNOWN_CALLER_NAME: "Mate",
+    SURVEY_REMINDER_SECONDS: "0",
+  });
+  assert.throws(() => transcriptVars(["SURVEY_RESULTS_TOKEN=x"], root), /secrets never go into transcripts/);
+  assert.throws(() => transcriptVars(["no-equals"], root), /NAME=VALUE/);
 });

@@ -314,3 +314,85 @@ test("each reply's segments and encoding are shown; SMART_ENCODING makes a curly
     await Promise.all([off.dispose(), on.dispose()]);
   }
 });
+
+test("--retry is Twilio's retry: the same MessageSid with the cookie the first attempt carried, single-shot and /retry in chat", async () => {
+  const jar = newJar();
+  const base = ["--url", url, "--token", TOKEN, "--jar", jar, "--from", "+14155550031"];
+  const one = async (args, expected) => {
+    const r = await cli([...base, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, expected + "\n");
+    return r;
+  };
+  await one(["hi"], FIRST);
+  await one(["two"], nth(2));
+  const before = JSON.parse(fs.readFileSync(jar, "utf8"));
+  const last = before.last["+15005550006|+14155550031"];
+  assert.match(last.sid, /^SM[0-9a-f]{32}$/);
+  assert.ok(last.cookie.startsWith("sms_state="), "the cookie the attempt carried is kept");
+  assert.notEqual(last.cookie, before.pairs["+15005550006|+14155550031"].cookies.sms_state.value, "...not the current one");
+  // Twilio's retry: the same reply, the count does not move; the next message is number 3.
+  const r = await one(["--retry"], nth(2));
+  assert.match(r.stderr, new RegExp(`Twilio's retry of ${last.sid}`));
+  await one(["--retry"], nth(2));
+  await one(["three"], nth(3));
+  // Nothing to retry after --forget; --retry takes no text.
+  await cli([...base, "--forget"]);
+  const none = await cli([...base, "--retry"]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /nothing to retry/);
+  assert.equal((await cli([...base, "--retry", "text"])).code, 2);
+
+  const chat = await cli(["--chat", "--url", url, "--token", TOKEN, "--jar", newJar()], { input: "hi\nagain\n/retry\n/retry\nthird\n" });
+  assert.equal(chat.code, 0, chat.stderr);
+  assert.deepEqual(lines(chat.stdout), [FIRST, nth(2), nth(2), nth(2), nth(3)]);
+});
+
+test("--cookie and --from-state continue a conversation; a cookie of another pair or secret is refused", { timeout: 10 * 60_000 }, async () => {
+  // The worker seals with the helper's SESSION_SECRET; the simulator opens and seals with it.
+  const { SESSION_SECRET } = await import("./helpers/worker.mjs");
+  // The inspector is built once here: the CLI runs below have a 30 s limit each.
+  await (await import("../scripts/inspector.mjs")).buildInspector(() => {});
+  const source = newJar();
+  const opts = { url, token: TOKEN, from: "+14155550041", jarFile: source };
+  await sendSms({ ...opts, body: "a" });
+  const r2 = await sendSms({ ...opts, body: "b" });
+  const value = r2.cookieStored.replace(/^sms_state=/, "");
+  const base = ["--url", url, "--token", TOKEN, "--secret", SESSION_SECRET, "--from", "+14155550041"];
+
+  // A cookie copied from the logs, into a new jar: the conversation goes on at message 3.
+  const jar = newJar();
+  const loaded = await cli([...base, "--jar", jar, "--cookie", `sms_state=${value}`, "go on"]);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  assert.match(loaded.stderr, /loaded the cookie for \+14155550041 → \+15005550006: .* \(message 2\)/);
+  assert.equal(loaded.stdout, nth(3) + "\n");
+
+  // Another pair, another secret, no value: a clear error, exit 1, nothing stored.
+  const other = newJar();
+  const foreign = await cli([...base, "--jar", other, "--from", "+14155550042", "--cookie", value, "hi"]);
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.stderr, /does not open for \+14155550042 → \+15005550006/);
+  assert.equal(foreign.stdout, "");
+  assert.ok(!fs.existsSync(other) || !JSON.stringify(JSON.parse(fs.readFileSync(other, "utf8")).pairs).includes(value));
+  const wrong = await cli([...base, "--jar", other, "--secret", "another-secret-0123456789abcdef-0123456789", "--cookie", value, "hi"]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /does not open/);
+  const junk = await cli([...base, "--jar", other, "--cookie", "not a cookie!", "hi"]);
+  assert.equal(junk.code, 1);
+  assert.match(junk.stderr, /not a cookie value/);
+
+  // The state API's JSON (unknown fields ignored), for the pair it names: sealed, continued.
+  const file = path.join(tmp, "state.json");
+  fs.writeFileSync(file, JSON.stringify({
+    from: "+14155550043", to: "+15005550006", state: null, state_version: 0, count: 7, seq: 9,
+    first_seen: 1_790_000_000, last_seen: 1_790_000_600, turns: [], kv: "ignored",
+  }));
+  const fromState = await cli([...base, "--jar", newJar(), "--from-state", file, "eight?"]);
+  assert.equal(fromState.code, 0, fromState.stderr);
+  assert.match(fromState.stderr, /loaded the state for \+14155550043 → \+15005550006: .*\(message 7\)/);
+  assert.equal(fromState.stdout, nth(8) + "\n");
+  fs.writeFileSync(file, JSON.stringify({ hello: "world" }));
+  const bad = await cli([...base, "--jar", newJar(), "--from-state", file, "hi"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /not the state API's JSON: no "state" field/);
+});

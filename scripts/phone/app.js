@@ -10,6 +10,13 @@ const ui = {
   send: $("send"),
   retry: $("retry"),
   forget: $("forget"),
+  load: $("load"),
+  loadBox: $("load-box"),
+  loadValue: $("load-value"),
+  loadError: $("load-error"),
+  waitSeconds: $("wait-seconds"),
+  wait: $("wait"),
+  save: $("save-transcript"),
   log: $("log"),
 };
 
@@ -241,7 +248,8 @@ function renderState() {
         : `${what} (no X-State-Source: ${event.cookieSent ? "a cookie was sent" : "no cookie was sent"})`;
   } else {
     $("source").textContent = has ? "cookie" : "—";
-    $("source-why").textContent = has ? "stored in the phone's jar" : "";
+    const loaded = { cookie: "loaded from a cookie value", state: "sealed from the state API's JSON" }[event?.loaded];
+    $("source-why").textContent = has ? (loaded ? `${loaded}, in the phone's jar` : "stored in the phone's jar") : "";
   }
 
   const limit = config.cookieLimit ?? 4096;
@@ -423,6 +431,56 @@ ui.retry.addEventListener("click", () => {
 ui.forget.addEventListener("click", () => {
   selected = null;
   act("POST", "/api/forget", {});
+});
+function showLoad(open) {
+  ui.loadBox.hidden = !open;
+  ui.load.setAttribute("aria-expanded", String(open));
+  ui.loadError.hidden = true;
+  if (open) ui.loadValue.focus();
+}
+ui.load.addEventListener("click", () => showLoad(ui.loadBox.hidden));
+$("load-cancel").addEventListener("click", () => showLoad(false));
+ui.loadBox.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  ui.loadError.hidden = true;
+  const id = ++requests;
+  try {
+    const next = await api("POST", "/api/load", { ...pairNow(), value: ui.loadValue.value });
+    // The JSON may name another pair: the phone opens it.
+    latest = id;
+    ui.from.value = next.from;
+    ui.to.value = next.to;
+    selected = null;
+    view = next;
+    ui.loadValue.value = "";
+    showLoad(false);
+    const url = new URL(location.href);
+    url.searchParams.set("from", next.from);
+    url.searchParams.set("to", next.to);
+    history.replaceState(null, "", url);
+    render();
+  } catch (e) {
+    ui.loadError.textContent = `cannot load: ${e.message}`;
+    ui.loadError.hidden = false;
+  }
+});
+ui.wait.addEventListener("click", () => {
+  selected = null;
+  act("POST", "/api/wait", { seconds: Number(ui.waitSeconds.value) });
+});
+ui.save.addEventListener("click", async () => {
+  const pair = pairNow();
+  try {
+    const transcript = await api("GET", `/api/transcript?${new URLSearchParams(pair)}`);
+    const blob = new Blob([JSON.stringify(transcript, null, 2) + "\n"], { type: "application/json" });
+    const a = el("a", { href: URL.createObjectURL(blob), download: `transcript-${pair.from.replace(/[^0-9A-Za-z]/g, "")}.json` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } catch (e) {
+    showFailure(e.message);
+  }
 });
 $("pair-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
