@@ -33,6 +33,7 @@ pub const SEQ_JUMP: u64 = 1_000;
 /// keep when the operation changed it.
 pub fn apply(
     op: &StateOp,
+    pair: &Pair<'_>,
     record: Option<Record>,
     source: Source,
     conversation: &dyn Converse,
@@ -56,16 +57,25 @@ pub fn apply(
         },
     };
     let Some(mut changed) = changed else {
-        return (200, describe(&record, source, conversation), None);
+        return (200, describe(pair, &record, source, conversation), None);
     };
     changed.seq = changed.seq.saturating_add(SEQ_JUMP);
-    (200, describe(&changed, source, conversation), Some(changed))
+    (
+        200,
+        describe(pair, &changed, source, conversation),
+        Some(changed),
+    )
 }
 
-/// The record as the API shows it: the bookkeeping, the state read by the conversation, the
+/// The record as the API shows it: the pair, the bookkeeping, the state read by the conversation, the
 /// turns, the standing, and where it came from. Serialized from borrowed fields, the state
 /// as the conversation's own JSON text: no `serde_json::Value` in the wasm.
-fn describe(record: &Record, source: Source, conversation: &dyn Converse) -> String {
+fn describe(
+    pair: &Pair<'_>,
+    record: &Record,
+    source: Source,
+    conversation: &dyn Converse,
+) -> String {
     #[derive(Serialize)]
     struct Shown<'a> {
         at: u64,
@@ -76,6 +86,8 @@ fn describe(record: &Record, source: Source, conversation: &dyn Converse) -> Str
     }
     #[derive(Serialize)]
     struct Described<'a> {
+        from: &'a str,
+        to: &'a str,
         count: u64,
         seq: u64,
         first_seen: u64,
@@ -112,6 +124,8 @@ fn describe(record: &Record, source: Source, conversation: &dyn Converse) -> Str
         .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default());
     let standing = &record.standing;
     let described = Described {
+        from: pair.from,
+        to: pair.to,
         count: record.count,
         seq: record.seq,
         first_seen: record.first_seen,
@@ -264,7 +278,14 @@ async fn in_kv<S: Store>(
         return (503, body.to_string(), Vec::new());
     }
     let found = (loaded.source != Some(Source::New)).then_some(loaded.record);
-    let (status, body, changed) = apply(op, found, Source::Kv, setup.conversation.as_ref(), now);
+    let (status, body, changed) = apply(
+        op,
+        pair,
+        found,
+        Source::Kv,
+        setup.conversation.as_ref(),
+        now,
+    );
     let Some(changed) = changed else {
         return (status, body, Vec::new());
     };

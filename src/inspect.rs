@@ -65,8 +65,12 @@ struct Fields {
     turns: Vec<Value>,
     #[serde(default)]
     last_message_sid: Option<String>,
+    /// When the person opted out: the inspector's own JSON gives the time here; the state
+    /// API gives `true`/`false` here and the time in `opted_out_at`.
     #[serde(default)]
-    opted_out: Option<u64>,
+    opted_out: Value,
+    #[serde(default)]
+    opted_out_at: Option<u64>,
     #[serde(default)]
     last_inbound: Option<u64>,
 }
@@ -140,7 +144,11 @@ fn record_of(fields: &Value) -> Result<Record, String> {
     }
     record.last_message_sid = f.last_message_sid;
     record.turns = turns;
-    record.standing.opted_out = f.opted_out;
+    record.standing.opted_out = match (&f.opted_out, f.opted_out_at) {
+        (Value::Number(at), _) => at.as_u64(),
+        (Value::Bool(true), at) => Some(at.unwrap_or(f.last_seen)),
+        _ => None,
+    };
     record.standing.last_inbound = f.last_inbound.unwrap_or(f.last_seen);
     Ok(record)
 }

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { startWorker, AUTH_TOKEN, SESSION_SECRET, TWILIO_NUMBER, ROOT } from "./helpers/worker.mjs";
 import { startPhoneServer, launchBrowser, eventually } from "./helpers/phone.mjs";
 import { sendSms, CookieJar } from "../scripts/sms.mjs";
@@ -493,7 +494,32 @@ test("Save transcript: the conversation's messages, retries and waits in TestPho
   // Without the page's token there is no transcript.
   assert.equal((await fetch(new URL(`/api/transcript?from=${encodeURIComponent(FROM)}&to=%2B15005550006`, surveyPhone.url))).status, 403);
   await page.close();
+
+  // Saved, it passes as a test (TestPhone::replay, as `npm test` runs tests/transcripts/);
+  // one reply's text changed, it fails with a diff naming the step.
+  const saved = fs.mkdtempSync(path.join(tmp, "transcript-"));
+  fs.writeFileSync(path.join(saved, "held.json"), JSON.stringify(transcript, null, 2));
+  const passes = replayTranscripts(saved);
+  assert.equal(passes.status, 0, passes.output);
+  const changed = structuredClone(transcript);
+  changed.steps[3].replies = ["Thanks, Ada! Your ZIP?"];
+  fs.writeFileSync(path.join(saved, "held.json"), JSON.stringify(changed, null, 2));
+  const fails = replayTranscripts(saved, { expectDiff: true });
+  assert.equal(fails.status, 0, fails.output);
+  assert.match(fails.output, /step 4 \(text "Ada"\): the reply differs\n- Thanks, Ada! Your ZIP\?\n\+ Thanks, Ada\. What's your 5-digit ZIP code\?/);
 });
+
+/** `cargo test`'s transcript replay over the transcripts in `folder` (tests/transcripts.rs). */
+function replayTranscripts(folder, { expectDiff = false } = {}) {
+  const env = { ...process.env, SMS_TRANSCRIPTS: folder };
+  if (expectDiff) env.SMS_TRANSCRIPTS_EXPECT_DIFF = "1";
+  const r = spawnSync(
+    "cargo",
+    ["test", "--locked", "-q", "-p", "sms-conversation-worker", "--test", "transcripts", "--", "--exact", "the_transcripts_in_sms_transcripts_replay", "--nocapture"],
+    { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 },
+  );
+  return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
+}
 
 test("a transcript's vars: .dev.vars' changes from wrangler.toml and each --var, never a secret", async () => {
   const { transcriptVars } = await import("../scripts/phone.mjs");

@@ -8,7 +8,9 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startWorker, Phone, ACCOUNT_SID, TWILIO_NUMBER } from "./helpers/worker.mjs";
+import fs from "node:fs";
+import os from "node:os";
+import { startWorker, Phone, ACCOUNT_SID, AUTH_TOKEN, SESSION_SECRET, TWILIO_NUMBER } from "./helpers/worker.mjs";
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
@@ -81,6 +83,19 @@ for (const [bound, options] of Object.entries(BINDINGS)) {
     assert.equal(bad.code, 1);
     assert.match(bad.err, /HTTP 400/);
     assert.match(bad.err, /survey/);
+
+    // Taken from the running worker, the state continues locally: the simulator seals the
+    // API's JSON for the pair it names and texts a worker of its own (no KV, no objects).
+    const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "state-")), "state.json");
+    fs.writeFileSync(saved, (await cli(w.url, "get", "--from", from)).out);
+    const local = await startWorker({ CONVERSATION: "survey" });
+    t.after(() => local.dispose());
+    const sim = await run(process.execPath, [
+      path.join(ROOT, "scripts/sms.mjs"), "--from-state", saved, "--secret", SESSION_SECRET,
+      "--token", AUTH_TOKEN, "--account", ACCOUNT_SID, "--url", `${local.url}sms`,
+      "--jar", path.join(path.dirname(saved), "jar.json"), "94105",
+    ]).catch((e) => e);
+    assert.match(sim.stdout ?? "", /Can we text you updates\?/, sim.stderr);
 
     const reset = await cli(w.url, "reset", "--from", from);
     assert.equal(reset.code, 0, reset.err);

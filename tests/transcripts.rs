@@ -93,3 +93,24 @@ fn a_phone_continues_from_the_saved_zip_question() {
         ["Thanks, Ada! ZIP 94110, updates: no."]
     );
 }
+
+/// The transcripts in the folder `SMS_TRANSCRIPTS` names, when it is set: how the dev
+/// phone's end-to-end test replays a conversation it just saved. Each must replay; with
+/// `SMS_TRANSCRIPTS_EXPECT_DIFF` set, each must fail instead, and its diff is printed.
+#[test]
+fn the_transcripts_in_sms_transcripts_replay() {
+    let Some(folder) = std::env::var_os("SMS_TRANSCRIPTS") else {
+        return;
+    };
+    let files = transcripts(Path::new(&folder));
+    assert!(!files.is_empty(), "no transcript in {folder:?}");
+    let expect_diff = std::env::var_os("SMS_TRANSCRIPTS_EXPECT_DIFF").is_some();
+    for file in files {
+        match (replay(&file, &CONVERSATIONS), expect_diff) {
+            (Ok(()), false) => {}
+            (Err(e), true) => println!("TRANSCRIPT DIFF\n{e}"),
+            (Ok(()), true) => panic!("{} replayed, though a reply was changed", file.display()),
+            (Err(e), false) => panic!("{e}"),
+        }
+    }
+}

@@ -567,14 +567,31 @@ pub async fn state<S: Store, O: ObjectStore>(
 ) -> Result<(u16, String), ObjectError> {
     let conversation = setup.conversation.as_ref();
     let Some(stored_pair) = load_pair(store).await? else {
-        let (status, body, _) =
-            crate::admin::apply(&call.op, None, Source::Object, conversation, rt.now);
+        let nobody = Pair {
+            account_sid: "",
+            to: "",
+            from: "",
+        };
+        let (status, body, _) = crate::admin::apply(
+            &call.op,
+            &nobody,
+            None,
+            Source::Object,
+            conversation,
+            rt.now,
+        );
         return Ok((status, body));
     };
     let pair = stored_pair.pair();
     let record = load_record(setup, store, &pair, rt.now).await?;
-    let (status, body, changed) =
-        crate::admin::apply(&call.op, record, Source::Object, conversation, rt.now);
+    let (status, body, changed) = crate::admin::apply(
+        &call.op,
+        &pair,
+        record,
+        Source::Object,
+        conversation,
+        rt.now,
+    );
     if let Some(changed) = changed {
         save_record(setup, store, &pair, &changed, rt.now).await?;
         if call.op == crate::admin::StateOp::Reset {
