@@ -290,14 +290,18 @@ pub fn check_harness_sealing() {
     });
 }
 
-/// The payload of a sealed record: postcard's `(expires_at, record)`.
+/// The payload of a sealed record: postcard's `(expires_at, record)`, then the record's
+/// standing and its deliveries (src/seal: what follows the record since it has them).
 pub fn record_payload(expires_at: u64, record: &Record) -> Vec<u8> {
-    postcard::to_allocvec(&(expires_at, record)).unwrap()
+    let standing = &record.standing;
+    postcard::to_allocvec(&(expires_at, record, standing, &standing.deliveries)).unwrap()
 }
 
-/// The payload of a sealed pointer: postcard's `(expires_at, kv key, summary)`.
+/// The payload of a sealed pointer: postcard's `(expires_at, kv key, summary)`, then the
+/// summary's standing and deliveries.
 pub fn pointer_payload(expires_at: u64, key: &str, summary: &Record) -> Vec<u8> {
-    postcard::to_allocvec(&(expires_at, key, summary)).unwrap()
+    let standing = &summary.standing;
+    postcard::to_allocvec(&(expires_at, key, summary, standing, &standing.deliveries)).unwrap()
 }
 
 /// A turn of the first release: `(at, message_sid, inbound, reply texts)`.
