@@ -40,6 +40,17 @@ import { Inspector, buildInspector, wranglerVar, parseLoad, loadIntoJar, isSecre
 
 export { Inspector, buildInspector, wranglerVar };
 
+/** The worker's X-Dev-Fetches header: its outside calls as transcript fakes ([] without it). */
+export function devFetches(header) {
+  if (!header) return [];
+  try {
+    const steps = JSON.parse(decodeURIComponent(header));
+    return Array.isArray(steps) ? steps.filter((s) => s && typeof s.fake === "object") : [];
+  } catch {
+    return [];
+  }
+}
+
 export const DEFAULT_PORT = 8788;
 export const DEFAULT_PHONE_JAR = path.join(ROOT, ".cache", "phone-jar.json");
 /** Twilio refuses (or drops) cookies past this many bytes. */
@@ -157,6 +168,7 @@ export class Phone {
       });
       const header = r.headers["x-state-source"];
       Object.assign(event, {
+        fetches: devFetches(r.headers["x-dev-fetches"]),
         status: r.status,
         statusText: r.statusText,
         ok: r.ok,
@@ -239,15 +251,23 @@ export class Phone {
 
   /**
    * The pair's conversation as a transcript TestPhone::replay reads: its messages, Twilio's
-   * retries and waits, in order. Failed messages, forgets and loads are left out, and so are
-   * the worker's outside calls (the phone cannot see them: add `fake` steps by hand).
+   * retries and waits, in order, each message after the fakes of the outside calls it made
+   * (the worker reports them with DEV_RECORD_FETCHES=true; a fake already given is not
+   * repeated). Failed messages, forgets and loads are left out.
    */
   transcript(to, from) {
     const pair = this.pair(to, from);
     const steps = [];
+    const given = new Map(); // "METHOD url" -> the fake's JSON, as replay answers it from then on
     for (const e of pair.events) {
       if (e.type === "note" && e.wait) steps.push({ wait: e.wait });
       if (e.type !== "exchange" || !e.ok) continue;
+      for (const step of e.fetches ?? []) {
+        const key = `${step.fake.method} ${step.fake.url}`;
+        if (given.get(key) === JSON.stringify(step.fake)) continue;
+        given.set(key, JSON.stringify(step.fake));
+        steps.push(step);
+      }
       const step = e.retry ? { retry: true } : { text: e.body };
       step.replies = e.replies.map((r) => r.body);
       const media = e.replies.flatMap((r) => r.media ?? []);

@@ -301,8 +301,11 @@ pub(crate) async fn respond<S: Store>(
         storage = storage.reading_kv_always();
     }
     let mut loaded = storage.load(cookie).await;
-    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
+    let mut ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
         .for_message(message.account(), message.sid());
+    if config.dev_record_fetches {
+        ctx = ctx.recording();
+    }
     let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
     let saved = storage.save(&done.record, done.change, &loaded);
 
@@ -318,6 +321,7 @@ pub(crate) async fn respond<S: Store>(
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
     handled.writes = saved.writes;
     handled.after_reply = ctx.take_after_reply();
+    handled.response.dev_fetches = ctx.take_recorded();
     let follow_up = (done.change == Change::Counted)
         .then(|| done.reply.follow_up())
         .flatten();

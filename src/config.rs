@@ -108,6 +108,9 @@ pub struct Config {
     /// so a retry gets the same text. Apply it to a text sent another way with
     /// `twilio::segments::smart_encode` (the `smart-encoding` feature).
     pub smart_encoding: bool,
+    /// `DEV_RECORD_FETCHES`: each webhook's outside calls and their answers go back in the
+    /// `X-Dev-Fetches` header, for the dev phone's transcripts. Local development only.
+    pub dev_record_fetches: bool,
 }
 
 /// The state API's settings.
@@ -223,6 +226,7 @@ pub const VARIABLES: &[&str] = &[
     "OPT_IN_REPLY",
     "HELP_REPLY",
     "ADMIN_API_KEY",
+    "DEV_RECORD_FETCHES",
     "WHATSAPP_TEMPLATE_SID",
     "WHATSAPP_TEMPLATE_VARIABLES",
     "SMART_ENCODING",
@@ -262,6 +266,7 @@ impl Config {
             help_reply: vars.get("HELP_REPLY"),
             #[cfg(any(feature = "kv", feature = "objects"))]
             admin: admin(vars)?,
+            dev_record_fetches: vars.flag("DEV_RECORD_FETCHES", false)?,
             smart_encoding: smart_encoding(vars)?,
         })
     }

@@ -62,6 +62,8 @@ function respond(json) {
   if (answer.setCookie !== undefined) headers["set-cookie"] = answer.setCookie;
   if (answer.allow !== undefined) headers.allow = answer.allow;
   if (answer.stateSource !== undefined) headers["x-state-source"] = answer.stateSource;
+  // DEV_RECORD_FETCHES (local development): the outside calls, percent-encoded JSON.
+  if (answer.devFetches !== undefined) headers["x-dev-fetches"] = encodeURIComponent(answer.devFetches);
   console.log(answer.log);
   return new Response(answer.body, { status: answer.status, headers });
 }

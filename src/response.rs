@@ -56,6 +56,9 @@ pub struct HttpResponse {
     pub allow: Option<&'static str>,
     /// What to log about this request: never a body, a secret or a whole phone number.
     pub log: LogEvent,
+    /// `X-Dev-Fetches`: the conversation's outside calls and their answers, as transcript
+    /// fakes (JSON), with `DEV_RECORD_FETCHES` only.
+    pub dev_fetches: Option<String>,
 }
 
 impl HttpResponse {
@@ -67,6 +70,7 @@ impl HttpResponse {
             set_cookie,
             allow: None,
             log,
+            dev_fetches: None,
         }
     }
 
@@ -78,6 +82,7 @@ impl HttpResponse {
             set_cookie: None,
             allow: None,
             log,
+            dev_fetches: None,
         }
     }
 

@@ -107,11 +107,18 @@ test("the same project with the README's conversation instead builds and calls o
   t.after(() => api.close());
   const build = path.join(PROJECT, "build");
   const dogApi = `http://127.0.0.1:${api.address().port}`;
-  const { mf, dispose } = await startWorker({ DOG_API_URL: dogApi }, { scriptPath: path.join(build, "index.js"), modulesRoot: build });
+  const { mf, dispose } = await startWorker(
+    { DOG_API_URL: dogApi, DEV_RECORD_FETCHES: "true" },
+    { scriptPath: path.join(build, "index.js"), modulesRoot: build },
+  );
   t.after(dispose);
   const phone = new Phone((url, init) => mf.dispatchFetch(url, init), "https://sms.example.com/sms", "+14155550144");
   assert.equal((await phone.send("hi")).reply, "Which breed would you like to see?");
   const corgi = await phone.send("Corgi");
   assert.match(corgi.text, /<Body>A corgi!<\/Body><Media>https:\/\/img\.test\/corgi\/random\.jpg<\/Media>/);
   assert.deepEqual(asked, ["/corgi/random"]);
+  // DEV_RECORD_FETCHES: the call and its answer, as the transcript fake the dev phone saves.
+  assert.deepEqual(JSON.parse(decodeURIComponent(corgi.headers.get("x-dev-fetches"))), [
+    { fake: { method: "GET", url: `${dogApi}/corgi/random`, status: 200, body: JSON.stringify({ url: "https://img.test/corgi/random.jpg" }) } },
+  ]);
 });

@@ -270,3 +270,48 @@ impl HttpClient for NoClient {
         Box::pin(async { Err(ClientError::Failed("no HTTP client in this runtime".into())) })
     }
 }
+
+/// A call and its answer as a transcript's `fake` step (`{"fake": {method, url, status,
+/// body}}`, or `error` for a call that got none), for the dev phone.
+pub(crate) fn fake_json(
+    method: &str,
+    url: &str,
+    answer: &Result<ClientResponse, ClientError>,
+) -> String {
+    #[derive(serde::Serialize)]
+    struct Fake<'a> {
+        method: &'a str,
+        url: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<std::borrow::Cow<'a, str>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'static str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Step<'a> {
+        fake: Fake<'a>,
+    }
+    let fake = match answer {
+        Ok(r) => Fake {
+            method,
+            url,
+            status: Some(r.status),
+            body: Some(String::from_utf8_lossy(&r.body)),
+            error: None,
+        },
+        Err(e) => Fake {
+            method,
+            url,
+            status: None,
+            body: None,
+            error: Some(match e {
+                ClientError::Timeout => "timeout",
+                ClientError::NotSent(_) => "not_sent",
+                ClientError::Failed(_) => "failed",
+            }),
+        },
+    };
+    serde_json::to_string(&Step { fake }).unwrap_or_default()
+}

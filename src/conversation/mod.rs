@@ -380,6 +380,9 @@ pub struct Context<'a> {
     /// Its key, made when first asked for: a worker whose conversation never asks carries
     /// none of the code.
     idempotency_key: std::cell::OnceCell<String>,
+    /// With `DEV_RECORD_FETCHES`: each outside call and its answer, as a transcript's `fake`
+    /// (JSON), for the dev phone to save.
+    recorded: Option<RefCell<Vec<String>>>,
 }
 
 impl<'a> Context<'a> {
@@ -392,7 +395,33 @@ impl<'a> Context<'a> {
             after_reply: RefCell::new(Vec::new()),
             message: None,
             idempotency_key: std::cell::OnceCell::new(),
+            recorded: None,
         }
+    }
+
+    /// The same context keeping each [`Context::fetch`] and its answer (`DEV_RECORD_FETCHES`,
+    /// local development only: the answers go back in a response header).
+    pub(crate) fn recording(mut self) -> Self {
+        self.recorded = Some(RefCell::default());
+        self
+    }
+
+    /// The calls recorded so far, as a JSON array of transcript fakes; `None` when not
+    /// recording, or when there were none.
+    pub(crate) fn take_recorded(&self) -> Option<String> {
+        let recorded = std::mem::take(&mut *self.recorded.as_ref()?.borrow_mut());
+        if recorded.is_empty() {
+            return None;
+        }
+        let mut json = String::from("[");
+        for (i, fake) in recorded.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(fake);
+        }
+        json.push(']');
+        Some(json)
     }
 
     /// The same context answering the message (or sending the follow-up or opening) that
@@ -449,10 +478,21 @@ impl<'a> Context<'a> {
 
     /// Sends a request and waits for the answer, within the request's timeout.
     pub async fn fetch(&self, request: ClientRequest) -> Result<ClientResponse, ClientError> {
-        if self.http.is_platform() {
-            return client::Platform.send(request).await;
+        let call = self
+            .recorded
+            .as_ref()
+            .map(|_| (request.method.clone(), request.url.clone()));
+        let answer = if self.http.is_platform() {
+            client::Platform.send(request).await
+        } else {
+            self.http.send(request).await
+        };
+        if let (Some(recorded), Some((method, url))) = (&self.recorded, call) {
+            recorded
+                .borrow_mut()
+                .push(client::fake_json(&method, &url, &answer));
         }
-        self.http.send(request).await
+        answer
     }
 
     /// The HTTP client, for work done after the reply.
@@ -785,5 +825,34 @@ mod tests {
         let error = ran.state_error.expect("the failure is a value");
         assert!(error.to_string().contains("poisoned"), "{error}");
         assert_eq!(saved, before, "never an empty state in its place");
+    }
+
+    /// DEV_RECORD_FETCHES: each call and its answer become a transcript's fake, one the
+    /// transcript reader takes as it is.
+    #[test]
+    fn recorded_calls_are_transcript_fakes() {
+        let http = Rc::new(crate::harness::FakeHttp::default());
+        http.respond("https://api.test/dogs?b=2", 200, r#"{"ok":true}"#);
+        http.fail("https://api.test/slow", ClientError::Timeout);
+        let lookup = |_: &str| None;
+        let ctx = Context::new(Vars::new(&lookup), http, 1).recording();
+        assert_eq!(ctx.take_recorded(), None, "nothing called yet");
+        let _ =
+            crate::harness::block_on(ctx.fetch(ClientRequest::get("https://api.test/dogs?b=2")));
+        let _ = crate::harness::block_on(ctx.fetch(ClientRequest::get("https://api.test/slow")));
+        let fakes = ctx.take_recorded().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&fakes).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!([
+                {"fake": {"method": "GET", "url": "https://api.test/dogs?b=2", "status": 200, "body": "{\"ok\":true}"}},
+                {"fake": {"method": "GET", "url": "https://api.test/slow", "error": "timeout"}},
+            ])
+        );
+        let transcript = format!(
+            r#"{{"format": "{}", "conversation": "counter", "steps": {fakes}}}"#,
+            crate::harness::TRANSCRIPT_FORMAT
+        );
+        crate::harness::Transcript::from_json(&transcript).unwrap();
     }
 }

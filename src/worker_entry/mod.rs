@@ -402,8 +402,8 @@ impl Read {
 
 /// The response as the JS entry reads it ([`Answer`]).
 ///
-/// Its fields: `status`, `contentType`, `setCookie`, `allow` and `stateSource` when there
-/// are, `log` (the log line, printed as it is) and `body`. Written field by field, strings
+/// Its fields: `status`, `contentType`, `setCookie`, `allow`, `stateSource` and
+/// `devFetches` when there are, `log` (the log line, printed as it is) and `body`. Written field by field, strings
 /// escaped by serde_json: a derived `Serialize` was 0.45 KB of gzipped wasm.
 fn answer_json(response: &HttpResponse, log: &str) -> String {
     use std::fmt::Write;
@@ -417,6 +417,7 @@ fn answer_json(response: &HttpResponse, log: &str) -> String {
         ("setCookie", response.set_cookie.as_deref()),
         ("allow", response.allow),
         ("stateSource", response.state_source()),
+        ("devFetches", response.dev_fetches.as_deref()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
