@@ -97,6 +97,7 @@ impl HttpResponse {
     pub(crate) fn rejected(rejection: Rejection) -> Self {
         let allow = match rejection {
             Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
+            #[cfg(feature = "objects")]
             Rejection::StartMethod => Some("POST"),
             #[cfg(any(feature = "kv", feature = "objects"))]
             Rejection::AdminMethod => Some("GET, PUT, DELETE"),
@@ -290,14 +291,19 @@ pub enum Rejection {
     /// The worker cannot serve webhooks until its configuration is fixed.
     Misconfigured(ConfigError),
     /// `/conversations` with another method than POST.
+    #[cfg(feature = "objects")]
     StartMethod,
     /// `POST /conversations` without the right bearer token.
+    #[cfg(feature = "objects")]
     Unauthorized,
     /// `POST /conversations` with a body that is not a start request.
+    #[cfg(feature = "objects")]
     BadStart(String),
     /// `POST /conversations` without the objects binding.
+    #[cfg(feature = "objects")]
     ObjectsUnbound,
     /// The pair's object could not be reached.
+    #[cfg(feature = "objects")]
     ObjectUnreachable(ObjectError),
     /// `/conversations/state` with another method than GET, PUT or DELETE.
     #[cfg(any(feature = "kv", feature = "objects"))]
@@ -325,9 +331,13 @@ impl Rejection {
             Rejection::UnreadableBody | Rejection::BadParams(_) => 400,
             Rejection::MissingSignature | Rejection::BadSignature => 403,
             Rejection::Misconfigured(_) => 500,
+            #[cfg(feature = "objects")]
             Rejection::StartMethod => 405,
+            #[cfg(feature = "objects")]
             Rejection::Unauthorized => 401,
+            #[cfg(feature = "objects")]
             Rejection::BadStart(_) => 400,
+            #[cfg(feature = "objects")]
             Rejection::ObjectsUnbound | Rejection::ObjectUnreachable(_) => 503,
             #[cfg(any(feature = "kv", feature = "objects"))]
             Rejection::AdminMethod => 405,
@@ -352,10 +362,15 @@ impl Rejection {
             Rejection::MissingSignature => "missing_signature",
             Rejection::BadSignature => "bad_signature",
             Rejection::Misconfigured(_) => "misconfigured",
+            #[cfg(feature = "objects")]
             Rejection::StartMethod => "method_not_allowed",
+            #[cfg(feature = "objects")]
             Rejection::Unauthorized => "unauthorized",
+            #[cfg(feature = "objects")]
             Rejection::BadStart(_) => "bad_start",
+            #[cfg(feature = "objects")]
             Rejection::ObjectsUnbound => "objects_unbound",
+            #[cfg(feature = "objects")]
             Rejection::ObjectUnreachable(_) => "object_unreachable",
             #[cfg(any(feature = "kv", feature = "objects"))]
             Rejection::AdminMethod => "method_not_allowed",
@@ -402,14 +417,19 @@ impl fmt::Display for Rejection {
                 "forbidden: X-Twilio-Signature does not match (is TWILIO_AUTH_TOKEN right, and WEBHOOK_BASE_URL set behind a proxy?)",
             ),
             Rejection::Misconfigured(e) => write!(f, "misconfigured: {e}"),
+            #[cfg(feature = "objects")]
             Rejection::StartMethod => f.write_str("method not allowed: POST /conversations"),
+            #[cfg(feature = "objects")]
             Rejection::Unauthorized => f.write_str(
                 "unauthorized: send Authorization: Bearer <OUTBOUND_API_KEY>",
             ),
+            #[cfg(feature = "objects")]
             Rejection::BadStart(why) => write!(f, "bad request: {why}"),
+            #[cfg(feature = "objects")]
             Rejection::ObjectsUnbound => f.write_str(
                 "service unavailable: starting conversations needs the CONVERSATION_OBJECTS Durable Object binding (see wrangler.toml)",
             ),
+            #[cfg(feature = "objects")]
             Rejection::ObjectUnreachable(why) => {
                 write!(f, "service unavailable: the conversation's object did not answer ({why})")
             }

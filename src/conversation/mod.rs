@@ -381,8 +381,8 @@ pub struct Context<'a> {
     /// none of the code.
     idempotency_key: std::cell::OnceCell<String>,
     /// With `DEV_RECORD_FETCHES`: each outside call and its answer, as a transcript's `fake`
-    /// (JSON), for the dev phone to save.
-    recorded: Option<RefCell<Vec<String>>>,
+    /// (a JSON array, written as they come), for the dev phone to save.
+    recorded: Option<RefCell<String>>,
 }
 
 impl<'a> Context<'a> {
@@ -409,16 +409,9 @@ impl<'a> Context<'a> {
     /// The calls recorded so far, as a JSON array of transcript fakes; `None` when not
     /// recording, or when there were none.
     pub(crate) fn take_recorded(&self) -> Option<String> {
-        let recorded = std::mem::take(&mut *self.recorded.as_ref()?.borrow_mut());
-        if recorded.is_empty() {
+        let mut json = std::mem::take(&mut *self.recorded.as_ref()?.borrow_mut());
+        if json.is_empty() {
             return None;
-        }
-        let mut json = String::from("[");
-        for (i, fake) in recorded.iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            json.push_str(fake);
         }
         json.push(']');
         Some(json)
@@ -488,9 +481,10 @@ impl<'a> Context<'a> {
             self.http.send(request).await
         };
         if let (Some(recorded), Some((method, url))) = (&self.recorded, call) {
-            recorded
-                .borrow_mut()
-                .push(client::fake_json(&method, &url, &answer));
+            let mut json = recorded.borrow_mut();
+            let separator = if json.is_empty() { '[' } else { ',' };
+            json.push(separator);
+            json.push_str(&client::fake_json(&method, &url, &answer));
         }
         answer
     }
