@@ -16,7 +16,7 @@ SETS=(
   "counter-cookie|counter|Counter|speed"
   "counter-kv|counter,kv|Counter|speed"
   "counter-objects|counter,objects|Counter|speed"
-  "counter-survey-all|counter,survey,kv,objects,smart-encoding|Counter, Survey|speed"
+  "counter-survey-all|counter,survey,kv,objects,smart-encoding,state-api|Counter, Survey|speed"
 )
 
 project() { # project <dir> <features> <conversations> <opt>

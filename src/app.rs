@@ -169,7 +169,7 @@ pub async fn handle<S: Store>(
     let (_, path, _) = split_request_url(req.url);
     let answer = match path {
         "/conversations" => start_conversation(setup, req, rt).await,
-        #[cfg(any(feature = "kv", feature = "objects"))]
+        #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
         "/conversations/state" => crate::admin::state_api(setup, req, rt).await,
         _ => webhook(setup, req, rt).await,
     };
@@ -296,7 +296,7 @@ pub(crate) async fn respond<S: Store>(
     if let Some(stored) = object {
         storage = storage.in_object(stored);
     }
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
     if config.admin.is_some() && rt.objects.is_none() {
         storage = storage.reading_kv_always();
     }
@@ -487,7 +487,7 @@ fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Re
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
-#[cfg(any(feature = "kv", feature = "objects"))]
+#[cfg(any(feature = "objects", all(feature = "state-api", feature = "kv")))]
 pub(crate) fn is_address(address: &str) -> bool {
     let number = address.strip_prefix("whatsapp:").unwrap_or(address);
     number.strip_prefix('+').is_some_and(|digits| {

@@ -48,7 +48,8 @@
 //! namespace), `objects` (the `CONVERSATION_OBJECTS` Durable Objects: exact conversations
 //! across isolates, follow-ups, `POST /conversations`), `counter` and `survey` (the shipped
 //! conversations), `smart-encoding` (`SMART_ENCODING`: `twilio::segments::smart_encode` on
-//! replies), `harness` (the native test phone). All are on by default.
+//! replies), `state-api` (`/conversations/state`, with `kv` or `objects`), `harness` (the
+//! native test phone). All are on by default.
 //!
 //! The rooms inside, from the outside in: `app` (the webhook's path: route → authenticate →
 //! intent → load → converse → save → render) and `response`; `twilio` (Twilio's protocol);
@@ -60,7 +61,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
-#[cfg(any(feature = "kv", feature = "objects"))]
+#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
 pub mod admin;
 pub mod app;
 mod b64;

@@ -86,7 +86,7 @@ impl HttpResponse {
         }
     }
 
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(any(feature = "objects", all(feature = "state-api", feature = "kv")))]
     pub(crate) fn json(status: u16, body: String, log: LogEvent) -> Self {
         HttpResponse {
             content_type: "application/json",
@@ -99,7 +99,7 @@ impl HttpResponse {
             Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
             #[cfg(feature = "objects")]
             Rejection::StartMethod => Some("POST"),
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminMethod => Some("GET, PUT, DELETE"),
             _ => None,
         };
@@ -146,7 +146,7 @@ pub enum Outcome {
     /// `POST /conversations`, whatever the object answered.
     Start,
     /// `/conversations/state`, whatever it answered.
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
     Admin,
     /// Refused.
     Rejected(Rejection),
@@ -166,7 +166,7 @@ impl Outcome {
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",
             Outcome::Start => "start",
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Outcome::Admin => "admin",
             Outcome::Rejected(r) => r.name(),
         }
@@ -306,17 +306,17 @@ pub enum Rejection {
     #[cfg(feature = "objects")]
     ObjectUnreachable(ObjectError),
     /// `/conversations/state` with another method than GET, PUT or DELETE.
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
     AdminMethod,
     /// `/conversations/state` without the right bearer token (`ADMIN_API_KEY`).
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
     AdminUnauthorized,
     /// `/conversations/state` with a request it cannot take.
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
     BadAdmin(String),
     /// `/conversations/state` with neither KV nor the objects bound: the cookie is the only
     /// copy of a conversation.
-    #[cfg(any(feature = "kv", feature = "objects"))]
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
     StoresUnbound,
 }
 
@@ -339,13 +339,13 @@ impl Rejection {
             Rejection::BadStart(_) => 400,
             #[cfg(feature = "objects")]
             Rejection::ObjectsUnbound | Rejection::ObjectUnreachable(_) => 503,
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminMethod => 405,
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminUnauthorized => 401,
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::BadAdmin(_) => 400,
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::StoresUnbound => 409,
         }
     }
@@ -372,13 +372,13 @@ impl Rejection {
             Rejection::ObjectsUnbound => "objects_unbound",
             #[cfg(feature = "objects")]
             Rejection::ObjectUnreachable(_) => "object_unreachable",
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminMethod => "method_not_allowed",
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminUnauthorized => "unauthorized",
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::BadAdmin(_) => "bad_request",
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::StoresUnbound => "stores_unbound",
         }
     }
@@ -433,17 +433,17 @@ impl fmt::Display for Rejection {
             Rejection::ObjectUnreachable(why) => {
                 write!(f, "service unavailable: the conversation's object did not answer ({why})")
             }
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminMethod => f.write_str(
                 "method not allowed: GET, PUT or DELETE /conversations/state?from=…&to=…",
             ),
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::AdminUnauthorized => {
                 f.write_str("unauthorized: send Authorization: Bearer <ADMIN_API_KEY>")
             }
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::BadAdmin(why) => write!(f, "bad request: {why}"),
-            #[cfg(any(feature = "kv", feature = "objects"))]
+            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
             Rejection::StoresUnbound => f.write_str(
                 "conflict: the state API needs the CONVERSATIONS KV namespace or the CONVERSATION_OBJECTS Durable Objects bound; without either, the cookie Twilio holds is a conversation's only copy",
             ),

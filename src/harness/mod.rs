@@ -312,9 +312,19 @@ impl Objects for LocalObjects {
             if self.unreachable.get() {
                 return Err(ObjectError::Failed("object unreachable (test)".into()));
             }
-            let store = self.store(name);
-            let lookup = |var: &str| self.vars.get(var).cloned();
-            objects::state(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+            #[cfg(feature = "state-api")]
+            {
+                let store = self.store(name);
+                let lookup = |var: &str| self.vars.get(var).cloned();
+                objects::state(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+            }
+            #[cfg(not(feature = "state-api"))]
+            {
+                let _ = (name, call);
+                Err(ObjectError::Failed(
+                    "built without the state-api feature".into(),
+                ))
+            }
         })
     }
 

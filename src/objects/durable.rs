@@ -9,14 +9,18 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use serde::{Deserialize, Serialize};
 
-use super::calls::{ObjectAnswer, ObjectError, StartCall, StateCall, StatusCall, WebhookCall};
+#[cfg(feature = "state-api")]
+use super::calls::StateCall;
+use super::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall};
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, OUTBOX};
 
 use crate::app::{self, Intent, Runtime, Setup};
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::{Change, Source, Store, StoreError};
+#[cfg(feature = "state-api")]
+use crate::storage::Source;
+use crate::storage::{Change, Store, StoreError};
 use crate::twilio::messages::{self, SendError, Template};
 use crate::twilio::segments::as_configured;
 
@@ -559,6 +563,7 @@ pub async fn status<S: Store, O: ObjectStore>(
 
 /// A call of the state API: the record the object keeps, read, ended or corrected. A change
 /// cancels a follow-up asked for before it (its sequence no longer matches).
+#[cfg(feature = "state-api")]
 pub async fn state<S: Store, O: ObjectStore>(
     setup: &Setup,
     call: &StateCall,

@@ -219,6 +219,7 @@ impl ConversationObject {
                 let answer = objects::start(setup, &call, &storage, rt).await?;
                 Ok(serde_json::to_string(&answer)?)
             }
+            #[cfg(feature = "state-api")]
             "/state" => {
                 let call = serde_json::from_str::<StateCall>(body)?;
                 let answer = objects::state(setup, &call, &storage, rt).await?;
