@@ -22,7 +22,6 @@ use crate::conversation::Converse;
 pub use crate::objects::calls::StateOp;
 use crate::record::{Pair, Record};
 use crate::response::{Handled, HttpResponse, LogEvent, Outcome, Rejection};
-use crate::seal::Purpose;
 use crate::storage::{KvWrite, Source, Storage, Store};
 
 /// A change made through the API raises the record's sequence this far, so it wins over
@@ -156,13 +155,7 @@ pub(crate) async fn state_api<S: Store>(
     if !matches!(req.method, "GET" | "PUT" | "DELETE") {
         return Err(Rejection::AdminMethod);
     }
-    let bearer = req
-        .authorization
-        .and_then(|a| a.trim().strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Constant time: how much of the key matched must not show in the timing.
-    let matches = subtle::ConstantTimeEq::ct_eq(bearer.trim().as_bytes(), admin.key.as_bytes());
-    if !bool::from(matches) {
+    if !crate::app::bearer_is(req, &admin.key) {
         return Err(Rejection::AdminUnauthorized);
     }
     let account_sid = admin.account_sid.as_deref().ok_or_else(|| {
@@ -270,9 +263,8 @@ async fn in_kv<S: Store>(
     now: u64,
 ) -> (u16, String, Vec<KvWrite>) {
     let settings = &setup.config.storage;
-    let loaded = Storage::new(settings, *pair, now, Some(kv), None)
-        .load(None)
-        .await;
+    let storage = Storage::new(settings, *pair, now, Some(kv), None);
+    let loaded = storage.load(None).await;
     if let Some(e) = loaded.kv_error {
         let body = serde_json::json!({"error": format!("KV did not answer: {e}")});
         return (503, body.to_string(), Vec::new());
@@ -289,27 +281,13 @@ async fn in_kv<S: Store>(
     let Some(changed) = changed else {
         return (status, body, Vec::new());
     };
+    // A reset record has no last message: it lives from now.
     let expires_at = changed
         .last_seen
         .max(now)
         .saturating_add(settings.kv_ttl_seconds);
-    match settings
-        .keys
-        .seal(&changed, Purpose::Kv, pair, expires_at, settings.encrypt)
-    {
-        Ok(value) => {
-            let key = settings.keys.pair_keys(pair).swap_remove(0);
-            let ttl_seconds = settings.kv_ttl_seconds;
-            (
-                status,
-                body,
-                vec![KvWrite::Put {
-                    key,
-                    value,
-                    ttl_seconds,
-                }],
-            )
-        }
+    match storage.pair_entry(&changed, expires_at) {
+        Ok(write) => (status, body, vec![write]),
         Err(e) => {
             let body = serde_json::json!({"error": format!("the record was not sealed: {e}")});
             (500, body.to_string(), Vec::new())

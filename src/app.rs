@@ -451,15 +451,23 @@ fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejec
     if req.method != "POST" {
         return Err(Rejection::StartMethod);
     }
+    bearer_is(req, key)
+        .then_some(())
+        .ok_or(Rejection::Unauthorized)
+}
+
+/// True when the request's `Authorization: Bearer <token>` is `key`, compared in constant
+/// time: how much of the key matched must not show in the timing.
+#[cfg(any(feature = "objects", all(feature = "state-api", feature = "kv")))]
+pub(crate) fn bearer_is(req: &HttpRequest<'_>, key: &str) -> bool {
     let bearer = req
         .authorization
         .and_then(|a| a.trim().strip_prefix("Bearer "))
         .unwrap_or("");
-    // Constant time: how much of the key matched must not show in the timing.
-    let matches = subtle::ConstantTimeEq::ct_eq(bearer.trim().as_bytes(), key.as_bytes());
-    bool::from(matches)
-        .then_some(())
-        .ok_or(Rejection::Unauthorized)
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        bearer.trim().as_bytes(),
+        key.as_bytes(),
+    ))
 }
 
 /// A start request's JSON object, and its `to` and `from` numbers.

@@ -222,7 +222,7 @@ impl LogEvent {
     /// line was 0.4 KB of every worker's gzipped wasm.
     pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
         use std::fmt::Write;
-        let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+        let text = json_string;
         let or_null = |s: Option<String>| s.unwrap_or_else(|| "null".into());
         let mut line = format!(
             "{{\"event\":\"webhook\",\"outcome\":{},\"status\":{status},\"source\":{},\"count\":{},\"from\":{}",
@@ -265,6 +265,11 @@ impl LogEvent {
         let _ = write!(line, ",\"ms\":{elapsed_ms}}}");
         line
     }
+}
+
+/// `s` as a JSON string, quoted and escaped by serde_json: for JSON written field by field.
+pub(crate) fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// Why a request gets no TwiML.

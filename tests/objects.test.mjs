@@ -24,6 +24,7 @@ import {
   TWILIO_NUMBER,
   sleep,
   waitFor,
+  events,
 } from "./helpers/worker.mjs";
 import { startMessagesApi, twilioError } from "./helpers/messages-api.mjs";
 
@@ -57,14 +58,6 @@ function attach(phone, w) {
 }
 
 
-
-/** The worker's log lines of `event` so far, parsed. */
-function events(logs, event) {
-  return logs
-    .lines()
-    .filter((l) => l.includes(`"event":"${event}"`))
-    .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
-}
 
 /** A fresh directory for the objects' storage, removed when the test ends. */
 function persistDir(t) {

@@ -16,6 +16,7 @@ import {
   TWILIO_NUMBER,
   sleep,
   waitFor,
+  events,
 } from "./helpers/worker.mjs";
 import { startMessagesApi } from "./helpers/messages-api.mjs";
 
@@ -55,13 +56,6 @@ async function messagesApi(t) {
   const api = await startMessagesApi({ accountSid: ACCOUNT_SID, password: AUTH_TOKEN });
   t.after(() => api.close());
   return api;
-}
-
-function events(logs, event) {
-  return logs
-    .lines()
-    .filter((l) => l.includes(`"event":"${event}"`))
-    .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
 }
 
 async function startConversation(mf, json, headers = {}) {

@@ -159,7 +159,9 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     let message = &call.message;
     let intent = Intent::of(message, &setup.config);
     let pair = Pair::of(message);
-    answered_start(setup, store, rt, &pair).await?;
+    // The send in flight, read once for the two things a message changes about it.
+    let in_flight = load_outgoing(store).await?;
+    let in_flight = answered_start(setup, store, rt, &pair, in_flight).await?;
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();
     let (handled, done) = app::respond(
@@ -179,7 +181,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
         // A newer message replaces or cancels the follow-up asked for before, and one on
         // its way is not sent again.
         if done.change == Change::Counted {
-            stale_follow_up(store).await?;
+            stale_follow_up(store, in_flight).await?;
         }
         schedule(store, done.follow_up, done.record.seq, rt.now).await?;
     }
@@ -190,30 +192,33 @@ pub async fn webhook<S: Store, O: ObjectStore>(
 
 /// A text from the person while the opening of a start the worker made is unconfirmed: it
 /// reached them (they answer it), so the start is kept as sent before the text is answered,
-/// and the conversation they answer is the started one.
+/// and the conversation they answer is the started one. Returns the send still in flight.
 async fn answered_start<S: Store, O: ObjectStore>(
     setup: &Setup,
     store: &O,
     rt: &Runtime<'_, S>,
     pair: &Pair<'_>,
-) -> Result<(), ObjectError> {
-    let Some(mut outgoing) = load_outgoing(store).await? else {
-        return Ok(());
+    in_flight: Option<Outgoing>,
+) -> Result<Option<Outgoing>, ObjectError> {
+    let Some(mut outgoing) = in_flight else {
+        return Ok(None);
     };
     if !matches!(outgoing.why, Why::Start { .. }) || !outgoing.unsure() {
-        return Ok(());
+        return Ok(Some(outgoing));
     }
     // Its SID is Twilio's to tell (the status callback, or the list): unknown here.
     outgoing.sids.resize(outgoing.forms.len(), String::new());
-    settle(setup, store, rt, pair, outgoing, Progress::Sent)
-        .await
-        .map(|_| ())
+    settle(setup, store, rt, pair, outgoing, Progress::Sent).await?;
+    Ok(None)
 }
 
-/// A newer message came: a follow-up on its way is not sent again (what may have gone out
-/// is still confirmed).
-async fn stale_follow_up<O: ObjectStore>(store: &O) -> Result<(), ObjectError> {
-    let Some(mut outgoing) = load_outgoing(store).await? else {
+/// A newer message came: a follow-up on its way (`in_flight`) is not sent again (what may
+/// have gone out is still confirmed).
+async fn stale_follow_up<O: ObjectStore>(
+    store: &O,
+    in_flight: Option<Outgoing>,
+) -> Result<(), ObjectError> {
+    let Some(mut outgoing) = in_flight else {
         return Ok(());
     };
     if matches!(outgoing.why, Why::FollowUp { .. }) && !outgoing.stale {

@@ -346,14 +346,33 @@ impl<'a, S: Store> Storage<'a, S> {
         }
         if let Some(value) = kv_value {
             // Written on every counted message, so a lost cookie is recovered exactly.
-            let key = self.settings.keys.pair_keys(&self.pair).swap_remove(0);
-            saved.writes.push(KvWrite::Put {
-                key,
-                value,
-                ttl_seconds: self.settings.kv_ttl_seconds,
-            });
+            saved.writes.push(self.pair_write(value));
         }
         saved
+    }
+
+    /// The pair's KV entry holding `record`, sealed as a webhook seals it, valid until
+    /// `expires_at`: for a record changed outside a webhook (the state API).
+    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    pub(crate) fn pair_entry(
+        &self,
+        record: &Record,
+        expires_at: u64,
+    ) -> Result<KvWrite, SealError> {
+        let s = self.settings;
+        let value = s
+            .keys
+            .seal(record, Purpose::Kv, &self.pair, expires_at, s.encrypt)?;
+        Ok(self.pair_write(value))
+    }
+
+    /// The write of `value` under the pair's (current) KV key.
+    fn pair_write(&self, value: String) -> KvWrite {
+        KvWrite::Put {
+            key: self.settings.keys.pair_keys(&self.pair).swap_remove(0),
+            value,
+            ttl_seconds: self.settings.kv_ttl_seconds,
+        }
     }
 
     /// A reset: the isolate remembers the empty `record`, the cookie is cleared and the

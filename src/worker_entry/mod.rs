@@ -407,7 +407,7 @@ impl Read {
 /// escaped by serde_json: a derived `Serialize` was 0.45 KB of gzipped wasm.
 fn answer_json(response: &HttpResponse, log: &str) -> String {
     use std::fmt::Write;
-    let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let text = crate::response::json_string;
     let mut json = format!(
         "{{\"status\":{},\"contentType\":{}",
         response.status,

@@ -169,6 +169,14 @@ export async function startWorkerWithPeers(vars = {}, options = {}, peers = [], 
   return { mf, url, dispose: () => mf.dispose() };
 }
 
+/** The lines of `logs` (from {@link captureLogs}) of `event` so far, parsed. */
+export function events(logs, event) {
+  return logs
+    .lines()
+    .filter((l) => l.includes(`"event":"${event}"`))
+    .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+}
+
 /**
  * Captures what the worker prints (console.log → stdout, console.error → stderr) as
  * Miniflare's `handleRuntimeStdio` option; `text()` is everything so far.
