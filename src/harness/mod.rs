@@ -265,27 +265,37 @@ impl LocalObjects {
     }
 }
 
+impl LocalObjects {
+    /// Runs `run` in the object `name` with its store and runtime, as the namespace would: an
+    /// unreachable object fails the call.
+    async fn call<T>(
+        &self,
+        name: &str,
+        run: impl AsyncFnOnce(&MapObjectStore, &Runtime<'_, MapKv>) -> Result<T, ObjectError>,
+    ) -> Result<T, ObjectError> {
+        if self.unreachable.get() {
+            return Err(ObjectError::Failed("object unreachable (test)".into()));
+        }
+        let store = self.store(name);
+        let lookup = |var: &str| self.vars.get(var).cloned();
+        run(store.as_ref(), &self.runtime(&lookup)).await
+    }
+}
+
 impl Objects for LocalObjects {
     fn webhook<'a>(
         &'a self,
         name: &'a str,
         call: &'a WebhookCall,
     ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
-        Box::pin(async move {
-            if self.unreachable.get() {
-                return Err(ObjectError::Failed("object unreachable (test)".into()));
-            }
-            let store = self.store(name);
-            let lookup = |var: &str| self.vars.get(var).cloned();
-            let rt = self.runtime(&lookup);
-            let (answer, after_reply) =
-                objects::webhook(&self.setup, call, store.as_ref(), &rt).await?;
+        Box::pin(self.call(name, async |store, rt| {
+            let (answer, after_reply) = objects::webhook(&self.setup, call, store, rt).await?;
             // The object's wait_until: after its answer.
             for task in after_reply {
                 let _ = task.work.await;
             }
             Ok(answer)
-        })
+        }))
     }
 
     fn start<'a>(
@@ -293,14 +303,9 @@ impl Objects for LocalObjects {
         name: &'a str,
         call: &'a StartCall,
     ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
-        Box::pin(async move {
-            if self.unreachable.get() {
-                return Err(ObjectError::Failed("object unreachable (test)".into()));
-            }
-            let store = self.store(name);
-            let lookup = |var: &str| self.vars.get(var).cloned();
-            objects::start(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
-        })
+        Box::pin(self.call(name, async |store, rt| {
+            objects::start(&self.setup, call, store, rt).await
+        }))
     }
 
     fn state<'a>(
@@ -308,24 +313,19 @@ impl Objects for LocalObjects {
         name: &'a str,
         call: &'a crate::objects::StateCall,
     ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
-        Box::pin(async move {
-            if self.unreachable.get() {
-                return Err(ObjectError::Failed("object unreachable (test)".into()));
-            }
+        Box::pin(self.call(name, async move |store, rt| {
             #[cfg(feature = "state-api")]
             {
-                let store = self.store(name);
-                let lookup = |var: &str| self.vars.get(var).cloned();
-                objects::state(&self.setup, call, store.as_ref(), &self.runtime(&lookup)).await
+                objects::state(&self.setup, call, store, rt).await
             }
             #[cfg(not(feature = "state-api"))]
             {
-                let _ = (name, call);
+                let _ = (call, store, rt);
                 Err(ObjectError::Failed(
                     "built without the state-api feature".into(),
                 ))
             }
-        })
+        }))
     }
 
     fn status<'a>(
@@ -333,16 +333,11 @@ impl Objects for LocalObjects {
         name: &'a str,
         call: &'a StatusCall,
     ) -> LocalFuture<'a, Result<(), ObjectError>> {
-        Box::pin(async move {
-            if self.unreachable.get() {
-                return Err(ObjectError::Failed("object unreachable (test)".into()));
-            }
-            let store = self.store(name);
-            let lookup = |var: &str| self.vars.get(var).cloned();
-            objects::status(&self.setup, call, store.as_ref(), &self.runtime(&lookup))
+        Box::pin(self.call(name, async |store, rt| {
+            objects::status(&self.setup, call, store, rt)
                 .await
                 .map(|_| ())
-        })
+        }))
     }
 }
 
