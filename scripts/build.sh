@@ -95,7 +95,24 @@ mv "$STAGE/index.js" "$STAGE/glue.js"
 # The module wrangler.toml's `main` names: the crate's fetch handler (src/entry.mjs: it reads
 # the request in JavaScript and calls the wasm once, 41 to 51 µs less CPU per webhook than a
 # crossing per header, bench/HISTORY.md), and the Durable Object class when the wasm has it.
-cp "$FRAMEWORK/src/entry.mjs" "$FRAMEWORK/src/entry-objects.mjs" "$STAGE/"
+cp "$FRAMEWORK/src/entry.mjs" "$FRAMEWORK/src/entry-objects.mjs" "$FRAMEWORK/src/entry-flows.mjs" "$STAGE/"
+# The project's Studio flows (flows/*.json beside its wrangler.toml), bundled as text: the
+# wasm reads them as the vars flows/<name>.json (src/entry-flows.mjs). Checked as JSON here;
+# the flow itself is checked when the isolate starts, and by `npm run flow -- check`.
+if [ $# -ge 1 ]; then FLOWS_DIR="$PROJECT/flows"; else FLOWS_DIR="$FRAMEWORK/flows"; fi
+node -e '
+  const fs = require("fs"), path = require("path");
+  const [dir, out] = process.argv.slice(1);
+  const flows = {};
+  if (fs.existsSync(dir)) {
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+      const text = fs.readFileSync(path.join(dir, file), "utf8");
+      try { JSON.parse(text); } catch (e) { console.error(`[build] ${dir}/${file} is not JSON: ${e.message}`); process.exit(1); }
+      flows[`flows/${file}`] = text;
+    }
+  }
+  fs.writeFileSync(out, `export default ${JSON.stringify(flows)};\n`);
+' "$FLOWS_DIR" "$STAGE/flows.mjs"
 {
   echo 'export { default } from "./entry.mjs";'
   if grep -q '^export class ConversationObject\b' "$STAGE/glue.js"; then

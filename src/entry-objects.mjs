@@ -2,14 +2,15 @@
 // when a panic replaced the wasm instance (wasm-bindgen refuses an object of the old one), so
 // the pair's object keeps answering. scripts/build.sh exports it when the wasm has it.
 import { ConversationObject as Wasm } from "./glue.js";
+import { withFlows } from "./entry-flows.mjs";
 
 export class ConversationObject {
   #args;
   #inner;
 
   constructor(state, env) {
-    this.#args = [state, env];
-    this.#inner = new Wasm(state, env);
+    this.#args = [state, withFlows(env)];
+    this.#inner = new Wasm(...this.#args);
   }
 
   #call(method, args) {

@@ -11,6 +11,7 @@
 // off each webhook in workerd (bench/HISTORY.md). Here the request is read as plain
 // JavaScript reads it.
 import { webhook, contract } from "./glue.js";
+import { withFlows } from "./entry-flows.mjs";
 
 // The limits and codes, defined once in Rust (`contract` in src/worker_entry/mod.rs).
 const { maxBodyBytes: MAX_BODY_BYTES, bodyState } = JSON.parse(contract());
@@ -85,7 +86,7 @@ export default {
       idempotencyKey: headers.get("idempotency-key"),
       body,
       bodyState: state,
-      env,
+      env: withFlows(env),
       kv: env.CONVERSATIONS,
       objects: env.CONVERSATION_OBJECTS,
       ctx,

@@ -48,6 +48,11 @@ pub struct Request {
     /// A record to seal rather than a cookie to open: the state API's JSON.
     #[serde(default)]
     pub seal: Option<Value>,
+    /// A Studio flow file to check rather than a cookie to open (`npm run flow -- check`):
+    /// `{"ok", "flow", "widgets", "problems"}`.
+    #[cfg(feature = "studio")]
+    #[serde(default)]
+    pub check_flow: Option<String>,
 }
 
 /// The fields of a record to seal, as the worker's state API answers them.
@@ -261,6 +266,11 @@ pub fn serve(conversations: &Conversations) {
         }
         let answer = match serde_json::from_str::<Request>(&line) {
             Ok(req) if req.seal.is_some() => seal(&req),
+            #[cfg(feature = "studio")]
+            Ok(Request {
+                check_flow: Some(path),
+                ..
+            }) => crate::studio::check_file(std::path::Path::new(&path)),
             Ok(req) => inspect(&req, conversations),
             Err(e) => json!({"ok": false, "error": format!("bad request: {e}")}),
         };
@@ -311,8 +321,7 @@ mod tests {
             from: pair.from.into(),
             cookie,
             now: 1_700_000_100,
-            conversation: None,
-            seal: None,
+            ..Request::default()
         };
         let answer = inspect(&req, &ONE);
         let record = &answer["record"];

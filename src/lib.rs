@@ -85,6 +85,8 @@ pub mod response;
 pub mod seal;
 #[doc(hidden)]
 pub mod storage;
+#[cfg(feature = "studio")]
+pub mod studio;
 pub mod twilio;
 pub mod vars;
 

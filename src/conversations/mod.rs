@@ -1,5 +1,5 @@
 //! The conversations this crate ships, each behind its own cargo feature (`counter`,
-//! `survey`), registered by a worker the way any conversation is: by type, in
+//! `survey`, `studio`), registered by a worker the way any conversation is: by type, in
 //! [`crate::worker!`].
 
 #[cfg(feature = "counter")]
@@ -9,6 +9,8 @@ pub mod survey;
 #[cfg(feature = "counter")]
 pub mod template;
 
+#[cfg(feature = "studio")]
+pub use crate::studio::Studio;
 #[cfg(feature = "counter")]
 pub use counter::Counter;
 #[cfg(feature = "survey")]

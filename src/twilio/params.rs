@@ -119,6 +119,12 @@ pub struct InboundMessage {
     /// Media items in index order (from the `MediaUrl{N}` and `MediaContentType{N}`
     /// parameters).
     pub media: Vec<Media>,
+    /// Every other parameter, in the order Twilio sent them (`FromCity`, `SmsStatus`, …):
+    /// a Studio flow reads them all as `trigger.message.*`. Only the `studio` feature keeps
+    /// them.
+    #[cfg(feature = "studio")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<(String, String)>,
 }
 
 impl InboundMessage {
@@ -151,6 +157,13 @@ impl InboundMessage {
                 "MessageStatus" => &mut msg.message_status,
                 "OptOutType" => &mut msg.opt_out_type,
                 "ErrorCode" => &mut msg.error_code,
+                #[cfg(feature = "studio")]
+                other
+                    if !other.starts_with("MediaUrl") && !other.starts_with("MediaContentType") =>
+                {
+                    msg.other.push((other.to_string(), value.to_string()));
+                    continue;
+                }
                 _ => continue,
             };
             if field.is_some() {

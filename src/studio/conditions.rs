@@ -1,0 +1,322 @@
+//! The Split Based On widget's conditions
+//! (https://www.twilio.com/docs/studio/widget-library/split-based-on): a condition is
+//! "Subject, Predicate, [value]", the subject being the widget's Variable to Test (or the
+//! condition's own argument), and "Value can be null for certain conditions, such as is
+//! blank".
+//!
+//! The rules, as a Studio user relies on them:
+//! - Text comparisons ignore case and the spaces around the subject and the value (a reply
+//!   of " Yes" matches `Equal To yes`): people do not type what the canvas says exactly.
+//! - `Matches Any Of` / `Does Not Match Any Of` take a comma-separated list, each item trimmed
+//!   and empty items (a trailing comma) ignored: `START, Start, start,` is three items.
+//! - `Less Than` / `Greater Than` compare numbers (decimals allowed); a subject or value that
+//!   is not a number matches neither.
+//! - `Regex` is the value as a regular expression searched in the subject (anchor it with `^`
+//!   and `$`), case-sensitive unless it says `(?i)`; an invalid one refuses the flow.
+//! - `Is Before/After Time` compare times of day (`HH:MM`, `HH:MM:SS`, or the time of an
+//!   ISO 8601 date-time), `Is Before/After Date` dates (`YYYY-MM-DD`, `MM/DD/YYYY`, or the date
+//!   of an ISO 8601 date-time), the subject against the value; when the subject is empty the
+//!   current time (UTC) is the subject, so `Is Before Time 17:00` over an empty input asks
+//!   whether it is before 5 pm now.
+
+use regex_lite::RegexBuilder;
+
+/// One condition kind Studio exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // Studio's own names, one each.
+pub enum Kind {
+    EqualTo,
+    NotEqualTo,
+    MatchesAnyOf,
+    DoesNotMatchAnyOf,
+    IsBlank,
+    IsNotBlank,
+    Regex,
+    Contains,
+    DoesNotContain,
+    StartsWith,
+    DoesNotStartWith,
+    LessThan,
+    GreaterThan,
+    IsBeforeTime,
+    IsAfterTime,
+    IsBeforeDate,
+    IsAfterDate,
+}
+
+const NAMES: &[(&str, Kind)] = &[
+    ("equal_to", Kind::EqualTo),
+    ("not_equal_to", Kind::NotEqualTo),
+    ("matches_any_of", Kind::MatchesAnyOf),
+    ("does_not_match_any_of", Kind::DoesNotMatchAnyOf),
+    ("is_blank", Kind::IsBlank),
+    ("is_not_blank", Kind::IsNotBlank),
+    ("regex", Kind::Regex),
+    ("contains", Kind::Contains),
+    ("does_not_contain", Kind::DoesNotContain),
+    ("starts_with", Kind::StartsWith),
+    ("does_not_start_with", Kind::DoesNotStartWith),
+    ("less_than", Kind::LessThan),
+    ("greater_than", Kind::GreaterThan),
+    ("is_before_time", Kind::IsBeforeTime),
+    ("is_after_time", Kind::IsAfterTime),
+    ("is_before_date", Kind::IsBeforeDate),
+    ("is_after_date", Kind::IsAfterDate),
+];
+
+/// A regex's compiled size limit: a flow's pattern is the author's, but a Liquid value can
+/// make it from an inbound text.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Kind {
+    /// The kind Studio's JSON names `name`; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        NAMES.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+}
+
+/// Checks a condition's literal `value` when the flow is loaded: a regex that does not
+/// compile, a time or date that is none.
+pub fn check(kind: Kind, value: &str) -> Result<(), String> {
+    match kind {
+        Kind::Regex => regex(value).map(|_| ()),
+        Kind::IsBeforeTime | Kind::IsAfterTime => time_of_day(value)
+            .map(|_| ())
+            .ok_or_else(|| format!("\"{value}\" is not a time (HH:MM)")),
+        Kind::IsBeforeDate | Kind::IsAfterDate => day(value)
+            .map(|_| ())
+            .ok_or_else(|| format!("\"{value}\" is not a date (YYYY-MM-DD)")),
+        _ => Ok(()),
+    }
+}
+
+fn regex(pattern: &str) -> Result<regex_lite::Regex, String> {
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| format!("the regex does not compile ({e})"))
+}
+
+/// Whether `input` meets the condition; `now` is Unix seconds. Never panics: what cannot be
+/// compared does not match.
+pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
+    let (subject, value) = (input.trim(), value.trim());
+    let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
+    let any_of = || {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .any(|item| same(subject, item))
+    };
+    let lower = || (subject.to_lowercase(), value.to_lowercase());
+    match kind {
+        Kind::EqualTo => same(subject, value),
+        Kind::NotEqualTo => !same(subject, value),
+        Kind::MatchesAnyOf => any_of(),
+        Kind::DoesNotMatchAnyOf => !any_of(),
+        Kind::IsBlank => subject.is_empty(),
+        Kind::IsNotBlank => !subject.is_empty(),
+        Kind::Regex => regex(value).is_ok_and(|r| r.is_match(input)),
+        Kind::Contains => {
+            let (s, v) = lower();
+            s.contains(&v)
+        }
+        Kind::DoesNotContain => {
+            let (s, v) = lower();
+            !s.contains(&v)
+        }
+        Kind::StartsWith => {
+            let (s, v) = lower();
+            s.starts_with(&v)
+        }
+        Kind::DoesNotStartWith => {
+            let (s, v) = lower();
+            !s.starts_with(&v)
+        }
+        Kind::LessThan => numbers(subject, value).is_some_and(|(a, b)| a < b),
+        Kind::GreaterThan => numbers(subject, value).is_some_and(|(a, b)| a > b),
+        Kind::IsBeforeTime | Kind::IsAfterTime => {
+            let at = if subject.is_empty() {
+                Some((now % 86_400) as u32)
+            } else {
+                time_of_day(subject)
+            };
+            match (at, time_of_day(value)) {
+                (Some(a), Some(b)) if kind == Kind::IsBeforeTime => a < b,
+                (Some(a), Some(b)) => a > b,
+                _ => false,
+            }
+        }
+        Kind::IsBeforeDate | Kind::IsAfterDate => {
+            let at = if subject.is_empty() {
+                Some((now / 86_400) as i64)
+            } else {
+                day(subject)
+            };
+            match (at, day(value)) {
+                (Some(a), Some(b)) if kind == Kind::IsBeforeDate => a < b,
+                (Some(a), Some(b)) => a > b,
+                _ => false,
+            }
+        }
+    }
+}
+
+fn numbers(a: &str, b: &str) -> Option<(f64, f64)> {
+    let number = |s: &str| s.parse::<f64>().ok().filter(|n| n.is_finite());
+    Some((number(a)?, number(b)?))
+}
+
+/// Seconds since midnight of `HH:MM[:SS]`, or of the time in an ISO 8601 date-time.
+fn time_of_day(text: &str) -> Option<u32> {
+    let text = text.trim();
+    let time = match text.find('T') {
+        Some(at) if text[..at].contains('-') => &text[at + 1..],
+        _ => text,
+    };
+    let time = time.trim_end_matches('Z');
+    let time = time.split(['+', '-']).next()?;
+    let mut parts = time.split(':');
+    let hours: u32 = parts.next()?.trim().parse().ok()?;
+    let minutes: u32 = parts.next()?.trim().parse().ok()?;
+    let seconds: u32 = match parts.next() {
+        Some(s) => s.split('.').next()?.parse().ok()?,
+        None => 0,
+    };
+    if parts.next().is_some() || hours > 23 || minutes > 59 || seconds > 60 {
+        return None;
+    }
+    Some(hours * 3600 + minutes * 60 + seconds)
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD` (or an ISO 8601 date-time's date) or `MM/DD/YYYY`.
+fn day(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (y, m, d) = if let Some((m, rest)) = text.split_once('/') {
+        let (d, y) = rest.split_once('/')?;
+        (
+            y.trim().parse().ok()?,
+            m.trim().parse().ok()?,
+            d.trim().parse().ok()?,
+        )
+    } else {
+        let date = text.get(..10)?;
+        let mut parts = date.split('-');
+        let y = parts.next()?.parse().ok()?;
+        let m = parts.next()?.parse().ok()?;
+        let d = parts.next()?.parse().ok()?;
+        (y, m, d)
+    };
+    days_from_civil(y, m, d)
+}
+
+/// Howard Hinnant's `days_from_civil`: the proleptic Gregorian day number.
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let month_days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if !(1..=12).contains(&m) || !(0..=9999).contains(&y) {
+        return None;
+    }
+    let max = month_days[(m - 1) as usize] + u32::from(m == 2 && leap);
+    if d == 0 || d > max {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holds_named(kind: &str, input: &str, value: &str) -> bool {
+        holds(Kind::from_name(kind).unwrap(), input, value, 1_700_000_000)
+    }
+
+    #[test]
+    fn every_kind_studio_exports_has_a_name() {
+        assert_eq!(NAMES.len(), 17);
+        assert_eq!(Kind::from_name("equal_to"), Some(Kind::EqualTo));
+        assert_eq!(Kind::from_name("is_between"), None);
+    }
+
+    #[test]
+    fn text_ignores_case_and_surrounding_spaces() {
+        assert!(holds_named("equal_to", " YES ", "yes"));
+        assert!(!holds_named("equal_to", "yes please", "yes"));
+        assert!(holds_named("not_equal_to", "no", "yes"));
+        assert!(holds_named("contains", "Maybe YES", "yes"));
+        assert!(holds_named("does_not_contain", "nope", "yes"));
+        assert!(holds_named("starts_with", "Stop now", "stop"));
+        assert!(holds_named("does_not_start_with", "now stop", "stop"));
+    }
+
+    #[test]
+    fn lists_are_comma_separated_trimmed_and_skip_empty_items() {
+        assert!(holds_named(
+            "matches_any_of",
+            "start",
+            "START, Start, start,"
+        ));
+        assert!(holds_named("matches_any_of", "Help!", "Help, HELP!, z"));
+        assert!(!holds_named("matches_any_of", "", "a, ,b,"));
+        assert!(!holds_named("matches_any_of", "a b", "a,b"));
+        assert!(holds_named("does_not_match_any_of", "c", "a,b"));
+        assert!(!holds_named("does_not_match_any_of", "B", "a,b"));
+    }
+
+    #[test]
+    fn blank_means_empty_after_trimming() {
+        assert!(holds_named("is_blank", "   ", "Is Blank"));
+        assert!(holds_named("is_not_blank", "x", ""));
+        assert!(!holds_named("is_not_blank", "\n", ""));
+    }
+
+    #[test]
+    fn numbers_compare_as_numbers_and_text_matches_neither() {
+        assert!(holds_named("less_than", "9", "10"));
+        assert!(!holds_named("less_than", "10", "9"));
+        assert!(holds_named("greater_than", " 2.5 ", "2"));
+        assert!(!holds_named("less_than", "abc", "10000"));
+        assert!(!holds_named("greater_than", "abc", "1"));
+        assert!(!holds_named("less_than", "NaN", "1"));
+    }
+
+    #[test]
+    fn regexes_search_the_subject_and_bad_ones_refuse_the_flow() {
+        assert!(holds_named("regex", "order 1234", r"\d{4}"));
+        assert!(!holds_named("regex", "order 12", r"^\d{4}$"));
+        assert!(!holds_named("regex", "YES", "yes"));
+        assert!(holds_named("regex", "YES", "(?i)yes"));
+        assert!(check(Kind::Regex, "(").is_err());
+        assert!(!holds_named("regex", "(", "("));
+        assert!(check(Kind::Regex, r"^\d+$").is_ok());
+    }
+
+    #[test]
+    fn times_and_dates() {
+        assert!(holds_named("is_before_time", "09:30", "10:00"));
+        assert!(holds_named(
+            "is_after_time",
+            "2024-05-01T18:15:00Z",
+            "17:00"
+        ));
+        assert!(!holds_named("is_after_time", "soon", "17:00"));
+        // An empty subject is now: 1_700_000_000 is 2023-11-14 22:13:20 UTC.
+        assert!(holds_named("is_after_time", "", "22:00"));
+        assert!(holds_named("is_before_date", "", "2023-11-15"));
+        assert!(holds_named("is_after_date", "12/25/2024", "2024-12-24"));
+        assert!(!holds_named("is_before_date", "2024-02-30", "2025-01-01"));
+        assert!(check(Kind::IsBeforeTime, "25:00").is_err());
+        assert!(check(Kind::IsAfterDate, "tomorrow").is_err());
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
+    }
+}

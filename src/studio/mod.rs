@@ -1,0 +1,332 @@
+//! **Studio flows at the edge** (feature `studio`): `CONVERSATION=studio` with
+//! `STUDIO_FLOW=<name>` runs `flows/<name>.json`, a flow exactly as Twilio Studio exports it,
+//! with its execution sealed into the pair's cookie like any conversation's state.
+//!
+//! The build bundles every `flows/*.json` beside the worker (scripts/build.sh), and the
+//! isolate reads them as the vars `flows/<name>.json`; natively (the test phone, `npm run
+//! flow`) a flow not given as a var is read from `flows/` in the working directory. The flow
+//! is checked when the isolate starts: a widget this runtime cannot run, a transition to a
+//! missing widget, a template or regex that does not parse or bad JSON make every webhook
+//! answer `500 misconfigured: STUDIO_FLOW …`, naming the widget and the reason.
+//!
+//! What runs: `trigger` (`incomingMessage`; `incomingRequest` for `POST /conversations`, its
+//! `parameters` as `flow.data`), `send-message`, `send-and-wait-for-reply` (its timeout is the
+//! pair's Durable Object alarm, so without `CONVERSATION_OBJECTS` it never fires),
+//! `split-based-on`, `set-variables`, `make-http-request` and `run-subflow`. Templates are
+//! Liquid ([`liquid`]), over `trigger.message.*`, `widgets.<name>.*`, `flow.variables.*`,
+//! `flow.data.*`, `contact.channel.address` and `flow.channel.address`.
+
+pub mod conditions;
+pub mod flow;
+pub mod liquid;
+pub mod run;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::conversation::{Context, Conversation, Reply, Start, View};
+use crate::twilio::params::InboundMessage;
+use crate::vars::{ConfigError, Vars};
+use flow::{Flow, FlowError};
+use run::{Event, Execution, Flows, Outcome};
+
+/// The shipped conversation that runs a Studio flow.
+#[derive(Debug)]
+pub struct Studio {
+    flows: Flows,
+}
+
+impl Studio {
+    /// The flows it runs: `STUDIO_FLOW`'s and the subflows it reaches.
+    pub fn flows(&self) -> &Flows {
+        &self.flows
+    }
+}
+
+/// Reads flow `name` and every subflow it runs, through `source` (a flow's name → its JSON
+/// text) and `subflows` (`STUDIO_SUBFLOWS`: a run-subflow widget's `flow_sid` → a flow's
+/// name, for subflows whose file is not named by their SID). Every problem of every flow
+/// comes back, each naming its flow and widget.
+pub fn load(
+    name: &str,
+    source: &dyn Fn(&str) -> Option<String>,
+    subflows: &BTreeMap<String, String>,
+) -> Result<Flows, Vec<FlowError>> {
+    let mut all = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut pending = vec![name.to_string()];
+    while let Some(next) = pending.pop() {
+        if all.contains_key(&next) {
+            continue;
+        }
+        let error = |problem: String| FlowError {
+            flow: next.clone(),
+            widget: None,
+            problem,
+        };
+        if !valid_name(&next) {
+            errors.push(error(
+                "a flow's name is letters, digits, '-' and '_'".into(),
+            ));
+            continue;
+        }
+        let Some(json) = source(&next) else {
+            errors.push(error(
+                "no such file (the build bundles flows/*.json)".into(),
+            ));
+            continue;
+        };
+        let find = |sid: &str| {
+            if let Some(name) = subflows.get(sid) {
+                return Some(name.clone());
+            }
+            (valid_name(sid) && source(sid).is_some()).then(|| sid.to_string())
+        };
+        match Flow::parse(&next, &json, &find) {
+            Ok(flow) => {
+                pending.extend(flow.subflows().map(str::to_string));
+                all.insert(next, flow);
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Flows {
+            main: name.to_string(),
+            all,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks the flow file at `path` as the isolate would (its subflows read from the same
+/// folder, `STUDIO_SUBFLOWS` from the environment): `{"ok", "flow", "widgets", "problems"}`,
+/// for `npm run flow -- check`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn check_file(path: &std::path::Path) -> Value {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let source = |flow: &str| {
+        let file = if flow == name {
+            path.to_path_buf()
+        } else {
+            dir.join(format!("{flow}.json"))
+        };
+        std::fs::read_to_string(file).ok()
+    };
+    let subflows: BTreeMap<String, String> = std::env::var("STUDIO_SUBFLOWS")
+        .ok()
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    match load(&name, &source, &subflows) {
+        Ok(flows) => serde_json::json!({
+            "ok": true,
+            "flow": name,
+            "widgets": flows.all.values().map(|f| f.states.len()).sum::<usize>(),
+            "flows": flows.all.keys().collect::<Vec<_>>(),
+            "problems": [],
+        }),
+        Err(errors) => serde_json::json!({
+            "ok": false,
+            "flow": name,
+            "problems": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A flow's JSON: the var `flows/<name>.json` (what the build bundles), else natively the
+/// file in `flows/`.
+fn flow_source(vars: &Vars<'_>, name: &str) -> Option<String> {
+    if let Some(json) = vars.get(&format!("flows/{name}.json")) {
+        return Some(json);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let dir = vars
+            .get("STUDIO_FLOWS_DIR")
+            .unwrap_or_else(|| "flows".into());
+        std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{name}.json"))).ok()
+    }
+    #[cfg(target_arch = "wasm32")]
+    None
+}
+
+impl Conversation for Studio {
+    const NAME: &'static str = "studio";
+    type State = Execution;
+
+    fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let name = vars.get("STUDIO_FLOW").ok_or_else(|| {
+            ConfigError::new(
+                "STUDIO_FLOW",
+                "must name the flow to run: flows/<STUDIO_FLOW>.json",
+            )
+        })?;
+        let subflows: BTreeMap<String, String> = match vars.get("STUDIO_SUBFLOWS") {
+            None => BTreeMap::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                ConfigError::new(
+                    "STUDIO_SUBFLOWS",
+                    format!("must be a JSON object of flow SID to flow name, like {{\"FW…\": \"greeting\"}} ({e})"),
+                )
+            })?,
+        };
+        let source = |flow: &str| flow_source(vars, flow);
+        let flows = load(&name, &source, &subflows).map_err(|errors| {
+            let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            ConfigError::new("STUDIO_FLOW", all.join("; "))
+        })?;
+        Ok(Studio { flows })
+    }
+
+    async fn reply(
+        &self,
+        message: &InboundMessage,
+        _chat: &View<'_>,
+        execution: &mut Execution,
+        ctx: &Context<'_>,
+    ) -> Reply {
+        let event = Event::Message(parameters(message));
+        let outcome = execution
+            .advance(&self.flows, event, false, false, ctx)
+            .await;
+        reply(outcome)
+    }
+
+    /// The waiting widget's timeout: the pair's object calls this when the reply it asked for
+    /// ([`Reply::follow_up_after`]) did not come in time.
+    async fn follow_up(
+        &self,
+        chat: &View<'_>,
+        execution: &mut Execution,
+        ctx: &Context<'_>,
+    ) -> Reply {
+        let outcome = execution
+            .advance(
+                &self.flows,
+                Event::Timeout,
+                true,
+                last_send_failed(chat),
+                ctx,
+            )
+            .await;
+        reply(outcome)
+    }
+
+    /// `POST /conversations` runs the trigger's `incomingRequest` transition, with the
+    /// request's `parameters` (an object, or Studio's REST API's JSON text) as `flow.data`.
+    async fn start(
+        &self,
+        start: &Start,
+        execution: &mut Execution,
+        ctx: &Context<'_>,
+    ) -> Result<Reply, String> {
+        if self.flows.all[&self.flows.main]
+            .start("incomingRequest")
+            .is_none()
+        {
+            return Err("this flow's trigger has no incomingRequest transition".into());
+        }
+        let parameters = match start.fields.get("parameters") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => map,
+                _ => return Err("parameters must be a JSON object".into()),
+            },
+            Some(_) => return Err("parameters must be a JSON object".into()),
+        };
+        let event = Event::Request {
+            parameters,
+            contact: start.to.clone(),
+            channel: start.from.clone(),
+        };
+        let outcome = execution
+            .advance(&self.flows, event, true, false, ctx)
+            .await;
+        Ok(reply(outcome))
+    }
+}
+
+/// Whether the worker's latest own send is reported failed or undelivered.
+fn last_send_failed(chat: &View<'_>) -> bool {
+    #[cfg(feature = "objects")]
+    {
+        chat.standing
+            .deliveries
+            .last()
+            .is_some_and(|d| d.status == "failed" || d.status == "undelivered")
+    }
+    #[cfg(not(feature = "objects"))]
+    {
+        let _ = chat;
+        false
+    }
+}
+
+fn reply(outcome: Outcome) -> Reply {
+    let mut reply = Reply::none();
+    for message in outcome.messages {
+        reply = reply.then_message(message);
+    }
+    match outcome.wait {
+        Some(seconds) => reply.follow_up_after(std::time::Duration::from_secs(seconds)),
+        None => reply,
+    }
+}
+
+/// Every parameter of the webhook, as `trigger.message.*` and `widgets.<name>.inbound.*`
+/// read them (https://www.twilio.com/docs/studio/widget-library/trigger-start).
+fn parameters(message: &InboundMessage) -> Map<String, Value> {
+    let mut map = Map::new();
+    let mut put = |name: &str, value: &str| {
+        map.insert(name.to_string(), Value::String(value.to_string()));
+    };
+    let optional = [
+        ("MessageSid", &message.message_sid),
+        ("SmsSid", &message.sms_sid),
+        ("AccountSid", &message.account_sid),
+        ("MessagingServiceSid", &message.messaging_service_sid),
+        ("NumMedia", &message.num_media),
+        ("NumSegments", &message.num_segments),
+        ("ProfileName", &message.profile_name),
+        ("WaId", &message.wa_id),
+        ("OptOutType", &message.opt_out_type),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            put(name, value);
+        }
+    }
+    put("From", &message.from);
+    put("To", &message.to);
+    put("Body", &message.body);
+    for (i, media) in message.media.iter().enumerate() {
+        put(&format!("MediaUrl{i}"), &media.url);
+        if let Some(content_type) = &media.content_type {
+            put(&format!("MediaContentType{i}"), content_type);
+        }
+    }
+    for (name, value) in &message.other {
+        put(name, value);
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests;
