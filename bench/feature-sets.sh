@@ -17,6 +17,9 @@ SETS=(
   "counter-kv|counter,kv|Counter|speed"
   "counter-objects|counter,objects|Counter|speed"
   "counter-survey-all|counter,survey,kv,objects,smart-encoding,state-api|Counter, Survey|speed"
+  "studio-cookie|studio|Studio|speed"
+  "studio-cookie-size|studio|Studio|size"
+  "all|counter,survey,studio,kv,objects,smart-encoding,state-api|Counter, Survey, Studio|speed"
 )
 
 project() { # project <dir> <features> <conversations> <opt>

@@ -72,7 +72,7 @@ pub enum Widget {
         matches: Vec<(Vec<Condition>, Option<String>)>,
     },
     /// `set-variables` (https://www.twilio.com/docs/studio/widget-library/set-variables).
-    SetVariables(Vec<(String, Template)>),
+    SetVariables(Vec<Pair>),
     /// `make-http-request` (https://www.twilio.com/docs/studio/widget-library/http-request).
     Http(Http),
     /// `run-subflow` (https://www.twilio.com/docs/studio/widget-library/run-subflow).
@@ -80,7 +80,7 @@ pub enum Widget {
         /// The flow file it runs (found from the widget's `flow_sid`).
         flow: String,
         /// `parameters`: the subflow's `flow.data`.
-        parameters: Vec<(String, Template)>,
+        parameters: Vec<Pair>,
     },
 }
 
@@ -95,6 +95,31 @@ pub struct Condition {
     pub value: Template,
 }
 
+/// A key and its value's template (set-variables' variables, parameters).
+#[derive(Debug)]
+pub struct Pair {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: Template,
+    /// "Parse as JSON object" is ticked: a value that renders as JSON is kept as that JSON
+    /// (https://www.twilio.com/docs/studio/widget-library/set-variables).
+    pub json: bool,
+}
+
+impl Pair {
+    /// The value over `scope`: text, or JSON when the pair says so and it parses.
+    pub fn render(&self, scope: &Value) -> Value {
+        let text = self.value.render(scope);
+        if self.json {
+            if let Ok(value) = serde_json::from_str(&text) {
+                return value;
+            }
+        }
+        Value::String(text)
+    }
+}
+
 /// A Make HTTP Request widget.
 #[derive(Debug)]
 pub struct Http {
@@ -107,7 +132,7 @@ pub struct Http {
     /// `content_type` as the widget gives it.
     pub content_type: String,
     /// `parameters`: the form fields (or the query, for GET).
-    pub parameters: Vec<(String, Template)>,
+    pub parameters: Vec<Pair>,
     /// `body`: the JSON text, for `application/json`.
     pub body: Option<Template>,
 }
@@ -424,8 +449,14 @@ fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widget, Vec<Stri
             for item in items {
                 let k = item.get(key).map(text_of).unwrap_or_default();
                 let v = item.get("value").map(text_of).unwrap_or_default();
+                let json = item.get("type").and_then(Value::as_str) == Some("json")
+                    || item.get("parse_as_json").and_then(Value::as_bool) == Some(true);
                 match Template::parse(&v) {
-                    Ok(t) if !k.is_empty() => out.push((k, t)),
+                    Ok(value) if !k.is_empty() => out.push(Pair {
+                        key: k,
+                        value,
+                        json,
+                    }),
                     Ok(_) => problems.push(format!("an entry without a {key}")),
                     Err(e) => problems.push(format!("{k}: {e}")),
                 }

@@ -187,7 +187,12 @@ impl Execution {
                 if flows.get("").reads.trigger {
                     self.trigger.insert("message".into(), Value::Object(params));
                 }
-                flows.get("").start("incomingMessage").map(str::to_string)
+                // A flow drawn for Conversations (the "Incoming Conversation" trigger) runs
+                // its conversation transition for texts when its incomingMessage has none.
+                let main = flows.get("");
+                main.start("incomingMessage")
+                    .or_else(|| main.start("incomingConversationMessage"))
+                    .map(str::to_string)
             }
             (
                 Event::Request {
@@ -355,9 +360,8 @@ impl Execution {
             }
             Widget::SetVariables(pairs) => {
                 let scope = self.scope();
-                for (key, value) in pairs {
-                    self.variables
-                        .insert(key.clone(), Value::String(value.render(&scope)));
+                for pair in pairs {
+                    self.variables.insert(pair.key.clone(), pair.render(&scope));
                 }
                 go("next")
             }
@@ -375,7 +379,7 @@ impl Execution {
                 let scope = self.scope();
                 let data: Map<String, Value> = parameters
                     .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.render(&scope))))
+                    .map(|p| (p.key.clone(), p.render(&scope)))
                     .collect();
                 self.parents.push(Parent {
                     flow: at.flow.clone(),
@@ -431,7 +435,7 @@ impl Execution {
         let pairs: Vec<(String, String)> = http
             .parameters
             .iter()
-            .map(|(k, v)| (k.clone(), v.render(&scope)))
+            .map(|p| (p.key.clone(), p.value.render(&scope)))
             .collect();
         let mut request = ClientRequest::get(url.trim());
         request.method.clone_from(&http.method);

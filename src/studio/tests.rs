@@ -375,3 +375,19 @@ fn post_json_http_requests_carry_the_body_and_the_key() {
         .header_value("content-type")
         .is_some_and(|c| c.starts_with("application/json")));
 }
+
+#[test]
+fn json_variables_and_a_flow_drawn_for_conversations() {
+    // The trigger's texts go nowhere, its Conversations transition somewhere: texts run it.
+    let json = r#"{"description": "t", "initial_state": "Trigger", "states": [
+        {"name": "Trigger", "type": "trigger", "properties": {}, "transitions": [
+            {"event": "incomingMessage"}, {"event": "incomingConversationMessage", "next": "vars"}]},
+        {"name": "vars", "type": "set-variables", "transitions": [{"event": "next", "next": "say"}],
+         "properties": {"variables": [
+            {"key": "order", "value": "{\"id\": 7, \"items\": [\"tea\", \"cake\"]}", "type": "json"},
+            {"key": "plain", "value": "{\"id\": 8}"}]}},
+        {"name": "say", "type": "send-message", "transitions": [{"event": "sent"}],
+         "properties": {"body": "{{flow.variables.order.id}}: {{flow.variables.order.items | join: ' and '}} / {{flow.variables.plain.id}}"}}]}"#;
+    let mut phone = inline(json);
+    assert_eq!(phone.text("hi").texts(), ["7: tea and cake / "]);
+}
