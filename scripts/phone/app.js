@@ -304,7 +304,12 @@ function renderState() {
   const own = isObj ? ("state" in record ? ["Conversation state", record.state] : "memory" in record ? ["Conversation state (memory)", record.memory] : null) : null;
   $("own-state-box").hidden = !own;
   if (own) {
-    $("own-state-title").textContent = own[0];
+    // A Studio flow's execution (CONVERSATION=studio) says where it waits.
+    const s = own[1];
+    const studio = s !== null && typeof s === "object" && ("widget" in s || "variables" in s || "parents" in s);
+    $("own-state-title").textContent = studio
+      ? `Studio execution: ${s.widget ? `waiting at ${s.flow ? `${s.flow} › ` : ""}${s.widget}` : "none active"}`
+      : own[0];
     $("own-state").textContent = jsonText(own[1]);
   }
 
