@@ -5,14 +5,18 @@
 //! blank".
 //!
 //! The rules, as a Studio user relies on them:
-//! - Text comparisons ignore case and the spaces around the subject and the value (a reply
-//!   of " Yes" matches `Equal To yes`): people do not type what the canvas says exactly.
+//! - Every comparison ignores case and the spaces around the subject and the value: an
+//!   earlier version of the page said "Note: Studio conditions are not case-sensitive and
+//!   automatically trim leading and trailing spaces of the values"; the current one states no
+//!   other rule, so that one is kept (a reply of " Yes" matches `Equal To yes`).
 //! - `Matches Any Of` / `Does Not Match Any Of` take a comma-separated list, each item trimmed
 //!   and empty items (a trailing comma) ignored: `START, Start, start,` is three items.
 //! - `Less Than` / `Greater Than` compare numbers (decimals allowed); a subject or value that
 //!   is not a number matches neither.
-//! - `Regex` is the value as a regular expression searched in the subject (anchor it with `^`
-//!   and `$`), case-sensitive unless it says `(?i)`; an invalid one refuses the flow.
+//! - `Regex` is the value as a regular expression (regex-lite's syntax: Rust's `regex`
+//!   without Unicode classes) searched in the trimmed subject (anchor it with `^` and `$`),
+//!   without case by the note above (`(?-i)` in the pattern turns that off); an invalid one
+//!   refuses the flow. Twilio names no dialect.
 //! - `Is Before/After Time` compare times of day (`HH:MM`, `HH:MM:SS`, or the time of an
 //!   ISO 8601 date-time), `Is Before/After Date` dates (`YYYY-MM-DD`, `MM/DD/YYYY`, or the date
 //!   of an ISO 8601 date-time), the subject against the value; when the subject is empty the
@@ -92,6 +96,7 @@ pub fn check(kind: Kind, value: &str) -> Result<(), String> {
 
 fn regex(pattern: &str) -> Result<regex_lite::Regex, String> {
     RegexBuilder::new(pattern)
+        .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .nest_limit(64)
         .build()
@@ -118,7 +123,7 @@ pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
         Kind::DoesNotMatchAnyOf => !any_of(),
         Kind::IsBlank => subject.is_empty(),
         Kind::IsNotBlank => !subject.is_empty(),
-        Kind::Regex => regex(value).is_ok_and(|r| r.is_match(input)),
+        Kind::Regex => regex(value).is_ok_and(|r| r.is_match(subject)),
         Kind::Contains => {
             let (s, v) = lower();
             s.contains(&v)
@@ -293,8 +298,9 @@ mod tests {
     fn regexes_search_the_subject_and_bad_ones_refuse_the_flow() {
         assert!(holds_named("regex", "order 1234", r"\d{4}"));
         assert!(!holds_named("regex", "order 12", r"^\d{4}$"));
-        assert!(!holds_named("regex", "YES", "yes"));
-        assert!(holds_named("regex", "YES", "(?i)yes"));
+        assert!(holds_named("regex", "YES", "^yes$"));
+        assert!(!holds_named("regex", "YES", "(?-i)yes"));
+        assert!(holds_named("regex", " 1234 ", r"^\d{4}$"));
         assert!(check(Kind::Regex, "(").is_err());
         assert!(!holds_named("regex", "(", "("));
         assert!(check(Kind::Regex, r"^\d+$").is_ok());
