@@ -17,7 +17,7 @@
 //!   without Unicode classes) searched in the trimmed subject (anchor it with `^` and `$`),
 //!   without case by the note above (`(?-i)` in the pattern turns that off); an invalid one
 //!   refuses the flow. Twilio names no dialect.
-//! - `Is Before/After Time` compare times of day (`HH:MM`, `HH:MM:SS`, or the time of an
+//! - `Is Before/After Time` compare times of day (`HH:MM`, `HH:MM:SS`, `2:30 PM`, or the time of an
 //!   ISO 8601 date-time), `Is Before/After Date` dates (`YYYY-MM-DD`, `MM/DD/YYYY`, or the date
 //!   of an ISO 8601 date-time), the subject against the value; when the subject is empty the
 //!   current time (UTC) is the subject, so `Is Before Time 17:00` over an empty input asks
@@ -182,7 +182,16 @@ fn time_of_day(text: &str) -> Option<u32> {
         _ => text,
     };
     let time = time.trim_end_matches('Z');
-    let time = time.split(['+', '-']).next()?;
+    let time = time.split(['+', '-']).next()?.trim();
+    // A 12-hour time: "2:30 PM", "12:05am" (12 AM is midnight).
+    let lower = time.to_ascii_lowercase();
+    let (time, shift) = match lower
+        .strip_suffix("pm")
+        .or_else(|| lower.strip_suffix("am"))
+    {
+        Some(rest) => (rest.trim().to_string(), Some(lower.ends_with("pm"))),
+        None => (lower.clone(), None),
+    };
     let mut parts = time.split(':');
     let hours: u32 = parts.next()?.trim().parse().ok()?;
     let minutes: u32 = parts.next()?.trim().parse().ok()?;
@@ -193,6 +202,11 @@ fn time_of_day(text: &str) -> Option<u32> {
     if parts.next().is_some() || hours > 23 || minutes > 59 || seconds > 60 {
         return None;
     }
+    let hours = match shift {
+        None => hours,
+        Some(_) if hours == 0 || hours > 12 => return None,
+        Some(pm) => hours % 12 + if pm { 12 } else { 0 },
+    };
     Some(hours * 3600 + minutes * 60 + seconds)
 }
 
@@ -309,6 +323,9 @@ mod tests {
     #[test]
     fn times_and_dates() {
         assert!(holds_named("is_before_time", "09:30", "10:00"));
+        assert!(holds_named("is_after_time", "2:30 PM", "14:00"));
+        assert!(holds_named("is_before_time", "12:05am", "1:00 AM"));
+        assert!(check(Kind::IsBeforeTime, "13:00 PM").is_err());
         assert!(holds_named(
             "is_after_time",
             "2024-05-01T18:15:00Z",

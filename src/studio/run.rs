@@ -399,20 +399,24 @@ impl Execution {
             return next;
         }
         // This flow ended: a subflow returns to the widget that ran it, its variables as
-        // that widget's output (https://www.twilio.com/docs/studio/subflows).
-        let parent = self.parents.pop()?;
-        let variables = std::mem::replace(&mut self.variables, parent.variables);
-        self.data = parent.data;
-        self.widgets = parent.widgets;
-        let flow = flows.get(&parent.flow);
-        for (key, value) in variables {
-            self.keep_output(&flow.reads, &parent.widget, &key, value);
+        // that widget's output (https://www.twilio.com/docs/studio/subflows), and a parent
+        // whose `completed` goes nowhere ends in turn.
+        loop {
+            let parent = self.parents.pop()?;
+            let variables = std::mem::replace(&mut self.variables, parent.variables);
+            self.data = parent.data;
+            self.widgets = parent.widgets;
+            let flow = flows.get(&parent.flow);
+            for (key, value) in variables {
+                self.keep_output(&flow.reads, &parent.widget, &key, value);
+            }
+            if let Some(widget) = self.transition(flow, &parent.widget, "completed") {
+                return Some(At {
+                    flow: parent.flow,
+                    widget,
+                });
+            }
         }
-        self.transition(flow, &parent.widget, "completed")
-            .map(|widget| At {
-                flow: parent.flow.clone(),
-                widget,
-            })
     }
 
     fn message(&self, body: &Template, media: Option<&Template>) -> ReplyMessage {
