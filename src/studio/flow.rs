@@ -322,8 +322,13 @@ impl Flow {
                 errors.push(error(Some(&raw.name), "two widgets have this name".into()));
                 continue;
             }
-            for value in raw.properties.values() {
-                scan_value(&mut reads, value);
+            // Studio writes `service` and `channel` ({{trigger.message.InstanceSid}}, …) into
+            // every messaging widget for Conversations; this runtime never renders them, so
+            // they would only keep the whole first message in every cookie.
+            for (key, value) in &raw.properties {
+                if !matches!(key.as_str(), "service" | "channel" | "offset") {
+                    scan_value(&mut reads, value);
+                }
             }
             for transition in &raw.transitions {
                 for condition in &transition.conditions {

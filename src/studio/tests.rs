@@ -78,6 +78,11 @@ fn appointments_confirms_and_retries_and_gives_up() {
         phone.text("hello").texts(),
         ["Hi! Reply YES to confirm your next visit, or NO to cancel."]
     );
+    // Its widgets' `service` and `channel` read trigger.message but are never rendered, so
+    // the first message is not kept in the cookie.
+    let waiting = phone.state::<Execution>();
+    assert_eq!(waiting.widget.as_deref(), Some("ask"));
+    assert!(waiting.trigger.is_empty(), "{waiting:?}");
     // Studio's Matches Any Of: any item of the comma-separated list, whatever the case.
     assert_eq!(
         phone.text(" Yes ").texts(),
