@@ -106,40 +106,28 @@ fn regex(pattern: &str) -> Result<regex_lite::Regex, String> {
 /// Whether `input` meets the condition; `now` is Unix seconds. Never panics: what cannot be
 /// compared does not match.
 pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
+    // Each "not" kind is its positive twin, negated.
+    let (kind, negated) = match kind {
+        Kind::NotEqualTo => (Kind::EqualTo, true),
+        Kind::DoesNotMatchAnyOf => (Kind::MatchesAnyOf, true),
+        Kind::IsNotBlank => (Kind::IsBlank, true),
+        Kind::DoesNotContain => (Kind::Contains, true),
+        Kind::DoesNotStartWith => (Kind::StartsWith, true),
+        kind => (kind, false),
+    };
     let (subject, value) = (input.trim(), value.trim());
     let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
-    let any_of = || {
-        value
+    let positive = match kind {
+        Kind::EqualTo => same(subject, value),
+        Kind::MatchesAnyOf => value
             .split(',')
             .map(str::trim)
             .filter(|item| !item.is_empty())
-            .any(|item| same(subject, item))
-    };
-    let lower = || (subject.to_lowercase(), value.to_lowercase());
-    match kind {
-        Kind::EqualTo => same(subject, value),
-        Kind::NotEqualTo => !same(subject, value),
-        Kind::MatchesAnyOf => any_of(),
-        Kind::DoesNotMatchAnyOf => !any_of(),
+            .any(|item| same(subject, item)),
         Kind::IsBlank => subject.is_empty(),
-        Kind::IsNotBlank => !subject.is_empty(),
         Kind::Regex => regex(value).is_ok_and(|r| r.is_match(subject)),
-        Kind::Contains => {
-            let (s, v) = lower();
-            s.contains(&v)
-        }
-        Kind::DoesNotContain => {
-            let (s, v) = lower();
-            !s.contains(&v)
-        }
-        Kind::StartsWith => {
-            let (s, v) = lower();
-            s.starts_with(&v)
-        }
-        Kind::DoesNotStartWith => {
-            let (s, v) = lower();
-            !s.starts_with(&v)
-        }
+        Kind::Contains => subject.to_lowercase().contains(&value.to_lowercase()),
+        Kind::StartsWith => subject.to_lowercase().starts_with(&value.to_lowercase()),
         Kind::LessThan => numbers(subject, value).is_some_and(|(a, b)| a < b),
         Kind::GreaterThan => numbers(subject, value).is_some_and(|(a, b)| a > b),
         Kind::IsBeforeTime | Kind::IsAfterTime => {
@@ -148,11 +136,7 @@ pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
             } else {
                 time_of_day(subject)
             };
-            match (at, time_of_day(value)) {
-                (Some(a), Some(b)) if kind == Kind::IsBeforeTime => a < b,
-                (Some(a), Some(b)) => a > b,
-                _ => false,
-            }
+            ordered(kind == Kind::IsBeforeTime, at, time_of_day(value))
         }
         Kind::IsBeforeDate | Kind::IsAfterDate => {
             let at = if subject.is_empty() {
@@ -160,12 +144,24 @@ pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
             } else {
                 day(subject)
             };
-            match (at, day(value)) {
-                (Some(a), Some(b)) if kind == Kind::IsBeforeDate => a < b,
-                (Some(a), Some(b)) => a > b,
-                _ => false,
-            }
+            ordered(kind == Kind::IsBeforeDate, at, day(value))
         }
+        // The negated kinds were mapped to their twins above.
+        Kind::NotEqualTo
+        | Kind::DoesNotMatchAnyOf
+        | Kind::IsNotBlank
+        | Kind::DoesNotContain
+        | Kind::DoesNotStartWith => return false,
+    };
+    positive != negated
+}
+
+/// `at` strictly before (or after) `limit`; nothing that is not a time or date is either.
+fn ordered<T: PartialOrd>(before: bool, at: Option<T>, limit: Option<T>) -> bool {
+    match (at, limit) {
+        (Some(a), Some(b)) if before => a < b,
+        (Some(a), Some(b)) => a > b,
+        _ => false,
     }
 }
 
