@@ -16,7 +16,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::app::{mask_number, HttpRequest, Runtime, Setup};
+use crate::app::{HttpRequest, Runtime, Setup};
+use crate::mask::mask_number;
 use crate::config::ConfigError;
 use crate::conversation::Converse;
 pub use crate::objects::calls::StateOp;

@@ -499,7 +499,7 @@ impl<'a> Context<'a> {
 
     /// Hands `work` to the runtime to finish after the reply is on its way: it neither
     /// delays nor changes the reply, and its error is logged with `name` (numbers in it
-    /// masked, [`crate::app::mask_numbers`]). Workers give it about 30 s after the response.
+    /// masked, [`crate::mask::mask_numbers`]). Workers give it about 30 s after the response.
     pub fn after_reply(
         &self,
         name: &'static str,

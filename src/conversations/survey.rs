@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::mask_number;
+use crate::mask::mask_number;
 use crate::conversation::{
     ClientError, ClientRequest, ClientResponse, Context, Conversation, HttpClient, Reply, Start,
     View,

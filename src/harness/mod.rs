@@ -839,7 +839,7 @@ fn run_after_reply(tasks: Vec<AfterReply>) -> Vec<String> {
         .filter_map(|task| {
             block_on(task.work)
                 .err()
-                .map(|e| format!("{}: {}", task.name, app::mask_numbers(&e)))
+                .map(|e| format!("{}: {}", task.name, crate::mask::mask_numbers(&e)))
         })
         .collect()
 }

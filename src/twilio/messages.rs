@@ -99,19 +99,19 @@ impl fmt::Display for SendError {
             } => write!(
                 f,
                 "Twilio refused the message ({status}, error {code}): {}",
-                crate::app::mask_numbers(message)
+                crate::mask::mask_numbers(message)
             ),
             SendError::Refused {
                 status, message, ..
             } => write!(
                 f,
                 "Twilio refused the message ({status}): {}",
-                crate::app::mask_numbers(message)
+                crate::mask::mask_numbers(message)
             ),
             SendError::Unreachable(e) => write!(
                 f,
                 "Twilio's Messages API did not answer: {}",
-                crate::app::mask_numbers(&e.to_string())
+                crate::mask::mask_numbers(&e.to_string())
             ),
         }
     }

@@ -167,7 +167,7 @@ async fn call(
 async fn run_after_reply(tasks: Vec<AfterReply>) {
     for task in tasks {
         if let Err(e) = task.work.await {
-            let e = app::mask_numbers(&e);
+            let e = crate::mask::mask_numbers(&e);
             js::log_error(&format!(
                 "{{\"event\":\"after_reply\",\"task\":{},\"error\":{}}}",
                 serde_json::to_string(task.name).unwrap_or_default(),
