@@ -101,7 +101,7 @@ fn describe(
         last_inbound: u64,
         last_sent: u64,
         #[cfg(feature = "objects")]
-        deliveries: &'a [crate::record::Delivery],
+        deliveries: &'a [crate::conversation::Delivery],
         source: &'static str,
     }
     let turns = record

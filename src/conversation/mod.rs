@@ -97,6 +97,7 @@
 
 mod client;
 mod reply;
+mod standing;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -110,6 +111,9 @@ pub use client::{
     DEFAULT_TIMEOUT,
 };
 pub use reply::{Reply, ReplyMessage, MAX_MEDIA, MAX_REPLY_CHARS};
+#[cfg(feature = "objects")]
+pub use standing::{Delivery, MAX_DELIVERIES};
+pub use standing::Standing;
 
 use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
@@ -226,7 +230,7 @@ pub struct View<'a> {
     pub turns: &'a [Turn],
     /// The pair's standing: whether the person opted out, when they last wrote (WhatsApp's
     /// window), and (with the objects) the delivery status of the worker's own recent sends.
-    pub standing: &'a crate::record::Standing,
+    pub standing: &'a Standing,
 }
 
 /// A conversation's own state as stored: JSON with the version that wrote it. Empty JSON

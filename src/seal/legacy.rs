@@ -75,7 +75,7 @@ impl From<State> for Record {
             last_reply,
             turns,
             state,
-            standing: crate::record::Standing {
+            standing: crate::conversation::Standing {
                 last_inbound: old.last_seen,
                 ..Default::default()
             },

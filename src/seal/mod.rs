@@ -35,7 +35,8 @@ use subtle::ConstantTimeEq;
 pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
 pub use keys::{SessionKeys, MIN_SECRET_LEN};
 
-use crate::record::{Pair, Record, Standing};
+use crate::conversation::Standing;
+use crate::record::{Pair, Record};
 use keys::SessionKey;
 
 /// Values stored in KV may be far larger than a cookie; this only bounds what we parse.
@@ -178,7 +179,7 @@ fn take_with_standing<'a, T: Deserialize<'a>>(
 
 /// The bytes that follow a record: its standing, and the objects' deliveries.
 #[cfg(feature = "objects")]
-fn standing_tail(standing: &Standing) -> (&Standing, &[crate::record::Delivery]) {
+fn standing_tail(standing: &Standing) -> (&Standing, &[crate::conversation::Delivery]) {
     (standing, &standing.deliveries)
 }
 
