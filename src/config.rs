@@ -171,7 +171,7 @@ pub struct Outbound {
     /// WhatsApp pair outside its 24-hour window when the conversation gave none. Only the
     /// objects send on their own, so only their builds read it.
     #[cfg(feature = "objects")]
-    pub whatsapp_template: Option<crate::twilio::messages::Template>,
+    pub whatsapp_template: Option<crate::conversation::Template>,
 }
 
 impl fmt::Debug for Outbound {
@@ -429,7 +429,7 @@ fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
 #[cfg(feature = "objects")]
 fn whatsapp_template(
     vars: &Vars<'_>,
-) -> Result<Option<crate::twilio::messages::Template>, ConfigError> {
+) -> Result<Option<crate::conversation::Template>, ConfigError> {
     let variables = vars.get("WHATSAPP_TEMPLATE_VARIABLES").unwrap_or_default();
     let Some(content_sid) = vars.get("WHATSAPP_TEMPLATE_SID") else {
         if variables.is_empty() {
@@ -457,7 +457,7 @@ fn whatsapp_template(
             r#"must be a JSON object, e.g. {"1":"there"}"#,
         ));
     }
-    Ok(Some(crate::twilio::messages::Template {
+    Ok(Some(crate::conversation::Template {
         content_sid,
         content_variables: variables,
     }))

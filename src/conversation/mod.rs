@@ -110,7 +110,7 @@ pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,
 };
-pub use reply::{Reply, ReplyMessage, MAX_MEDIA, MAX_REPLY_CHARS};
+pub use reply::{Reply, ReplyMessage, Template, MAX_MEDIA, MAX_REPLY_CHARS};
 #[cfg(feature = "objects")]
 pub use standing::{Delivery, MAX_DELIVERIES};
 pub use standing::Standing;

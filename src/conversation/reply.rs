@@ -2,12 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::twilio::messages::Template;
-
 /// Twilio refuses message bodies over 1600 characters.
 pub const MAX_REPLY_CHARS: usize = 1600;
 /// Twilio sends at most 10 media items per message.
 pub const MAX_MEDIA: usize = 10;
+
+/// An approved WhatsApp template (Twilio Content API): what may be sent to a WhatsApp pair
+/// more than 24 hours after the person's last message, instead of free-form text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    /// The template's Content SID (`HX…`).
+    pub content_sid: String,
+    /// Its variables as a JSON object in a string (`{"1":"Ada"}`), or empty for none.
+    pub content_variables: String,
+}
 
 /// One outgoing message: a text (cut to [`MAX_REPLY_CHARS`]) and up to [`MAX_MEDIA`] media
 /// URLs. The fields are private so no message can bypass the limits.

@@ -21,7 +21,8 @@ use crate::seal::{Opened, Place, Purpose};
 #[cfg(feature = "state-api")]
 use crate::storage::Source;
 use crate::storage::{Change, Store, StoreError};
-use crate::twilio::messages::{self, SendError, Template};
+use crate::conversation::Template;
+use crate::twilio::messages::{self, SendError};
 use crate::twilio::segments::as_configured;
 
 pub use super::outbox::{CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS, RETRY_BASE_SECONDS};

@@ -7,9 +7,11 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, ReplyMessage};
+use crate::conversation::{
+    ClientError, ClientRequest, ClientResponse, HttpClient, ReplyMessage, Template,
+};
 
 /// Twilio's API origin; regional edges (`https://api.dublin.ie1.twilio.com`) and tests
 /// change it with `TWILIO_API_BASE_URL`.
@@ -126,16 +128,6 @@ struct Sent {
 struct TwilioError {
     code: Option<u32>,
     message: Option<String>,
-}
-
-/// An approved WhatsApp template (Twilio Content API): what may be sent to a WhatsApp pair
-/// more than 24 hours after the person's last message, instead of free-form text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Template {
-    /// The template's Content SID (`HX…`).
-    pub content_sid: String,
-    /// Its variables as a JSON object in a string (`{"1":"Ada"}`), or empty for none.
-    pub content_variables: String,
 }
 
 /// The form of one Create Message request, without the credentials: kept as it is so a
