@@ -65,6 +65,7 @@
 pub mod admin;
 pub mod app;
 mod b64;
+mod fields;
 pub mod mask;
 #[doc(hidden)]
 pub mod config;

@@ -526,7 +526,7 @@ impl<'a> Context<'a> {
 fn idempotency_key(account_sid: &str, id: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
-    crate::seal::length_prefixed(
+    crate::fields::length_prefixed(
         ["sms-conversation-worker idempotency v1", account_sid, id],
         |b| hash.update(b),
     );

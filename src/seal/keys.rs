@@ -146,7 +146,7 @@ impl SessionKey {
     fn pair_key(&self, pair: &Pair<'_>) -> String {
         let mut mac = self.kv.clone();
         mac.update(b"pair v2");
-        super::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+        crate::fields::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
             mac.update(bytes)
         });
         format!("pair:{}", crate::b64::url(&mac.finalize().into_bytes()))
@@ -155,7 +155,7 @@ impl SessionKey {
     /// The first release's pair key (To and From only), still read so its entries are found.
     fn legacy_pair_key(&self, pair: &Pair<'_>) -> String {
         let mut mac = self.kv.clone();
-        super::length_prefixed([pair.to, pair.from], |bytes| mac.update(bytes));
+        crate::fields::length_prefixed([pair.to, pair.from], |bytes| mac.update(bytes));
         format!("pair:{}", crate::b64::url(&mac.finalize().into_bytes()))
     }
 }

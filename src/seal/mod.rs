@@ -36,6 +36,7 @@ pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME, MAX_SET_COOKIE_BYTE
 pub use keys::{SessionKeys, MIN_SECRET_LEN};
 
 use crate::conversation::Standing;
+use crate::fields::length_prefixed;
 use crate::record::{Pair, Record};
 use keys::SessionKey;
 
@@ -522,19 +523,6 @@ fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
         aad.extend_from_slice(bytes)
     });
     aad
-}
-
-/// Hands `write` each field after its length (8 bytes, big-endian), so that no two
-/// different lists of fields give the same bytes. MACs, AEAD data and KV keys are all fed
-/// this way: it is part of every sealed format, so it never changes.
-pub(crate) fn length_prefixed<'f>(
-    fields: impl IntoIterator<Item = &'f str>,
-    mut write: impl FnMut(&[u8]),
-) {
-    for field in fields {
-        write(&(field.len() as u64).to_be_bytes());
-        write(field.as_bytes());
-    }
 }
 
 #[cfg(test)]

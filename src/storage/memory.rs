@@ -13,7 +13,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::record::{Pair, Record};
-use crate::seal;
 
 /// How many pairs an isolate remembers; beyond that the one remembered longest ago goes.
 pub const CAPACITY: usize = 256;
@@ -115,7 +114,7 @@ impl Memory {
 /// pairs share a key. These keys never leave the isolate.
 fn key(pair: &Pair<'_>) -> Vec<u8> {
     let mut key = Vec::with_capacity(96);
-    seal::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
+    crate::fields::length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
         key.extend_from_slice(bytes)
     });
     key
