@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::app::{HttpRequest, Runtime, Setup};
-use crate::mask::mask_number;
 use crate::config::ConfigError;
 use crate::conversation::Converse;
+use crate::mask::mask_number;
 pub use crate::objects::calls::StateOp;
 use crate::record::{Pair, Record};
 use crate::response::{Handled, HttpResponse, LogEvent, Outcome, Rejection};

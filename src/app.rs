@@ -9,10 +9,10 @@
 use std::rc::Rc;
 
 use crate::config::{Config, Verification, WebhookMethod};
-use crate::mask::mask_number;
 use crate::conversation::{
     Context, Conversation, Converse, HttpClient, Ran, Reply, StateError, Turn,
 };
+use crate::mask::mask_number;
 use crate::objects::calls::Objects;
 #[cfg(feature = "objects")]
 use crate::objects::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall};

@@ -65,17 +65,17 @@
 pub mod admin;
 pub mod app;
 mod b64;
-mod fields;
-pub mod mask;
 #[doc(hidden)]
 pub mod config;
 pub mod conversation;
 pub mod conversations;
+mod fields;
 #[cfg(feature = "harness")]
 pub mod harness;
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod inspect;
+pub mod mask;
 #[doc(hidden)]
 pub mod objects;
 #[doc(hidden)]
@@ -92,6 +92,8 @@ pub mod studio;
 pub mod twilio;
 pub mod vars;
 
+#[cfg(target_arch = "wasm32")]
+mod platform;
 #[cfg(target_arch = "wasm32")]
 mod worker_entry;
 

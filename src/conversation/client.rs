@@ -236,29 +236,6 @@ impl HttpClient for PlatformFetch {
     }
 }
 
-/// The platform's `fetch` as a client (the Workers adapter's; natively every call fails).
-pub(crate) struct Platform;
-
-impl HttpClient for Platform {
-    fn send(
-        &self,
-        request: ClientRequest,
-    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
-        #[cfg(target_arch = "wasm32")]
-        {
-            crate::worker_entry::fetch(request)
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let _ = request;
-            Box::pin(async {
-                Err(ClientError::Failed(
-                    "no fetch outside the Workers runtime".into(),
-                ))
-            })
-        }
-    }
-}
 /// A client for configurations that call nothing: every call fails.
 pub struct NoClient;
 

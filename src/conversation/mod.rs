@@ -111,9 +111,9 @@ pub use client::{
     DEFAULT_TIMEOUT,
 };
 pub use reply::{Reply, ReplyMessage, Template, MAX_MEDIA, MAX_REPLY_CHARS};
+pub use standing::Standing;
 #[cfg(feature = "objects")]
 pub use standing::{Delivery, MAX_DELIVERIES};
-pub use standing::Standing;
 
 use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
@@ -480,7 +480,7 @@ impl<'a> Context<'a> {
             .as_ref()
             .map(|_| (request.method.clone(), request.url.clone()));
         let answer = if self.http.is_platform() {
-            client::Platform.send(request).await
+            platform_fetch(request).await
         } else {
             self.http.send(request).await
         };
@@ -496,7 +496,7 @@ impl<'a> Context<'a> {
     /// The HTTP client, for work done after the reply.
     pub fn http(&self) -> Rc<dyn HttpClient> {
         if self.http.is_platform() {
-            return Rc::new(client::Platform);
+            return Rc::new(Platform);
         }
         Rc::clone(&self.http)
     }
@@ -518,6 +518,39 @@ impl<'a> Context<'a> {
     /// The work queued with [`Context::after_reply`].
     pub fn take_after_reply(&self) -> Vec<AfterReply> {
         std::mem::take(&mut *self.after_reply.borrow_mut())
+    }
+}
+
+/// The platform's `fetch` as a client, for work after the reply ([`Context::http`]).
+struct Platform;
+
+impl HttpClient for Platform {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        platform_fetch(request)
+    }
+}
+
+/// The Workers runtime's `fetch` (natively every call fails): called only from
+/// [`Context::fetch`] and [`Context::http`], so a conversation that never makes a request
+/// carries none of its code.
+fn platform_fetch(
+    request: ClientRequest,
+) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::platform::fetch(request)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = request;
+        Box::pin(async {
+            Err(ClientError::Failed(
+                "no fetch outside the Workers runtime".into(),
+            ))
+        })
     }
 }
 

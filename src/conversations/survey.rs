@@ -29,11 +29,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::mask::mask_number;
 use crate::conversation::{
     ClientError, ClientRequest, ClientResponse, Context, Conversation, HttpClient, Reply, Start,
     View,
 };
+use crate::mask::mask_number;
 use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 

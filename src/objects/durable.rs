@@ -15,13 +15,13 @@ use super::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, OUTBOX};
 
 use crate::app::{self, Intent, Runtime, Setup};
+use crate::conversation::Template;
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
 #[cfg(feature = "state-api")]
 use crate::storage::Source;
 use crate::storage::{Change, Store, StoreError};
-use crate::conversation::Template;
 use crate::twilio::messages::{self, SendError};
 use crate::twilio::segments::as_configured;
 

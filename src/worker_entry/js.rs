@@ -4,13 +4,9 @@
 //! class is worker's, links it.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
@@ -23,11 +19,6 @@ extern "C" {
     fn console_log(line: &str);
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(line: &str);
-
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
 }
 
 /// A log line (`wrangler tail`, the dev server's output).
@@ -63,38 +54,4 @@ pub(super) fn var(env: &JsValue, name: &str) -> Option<String> {
     Reflect::get(env, &JsValue::from_str(name))
         .ok()
         .and_then(|v| v.as_string())
-}
-
-/// A timer: ready after `duration`; dropping it clears the timeout, so a race it lost leaves
-/// nothing behind.
-pub(super) struct Sleep {
-    id: JsValue,
-    done: JsFuture,
-}
-
-impl Sleep {
-    pub(super) fn new(duration: Duration) -> Sleep {
-        let mut id = JsValue::UNDEFINED;
-        let promise = Promise::new(&mut |resolve, _| {
-            id = set_timeout(&resolve, duration.as_millis() as f64);
-        });
-        Sleep {
-            id,
-            done: JsFuture::from(promise),
-        }
-    }
-}
-
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        Pin::new(&mut self.done).poll(cx).map(|_| ())
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        clear_timeout(&self.id);
-    }
 }

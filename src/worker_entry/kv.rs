@@ -7,8 +7,10 @@ use futures_util::future::{select, Either};
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::js::{self, ExecutionContext, Sleep};
-use super::{call, Incoming};
+use super::js::{self, ExecutionContext};
+use super::Incoming;
+use crate::platform::call;
+use crate::platform::Sleep;
 use crate::storage::{KvWrite, Store, StoreError};
 
 /// The optional KV namespace binding (see wrangler.toml), as a Durable Object finds it;

@@ -11,9 +11,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Wake, Waker};
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::AfterReply;
@@ -23,7 +21,6 @@ use crate::response::HttpResponse;
 use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};
 
-pub(crate) mod fetch;
 mod js;
 #[cfg(feature = "kv")]
 mod kv;
@@ -96,8 +93,6 @@ mod objects {
     }
 }
 
-/// The platform's `fetch`, for [`crate::conversation::Context::fetch`].
-pub(crate) use fetch::send as fetch;
 use js::ExecutionContext;
 
 type Loaded = std::result::Result<Setup, ConfigError>;
@@ -144,22 +139,6 @@ fn load_setup(env: &JsValue) -> Loaded {
         js::log_event_error("config", &format!("misconfigured: {e}"));
     }
     setup
-}
-
-/// A JS exception's message, for the log (KV, objects and `fetch` calls).
-fn js_error(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| "the call failed".into())
-}
-
-async fn call(
-    promise: std::result::Result<Promise, JsValue>,
-) -> std::result::Result<JsValue, String> {
-    JsFuture::from(promise.map_err(|e| js_error(&e))?)
-        .await
-        .map_err(|e| js_error(&e))
 }
 
 /// Runs the conversation's after-reply work, logging what failed (numbers masked: an error

@@ -12,18 +12,31 @@ use worker::{
     durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response, Result, State,
 };
 
-use super::fetch::FetchClient;
-use super::js::{self, Sleep};
+use super::js;
 use super::kv::{self, Kv};
-use super::{call, run_after_reply, setup, Incoming};
+use super::{run_after_reply, setup, Incoming};
 use crate::app::Runtime;
-use crate::conversation::LocalFuture;
+use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
 use crate::objects::{
     self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, StateCall, StatusCall,
     Turnstile, WebhookCall,
 };
+use crate::platform::call;
+use crate::platform::Sleep;
 use crate::storage::StoreError;
 use crate::vars::Vars;
+
+/// Sends a conversation's requests with `fetch`, bounded by each request's timeout.
+struct FetchClient;
+
+impl HttpClient for FetchClient {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, std::result::Result<ClientResponse, ClientError>> {
+        crate::platform::fetch(request)
+    }
+}
 
 /// Twilio waits 15 s; an object that has not answered in this long is treated as
 /// unreachable and the worker answers from the cookie in the time left.

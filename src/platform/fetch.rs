@@ -4,10 +4,7 @@ use futures_util::future::{select, Either};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::js::Sleep;
-use super::{call, js_error};
-#[cfg(feature = "objects")]
-use crate::conversation::HttpClient;
+use super::{call, js_error, Sleep};
 use crate::conversation::{ClientError, ClientRequest, ClientResponse, LocalFuture};
 
 #[wasm_bindgen]
@@ -18,20 +15,6 @@ extern "C" {
         url: &str,
         init: &web_sys::RequestInit,
     ) -> std::result::Result<Promise, JsValue>;
-}
-
-/// Sends a conversation's requests with `fetch`, bounded by each request's timeout.
-#[cfg(feature = "objects")]
-pub(super) struct FetchClient;
-
-#[cfg(feature = "objects")]
-impl HttpClient for FetchClient {
-    fn send(
-        &self,
-        request: ClientRequest,
-    ) -> LocalFuture<'static, std::result::Result<ClientResponse, ClientError>> {
-        send(request)
-    }
 }
 
 /// Sends `request` with `fetch`, bounded by its timeout.
