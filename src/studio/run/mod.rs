@@ -484,3 +484,6 @@ impl Execution {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
