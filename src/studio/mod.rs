@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::conversation::{Context, Conversation, Reply, Start, View};
-use crate::twilio::params::InboundMessage;
-use crate::vars::{ConfigError, Vars};
+use crate::prelude::{
+    ConfigError, Context, Conversation, InboundMessage, Reply, Start, Vars, View,
+};
 use flow::{Flow, FlowError};
 use run::{Event, Execution, Flows, Outcome};
 

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::conditions;
 use super::flow::{Flow, Http, Reads, Widget, HTTP_TIMEOUT_SECS};
 use super::liquid::Template;
-use crate::conversation::{ClientRequest, Context, ReplyMessage};
+use crate::prelude::{ClientRequest, Context, ReplyMessage};
 
 /// Studio's limits (Studio FAQ, https://www.twilio.com/docs/studio/user-guide/studio-faq):
 /// "Each Execution ends after 1,000 steps".
