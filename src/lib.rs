@@ -101,7 +101,7 @@ mod worker_entry;
 pub mod prelude {
     pub use crate::conversation::{
         AfterReply, ClientError, ClientRequest, ClientResponse, Context, Conversation, Reply,
-        Start, Turn, View,
+        ReplyMessage, Start, Turn, View,
     };
     #[cfg(feature = "harness")]
     pub use crate::harness::{Exchange, FakeHttp, TestPhone};

@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::conversation::{Context, Conversation, Reply, Start, View};
-use crate::twilio::params::InboundMessage;
-use crate::vars::{ConfigError, Vars};
+use crate::prelude::{
+    ConfigError, Context, Conversation, InboundMessage, Reply, Start, Vars, View,
+};
 use flow::{Flow, FlowError};
 use run::{Event, Execution, Flows, Outcome};
 
@@ -60,30 +60,7 @@ pub fn load(
         if all.contains_key(&next) {
             continue;
         }
-        let error = |problem: String| FlowError {
-            flow: next.clone(),
-            widget: None,
-            problem,
-        };
-        if !valid_name(&next) {
-            errors.push(error(
-                "a flow's name is letters, digits, '-' and '_'".into(),
-            ));
-            continue;
-        }
-        let Some(json) = source(&next) else {
-            errors.push(error(
-                "no such file (the build bundles flows/*.json)".into(),
-            ));
-            continue;
-        };
-        let find = |sid: &str| {
-            if let Some(name) = subflows.get(sid) {
-                return Some(name.clone());
-            }
-            (valid_name(sid) && source(sid).is_some()).then(|| sid.to_string())
-        };
-        match Flow::parse(&next, &json, &find) {
+        match load_one(&next, source, subflows) {
             Ok(flow) => {
                 pending.extend(flow.subflows().map(str::to_string));
                 all.insert(next, flow);
@@ -91,14 +68,46 @@ pub fn load(
             Err(e) => errors.extend(e),
         }
     }
-    if errors.is_empty() {
-        Ok(Flows {
-            main: name.to_string(),
-            all,
-        })
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    Ok(Flows {
+        main: name.to_string(),
+        all,
+    })
+}
+
+/// A flow's name → its JSON text.
+type Source<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads and checks the one flow `name` (not its subflows).
+fn load_one(
+    name: &str,
+    source: Source<'_>,
+    subflows: &BTreeMap<String, String>,
+) -> Result<Flow, Vec<FlowError>> {
+    let refused = |problem: &str| vec![FlowError::new(name, None, problem.to_string())];
+    if !valid_name(name) {
+        return Err(refused("a flow's name is letters, digits, '-' and '_'"));
+    }
+    let Some(json) = source(name) else {
+        return Err(refused("no such file (the build bundles flows/*.json)"));
+    };
+    let find = |sid: &str| subflow_name(sid, source, subflows);
+    Flow::parse(name, &json, &find)
+}
+
+/// The flow a run-subflow widget's `sid` runs: as `STUDIO_SUBFLOWS` maps it, else the file
+/// named by the SID.
+fn subflow_name(
+    sid: &str,
+    source: Source<'_>,
+    subflows: &BTreeMap<String, String>,
+) -> Option<String> {
+    if let Some(name) = subflows.get(sid) {
+        return Some(name.clone());
+    }
+    (valid_name(sid) && source(sid).is_some()).then(|| sid.to_string())
 }
 
 /// Checks the flow file at `path` as the isolate would (its subflows read from the same
@@ -242,17 +251,8 @@ impl Conversation for Studio {
         {
             return Err("this flow's trigger has no incomingRequest transition".into());
         }
-        let parameters = match start.fields.get("parameters") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(map)) => map.clone(),
-            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => map,
-                _ => return Err("parameters must be a JSON object".into()),
-            },
-            Some(_) => return Err("parameters must be a JSON object".into()),
-        };
         let event = Event::Request {
-            parameters,
+            parameters: request_parameters(start)?,
             contact: start.to.clone(),
             channel: start.from.clone(),
         };
@@ -260,6 +260,20 @@ impl Conversation for Studio {
             .advance(&self.flows, event, true, false, ctx)
             .await;
         Ok(reply(outcome))
+    }
+}
+
+/// A start's `parameters`: an object, or Studio's REST API's JSON text of one.
+fn request_parameters(start: &Start) -> Result<Map<String, Value>, String> {
+    let refused = || Err("parameters must be a JSON object".into());
+    match start.fields.get("parameters") {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => refused(),
+        },
+        Some(_) => refused(),
     }
 }
 

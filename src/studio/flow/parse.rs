@@ -1,0 +1,175 @@
+//! Reading Studio's JSON into a [`Flow`], collecting every problem on the way: a flow is
+//! refused with all of them, so one `npm run flow -- check` lists what to fix.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::widgets::widget;
+use super::{Flow, FlowError, Reads, State, SubflowLookup};
+
+/// Studio's JSON, only what is read.
+#[derive(Deserialize)]
+struct Definition {
+    states: Vec<RawState>,
+    #[serde(default)]
+    initial_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawState {
+    pub(super) name: String,
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    #[serde(default)]
+    pub(super) transitions: Vec<RawTransition>,
+    #[serde(default)]
+    pub(super) properties: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawTransition {
+    pub(super) event: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    pub(super) conditions: Vec<RawCondition>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RawCondition {
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    #[serde(default)]
+    pub(super) arguments: Vec<String>,
+    #[serde(default)]
+    pub(super) value: Value,
+}
+
+impl RawTransition {
+    /// Where it goes: Studio writes an empty `next` for "nowhere" as often as none.
+    pub(super) fn next(&self) -> Option<&str> {
+        self.next.as_deref().filter(|n| !n.is_empty())
+    }
+}
+
+impl Flow {
+    /// Reads and checks `json`, the flow called `name`, collecting every problem.
+    /// `subflow` maps a run-subflow widget's `flow_sid` to a flow name.
+    pub fn parse(
+        name: &str,
+        json: &str,
+        subflow: SubflowLookup<'_>,
+    ) -> Result<Flow, Vec<FlowError>> {
+        let definition: Definition = serde_json::from_str(json).map_err(|e| {
+            let problem = format!("not a Studio flow definition ({e})");
+            vec![FlowError::new(name, None, problem)]
+        })?;
+        let mut parsing = Parsing::new(name);
+        for raw in &definition.states {
+            parsing.add(raw, subflow);
+        }
+        parsing.check_transitions(&definition.states);
+        let initial = parsing.check_initial(&definition);
+        parsing.finish(initial)
+    }
+}
+
+/// A flow being read: the widgets so far, and the problems.
+struct Parsing<'a> {
+    name: &'a str,
+    states: BTreeMap<String, State>,
+    reads: Reads,
+    errors: Vec<FlowError>,
+}
+
+impl<'a> Parsing<'a> {
+    fn new(name: &'a str) -> Self {
+        Parsing {
+            name,
+            states: BTreeMap::new(),
+            reads: Reads::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, widget: Option<&str>, problem: String) {
+        self.errors.push(FlowError::new(self.name, widget, problem));
+    }
+
+    fn add(&mut self, raw: &RawState, subflow: SubflowLookup<'_>) {
+        if self.states.contains_key(&raw.name) {
+            self.error(Some(&raw.name), "two widgets have this name".into());
+            return;
+        }
+        self.reads.scan_widget(raw);
+        match widget(raw, subflow) {
+            Ok(widget) => {
+                let state = State {
+                    name: raw.name.clone(),
+                    widget,
+                    next: next(raw),
+                };
+                self.states.insert(raw.name.clone(), state);
+            }
+            Err(problems) => {
+                for problem in problems {
+                    self.error(Some(&raw.name), problem);
+                }
+            }
+        }
+    }
+
+    /// Every transition goes to a widget of the flow (or nowhere).
+    fn check_transitions(&mut self, all: &[RawState]) {
+        for raw in all {
+            for transition in &raw.transitions {
+                let Some(next) = transition.next() else {
+                    continue;
+                };
+                if !all.iter().any(|s| s.name == next) {
+                    let event = &transition.event;
+                    let problem = format!(
+                        "its \"{event}\" transition goes to \"{next}\", which is not a widget of the flow"
+                    );
+                    self.error(Some(&raw.name), problem);
+                }
+            }
+        }
+    }
+
+    /// The flow starts at a trigger: `initial_state`, else the widget called `Trigger`.
+    fn check_initial(&mut self, definition: &Definition) -> String {
+        let initial = definition
+            .initial_state
+            .clone()
+            .unwrap_or_else(|| "Trigger".into());
+        match definition.states.iter().find(|s| s.name == initial) {
+            Some(s) if s.kind == "trigger" => {}
+            Some(_) => self.error(Some(&initial), "the initial state is not a trigger".into()),
+            None => self.error(None, format!("no trigger widget \"{initial}\"")),
+        }
+        initial
+    }
+
+    fn finish(self, initial: String) -> Result<Flow, Vec<FlowError>> {
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        Ok(Flow {
+            name: self.name.to_string(),
+            states: self.states,
+            initial,
+            reads: self.reads,
+        })
+    }
+}
+
+/// The widget's transitions: event → the next widget, `None` for nowhere.
+fn next(raw: &RawState) -> BTreeMap<String, Option<String>> {
+    raw.transitions
+        .iter()
+        .map(|t| (t.event.clone(), t.next().map(str::to_string)))
+        .collect()
+}

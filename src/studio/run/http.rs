@@ -1,0 +1,87 @@
+//! The Make HTTP Request widget (https://www.twilio.com/docs/studio/widget-library/http-request):
+//! `success` for a 2xx answer, `failed` for any other and for no answer; its outputs
+//! `status_code`, `body` and, for a JSON answer, `parsed`.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::Execution;
+use crate::prelude::{ClientRequest, ClientResponse, Context};
+use crate::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
+
+impl Execution {
+    /// Makes the request, keeps the outputs `reads` names as `widget`'s, and tells whether
+    /// it succeeded.
+    pub(super) async fn make_http_request(
+        &mut self,
+        http: &Http,
+        reads: &Reads,
+        widget: &str,
+        ctx: &Context<'_>,
+    ) -> bool {
+        let request = request(http, &self.scope(), ctx);
+        let Ok(response) = ctx.fetch(request).await else {
+            return false;
+        };
+        for (field, value) in outputs(&response) {
+            self.keep_output(reads, widget, field, value);
+        }
+        response.is_success()
+    }
+}
+
+/// The request the widget makes, its templates rendered over `scope`.
+fn request(http: &Http, scope: &Value, ctx: &Context<'_>) -> ClientRequest {
+    let url = http.url.render(scope);
+    let pairs: Vec<(String, String)> = http
+        .parameters
+        .iter()
+        .map(|p| (p.key.clone(), p.value.render(scope)))
+        .collect();
+    let mut request = ClientRequest::get(url.trim());
+    request.method.clone_from(&http.method);
+    if http.json {
+        request.body = json_body(http, scope, &pairs).into_bytes();
+        request = request.header("content-type", http.content_type.clone());
+    } else if http.method == "GET" {
+        request = request.query(&pairs);
+    } else {
+        request.body = form(&pairs).into_bytes();
+        request = request.header("content-type", http.content_type.clone());
+    }
+    if http.method != "GET" {
+        request = request.idempotency_key(ctx.idempotency_key());
+    }
+    request.timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
+}
+
+/// An `application/json` request's body: the widget's `body`, else its parameters as a
+/// JSON object of strings.
+fn json_body(http: &Http, scope: &Value, pairs: &[(String, String)]) -> String {
+    if let Some(body) = &http.body {
+        return body.render(scope);
+    }
+    let object: Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    Value::Object(object).to_string()
+}
+
+fn form(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish()
+}
+
+/// The widget's outputs for an answer.
+fn outputs(response: &ClientResponse) -> Vec<(&'static str, Value)> {
+    let body = String::from_utf8_lossy(&response.body).into_owned();
+    let mut output = vec![("status_code", json!(response.status))];
+    if let Ok(parsed) = serde_json::from_str::<Value>(&body) {
+        output.push(("parsed", parsed));
+    }
+    output.push(("body", Value::String(body)));
+    output
+}
