@@ -60,9 +60,6 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[doc(hidden)]
-#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-pub mod admin;
 pub mod app;
 mod b64;
 #[doc(hidden)]

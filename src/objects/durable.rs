@@ -583,7 +583,7 @@ pub async fn state<S: Store, O: ObjectStore>(
             to: "",
             from: "",
         };
-        let (status, body, _) = crate::admin::apply(
+        let (status, body, _) = crate::app::state::apply(
             &call.op,
             &nobody,
             None,
@@ -595,7 +595,7 @@ pub async fn state<S: Store, O: ObjectStore>(
     };
     let pair = stored_pair.pair();
     let record = load_record(setup, store, &pair, rt.now).await?;
-    let (status, body, changed) = crate::admin::apply(
+    let (status, body, changed) = crate::app::state::apply(
         &call.op,
         &pair,
         record,
@@ -605,7 +605,7 @@ pub async fn state<S: Store, O: ObjectStore>(
     );
     if let Some(changed) = changed {
         save_record(setup, store, &pair, &changed, rt.now).await?;
-        if call.op == crate::admin::StateOp::Reset {
+        if call.op == crate::app::state::StateOp::Reset {
             schedule(store, None, changed.seq, rt.now).await?;
         }
     }

@@ -27,6 +27,9 @@ use crate::vars::{ConfigError, Vars};
 
 pub use crate::response::{Handled, MAX_BODY_BYTES};
 
+#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+pub mod state;
+
 /// The reply to a reset keyword.
 pub const RESET_REPLY: &str = "Your conversation has been reset.";
 
@@ -171,7 +174,7 @@ pub async fn handle<S: Store>(
     let answer = match path {
         "/conversations" => start_conversation(setup, req, rt).await,
         #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-        "/conversations/state" => crate::admin::state_api(setup, req, rt).await,
+        "/conversations/state" => state::state_api(setup, req, rt).await,
         _ => webhook(setup, req, rt).await,
     };
     answer.unwrap_or_else(|rejection| Handled::only(HttpResponse::rejected(rejection)))

@@ -297,5 +297,4 @@ async fn in_kv<S: Store>(
 }
 
 #[cfg(test)]
-#[path = "admin_tests.rs"]
 mod tests;
