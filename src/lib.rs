@@ -75,6 +75,7 @@ pub mod inspect;
 pub mod mask;
 #[doc(hidden)]
 pub mod objects;
+mod pipeline;
 #[doc(hidden)]
 pub mod record;
 pub mod registry;
@@ -82,6 +83,8 @@ pub mod registry;
 pub mod response;
 #[doc(hidden)]
 pub mod seal;
+#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+mod state_ops;
 #[doc(hidden)]
 pub mod storage;
 #[cfg(feature = "studio")]

@@ -13,137 +13,18 @@
 //!   holds (KV is eventually consistent: a change reaches other locations within a minute).
 //!   With neither bound the cookie is the only copy: 409.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::app::{HttpRequest, Runtime, Setup};
+use super::HttpRequest;
 use crate::config::ConfigError;
-use crate::conversation::Converse;
 use crate::mask::mask_number;
 pub use crate::objects::calls::StateOp;
-use crate::record::{Pair, Record};
+use crate::pipeline::{Runtime, Setup};
+use crate::record::Pair;
 use crate::response::{Handled, HttpResponse, LogEvent, Outcome, Rejection};
+use crate::state_ops::apply;
 use crate::storage::{KvWrite, Source, Storage, Store};
-
-/// A change made through the API raises the record's sequence this far, so it wins over
-/// every copy written before it (a cookie Twilio holds, a message answered meanwhile).
-pub const SEQ_JUMP: u64 = 1_000;
-
-/// The API's answer for `record` (as it was found where `source` says), and the record to
-/// keep when the operation changed it.
-pub fn apply(
-    op: &StateOp,
-    pair: &Pair<'_>,
-    record: Option<Record>,
-    source: Source,
-    conversation: &dyn Converse,
-    now: u64,
-) -> (u16, String, Option<Record>) {
-    let Some(record) = record else {
-        let body = serde_json::json!({"error": "no conversation is kept for this pair"});
-        return (404, body.to_string(), None);
-    };
-    let changed = match op {
-        StateOp::Get => None,
-        StateOp::Reset => Some(record.reset("", Default::default(), now)),
-        StateOp::Put(state) => match conversation.check_state(state) {
-            Ok(saved) => Some(Record {
-                state: saved,
-                ..record.clone()
-            }),
-            Err(why) => {
-                return (400, serde_json::json!({ "error": why }).to_string(), None);
-            }
-        },
-    };
-    let Some(mut changed) = changed else {
-        return (200, describe(pair, &record, source, conversation), None);
-    };
-    changed.seq = changed.seq.saturating_add(SEQ_JUMP);
-    (
-        200,
-        describe(pair, &changed, source, conversation),
-        Some(changed),
-    )
-}
-
-/// The record as the API shows it: the pair, the bookkeeping, the state read by the conversation, the
-/// turns, the standing, and where it came from. Serialized from borrowed fields, the state
-/// as the conversation's own JSON text: no `serde_json::Value` in the wasm.
-fn describe(
-    pair: &Pair<'_>,
-    record: &Record,
-    source: Source,
-    conversation: &dyn Converse,
-) -> String {
-    #[derive(Serialize)]
-    struct Shown<'a> {
-        at: u64,
-        message_sid: &'a str,
-        inbound: &'a str,
-        replies: Vec<&'a str>,
-        media: Vec<&'a str>,
-    }
-    #[derive(Serialize)]
-    struct Described<'a> {
-        from: &'a str,
-        to: &'a str,
-        count: u64,
-        seq: u64,
-        first_seen: u64,
-        last_seen: u64,
-        last_message_sid: Option<&'a str>,
-        state: Box<RawValue>,
-        state_version: u32,
-        turns: Vec<Shown<'a>>,
-        opted_out: bool,
-        opted_out_at: Option<u64>,
-        last_inbound: u64,
-        last_sent: u64,
-        #[cfg(feature = "objects")]
-        deliveries: &'a [crate::conversation::Delivery],
-        source: &'static str,
-    }
-    let turns = record
-        .turns
-        .iter()
-        .map(|t| Shown {
-            at: t.at,
-            message_sid: &t.message_sid,
-            inbound: &t.inbound,
-            replies: t.reply.texts(),
-            media: t
-                .reply
-                .messages()
-                .iter()
-                .flat_map(|m| m.media().iter().map(String::as_str))
-                .collect(),
-        })
-        .collect();
-    let state = RawValue::from_string(conversation.describe_state(&record.state))
-        .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default());
-    let standing = &record.standing;
-    let described = Described {
-        from: pair.from,
-        to: pair.to,
-        count: record.count,
-        seq: record.seq,
-        first_seen: record.first_seen,
-        last_seen: record.last_seen,
-        last_message_sid: record.last_message_sid(),
-        state,
-        state_version: record.state.version,
-        turns,
-        opted_out: record.opted_out(),
-        opted_out_at: standing.opted_out,
-        last_inbound: standing.last_inbound,
-        last_sent: standing.last_sent,
-        #[cfg(feature = "objects")]
-        deliveries: &standing.deliveries,
-        source: source.name(),
-    };
-    serde_json::to_string(&described).unwrap_or_default()
-}
 
 /// `/conversations/state`: the request checked, then the pair's object or KV asked.
 pub(crate) async fn state_api<S: Store>(
@@ -156,7 +37,7 @@ pub(crate) async fn state_api<S: Store>(
     if !matches!(req.method, "GET" | "PUT" | "DELETE") {
         return Err(Rejection::AdminMethod);
     }
-    if !crate::app::bearer_is(req, &admin.key) {
+    if !super::request::bearer_is(req, &admin.key) {
         return Err(Rejection::AdminUnauthorized);
     }
     let account_sid = admin.account_sid.as_deref().ok_or_else(|| {
@@ -194,7 +75,7 @@ fn pair_in_query(url: &str) -> Result<(String, String), Rejection> {
         form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
-            .filter(|v| crate::app::is_address(v))
+            .filter(|v| super::request::is_address(v))
             .ok_or_else(|| {
                 Rejection::BadAdmin(format!(
                     "`{name}` must be an E.164 number like +14155550100 (or whatsapp:+1…): /conversations/state?from=<the person>&to=<your number>"
@@ -216,7 +97,7 @@ fn operation(req: &HttpRequest<'_>) -> Result<StateOp, Rejection> {
         "DELETE" => Ok(StateOp::Reset),
         _ => {
             let body = match req.body {
-                crate::app::Body::Read(bytes) if bytes.len() <= crate::app::MAX_BODY_BYTES => bytes,
+                super::Body::Read(bytes) if bytes.len() <= crate::response::MAX_BODY_BYTES => bytes,
                 _ => return Err(Rejection::TooLarge),
             };
             let put: Put = serde_json::from_slice(body).map_err(|e| {

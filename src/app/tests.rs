@@ -1,8 +1,13 @@
+use std::rc::Rc;
+
 use super::*;
 use crate::conversation::NoClient;
 use crate::conversations::Counter;
 use crate::harness::{block_on, TestPhone, TEST_AUTH_TOKEN, TEST_SESSION_SECRET, TEST_URL};
 use crate::storage::NoStore;
+use crate::twilio::params;
+use crate::twilio::signature;
+use crate::vars::Vars;
 
 fn setup(extra: &[(&str, &str)]) -> Setup {
     let mut vars = vec![

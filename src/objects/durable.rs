@@ -14,9 +14,9 @@ use super::calls::StateCall;
 use super::calls::{ObjectAnswer, ObjectError, StartCall, StatusCall, WebhookCall};
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, OUTBOX};
 
-use crate::app::{self, Intent, Runtime, Setup};
 use crate::conversation::Template;
 use crate::conversation::{AfterReply, Context, Reply, SavedState, Start, Turn};
+use crate::pipeline::{self, Intent, Runtime, Setup};
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
 #[cfg(feature = "state-api")]
@@ -165,7 +165,7 @@ pub async fn webhook<S: Store, O: ObjectStore>(
     let in_flight = answered_start(setup, store, rt, &pair, in_flight).await?;
     let stored = load_record(setup, store, &pair, rt.now).await?;
     let first = stored.is_none();
-    let (handled, done) = app::respond(
+    let (handled, done) = pipeline::respond(
         setup,
         message,
         intent,
@@ -583,7 +583,7 @@ pub async fn state<S: Store, O: ObjectStore>(
             to: "",
             from: "",
         };
-        let (status, body, _) = crate::app::state::apply(
+        let (status, body, _) = crate::state_ops::apply(
             &call.op,
             &nobody,
             None,
@@ -595,7 +595,7 @@ pub async fn state<S: Store, O: ObjectStore>(
     };
     let pair = stored_pair.pair();
     let record = load_record(setup, store, &pair, rt.now).await?;
-    let (status, body, changed) = crate::app::state::apply(
+    let (status, body, changed) = crate::state_ops::apply(
         &call.op,
         &pair,
         record,
@@ -605,7 +605,7 @@ pub async fn state<S: Store, O: ObjectStore>(
     );
     if let Some(changed) = changed {
         save_record(setup, store, &pair, &changed, rt.now).await?;
-        if call.op == crate::app::state::StateOp::Reset {
+        if call.op == crate::objects::calls::StateOp::Reset {
             schedule(store, None, changed.seq, rt.now).await?;
         }
     }

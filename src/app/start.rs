@@ -1,0 +1,154 @@
+//! `POST /conversations`: the worker starts a conversation through the pair's object.
+
+#[cfg(feature = "objects")]
+use crate::mask::mask_number;
+#[cfg(feature = "objects")]
+use crate::objects::calls::{ObjectError, StartCall};
+use crate::pipeline::{Runtime, Setup};
+#[cfg(feature = "objects")]
+use crate::record::Pair;
+use crate::response::{Handled, Rejection};
+#[cfg(feature = "objects")]
+use crate::response::{HttpResponse, LogEvent, Outcome};
+use crate::storage::Store;
+use crate::vars::ConfigError;
+
+#[cfg(feature = "objects")]
+use super::request::{bearer_is, is_address};
+#[cfg(feature = "objects")]
+use super::split_request_url;
+use super::HttpRequest;
+
+/// Without the `objects` feature the route does not exist, and none of its code is in the
+/// wasm.
+#[cfg(not(feature = "objects"))]
+pub(super) async fn start_conversation<S: Store>(
+    _: Result<&Setup, &ConfigError>,
+    _: &HttpRequest<'_>,
+    _: &Runtime<'_, S>,
+) -> Result<Handled, Rejection> {
+    Err(Rejection::NotFound)
+}
+
+/// `POST /conversations`: the worker starts a conversation. Enabled by `OUTBOUND_API_KEY`
+/// (a 404 without it, so the route does not exist for anyone else) and run by the pair's
+/// Durable Object, which sends the opening message and keeps the state for the reply.
+#[cfg(feature = "objects")]
+pub(super) async fn start_conversation<S: Store>(
+    setup: Result<&Setup, &ConfigError>,
+    req: &HttpRequest<'_>,
+    rt: &Runtime<'_, S>,
+) -> Result<Handled, Rejection> {
+    let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
+    let outbound = &setup.config.outbound;
+    authorize_start(outbound.start_key.as_deref(), req)?;
+    let account_sid = outbound.account_sid.clone().ok_or_else(|| {
+        Rejection::Misconfigured(ConfigError::new(
+            "TWILIO_ACCOUNT_SID",
+            "is not set: POST /conversations sends from this account",
+        ))
+    })?;
+    let (json, to, from) = read_start(req)?;
+    let idempotency_key = idempotency_key(req)?;
+    let objects = rt.objects.ok_or(Rejection::ObjectsUnbound)?;
+    // The person's reply will come To our number From theirs.
+    let pair = Pair {
+        account_sid: &account_sid,
+        to: &from,
+        from: &to,
+    };
+    let name = setup.config.storage.keys.object_name(&pair);
+    let log_from = Some(mask_number(&to));
+    let (origin, _, _) = split_request_url(req.url);
+    let call = StartCall {
+        to,
+        from,
+        account_sid,
+        json: json.to_string(),
+        now: rt.now,
+        idempotency_key,
+        origin: setup
+            .config
+            .webhook_base_url
+            .as_deref()
+            .unwrap_or(origin)
+            .to_string(),
+    };
+    let (status, body) = match objects.start(&name, &call).await {
+        Ok(answer) => answer,
+        // The object may still be sending: never a failure for what may be delivered.
+        Err(ObjectError::TimedOut) => (202, start_pending(&call)),
+        Err(e) => return Err(Rejection::ObjectUnreachable(e)),
+    };
+    let log = LogEvent::new(Outcome::Start, log_from);
+    Ok(Handled::only(HttpResponse::json(status, body, log)))
+}
+
+/// The answer to a start whose object did not answer in time.
+#[cfg(feature = "objects")]
+fn start_pending(call: &StartCall) -> String {
+    serde_json::json!({
+        "status": "pending",
+        "idempotency_key": call.idempotency_key,
+        "to": call.to,
+        "from": call.from,
+        "next": "The pair's object is still at work. Repeat this request with the same Idempotency-Key to learn the result: it never sends twice.",
+    })
+    .to_string()
+}
+
+/// The start's `Idempotency-Key` (printable ASCII, at most 255 bytes), or a new random one
+/// the answer names, so even a caller who sent none can repeat the start safely.
+#[cfg(feature = "objects")]
+fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
+    match req.idempotency_key.map(str::trim) {
+        Some(key) if !key.is_empty() => {
+            if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Rejection::BadStart(
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
+                ));
+            }
+            Ok(key.to_string())
+        }
+        _ => Ok(crate::seal::new_spill_key()
+            .map(|k| format!("auto-{}", k.trim_start_matches("spill:")))
+            .unwrap_or_default()),
+    }
+}
+
+/// `POST /conversations` exists only with a `key` (`OUTBOUND_API_KEY`), and takes it as a
+/// bearer token.
+#[cfg(feature = "objects")]
+fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
+    let key = key.ok_or(Rejection::NotFound)?;
+    if req.method != "POST" {
+        return Err(Rejection::StartMethod);
+    }
+    bearer_is(req, key)
+        .then_some(())
+        .ok_or(Rejection::Unauthorized)
+}
+
+/// A start request's JSON object, and its `to` and `from` numbers.
+#[cfg(feature = "objects")]
+fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Rejection> {
+    let json = std::str::from_utf8(req.body.within_limit()?)
+        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
+    let number = |name: &str| -> Result<String, Rejection> {
+        match fields.get(name).and_then(|v| v.as_str()) {
+            Some(n) if is_address(n) => Ok(n.to_string()),
+            _ => Err(Rejection::BadStart(format!(
+                "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
+            ))),
+        }
+    };
+    let (to, from) = (number("to")?, number("from")?);
+    if to.starts_with("whatsapp:") != from.starts_with("whatsapp:") {
+        return Err(Rejection::BadStart(
+            "\"to\" and \"from\" must be on the same channel: both whatsapp:+… or both +…".into(),
+        ));
+    }
+    Ok((json, to, from))
+}

@@ -1,0 +1,178 @@
+//! Twilio's webhook at `/sms`: route → authenticate → intent, then the pair's object or the
+//! pipeline; and the status callbacks of the worker's own sends at `/sms/status`.
+
+use crate::config::{Config, Verification, WebhookMethod};
+use crate::conversation::Reply;
+use crate::mask::mask_number;
+#[cfg(feature = "objects")]
+use crate::objects::calls::{ObjectAnswer, ObjectError, Objects, StatusCall, WebhookCall};
+use crate::pipeline::{respond, Intent, Runtime, Setup};
+#[cfg(feature = "objects")]
+use crate::record::Pair;
+use crate::response::{Handled, LogEvent, Outcome, Rejection};
+use crate::storage::Store;
+use crate::twilio::params::{self, InboundMessage, Params};
+use crate::twilio::{signature, twiml};
+use crate::vars::ConfigError;
+
+use super::{info, route, HttpRequest};
+
+/// The path, step by step.
+pub(super) async fn webhook<S: Store>(
+    setup: Result<&Setup, &ConfigError>,
+    req: &HttpRequest<'_>,
+    rt: &Runtime<'_, S>,
+) -> Result<Handled, Rejection> {
+    let (origin, path, query) = route(req)?;
+    if req.method == "GET" && query.is_empty() {
+        return Ok(info(setup, origin));
+    }
+    let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
+    let config = &setup.config;
+    // Status callbacks of the worker's own sends always come by POST.
+    let status_path = path.starts_with("/sms/status");
+    let method = if status_path {
+        WebhookMethod::Post
+    } else {
+        config.webhook_method
+    };
+    let params = read_params(req, query, method)?;
+    authenticate(config, req, &params)?;
+    let message = InboundMessage::from_params(&params)?;
+    let from = Some(mask_number(&message.from));
+    let origin = config.webhook_base_url.as_deref().unwrap_or(origin);
+
+    let intent = Intent::of(&message, config);
+    if intent == Intent::StatusCallback {
+        #[cfg_attr(not(feature = "objects"), allow(unused_mut))]
+        let mut log = LogEvent::new(Outcome::StatusCallback, from);
+        #[cfg(feature = "objects")]
+        if let Some(objects) = rt.objects {
+            log.object_error = delivery_status(objects, config, &message, query, rt.now)
+                .await
+                .err();
+        }
+        return Ok(Handled::twiml(twiml::render(&Reply::none()), None, log));
+    }
+    // With the Durable Objects binding, the pair's object answers; when it cannot, the
+    // worker answers from the cookie. Without the feature none of it is in the wasm.
+    #[cfg(feature = "objects")]
+    let object_error = match rt.objects {
+        Some(objects) => {
+            let call = WebhookCall {
+                message: message.clone(),
+                cookie: req.cookie.map(str::to_string),
+                now: rt.now,
+                origin: origin.to_string(),
+            };
+            match through_object(objects, config, call).await {
+                Ok(answer) => return Ok(answer.into_handled(from)),
+                Err(e) => Some(e),
+            }
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "objects"))]
+    let (object_error, _) = (None, origin);
+    let (mut handled, done) = respond(setup, &message, intent, req.cookie, rt, None).await;
+    handled.response.log.follow_up_ignored = rt.objects.is_none() && done.follow_up.is_some();
+    handled.response.log.object_error = object_error;
+    Ok(handled)
+}
+
+/// Hands the verified webhook to the pair's Durable Object: one message at a time, against
+/// the newest record.
+#[cfg(feature = "objects")]
+async fn through_object(
+    objects: &dyn Objects,
+    config: &Config,
+    call: WebhookCall,
+) -> Result<ObjectAnswer, ObjectError> {
+    let name = config.storage.keys.object_name(&Pair::of(&call.message));
+    objects.webhook(&name, &call).await
+}
+
+/// Hands a status callback to the object of the pair it concerns: a message we sent goes From
+/// our number To the person, whose own messages come the other way.
+#[cfg(feature = "objects")]
+async fn delivery_status(
+    objects: &dyn Objects,
+    config: &Config,
+    message: &InboundMessage,
+    query: &str,
+    now: u64,
+) -> Result<(), ObjectError> {
+    let pair = Pair {
+        account_sid: message.account(),
+        to: &message.from,
+        from: &message.to,
+    };
+    let send = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "o")
+        .map(|(_, v)| v.into_owned());
+    let call = StatusCall {
+        message_sid: message.sid().to_string(),
+        status: message.message_status.clone().unwrap_or_default(),
+        error_code: message.error_code.as_deref().and_then(|c| c.parse().ok()),
+        send,
+        now,
+    };
+    let name = config.storage.keys.object_name(&pair);
+    objects.status(&name, &call).await
+}
+
+/// The webhook's parameters: the form body of a POST, the query of a GET, by the one
+/// method `WEBHOOK_METHOD` allows.
+fn read_params<'a>(
+    req: &HttpRequest<'a>,
+    query: &'a str,
+    allowed: WebhookMethod,
+) -> Result<Params<'a>, Rejection> {
+    if !allowed.allows(req.method) {
+        return Err(Rejection::WrongWebhookMethod(allowed));
+    }
+    let encoded: &[u8] = if req.method == "POST" {
+        let form = req
+            .content_type
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|ct| {
+                ct.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(Rejection::UnsupportedMediaType);
+        }
+        req.body.within_limit()?
+    } else {
+        query.as_bytes()
+    };
+    Ok(params::parse_params(encoded)?)
+}
+
+/// Nothing below runs for a request that is not Twilio's: `X-Twilio-Signature` must match
+/// one of the auth tokens.
+fn authenticate(
+    config: &Config,
+    req: &HttpRequest<'_>,
+    params: &Params<'_>,
+) -> Result<(), Rejection> {
+    if let Some(problem) = config.missing_token_error() {
+        return Err(Rejection::Misconfigured(problem));
+    }
+    let Verification::Signed(verifiers) = &config.verification else {
+        // ALLOW_UNSIGNED_WEBHOOKS=true and no token.
+        return Ok(());
+    };
+    let signature = req.signature.ok_or(Rejection::MissingSignature)?;
+    // GET webhooks carry their parameters in the URL, which is signed as a whole.
+    let params = if req.method == "POST" {
+        signature::params_string(params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+    } else {
+        String::new()
+    };
+    let urls = signature::candidate_urls(req.url, config.webhook_base_url.as_deref());
+    let valid = verifiers
+        .iter()
+        .any(|v| v.is_valid(urls.iter().map(String::as_str), &params, signature));
+    valid.then_some(()).ok_or(Rejection::BadSignature)
+}
