@@ -30,7 +30,7 @@ pub(super) fn apply(f: List, value: Value, args: &[Value]) -> Value {
         List::Size => size(&value),
         List::Slice => slice(value, args),
         List::Reverse => in_place(value, |items| items.reverse()),
-        List::Sort => in_place(value, sort),
+        List::Sort => in_place(value, |items| sort(items)),
         List::Uniq => in_place(value, uniq),
         List::Compact => in_place(value, |items| items.retain(|i| !i.is_null())),
         List::Map => map(value, &arg(args, 0)),
@@ -121,7 +121,7 @@ fn in_place(value: Value, change: fn(&mut Vec<Value>)) -> Value {
 }
 
 /// Numbers by value, anything else by its text.
-fn sort(items: &mut Vec<Value>) {
+fn sort(items: &mut [Value]) {
     items.sort_by(|a, b| match (as_strict_number(a), as_strict_number(b)) {
         (Some(x), Some(y)) => x.total_cmp(&y),
         _ => text(a).cmp(&text(b)),
