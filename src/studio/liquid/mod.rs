@@ -9,6 +9,13 @@
 //! variable or key is nil and renders empty, only `false` and nil are falsy, and a loop stops
 //! after 15 iterations ("Liquid Template loops: Limited to 15 iterations per Liquid Template
 //! loop", Studio FAQ, https://www.twilio.com/docs/studio/user-guide/studio-faq).
+//!
+//! The stages, as in liquid-rust: `lexer` cuts the source into text and markups and a
+//! markup into lexemes; `parser` reads expressions, filter chains and conditions and
+//! `tags` the blocks, into the tree of `ast` (a filter's name resolved to a
+//! `filters::Filter` there, so an unknown one is refused when the flow is checked, not
+//! when a message arrives); `render` walks the tree over a scope, with `value` saying
+//! what Liquid makes of serde_json's values. Nothing here reads the rest of the crate.
 
 mod ast;
 mod filters;
