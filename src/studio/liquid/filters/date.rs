@@ -1,0 +1,170 @@
+//! The `date` filter: strftime's common directives over Unix seconds or an ISO 8601 date
+//! (or date-time), in UTC. The calendar is computed here (Howard Hinnant's algorithms):
+//! no date crate in the wasm.
+
+use serde_json::Value;
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// From Thursday: 1970-01-01, day 0, was one.
+const DAYS: [&str; 7] = [
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+];
+
+/// `value` formatted by `format`; a value that is no date is left as it is.
+pub(super) fn date(value: &Value, format: &str) -> Value {
+    let Some(seconds) = seconds(value) else {
+        return value.clone();
+    };
+    let moment = Moment::at(seconds);
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            out.push_str(&moment.directive(chars.next()));
+        } else {
+            out.push(c);
+        }
+    }
+    Value::String(out)
+}
+
+/// The Unix seconds of a number, a string of one or an ISO 8601 date.
+fn seconds(value: &Value) -> Option<i64> {
+    let seconds = match value {
+        Value::Number(n) => n.as_f64().map(|f| f as i64),
+        // "now" needs the clock, which templates do not see: left as written.
+        Value::String(s) if s == "now" || s == "today" => None,
+        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| iso_seconds(s)),
+        _ => None,
+    };
+    seconds.filter(|s| *s != i64::MIN)
+}
+
+/// `YYYY-MM-DD`, with `THH:MM:SS` after it or not (a zone is ignored: UTC).
+fn iso_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let date = text.get(..10)?;
+    let mut parts = date.split('-');
+    let y = parts.next()?.parse().ok()?;
+    let m = parts.next()?.parse().ok()?;
+    let d = parts.next()?.parse().ok()?;
+    let days = days_from_civil(y, m, d)?;
+    let mut seconds = days * 86_400;
+    if let Some(time) = text.get(11..19) {
+        let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+        let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+        seconds += h * 3600 + mi * 60 + s;
+    }
+    Some(seconds)
+}
+
+/// The fields of a moment that the directives print.
+struct Moment {
+    seconds: i64,
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    weekday: &'static str,
+    month_name: &'static str,
+}
+
+impl Moment {
+    fn at(seconds: i64) -> Moment {
+        let days = seconds.div_euclid(86_400);
+        let secs = seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        Moment {
+            seconds,
+            year,
+            month,
+            day,
+            hour: secs / 3600,
+            minute: secs / 60 % 60,
+            second: secs % 60,
+            weekday: DAYS[days.rem_euclid(7) as usize],
+            month_name: MONTHS[(month - 1) as usize],
+        }
+    }
+
+    /// What `%` and the character after it print; an unknown directive prints as written.
+    fn directive(&self, d: Option<char>) -> String {
+        match d {
+            Some('Y') => self.year.to_string(),
+            Some('y') => format!("{:02}", self.year % 100),
+            Some('m') => format!("{:02}", self.month),
+            Some('d') => format!("{:02}", self.day),
+            Some('e') => format!("{:>2}", self.day),
+            Some('H') => format!("{:02}", self.hour),
+            Some('I') => format!("{:02}", (self.hour + 11) % 12 + 1),
+            Some('M') => format!("{:02}", self.minute),
+            Some('S') => format!("{:02}", self.second),
+            Some('p') => (if self.hour < 12 { "AM" } else { "PM" }).to_string(),
+            Some('A') => self.weekday.to_string(),
+            Some('a') => self.weekday[..3].to_string(),
+            Some('B') => self.month_name.to_string(),
+            Some('b') => self.month_name[..3].to_string(),
+            Some('s') => self.seconds.to_string(),
+            Some('%') | None => "%".to_string(),
+            Some(other) => format!("%{other}"),
+        }
+    }
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Howard Hinnant's `days_from_civil`, none for a date that does not exist (or a year
+/// outside 0–9999). The same as `studio::conditions`' own: Liquid uses nothing of the
+/// crate outside its folder.
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let month_days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if !(1..=12).contains(&m) || !(0..=9999).contains(&y) {
+        return None;
+    }
+    let max = month_days[(m - 1) as usize] + u32::from(m == 2 && leap);
+    if d == 0 || d > max {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}

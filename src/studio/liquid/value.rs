@@ -1,0 +1,195 @@
+//! Values are serde_json's: what Liquid reads of them (a member, truthiness, emptiness,
+//! equality and order, a number) and how they print.
+
+use serde_json::{Number, Value};
+
+use super::ast::Op;
+
+/// `value.key`: an object's member, and the `size`, `first` and `last` Liquid adds.
+pub(super) fn member(value: &Value, key: &str) -> Value {
+    match (value, key) {
+        (Value::Object(map), k) => map.get(k).cloned().unwrap_or_else(|| match k {
+            "size" => Value::from(map.len()),
+            _ => Value::Null,
+        }),
+        (Value::Array(items), "size") => Value::from(items.len()),
+        (Value::Array(items), "first") => items.first().cloned().unwrap_or(Value::Null),
+        (Value::Array(items), "last") => items.last().cloned().unwrap_or(Value::Null),
+        (Value::Array(_), k) => k
+            .parse::<i64>()
+            .map(|i| index(value, i))
+            .unwrap_or(Value::Null),
+        (Value::String(s), "size") => Value::from(s.chars().count()),
+        _ => Value::Null,
+    }
+}
+
+/// `value[i]`: negative indexes count from the end.
+pub(super) fn index(value: &Value, i: i64) -> Value {
+    match value {
+        Value::Array(items) => {
+            let at = if i < 0 { items.len() as i64 + i } else { i };
+            usize::try_from(at)
+                .ok()
+                .and_then(|at| items.get(at))
+                .cloned()
+                .unwrap_or(Value::Null)
+        }
+        Value::Object(map) => map.get(&i.to_string()).cloned().unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+/// What a `for` runs over: an array's items, an object's `[key, value]` pairs, a non-empty
+/// string once.
+pub(super) fn iterable(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| Value::Array(vec![Value::String(k), v]))
+            .collect(),
+        Value::String(s) if !s.is_empty() => vec![Value::String(s)],
+        _ => Vec::new(),
+    }
+}
+
+/// Only `false` and nil are falsy (an empty string and 0 are true), as in Liquid.
+pub(super) fn truthy(value: &Value) -> bool {
+    !matches!(value, Value::Null | Value::Bool(false))
+}
+
+/// What `== empty` holds for.
+pub(super) fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// What `== blank` holds for: empty, nil, false or only whitespace.
+pub(super) fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.trim().is_empty(),
+        other => is_empty(other),
+    }
+}
+
+/// Equality, with `1 == 1.0`.
+pub(super) fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// `contains`: a substring of a string, or an item of an array.
+pub(super) fn contains(l: &Value, r: &Value) -> bool {
+    match (l, r) {
+        (Value::String(s), r) => s.contains(&text(r)),
+        (Value::Array(items), r) => items.iter().any(|i| equal(i, r)),
+        _ => false,
+    }
+}
+
+/// `<`, `>`, `<=`, `>=`: numbers with numbers and strings with strings; anything else is
+/// false.
+pub(super) fn order(op: Op, l: &Value, r: &Value) -> bool {
+    match (as_strict_number(l), as_strict_number(r)) {
+        (Some(a), Some(b)) => holds(op, a, b),
+        _ => match (l, r) {
+            (Value::String(a), Value::String(b)) => holds(op, a, b),
+            _ => false,
+        },
+    }
+}
+
+fn holds<T: PartialOrd>(op: Op, a: T, b: T) -> bool {
+    match op {
+        Op::Lt => a < b,
+        Op::Gt => a > b,
+        Op::Le => a <= b,
+        _ => a >= b,
+    }
+}
+
+/// The text of a value as an output prints it.
+pub(super) fn text(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(value, &mut out);
+    out
+}
+
+/// Prints `value`: nil as nothing, an array as its items run together, an object as JSON.
+pub(super) fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => {}
+        Value::String(s) => out.push_str(s),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number_text(n)),
+        Value::Array(items) => items.iter().for_each(|i| write_value(i, out)),
+        Value::Object(_) => out.push_str(&value.to_string()),
+    }
+}
+
+/// A whole float keeps its `.0`, as Ruby prints it.
+fn number_text(n: &Number) -> String {
+    match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => i.to_string(),
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.1}"),
+        _ => n.to_string(),
+    }
+}
+
+/// A number from a number or a numeric string (filters convert, as Liquid's do).
+pub(super) fn as_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// Comparisons do not convert: a string and a number do not compare (Liquid's rule).
+pub(super) fn as_strict_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+}
+
+/// An integer or a string of one: math on two of them stays integer.
+pub(super) fn integer_like(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.is_i64() || n.is_u64(),
+        Value::String(s) => s.trim().parse::<i64>().is_ok(),
+        _ => false,
+    }
+}
+
+/// A math result as a value: nil when not finite, an integer when `integers`.
+pub(super) fn number_value(f: f64, integers: bool) -> Value {
+    if !f.is_finite() {
+        return Value::Null;
+    }
+    if integers && f.abs() < 9.0e15 {
+        return Value::from(f as i64);
+    }
+    Number::from_f64(f)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary.
+pub(super) fn truncate_at(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut at = max;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+    }
+}
