@@ -1107,11 +1107,3 @@ impl ObjectStore for MapObjectStore {
         Ok(())
     }
 }
-
-#[cfg(test)]
-#[path = "tests.rs"]
-mod tests;
-
-#[cfg(test)]
-#[path = "sends_tests.rs"]
-mod sends_tests;

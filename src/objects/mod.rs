@@ -25,3 +25,6 @@ pub use calls::{
 pub use durable::*;
 #[cfg(feature = "objects")]
 pub use outbox::{Outgoing, Phase, Why};
+
+#[cfg(all(test, feature = "objects"))]
+mod tests;
