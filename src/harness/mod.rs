@@ -28,18 +28,18 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use serde::de::DeserializeOwned;
 
 mod http;
+mod objects;
 mod states;
 mod transcript;
 
 pub use http::{Answering, FakeHttp};
+pub use objects::MapObjectStore;
 pub use states::{check_saved_states, SavedStateError, StateCheckError};
 pub use transcript::{replay, ReplayError, Transcript, TRANSCRIPT_FORMAT};
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::{AfterReply, Conversation, LocalFuture};
-use crate::objects::{
-    self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall,
-};
+use crate::objects::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
 use crate::record::{Pair, Record};
 use crate::registry::Conversations;
 use crate::seal::our_cookie_values;
@@ -241,7 +241,7 @@ impl LocalObjects {
         due.iter()
             .map(|store| {
                 store.clear_alarm();
-                block_on(objects::alarm(
+                block_on(crate::objects::alarm(
                     &self.setup,
                     store.as_ref(),
                     &self.runtime(&lookup),
@@ -289,7 +289,8 @@ impl Objects for LocalObjects {
         call: &'a WebhookCall,
     ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
-            let (answer, after_reply) = objects::webhook(&self.setup, call, store, rt).await?;
+            let (answer, after_reply) =
+                crate::objects::webhook(&self.setup, call, store, rt).await?;
             // The object's wait_until: after its answer.
             for task in after_reply {
                 let _ = task.work.await;
@@ -304,7 +305,7 @@ impl Objects for LocalObjects {
         call: &'a StartCall,
     ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
-            objects::start(&self.setup, call, store, rt).await
+            crate::objects::start(&self.setup, call, store, rt).await
         }))
     }
 
@@ -316,7 +317,7 @@ impl Objects for LocalObjects {
         Box::pin(self.call(name, async move |store, rt| {
             #[cfg(feature = "state-api")]
             {
-                objects::state(&self.setup, call, store, rt).await
+                crate::objects::state(&self.setup, call, store, rt).await
             }
             #[cfg(not(feature = "state-api"))]
             {
@@ -334,7 +335,7 @@ impl Objects for LocalObjects {
         call: &'a StatusCall,
     ) -> LocalFuture<'a, Result<(), ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
-            objects::status(&self.setup, call, store, rt)
+            crate::objects::status(&self.setup, call, store, rt)
                 .await
                 .map(|_| ())
         }))

@@ -5,7 +5,7 @@
 //!
 //! The adapter (`worker_entry/objects.rs`) only moves these calls over `stub.fetch` and maps
 //! [`ObjectStore`] onto the object's storage and alarm; everything here is tested natively
-//! with [`MapObjectStore`].
+//! with the harness's in-memory `MapObjectStore`.
 
 //!
 //! [`calls`] is what the webhook's path sees of the objects (the calls, their answers, the
@@ -18,6 +18,9 @@ mod durable;
 #[cfg(feature = "objects")]
 mod outbox;
 
+/// The objects' storage in memory lives with the harness; re-exported where it always was.
+#[cfg(feature = "harness")]
+pub use crate::harness::MapObjectStore;
 pub use calls::{
     ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
