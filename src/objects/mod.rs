@@ -14,20 +14,43 @@
 
 pub mod calls;
 #[cfg(feature = "objects")]
-mod durable;
+mod follow_up;
 #[cfg(feature = "objects")]
 mod outbox;
+#[cfg(feature = "objects")]
+mod sends;
+#[cfg(feature = "objects")]
+mod starts;
+#[cfg(all(feature = "objects", feature = "state-api"))]
+mod state;
+#[cfg(feature = "objects")]
+mod storage;
+#[cfg(feature = "objects")]
+mod turnstile;
+#[cfg(feature = "objects")]
+mod webhook;
 
+#[cfg(feature = "objects")]
+pub use self::{
+    follow_up::{alarm, PendingFollowUp},
+    outbox::{
+        Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
+        RETRY_BASE_SECONDS,
+    },
+    sends::{status, WHATSAPP_WINDOW_SECONDS},
+    starts::{start, START_KEY_SECONDS},
+    storage::ObjectStore,
+    turnstile::{TurnGuard, Turnstile},
+    webhook::webhook,
+};
 /// The objects' storage in memory lives with the harness; re-exported where it always was.
 #[cfg(feature = "harness")]
 pub use crate::harness::MapObjectStore;
 pub use calls::{
     ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
-#[cfg(feature = "objects")]
-pub use durable::*;
-#[cfg(feature = "objects")]
-pub use outbox::{Outgoing, Phase, Why};
+#[cfg(all(feature = "objects", feature = "state-api"))]
+pub use state::state;
 
 #[cfg(all(test, feature = "objects"))]
 mod tests;
