@@ -16,6 +16,8 @@ pub mod calls;
 #[cfg(feature = "objects")]
 mod follow_up;
 #[cfg(feature = "objects")]
+mod object;
+#[cfg(feature = "objects")]
 mod outbox;
 #[cfg(feature = "objects")]
 mod sends;
@@ -31,17 +33,18 @@ mod turnstile;
 mod webhook;
 
 #[cfg(feature = "objects")]
+pub(crate) use self::object::PairObject;
+#[cfg(feature = "objects")]
 pub use self::{
-    follow_up::{alarm, PendingFollowUp},
+    follow_up::PendingFollowUp,
     outbox::{
         Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
         RETRY_BASE_SECONDS,
     },
-    sends::{status, WHATSAPP_WINDOW_SECONDS},
-    starts::{start, START_KEY_SECONDS},
+    sends::WHATSAPP_WINDOW_SECONDS,
+    starts::START_KEY_SECONDS,
     storage::ObjectStore,
     turnstile::{TurnGuard, Turnstile},
-    webhook::webhook,
 };
 /// The objects' storage in memory lives with the harness; re-exported where it always was.
 #[cfg(feature = "harness")]
@@ -49,8 +52,6 @@ pub use crate::harness::MapObjectStore;
 pub use calls::{
     ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
-#[cfg(all(feature = "objects", feature = "state-api"))]
-pub use state::state;
 
 #[cfg(all(test, feature = "objects"))]
 mod tests;

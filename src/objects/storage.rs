@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::calls::ObjectError;
+use super::object::PairObject;
 use super::outbox::{Outgoing, OUTBOX};
 
-use crate::app::Setup;
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::StoreError;
+use crate::storage::{Store, StoreError};
 
 /// The object's keys in its storage.
 pub(super) const RECORD: &str = "record";
@@ -32,6 +32,8 @@ pub trait ObjectStore {
     async fn delete_alarm(&self) -> Result<(), StoreError>;
 }
 
+/// The pair an object is for (the alarm comes with no message to learn it from), with the
+/// origin its sends' status callbacks go to.
 #[derive(Serialize, Deserialize)]
 pub(super) struct StoredPair {
     pub(super) account_sid: String,
@@ -43,6 +45,7 @@ pub(super) struct StoredPair {
 }
 
 impl StoredPair {
+    /// The pair, borrowed as the record's seal and the webhook name it.
     pub(super) fn pair(&self) -> Pair<'_> {
         Pair {
             account_sid: &self.account_sid,
@@ -52,92 +55,77 @@ impl StoredPair {
     }
 }
 
-pub(super) async fn load_outgoing<O: ObjectStore>(
-    store: &O,
-) -> Result<Option<Outgoing>, ObjectError> {
-    match store.get(OUTBOX).await? {
-        Some(text) => Ok(unpacked(&text)),
-        None => Ok(None),
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// The send in flight, if any: one that no longer reads (another version's) is none.
+    pub(super) async fn load_outgoing(&self) -> Result<Option<Outgoing>, ObjectError> {
+        let text = self.store.get(OUTBOX).await?;
+        Ok(text.and_then(|text| unpacked(&text)))
     }
-}
 
-pub(super) async fn load_pair<O: ObjectStore>(
-    store: &O,
-) -> Result<Option<StoredPair>, ObjectError> {
-    match store.get(PAIR).await? {
-        Some(text) => Ok(Some(serde_json::from_str(&text)?)),
-        None => Ok(None),
+    /// Keeps the send in flight as it stands, before anything else can happen to it.
+    pub(super) async fn save_outgoing(&self, outgoing: &Outgoing) -> Result<(), ObjectError> {
+        Ok(self.store.put(OUTBOX, &packed(outgoing)?).await?)
     }
-}
 
-/// The pair's record as a new message or start finds it: a conversation idle past
-/// `CONVERSATION_TTL_SECONDS` has ended, as its cookie would have.
-pub(super) async fn load_record<O: ObjectStore>(
-    setup: &Setup,
-    store: &O,
-    pair: &Pair<'_>,
-    now: u64,
-) -> Result<Option<Record>, ObjectError> {
-    let ttl = setup.config.storage.cookie_ttl_seconds;
-    Ok(load_kept(setup, store, pair, now)
-        .await?
-        .map(|record| record.idle_ended(ttl, now)))
-}
+    /// The pair the object is for, as the first call to it told it.
+    pub(super) async fn load_pair(&self) -> Result<Option<StoredPair>, ObjectError> {
+        match self.store.get(PAIR).await? {
+            Some(text) => Ok(Some(serde_json::from_str(&text)?)),
+            None => Ok(None),
+        }
+    }
 
-/// The pair's record as the object keeps it: what a follow-up the conversation asked for
-/// runs on, however long it waited (sending it makes the conversation active again).
-pub(super) async fn load_kept<O: ObjectStore>(
-    setup: &Setup,
-    store: &O,
-    pair: &Pair<'_>,
-    now: u64,
-) -> Result<Option<Record>, ObjectError> {
-    let Some(sealed) = store.get(RECORD).await? else {
-        return Ok(None);
-    };
-    let storage = &setup.config.storage;
-    Ok(match storage.keys.open(&sealed, Place::Object, pair, now) {
-        Ok(Opened::Record(record)) => Some(record),
-        // Sealed under a key no longer configured, or expired: start from the cookie.
-        _ => None,
-    })
-}
+    /// The pair's record as a new message or start finds it: a conversation idle past
+    /// `CONVERSATION_TTL_SECONDS` has ended, as its cookie would have.
+    pub(super) async fn load_record(&self, pair: &Pair<'_>) -> Result<Option<Record>, ObjectError> {
+        let ttl = self.setup.config.storage.cookie_ttl_seconds;
+        let kept = self.load_kept(pair).await?;
+        Ok(kept.map(|record| record.idle_ended(ttl, self.now())))
+    }
 
-pub(super) async fn save_record<O: ObjectStore>(
-    setup: &Setup,
-    store: &O,
-    pair: &Pair<'_>,
-    record: &Record,
-    now: u64,
-) -> Result<(), ObjectError> {
-    let s = &setup.config.storage;
-    let sealed = s
-        .keys
-        .seal(
-            record,
-            Purpose::Object,
-            pair,
-            now + s.kv_ttl_seconds,
-            s.encrypt,
-        )
-        .map_err(ObjectError::Seal)?;
-    Ok(store.put(RECORD, &sealed).await?)
-}
+    /// The pair's record as the object keeps it: what a follow-up the conversation asked for
+    /// runs on, however long it waited (sending it makes the conversation active again).
+    pub(super) async fn load_kept(&self, pair: &Pair<'_>) -> Result<Option<Record>, ObjectError> {
+        let Some(sealed) = self.store.get(RECORD).await? else {
+            return Ok(None);
+        };
+        let keys = &self.setup.config.storage.keys;
+        Ok(match keys.open(&sealed, Place::Object, pair, self.now()) {
+            Ok(Opened::Record(record)) => Some(record),
+            // Sealed under a key no longer configured, or expired: start from the cookie.
+            _ => None,
+        })
+    }
 
-/// The alarm has no request to learn the pair from; it never changes for an object. The
-/// origin comes with each call, for status callbacks.
-pub(super) async fn save_pair<O: ObjectStore>(
-    store: &O,
-    pair: &Pair<'_>,
-    origin: &str,
-) -> Result<(), ObjectError> {
-    let stored_pair = StoredPair {
-        account_sid: pair.account_sid.to_string(),
-        to: pair.to.to_string(),
-        from: pair.from.to_string(),
-        origin: origin.to_string(),
-    };
-    Ok(store.put(PAIR, &json(&stored_pair)?).await?)
+    /// Seals the pair's record for the object (its own purpose: a cookie's seal never opens
+    /// here), kept as long as KV would keep it.
+    pub(super) async fn save_record(
+        &self,
+        pair: &Pair<'_>,
+        record: &Record,
+    ) -> Result<(), ObjectError> {
+        let s = &self.setup.config.storage;
+        let expires = self.now() + s.kv_ttl_seconds;
+        let sealed = s
+            .keys
+            .seal(record, Purpose::Object, pair, expires, s.encrypt);
+        Ok(self
+            .store
+            .put(RECORD, &sealed.map_err(ObjectError::Seal)?)
+            .await?)
+    }
+
+    /// The alarm has no request to learn the pair from; it never changes for an object. The
+    /// origin comes with each call, for status callbacks.
+    pub(super) async fn save_pair(&self, pair: &Pair<'_>, origin: &str) -> Result<(), ObjectError> {
+        let stored_pair = StoredPair {
+            account_sid: pair.account_sid.to_string(),
+            to: pair.to.to_string(),
+            from: pair.from.to_string(),
+            origin: origin.to_string(),
+        };
+        Ok(self.store.put(PAIR, &json(&stored_pair)?).await?)
+    }
 }
 
 /// What the object stores beside the record (the pair, a pending follow-up), as JSON.
