@@ -32,7 +32,8 @@ mod turnstile;
 #[cfg(feature = "objects")]
 mod webhook;
 
-#[cfg(feature = "objects")]
+/// Only the wasm adapter and the harness call into an object.
+#[cfg(all(feature = "objects", any(target_arch = "wasm32", feature = "harness")))]
 pub(crate) use self::object::PairObject;
 #[cfg(feature = "objects")]
 pub use self::{
