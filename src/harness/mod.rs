@@ -28,17 +28,19 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use serde::de::DeserializeOwned;
 
 mod http;
+mod objects;
 mod states;
 mod transcript;
 
 pub use http::{Answering, FakeHttp};
+pub use objects::MapObjectStore;
 pub use states::{check_saved_states, SavedStateError, StateCheckError};
 pub use transcript::{replay, ReplayError, Transcript, TRANSCRIPT_FORMAT};
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::{AfterReply, Conversation, LocalFuture};
 use crate::objects::{
-    self, MapObjectStore, ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall,
+    ObjectAnswer, ObjectError, Objects, PairObject, StartCall, StatusCall, WebhookCall,
 };
 use crate::record::{Pair, Record};
 use crate::registry::Conversations;
@@ -241,11 +243,8 @@ impl LocalObjects {
         due.iter()
             .map(|store| {
                 store.clear_alarm();
-                block_on(objects::alarm(
-                    &self.setup,
-                    store.as_ref(),
-                    &self.runtime(&lookup),
-                ))
+                let rt = self.runtime(&lookup);
+                block_on(PairObject::new(store.as_ref(), &self.setup, &rt).alarm())
             })
             .collect()
     }
@@ -289,7 +288,8 @@ impl Objects for LocalObjects {
         call: &'a WebhookCall,
     ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
-            let (answer, after_reply) = objects::webhook(&self.setup, call, store, rt).await?;
+            let object = PairObject::new(store, &self.setup, rt);
+            let (answer, after_reply) = object.webhook(call).await?;
             // The object's wait_until: after its answer.
             for task in after_reply {
                 let _ = task.work.await;
@@ -304,7 +304,7 @@ impl Objects for LocalObjects {
         call: &'a StartCall,
     ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
-            objects::start(&self.setup, call, store, rt).await
+            PairObject::new(store, &self.setup, rt).start(call).await
         }))
     }
 
@@ -316,7 +316,7 @@ impl Objects for LocalObjects {
         Box::pin(self.call(name, async move |store, rt| {
             #[cfg(feature = "state-api")]
             {
-                objects::state(&self.setup, call, store, rt).await
+                PairObject::new(store, &self.setup, rt).state(call).await
             }
             #[cfg(not(feature = "state-api"))]
             {
@@ -334,9 +334,8 @@ impl Objects for LocalObjects {
         call: &'a StatusCall,
     ) -> LocalFuture<'a, Result<(), ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
-            objects::status(&self.setup, call, store, rt)
-                .await
-                .map(|_| ())
+            let object = PairObject::new(store, &self.setup, rt);
+            object.status(call).await.map(|_| ())
         }))
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! The adapter (`worker_entry/objects.rs`) only moves these calls over `stub.fetch` and maps
 //! [`ObjectStore`] onto the object's storage and alarm; everything here is tested natively
-//! with [`MapObjectStore`].
+//! with the harness's in-memory `MapObjectStore`.
 
 //!
 //! [`calls`] is what the webhook's path sees of the objects (the calls, their answers, the
@@ -14,14 +14,45 @@
 
 pub mod calls;
 #[cfg(feature = "objects")]
-mod durable;
+mod follow_up;
+#[cfg(feature = "objects")]
+mod object;
 #[cfg(feature = "objects")]
 mod outbox;
+#[cfg(feature = "objects")]
+mod sends;
+#[cfg(feature = "objects")]
+mod starts;
+#[cfg(all(feature = "objects", feature = "state-api"))]
+mod state;
+#[cfg(feature = "objects")]
+mod storage;
+#[cfg(feature = "objects")]
+mod turnstile;
+#[cfg(feature = "objects")]
+mod webhook;
 
+/// Only the wasm adapter and the harness call into an object.
+#[cfg(all(feature = "objects", any(target_arch = "wasm32", feature = "harness")))]
+pub(crate) use self::object::PairObject;
+#[cfg(feature = "objects")]
+pub use self::{
+    follow_up::PendingFollowUp,
+    outbox::{
+        Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
+        RETRY_BASE_SECONDS,
+    },
+    sends::WHATSAPP_WINDOW_SECONDS,
+    starts::START_KEY_SECONDS,
+    storage::ObjectStore,
+    turnstile::{TurnGuard, Turnstile},
+};
+/// The objects' storage in memory lives with the harness; re-exported where it always was.
+#[cfg(feature = "harness")]
+pub use crate::harness::MapObjectStore;
 pub use calls::{
     ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
-#[cfg(feature = "objects")]
-pub use durable::*;
-#[cfg(feature = "objects")]
-pub use outbox::{Outgoing, Phase, Why};
+
+#[cfg(all(test, feature = "objects"))]
+mod tests;

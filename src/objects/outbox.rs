@@ -287,12 +287,18 @@ impl Outgoing {
             Ok(None) => (checks + 1, missing + 1),
             Err(_) => (checks + 1, missing),
         };
+        Some(self.look_again(now, since, checks, missing))
+    }
+
+    /// The message is still unsure after `checks` looks (`missing` of them not finding it):
+    /// look again later, or give up once there were too many looks.
+    fn look_again(&mut self, now: u64, since: u64, checks: u32, missing: u32) -> Progress {
         if checks >= MAX_CHECKS {
-            return Some(Progress::GaveUp(format!(
+            return Progress::GaveUp(format!(
                 "could not confirm in {checks} looks whether Twilio took message {} of send {}: not sent again",
                 self.sids.len() + 1,
                 self.id
-            )));
+            ));
         }
         let next_check = now + (CONFIRM_AFTER_SECONDS << checks.min(6));
         self.phase = Phase::Unknown {
@@ -301,11 +307,11 @@ impl Outgoing {
             next_check,
             missing,
         };
-        Some(Progress::Later {
+        Progress::Later {
             at: next_check,
             why: "Twilio's list does not show it yet (or could not be read): nothing is sent before looking again".into(),
             failed: true,
-        })
+        }
     }
 
     /// A try that failed with `e`: what it means for the send.

@@ -15,12 +15,12 @@ use worker::{
 use super::js;
 use super::kv::{self, Kv};
 use super::{run_after_reply, setup, Incoming};
-use crate::app::Runtime;
 use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
 use crate::objects::{
-    self, ObjectAnswer, ObjectError, ObjectStore, Objects, StartCall, StateCall, StatusCall,
+    ObjectAnswer, ObjectError, ObjectStore, Objects, PairObject, StartCall, StateCall, StatusCall,
     Turnstile, WebhookCall,
 };
+use crate::pipeline::Runtime;
 use crate::platform::call;
 use crate::platform::Sleep;
 use crate::storage::StoreError;
@@ -212,16 +212,17 @@ impl ConversationObject {
     /// The worker's call on `path` (`/webhook`, `/start`), answered as JSON.
     async fn route(
         &self,
-        setup: &crate::app::Setup,
+        setup: &crate::pipeline::Setup,
         path: &str,
         body: &str,
         rt: &Runtime<'_, Kv>,
     ) -> std::result::Result<String, ObjectError> {
         let storage = ObjectStorage(&self.state);
+        let object = PairObject::new(&storage, setup, rt);
         match path {
             "/webhook" => {
                 let call = serde_json::from_str::<WebhookCall>(body)?;
-                let (answer, after_reply) = objects::webhook(setup, &call, &storage, rt).await?;
+                let (answer, after_reply) = object.webhook(&call).await?;
                 if !after_reply.is_empty() {
                     self.state.wait_until(run_after_reply(after_reply));
                 }
@@ -229,18 +230,18 @@ impl ConversationObject {
             }
             "/start" => {
                 let call = serde_json::from_str::<StartCall>(body)?;
-                let answer = objects::start(setup, &call, &storage, rt).await?;
+                let answer = object.start(&call).await?;
                 Ok(serde_json::to_string(&answer)?)
             }
             #[cfg(feature = "state-api")]
             "/state" => {
                 let call = serde_json::from_str::<StateCall>(body)?;
-                let answer = objects::state(setup, &call, &storage, rt).await?;
+                let answer = object.state(&call).await?;
                 Ok(serde_json::to_string(&answer)?)
             }
             "/status" => {
                 let call = serde_json::from_str::<StatusCall>(body)?;
-                let what = objects::status(setup, &call, &storage, rt).await?;
+                let what = object.status(&call).await?;
                 Ok(serde_json::to_string(&what)?)
             }
             _ => Err(ObjectError::Failed(format!("no route {path}"))),
@@ -300,7 +301,8 @@ impl DurableObject for ConversationObject {
         let find = |name: &str| js::var(env.as_ref(), name);
         let rt = self.runtime(&find, None);
         // Retries are the object's own (a bounded backoff): the alarm never throws.
-        match objects::alarm(setup, &ObjectStorage(&self.state), &rt).await {
+        let storage = ObjectStorage(&self.state);
+        match PairObject::new(&storage, setup, &rt).alarm().await {
             Ok(what) => js::log(&format!(
                 "{{\"event\":\"follow_up\",\"result\":{}}}",
                 serde_json::to_string(&what).unwrap_or_default()

@@ -5,7 +5,7 @@ use super::*;
 use crate::conversation::ClientError;
 use crate::harness::TestPhone;
 
-use super::tests::{messages_url, survey, KEY};
+use super::{messages_url, survey, KEY};
 
 const REMINDER: &str = "Just checking in: What's your name?";
 

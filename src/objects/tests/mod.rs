@@ -1,3 +1,7 @@
+use std::cell::RefCell;
+use std::future::Future;
+use std::task::Context as TaskContext;
+
 use super::*;
 use crate::conversations::{Counter, Survey};
 use crate::harness::{TestPhone, TEST_ACCOUNT_SID};
@@ -336,3 +340,5 @@ fn the_object_keeps_every_turn_the_cookie_has_no_room_for() {
     let r = phone.text("and now?");
     assert_eq!(r.texts(), ["Hello, thanks for message number 11"]);
 }
+
+mod sends;

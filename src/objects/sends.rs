@@ -1,0 +1,372 @@
+//! The object's own sends (follow-ups, starts): their messages, how far each went, and what
+//! they change once settled; and the status callbacks that confirm them (feature `objects`).
+
+use super::calls::{ObjectError, StatusCall};
+use super::object::PairObject;
+use super::outbox::{Api, Outgoing, Phase, Progress, Why, CONFIRM_AFTER_SECONDS, OUTBOX};
+use super::starts::{not_sent, start_key};
+use super::storage::{packed, ObjectStore, StoredPair};
+
+use crate::conversation::Template;
+use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
+use crate::record::{Pair, Record};
+use crate::storage::Store;
+use crate::twilio::messages::{self, Form, SendError};
+
+/// WhatsApp's customer-service window: free-form messages only this long after the person's
+/// last message.
+pub const WHATSAPP_WINDOW_SECONDS: u64 = 24 * 60 * 60;
+
+/// Why a message to a WhatsApp pair outside its window went nowhere.
+pub(super) const OUTSIDE_WINDOW: &str = "more than 24 hours since the person's last WhatsApp message, and no template (Reply::with_template or WHATSAPP_TEMPLATE_SID) to send instead";
+
+/// Why a send went nowhere when the worker has nothing to authenticate with.
+const NO_CREDENTIALS: &str =
+    "not sent: no TWILIO_AUTH_TOKEN or TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET to send with";
+
+/// Stands for the send's name in the status callbacks until [`Outgoing::new`] names it.
+const ID_PLACEHOLDER: &str = "{id}";
+
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// The Create Message forms of `reply` from our number to the person's: the template
+    /// instead of free-form text to a WhatsApp pair outside its window, or `None` when there
+    /// is no template to send.
+    pub(super) fn forms(
+        &self,
+        stored: &StoredPair,
+        record: &Record,
+        reply: &Reply,
+    ) -> Option<Vec<Form>> {
+        let template: Option<&Template> = if outside_window(stored, record, self.now()) {
+            let configured = self.setup.config.outbound.whatsapp_template.as_ref();
+            Some(reply.template().or(configured)?)
+        } else {
+            None
+        };
+        Some(match template {
+            // A template stands for the whole reply: one message.
+            Some(t) => vec![form(stored, &Default::default(), Some(t), 0)],
+            None => (reply.messages().iter().enumerate())
+                .map(|(i, m)| form(stored, m, None, i))
+                .collect(),
+        })
+    }
+
+    /// Drives `outgoing` as far as it goes now, keeps what it learnt, and says what happened.
+    pub(super) async fn proceed(
+        &self,
+        stored_pair: &StoredPair,
+        mut outgoing: Outgoing,
+    ) -> Result<String, ObjectError> {
+        let pair = stored_pair.pair();
+        let outbound = &self.setup.config.outbound;
+        let Some(credentials) = outbound.credentials(pair.account_sid) else {
+            self.store.delete(OUTBOX).await?;
+            return Err(ObjectError::FollowUp(NO_CREDENTIALS.into()));
+        };
+        let api = Api {
+            http: self.rt.http.as_ref(),
+            base_url: &outbound.api_base_url,
+            account_sid: pair.account_sid,
+            credentials: &credentials,
+        };
+        let save = async |o: &Outgoing| self.save_before_request(o).await;
+        let progress = outgoing.drive(&api, self.now(), save).await;
+        self.settle(&pair, outgoing, progress).await
+    }
+
+    /// Before each request: the send as it stands, and an alarm to find out what became of
+    /// it should the object go away before the answer. False when either failed.
+    async fn save_before_request(&self, outgoing: &Outgoing) -> bool {
+        let Ok(text) = packed(outgoing) else {
+            return false;
+        };
+        let look_at = self.now() + CONFIRM_AFTER_SECONDS;
+        self.store.put(OUTBOX, &text).await.is_ok() && self.store.set_alarm(look_at).await.is_ok()
+    }
+
+    /// Keeps what a send's progress means: the record once sent, the opt-out a 21610
+    /// reveals, the start's answer; the alarm for what is left. Says what happened, for the
+    /// log.
+    pub(super) async fn settle(
+        &self,
+        pair: &Pair<'_>,
+        outgoing: Outgoing,
+        progress: Progress,
+    ) -> Result<String, ObjectError> {
+        let what = match &outgoing.why {
+            Why::FollowUp { .. } => "follow-up",
+            Why::Start { .. } => "start",
+        };
+        let id = outgoing.id.clone();
+        let result = match progress {
+            Progress::Later { at, why, failed } => {
+                let line = format!("{what} {id}: {why} at {at}");
+                return self.later(&outgoing, at, failed, line).await;
+            }
+            Progress::Sent => {
+                let sid = outgoing.sids.first().cloned().unwrap_or_default();
+                self.sent(pair, outgoing).await?;
+                Ok(format!("{what} {id} sent: {sid}"))
+            }
+            Progress::Refused(e) => {
+                self.refused(pair, &outgoing.why, &e).await?;
+                Err(ObjectError::FollowUp(format!("{what} {id} dropped: {e}")))
+            }
+            Progress::GaveUp(why) => {
+                self.gave_up(&outgoing.why, &why).await?;
+                Err(ObjectError::FollowUp(format!(
+                    "{what} {id} given up: {why}"
+                )))
+            }
+        };
+        self.store.delete(OUTBOX).await?;
+        self.rearm(None).await?;
+        result
+    }
+
+    /// A send not finished: kept as it stands, with the alarm for its next step; `line` for
+    /// the log, an error when a try failed.
+    async fn later(
+        &self,
+        outgoing: &Outgoing,
+        at: u64,
+        failed: bool,
+        line: String,
+    ) -> Result<String, ObjectError> {
+        self.save_outgoing(outgoing).await?;
+        self.rearm(Some(at)).await?;
+        if failed {
+            Err(ObjectError::FollowUp(line))
+        } else {
+            Ok(line)
+        }
+    }
+
+    /// Twilio refused a message (nothing was sent): a 21610 opts the pair out, and a start
+    /// answers 502.
+    async fn refused(&self, pair: &Pair<'_>, why: &Why, e: &SendError) -> Result<(), ObjectError> {
+        if e.code() == Some(messages::OPTED_OUT) {
+            self.opt_out(pair).await?;
+        }
+        self.finish_start(why, not_sent(e)).await
+    }
+
+    /// The send was given up, its outcome unknown: a start answers so, never as sent again.
+    async fn gave_up(&self, why: &Why, reason: &str) -> Result<(), ObjectError> {
+        let key = start_key(why);
+        let body =
+            serde_json::json!({"status": "unknown", "error": reason, "idempotency_key": key});
+        self.finish_start(why, (500, body.to_string())).await
+    }
+
+    /// What a send changes once every message went out.
+    async fn sent(&self, pair: &Pair<'_>, outgoing: Outgoing) -> Result<(), ObjectError> {
+        let history = self.setup.config.storage.history;
+        let sid = outgoing.sids.first().cloned().unwrap_or_default();
+        let mut record = self.once_sent(pair, &outgoing.why, outgoing.state).await?;
+        for sid in &outgoing.sids {
+            record.standing.track(sid, self.now());
+        }
+        record.sent(sent_turn(self.now(), &sid, outgoing.reply), history);
+        self.save_record(pair, &record).await?;
+        if let Why::Start { .. } = outgoing.why {
+            let follow_up = outgoing.follow_up;
+            self.started(pair, &outgoing.why, follow_up, record.seq, sid)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The pair's record with the state a send left, before its turn joins it.
+    async fn once_sent(
+        &self,
+        pair: &Pair<'_>,
+        why: &Why,
+        state: SavedState,
+    ) -> Result<Record, ObjectError> {
+        Ok(match why {
+            Why::FollowUp { seq } => {
+                let mut record = self.load_kept(pair).await?.unwrap_or_default();
+                // A message that came meanwhile moved the conversation on: its state stands.
+                if record.seq == *seq {
+                    record.state = state;
+                }
+                record
+            }
+            // A started conversation is a new one: like a reset, newer than any copy of an
+            // older one, with the MessageSid window and the standing kept.
+            Why::Start { .. } => {
+                let previous = self.load_record(pair).await?;
+                let reset = previous.map(|r| r.reset("", Reply::none(), self.now()));
+                let mut record = reset.unwrap_or_default();
+                record.state = state;
+                record
+            }
+        })
+    }
+
+    /// A start's opening went out as `sid`: the follow-up it asked for is scheduled on the
+    /// record at `seq`, and the start's answer kept.
+    async fn started(
+        &self,
+        pair: &Pair<'_>,
+        why: &Why,
+        follow_up: Option<u64>,
+        seq: u64,
+        sid: String,
+    ) -> Result<(), ObjectError> {
+        self.schedule(follow_up, seq).await?;
+        let body = serde_json::json!({
+            "status": "sent", "sid": (!sid.is_empty()).then_some(sid), "to": pair.from, "from": pair.to,
+            "idempotency_key": start_key(why),
+        });
+        self.finish_start(why, (201, body.to_string())).await
+    }
+
+    /// Marks the pair opted out: Twilio said so (21610).
+    async fn opt_out(&self, pair: &Pair<'_>) -> Result<(), ObjectError> {
+        let mut record = self.load_record(pair).await?.unwrap_or_default();
+        if record.opted_out() {
+            return Ok(());
+        }
+        record.standing.opted_out = Some(self.now());
+        record.seq = record.seq.saturating_add(1);
+        self.save_record(pair, &record).await
+    }
+}
+
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// A verified status callback for one of our sends: the delivery status joins the
+    /// record, and a send unsure whether Twilio took the message learns that it did.
+    pub(crate) async fn status(&self, call: &StatusCall) -> Result<String, ObjectError> {
+        let Some(stored_pair) = self.load_pair().await? else {
+            return Ok("no conversation for this status".into());
+        };
+        let pair = stored_pair.pair();
+        let confirmed = self.confirm(call).await?;
+        let mut note = if confirmed { "confirmed a send; " } else { "" }.to_string();
+        if let Some(record) = self.load_record(&pair).await? {
+            let deliveries = &record.standing.deliveries;
+            if !confirmed && !deliveries.iter().any(|d| d.sid == call.message_sid) {
+                note.push_str("not one of the object's sends");
+                return Ok(note);
+            }
+            self.delivered(&pair, record, call).await?;
+        }
+        note.push_str(&format!("status {}", call.status));
+        Ok(note)
+    }
+
+    /// Whether the callback confirms the message the send in flight was unsure of; if so,
+    /// the rest of the send goes on in the alarm, at once.
+    async fn confirm(&self, call: &StatusCall) -> Result<bool, ObjectError> {
+        let in_flight = self.load_outgoing().await?;
+        let (Some(mut outgoing), Some(send)) = (in_flight, call.send.as_deref()) else {
+            return Ok(false);
+        };
+        if !outgoing.confirm(send, &call.message_sid) {
+            return Ok(false);
+        }
+        self.save_outgoing(&outgoing).await?;
+        self.rearm(Some(self.now())).await?;
+        Ok(true)
+    }
+
+    /// The delivery status joins `record`, kept when it changed anything.
+    async fn delivered(
+        &self,
+        pair: &Pair<'_>,
+        mut record: Record,
+        call: &StatusCall,
+    ) -> Result<(), ObjectError> {
+        let (sid, now) = (&call.message_sid, self.now());
+        record.standing.track(sid, now);
+        if !record
+            .standing
+            .update(sid, &call.status, call.error_code, now)
+        {
+            return Ok(());
+        }
+        // A delivery status is no new copy of the conversation (the object's record is the
+        // one that counts): the sequence stays, so a follow-up asked for still fits. An
+        // opt-out is: it cancels what was asked before it.
+        if call.error_code == Some(messages::OPTED_OUT) && !record.opted_out() {
+            record.standing.opted_out = Some(now);
+            record.seq = record.seq.saturating_add(1);
+        }
+        self.save_record(pair, &record).await
+    }
+}
+
+impl Outgoing {
+    /// A new send of `forms`, named at random (its status callbacks name it).
+    pub(super) fn new(why: Why, mut forms: Vec<Form>, reply: Reply, state: SavedState) -> Self {
+        let id = crate::seal::new_spill_key()
+            .map(|k| k.trim_start_matches("spill:").chars().take(12).collect())
+            .unwrap_or_else(|| "send".to_string());
+        name_callbacks(&mut forms, &id);
+        Outgoing {
+            id,
+            why,
+            forms,
+            sids: Vec::new(),
+            phase: Phase::Ready,
+            tries: 0,
+            follow_up: reply.follow_up(),
+            reply,
+            state,
+            stale: false,
+        }
+    }
+}
+
+/// Puts the send's name `id` in its messages' status callbacks.
+fn name_callbacks(forms: &mut [Form], id: &str) {
+    for form in forms {
+        for (name, value) in form.iter_mut() {
+            if name == "StatusCallback" {
+                *value = value.replace(ID_PLACEHOLDER, id);
+            }
+        }
+    }
+}
+
+/// Whether a message to the person now falls outside WhatsApp's window (never for SMS).
+fn outside_window(stored: &StoredPair, record: &Record, now: u64) -> bool {
+    let last = record.standing.last_inbound;
+    stored.from.starts_with("whatsapp:") && last.saturating_add(WHATSAPP_WINDOW_SECONDS) <= now
+}
+
+/// Message `i` of a send from our number to the person's, with its status callback when the
+/// worker's origin is known.
+fn form(
+    stored: &StoredPair,
+    message: &ReplyMessage,
+    template: Option<&Template>,
+    i: usize,
+) -> Form {
+    let callback = (!stored.origin.is_empty())
+        .then(|| format!("{}/sms/status?o={ID_PLACEHOLDER}.{i}", stored.origin));
+    messages::form(
+        &stored.from,
+        &stored.to,
+        message,
+        template,
+        callback.as_deref(),
+    )
+}
+
+/// A message we sent on our own, as a turn: no inbound text, our Message SID.
+fn sent_turn(now: u64, sid: &str, reply: Reply) -> Turn {
+    Turn {
+        at: now,
+        message_sid: sid.to_string(),
+        inbound: String::new(),
+        reply,
+    }
+}

@@ -1,0 +1,275 @@
+//! Starts (`POST /conversations`): a conversation opened from our side, and the answers kept
+//! for a repeat with the same idempotency key (feature `objects`).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::calls::{ObjectError, StartCall};
+use super::object::PairObject;
+use super::outbox::{Outgoing, Why};
+use super::sends::OUTSIDE_WINDOW;
+use super::storage::{packed, unpacked, ObjectStore, StoredPair, STARTS};
+
+use crate::conversation::{Context, Reply, SavedState, Start};
+use crate::record::Record;
+use crate::storage::Store;
+use crate::twilio::messages::SendError;
+use crate::twilio::segments::as_configured;
+
+/// How long a start's answer is kept for a repeat with its idempotency key.
+pub const START_KEY_SECONDS: u64 = 24 * 60 * 60;
+/// At most this many starts' answers are kept.
+const MAX_STARTS_KEPT: usize = 50;
+
+/// A status and JSON body answering `POST /conversations`.
+type Answer = (u16, String);
+
+/// A start's answer, kept for a repeat with its idempotency key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StartAnswer {
+    status: u16,
+    body: String,
+    at: u64,
+}
+
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// Starts a conversation from our side: the conversation's opening message goes out
+    /// through the Messages API and the object keeps the state, so the person's reply (which
+    /// comes with no cookie) continues it. Answers the status and JSON body of
+    /// `POST /conversations`.
+    pub(crate) async fn start(&self, call: &StartCall) -> Result<Answer, ObjectError> {
+        let fields = match serde_json::from_str::<Value>(&call.json) {
+            Ok(Value::Object(map)) => map,
+            _ => return Ok(problem(400, "the body must be a JSON object")),
+        };
+        let key = &call.idempotency_key;
+        if let Some(answer) = self.kept_answer(key).await? {
+            return Ok(answer);
+        }
+        if let Some(outgoing) = self.load_outgoing().await? {
+            if start_key(&outgoing.why) == Some(key.as_str()) {
+                return self.repeat_pending(call, outgoing).await;
+            }
+        }
+        self.start_new(call, fields).await
+    }
+
+    /// A start not seen before: refused, or its opening sent.
+    async fn start_new(
+        &self,
+        call: &StartCall,
+        fields: Map<String, Value>,
+    ) -> Result<Answer, ObjectError> {
+        // The person's reply will come To our number From theirs.
+        let stored_pair = StoredPair {
+            account_sid: call.account_sid.clone(),
+            to: call.from.clone(),
+            from: call.to.clone(),
+            origin: call.origin.clone(),
+        };
+        let pair = stored_pair.pair();
+        let previous = self.load_record(&pair).await?;
+        let replace = fields.get("replace") == Some(&Value::Bool(true));
+        if let Some(refusal) = self.refuse_start(previous.as_ref(), replace).await? {
+            return Ok(refusal);
+        }
+        let (reply, state) = match self.opening(call, fields).await {
+            Ok(opening) => opening,
+            Err(refusal) => return Ok(refusal),
+        };
+        let record = previous.unwrap_or_default();
+        let Some(forms) = self.forms(&stored_pair, &record, &reply) else {
+            return Ok(problem(422, OUTSIDE_WINDOW));
+        };
+        self.save_pair(&pair, &call.origin).await?;
+        let why = Why::Start {
+            key: call.idempotency_key.clone(),
+        };
+        let outgoing = Outgoing::new(why, forms, reply, state);
+        let what = self.proceed(&stored_pair, outgoing).await;
+        self.answer_start(call, what).await
+    }
+
+    /// A start repeated while its send is still on its way: it goes on if it is due, and the
+    /// answer is where it got to.
+    async fn repeat_pending(
+        &self,
+        call: &StartCall,
+        outgoing: Outgoing,
+    ) -> Result<Answer, ObjectError> {
+        let what = match self.load_pair().await? {
+            Some(stored_pair) if outgoing.wake_at() <= self.now() => {
+                self.proceed(&stored_pair, outgoing).await
+            }
+            _ => Ok(format!("send {}: still confirming", outgoing.id)),
+        };
+        self.answer_start(call, what).await
+    }
+
+    /// The answer to a start once its send went as far as it could: the result kept under
+    /// its key, or `202` while it is still on its way.
+    async fn answer_start(
+        &self,
+        call: &StartCall,
+        what: Result<String, ObjectError>,
+    ) -> Result<Answer, ObjectError> {
+        let kept = self.kept_answer(&call.idempotency_key).await?;
+        Ok(kept.unwrap_or_else(|| pending(call, what)))
+    }
+
+    /// Why a start cannot go ahead for this pair now, as its answer: the person opted out, a
+    /// send is still on its way, or a conversation is in progress and `replace` was not
+    /// asked.
+    async fn refuse_start(
+        &self,
+        previous: Option<&Record>,
+        replace: bool,
+    ) -> Result<Option<Answer>, ObjectError> {
+        if previous.is_some_and(Record::opted_out) {
+            return Ok(Some(problem(
+                409,
+                "the person opted out (STOP): nothing is sent until they text START",
+            )));
+        }
+        if let Some(outgoing) = self.load_outgoing().await? {
+            let body = serde_json::json!({
+                "error": "a message to this person is still being sent",
+                "send": outgoing.id,
+            });
+            return Ok(Some((409, body.to_string())));
+        }
+        Ok(previous.and_then(|record| in_progress(record, replace)))
+    }
+
+    /// The conversation's opening message and the state it leaves; or the answer refusing
+    /// the start.
+    async fn opening(
+        &self,
+        call: &StartCall,
+        fields: Map<String, Value>,
+    ) -> Result<(Reply, SavedState), Answer> {
+        let start = Start {
+            to: call.to.clone(),
+            from: call.from.clone(),
+            fields,
+        };
+        let ctx = Context::new(self.rt.vars, Rc::clone(&self.rt.http), self.now()).for_message(
+            &call.account_sid,
+            &format!("start:{}", call.idempotency_key),
+        );
+        let mut state = SavedState::default();
+        let ran = self
+            .setup
+            .conversation
+            .start(&start, &mut state, &ctx)
+            .await;
+        match (ran.answer, ran.state_error) {
+            // Nothing is sent that the object could not continue.
+            (Ok(_), Some(e)) => Err(problem(500, &e.to_string())),
+            (Ok(reply), None) if !reply.is_empty() => Ok((
+                as_configured(reply, self.setup.config.smart_encoding),
+                state,
+            )),
+            (Ok(_), None) => Err(problem(400, "the conversation has no opening message")),
+            (Err(why), _) => Err(problem(400, &why)),
+        }
+    }
+}
+
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// The answer kept for the start with idempotency key `key`, if any.
+    async fn kept_answer(&self, key: &str) -> Result<Option<Answer>, ObjectError> {
+        let starts = self.load_starts().await?;
+        Ok(starts.get(key).map(|a| (a.status, a.body.clone())))
+    }
+
+    /// The answers to recent starts, by idempotency key; none when they do not read.
+    async fn load_starts(&self) -> Result<BTreeMap<String, StartAnswer>, ObjectError> {
+        let text = self.store.get(STARTS).await?;
+        Ok(text.and_then(|t| unpacked(&t)).unwrap_or_default())
+    }
+
+    /// Keeps `answer` as the answer to the start `why` names (nothing for a follow-up),
+    /// dropping answers older than [`START_KEY_SECONDS`].
+    pub(super) async fn finish_start(&self, why: &Why, answer: Answer) -> Result<(), ObjectError> {
+        let Some(key) = start_key(why) else {
+            return Ok(());
+        };
+        let mut starts = self.load_starts().await?;
+        forget_old(&mut starts, self.now());
+        let (status, body) = answer;
+        let at = self.now();
+        starts.insert(key.to_string(), StartAnswer { status, body, at });
+        Ok(self.store.put(STARTS, &packed(&starts)?).await?)
+    }
+}
+
+/// Drops the answers older than [`START_KEY_SECONDS`], and the oldest beyond
+/// [`MAX_STARTS_KEPT`] (leaving room for one more).
+fn forget_old(starts: &mut BTreeMap<String, StartAnswer>, now: u64) {
+    starts.retain(|_, a| a.at.saturating_add(START_KEY_SECONDS) > now);
+    while starts.len() >= MAX_STARTS_KEPT {
+        let oldest = starts.iter().min_by_key(|(_, a)| a.at);
+        let Some(oldest) = oldest.map(|(k, _)| k.clone()) else {
+            break;
+        };
+        starts.remove(&oldest);
+    }
+}
+
+/// The idempotency key of a start.
+pub(super) fn start_key(why: &Why) -> Option<&str> {
+    match why {
+        Why::Start { key } => Some(key),
+        Why::FollowUp { .. } => None,
+    }
+}
+
+/// The refusal of a start over a conversation in progress, unless `replace` was asked.
+fn in_progress(record: &Record, replace: bool) -> Option<Answer> {
+    if !record.in_progress() || replace {
+        return None;
+    }
+    let body = serde_json::json!({
+        "error": "a conversation with this person is in progress: send \"replace\": true to start over",
+        "conversation": {"count": record.count, "last_seen": record.last_seen, "turns": record.turns.len()},
+    });
+    Some((409, body.to_string()))
+}
+
+/// A start still on its way: Twilio's answer was lost or asked us to wait.
+fn pending(call: &StartCall, what: Result<String, ObjectError>) -> Answer {
+    let body = serde_json::json!({
+        "status": "pending",
+        "idempotency_key": call.idempotency_key,
+        "to": call.to,
+        "from": call.from,
+        "detail": match what { Ok(w) => w, Err(e) => e.to_string() },
+        "next": "The worker finds out whether Twilio took the message before it sends anything again. Repeat this request with the same Idempotency-Key to learn the result: it never sends twice.",
+    });
+    (202, body.to_string())
+}
+
+/// The answer to a start whose opening message Twilio refused: a 502 with Twilio's status
+/// and code (nothing was sent).
+pub(super) fn not_sent(e: &SendError) -> Answer {
+    let body = match e {
+        SendError::Refused { status, code, .. } => {
+            serde_json::json!({"status": "refused", "error": e.to_string(), "twilio_status": status, "code": code})
+        }
+        e => serde_json::json!({"status": "refused", "error": e.to_string()}),
+    };
+    (502, body.to_string())
+}
+
+/// A refusal's answer: `status` and why, as JSON.
+fn problem(status: u16, why: &str) -> Answer {
+    (status, serde_json::json!({ "error": why }).to_string())
+}

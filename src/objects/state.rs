@@ -1,0 +1,52 @@
+//! The state API's calls in the pair's object (features `objects` and `state-api`).
+
+use super::calls::{ObjectError, StateCall};
+use super::object::PairObject;
+use super::storage::ObjectStore;
+
+use crate::objects::calls::StateOp;
+use crate::record::{Pair, Record};
+use crate::storage::{Source, Store};
+
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// A call of the state API: the record the object keeps, read, ended or corrected. A
+    /// change cancels a follow-up asked for before it (its sequence no longer matches).
+    pub(crate) async fn state(&self, call: &StateCall) -> Result<(u16, String), ObjectError> {
+        let Some(stored_pair) = self.load_pair().await? else {
+            // No conversation yet: the state API answers as for nobody.
+            let nobody = Pair {
+                account_sid: "",
+                to: "",
+                from: "",
+            };
+            let (status, body, _) = self.apply(call, &nobody, None);
+            return Ok((status, body));
+        };
+        let pair = stored_pair.pair();
+        let record = self.load_record(&pair).await?;
+        let (status, body, changed) = self.apply(call, &pair, record);
+        if let Some(changed) = changed {
+            self.save_record(&pair, &changed).await?;
+            if call.op == StateOp::Reset {
+                self.schedule(None, changed.seq).await?;
+            }
+        }
+        Ok((status, body))
+    }
+
+    /// The state API's operation on the object's record: the answer and any changed record.
+    fn apply(
+        &self,
+        call: &StateCall,
+        pair: &Pair<'_>,
+        record: Option<Record>,
+    ) -> (u16, String, Option<Record>) {
+        let conversation = self.setup.conversation.as_ref();
+        let (op, now) = (&call.op, self.now());
+        crate::state_ops::apply(op, pair, record, Source::Object, conversation, now)
+    }
+}

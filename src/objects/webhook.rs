@@ -1,0 +1,98 @@
+//! A webhook in the pair's object (feature `objects`).
+
+use super::calls::{ObjectAnswer, ObjectError, WebhookCall};
+use super::object::PairObject;
+use super::outbox::{Outgoing, Progress, Why};
+use super::storage::ObjectStore;
+
+use crate::conversation::AfterReply;
+use crate::pipeline::{self, Intent};
+use crate::record::{Pair, Record};
+use crate::storage::{Change, Store};
+
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
+impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
+    /// A webhook in the pair's object: the record it keeps is authoritative. Returns the
+    /// answer and the conversation's work to finish after it.
+    pub(crate) async fn webhook(
+        &self,
+        call: &WebhookCall,
+    ) -> Result<(ObjectAnswer, Vec<AfterReply>), ObjectError> {
+        let message = &call.message;
+        let intent = Intent::of(message, &self.setup.config);
+        let pair = Pair::of(message);
+        // The send in flight, read once for the two things a message changes about it.
+        let in_flight = self.load_outgoing().await?;
+        let in_flight = self.answered_start(&pair, in_flight).await?;
+        let stored = self.load_record(&pair).await?;
+        let first = stored.is_none();
+        let cookie = call.cookie.as_deref();
+        let (handled, done) =
+            pipeline::respond(self.setup, message, intent, cookie, self.rt, Some(stored)).await;
+        if done.change != Change::Unchanged {
+            self.keep_turn(call, &pair, &done.record, first).await?;
+            // A newer message replaces or cancels the follow-up asked for before, and one on
+            // its way is not sent again.
+            if done.change == Change::Counted {
+                self.stale_follow_up(in_flight).await?;
+            }
+            self.schedule(done.follow_up, done.record.seq).await?;
+        }
+        // The conversation's after-reply work goes to the object's `wait_until`: it must not
+        // hold the answer.
+        Ok((ObjectAnswer::from_handled(&handled), handled.after_reply))
+    }
+
+    /// Keeps the record the message left, and the pair the first time (or the origin each
+    /// time one comes, for status callbacks).
+    async fn keep_turn(
+        &self,
+        call: &WebhookCall,
+        pair: &Pair<'_>,
+        record: &Record,
+        first: bool,
+    ) -> Result<(), ObjectError> {
+        self.save_record(pair, record).await?;
+        if first || !call.origin.is_empty() {
+            self.save_pair(pair, &call.origin).await?;
+        }
+        Ok(())
+    }
+
+    /// A text from the person while the opening of a start the worker made is unconfirmed:
+    /// it reached them (they answer it), so the start is kept as sent before the text is
+    /// answered, and the conversation they answer is the started one. Returns the send still
+    /// in flight.
+    async fn answered_start(
+        &self,
+        pair: &Pair<'_>,
+        in_flight: Option<Outgoing>,
+    ) -> Result<Option<Outgoing>, ObjectError> {
+        let Some(mut outgoing) = in_flight else {
+            return Ok(None);
+        };
+        if !matches!(outgoing.why, Why::Start { .. }) || !outgoing.unsure() {
+            return Ok(Some(outgoing));
+        }
+        // Its SID is Twilio's to tell (the status callback, or the list): unknown here.
+        outgoing.sids.resize(outgoing.forms.len(), String::new());
+        self.settle(pair, outgoing, Progress::Sent).await?;
+        Ok(None)
+    }
+
+    /// A newer message came: a follow-up on its way (`in_flight`) is not sent again (what
+    /// may have gone out is still confirmed).
+    async fn stale_follow_up(&self, in_flight: Option<Outgoing>) -> Result<(), ObjectError> {
+        let Some(mut outgoing) = in_flight else {
+            return Ok(());
+        };
+        if matches!(outgoing.why, Why::FollowUp { .. }) && !outgoing.stale {
+            outgoing.stale = true;
+            self.save_outgoing(&outgoing).await?;
+        }
+        Ok(())
+    }
+}
