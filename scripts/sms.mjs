@@ -350,7 +350,7 @@ const GSM7_EXTENSION = "\f^{}\\[~]|€";
 
 /**
  * What a text costs, as the worker's `twilio::segments` computes it (both are checked against
- * src/twilio/segments.json): { encoding: "gsm7" | "ucs2", count, units }. GSM-7 fits 160
+ * src/twilio/segments/segments.json): { encoding: "gsm7" | "ucs2", count, units }. GSM-7 fits 160
  * septets in one segment, 153 per segment when split, an extension character taking two;
  * UCS-2 70 UTF-16 units, or 67 (an emoji is two). A character is never split across segments.
  */

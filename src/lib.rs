@@ -158,6 +158,9 @@ pub mod __private {
     pub use wasm_bindgen;
 }
 
+#[cfg(all(test, feature = "harness"))]
+mod tests;
+
 /// The README's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

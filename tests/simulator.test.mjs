@@ -280,7 +280,7 @@ test("--state prints the state after each reply, decoded by the worker's own con
 });
 
 test("segments(): the same table the worker's twilio::segments is tested with", () => {
-  const table = JSON.parse(fs.readFileSync(path.join(ROOT, "src/twilio/segments.json"), "utf8"));
+  const table = JSON.parse(fs.readFileSync(path.join(ROOT, "src/twilio/segments/segments.json"), "utf8"));
   assert.ok(table.length >= 10);
   for (const { name, parts, encoding, count, units } of table) {
     const text = parts.map(([s, n]) => s.repeat(n)).join("");
