@@ -462,5 +462,7 @@ impl From<ParamsError> for Rejection {
     }
 }
 
+mod object;
+
 #[cfg(test)]
 mod tests;

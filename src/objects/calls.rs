@@ -7,7 +7,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::LocalFuture;
-use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::params::InboundMessage;
@@ -189,112 +188,26 @@ pub struct ObjectAnswer {
     pub segments: Vec<Segments>,
 }
 
-/// How an object's webhook ended: what [`Outcome`] can be when an object answers, typed on
+/// How an object's webhook ended: what [`Outcome`](crate::response::Outcome) can be when an object answers, typed on
 /// both sides of the call (on the wire, the log's names: `"reply"`, `"opt_out"`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnsweredOutcome {
-    /// [`Outcome::Reply`].
+    /// [`Outcome::Reply`](crate::response::Outcome::Reply).
     Reply,
-    /// [`Outcome::Retry`].
+    /// [`Outcome::Retry`](crate::response::Outcome::Retry).
     Retry,
-    /// [`Outcome::Reset`].
+    /// [`Outcome::Reset`](crate::response::Outcome::Reset).
     Reset,
-    /// [`Outcome::OptOut`].
+    /// [`Outcome::OptOut`](crate::response::Outcome::OptOut).
     OptOut,
-    /// [`Outcome::OptIn`].
+    /// [`Outcome::OptIn`](crate::response::Outcome::OptIn).
     OptIn,
-    /// [`Outcome::OptedOut`].
+    /// [`Outcome::OptedOut`](crate::response::Outcome::OptedOut).
     OptedOut,
-    /// [`Outcome::Help`].
+    /// [`Outcome::Help`](crate::response::Outcome::Help).
     Help,
 }
 
-impl From<&Outcome> for AnsweredOutcome {
-    fn from(outcome: &Outcome) -> Self {
-        match outcome {
-            Outcome::Retry => AnsweredOutcome::Retry,
-            Outcome::Reset => AnsweredOutcome::Reset,
-            Outcome::OptOut => AnsweredOutcome::OptOut,
-            Outcome::OptIn => AnsweredOutcome::OptIn,
-            Outcome::OptedOut => AnsweredOutcome::OptedOut,
-            Outcome::Help => AnsweredOutcome::Help,
-            _ => AnsweredOutcome::Reply,
-        }
-    }
-}
-
-impl From<AnsweredOutcome> for Outcome {
-    fn from(outcome: AnsweredOutcome) -> Self {
-        match outcome {
-            AnsweredOutcome::Reply => Outcome::Reply,
-            AnsweredOutcome::Retry => Outcome::Retry,
-            AnsweredOutcome::Reset => Outcome::Reset,
-            AnsweredOutcome::OptOut => Outcome::OptOut,
-            AnsweredOutcome::OptIn => Outcome::OptIn,
-            AnsweredOutcome::OptedOut => Outcome::OptedOut,
-            AnsweredOutcome::Help => Outcome::Help,
-        }
-    }
-}
-
-impl ObjectAnswer {
-    #[cfg(feature = "objects")]
-    pub(crate) fn from_handled(handled: &Handled) -> Self {
-        let r = &handled.response;
-        ObjectAnswer {
-            body: r.body.clone(),
-            set_cookie: r.set_cookie.clone(),
-            outcome: AnsweredOutcome::from(&r.log.outcome),
-            source: r.log.source,
-            count: r.log.count,
-            writes: handled.writes.clone(),
-            segments: r.log.segments.clone(),
-        }
-    }
-
-    /// The worker's response, from what the object answered.
-    pub fn into_handled(self, from: Option<String>) -> Handled {
-        let log = LogEvent {
-            source: Some(self.source.unwrap_or(Source::Object)),
-            count: self.count,
-            segments: self.segments,
-            ..LogEvent::new(self.outcome.into(), from)
-        };
-        Handled {
-            response: HttpResponse::twiml(self.body, self.set_cookie, log),
-            writes: self.writes,
-            after_reply: Vec::new(),
-        }
-    }
-}
-
 #[cfg(test)]
-mod wire_tests {
-    use super::*;
-
-    /// A worker and an object of different versions meet during a deploy: the answer's
-    /// outcome and source keep the names the log uses.
-    #[test]
-    fn the_answer_names_its_outcome_and_source_as_the_log_does() {
-        let answer = ObjectAnswer {
-            body: String::new(),
-            set_cookie: None,
-            outcome: AnsweredOutcome::OptOut,
-            source: Some(Source::Cookie),
-            count: Some(2),
-            writes: Vec::new(),
-            segments: Vec::new(),
-        };
-        let json = serde_json::to_string(&answer).unwrap();
-        assert!(json.contains(r#""outcome":"opt_out""#), "{json}");
-        assert!(json.contains(r#""source":"cookie""#), "{json}");
-        let back: ObjectAnswer = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, answer);
-        let bad = json.replace("opt_out", "shrug");
-        assert!(
-            serde_json::from_str::<ObjectAnswer>(&bad).is_err(),
-            "an unknown outcome is refused"
-        );
-    }
-}
+mod tests;

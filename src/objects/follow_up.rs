@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::calls::ObjectError;
 use super::object::PairObject;
 use super::outbox::{Outgoing, Why, OUTBOX};
-use super::sends::OUTSIDE_WINDOW;
-use super::storage::{json, ObjectStore, StoredPair, FOLLOW_UP};
+use super::storage::{json, StoredPair, FOLLOW_UP};
+use super::store::ObjectStore;
+use super::window::OUTSIDE_WINDOW;
 
 use crate::conversation::{Context, Reply, SavedState};
 use crate::record::Record;

@@ -28,9 +28,13 @@ mod state;
 #[cfg(feature = "objects")]
 mod storage;
 #[cfg(feature = "objects")]
+mod store;
+#[cfg(feature = "objects")]
 mod turnstile;
 #[cfg(feature = "objects")]
 mod webhook;
+#[cfg(feature = "objects")]
+mod window;
 
 /// Only the wasm adapter and the harness call into an object.
 #[cfg(all(feature = "objects", any(target_arch = "wasm32", feature = "harness")))]
@@ -42,14 +46,11 @@ pub use self::{
         Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
         RETRY_BASE_SECONDS,
     },
-    sends::WHATSAPP_WINDOW_SECONDS,
     starts::START_KEY_SECONDS,
-    storage::ObjectStore,
+    store::ObjectStore,
     turnstile::{TurnGuard, Turnstile},
+    window::WHATSAPP_WINDOW_SECONDS,
 };
-/// The objects' storage in memory lives with the harness; re-exported where it always was.
-#[cfg(feature = "harness")]
-pub use crate::harness::MapObjectStore;
 pub use calls::{
     ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };

@@ -1,6 +1,6 @@
 //! The pair's object as one call sees it (feature `objects`).
 
-use super::storage::ObjectStore;
+use super::store::ObjectStore;
 
 use crate::pipeline::{Runtime, Setup};
 use crate::storage::Store;

@@ -5,20 +5,15 @@ use super::calls::{ObjectError, StatusCall};
 use super::object::PairObject;
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, CONFIRM_AFTER_SECONDS, OUTBOX};
 use super::starts::{not_sent, start_key};
-use super::storage::{packed, ObjectStore, StoredPair};
+use super::storage::{packed, StoredPair};
+use super::store::ObjectStore;
+use super::window::outside_window;
 
 use crate::conversation::Template;
 use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
 use crate::record::{Pair, Record};
 use crate::storage::Store;
 use crate::twilio::messages::{self, Form, SendError};
-
-/// WhatsApp's customer-service window: free-form messages only this long after the person's
-/// last message.
-pub const WHATSAPP_WINDOW_SECONDS: u64 = 24 * 60 * 60;
-
-/// Why a message to a WhatsApp pair outside its window went nowhere.
-pub(super) const OUTSIDE_WINDOW: &str = "more than 24 hours since the person's last WhatsApp message, and no template (Reply::with_template or WHATSAPP_TEMPLATE_SID) to send instead";
 
 /// Why a send went nowhere when the worker has nothing to authenticate with.
 const NO_CREDENTIALS: &str =
@@ -334,12 +329,6 @@ fn name_callbacks(forms: &mut [Form], id: &str) {
             }
         }
     }
-}
-
-/// Whether a message to the person now falls outside WhatsApp's window (never for SMS).
-fn outside_window(stored: &StoredPair, record: &Record, now: u64) -> bool {
-    let last = record.standing.last_inbound;
-    stored.from.starts_with("whatsapp:") && last.saturating_add(WHATSAPP_WINDOW_SECONDS) <= now
 }
 
 /// Message `i` of a send from our number to the person's, with its status callback when the

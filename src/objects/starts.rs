@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use super::calls::{ObjectError, StartCall};
 use super::object::PairObject;
 use super::outbox::{Outgoing, Why};
-use super::sends::OUTSIDE_WINDOW;
-use super::storage::{packed, unpacked, ObjectStore, StoredPair, STARTS};
+use super::storage::{packed, unpacked, StoredPair, STARTS};
+use super::store::ObjectStore;
+use super::window::OUTSIDE_WINDOW;
 
 use crate::conversation::{Context, Reply, SavedState, Start};
 use crate::record::Record;

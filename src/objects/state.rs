@@ -2,7 +2,7 @@
 
 use super::calls::{ObjectError, StateCall};
 use super::object::PairObject;
-use super::storage::ObjectStore;
+use super::store::ObjectStore;
 
 use crate::objects::calls::StateOp;
 use crate::record::{Pair, Record};

@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use super::calls::ObjectError;
 use super::object::PairObject;
 use super::outbox::{Outgoing, OUTBOX};
+use super::store::ObjectStore;
 
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};
-use crate::storage::{Store, StoreError};
+use crate::storage::Store;
 
 /// The object's keys in its storage.
 pub(super) const RECORD: &str = "record";
@@ -16,21 +17,6 @@ pub(super) const PAIR: &str = "pair";
 pub(super) const FOLLOW_UP: &str = "follow_up";
 /// The answers to recent starts, by idempotency key.
 pub(super) const STARTS: &str = "starts";
-
-/// The object's own storage and alarm (a map in tests).
-#[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
-pub trait ObjectStore {
-    /// The value under `key`.
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
-    /// Stores `value` under `key`.
-    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// Removes `key`.
-    async fn delete(&self, key: &str) -> Result<(), StoreError>;
-    /// Wakes the object's alarm at `at` (Unix seconds), replacing any alarm set before.
-    async fn set_alarm(&self, at: u64) -> Result<(), StoreError>;
-    /// Cancels the alarm.
-    async fn delete_alarm(&self) -> Result<(), StoreError>;
-}
 
 /// The pair an object is for (the alarm comes with no message to learn it from), with the
 /// origin its sends' status callbacks go to.

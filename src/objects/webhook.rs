@@ -3,7 +3,7 @@
 use super::calls::{ObjectAnswer, ObjectError, WebhookCall};
 use super::object::PairObject;
 use super::outbox::{Outgoing, Progress, Why};
-use super::storage::ObjectStore;
+use super::store::ObjectStore;
 
 use crate::conversation::AfterReply;
 use crate::pipeline::{self, Intent};
