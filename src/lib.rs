@@ -74,6 +74,8 @@ pub mod harness;
 pub mod inspect;
 pub mod mask;
 #[doc(hidden)]
+pub mod object_calls;
+#[doc(hidden)]
 pub mod objects;
 mod pipeline;
 #[doc(hidden)]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::config::{ConfigError, WebhookMethod};
 use crate::conversation::{AfterReply, StateError};
-use crate::objects::ObjectError;
+use crate::object_calls::ObjectError;
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::params::ParamsError;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::conversation::Converse;
-use crate::objects::calls::StateOp;
+use crate::object_calls::StateOp;
 use crate::record::{Pair, Record};
 use crate::storage::Source;
 

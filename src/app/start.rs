@@ -3,7 +3,7 @@
 #[cfg(feature = "objects")]
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
-use crate::objects::calls::{ObjectError, StartCall};
+use crate::object_calls::{ObjectError, StartCall};
 use crate::pipeline::{Runtime, Setup};
 #[cfg(feature = "objects")]
 use crate::record::Pair;

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use super::HttpRequest;
 use crate::config::ConfigError;
 use crate::mask::mask_number;
-pub use crate::objects::calls::StateOp;
+pub use crate::object_calls::StateOp;
 use crate::pipeline::{Runtime, Setup};
 use crate::record::Pair;
 use crate::response::{Handled, HttpResponse, LogEvent, Outcome, Rejection};
@@ -111,7 +111,7 @@ fn operation(req: &HttpRequest<'_>) -> Result<StateOp, Rejection> {
 /// The pair's object answers: its record is the one that counts.
 #[cfg(feature = "objects")]
 async fn through_object(
-    objects: &dyn crate::objects::Objects,
+    objects: &dyn crate::object_calls::Objects,
     setup: &Setup,
     pair: &Pair<'_>,
     op: StateOp,
@@ -127,7 +127,7 @@ async fn through_object(
 
 #[cfg(not(feature = "objects"))]
 async fn through_object(
-    _: &dyn crate::objects::Objects,
+    _: &dyn crate::object_calls::Objects,
     _: &Setup,
     _: &Pair<'_>,
     _: StateOp,

@@ -5,7 +5,7 @@ use crate::config::{Config, Verification, WebhookMethod};
 use crate::conversation::Reply;
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
-use crate::objects::calls::{ObjectAnswer, ObjectError, Objects, StatusCall, WebhookCall};
+use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StatusCall, WebhookCall};
 use crate::pipeline::{respond, Intent, Runtime, Setup};
 #[cfg(feature = "objects")]
 use crate::record::Pair;

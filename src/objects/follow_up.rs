@@ -4,12 +4,12 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use super::calls::ObjectError;
 use super::object::PairObject;
 use super::outbox::{Outgoing, Why, OUTBOX};
 use super::storage::{json, StoredPair, FOLLOW_UP};
 use super::store::ObjectStore;
 use super::window::OUTSIDE_WINDOW;
+use crate::object_calls::ObjectError;
 
 use crate::conversation::{Context, Reply, SavedState};
 use crate::record::Record;

@@ -8,11 +8,10 @@
 //! with the harness's in-memory `MapObjectStore`.
 
 //!
-//! [`calls`] is what the webhook's path sees of the objects (the calls, their answers, the
-//! namespace), in every build; the object's own side is the `objects` feature's, so a worker
-//! without it carries none of it.
+//! [`object_calls`](crate::object_calls) is what the webhook's path sees of the objects (the
+//! calls, their answers, the namespace), in every build, in a room below the pipeline; the
+//! object's own side is the `objects` feature's, so a worker without it carries none of it.
 
-pub mod calls;
 #[cfg(feature = "objects")]
 mod follow_up;
 #[cfg(feature = "objects")]
@@ -51,7 +50,7 @@ pub use self::{
     turnstile::{TurnGuard, Turnstile},
     window::WHATSAPP_WINDOW_SECONDS,
 };
-pub use calls::{
+pub use crate::object_calls::{
     ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
 

@@ -1,13 +1,13 @@
 //! The object's own sends (follow-ups, starts): their messages, how far each went, and what
 //! they change once settled; and the status callbacks that confirm them (feature `objects`).
 
-use super::calls::{ObjectError, StatusCall};
 use super::object::PairObject;
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, CONFIRM_AFTER_SECONDS, OUTBOX};
 use super::starts::{not_sent, start_key};
 use super::storage::{packed, StoredPair};
 use super::store::ObjectStore;
 use super::window::outside_window;
+use crate::object_calls::{ObjectError, StatusCall};
 
 use crate::conversation::Template;
 use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};

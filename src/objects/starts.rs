@@ -7,12 +7,12 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::calls::{ObjectError, StartCall};
 use super::object::PairObject;
 use super::outbox::{Outgoing, Why};
 use super::storage::{packed, unpacked, StoredPair, STARTS};
 use super::store::ObjectStore;
 use super::window::OUTSIDE_WINDOW;
+use crate::object_calls::{ObjectError, StartCall};
 
 use crate::conversation::{Context, Reply, SavedState, Start};
 use crate::record::Record;

@@ -1,10 +1,10 @@
 //! The state API's calls in the pair's object (features `objects` and `state-api`).
 
-use super::calls::{ObjectError, StateCall};
 use super::object::PairObject;
 use super::store::ObjectStore;
+use crate::object_calls::{ObjectError, StateCall};
 
-use crate::objects::calls::StateOp;
+use crate::object_calls::StateOp;
 use crate::record::{Pair, Record};
 use crate::storage::{Source, Store};
 

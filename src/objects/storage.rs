@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calls::ObjectError;
 use super::object::PairObject;
 use super::outbox::{Outgoing, OUTBOX};
 use super::store::ObjectStore;
+use crate::object_calls::ObjectError;
 
 use crate::record::{Pair, Record};
 use crate::seal::{Opened, Place, Purpose};

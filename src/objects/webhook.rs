@@ -1,9 +1,9 @@
 //! A webhook in the pair's object (feature `objects`).
 
-use super::calls::{ObjectAnswer, ObjectError, WebhookCall};
 use super::object::PairObject;
 use super::outbox::{Outgoing, Progress, Why};
 use super::store::ObjectStore;
+use crate::object_calls::{ObjectAnswer, ObjectError, WebhookCall};
 
 use crate::conversation::AfterReply;
 use crate::pipeline::{self, Intent};

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use crate::config::Config;
 use crate::conversation::{Conversation, Converse, HttpClient};
-use crate::objects::calls::Objects;
+use crate::object_calls::Objects;
 use crate::registry::Conversations;
 use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};

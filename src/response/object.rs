@@ -1,9 +1,9 @@
 //! The object's answer as the worker's response, and back: the log's outcome typed on both
-//! sides of the call. Here rather than in `objects::calls`, so that the calls stay a leaf
+//! sides of the call. Here rather than in `object_calls`, so that the calls stay a leaf
 //! the response never has to import back.
 
 use super::{Handled, HttpResponse, LogEvent, Outcome};
-use crate::objects::calls::{AnsweredOutcome, ObjectAnswer};
+use crate::object_calls::{AnsweredOutcome, ObjectAnswer};
 use crate::storage::Source;
 
 impl From<&Outcome> for AnsweredOutcome {

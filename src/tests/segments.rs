@@ -31,7 +31,7 @@ fn the_log_and_the_test_phone_count_the_same_segments() {
 fn an_older_objects_answer_without_segments_still_reads() {
     let json =
         r#"{"body":"","set_cookie":null,"outcome":"reply","source":null,"count":1,"writes":[]}"#;
-    let answer: crate::objects::calls::ObjectAnswer = serde_json::from_str(json).unwrap();
+    let answer: crate::object_calls::ObjectAnswer = serde_json::from_str(json).unwrap();
     assert!(answer.segments.is_empty());
 }
 

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::AfterReply;
-use crate::objects::Objects;
+use crate::object_calls::Objects;
 use crate::registry::Conversations;
 use crate::response::HttpResponse;
 use crate::storage::Memory;

@@ -6,7 +6,7 @@ use super::*;
 use crate::app::{self, Body};
 use crate::conversations::Survey;
 use crate::harness::{block_on, TestPhone, TEST_ACCOUNT_SID};
-use crate::objects::Objects;
+use crate::object_calls::Objects;
 use crate::vars::Vars;
 
 const ADMIN: &str = "admin-key-0123456789abcdef0123456789";
