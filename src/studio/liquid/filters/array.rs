@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::super::value::{as_number, as_strict_number, equal, member, text, truthy};
-use super::arg;
+use super::args::arg;
 
 /// An array filter.
 #[derive(Debug, Clone, Copy, PartialEq)]
