@@ -18,6 +18,7 @@
 //! what Liquid makes of serde_json's values. Nothing here reads the rest of the crate.
 
 mod ast;
+pub(crate) mod calendar;
 mod filters;
 mod lexer;
 mod limits;
