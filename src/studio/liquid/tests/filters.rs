@@ -5,7 +5,7 @@
 //! behaviour.
 
 use super::{r, refused, with};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn join() {
@@ -203,6 +203,33 @@ fn sort() {
     let scope = json!({"v": [10, 2, 1.5, -3]});
     assert_eq!(with("{{ v | sort | json }}", scope), "[-3,1.5,2,10]");
     assert_eq!(r("{{ 'cba' | sort }}"), "cba");
+}
+
+/// Numbers and numeric strings mixed in one large array: the comparison used to take numbers
+/// by value but a number and a string by text, which is no total order (`9 < 10`, `"10" <
+/// "9"`, `"9" == 9` as text), and Rust's sort panics on such a comparison. Now numbers come
+/// first, by value, then everything else by its text (Shopify Liquid raises "cannot sort
+/// values of incompatible type" here; a filter never fails).
+#[test]
+fn sort_of_numbers_and_strings_mixed_is_a_total_order() {
+    let items: Vec<Value> = (0..200)
+        .map(|i| match (i * 37 % 200, i % 2) {
+            (n, 0) => json!(n),
+            (n, _) => json!(n.to_string()),
+        })
+        .collect();
+    let sorted = with("{{ v | sort | json }}", json!({ "v": items }));
+    let sorted: Vec<Value> = serde_json::from_str(&sorted).unwrap();
+    let (numbers, texts) = sorted.split_at(100);
+    assert!(numbers.iter().all(Value::is_number) && texts.iter().all(Value::is_string));
+    let numbers: Vec<f64> = numbers.iter().filter_map(Value::as_f64).collect();
+    assert!(numbers.is_sorted());
+    let texts: Vec<&str> = texts.iter().filter_map(Value::as_str).collect();
+    assert!(texts.is_sorted());
+    assert_eq!(
+        with("{{ v | sort | json }}", json!({"v": ["10", 9, "9", 10]})),
+        r#"[9,10,"10","9"]"#
+    );
 }
 
 #[test]
