@@ -25,6 +25,8 @@
 
 use regex_lite::RegexBuilder;
 
+use super::liquid::calendar::days_from_civil;
+
 /// One condition kind Studio exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // Studio's own names, one each.
@@ -225,26 +227,6 @@ fn day(text: &str) -> Option<i64> {
         (y, m, d)
     };
     days_from_civil(y, m, d)
-}
-
-/// Howard Hinnant's `days_from_civil`: the proleptic Gregorian day number.
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
-    let month_days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if !(1..=12).contains(&m) || !(0..=9999).contains(&y) {
-        return None;
-    }
-    let max = month_days[(m - 1) as usize] + u32::from(m == 2 && leap);
-    if d == 0 || d > max {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! "next"?, "conditions"?}], "properties": {…}}], "initial_state": "Trigger", "flags"}`.
 
 mod parse;
+mod raw;
 mod reads;
 mod widgets;
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::Value;
 
+use super::raw::RawState;
 use super::widgets::widget;
 use super::{Flow, FlowError, Reads, State, SubflowLookup};
 
@@ -15,43 +15,6 @@ struct Definition {
     states: Vec<RawState>,
     #[serde(default)]
     initial_state: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct RawState {
-    pub(super) name: String,
-    #[serde(rename = "type")]
-    pub(super) kind: String,
-    #[serde(default)]
-    pub(super) transitions: Vec<RawTransition>,
-    #[serde(default)]
-    pub(super) properties: serde_json::Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct RawTransition {
-    pub(super) event: String,
-    #[serde(default)]
-    next: Option<String>,
-    #[serde(default)]
-    pub(super) conditions: Vec<RawCondition>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct RawCondition {
-    #[serde(rename = "type")]
-    pub(super) kind: String,
-    #[serde(default)]
-    pub(super) arguments: Vec<String>,
-    #[serde(default)]
-    pub(super) value: Value,
-}
-
-impl RawTransition {
-    /// Where it goes: Studio writes an empty `next` for "nowhere" as often as none.
-    pub(super) fn next(&self) -> Option<&str> {
-        self.next.as_deref().filter(|n| !n.is_empty())
-    }
 }
 
 impl Flow {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::parse::RawState;
+use super::raw::RawState;
 
 /// What a flow's templates can read, found by scanning them for `widgets.<name>.<field>`,
 /// `trigger.` and `flow.`: the execution sealed into the cookie keeps only these.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::parse::{RawCondition, RawState, RawTransition};
+use super::raw::{RawCondition, RawState, RawTransition};
 use super::{Condition, Http, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
 use crate::studio::conditions::{self, Kind};
 use crate::studio::liquid::Template;

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::filters::Filter;
+use super::value::Op;
 
 /// One piece of a template, in the order it renders.
 #[derive(Debug, Clone)]
@@ -67,16 +68,4 @@ pub(super) enum Cond {
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
-}
-
-/// A comparison operator (`!=` and `<>` are the same one).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-    Contains,
 }

@@ -18,8 +18,10 @@
 //! what Liquid makes of serde_json's values. Nothing here reads the rest of the crate.
 
 mod ast;
+pub(crate) mod calendar;
 mod filters;
 mod lexer;
+mod limits;
 mod parser;
 mod render;
 mod tags;
@@ -27,12 +29,7 @@ mod value;
 
 use serde_json::Value;
 
-/// Studio's loop limit.
-pub const MAX_LOOP: usize = 15;
-/// Output beyond this is cut: a template cannot make a reply or a request body unbounded.
-const MAX_OUTPUT: usize = 64 * 1024;
-/// Tags nested deeper than this are refused (no stack to overflow on odd input).
-const MAX_DEPTH: usize = 64;
+pub use limits::MAX_LOOP;
 
 /// A parsed template.
 #[derive(Debug, Clone)]

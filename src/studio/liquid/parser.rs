@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use super::ast::{Cond, Expr, Op, Piped, Seg};
+use super::ast::{Cond, Expr, Piped, Seg};
 use super::filters::Filter;
 use super::lexer::{lex, Lex};
+use super::value::Op;
 
 /// A cursor over one markup's lexemes.
 pub(super) struct Parser {

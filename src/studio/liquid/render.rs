@@ -3,12 +3,12 @@
 
 use serde_json::{Map, Value};
 
-use super::ast::{Cond, Expr, For, Node, Op, Piped, Seg};
+use super::ast::{Cond, Expr, For, Node, Piped, Seg};
+use super::limits::{MAX_LOOP, MAX_OUTPUT};
 use super::value::{
     as_number, contains, equal, index, is_blank, is_empty, iterable, member, order, text,
-    truncate_at, truthy, write_value,
+    truncate_at, truthy, write_value, Op,
 };
-use super::{MAX_LOOP, MAX_OUTPUT};
 
 /// How a body ended: `break` and `continue` travel up to their loop.
 pub(super) enum Flow {

@@ -3,8 +3,8 @@
 
 use super::ast::{Cond, Expr, For, Node};
 use super::lexer::{Lex, Token};
+use super::limits::MAX_DEPTH;
 use super::parser::{describe, Parser};
-use super::MAX_DEPTH;
 
 /// The tags that end a `when`'s body.
 const WHEN_ENDS: [&str; 3] = ["when", "else", "endcase"];

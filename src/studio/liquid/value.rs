@@ -3,7 +3,18 @@
 
 use serde_json::{Number, Value};
 
-use super::ast::Op;
+/// A comparison operator (`!=` and `<>` are the same one). It lives with the values, not in
+/// the tree that holds it, because [`order`] applies it: values stay below the tree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Contains,
+}
 
 /// `value.key`: an object's member, and the `size`, `first` and `last` Liquid adds.
 pub(super) fn member(value: &Value, key: &str) -> Value {

@@ -1,10 +1,12 @@
 //! The array filters. A filter meant for arrays leaves any other value as it is, except
 //! `first`, `last`, `size` and `slice`, which read a string's characters too.
 
+use std::cmp::Ordering;
+
 use serde_json::Value;
 
 use super::super::value::{as_number, as_strict_number, equal, member, text, truthy};
-use super::arg;
+use super::args::arg;
 
 /// An array filter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,11 +122,16 @@ fn in_place(value: Value, change: fn(&mut Vec<Value>)) -> Value {
     }
 }
 
-/// Numbers by value, anything else by its text.
+/// Numbers first, by value, then anything else by its text. Numbers and the rest never
+/// compare with each other, so the order is total over any mix (Rust's sort panics on one
+/// that is not, and a filter never panics); an array of numbers alone, or of strings alone,
+/// sorts as it always did.
 fn sort(items: &mut [Value]) {
     items.sort_by(|a, b| match (as_strict_number(a), as_strict_number(b)) {
         (Some(x), Some(y)) => x.total_cmp(&y),
-        _ => text(a).cmp(&text(b)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => text(a).cmp(&text(b)),
     });
 }
 

@@ -1,8 +1,10 @@
 //! The `date` filter: strftime's common directives over Unix seconds or an ISO 8601 date
-//! (or date-time), in UTC. The calendar is computed here (Howard Hinnant's algorithms):
-//! no date crate in the wasm.
+//! (or date-time), in UTC, over the day numbers of [`calendar`](super::super::calendar)
+//! (no date crate in the wasm).
 
 use serde_json::Value;
+
+use super::super::calendar::{civil_from_days, days_from_civil};
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -131,40 +133,4 @@ impl Moment {
             Some(other) => format!("%{other}"),
         }
     }
-}
-
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// Howard Hinnant's `days_from_civil`, none for a date that does not exist (or a year
-/// outside 0–9999). The same as `studio::conditions`' own: Liquid uses nothing of the
-/// crate outside its folder.
-fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
-    let month_days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if !(1..=12).contains(&m) || !(0..=9999).contains(&y) {
-        return None;
-    }
-    let max = month_days[(m - 1) as usize] + u32::from(m == 2 && leap);
-    if d == 0 || d > max {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }

@@ -2,6 +2,7 @@
 //! parsed ([`NAMES`] is the one place a name is written), so an unknown one is refused
 //! then, and rendering only dispatches on the variant.
 
+mod args;
 mod array;
 mod date;
 mod math;
@@ -11,7 +12,7 @@ mod url;
 
 use serde_json::Value;
 
-use super::value::text;
+use args::arg;
 use array::List;
 use math::{Arithmetic, Rounding};
 use string::Text;
@@ -98,11 +99,6 @@ impl Filter {
             Filter::Date => date::date(&value, &arg(args, 0)),
         }
     }
-}
-
-/// Argument `i` as text, empty when missing.
-fn arg(args: &[Value], i: usize) -> String {
-    args.get(i).map(text).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::super::value::{as_number, text};
-use super::arg;
+use super::args::arg;
 
 /// A string filter: each reads its input as text.
 #[derive(Debug, Clone, Copy, PartialEq)]

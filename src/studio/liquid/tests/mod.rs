@@ -1,12 +1,13 @@
-//! The Liquid evaluator's tests: the first five over a scope like a flow's; `filters` has one
-//! test per filter and `tags` one per tag, their expected values Shopify Liquid's documented
-//! ones unless a comment says this evaluator differs.
+//! The Liquid evaluator's tests: the first five over a scope like a flow's; `text_filters`
+//! and `filters` have one test per filter and `tags` one per tag, their expected values
+//! Shopify Liquid's documented ones unless a comment says this evaluator differs.
 
 use super::*;
 use serde_json::{json, Value};
 
 mod filters;
 mod tags;
+mod text_filters;
 
 fn scope() -> Value {
     json!({
