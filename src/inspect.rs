@@ -270,7 +270,7 @@ pub fn serve(conversations: &Conversations) {
             Ok(Request {
                 check_flow: Some(path),
                 ..
-            }) => crate::studio::check_file(std::path::Path::new(&path)),
+            }) => crate::conversations::studio::check_file(std::path::Path::new(&path)),
             Ok(req) => inspect(&req, conversations),
             Err(e) => json!({"ok": false, "error": format!("bad request: {e}")}),
         };

@@ -89,8 +89,6 @@ pub mod seal;
 mod state_ops;
 #[doc(hidden)]
 pub mod storage;
-#[cfg(feature = "studio")]
-pub mod studio;
 pub mod twilio;
 pub mod vars;
 

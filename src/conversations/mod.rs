@@ -6,11 +6,13 @@
 pub mod counter;
 #[cfg(feature = "survey")]
 pub mod survey;
+#[cfg(feature = "studio")]
+pub mod studio;
 #[cfg(feature = "counter")]
 pub mod template;
 
 #[cfg(feature = "studio")]
-pub use crate::studio::Studio;
+pub use studio::Studio;
 #[cfg(feature = "counter")]
 pub use counter::Counter;
 #[cfg(feature = "survey")]

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::raw::{RawCondition, RawState, RawTransition};
 use super::{Condition, Http, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
-use crate::studio::conditions::{self, Kind};
-use crate::studio::liquid::Template;
+use crate::conversations::studio::conditions::{self, Kind};
+use crate::conversations::studio::liquid::Template;
 
 /// Widget types Studio has that this runtime does not run, and why, for the refusal.
 const UNSUPPORTED: &[(&str, &str)] = &[

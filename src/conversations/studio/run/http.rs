@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::Execution;
 use crate::prelude::{ClientRequest, ClientResponse, Context};
-use crate::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
+use crate::conversations::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
 
 impl Execution {
     /// Makes the request, keeps the outputs `reads` names as `widget`'s, and tells whether

@@ -1,7 +1,7 @@
 //! One test per tag or block, and the limits that keep rendering bounded.
 
 use super::{r, refused, with};
-use crate::studio::liquid::{render, MAX_LOOP};
+use crate::conversations::studio::liquid::{render, MAX_LOOP};
 use serde_json::json;
 
 #[test]

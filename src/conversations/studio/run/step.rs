@@ -4,9 +4,9 @@
 use super::advance::Pass;
 use super::{At, Execution, Flows};
 use crate::prelude::{Context, ReplyMessage};
-use crate::studio::conditions;
-use crate::studio::flow::{Condition, Pair, Widget};
-use crate::studio::liquid::Template;
+use crate::conversations::studio::conditions;
+use crate::conversations::studio::flow::{Condition, Pair, Widget};
+use crate::conversations::studio::liquid::Template;
 
 impl Execution {
     /// Runs the widget `at` and gives the next one: `None` when it waits, or when the flow

@@ -7,7 +7,7 @@ use std::mem;
 use serde_json::Map;
 
 use super::{At, Execution, Flows, Parent};
-use crate::studio::flow::Pair;
+use crate::conversations::studio::flow::Pair;
 
 impl Execution {
     /// Enters `sub` at its trigger's `incomingParent`, `parameters` as its `flow.data`.
