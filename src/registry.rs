@@ -163,12 +163,3 @@ const fn same(a: &str, b: &str) -> bool {
     }
     true
 }
-
-/// The shipped conversations, for this crate's own tests, benches and fuzz targets (a
-/// worker lists its own in [`crate::worker!`]).
-#[cfg(all(feature = "counter", feature = "survey"))]
-#[doc(hidden)]
-pub static SHIPPED: Conversations = Conversations::new(&[
-    Registered::of::<crate::conversations::Counter>(),
-    Registered::of::<crate::conversations::Survey>(),
-]);

@@ -19,7 +19,7 @@ use sha2::Sha256;
 use sms_conversation_worker::app::Setup;
 use sms_conversation_worker::conversation::{Reply, Turn};
 use sms_conversation_worker::record::{fingerprint, HistoryLimits, Pair, Record};
-use sms_conversation_worker::registry::SHIPPED;
+use sms_conversation_worker::conversations::SHIPPED;
 use sms_conversation_worker::seal::{Opened, Place, Pointer, Purpose, SessionKeys};
 use sms_conversation_worker::storage::{Store, StoreError};
 use sms_conversation_worker::vars::{ConfigError, Vars};

@@ -21,7 +21,7 @@ fn setup(extra: &[(&str, &str)]) -> Setup {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     };
-    Setup::from_vars(&Vars::new(&lookup), &crate::registry::SHIPPED).unwrap()
+    Setup::from_vars(&Vars::new(&lookup), &crate::conversations::SHIPPED).unwrap()
 }
 
 fn run(setup: Result<&Setup, &ConfigError>, req: &HttpRequest<'_>) -> HttpResponse {
@@ -202,7 +202,8 @@ fn misconfiguration_answers_500_naming_the_variable() {
     assert!(resp.body.starts_with("misconfigured: SESSION_SECRET"));
 
     let only_secret = |n: &str| (n == "SESSION_SECRET").then(|| TEST_SESSION_SECRET.to_string());
-    let no_token = Setup::from_vars(&Vars::new(&only_secret), &crate::registry::SHIPPED).unwrap();
+    let no_token =
+        Setup::from_vars(&Vars::new(&only_secret), &crate::conversations::SHIPPED).unwrap();
     let resp = run(Ok(&no_token), &req);
     assert_eq!(resp.status, 500);
     assert!(resp.body.contains("TWILIO_AUTH_TOKEN"));
@@ -212,7 +213,7 @@ fn misconfiguration_answers_500_naming_the_variable() {
         "ALLOW_UNSIGNED_WEBHOOKS" => Some("true".into()),
         _ => None,
     };
-    let unsigned = Setup::from_vars(&Vars::new(&unsigned), &crate::registry::SHIPPED).unwrap();
+    let unsigned = Setup::from_vars(&Vars::new(&unsigned), &crate::conversations::SHIPPED).unwrap();
     assert_eq!(run(Ok(&unsigned), &req).status, 200);
 
     let bad = |n: &str| match n {
@@ -220,7 +221,7 @@ fn misconfiguration_answers_500_naming_the_variable() {
         "CONVERSATION" => Some("quiz".into()),
         _ => None,
     };
-    let err = Setup::from_vars(&Vars::new(&bad), &crate::registry::SHIPPED)
+    let err = Setup::from_vars(&Vars::new(&bad), &crate::conversations::SHIPPED)
         .err()
         .unwrap();
     assert_eq!(err.variable, "CONVERSATION");

@@ -4,16 +4,25 @@
 
 #[cfg(feature = "counter")]
 pub mod counter;
-#[cfg(feature = "survey")]
-pub mod survey;
 #[cfg(feature = "studio")]
 pub mod studio;
+#[cfg(feature = "survey")]
+pub mod survey;
 #[cfg(feature = "counter")]
 pub mod template;
 
-#[cfg(feature = "studio")]
-pub use studio::Studio;
 #[cfg(feature = "counter")]
 pub use counter::Counter;
+#[cfg(feature = "studio")]
+pub use studio::Studio;
 #[cfg(feature = "survey")]
 pub use survey::Survey;
+
+/// The shipped conversations, for this crate's own tests, benches and fuzz targets (a
+/// worker lists its own in [`crate::worker!`]).
+#[cfg(all(feature = "counter", feature = "survey"))]
+#[doc(hidden)]
+pub static SHIPPED: crate::registry::Conversations = crate::registry::Conversations::new(&[
+    crate::registry::Registered::of::<Counter>(),
+    crate::registry::Registered::of::<Survey>(),
+]);

@@ -353,7 +353,7 @@ impl TestPhone {
     ///
     /// ```
     /// use sms_conversation_worker::harness::TestPhone;
-    /// use sms_conversation_worker::registry::SHIPPED;
+    /// use sms_conversation_worker::conversations::SHIPPED;
     /// let mut phone = TestPhone::of(&SHIPPED, "survey", &[]).unwrap();
     /// assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
     /// assert!(TestPhone::of(&SHIPPED, "nope", &[]).is_err());

@@ -524,7 +524,7 @@ impl TestPhone {
 ///
 /// ```
 /// use sms_conversation_worker::harness::replay;
-/// use sms_conversation_worker::registry::SHIPPED;
+/// use sms_conversation_worker::conversations::SHIPPED;
 /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/transcripts/survey.json");
 /// replay(path, &SHIPPED).unwrap();
 /// ```

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::hint::black_box;
 use std::rc::Rc;
 
-use sms_conversation_worker::registry::SHIPPED;
+use sms_conversation_worker::conversations::SHIPPED;
 use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
 use sms_conversation_worker::conversation::{HttpClient, NoClient};
 use sms_conversation_worker::record::{Pair, Record};
@@ -61,6 +61,7 @@ fn handle_with(
         signature: Some(sig),
         cookie,
         authorization: None,
+        idempotency_key: None,
         body: Body::Read(form.as_bytes()),
     };
     let lookup = |name: &str| {
@@ -159,6 +160,7 @@ pub fn handle_future_bytes() -> usize {
             signature: None,
             cookie: None,
             authorization: None,
+            idempotency_key: None,
             body: Body::Read(&[]),
         };
         let lookup = |_: &str| None;

@@ -47,7 +47,7 @@ fn a_bad_step_is_named() {
     let retry_first = json(r#"{"retry": true, "replies": []}"#);
     let error = Transcript::from_json(&retry_first)
         .unwrap()
-        .replay(&crate::registry::SHIPPED)
+        .replay(&crate::conversations::SHIPPED)
         .unwrap_err()
         .to_string();
     assert!(error.contains("step 1: a retry before any text"), "{error}");
@@ -67,7 +67,7 @@ fn a_reply_that_differs_is_a_diff_naming_the_step() {
     );
     let error = Transcript::from_json(&json)
         .unwrap()
-        .replay(&crate::registry::SHIPPED)
+        .replay(&crate::conversations::SHIPPED)
         .unwrap_err();
     assert_eq!(
         error.to_string(),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::Execution;
-use crate::prelude::{ClientRequest, ClientResponse, Context};
 use crate::conversations::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
+use crate::prelude::{ClientRequest, ClientResponse, Context};
 
 impl Execution {
     /// Makes the request, keeps the outputs `reads` names as `widget`'s, and tells whether

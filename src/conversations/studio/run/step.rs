@@ -3,10 +3,10 @@
 
 use super::advance::Pass;
 use super::{At, Execution, Flows};
-use crate::prelude::{Context, ReplyMessage};
 use crate::conversations::studio::conditions;
 use crate::conversations::studio::flow::{Condition, Pair, Widget};
 use crate::conversations::studio::liquid::Template;
+use crate::prelude::{Context, ReplyMessage};
 
 impl Execution {
     /// Runs the widget `at` and gives the next one: `None` when it waits, or when the flow
