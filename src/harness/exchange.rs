@@ -1,5 +1,7 @@
 //! What the worker answered to one text, as the test reads it.
 
+use super::twiml::parse_twiml;
+use crate::response::HttpResponse;
 use crate::storage::Source;
 use crate::twilio::segments::{segments, Segments};
 
@@ -16,8 +18,9 @@ pub struct Exchange {
     pub source: Option<Source>,
     /// The `Set-Cookie` header.
     pub set_cookie: Option<String>,
-    pub(super) messages: Vec<(String, Vec<String>)>,
-    pub(super) after_reply_errors: Vec<String>,
+    /// Each `<Message>`'s text and media, read back from the body as Twilio would.
+    messages: Vec<(String, Vec<String>)>,
+    after_reply_errors: Vec<String>,
     /// The log line's `segments`, for the crate's tests to check against
     /// [`Exchange::segments`].
     #[cfg_attr(not(test), allow(dead_code))]
@@ -25,6 +28,21 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The worker's `response`, with the errors of the work it left for after the reply (which
+    /// the response never shows: the worker only logs them).
+    pub(super) fn new(response: HttpResponse, after_reply_errors: Vec<String>) -> Exchange {
+        Exchange {
+            status: response.status,
+            messages: parse_twiml(&response.body),
+            outcome: response.log.outcome.name(),
+            source: response.log.source,
+            set_cookie: response.set_cookie,
+            body: response.body,
+            after_reply_errors,
+            logged_segments: response.log.segments,
+        }
+    }
+
     /// The text of each `<Message>`.
     pub fn texts(&self) -> Vec<&str> {
         self.messages.iter().map(|(t, _)| t.as_str()).collect()

@@ -15,15 +15,41 @@ use crate::vars::Vars;
 /// The `CONVERSATION_OBJECTS` namespace in memory: one [`MapObjectStore`] per object name,
 /// running the objects' own code ([`crate::objects`]).
 pub struct LocalObjects {
-    pub(super) setup: Rc<Setup>,
-    pub(super) vars: BTreeMap<String, String>,
-    pub(super) http: Rc<FakeHttp>,
-    pub(super) now: Rc<Cell<u64>>,
-    pub(super) stores: RefCell<BTreeMap<String, Rc<MapObjectStore>>>,
-    pub(super) unreachable: Cell<bool>,
+    setup: Rc<Setup>,
+    vars: BTreeMap<String, String>,
+    http: Rc<FakeHttp>,
+    /// The objects' clock, which the phone sets before each call: an alarm fires at the
+    /// object's time, not the isolate's.
+    now: Cell<u64>,
+    stores: RefCell<BTreeMap<String, Rc<MapObjectStore>>>,
+    unreachable: Cell<bool>,
 }
 
 impl LocalObjects {
+    /// A namespace with no object yet, sharing the phone's setup, vars and fakes as the
+    /// worker's bindings would.
+    pub(super) fn new(
+        setup: Rc<Setup>,
+        vars: BTreeMap<String, String>,
+        http: Rc<FakeHttp>,
+        now: u64,
+    ) -> LocalObjects {
+        LocalObjects {
+            setup,
+            vars,
+            http,
+            now: Cell::new(now),
+            stores: RefCell::default(),
+            unreachable: Cell::new(false),
+        }
+    }
+
+    /// Sets the objects' clock (the phone's, before it reaches them).
+    pub(super) fn set_now(&self, now: u64) {
+        self.now.set(now);
+    }
+
+    /// The storage of object `name`, made empty on first use as a Durable Object's is.
     pub(super) fn store(&self, name: &str) -> Rc<MapObjectStore> {
         Rc::clone(
             self.stores
@@ -33,6 +59,8 @@ impl LocalObjects {
         )
     }
 
+    /// What the runtime lends an object: the objects' clock, the vars, the phone's fakes (an
+    /// object has no KV or isolate memory).
     fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
         Runtime::new(
             self.now.get(),
@@ -43,21 +71,24 @@ impl LocalObjects {
 
     /// Fires every alarm that is due at the current time; what each one did.
     pub fn fire_alarms(&self) -> Vec<Result<String, ObjectError>> {
-        let due: Vec<Rc<MapObjectStore>> = self
-            .stores
+        self.due().iter().map(|store| self.alarm(store)).collect()
+    }
+
+    /// The stores whose alarm is due, gathered first: an alarm may set the next one.
+    fn due(&self) -> Vec<Rc<MapObjectStore>> {
+        self.stores
             .borrow()
             .values()
             .filter(|s| s.alarm_at().is_some_and(|at| at <= self.now.get()))
             .cloned()
-            .collect();
-        let lookup = |name: &str| self.vars.get(name).cloned();
-        due.iter()
-            .map(|store| {
-                store.clear_alarm();
-                let rt = self.runtime(&lookup);
-                block_on(PairObject::new(store.as_ref(), &self.setup, &rt).alarm())
-            })
             .collect()
+    }
+
+    /// Fires `store`'s alarm, cleared first as the runtime does before it calls the object.
+    fn alarm(&self, store: &MapObjectStore) -> Result<String, ObjectError> {
+        store.clear_alarm();
+        let lookup = |name: &str| self.vars.get(name).cloned();
+        block_on(PairObject::new(store, &self.setup, &self.runtime(&lookup)).alarm())
     }
 
     /// When the next alarm is due, if any.

@@ -1,18 +1,18 @@
 //! The test phone: one pair texting through the whole webhook path.
 
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{
-    FakeHttp, LocalObjects, MapKv, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_SESSION_SECRET,
-    TEST_START,
+    block_on, FakeHttp, LocalObjects, MapKv, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN,
+    TEST_SESSION_SECRET, TEST_START,
 };
-use crate::app::{Runtime, Setup};
+use crate::app::{self, Body, HttpRequest, Runtime, Setup};
 use crate::conversation::Conversation;
 use crate::objects::Objects;
 use crate::record::Pair;
 use crate::registry::Conversations;
+use crate::response::Handled;
 use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};
 
@@ -22,6 +22,8 @@ mod posts;
 mod saved;
 mod texting;
 
+/// The last message as Twilio sent it, which its retries send again unchanged (the cookie
+/// too: Twilio's retry never carries the first attempt's answer).
 struct Sent {
     sid: String,
     body: String,
@@ -79,19 +81,18 @@ impl TestPhone {
         vars: &[(&str, &str)],
         setup: impl FnOnce(&Vars<'_>) -> Result<Setup, ConfigError>,
     ) -> Result<TestPhone, ConfigError> {
-        let mut map = BTreeMap::from([
-            ("TWILIO_AUTH_TOKEN".to_string(), TEST_AUTH_TOKEN.to_string()),
-            (
-                "SESSION_SECRET".to_string(),
-                TEST_SESSION_SECRET.to_string(),
-            ),
-        ]);
-        map.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let lookup = |name: &str| map.get(name).cloned();
+        let vars = over_defaults(vars);
+        let lookup = |name: &str| vars.get(name).cloned();
         let setup = Rc::new(setup(&Vars::new(&lookup))?);
-        Ok(TestPhone {
+        Ok(TestPhone::fresh(setup, vars))
+    }
+
+    /// A phone that has sent nothing yet, with no cookie, KV or objects, its clock at
+    /// [`TEST_START`].
+    fn fresh(setup: Rc<Setup>, vars: BTreeMap<String, String>) -> TestPhone {
+        TestPhone {
             setup,
-            vars: map,
+            vars,
             from: "+14155550100".into(),
             to: "+15005550006".into(),
             jar: None,
@@ -102,7 +103,7 @@ impl TestPhone {
             http: Rc::new(FakeHttp::default()),
             objects: None,
             last: None,
-        })
+        }
     }
 
     /// The same phone texting from `number`.
@@ -126,14 +127,12 @@ impl TestPhone {
 
     /// The same phone with the `CONVERSATION_OBJECTS` Durable Objects bound (in memory).
     pub fn with_objects(mut self) -> Self {
-        self.objects = Some(LocalObjects {
-            setup: Rc::clone(&self.setup),
-            vars: self.vars.clone(),
-            http: Rc::clone(&self.http),
-            now: Rc::new(Cell::new(self.now)),
-            stores: RefCell::default(),
-            unreachable: Cell::new(false),
-        });
+        self.objects = Some(LocalObjects::new(
+            Rc::clone(&self.setup),
+            self.vars.clone(),
+            Rc::clone(&self.http),
+            self.now,
+        ));
         self
     }
 
@@ -172,17 +171,53 @@ impl TestPhone {
         }
     }
 
+    /// Runs `request` through the worker as the runtime would, the objects' clock set to the
+    /// phone's first: the objects keep their own clock, as they run apart from the isolate.
+    fn handle(&self, request: &HttpRequest<'_>) -> Handled {
+        self.sync_clock();
+        let lookup = |name: &str| self.vars.get(name).cloned();
+        let runtime = self.runtime(&lookup);
+        block_on(app::handle(Ok(&self.setup), request, &runtime))
+    }
+
+    /// Sets the objects' clock to the phone's, before anything can reach them.
     fn sync_clock(&self) {
         if let Some(objects) = &self.objects {
-            objects.now.set(self.now);
+            objects.set_now(self.now);
         }
     }
 
+    /// The pair the phone texts as: the record's keys and the cookie's seal are bound to it.
     fn pair(&self) -> Pair<'_> {
         Pair {
             account_sid: TEST_ACCOUNT_SID,
             to: &self.to,
             from: &self.from,
         }
+    }
+}
+
+/// The default vars under `vars`: a phone is signed and sealed unless told otherwise.
+fn over_defaults(vars: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let defaults = [
+        ("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN),
+        ("SESSION_SECRET", TEST_SESSION_SECRET),
+    ];
+    defaults
+        .iter()
+        .chain(vars)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A form POST as Twilio makes it, signed with `signature`: its webhooks and status callbacks.
+fn form_post<'a>(url: &'a str, signature: &'a str, form: &'a str) -> HttpRequest<'a> {
+    HttpRequest {
+        method: "POST",
+        url,
+        content_type: Some("application/x-www-form-urlencoded"),
+        signature: Some(signature),
+        body: Body::Read(form.as_bytes()),
+        ..Default::default()
     }
 }

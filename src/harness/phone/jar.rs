@@ -14,12 +14,7 @@ impl TestPhone {
     /// the alarms that fall due meanwhile fire, in order.
     pub fn wait(&mut self, seconds: u64) {
         let until = self.now + seconds;
-        while let Some(at) = self
-            .objects
-            .as_ref()
-            .and_then(|o| o.next_alarm())
-            .filter(|at| *at <= until)
-        {
+        while let Some(at) = self.next_alarm_by(until) {
             self.now = at.max(self.now);
             self.sync_clock();
             if let Some(objects) = &self.objects {
@@ -28,6 +23,15 @@ impl TestPhone {
         }
         self.now = until;
         self.sync_clock();
+    }
+
+    /// The next alarm due by `until`, when the objects are bound: the wait stops at each, in
+    /// order, as time would.
+    fn next_alarm_by(&self, until: u64) -> Option<u64> {
+        self.objects
+            .as_ref()?
+            .next_alarm()
+            .filter(|at| *at <= until)
     }
 
     /// The next messages reach another isolate, which remembers nothing.
@@ -50,13 +54,18 @@ impl TestPhone {
 
     /// Stores a `Set-Cookie` as Twilio's jar would: the value until `Max-Age`, or nothing.
     pub(super) fn keep_cookie(&mut self, set_cookie: &str) {
-        let max_age = set_cookie
-            .split(';')
-            .filter_map(|attr| attr.trim().strip_prefix("Max-Age="))
-            .find_map(|v| v.parse::<u64>().ok())
-            .unwrap_or(4 * 3600);
+        let max_age = max_age(set_cookie);
         let value = set_cookie.split(';').next().unwrap_or("");
         self.jar = (max_age > 0 && !our_cookie_values(value).iter().all(String::is_empty))
             .then(|| (value.to_string(), self.now + max_age));
     }
+}
+
+/// A `Set-Cookie`'s `Max-Age`, or the four hours Twilio keeps a cookie without one.
+fn max_age(set_cookie: &str) -> u64 {
+    set_cookie
+        .split(';')
+        .filter_map(|attr| attr.trim().strip_prefix("Max-Age="))
+        .find_map(|v| v.parse::<u64>().ok())
+        .unwrap_or(4 * 3600)
 }

@@ -4,31 +4,38 @@ use serde::de::DeserializeOwned;
 
 use super::TestPhone;
 use crate::harness::block_on;
+use crate::objects::ObjectStore;
 use crate::record::Record;
+use crate::seal::{Opened, Place};
 use crate::storage::Storage;
 
 impl TestPhone {
     /// The newest record the worker can find for the pair (the object's, or else the
     /// cookie, memory, KV).
     pub fn record(&self) -> Record {
-        if let Some(objects) = &self.objects {
-            let name = self.setup.config.storage.keys.object_name(&self.pair());
-            let store = objects.store(&name);
-            if let Some(sealed) =
-                block_on(crate::objects::ObjectStore::get(store.as_ref(), "record"))
-                    .ok()
-                    .flatten()
-            {
-                if let Ok(crate::seal::Opened::Record(r)) = self.setup.config.storage.keys.open(
-                    &sealed,
-                    crate::seal::Place::Object,
-                    &self.pair(),
-                    self.now,
-                ) {
-                    return r;
-                }
-            }
+        self.object_record().unwrap_or_else(|| self.stored_record())
+    }
+
+    /// The record the pair's object keeps, when the objects are bound and it has one that
+    /// opens: with the objects, it is newer than any cookie.
+    fn object_record(&self) -> Option<Record> {
+        let keys = &self.setup.config.storage.keys;
+        let store = self
+            .objects
+            .as_ref()?
+            .store(&keys.object_name(&self.pair()));
+        let sealed = block_on(ObjectStore::get(store.as_ref(), "record"))
+            .ok()
+            .flatten()?;
+        match keys.open(&sealed, Place::Object, &self.pair(), self.now) {
+            Ok(Opened::Record(record)) => Some(record),
+            _ => None,
         }
+    }
+
+    /// The record the worker would load from the cookie the phone would send, the isolate's
+    /// memory and KV.
+    fn stored_record(&self) -> Record {
         let storage = Storage::new(
             &self.setup.config.storage,
             self.pair(),

@@ -1,8 +1,11 @@
 //! The worker's other POSTs: starting a conversation, Twilio's status callbacks.
 
-use super::TestPhone;
-use crate::app::{self, Body, HttpRequest};
-use crate::harness::{block_on, TEST_ACCOUNT_SID};
+use super::{form_post, TestPhone};
+use crate::app::{Body, HttpRequest};
+use crate::harness::TEST_ACCOUNT_SID;
+
+/// Where the phone posts `POST /conversations`: the webhook's host, as a worker serves both.
+const START_URL: &str = "https://sms.example.workers.dev/conversations";
 
 impl TestPhone {
     /// `POST /conversations` with `json` and `Authorization: Bearer <bearer>`: the status and
@@ -18,22 +21,18 @@ impl TestPhone {
         key: Option<&str>,
         json: &str,
     ) -> (u16, String) {
-        self.sync_clock();
         let auth = format!("Bearer {bearer}");
         let request = HttpRequest {
             method: "POST",
-            url: "https://sms.example.workers.dev/conversations",
+            url: START_URL,
             content_type: Some("application/json"),
             authorization: Some(&auth),
             idempotency_key: key,
             body: Body::Read(json.as_bytes()),
             ..Default::default()
         };
-        let vars = &self.vars;
-        let lookup = |name: &str| vars.get(name).cloned();
-        let runtime = self.runtime(&lookup);
-        let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
-        (handled.response.status, handled.response.body)
+        let response = self.handle(&request).response;
+        (response.status, response.body)
     }
 
     /// Twilio's status callback for a message the worker sent through the Messages API: posted,
@@ -46,7 +45,16 @@ impl TestPhone {
         status: &str,
         error_code: Option<&str>,
     ) -> u16 {
-        self.sync_clock();
+        let form = self.status_form(sid, status, error_code);
+        let sig = self.sign(callback, &form);
+        self.handle(&form_post(callback, &sig, &form))
+            .response
+            .status
+    }
+
+    /// The form of Twilio's status callback for message `sid`, sent from the worker's number
+    /// to the phone: the reverse of a webhook's pair.
+    fn status_form(&self, sid: &str, status: &str, error_code: Option<&str>) -> String {
         let mut fields = vec![
             ("AccountSid", TEST_ACCOUNT_SID),
             ("MessageSid", sid),
@@ -60,21 +68,6 @@ impl TestPhone {
         if let Some(code) = error_code {
             fields.push(("ErrorCode", code));
         }
-        let form = serde_urlencoded::to_string(&fields).unwrap_or_default();
-        let sig = self.sign(callback, &form);
-        let request = HttpRequest {
-            method: "POST",
-            url: callback,
-            content_type: Some("application/x-www-form-urlencoded"),
-            signature: Some(&sig),
-            body: Body::Read(form.as_bytes()),
-            ..Default::default()
-        };
-        let vars = &self.vars;
-        let lookup = |name: &str| vars.get(name).cloned();
-        let runtime = self.runtime(&lookup);
-        block_on(app::handle(Ok(&self.setup), &request, &runtime))
-            .response
-            .status
+        serde_urlencoded::to_string(&fields).unwrap_or_default()
     }
 }

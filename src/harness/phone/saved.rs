@@ -5,7 +5,7 @@ use crate::conversation::Conversation;
 use crate::harness::states;
 use crate::harness::{MapKv, SavedStateError};
 use crate::record::Record;
-use crate::storage::Storage;
+use crate::storage::{Change, Loaded, Storage};
 
 impl TestPhone {
     /// A phone whose pair's conversation is already at `json`, a saved state of `C` at its
@@ -53,6 +53,14 @@ impl TestPhone {
             state: saved.state,
             ..Record::default()
         };
+        let set_cookie = self.cookie_of(&record)?;
+        self.keep_cookie(&set_cookie);
+        Ok(self)
+    }
+
+    /// The `Set-Cookie` of a reply that left `record`: the state reaches the worker the way a
+    /// real reply's would, sealed by the worker's own code.
+    fn cookie_of(&self, record: &Record) -> Result<String, SavedStateError> {
         let storage = Storage::<MapKv>::new(
             &self.setup.config.storage,
             self.pair(),
@@ -60,12 +68,9 @@ impl TestPhone {
             None,
             None,
         );
-        let loaded = crate::storage::Loaded::default();
-        let stored = storage.save(&record, crate::storage::Change::Counted, &loaded);
-        let set_cookie = stored
+        let stored = storage.save(record, Change::Counted, &Loaded::default());
+        stored
             .set_cookie
-            .ok_or_else(|| SavedStateError::NoCookie(stored.error.map(|e| e.to_string())))?;
-        self.keep_cookie(&set_cookie);
-        Ok(self)
+            .ok_or_else(|| SavedStateError::NoCookie(stored.error.map(|e| e.to_string())))
     }
 }

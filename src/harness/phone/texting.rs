@@ -1,10 +1,10 @@
 //! Texting: new messages and Twilio's retries of them.
 
-use super::{Sent, TestPhone};
-use crate::app::{self, Body, HttpRequest};
+use super::{form_post, Sent, TestPhone};
+use crate::app::HttpRequest;
 use crate::harness::executor::run_after_reply;
-use crate::harness::twiml::parse_twiml;
-use crate::harness::{block_on, Exchange, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_URL};
+use crate::harness::{Exchange, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_URL};
+use crate::response::Handled;
 use crate::twilio::signature;
 
 impl TestPhone {
@@ -58,42 +58,29 @@ impl TestPhone {
         Some(self.deliver(last.sid, last.body, last.cookie))
     }
 
+    /// Posts message `sid` as Twilio's webhook with `cookie`, and remembers it for a retry.
     fn deliver(&mut self, sid: String, body: String, cookie: Option<String>) -> Exchange {
-        self.sync_clock();
         let (form, sig) = self.signed_form(&sid, &body);
         let request = HttpRequest {
-            method: "POST",
-            url: TEST_URL,
-            content_type: Some("application/x-www-form-urlencoded"),
-            signature: Some(&sig),
             cookie: cookie.as_deref(),
-            authorization: None,
-            idempotency_key: None,
-            body: Body::Read(form.as_bytes()),
+            ..form_post(TEST_URL, &sig, &form)
         };
-        let vars = &self.vars;
-        let lookup = |name: &str| vars.get(name).cloned();
-        let runtime = self.runtime(&lookup);
-        let handled = block_on(app::handle(Ok(&self.setup), &request, &runtime));
-        let response = handled.response;
+        let handled = self.handle(&request);
+        self.last = Some(Sent { sid, body, cookie });
+        self.take_in(handled)
+    }
+
+    /// What follows the answer, as the worker and Twilio do it: the KV writes and the work
+    /// after the reply run, the cookie kept.
+    fn take_in(&mut self, handled: Handled) -> Exchange {
         if let Some(kv) = &self.kv {
             kv.apply(handled.writes);
         }
         let after_reply_errors = run_after_reply(handled.after_reply);
-        if let Some(set) = &response.set_cookie {
+        if let Some(set) = &handled.response.set_cookie {
             self.keep_cookie(set);
         }
-        self.last = Some(Sent { sid, body, cookie });
-        Exchange {
-            status: response.status,
-            messages: parse_twiml(&response.body),
-            outcome: response.log.outcome.name(),
-            source: response.log.source,
-            set_cookie: response.set_cookie,
-            body: response.body,
-            after_reply_errors,
-            logged_segments: response.log.segments,
-        }
+        Exchange::new(handled.response, after_reply_errors)
     }
 
     /// The form of a webhook of this pair, and its `X-Twilio-Signature` under the first
