@@ -11,27 +11,30 @@ pub(super) fn parse_twiml(xml: &str) -> Vec<(String, Vec<String>)> {
             Ok(Event::Start(e)) => read.start(e.name().as_ref()),
             Ok(Event::End(e)) => read.end(e.name().as_ref()),
             Ok(Event::Text(t)) => read.text(&t.xml10_content()),
-            Ok(Event::GeneralRef(r)) => {
-                let text = match r.as_ref() {
-                    "amp" => "&".to_string(),
-                    "lt" => "<".to_string(),
-                    "gt" => ">".to_string(),
-                    "quot" => "\"".to_string(),
-                    "apos" => "'".to_string(),
-                    _ => r
-                        .resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .map(String::from)
-                        .unwrap_or_default(),
-                };
-                read.text(&text);
-            }
+            Ok(Event::GeneralRef(r)) => read.text(&reference(&r)),
             Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
     }
     read.messages
+}
+
+/// The text of an entity or character reference: quick-xml hands them over unresolved, and
+/// the worker escapes `&`, `<`, … in the replies it writes.
+fn reference(r: &quick_xml::events::BytesRef<'_>) -> String {
+    match r.as_ref() {
+        "amp" => "&".to_string(),
+        "lt" => "<".to_string(),
+        "gt" => ">".to_string(),
+        "quot" => "\"".to_string(),
+        "apos" => "'".to_string(),
+        _ => r
+            .resolve_char_ref()
+            .ok()
+            .flatten()
+            .map(String::from)
+            .unwrap_or_default(),
+    }
 }
 
 /// The messages [`parse_twiml`] has read so far, and where in them the reader is.
@@ -43,6 +46,7 @@ struct TwimlMessages {
 }
 
 impl TwimlMessages {
+    /// An element opens: a new message, or a new media URL in the current one.
     fn start(&mut self, name: &str) {
         match name {
             "Message" => {
@@ -59,6 +63,7 @@ impl TwimlMessages {
         }
     }
 
+    /// An element closes: text that follows is no longer its.
     fn end(&mut self, name: &str) {
         match name {
             "Media" => self.in_media = false,

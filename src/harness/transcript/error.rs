@@ -81,16 +81,7 @@ impl std::fmt::Display for ReplayError {
                 got,
             } => {
                 write!(f, "{transcript}: step {step} ({sent}): the reply differs")?;
-                if expected.is_empty() {
-                    f.write_str(" (expected an empty <Response/>)")?;
-                }
-                if got.is_empty() {
-                    f.write_str(" (got an empty <Response/>)")?;
-                }
-                for (mark, line) in diff(expected, got) {
-                    write!(f, "\n{mark} {line}")?;
-                }
-                Ok(())
+                write_diff(f, expected, got)
             }
         }
     }
@@ -98,21 +89,29 @@ impl std::fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
+/// The diff of a reply that differs, a line each; an empty reply said so, as it has no line.
+fn write_diff(
+    f: &mut std::fmt::Formatter<'_>,
+    expected: &[String],
+    got: &[String],
+) -> std::fmt::Result {
+    if expected.is_empty() {
+        f.write_str(" (expected an empty <Response/>)")?;
+    }
+    if got.is_empty() {
+        f.write_str(" (got an empty <Response/>)")?;
+    }
+    for (mark, line) in diff(expected, got) {
+        write!(f, "\n{mark} {line}")?;
+    }
+    Ok(())
+}
+
 /// The lines of `expected` and `got` in order, each marked ` ` (both), `-` (expected only) or
 /// `+` (got only): a longest-common-subsequence diff, fine for a reply's few lines.
 pub(super) fn diff<'a>(expected: &'a [String], got: &'a [String]) -> Vec<(char, &'a str)> {
     let (n, m) = (expected.len(), got.len());
-    // common[i][j]: the longest common subsequence of expected[i..] and got[j..].
-    let mut common = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            common[i][j] = if expected[i] == got[j] {
-                common[i + 1][j + 1] + 1
-            } else {
-                common[i + 1][j].max(common[i][j + 1])
-            };
-        }
-    }
+    let common = common_lengths(expected, got);
     let (mut i, mut j, mut lines) = (0, 0, Vec::new());
     while i < n || j < m {
         if i < n && j < m && expected[i] == got[j] {
@@ -127,4 +126,21 @@ pub(super) fn diff<'a>(expected: &'a [String], got: &'a [String]) -> Vec<(char, 
         }
     }
     lines
+}
+
+/// `common[i][j]`: the length of the longest common subsequence of `expected[i..]` and
+/// `got[j..]`, which tells [`diff`] which side to take a line from.
+fn common_lengths(expected: &[String], got: &[String]) -> Vec<Vec<usize>> {
+    let (n, m) = (expected.len(), got.len());
+    let mut common = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i][j] = if expected[i] == got[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    common
 }
