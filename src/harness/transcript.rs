@@ -56,6 +56,7 @@ pub struct Transcript {
     steps: Vec<Step>,
 }
 
+/// One step of a transcript, checked: what the phone does, and the reply it expects.
 #[derive(Debug, Clone)]
 enum Step {
     Text { text: String, expected: Expected },
@@ -71,6 +72,7 @@ struct Expected {
     media: Vec<String>,
 }
 
+/// An answer of the fake HTTP client, set from its step on.
 #[derive(Debug, Clone)]
 struct Fake {
     method: Option<String>,
@@ -134,6 +136,7 @@ impl Transcript {
         self.run(phone)
     }
 
+    /// The vars as the phone takes them.
     fn var_pairs(&self) -> Vec<(&str, &str)> {
         self.vars
             .iter()
@@ -141,6 +144,7 @@ impl Transcript {
             .collect()
     }
 
+    /// The phone refused the transcript's settings: the error names the transcript.
     fn config_error(&self, error: ConfigError) -> ReplayError {
         ReplayError::Config {
             transcript: self.source.clone(),

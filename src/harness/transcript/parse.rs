@@ -20,6 +20,8 @@ struct RawTranscript {
     steps: Vec<RawStep>,
 }
 
+/// A step's JSON as written: any of the kinds may be given, [`RawStep::check`] says which
+/// one it is.
 #[derive(Deserialize)]
 struct RawStep {
     text: Option<String>,
@@ -30,6 +32,7 @@ struct RawStep {
     media: Option<Vec<String>>,
 }
 
+/// A fake's JSON as written, before its answer is checked.
 #[derive(Deserialize)]
 struct RawFake {
     method: Option<String>,
@@ -41,6 +44,8 @@ struct RawFake {
 }
 
 impl Transcript {
+    /// Reads a transcript from `json`, errors naming `source`: every step is checked before
+    /// any runs, so that a bad one is no late surprise.
     pub(super) fn parse(source: String, json: &str) -> Result<Transcript, ReplayError> {
         let raw = RawTranscript::read(json).map_err(|why| ReplayError::Read {
             transcript: source.clone(),
