@@ -196,7 +196,7 @@ pub fn check_saved_states<C: Conversation>(
 }
 
 /// The `*.json` files directly in `dir`, sorted.
-pub(super) fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
