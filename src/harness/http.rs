@@ -17,6 +17,8 @@ struct Target {
 }
 
 impl Target {
+    /// The target of `url`, however its query is ordered or its method is cased: a
+    /// conversation builds its URLs its own way.
     fn new(method: Option<&str>, url: &str) -> Self {
         let url = url.split_once('#').map_or(url, |(before, _)| before);
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
@@ -124,6 +126,7 @@ impl Answering<'_> {
         self.set(Err(error));
     }
 
+    /// Keeps the answer: a queued one-time answer, or the standing one for its target.
     fn set(self, result: Result<ClientResponse, ClientError>) {
         let answer = Answer {
             result,
@@ -144,6 +147,8 @@ impl FakeHttp {
         self.answering(Some(method), url)
     }
 
+    /// The answer to set for `method` (`None`: any) requests of `url`: a transcript's fake may
+    /// name no method.
     pub(super) fn answering(&self, method: Option<&str>, url: &str) -> Answering<'_> {
         Answering {
             http: self,

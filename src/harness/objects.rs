@@ -36,6 +36,7 @@ impl MapObjectStore {
         self.entries.borrow().keys().cloned().collect()
     }
 
+    /// Fails every call when made to fail, as an unreachable storage would.
     fn check(&self) -> Result<(), StoreError> {
         if self.failing.get() {
             return Err(StoreError::Failed(

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::conversation::{Conversation, SavedState};
 use crate::vars::ConfigError;
@@ -101,42 +101,63 @@ pub(super) fn parse<C: Conversation>(
     let value: Value =
         serde_json::from_str(json).map_err(|e| SavedStateError::NotJson(e.to_string()))?;
     let (state, version, count) = match value {
-        Value::Object(mut fields) if fields.contains_key("state_version") => {
-            let number = |field: Option<Value>, name: &str| match field {
-                None => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .map(Some)
-                    .ok_or_else(|| SavedStateError::NotJson(format!("{name} is not a number"))),
-            };
-            let saved_version = number(fields.remove("state_version"), "state_version")?;
-            let saved_version = saved_version
-                .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| SavedStateError::NotJson("state_version is too large".into()))?;
-            let count = number(fields.remove("count"), "count")?.unwrap_or(0);
-            let state = fields.remove("state").unwrap_or(Value::Null);
-            (state, saved_version, count)
-        }
+        Value::Object(fields) if fields.contains_key("state_version") => versioned(fields)?,
         bare => (bare, version.unwrap_or(C::STATE_VERSION), 0),
     };
-    // `null` is how a state at its default shows (the record stores no JSON for it).
-    let json = match state {
+    let state = SavedState {
+        version,
+        json: state_json(state),
+    };
+    reads::<C>(&state)?;
+    Ok(Snapshot { state, count })
+}
+
+/// The state, version and count of a state file or of the state API's answer (its other
+/// fields ignored).
+fn versioned(mut fields: Map<String, Value>) -> Result<(Value, u32, u64), SavedStateError> {
+    let version = number(fields.remove("state_version"), "state_version")?
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| SavedStateError::NotJson("state_version is too large".into()))?;
+    let count = number(fields.remove("count"), "count")?.unwrap_or(0);
+    let state = fields.remove("state").unwrap_or(Value::Null);
+    Ok((state, version, count))
+}
+
+/// Field `name`, a number when present: a saved state's `state_version` or `count`.
+fn number(field: Option<Value>, name: &str) -> Result<Option<u64>, SavedStateError> {
+    match field {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| SavedStateError::NotJson(format!("{name} is not a number"))),
+    }
+}
+
+/// The state's JSON as the record keeps it: `null` is how a state at its default shows, and
+/// the record stores no JSON for it.
+fn state_json(state: Value) -> String {
+    match state {
         Value::Null => String::new(),
         state => state.to_string(),
-    };
-    let state = SavedState { version, json };
-    if state.try_load::<C>().is_none() {
-        let why = serde_json::from_str::<C::State>(&state.json)
-            .err()
-            .map_or_else(String::new, |e| e.to_string());
-        return Err(SavedStateError::DoesNotRead {
-            conversation: C::NAME,
-            version,
-            current: C::STATE_VERSION,
-            why,
-        });
     }
-    Ok(Snapshot { state, count })
+}
+
+/// Whether `C` reads `state` as the worker would (upgraded when older), or why not: serde's
+/// words for the current type are the ones that help.
+fn reads<C: Conversation>(state: &SavedState) -> Result<(), SavedStateError> {
+    if state.try_load::<C>().is_some() {
+        return Ok(());
+    }
+    let why = serde_json::from_str::<C::State>(&state.json)
+        .err()
+        .map_or_else(String::new, |e| e.to_string());
+    Err(SavedStateError::DoesNotRead {
+        conversation: C::NAME,
+        version: state.version,
+        current: C::STATE_VERSION,
+        why,
+    })
 }
 
 /// Checks every saved state in `dir` (each `*.json` a `{"state_version": N, "state": …}`, or
@@ -175,7 +196,7 @@ pub fn check_saved_states<C: Conversation>(
 }
 
 /// The `*.json` files directly in `dir`, sorted.
-pub(super) fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();

@@ -1,3 +1,4 @@
+use super::error::diff;
 use super::*;
 
 fn lines(texts: &[&str]) -> Vec<String> {

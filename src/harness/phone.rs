@@ -1,0 +1,223 @@
+//! The test phone: one pair texting through the whole webhook path.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::{
+    block_on, FakeHttp, LocalObjects, MapKv, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN,
+    TEST_SESSION_SECRET, TEST_START,
+};
+use crate::app::{self, Body, HttpRequest, Runtime, Setup};
+use crate::conversation::Conversation;
+use crate::object_calls::Objects;
+use crate::record::Pair;
+use crate::registry::Conversations;
+use crate::response::Handled;
+use crate::storage::Memory;
+use crate::vars::{ConfigError, Vars};
+
+mod jar;
+mod look;
+mod posts;
+mod saved;
+mod texting;
+
+/// The last message as Twilio sent it, which its retries send again unchanged (the cookie
+/// too: Twilio's retry never carries the first attempt's answer).
+struct Sent {
+    sid: String,
+    body: String,
+    cookie: Option<String>,
+}
+
+/// A phone texting one conversation through the whole webhook path, keeping the cookie as
+/// Twilio does (one jar per pair, gone after `Max-Age`), with the isolate's memory and,
+/// optionally, KV.
+pub struct TestPhone {
+    setup: Rc<Setup>,
+    vars: BTreeMap<String, String>,
+    from: String,
+    to: String,
+    jar: Option<(String, u64)>,
+    now: u64,
+    sent: u64,
+    memory: Memory,
+    kv: Option<MapKv>,
+    http: Rc<FakeHttp>,
+    objects: Option<LocalObjects>,
+    last: Option<Sent>,
+}
+
+impl TestPhone {
+    /// A phone texting conversation `C`, configured with `vars` over a signed default
+    /// (`TWILIO_AUTH_TOKEN`, `SESSION_SECRET`). Fails as the worker would on a bad setting.
+    pub fn new<C: Conversation>(vars: &[(&str, &str)]) -> Result<TestPhone, ConfigError> {
+        TestPhone::configured(vars, |vars| Setup::with::<C>(vars))
+    }
+
+    /// A phone texting the conversation called `name` among `conversations`, as a worker
+    /// with `CONVERSATION=name` and `vars` would pick it: for a transcript or a tool that
+    /// knows the conversation by name only.
+    ///
+    /// ```
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// use sms_conversation_worker::conversations::SHIPPED;
+    /// let mut phone = TestPhone::of(&SHIPPED, "survey", &[]).unwrap();
+    /// assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
+    /// assert!(TestPhone::of(&SHIPPED, "nope", &[]).is_err());
+    /// ```
+    pub fn of(
+        conversations: &Conversations,
+        name: &str,
+        vars: &[(&str, &str)],
+    ) -> Result<TestPhone, ConfigError> {
+        let mut vars = vars.to_vec();
+        vars.push(("CONVERSATION", name));
+        TestPhone::configured(&vars, |vars| Setup::from_vars(vars, conversations))
+    }
+
+    /// A phone over the default vars and `vars`, its setup made by `setup`.
+    fn configured(
+        vars: &[(&str, &str)],
+        setup: impl FnOnce(&Vars<'_>) -> Result<Setup, ConfigError>,
+    ) -> Result<TestPhone, ConfigError> {
+        let vars = over_defaults(vars);
+        let lookup = |name: &str| vars.get(name).cloned();
+        let setup = Rc::new(setup(&Vars::new(&lookup))?);
+        Ok(TestPhone::fresh(setup, vars))
+    }
+
+    /// A phone that has sent nothing yet, with no cookie, KV or objects, its clock at
+    /// [`TEST_START`].
+    fn fresh(setup: Rc<Setup>, vars: BTreeMap<String, String>) -> TestPhone {
+        TestPhone {
+            setup,
+            vars,
+            from: "+14155550100".into(),
+            to: "+15005550006".into(),
+            jar: None,
+            now: TEST_START,
+            sent: 0,
+            memory: Memory::default(),
+            kv: None,
+            http: Rc::new(FakeHttp::default()),
+            objects: None,
+            last: None,
+        }
+    }
+
+    /// The same phone texting from `number`.
+    pub fn from(mut self, number: &str) -> Self {
+        self.from = number.into();
+        self
+    }
+
+    /// The same phone texting your number `number` (`+15005550006` by default; a
+    /// `whatsapp:` address for a WhatsApp sender).
+    pub fn to(mut self, number: &str) -> Self {
+        self.to = number.into();
+        self
+    }
+
+    /// The same phone with the `CONVERSATIONS` KV namespace bound.
+    pub fn with_kv(mut self) -> Self {
+        self.kv = Some(MapKv::default());
+        self
+    }
+
+    /// The same phone with the `CONVERSATION_OBJECTS` Durable Objects bound (in memory).
+    pub fn with_objects(mut self) -> Self {
+        self.objects = Some(LocalObjects::new(
+            Rc::clone(&self.setup),
+            self.vars.clone(),
+            Rc::clone(&self.http),
+            self.now,
+        ));
+        self
+    }
+
+    /// The objects, when bound.
+    pub fn objects(&self) -> Option<&LocalObjects> {
+        self.objects.as_ref()
+    }
+
+    /// The fake HTTP client conversations call.
+    pub fn http(&self) -> &FakeHttp {
+        &self.http
+    }
+
+    /// The KV namespace, when bound.
+    pub fn kv(&self) -> Option<&MapKv> {
+        self.kv.as_ref()
+    }
+
+    /// The phone's clock (Unix seconds).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The sender's number.
+    pub fn from_number(&self) -> &str {
+        &self.from
+    }
+
+    /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
+    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
+        Runtime {
+            kv: self.kv.as_ref(),
+            memory: Some(&self.memory),
+            objects: self.objects.as_ref().map(|o| o as &dyn Objects),
+            ..Runtime::new(self.now, Vars::new(lookup), Rc::clone(&self.http) as _)
+        }
+    }
+
+    /// Runs `request` through the worker as the runtime would, the objects' clock set to the
+    /// phone's first: the objects keep their own clock, as they run apart from the isolate.
+    fn handle(&self, request: &HttpRequest<'_>) -> Handled {
+        self.sync_clock();
+        let lookup = |name: &str| self.vars.get(name).cloned();
+        let runtime = self.runtime(&lookup);
+        block_on(app::handle(Ok(&self.setup), request, &runtime))
+    }
+
+    /// Sets the objects' clock to the phone's, before anything can reach them.
+    fn sync_clock(&self) {
+        if let Some(objects) = &self.objects {
+            objects.set_now(self.now);
+        }
+    }
+
+    /// The pair the phone texts as: the record's keys and the cookie's seal are bound to it.
+    fn pair(&self) -> Pair<'_> {
+        Pair {
+            account_sid: TEST_ACCOUNT_SID,
+            to: &self.to,
+            from: &self.from,
+        }
+    }
+}
+
+/// The default vars under `vars`: a phone is signed and sealed unless told otherwise.
+fn over_defaults(vars: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let defaults = [
+        ("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN),
+        ("SESSION_SECRET", TEST_SESSION_SECRET),
+    ];
+    defaults
+        .iter()
+        .chain(vars)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A form POST as Twilio makes it, signed with `signature`: its webhooks and status callbacks.
+fn form_post<'a>(url: &'a str, signature: &'a str, form: &'a str) -> HttpRequest<'a> {
+    HttpRequest {
+        method: "POST",
+        url,
+        content_type: Some("application/x-www-form-urlencoded"),
+        signature: Some(signature),
+        body: Body::Read(form.as_bytes()),
+        ..Default::default()
+    }
+}
