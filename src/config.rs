@@ -100,7 +100,7 @@ pub struct Config {
     pub help_reply: Option<String>,
     /// The state API (`/conversations/state`), when `ADMIN_API_KEY` enables it. Only workers
     /// that keep states (KV, objects) have it.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     pub admin: Option<Admin>,
     /// `SMART_ENCODING`: replies lose the look-alikes that needlessly make a text UCS-2
     /// (curly quotes, long dashes, …) and cost more segments, as Twilio's Smart Encoding
@@ -114,7 +114,7 @@ pub struct Config {
 }
 
 /// The state API's settings.
-#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+#[cfg(state_api)]
 #[derive(Clone)]
 pub struct Admin {
     /// `ADMIN_API_KEY`: the bearer token of `/conversations/state`.
@@ -123,7 +123,7 @@ pub struct Admin {
     pub account_sid: Option<String>,
 }
 
-#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+#[cfg(state_api)]
 impl fmt::Debug for Admin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the key.
@@ -135,7 +135,7 @@ impl fmt::Debug for Admin {
 pub const MIN_ADMIN_KEY_BYTES: usize = 32;
 
 /// `ADMIN_API_KEY` (and the account), when set: at least [`MIN_ADMIN_KEY_BYTES`].
-#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+#[cfg(state_api)]
 fn admin(vars: &Vars<'_>) -> Result<Option<Admin>, ConfigError> {
     let Some(key) = vars.get("ADMIN_API_KEY") else {
         return Ok(None);
@@ -264,7 +264,7 @@ impl Config {
             outbound: Outbound::default(),
             opt_in_reply: vars.get("OPT_IN_REPLY"),
             help_reply: vars.get("HELP_REPLY"),
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+            #[cfg(state_api)]
             admin: admin(vars)?,
             dev_record_fetches: vars.flag("DEV_RECORD_FETCHES", false)?,
             smart_encoding: smart_encoding(vars)?,

@@ -85,7 +85,7 @@ pub mod registry;
 pub mod response;
 #[doc(hidden)]
 pub mod seal;
-#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+#[cfg(state_api)]
 mod state_ops;
 #[doc(hidden)]
 pub mod storage;

@@ -86,7 +86,7 @@ impl HttpResponse {
         }
     }
 
-    #[cfg(any(feature = "objects", all(feature = "state-api", feature = "kv")))]
+    #[cfg(any(feature = "objects", state_api))]
     pub(crate) fn json(status: u16, body: String, log: LogEvent) -> Self {
         HttpResponse {
             content_type: "application/json",
@@ -98,9 +98,9 @@ impl HttpResponse {
         let allow = match rejection {
             Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
             #[cfg(feature = "objects")]
-            Rejection::StartMethod => Some("POST"),
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminMethod => Some("GET, PUT, DELETE"),
+            Rejection::Objects(ObjectRejection::StartMethod) => Some("POST"),
+            #[cfg(state_api)]
+            Rejection::Admin(AdminRejection::Method) => Some("GET, PUT, DELETE"),
             _ => None,
         };
         HttpResponse {
@@ -146,7 +146,7 @@ pub enum Outcome {
     /// `POST /conversations`, whatever the object answered.
     Start,
     /// `/conversations/state`, whatever it answered.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     Admin,
     /// Refused.
     Rejected(Rejection),
@@ -166,7 +166,7 @@ impl Outcome {
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",
             Outcome::Start => "start",
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+            #[cfg(state_api)]
             Outcome::Admin => "admin",
             Outcome::Rejected(r) => r.name(),
         }
@@ -295,34 +295,13 @@ pub enum Rejection {
     BadSignature,
     /// The worker cannot serve webhooks until its configuration is fixed.
     Misconfigured(ConfigError),
-    /// `/conversations` with another method than POST.
+    /// A refusal that exists only with the objects (`POST /conversations`, an object out of
+    /// reach).
     #[cfg(feature = "objects")]
-    StartMethod,
-    /// `POST /conversations` without the right bearer token.
-    #[cfg(feature = "objects")]
-    Unauthorized,
-    /// `POST /conversations` with a body that is not a start request.
-    #[cfg(feature = "objects")]
-    BadStart(String),
-    /// `POST /conversations` without the objects binding.
-    #[cfg(feature = "objects")]
-    ObjectsUnbound,
-    /// The pair's object could not be reached.
-    #[cfg(feature = "objects")]
-    ObjectUnreachable(ObjectError),
-    /// `/conversations/state` with another method than GET, PUT or DELETE.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-    AdminMethod,
-    /// `/conversations/state` without the right bearer token (`ADMIN_API_KEY`).
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-    AdminUnauthorized,
-    /// `/conversations/state` with a request it cannot take.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-    BadAdmin(String),
-    /// `/conversations/state` with neither KV nor the objects bound: the cookie is the only
-    /// copy of a conversation.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-    StoresUnbound,
+    Objects(ObjectRejection),
+    /// A refusal of the state API.
+    #[cfg(state_api)]
+    Admin(AdminRejection),
 }
 
 impl Rejection {
@@ -337,21 +316,9 @@ impl Rejection {
             Rejection::MissingSignature | Rejection::BadSignature => 403,
             Rejection::Misconfigured(_) => 500,
             #[cfg(feature = "objects")]
-            Rejection::StartMethod => 405,
-            #[cfg(feature = "objects")]
-            Rejection::Unauthorized => 401,
-            #[cfg(feature = "objects")]
-            Rejection::BadStart(_) => 400,
-            #[cfg(feature = "objects")]
-            Rejection::ObjectsUnbound | Rejection::ObjectUnreachable(_) => 503,
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminMethod => 405,
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminUnauthorized => 401,
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::BadAdmin(_) => 400,
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::StoresUnbound => 409,
+            Rejection::Objects(r) => r.status(),
+            #[cfg(state_api)]
+            Rejection::Admin(r) => r.status(),
         }
     }
 
@@ -368,23 +335,9 @@ impl Rejection {
             Rejection::BadSignature => "bad_signature",
             Rejection::Misconfigured(_) => "misconfigured",
             #[cfg(feature = "objects")]
-            Rejection::StartMethod => "method_not_allowed",
-            #[cfg(feature = "objects")]
-            Rejection::Unauthorized => "unauthorized",
-            #[cfg(feature = "objects")]
-            Rejection::BadStart(_) => "bad_start",
-            #[cfg(feature = "objects")]
-            Rejection::ObjectsUnbound => "objects_unbound",
-            #[cfg(feature = "objects")]
-            Rejection::ObjectUnreachable(_) => "object_unreachable",
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminMethod => "method_not_allowed",
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminUnauthorized => "unauthorized",
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::BadAdmin(_) => "bad_request",
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::StoresUnbound => "stores_unbound",
+            Rejection::Objects(r) => r.name(),
+            #[cfg(state_api)]
+            Rejection::Admin(r) => r.name(),
         }
     }
 }
@@ -423,35 +376,9 @@ impl fmt::Display for Rejection {
             ),
             Rejection::Misconfigured(e) => write!(f, "misconfigured: {e}"),
             #[cfg(feature = "objects")]
-            Rejection::StartMethod => f.write_str("method not allowed: POST /conversations"),
-            #[cfg(feature = "objects")]
-            Rejection::Unauthorized => f.write_str(
-                "unauthorized: send Authorization: Bearer <OUTBOUND_API_KEY>",
-            ),
-            #[cfg(feature = "objects")]
-            Rejection::BadStart(why) => write!(f, "bad request: {why}"),
-            #[cfg(feature = "objects")]
-            Rejection::ObjectsUnbound => f.write_str(
-                "service unavailable: starting conversations needs the CONVERSATION_OBJECTS Durable Object binding (see wrangler.toml)",
-            ),
-            #[cfg(feature = "objects")]
-            Rejection::ObjectUnreachable(why) => {
-                write!(f, "service unavailable: the conversation's object did not answer ({why})")
-            }
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminMethod => f.write_str(
-                "method not allowed: GET, PUT or DELETE /conversations/state?from=…&to=…",
-            ),
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::AdminUnauthorized => {
-                f.write_str("unauthorized: send Authorization: Bearer <ADMIN_API_KEY>")
-            }
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::BadAdmin(why) => write!(f, "bad request: {why}"),
-            #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
-            Rejection::StoresUnbound => f.write_str(
-                "conflict: the state API needs the CONVERSATIONS KV namespace or the CONVERSATION_OBJECTS Durable Objects bound; without either, the cookie Twilio holds is a conversation's only copy",
-            ),
+            Rejection::Objects(r) => r.fmt(f),
+            #[cfg(state_api)]
+            Rejection::Admin(r) => r.fmt(f),
         }
     }
 }
@@ -462,7 +389,16 @@ impl From<ParamsError> for Rejection {
     }
 }
 
+#[cfg(state_api)]
+mod admin;
 mod object;
+#[cfg(feature = "objects")]
+mod objects;
+
+#[cfg(state_api)]
+pub use admin::AdminRejection;
+#[cfg(feature = "objects")]
+pub use objects::ObjectRejection;
 
 #[cfg(test)]
 mod tests;

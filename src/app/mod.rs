@@ -25,7 +25,7 @@ pub use crate::pipeline::{Runtime, Setup, RESET_REPLY};
 pub use crate::response::{Handled, MAX_BODY_BYTES};
 pub use request::{Body, HttpRequest};
 
-#[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+#[cfg(state_api)]
 pub mod state;
 
 /// Handles one request. `setup` is what the isolate built at start-up (or why it could not).
@@ -37,7 +37,7 @@ pub async fn handle<S: Store>(
     let (_, path, _) = split_request_url(req.url);
     let answer = match path {
         "/conversations" => start_conversation(setup, req, rt).await,
-        #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+        #[cfg(state_api)]
         "/conversations/state" => state::state_api(setup, req, rt).await,
         _ => webhook(setup, req, rt).await,
     };

@@ -54,7 +54,7 @@ impl<'a> Body<'a> {
 
 /// True when the request's `Authorization: Bearer <token>` is `key`, compared in constant
 /// time: how much of the key matched must not show in the timing.
-#[cfg(any(feature = "objects", all(feature = "state-api", feature = "kv")))]
+#[cfg(any(feature = "objects", state_api))]
 pub(crate) fn bearer_is(req: &HttpRequest<'_>, key: &str) -> bool {
     let bearer = req
         .authorization
@@ -67,7 +67,7 @@ pub(crate) fn bearer_is(req: &HttpRequest<'_>, key: &str) -> bool {
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
-#[cfg(any(feature = "objects", all(feature = "state-api", feature = "kv")))]
+#[cfg(any(feature = "objects", state_api))]
 pub(crate) fn is_address(address: &str) -> bool {
     let number = address.strip_prefix("whatsapp:").unwrap_or(address);
     number.strip_prefix('+').is_some_and(|digits| {

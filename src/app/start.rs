@@ -7,6 +7,8 @@ use crate::object_calls::{ObjectError, StartCall};
 use crate::pipeline::{Runtime, Setup};
 #[cfg(feature = "objects")]
 use crate::record::Pair;
+#[cfg(feature = "objects")]
+use crate::response::ObjectRejection;
 use crate::response::{Handled, Rejection};
 #[cfg(feature = "objects")]
 use crate::response::{HttpResponse, LogEvent, Outcome};
@@ -50,7 +52,9 @@ pub(super) async fn start_conversation<S: Store>(
     })?;
     let (json, to, from) = read_start(req)?;
     let idempotency_key = idempotency_key(req)?;
-    let objects = rt.objects.ok_or(Rejection::ObjectsUnbound)?;
+    let objects = rt
+        .objects
+        .ok_or(Rejection::from(ObjectRejection::ObjectsUnbound))?;
     // The person's reply will come To our number From theirs.
     let pair = Pair {
         account_sid: &account_sid,
@@ -78,7 +82,7 @@ pub(super) async fn start_conversation<S: Store>(
         Ok(answer) => answer,
         // The object may still be sending: never a failure for what may be delivered.
         Err(ObjectError::TimedOut) => (202, start_pending(&call)),
-        Err(e) => return Err(Rejection::ObjectUnreachable(e)),
+        Err(e) => return Err(ObjectRejection::ObjectUnreachable(e).into()),
     };
     let log = LogEvent::new(Outcome::Start, log_from);
     Ok(Handled::only(HttpResponse::json(status, body, log)))
@@ -104,9 +108,10 @@ fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
     match req.idempotency_key.map(str::trim) {
         Some(key) if !key.is_empty() => {
             if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(Rejection::BadStart(
+                return Err(ObjectRejection::BadStart(
                     "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
-                ));
+                )
+                .into());
             }
             Ok(key.to_string())
         }
@@ -122,33 +127,35 @@ fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
 fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
     let key = key.ok_or(Rejection::NotFound)?;
     if req.method != "POST" {
-        return Err(Rejection::StartMethod);
+        return Err(ObjectRejection::StartMethod.into());
     }
     bearer_is(req, key)
         .then_some(())
-        .ok_or(Rejection::Unauthorized)
+        .ok_or(Rejection::from(ObjectRejection::Unauthorized))
 }
 
 /// A start request's JSON object, and its `to` and `from` numbers.
 #[cfg(feature = "objects")]
 fn read_start<'r>(req: &HttpRequest<'r>) -> Result<(&'r str, String, String), Rejection> {
     let json = std::str::from_utf8(req.body.within_limit()?)
-        .map_err(|_| Rejection::BadStart("the body is not UTF-8".into()))?;
+        .map_err(|_| ObjectRejection::BadStart("the body is not UTF-8".into()))?;
     let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-        .map_err(|e| Rejection::BadStart(format!("the body must be a JSON object ({e})")))?;
+        .map_err(|e| ObjectRejection::BadStart(format!("the body must be a JSON object ({e})")))?;
     let number = |name: &str| -> Result<String, Rejection> {
         match fields.get(name).and_then(|v| v.as_str()) {
             Some(n) if is_address(n) => Ok(n.to_string()),
-            _ => Err(Rejection::BadStart(format!(
+            _ => Err(ObjectRejection::BadStart(format!(
                 "\"{name}\" must be an E.164 number like \"+14155550100\" (or whatsapp:+1…)"
-            ))),
+            ))
+            .into()),
         }
     };
     let (to, from) = (number("to")?, number("from")?);
     if to.starts_with("whatsapp:") != from.starts_with("whatsapp:") {
-        return Err(Rejection::BadStart(
+        return Err(ObjectRejection::BadStart(
             "\"to\" and \"from\" must be on the same channel: both whatsapp:+… or both +…".into(),
-        ));
+        )
+        .into());
     }
     Ok((json, to, from))
 }

@@ -22,7 +22,9 @@ use crate::mask::mask_number;
 pub use crate::object_calls::StateOp;
 use crate::pipeline::{Runtime, Setup};
 use crate::record::Pair;
-use crate::response::{Handled, HttpResponse, LogEvent, Outcome, Rejection};
+#[cfg(feature = "objects")]
+use crate::response::ObjectRejection;
+use crate::response::{AdminRejection, Handled, HttpResponse, LogEvent, Outcome, Rejection};
 use crate::state_ops::apply;
 use crate::storage::{KvWrite, Source, Storage, Store};
 
@@ -35,10 +37,10 @@ pub(crate) async fn state_api<S: Store>(
     let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
     let admin = setup.config.admin.as_ref().ok_or(Rejection::NotFound)?;
     if !matches!(req.method, "GET" | "PUT" | "DELETE") {
-        return Err(Rejection::AdminMethod);
+        return Err(AdminRejection::Method.into());
     }
     if !super::request::bearer_is(req, &admin.key) {
-        return Err(Rejection::AdminUnauthorized);
+        return Err(AdminRejection::Unauthorized.into());
     }
     let account_sid = admin.account_sid.as_deref().ok_or_else(|| {
         Rejection::Misconfigured(ConfigError::new(
@@ -59,7 +61,7 @@ pub(crate) async fn state_api<S: Store>(
             (status, body, Vec::new())
         }
         (None, Some(kv)) => in_kv(setup, kv, &pair, &op, rt.now).await,
-        (None, None) => return Err(Rejection::StoresUnbound),
+        (None, None) => return Err(AdminRejection::StoresUnbound.into()),
     };
     let log = LogEvent::new(Outcome::Admin, Some(mask_number(&from)));
     let mut handled = Handled::only(HttpResponse::json(status, body, log));
@@ -77,7 +79,7 @@ fn pair_in_query(url: &str) -> Result<(String, String), Rejection> {
             .map(|(_, v)| v.into_owned())
             .filter(|v| super::request::is_address(v))
             .ok_or_else(|| {
-                Rejection::BadAdmin(format!(
+                AdminRejection::BadRequest(format!(
                     "`{name}` must be an E.164 number like +14155550100 (or whatsapp:+1…): /conversations/state?from=<the person>&to=<your number>"
                 ))
             })
@@ -101,7 +103,7 @@ fn operation(req: &HttpRequest<'_>) -> Result<StateOp, Rejection> {
                 _ => return Err(Rejection::TooLarge),
             };
             let put: Put = serde_json::from_slice(body).map_err(|e| {
-                Rejection::BadAdmin(format!("the body must be {{\"state\": …}} ({e})"))
+                AdminRejection::BadRequest(format!("the body must be {{\"state\": …}} ({e})"))
             })?;
             Ok(StateOp::Put(put.state.get().to_string()))
         }
@@ -122,7 +124,7 @@ async fn through_object(
     objects
         .state(&name, &call)
         .await
-        .map_err(Rejection::ObjectUnreachable)
+        .map_err(|e| ObjectRejection::ObjectUnreachable(e).into())
 }
 
 #[cfg(not(feature = "objects"))]
@@ -133,7 +135,7 @@ async fn through_object(
     _: StateOp,
     _: u64,
 ) -> Result<(u16, String), Rejection> {
-    Err(Rejection::StoresUnbound)
+    Err(AdminRejection::StoresUnbound.into())
 }
 
 /// KV answers: the pair's entry, written back (sealed as the worker seals it) when changed.

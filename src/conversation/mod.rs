@@ -607,22 +607,22 @@ pub trait Converse {
     /// A stored state as JSON text, read (and upgraded) as the conversation reads it: for
     /// the state API (`GET /conversations/state`), only in workers that keep states (KV,
     /// objects). Text rather than a `serde_json::Value`, whose code would be in the wasm.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     fn describe_state(&self, saved: &SavedState) -> String;
 
     /// The JSON text `state` as the conversation's state type would store it, or why it is
     /// not one: for `PUT /conversations/state`.
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     fn check_state(&self, state: &str) -> Result<SavedState, String>;
 }
 
 impl<C: Conversation> Converse for C {
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     fn describe_state(&self, saved: &SavedState) -> String {
         serde_json::to_string(&saved.load::<C>()).unwrap_or_else(|_| "null".into())
     }
 
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     fn check_state(&self, state: &str) -> Result<SavedState, String> {
         let typed = serde_json::from_str::<C::State>(state)
             .map_err(|e| format!("not a state of the conversation \"{}\": {e}", C::NAME))?;

@@ -38,7 +38,7 @@ pub(crate) async fn respond<S: Store>(
     if let Some(stored) = object {
         storage = storage.in_object(stored);
     }
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     if config.admin.is_some() && rt.objects.is_none() {
         storage = storage.reading_kv_always();
     }

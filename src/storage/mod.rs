@@ -353,7 +353,7 @@ impl<'a, S: Store> Storage<'a, S> {
 
     /// The pair's KV entry holding `record`, sealed as a webhook seals it, valid until
     /// `expires_at`: for a record changed outside a webhook (the state API).
-    #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
+    #[cfg(state_api)]
     pub(crate) fn pair_entry(
         &self,
         record: &Record,
