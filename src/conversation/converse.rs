@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::client::LocalFuture;
 use super::context::Context;
+use super::conversation_trait::Conversation;
 #[cfg(feature = "objects")]
 use super::conversation_trait::Start;
-use super::conversation_trait::Conversation;
 use super::reply::Reply;
 use super::view::View;
 use crate::twilio::params::InboundMessage;
@@ -188,6 +188,7 @@ impl SavedState {
 pub struct StateError(pub String);
 
 impl StateError {
+    /// The error for `C`'s state, with serde's reason only natively (see above).
     fn of<C: Conversation>(e: &serde_json::Error) -> Self {
         let state = std::any::type_name::<C::State>();
         #[cfg(not(target_arch = "wasm32"))]

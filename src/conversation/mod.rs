@@ -95,7 +95,7 @@
 //! [`Conversation::upgrade`]; a state that neither reads nor upgrades starts from
 //! `Default` while the count and history carry on.
 
-mod client;
+pub(crate) mod client;
 mod context;
 mod conversation_trait;
 mod converse;

@@ -170,6 +170,7 @@ impl Reply {
         self.messages.iter().map(ReplyMessage::body).collect()
     }
 
+    /// The bytes of text the reply adds to a record, for the history's byte limit.
     pub(crate) fn text_bytes(&self) -> usize {
         self.messages.iter().map(ReplyMessage::text_bytes).sum()
     }
@@ -186,6 +187,8 @@ impl Reply {
         self
     }
 
+    /// A reply of `messages` as they were kept (old records, the inspector): no follow-up,
+    /// no template, and the texts not cut again.
     pub(crate) fn from_messages(messages: Vec<ReplyMessage>) -> Self {
         Reply {
             messages,

@@ -19,6 +19,7 @@ pub struct Turn {
 }
 
 impl Turn {
+    /// The bytes of text the turn adds to a record, for `HISTORY_MAX_BYTES`.
     pub(crate) fn text_bytes(&self) -> usize {
         self.inbound.len() + self.message_sid.len() + self.reply.text_bytes()
     }
