@@ -15,9 +15,9 @@ mod whatsapp;
 
 #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
 use admin::admin;
-pub use admin::MIN_ADMIN_KEY_BYTES;
 #[cfg(all(feature = "state-api", any(feature = "kv", feature = "objects")))]
 pub use admin::Admin;
+pub use admin::MIN_ADMIN_KEY_BYTES;
 #[cfg(feature = "objects")]
 use outbound::outbound;
 pub use outbound::Outbound;

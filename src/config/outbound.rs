@@ -63,7 +63,23 @@ impl Outbound {
 /// and its credentials, and the key of `POST /conversations`.
 #[cfg(feature = "objects")]
 pub(super) fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
+    // In this order, so that the first bad value named is the same as ever.
     let api_base_url = api_base_url(vars)?;
+    let account_sid = account_sid(vars)?;
+    let api_key = api_key(vars)?;
+    Ok(Outbound {
+        api_base_url,
+        account_sid,
+        auth_token: first_auth_token(vars),
+        api_key,
+        start_key: vars.get("OUTBOUND_API_KEY"),
+        whatsapp_template: whatsapp_template(vars)?,
+    })
+}
+
+/// `TWILIO_ACCOUNT_SID`, when set: an account's SID, not a key's or a number's.
+#[cfg(feature = "objects")]
+fn account_sid(vars: &Vars<'_>) -> Result<Option<String>, ConfigError> {
     let account_sid = vars.get("TWILIO_ACCOUNT_SID");
     if account_sid
         .as_deref()
@@ -74,19 +90,14 @@ pub(super) fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
             "must start with AC (Console → Account info)",
         ));
     }
-    let api_key = api_key(vars)?;
-    let auth_token = vars
-        .get("TWILIO_AUTH_TOKEN")
-        .and_then(|t| t.split(',').next().map(|t| t.trim().to_string()));
-    Ok(Outbound {
-        api_base_url,
-        account_sid,
-        auth_token,
-        api_key,
-        start_key: vars.get("OUTBOUND_API_KEY"),
-        #[cfg(feature = "objects")]
-        whatsapp_template: whatsapp_template(vars)?,
-    })
+    Ok(account_sid)
+}
+
+/// The first token of `TWILIO_AUTH_TOKEN`: during a rotation the others only verify.
+#[cfg(feature = "objects")]
+fn first_auth_token(vars: &Vars<'_>) -> Option<String> {
+    vars.get("TWILIO_AUTH_TOKEN")
+        .and_then(|t| t.split(',').next().map(|t| t.trim().to_string()))
 }
 
 /// `TWILIO_API_BASE_URL`, without a trailing slash.

@@ -21,41 +21,54 @@ pub const DEFAULT_HISTORY_MAX_BYTES: usize = 8 * 1024;
 
 /// How records are sealed and kept: `SESSION_SECRET`, the TTLs, history and encryption.
 pub(super) fn storage_settings(vars: &Vars<'_>) -> Result<Settings, ConfigError> {
-    let keys = match vars.get("SESSION_SECRET") {
-        Some(secrets) => SessionKeys::from_secrets(&secrets)?,
-        None => {
-            return Err(ConfigError::new(
-                "SESSION_SECRET",
-                "is not set (generate one with `npm run --silent secret`)",
-            ))
-        }
-    };
-    let cookie_ttl_seconds = vars
-        .number(
-            "CONVERSATION_TTL_SECONDS",
-            DEFAULT_TTL_SECONDS,
-            60..=DEFAULT_TTL_SECONDS,
-            "of seconds",
-        )
-        .map_err(|e| {
-            ConfigError::new(
-                e.variable,
-                format!("{} (Twilio keeps cookies 4 hours at most)", e.problem),
-            )
-        })?;
+    // In this order, so that the first bad value named is the same as ever.
+    let keys = session_keys(vars)?;
+    let cookie_ttl_seconds = cookie_ttl_seconds(vars)?;
     let history = history_limits(vars)?;
     Ok(Settings {
         keys,
         cookie_ttl_seconds,
-        kv_ttl_seconds: vars.number(
-            "KV_TTL_SECONDS",
-            DEFAULT_KV_TTL_SECONDS,
-            MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
-            "of seconds (KV's minimum is 60)",
-        )?,
+        kv_ttl_seconds: kv_ttl_seconds(vars)?,
         encrypt: vars.flag("ENCRYPT_STATE", history.turns > 0)?,
         history,
     })
+}
+
+/// `SESSION_SECRET`: required, since every record is sealed with it.
+fn session_keys(vars: &Vars<'_>) -> Result<SessionKeys, ConfigError> {
+    match vars.get("SESSION_SECRET") {
+        Some(secrets) => SessionKeys::from_secrets(&secrets),
+        None => Err(ConfigError::new(
+            "SESSION_SECRET",
+            "is not set (generate one with `npm run --silent secret`)",
+        )),
+    }
+}
+
+/// `CONVERSATION_TTL_SECONDS`, capped at what Twilio keeps a cookie for.
+fn cookie_ttl_seconds(vars: &Vars<'_>) -> Result<u64, ConfigError> {
+    vars.number(
+        "CONVERSATION_TTL_SECONDS",
+        DEFAULT_TTL_SECONDS,
+        60..=DEFAULT_TTL_SECONDS,
+        "of seconds",
+    )
+    .map_err(|e| {
+        ConfigError::new(
+            e.variable,
+            format!("{} (Twilio keeps cookies 4 hours at most)", e.problem),
+        )
+    })
+}
+
+/// `KV_TTL_SECONDS`, within what Workers KV accepts (a year at most, by choice).
+fn kv_ttl_seconds(vars: &Vars<'_>) -> Result<u64, ConfigError> {
+    vars.number(
+        "KV_TTL_SECONDS",
+        DEFAULT_KV_TTL_SECONDS,
+        MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
+        "of seconds (KV's minimum is 60)",
+    )
 }
 
 /// `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.

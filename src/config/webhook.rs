@@ -96,6 +96,8 @@ fn verifiers(tokens: &str) -> Result<Vec<Verifier>, ConfigError> {
         .collect()
 }
 
+/// `WEBHOOK_BASE_URL`: an origin that the request's path is appended to (for the signed
+/// URL), hence no trailing slash and no `?` or `#`.
 pub(super) fn base_url(url: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(url) = url else { return Ok(None) };
     let url = url.trim_end_matches('/').to_string();

@@ -4,7 +4,6 @@
 use crate::vars::{ConfigError, Vars};
 
 /// `WHATSAPP_TEMPLATE_SID` and `WHATSAPP_TEMPLATE_VARIABLES`.
-#[cfg(feature = "objects")]
 pub(super) fn whatsapp_template(
     vars: &Vars<'_>,
 ) -> Result<Option<crate::conversation::Template>, ConfigError> {
@@ -18,25 +17,38 @@ pub(super) fn whatsapp_template(
             "is set without WHATSAPP_TEMPLATE_SID",
         ));
     };
-    if !content_sid.starts_with("HX") {
-        return Err(ConfigError::new(
-            "WHATSAPP_TEMPLATE_SID",
-            "must be a Content SID starting with HX (Console → Content Template Builder)",
-        ));
-    }
-    if !variables.is_empty()
-        && !matches!(
-            serde_json::from_str::<serde_json::Value>(&variables),
-            Ok(serde_json::Value::Object(_))
-        )
-    {
-        return Err(ConfigError::new(
-            "WHATSAPP_TEMPLATE_VARIABLES",
-            r#"must be a JSON object, e.g. {"1":"there"}"#,
-        ));
-    }
+    check_content_sid(&content_sid)?;
+    check_variables(&variables)?;
     Ok(Some(crate::conversation::Template {
         content_sid,
         content_variables: variables,
     }))
+}
+
+/// A Content SID (`HX…`): Twilio would refuse anything else only when the template is sent,
+/// long after the deploy.
+fn check_content_sid(content_sid: &str) -> Result<(), ConfigError> {
+    if content_sid.starts_with("HX") {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "WHATSAPP_TEMPLATE_SID",
+        "must be a Content SID starting with HX (Console → Content Template Builder)",
+    ))
+}
+
+/// Empty, or a JSON object (the template's variables by number), for the same reason.
+fn check_variables(variables: &str) -> Result<(), ConfigError> {
+    if variables.is_empty()
+        || matches!(
+            serde_json::from_str::<serde_json::Value>(variables),
+            Ok(serde_json::Value::Object(_))
+        )
+    {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "WHATSAPP_TEMPLATE_VARIABLES",
+        r#"must be a JSON object, e.g. {"1":"there"}"#,
+    ))
 }
