@@ -20,9 +20,14 @@ pub struct AfterReply {
 /// What a conversation may use besides its state: its settings, the clock, an HTTP
 /// client, and the runtime's "after the reply" queue.
 pub struct Context<'a> {
+    /// The worker's vars and secrets: a conversation reads its own settings when it needs them.
     vars: Vars<'a>,
+    /// The client the runtime handed over; [`PlatformFetch`](super::client::PlatformFetch)
+    /// stands for the platform's `fetch`, called directly.
     http: Rc<dyn HttpClient>,
+    /// The message's time, fixed for the whole run so that a conversation sees one clock.
     now: u64,
+    /// Work queued by [`Context::after_reply`], taken by the runtime once the reply is built.
     after_reply: RefCell<Vec<AfterReply>>,
     /// The account and the id of what is being answered or sent, when known.
     message: Option<(String, String)>,

@@ -107,6 +107,8 @@ pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,
 };
+/// For the tests of the whole path (`src/tests/idempotency.rs`), which check the key sent.
+#[cfg(all(test, feature = "harness"))]
 pub(crate) use context::idempotency_key;
 pub use context::{AfterReply, Context};
 pub use conversation_trait::{Conversation, Start};

@@ -21,7 +21,9 @@ pub struct Template {
 /// URLs. The fields are private so no message can bypass the limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyMessage {
+    /// The text, already cut to [`MAX_REPLY_CHARS`].
     body: String,
+    /// The media URLs, at most [`MAX_MEDIA`].
     media: Vec<String>,
 }
 
@@ -79,6 +81,7 @@ fn cut(mut body: String) -> String {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
+    /// The messages, in the order they are sent (none: silence).
     messages: Vec<ReplyMessage>,
     /// Seconds after which [`crate::conversation::Conversation::follow_up`] runs unless the
     /// person answers first. Not kept with the turn: a retry schedules nothing.
