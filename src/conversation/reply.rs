@@ -21,7 +21,9 @@ pub struct Template {
 /// URLs. The fields are private so no message can bypass the limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyMessage {
+    /// The text, already cut to [`MAX_REPLY_CHARS`].
     body: String,
+    /// The media URLs, at most [`MAX_MEDIA`].
     media: Vec<String>,
 }
 
@@ -79,6 +81,7 @@ fn cut(mut body: String) -> String {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
+    /// The messages, in the order they are sent (none: silence).
     messages: Vec<ReplyMessage>,
     /// Seconds after which [`crate::conversation::Conversation::follow_up`] runs unless the
     /// person answers first. Not kept with the turn: a retry schedules nothing.
@@ -170,6 +173,7 @@ impl Reply {
         self.messages.iter().map(ReplyMessage::body).collect()
     }
 
+    /// The bytes of text the reply adds to a record, for the history's byte limit.
     pub(crate) fn text_bytes(&self) -> usize {
         self.messages.iter().map(ReplyMessage::text_bytes).sum()
     }
@@ -186,6 +190,8 @@ impl Reply {
         self
     }
 
+    /// A reply of `messages` as they were kept (old records, the inspector): no follow-up,
+    /// no template, and the texts not cut again.
     pub(crate) fn from_messages(messages: Vec<ReplyMessage>) -> Self {
         Reply {
             messages,

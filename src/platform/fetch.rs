@@ -5,7 +5,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::{call, js_error, Sleep};
-use crate::conversation::{ClientError, ClientRequest, ClientResponse, LocalFuture};
+use crate::conversation::client::{ClientError, ClientRequest, ClientResponse, LocalFuture};
 
 #[wasm_bindgen]
 extern "C" {

@@ -1,0 +1,90 @@
+//! How records are sealed and kept: the session secret, the TTLs, history and encryption.
+
+use crate::record::HistoryLimits;
+use crate::seal::SessionKeys;
+use crate::storage::Settings;
+use crate::vars::{ConfigError, Vars};
+
+/// Twilio drops a pair's cookies after 4 hours without a message; a longer
+/// conversation TTL would promise what Twilio does not keep.
+pub const DEFAULT_TTL_SECONDS: u64 = 4 * 60 * 60;
+/// How long a conversation survives in KV after its last message (30 days); long enough
+/// to recover a conversation whose cookie Twilio dropped after 4 hours idle.
+pub const DEFAULT_KV_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
+/// Workers KV refuses expirations under 60 seconds.
+pub const MIN_KV_TTL_SECONDS: u64 = 60;
+/// Turns kept by default: enough context for a conversation, small enough for a cookie.
+pub const DEFAULT_HISTORY_TURNS: usize = 10;
+/// Text bytes of history kept by default. A cookie holds about 3 KB of it; beyond that the
+/// state spills to KV when `CONVERSATIONS` is bound, or older turns are trimmed to fit.
+pub const DEFAULT_HISTORY_MAX_BYTES: usize = 8 * 1024;
+
+/// How records are sealed and kept: `SESSION_SECRET`, the TTLs, history and encryption.
+pub(super) fn storage_settings(vars: &Vars<'_>) -> Result<Settings, ConfigError> {
+    // In this order, so that the first bad value named is the same as ever.
+    let keys = session_keys(vars)?;
+    let cookie_ttl_seconds = cookie_ttl_seconds(vars)?;
+    let history = history_limits(vars)?;
+    Ok(Settings {
+        keys,
+        cookie_ttl_seconds,
+        kv_ttl_seconds: kv_ttl_seconds(vars)?,
+        encrypt: vars.flag("ENCRYPT_STATE", history.turns > 0)?,
+        history,
+    })
+}
+
+/// `SESSION_SECRET`: required, since every record is sealed with it.
+fn session_keys(vars: &Vars<'_>) -> Result<SessionKeys, ConfigError> {
+    match vars.get("SESSION_SECRET") {
+        Some(secrets) => SessionKeys::from_secrets(&secrets),
+        None => Err(ConfigError::new(
+            "SESSION_SECRET",
+            "is not set (generate one with `npm run --silent secret`)",
+        )),
+    }
+}
+
+/// `CONVERSATION_TTL_SECONDS`, capped at what Twilio keeps a cookie for.
+fn cookie_ttl_seconds(vars: &Vars<'_>) -> Result<u64, ConfigError> {
+    vars.number(
+        "CONVERSATION_TTL_SECONDS",
+        DEFAULT_TTL_SECONDS,
+        60..=DEFAULT_TTL_SECONDS,
+        "of seconds",
+    )
+    .map_err(|e| {
+        ConfigError::new(
+            e.variable,
+            format!("{} (Twilio keeps cookies 4 hours at most)", e.problem),
+        )
+    })
+}
+
+/// `KV_TTL_SECONDS`, within what Workers KV accepts (a year at most, by choice).
+fn kv_ttl_seconds(vars: &Vars<'_>) -> Result<u64, ConfigError> {
+    vars.number(
+        "KV_TTL_SECONDS",
+        DEFAULT_KV_TTL_SECONDS,
+        MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
+        "of seconds (KV's minimum is 60)",
+    )
+}
+
+/// `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.
+fn history_limits(vars: &Vars<'_>) -> Result<HistoryLimits, ConfigError> {
+    Ok(HistoryLimits {
+        turns: vars.number(
+            "HISTORY_TURNS",
+            DEFAULT_HISTORY_TURNS as u64,
+            0..=100,
+            "of turns",
+        )? as usize,
+        bytes: vars.number(
+            "HISTORY_MAX_BYTES",
+            DEFAULT_HISTORY_MAX_BYTES as u64,
+            0..=1 << 20,
+            "of bytes",
+        )? as usize,
+    })
+}

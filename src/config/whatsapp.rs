@@ -1,0 +1,54 @@
+//! The WhatsApp template sent outside a pair's 24-hour window (`WHATSAPP_TEMPLATE_SID`):
+//! only the objects send on their own, so only their builds have it.
+
+use crate::vars::{ConfigError, Vars};
+
+/// `WHATSAPP_TEMPLATE_SID` and `WHATSAPP_TEMPLATE_VARIABLES`.
+pub(super) fn whatsapp_template(
+    vars: &Vars<'_>,
+) -> Result<Option<crate::conversation::Template>, ConfigError> {
+    let variables = vars.get("WHATSAPP_TEMPLATE_VARIABLES").unwrap_or_default();
+    let Some(content_sid) = vars.get("WHATSAPP_TEMPLATE_SID") else {
+        if variables.is_empty() {
+            return Ok(None);
+        }
+        return Err(ConfigError::new(
+            "WHATSAPP_TEMPLATE_VARIABLES",
+            "is set without WHATSAPP_TEMPLATE_SID",
+        ));
+    };
+    check_content_sid(&content_sid)?;
+    check_variables(&variables)?;
+    Ok(Some(crate::conversation::Template {
+        content_sid,
+        content_variables: variables,
+    }))
+}
+
+/// A Content SID (`HX…`): Twilio would refuse anything else only when the template is sent,
+/// long after the deploy.
+fn check_content_sid(content_sid: &str) -> Result<(), ConfigError> {
+    if content_sid.starts_with("HX") {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "WHATSAPP_TEMPLATE_SID",
+        "must be a Content SID starting with HX (Console → Content Template Builder)",
+    ))
+}
+
+/// Empty, or a JSON object (the template's variables by number), for the same reason.
+fn check_variables(variables: &str) -> Result<(), ConfigError> {
+    if variables.is_empty()
+        || matches!(
+            serde_json::from_str::<serde_json::Value>(variables),
+            Ok(serde_json::Value::Object(_))
+        )
+    {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "WHATSAPP_TEMPLATE_VARIABLES",
+        r#"must be a JSON object, e.g. {"1":"there"}"#,
+    ))
+}

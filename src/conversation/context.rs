@@ -1,0 +1,226 @@
+//! What a conversation may use besides its state: settings, clock, outside calls (the
+//! platform's `fetch`, called statically), the idempotency key and the after-reply queue.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use super::client::{self, ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
+use crate::vars::Vars;
+
+/// Work handed to the runtime to finish after the reply is sent (`ctx.wait_until` in the
+/// worker); an `Err` is logged with the task's name.
+pub struct AfterReply {
+    /// Names the task in the log.
+    pub name: &'static str,
+    /// The work.
+    pub work: LocalFuture<'static, Result<(), String>>,
+}
+
+/// What a conversation may use besides its state: its settings, the clock, an HTTP
+/// client, and the runtime's "after the reply" queue.
+pub struct Context<'a> {
+    /// The worker's vars and secrets: a conversation reads its own settings when it needs them.
+    vars: Vars<'a>,
+    /// The client the runtime handed over; [`PlatformFetch`](super::client::PlatformFetch)
+    /// stands for the platform's `fetch`, called directly.
+    http: Rc<dyn HttpClient>,
+    /// The message's time, fixed for the whole run so that a conversation sees one clock.
+    now: u64,
+    /// Work queued by [`Context::after_reply`], taken by the runtime once the reply is built.
+    after_reply: RefCell<Vec<AfterReply>>,
+    /// The account and the id of what is being answered or sent, when known.
+    message: Option<(String, String)>,
+    /// Its key, made when first asked for: a worker whose conversation never asks carries
+    /// none of the code.
+    idempotency_key: std::cell::OnceCell<String>,
+    /// With `DEV_RECORD_FETCHES`: each outside call and its answer, as a transcript's `fake`
+    /// (a JSON array, written as they come), for the dev phone to save.
+    recorded: Option<RefCell<String>>,
+}
+
+impl<'a> Context<'a> {
+    /// A context over `vars`, `http` and the time `now` (Unix seconds).
+    pub fn new(vars: Vars<'a>, http: Rc<dyn HttpClient>, now: u64) -> Self {
+        Context {
+            vars,
+            http,
+            now,
+            after_reply: RefCell::new(Vec::new()),
+            message: None,
+            idempotency_key: std::cell::OnceCell::new(),
+            recorded: None,
+        }
+    }
+
+    /// The same context keeping each [`Context::fetch`] and its answer (`DEV_RECORD_FETCHES`,
+    /// local development only: the answers go back in a response header).
+    pub(crate) fn recording(mut self) -> Self {
+        self.recorded = Some(RefCell::default());
+        self
+    }
+
+    /// The calls recorded so far, as a JSON array of transcript fakes; `None` when not
+    /// recording, or when there were none.
+    pub(crate) fn take_recorded(&self) -> Option<String> {
+        let mut json = std::mem::take(&mut *self.recorded.as_ref()?.borrow_mut());
+        if json.is_empty() {
+            return None;
+        }
+        json.push(']');
+        Some(json)
+    }
+
+    /// The same context answering the message (or sending the follow-up or opening) that
+    /// `id` names in `account_sid`: a MessageSid for a webhook, the send's own id for a
+    /// follow-up or a start. Give the same `id` on every attempt at the same message, so
+    /// that [`Context::idempotency_key`] is the same on each.
+    pub(crate) fn for_message(mut self, account_sid: &str, id: &str) -> Self {
+        self.message = (!id.is_empty()).then(|| (account_sid.to_string(), id.to_string()));
+        self
+    }
+
+    /// Any var or secret by name (trimmed; `None` when unset or blank).
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name)
+    }
+
+    /// Unix seconds of this message.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// A key for the message being answered, the same on every retry of it and different for
+    /// every other message: send it with your calls that change something
+    /// ([`ClientRequest::idempotency_key`]), so that the other side can do the work once.
+    ///
+    /// It is needed because `reply` can run more than once for one message. With the
+    /// Durable Objects (`CONVERSATION_OBJECTS` bound) the pair's object answers a retried
+    /// MessageSid with the kept answer, without calling `reply`, as long as the object
+    /// answers: when it cannot be reached the worker answers from the cookie, as without
+    /// the objects. Without them a retry that reaches the isolate that answered first is
+    /// answered from its memory (while it remembers the pair), but one that reaches another isolate carries the cookie
+    /// the first attempt came with (Twilio never got the first answer, nor its cookie), and
+    /// that one has not seen the message: `reply` runs again.
+    ///
+    /// 64 hex digits: SHA-256 over the AccountSid and the MessageSid, so the outside API
+    /// sees no Twilio identifier it could look the message up by. `None` for a context made
+    /// with [`Context::new`] alone (your own tests), which answers no particular message.
+    ///
+    /// ```
+    /// # use sms_conversation_worker::conversation::{ClientRequest, Context};
+    /// # async fn example(ctx: &Context<'_>) {
+    /// let order = ClientRequest::post_json("https://shop.example/orders", &["one dog bed"])
+    ///     .idempotency_key(ctx.idempotency_key());
+    /// let _ = ctx.fetch(order).await;
+    /// # }
+    /// ```
+    pub fn idempotency_key(&self) -> Option<&str> {
+        let (account_sid, id) = self.message.as_ref()?;
+        Some(
+            self.idempotency_key
+                .get_or_init(|| idempotency_key(account_sid, id)),
+        )
+    }
+
+    /// Sends a request and waits for the answer, within the request's timeout.
+    pub async fn fetch(&self, request: ClientRequest) -> Result<ClientResponse, ClientError> {
+        let call = self
+            .recorded
+            .as_ref()
+            .map(|_| (request.method.clone(), request.url.clone()));
+        let answer = if self.http.is_platform() {
+            platform_fetch(request).await
+        } else {
+            self.http.send(request).await
+        };
+        if let (Some(recorded), Some((method, url))) = (&self.recorded, call) {
+            let mut json = recorded.borrow_mut();
+            let separator = if json.is_empty() { '[' } else { ',' };
+            json.push(separator);
+            json.push_str(&client::fake_json(&method, &url, &answer));
+        }
+        answer
+    }
+
+    /// The HTTP client, for work done after the reply.
+    pub fn http(&self) -> Rc<dyn HttpClient> {
+        if self.http.is_platform() {
+            return Rc::new(Platform);
+        }
+        Rc::clone(&self.http)
+    }
+
+    /// Hands `work` to the runtime to finish after the reply is on its way: it neither
+    /// delays nor changes the reply, and its error is logged with `name` (numbers in it
+    /// masked, [`crate::mask::mask_numbers`]). Workers give it about 30 s after the response.
+    pub fn after_reply(
+        &self,
+        name: &'static str,
+        work: impl Future<Output = Result<(), String>> + 'static,
+    ) {
+        self.after_reply.borrow_mut().push(AfterReply {
+            name,
+            work: Box::pin(work),
+        });
+    }
+
+    /// The work queued with [`Context::after_reply`].
+    pub fn take_after_reply(&self) -> Vec<AfterReply> {
+        std::mem::take(&mut *self.after_reply.borrow_mut())
+    }
+}
+
+/// The platform's `fetch` as a client, for work after the reply ([`Context::http`]).
+struct Platform;
+
+impl HttpClient for Platform {
+    fn send(
+        &self,
+        request: ClientRequest,
+    ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        platform_fetch(request)
+    }
+}
+
+/// The Workers runtime's `fetch` (natively every call fails): called only from
+/// [`Context::fetch`] and [`Context::http`], so a conversation that never makes a request
+/// carries none of its code.
+fn platform_fetch(
+    request: ClientRequest,
+) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::platform::fetch(request)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = request;
+        Box::pin(async {
+            Err(ClientError::Failed(
+                "no fetch outside the Workers runtime".into(),
+            ))
+        })
+    }
+}
+
+/// The hex SHA-256 of `account_sid` and `id`, length-prefixed under the key's purpose so
+/// that it is no other hash the crate makes of the same SIDs.
+pub(crate) fn idempotency_key(account_sid: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    crate::fields::length_prefixed(
+        ["sms-conversation-worker idempotency v1", account_sid, id],
+        |b| hash.update(b),
+    );
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(64);
+    for byte in hash.finalize() {
+        key.push(char::from(HEX[usize::from(byte >> 4)]));
+        key.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests;

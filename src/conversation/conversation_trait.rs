@@ -1,0 +1,89 @@
+//! The trait a conversation implements, and the request that starts one.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::context::Context;
+use super::reply::Reply;
+use super::view::View;
+use crate::twilio::params::InboundMessage;
+use crate::vars::{ConfigError, Vars};
+
+/// A conversation: its state type, its settings and its replies.
+#[allow(async_fn_in_trait)] // Workers run on one thread: the futures need not be `Send`.
+pub trait Conversation: Sized + 'static {
+    /// The name `CONVERSATION` picks it by, among the conversations a worker registers
+    /// ([`crate::worker!`]); the dev phone's inspector decodes states by it too. Lowercase
+    /// letters, digits, `-` and `_`, unique within the worker.
+    const NAME: &'static str;
+
+    /// What the conversation remembers between messages, sealed into the pair's cookie.
+    type State: Serialize + DeserializeOwned + Default;
+
+    /// Raise it when a change to [`Self::State`] cannot read older states; see
+    /// [`Conversation::upgrade`].
+    const STATE_VERSION: u32 = 1;
+
+    /// Builds the conversation from its settings, once per isolate. A bad setting is a
+    /// [`ConfigError`]: every webhook then answers `500 misconfigured: NAME …`.
+    fn new(vars: &Vars<'_>) -> Result<Self, ConfigError>;
+
+    /// Answers a new message. `chat` already counts `message`; `state` is what the last
+    /// reply left (or `Default` for a new conversation), and what this one leaves is kept.
+    /// Not called for retries (they get the kept answer), resets or opt-outs.
+    async fn reply(
+        &self,
+        message: &InboundMessage,
+        chat: &View<'_>,
+        state: &mut Self::State,
+        ctx: &Context<'_>,
+    ) -> Reply;
+
+    /// The message to send when the person went quiet after a reply that asked for a
+    /// follow-up ([`Reply::follow_up_after`]); none by default. Runs in the pair's Durable
+    /// Object when its alarm fires and no newer message came; what it returns is sent through
+    /// Twilio's Messages API and kept as a turn. `chat` is the conversation as it stands.
+    async fn follow_up(
+        &self,
+        chat: &View<'_>,
+        state: &mut Self::State,
+        ctx: &Context<'_>,
+    ) -> Reply {
+        let _ = (chat, state, ctx);
+        Reply::none()
+    }
+
+    /// The opening message of a conversation the worker starts (`POST /conversations`), sent
+    /// through the Messages API; the person's reply continues from `state`. `Err` explains
+    /// why this request cannot start one (a 400). By default conversations cannot be started.
+    async fn start(
+        &self,
+        start: &Start,
+        state: &mut Self::State,
+        ctx: &Context<'_>,
+    ) -> Result<Reply, String> {
+        let _ = (start, state, ctx);
+        Err("this conversation does not start conversations".into())
+    }
+
+    /// Converts a state saved under an older [`Conversation::STATE_VERSION`], given as its
+    /// JSON: read it as your old type (`serde_json::from_str::<OldStep>(old_json)`) or as a
+    /// `serde_json::Value`. `None` (the default) reads it as the current type if it can, else
+    /// starts afresh. (The JSON text rather than a parsed value, so a conversation that never
+    /// upgrades carries no JSON-value parser in its wasm.)
+    fn upgrade(from_version: u32, old_json: &str) -> Option<Self::State> {
+        let _ = (from_version, old_json);
+        None
+    }
+}
+
+/// A request to start a conversation (`POST /conversations`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Start {
+    /// The person's number (the pair's `From` once they answer).
+    pub to: String,
+    /// Your Twilio number (the pair's `To`).
+    pub from: String,
+    /// Every other field of the request's JSON, for the conversation to read.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
