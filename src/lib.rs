@@ -99,6 +99,7 @@ mod worker_entry;
 
 /// What a conversation needs: `use sms_conversation_worker::prelude::*;`.
 pub mod prelude {
+    pub use crate::conversation::InboundMessage;
     pub use crate::conversation::{
         AfterReply, ClientError, ClientRequest, ClientResponse, Context, Conversation, Reply,
         ReplyMessage, Start, Turn, View,
@@ -106,7 +107,6 @@ pub mod prelude {
     #[cfg(feature = "harness")]
     pub use crate::harness::{Exchange, FakeHttp, TestPhone};
     pub use crate::registry::{Conversations, Registered};
-    pub use crate::twilio::params::InboundMessage;
     pub use crate::vars::{ConfigError, Vars};
 }
 

@@ -6,10 +6,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::InboundMessage;
 use crate::conversation::LocalFuture;
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
-use crate::twilio::params::InboundMessage;
 use crate::twilio::segments::Segments;
 
 /// Why a pair's object did not do what it was asked: a call from the worker that failed, or

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::conversation::InboundMessage;
 use crate::conversation::{Reply, SavedState, Standing, Turn, View};
-use crate::twilio::params::InboundMessage;
 
 /// How many recent MessageSids a record remembers: a retried or replayed message among
 /// them changes nothing (`X-Twilio-Signature` has no nonce or timestamp).

@@ -2,6 +2,7 @@
 //! pipeline; and the status callbacks of the worker's own sends at `/sms/status`.
 
 use crate::config::{Config, Verification, WebhookMethod};
+use crate::conversation::InboundMessage;
 use crate::conversation::Reply;
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
@@ -11,7 +12,7 @@ use crate::pipeline::{respond, Intent, Runtime, Setup};
 use crate::record::Pair;
 use crate::response::{Handled, LogEvent, Outcome, Rejection};
 use crate::storage::Store;
-use crate::twilio::params::{self, InboundMessage, Params};
+use crate::twilio::params::{self, Params};
 use crate::twilio::{signature, twiml};
 use crate::vars::ConfigError;
 

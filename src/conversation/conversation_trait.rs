@@ -4,9 +4,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::context::Context;
+use super::inbound::InboundMessage;
 use super::reply::Reply;
 use super::view::View;
-use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 
 /// A conversation: its state type, its settings and its replies.

@@ -8,9 +8,9 @@ use super::context::Context;
 use super::conversation_trait::Conversation;
 #[cfg(feature = "objects")]
 use super::conversation_trait::Start;
+use super::inbound::InboundMessage;
 use super::reply::Reply;
 use super::view::View;
-use crate::twilio::params::InboundMessage;
 
 /// [`Conversation`] with its state type erased, so the worker can pick one at run time
 /// (the `CONVERSATION` var). Implemented for every conversation.

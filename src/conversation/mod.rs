@@ -14,7 +14,7 @@
 //! use serde::{Deserialize, Serialize};
 //! use sms_conversation_worker::conversation::{ClientRequest, Context, Conversation, Reply, View};
 //! use sms_conversation_worker::harness::TestPhone;
-//! use sms_conversation_worker::twilio::params::InboundMessage;
+//! use sms_conversation_worker::conversation::InboundMessage;
 //! use sms_conversation_worker::vars::{ConfigError, Vars};
 //!
 //! /// Asks for a breed, then answers with a photo from a dog API.
@@ -99,6 +99,7 @@ pub(crate) mod client;
 mod context;
 mod conversation_trait;
 mod converse;
+mod inbound;
 mod reply;
 mod standing;
 mod view;
@@ -113,6 +114,7 @@ pub(crate) use context::idempotency_key;
 pub use context::{AfterReply, Context};
 pub use conversation_trait::{Conversation, Start};
 pub use converse::{Converse, Ran, SavedState, StateError};
+pub use inbound::{InboundMessage, Media};
 pub use reply::{Reply, ReplyMessage, Template, MAX_MEDIA, MAX_REPLY_CHARS};
 pub use standing::Standing;
 #[cfg(feature = "objects")]

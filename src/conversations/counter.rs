@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::conversation::InboundMessage;
 use crate::conversation::{Context, Conversation, Reply, Start, View};
 use crate::conversations::template::{Template, Values};
-use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 
 /// Default reply to the first message of an unknown sender.

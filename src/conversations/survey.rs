@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::InboundMessage;
 use crate::conversation::{
     ClientError, ClientRequest, ClientResponse, Context, Conversation, HttpClient, Reply, Start,
     View,
 };
 use crate::mask::mask_number;
-use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 
 /// Names are kept to this many characters.

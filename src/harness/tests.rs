@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::conversation::InboundMessage;
 use crate::conversation::{ClientRequest, Context, Conversation, Reply, View};
 use crate::conversations::{Counter, Survey};
 use crate::registry::{Conversations, Registered};
-use crate::twilio::params::InboundMessage;
 use crate::vars::{ConfigError, Vars};
 
 /// Looks the text up on an outside API (with a 1 s timeout) and answers with what it said.

@@ -1,11 +1,11 @@
 //! The conversation's turn: a retry gets its kept answer, a keyword its rule, anything else
 //! the conversation's reply, counted into the record.
 
+use crate::conversation::InboundMessage;
 use crate::conversation::{Context, Ran, Reply, StateError, Turn};
 use crate::record::Record;
 use crate::response::Outcome;
 use crate::storage::{Change, Loaded};
-use crate::twilio::params::InboundMessage;
 use crate::twilio::segments;
 
 use super::intent::{Intent, YES};

@@ -2,7 +2,7 @@
 //! keyword come before any state is read.
 
 use crate::config::Config;
-use crate::twilio::params::InboundMessage;
+use crate::conversation::InboundMessage;
 
 /// Twilio's opt-out keywords (Advanced Opt-Out's defaults). On SMS Twilio confirms the
 /// opt-out itself and refuses anything sent after it (error 21610), so the answer is an empty

@@ -6,11 +6,11 @@
 use std::rc::Rc;
 
 use crate::conversation::Context;
+use crate::conversation::InboundMessage;
 use crate::mask::mask_number;
 use crate::record::{Pair, Record};
 use crate::response::{Handled, LogEvent};
 use crate::storage::{Change, Storage, Store};
-use crate::twilio::params::InboundMessage;
 use crate::twilio::{segments, twiml};
 
 mod converse;
