@@ -51,12 +51,17 @@
 //! replies), `state-api` (`/conversations/state`, with `kv` or `objects`), `harness` (the
 //! native test phone). All are on by default.
 //!
-//! The rooms inside, from the outside in: `app` (the webhook's path: route → authenticate →
-//! intent → load → converse → save → render) and `response`; `twilio` (Twilio's protocol);
-//! `storage` and `seal` (where a pair's record lives and how it is sealed); [`conversation`]
-//! (the API), [`conversations`] (the shipped ones), [`registry`] (which a worker runs) and
-//! [`harness`] (the test phone). All of it is plain Rust, tested natively; the Workers
-//! adapter (`worker_entry/`, wasm32 only) moves values in and out and runs the I/O.
+//! The rooms inside, from the top floor down (each imports only rooms below it): the Workers
+//! adapter (`worker_entry/`, wasm32 only: it moves values in and out and runs the I/O);
+//! [`harness`] (the test phone) and `inspect` (the dev phone's cookie inspector);
+//! [`conversations`] (the shipped ones, the Studio runner among them); [`app`] (the routes:
+//! the webhook, `POST /conversations`, the state API); `objects` (the pair's Durable Object);
+//! `pipeline` (one webhook's trip: intent → load → converse → save → render); `response`,
+//! `state_ops` and `object_calls`; `config`; `storage`, `seal` and `record` (where a pair's
+//! record lives and how it is sealed); [`twilio`] (Twilio's protocol) and `platform` (the
+//! runtime's `fetch` and timers); [`registry`] (which conversations a worker runs);
+//! [`conversation`] (the API) at the bottom, with [`mask`], `fields`, `b64` and [`vars`]
+//! beside it. All of it but the adapter is plain Rust, tested natively.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -2,6 +2,6 @@
 //! conversation) for a behaviour that crosses rooms, so that no protocol room's own tests
 //! need the harness.
 
-mod idempotency;
+mod idempotency_tests;
 #[cfg(feature = "counter")]
-mod segments;
+mod segments_tests;

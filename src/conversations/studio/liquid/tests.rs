@@ -5,9 +5,9 @@
 use super::*;
 use serde_json::{json, Value};
 
-mod filters;
-mod tags;
-mod text_filters;
+mod filters_tests;
+mod tags_tests;
+mod text_filters_tests;
 
 fn scope() -> Value {
     json!({

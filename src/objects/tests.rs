@@ -341,4 +341,4 @@ fn the_object_keeps_every_turn_the_cookie_has_no_room_for() {
     assert_eq!(r.texts(), ["Hello, thanks for message number 11"]);
 }
 
-mod sends;
+mod sends_tests;
