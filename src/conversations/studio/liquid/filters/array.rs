@@ -162,12 +162,12 @@ fn filter_where(value: Value, args: &[Value]) -> Value {
     };
     let key = arg(args, 0);
     let wanted = args.get(1);
-    let kept = items.into_iter().filter(|i| {
-        let v = member(i, &key);
-        match wanted {
-            Some(w) => equal(&v, w),
-            None => truthy(&v),
-        }
-    });
+    let kept = items.into_iter().filter(|i| wanted_member(i, &key, wanted));
     Value::Array(kept.collect())
+}
+
+/// Whether `item`'s member `key` equals `wanted`, or is truthy when nothing is wanted.
+fn wanted_member(item: &Value, key: &str, wanted: Option<&Value>) -> bool {
+    let v = member(item, key);
+    wanted.map_or_else(|| truthy(&v), |w| equal(&v, w))
 }
