@@ -70,6 +70,15 @@ const NAMES: &[(&str, Kind)] = &[
     ("is_after_date", Kind::IsAfterDate),
 ];
 
+/// Each "not" kind and its positive twin: the twin is tested, and the answer negated.
+const NEGATED: &[(Kind, Kind)] = &[
+    (Kind::NotEqualTo, Kind::EqualTo),
+    (Kind::DoesNotMatchAnyOf, Kind::MatchesAnyOf),
+    (Kind::IsNotBlank, Kind::IsBlank),
+    (Kind::DoesNotContain, Kind::Contains),
+    (Kind::DoesNotStartWith, Kind::StartsWith),
+];
+
 /// A regex's compiled size limit: a flow's pattern is the author's, but a Liquid value can
 /// make it from an inbound text.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -115,14 +124,8 @@ pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
 /// Each "not" kind as its positive twin and `true` (negate it), so only the positive kinds
 /// are tested; any other kind as itself and `false`.
 fn positive_twin(kind: Kind) -> (Kind, bool) {
-    match kind {
-        Kind::NotEqualTo => (Kind::EqualTo, true),
-        Kind::DoesNotMatchAnyOf => (Kind::MatchesAnyOf, true),
-        Kind::IsNotBlank => (Kind::IsBlank, true),
-        Kind::DoesNotContain => (Kind::Contains, true),
-        Kind::DoesNotStartWith => (Kind::StartsWith, true),
-        kind => (kind, false),
-    }
+    let twin = NEGATED.iter().find(|(negated, _)| *negated == kind);
+    twin.map_or((kind, false), |(_, positive)| (*positive, true))
 }
 
 /// Whether a positive kind holds of the trimmed `subject` and `value`.

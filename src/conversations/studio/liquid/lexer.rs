@@ -109,13 +109,9 @@ impl<'a> Tokenizer<'a> {
     /// hold is never parsed.
     fn tag(&mut self, inner: &'a str) -> Result<(), String> {
         let word = inner.split_whitespace().next().unwrap_or("");
-        let end_tag = match word {
-            "raw" => "endraw",
-            "comment" => "endcomment",
-            _ => {
-                self.tokens.push(Token::Tag(inner));
-                return Ok(());
-            }
+        let Some(end_tag) = swallowed_until(word) else {
+            self.tokens.push(Token::Tag(inner));
+            return Ok(());
         };
         let Some((body, after)) = find_end_tag(self.rest, end_tag) else {
             return Err(format!("unclosed {{% {word} %}}"));
@@ -125,6 +121,15 @@ impl<'a> Tokenizer<'a> {
         }
         self.rest = after;
         Ok(())
+    }
+}
+
+/// The end tag of a tag whose body is swallowed whole (`raw`, `comment`), if `word` is one.
+fn swallowed_until(word: &str) -> Option<&'static str> {
+    match word {
+        "raw" => Some("endraw"),
+        "comment" => Some("endcomment"),
+        _ => None,
     }
 }
 

@@ -45,12 +45,16 @@ fn join(value: Value, args: &[Value]) -> Value {
     let Value::Array(items) = value else {
         return value;
     };
-    let sep = if args.is_empty() {
-        " ".to_string()
-    } else {
-        arg(args, 0)
-    };
+    let sep = separator(args);
     Value::String(items.iter().map(text).collect::<Vec<_>>().join(&sep))
+}
+
+/// `join`'s separator: `args[0]`, a space when no argument is given.
+fn separator(args: &[Value]) -> String {
+    if args.is_empty() {
+        return " ".to_string();
+    }
+    arg(args, 0)
 }
 
 fn first(value: &Value) -> Value {
