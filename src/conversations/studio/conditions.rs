@@ -25,7 +25,7 @@
 
 use regex_lite::RegexBuilder;
 
-use super::liquid::calendar::days_from_civil;
+use super::liquid::calendar::{days_from_civil, iso_date};
 
 /// One condition kind Studio exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,15 @@ const NAMES: &[(&str, Kind)] = &[
     ("is_after_date", Kind::IsAfterDate),
 ];
 
+/// Each "not" kind and its positive twin: the twin is tested, and the answer negated.
+const NEGATED: &[(Kind, Kind)] = &[
+    (Kind::NotEqualTo, Kind::EqualTo),
+    (Kind::DoesNotMatchAnyOf, Kind::MatchesAnyOf),
+    (Kind::IsNotBlank, Kind::IsBlank),
+    (Kind::DoesNotContain, Kind::Contains),
+    (Kind::DoesNotStartWith, Kind::StartsWith),
+];
+
 /// A regex's compiled size limit: a flow's pattern is the author's, but a Liquid value can
 /// make it from an inbound text.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -108,24 +117,23 @@ fn regex(pattern: &str) -> Result<regex_lite::Regex, String> {
 /// Whether `input` meets the condition; `now` is Unix seconds. Never panics: what cannot be
 /// compared does not match.
 pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
-    // Each "not" kind is its positive twin, negated.
-    let (kind, negated) = match kind {
-        Kind::NotEqualTo => (Kind::EqualTo, true),
-        Kind::DoesNotMatchAnyOf => (Kind::MatchesAnyOf, true),
-        Kind::IsNotBlank => (Kind::IsBlank, true),
-        Kind::DoesNotContain => (Kind::Contains, true),
-        Kind::DoesNotStartWith => (Kind::StartsWith, true),
-        kind => (kind, false),
-    };
-    let (subject, value) = (input.trim(), value.trim());
-    let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
-    let positive = match kind {
+    let (kind, negated) = positive_twin(kind);
+    positive_holds(kind, input.trim(), value.trim(), now) != negated
+}
+
+/// Each "not" kind as its positive twin and `true` (negate it), so only the positive kinds
+/// are tested; any other kind as itself and `false`.
+fn positive_twin(kind: Kind) -> (Kind, bool) {
+    let twin = NEGATED.iter().find(|(negated, _)| *negated == kind);
+    twin.map_or((kind, false), |(_, positive)| (*positive, true))
+}
+
+/// Whether a positive kind holds of the trimmed `subject` and `value`.
+fn positive_holds(kind: Kind, subject: &str, value: &str, now: u64) -> bool {
+    let before = matches!(kind, Kind::IsBeforeTime | Kind::IsBeforeDate);
+    match kind {
         Kind::EqualTo => same(subject, value),
-        Kind::MatchesAnyOf => value
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .any(|item| same(subject, item)),
+        Kind::MatchesAnyOf => matches_any_of(subject, value),
         Kind::IsBlank => subject.is_empty(),
         Kind::Regex => regex(value).is_ok_and(|r| r.is_match(subject)),
         Kind::Contains => subject.to_lowercase().contains(&value.to_lowercase()),
@@ -133,29 +141,47 @@ pub fn holds(kind: Kind, input: &str, value: &str, now: u64) -> bool {
         Kind::LessThan => numbers(subject, value).is_some_and(|(a, b)| a < b),
         Kind::GreaterThan => numbers(subject, value).is_some_and(|(a, b)| a > b),
         Kind::IsBeforeTime | Kind::IsAfterTime => {
-            let at = if subject.is_empty() {
-                Some((now % 86_400) as u32)
-            } else {
-                time_of_day(subject)
-            };
-            ordered(kind == Kind::IsBeforeTime, at, time_of_day(value))
+            ordered(before, time_or_now(subject, now), time_of_day(value))
         }
         Kind::IsBeforeDate | Kind::IsAfterDate => {
-            let at = if subject.is_empty() {
-                Some((now / 86_400) as i64)
-            } else {
-                day(subject)
-            };
-            ordered(kind == Kind::IsBeforeDate, at, day(value))
+            ordered(before, day_or_today(subject, now), day(value))
         }
-        // The negated kinds were mapped to their twins above.
+        // The negated kinds were mapped to their twins by `positive_twin`.
         Kind::NotEqualTo
         | Kind::DoesNotMatchAnyOf
         | Kind::IsNotBlank
         | Kind::DoesNotContain
-        | Kind::DoesNotStartWith => return false,
-    };
-    positive != negated
+        | Kind::DoesNotStartWith => false,
+    }
+}
+
+/// The same text but for case (Studio's comparisons ignore it).
+fn same(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// `subject` is one of the comma-separated items of `list`, each trimmed, empty ones ignored.
+fn matches_any_of(subject: &str, list: &str) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .any(|item| same(subject, item))
+}
+
+/// The time of day `subject` names, or the current one (UTC) when it is empty.
+fn time_or_now(subject: &str, now: u64) -> Option<u32> {
+    if subject.is_empty() {
+        return Some((now % 86_400) as u32);
+    }
+    time_of_day(subject)
+}
+
+/// The day `subject` names, or today (UTC) when it is empty.
+fn day_or_today(subject: &str, now: u64) -> Option<i64> {
+    if subject.is_empty() {
+        return Some((now / 86_400) as i64);
+    }
+    day(subject)
 }
 
 /// `at` strictly before (or after) `limit`; nothing that is not a time or date is either.
@@ -174,59 +200,82 @@ fn numbers(a: &str, b: &str) -> Option<(f64, f64)> {
 
 /// Seconds since midnight of `HH:MM[:SS]`, or of the time in an ISO 8601 date-time.
 fn time_of_day(text: &str) -> Option<u32> {
+    let lower = time_part(text)?.to_ascii_lowercase();
+    let (time, pm) = meridiem(&lower);
+    let (hours, minutes, seconds) = clock(time)?;
+    let hours = twenty_four_hour(hours, pm)?;
+    Some(hours * 3600 + minutes * 60 + seconds)
+}
+
+/// The time in `text`: after the `T` of an ISO 8601 date-time, without its zone.
+fn time_part(text: &str) -> Option<&str> {
     let text = text.trim();
     let time = match text.find('T') {
         Some(at) if text[..at].contains('-') => &text[at + 1..],
         _ => text,
     };
     let time = time.trim_end_matches('Z');
-    let time = time.split(['+', '-']).next()?.trim();
-    // A 12-hour time: "2:30 PM", "12:05am" (12 AM is midnight).
-    let lower = time.to_ascii_lowercase();
-    let (time, shift) = match lower
+    Some(time.split(['+', '-']).next()?.trim())
+}
+
+/// A 12-hour time ("2:30 pm", "12:05am") without its suffix, and whether it is pm; any other
+/// time as it is, with `None`.
+fn meridiem(lower: &str) -> (&str, Option<bool>) {
+    match lower
         .strip_suffix("pm")
         .or_else(|| lower.strip_suffix("am"))
     {
-        Some(rest) => (rest.trim().to_string(), Some(lower.ends_with("pm"))),
-        None => (lower.clone(), None),
-    };
+        Some(rest) => (rest.trim(), Some(lower.ends_with("pm"))),
+        None => (lower, None),
+    }
+}
+
+/// The hours, minutes and seconds of `H:MM[:SS[.fraction]]`, each within its range.
+fn clock(time: &str) -> Option<(u32, u32, u32)> {
     let mut parts = time.split(':');
     let hours: u32 = parts.next()?.trim().parse().ok()?;
     let minutes: u32 = parts.next()?.trim().parse().ok()?;
-    let seconds: u32 = match parts.next() {
-        Some(s) => s.split('.').next()?.parse().ok()?,
-        None => 0,
-    };
-    if parts.next().is_some() || hours > 23 || minutes > 59 || seconds > 60 {
-        return None;
+    let seconds = clock_seconds(parts.next())?;
+    let valid = parts.next().is_none() && hours <= 23 && minutes <= 59 && seconds <= 60;
+    valid.then_some((hours, minutes, seconds))
+}
+
+/// A time's seconds field without its fraction; 0 when the time has none.
+fn clock_seconds(field: Option<&str>) -> Option<u32> {
+    match field {
+        Some(s) => s.split('.').next()?.parse().ok(),
+        None => Some(0),
     }
-    let hours = match shift {
-        None => hours,
-        Some(_) if hours == 0 || hours > 12 => return None,
-        Some(pm) => hours % 12 + if pm { 12 } else { 0 },
-    };
-    Some(hours * 3600 + minutes * 60 + seconds)
+}
+
+/// A 12-hour clock's `hours` on the 24-hour clock (12 AM is midnight); `pm` is `None` for a
+/// time that already is on it. An hour a 12-hour clock does not have is none.
+fn twenty_four_hour(hours: u32, pm: Option<bool>) -> Option<u32> {
+    match pm {
+        None => Some(hours),
+        Some(_) if hours == 0 || hours > 12 => None,
+        Some(pm) => Some(hours % 12 + if pm { 12 } else { 0 }),
+    }
 }
 
 /// Days since 1970-01-01 of `YYYY-MM-DD` (or an ISO 8601 date-time's date) or `MM/DD/YYYY`.
 fn day(text: &str) -> Option<i64> {
     let text = text.trim();
-    let (y, m, d) = if let Some((m, rest)) = text.split_once('/') {
-        let (d, y) = rest.split_once('/')?;
-        (
-            y.trim().parse().ok()?,
-            m.trim().parse().ok()?,
-            d.trim().parse().ok()?,
-        )
-    } else {
-        let date = text.get(..10)?;
-        let mut parts = date.split('-');
-        let y = parts.next()?.parse().ok()?;
-        let m = parts.next()?.parse().ok()?;
-        let d = parts.next()?.parse().ok()?;
-        (y, m, d)
+    let (y, m, d) = match text.split_once('/') {
+        Some((m, rest)) => us_date(m, rest)?,
+        None => iso_date(text)?,
     };
     days_from_civil(y, m, d)
+}
+
+/// The year, month and day of `MM/DD/YYYY`, given the month and what follows its `/`.
+fn us_date(m: &str, rest: &str) -> Option<(i64, u32, u32)> {
+    let (d, y) = rest.split_once('/')?;
+    Some((
+        y.trim().parse().ok()?,
+        m.trim().parse().ok()?,
+        d.trim().parse().ok()?,
+    ))
 }
 
 #[cfg(test)]

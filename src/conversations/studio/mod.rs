@@ -119,36 +119,49 @@ pub fn check_file(path: &std::path::Path) -> Value {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let dir = path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let source = |flow: &str| {
-        let file = if flow == name {
-            path.to_path_buf()
-        } else {
-            dir.join(format!("{flow}.json"))
-        };
-        std::fs::read_to_string(file).ok()
-    };
-    let subflows: BTreeMap<String, String> = std::env::var("STUDIO_SUBFLOWS")
-        .ok()
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default();
-    match load(&name, &source, &subflows) {
-        Ok(flows) => serde_json::json!({
-            "ok": true,
-            "flow": name,
-            "widgets": flows.all.values().map(|f| f.states.len()).sum::<usize>(),
-            "flows": flows.all.keys().collect::<Vec<_>>(),
-            "problems": [],
-        }),
-        Err(errors) => serde_json::json!({
-            "ok": false,
-            "flow": name,
-            "problems": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        }),
+    let source = |flow: &str| sibling_flow(path, &name, flow);
+    match load(&name, &source, &env_subflows()) {
+        Ok(flows) => check_passed(&name, &flows),
+        Err(errors) => check_failed(&name, &errors),
     }
+}
+
+/// For `check_file`: flow `flow`'s JSON, the checked file itself when `flow` is its `name`,
+/// else the file of that name beside it.
+#[cfg(not(target_arch = "wasm32"))]
+fn sibling_flow(path: &std::path::Path, name: &str, flow: &str) -> Option<String> {
+    if flow == name {
+        return std::fs::read_to_string(path).ok();
+    }
+    let dir = path.parent().unwrap_or(std::path::Path::new(""));
+    std::fs::read_to_string(dir.join(format!("{flow}.json"))).ok()
+}
+
+/// For `check_file`: `STUDIO_SUBFLOWS` from the environment, none when unset or not JSON.
+#[cfg(not(target_arch = "wasm32"))]
+fn env_subflows() -> BTreeMap<String, String> {
+    let json = std::env::var("STUDIO_SUBFLOWS").ok();
+    json.and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// `check_file`'s answer for flows that load: how many widgets, which flows.
+#[cfg(not(target_arch = "wasm32"))]
+fn check_passed(name: &str, flows: &Flows) -> Value {
+    serde_json::json!({
+        "ok": true,
+        "flow": name,
+        "widgets": flows.all.values().map(|f| f.states.len()).sum::<usize>(),
+        "flows": flows.all.keys().collect::<Vec<_>>(),
+        "problems": [],
+    })
+}
+
+/// `check_file`'s answer for a refused flow: every problem.
+#[cfg(not(target_arch = "wasm32"))]
+fn check_failed(name: &str, errors: &[FlowError]) -> Value {
+    let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    serde_json::json!({ "ok": false, "flow": name, "problems": problems })
 }
 
 fn valid_name(name: &str) -> bool {
@@ -161,17 +174,22 @@ fn valid_name(name: &str) -> bool {
 /// A flow's JSON: the var `flows/<name>.json` (what the build bundles), else natively the
 /// file in `flows/`.
 fn flow_source(vars: &Vars<'_>, name: &str) -> Option<String> {
-    if let Some(json) = vars.get(&format!("flows/{name}.json")) {
-        return Some(json);
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let dir = vars
-            .get("STUDIO_FLOWS_DIR")
-            .unwrap_or_else(|| "flows".into());
-        std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{name}.json"))).ok()
-    }
-    #[cfg(target_arch = "wasm32")]
+    let bundled = vars.get(&format!("flows/{name}.json"));
+    bundled.or_else(|| flow_file(vars, name))
+}
+
+/// Natively, flow `name`'s file in `STUDIO_FLOWS_DIR` (`flows/` by default).
+#[cfg(not(target_arch = "wasm32"))]
+fn flow_file(vars: &Vars<'_>, name: &str) -> Option<String> {
+    let dir = vars
+        .get("STUDIO_FLOWS_DIR")
+        .unwrap_or_else(|| "flows".into());
+    std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{name}.json"))).ok()
+}
+
+/// The isolate has no files: a flow is a var or none.
+#[cfg(target_arch = "wasm32")]
+fn flow_file(_vars: &Vars<'_>, _name: &str) -> Option<String> {
     None
 }
 
@@ -180,26 +198,10 @@ impl Conversation for Studio {
     type State = Execution;
 
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        let name = vars.get("STUDIO_FLOW").ok_or_else(|| {
-            ConfigError::new(
-                "STUDIO_FLOW",
-                "must name the flow to run: flows/<STUDIO_FLOW>.json",
-            )
-        })?;
-        let subflows: BTreeMap<String, String> = match vars.get("STUDIO_SUBFLOWS") {
-            None => BTreeMap::new(),
-            Some(json) => serde_json::from_str(&json).map_err(|e| {
-                ConfigError::new(
-                    "STUDIO_SUBFLOWS",
-                    format!("must be a JSON object of flow SID to flow name, like {{\"FW…\": \"greeting\"}} ({e})"),
-                )
-            })?,
-        };
+        let name = vars.get("STUDIO_FLOW").ok_or_else(no_flow_named)?;
+        let subflows = subflows_var(vars)?;
         let source = |flow: &str| flow_source(vars, flow);
-        let flows = load(&name, &source, &subflows).map_err(|errors| {
-            let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            ConfigError::new("STUDIO_FLOW", all.join("; "))
-        })?;
+        let flows = load(&name, &source, &subflows).map_err(|e| flow_refused(&e))?;
         Ok(Studio { flows })
     }
 
@@ -251,16 +253,51 @@ impl Conversation for Studio {
         {
             return Err("this flow's trigger has no incomingRequest transition".into());
         }
-        let event = Event::Request {
-            parameters: request_parameters(start)?,
-            contact: start.to.clone(),
-            channel: start.from.clone(),
-        };
+        let event = request_event(start)?;
         let outcome = execution
             .advance(&self.flows, event, true, false, ctx)
             .await;
         Ok(reply(outcome))
     }
+}
+
+/// `STUDIO_FLOW` is unset.
+fn no_flow_named() -> ConfigError {
+    let problem = "must name the flow to run: flows/<STUDIO_FLOW>.json";
+    ConfigError::new("STUDIO_FLOW", problem)
+}
+
+/// `STUDIO_SUBFLOWS`: a run-subflow widget's `flow_sid` → a flow's name (none when unset).
+fn subflows_var(vars: &Vars<'_>) -> Result<BTreeMap<String, String>, ConfigError> {
+    let Some(json) = vars.get("STUDIO_SUBFLOWS") else {
+        return Ok(BTreeMap::new());
+    };
+    serde_json::from_str(&json).map_err(|e| bad_subflows(&e))
+}
+
+/// `STUDIO_SUBFLOWS` is not the JSON object it must be.
+fn bad_subflows(e: &serde_json::Error) -> ConfigError {
+    let problem = format!(
+        "must be a JSON object of flow SID to flow name, like {{\"FW…\": \"greeting\"}} ({e})"
+    );
+    ConfigError::new("STUDIO_SUBFLOWS", problem)
+}
+
+/// `STUDIO_FLOW`'s flows are refused: every problem of every flow, in one line.
+fn flow_refused(errors: &[FlowError]) -> ConfigError {
+    let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    ConfigError::new("STUDIO_FLOW", all.join("; "))
+}
+
+/// The event a start is: its `parameters`, and the pair it opens.
+fn request_event(start: &Start) -> Result<Event, String> {
+    let parameters = request_parameters(start)?;
+    let (contact, channel) = (start.to.clone(), start.from.clone());
+    Ok(Event::Request {
+        parameters,
+        contact,
+        channel,
+    })
 }
 
 /// A start's `parameters`: an object, or Studio's REST API's JSON text of one.
@@ -278,26 +315,21 @@ fn request_parameters(start: &Start) -> Result<Map<String, Value>, String> {
 }
 
 /// Whether the worker's latest own send is reported failed or undelivered.
+#[cfg(feature = "objects")]
 fn last_send_failed(chat: &View<'_>) -> bool {
-    #[cfg(feature = "objects")]
-    {
-        chat.standing
-            .deliveries
-            .last()
-            .is_some_and(|d| d.status == "failed" || d.status == "undelivered")
-    }
-    #[cfg(not(feature = "objects"))]
-    {
-        let _ = chat;
-        false
-    }
+    let last = chat.standing.deliveries.last();
+    last.is_some_and(|d| d.status == "failed" || d.status == "undelivered")
 }
 
+/// Without the objects no delivery is reported, so none failed.
+#[cfg(not(feature = "objects"))]
+fn last_send_failed(_chat: &View<'_>) -> bool {
+    false
+}
+
+/// The reply that carries `outcome`'s messages, and its wait for the next text.
 fn reply(outcome: Outcome) -> Reply {
-    let mut reply = Reply::none();
-    for message in outcome.messages {
-        reply = reply.then_message(message);
-    }
+    let reply = (outcome.messages.into_iter()).fold(Reply::none(), Reply::then_message);
     match outcome.wait {
         Some(seconds) => reply.follow_up_after(std::time::Duration::from_secs(seconds)),
         None => reply,

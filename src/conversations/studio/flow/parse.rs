@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::raw::RawState;
+use super::raw::{RawState, RawTransition};
 use super::widgets::widget;
-use super::{Flow, FlowError, Reads, State, SubflowLookup};
+use super::{Flow, FlowError, Reads, State, SubflowLookup, Widget};
 
 /// Studio's JSON, only what is read.
 #[derive(Deserialize)]
@@ -25,10 +25,7 @@ impl Flow {
         json: &str,
         subflow: SubflowLookup<'_>,
     ) -> Result<Flow, Vec<FlowError>> {
-        let definition: Definition = serde_json::from_str(json).map_err(|e| {
-            let problem = format!("not a Studio flow definition ({e})");
-            vec![FlowError::new(name, None, problem)]
-        })?;
+        let definition = definition(name, json)?;
         let mut parsing = Parsing::new(name);
         for raw in &definition.states {
             parsing.add(raw, subflow);
@@ -37,6 +34,14 @@ impl Flow {
         let initial = parsing.check_initial(&definition);
         parsing.finish(initial)
     }
+}
+
+/// Studio's JSON read as a flow definition, a problem of flow `name` when it is none.
+fn definition(name: &str, json: &str) -> Result<Definition, Vec<FlowError>> {
+    serde_json::from_str(json).map_err(|e| {
+        let problem = format!("not a Studio flow definition ({e})");
+        vec![FlowError::new(name, None, problem)]
+    })
 }
 
 /// A flow being read: the widgets so far, and the problems.
@@ -68,19 +73,22 @@ impl<'a> Parsing<'a> {
         }
         self.reads.scan_widget(raw);
         match widget(raw, subflow) {
-            Ok(widget) => {
-                let state = State {
-                    name: raw.name.clone(),
-                    widget,
-                    next: next(raw),
-                };
-                self.states.insert(raw.name.clone(), state);
-            }
-            Err(problems) => {
-                for problem in problems {
-                    self.error(Some(&raw.name), problem);
-                }
-            }
+            Ok(widget) => self.insert(raw, widget),
+            Err(problems) => self.widget_errors(&raw.name, problems),
+        }
+    }
+
+    /// Keeps the widget `raw` describes, with its transitions.
+    fn insert(&mut self, raw: &RawState, widget: Widget) {
+        let (name, next) = (raw.name.clone(), next(raw));
+        self.states
+            .insert(raw.name.clone(), State { name, widget, next });
+    }
+
+    /// Notes each problem of widget `name`.
+    fn widget_errors(&mut self, name: &str, problems: Vec<String>) {
+        for problem in problems {
+            self.error(Some(name), problem);
         }
     }
 
@@ -88,17 +96,16 @@ impl<'a> Parsing<'a> {
     fn check_transitions(&mut self, all: &[RawState]) {
         for raw in all {
             for transition in &raw.transitions {
-                let Some(next) = transition.next() else {
-                    continue;
-                };
-                if !all.iter().any(|s| s.name == next) {
-                    let event = &transition.event;
-                    let problem = format!(
-                        "its \"{event}\" transition goes to \"{next}\", which is not a widget of the flow"
-                    );
-                    self.error(Some(&raw.name), problem);
-                }
+                self.check_target(all, &raw.name, transition);
             }
+        }
+    }
+
+    /// `widget`'s `transition` goes to a widget of the flow (or nowhere).
+    fn check_target(&mut self, all: &[RawState], widget: &str, transition: &RawTransition) {
+        let missing = |next: &&str| !all.iter().any(|s| s.name == *next);
+        if let Some(next) = transition.next().filter(missing) {
+            self.error(Some(widget), missing_target(&transition.event, next));
         }
     }
 
@@ -135,4 +142,9 @@ fn next(raw: &RawState) -> BTreeMap<String, Option<String>> {
         .iter()
         .map(|t| (t.event.clone(), t.next().map(str::to_string)))
         .collect()
+}
+
+/// Why a transition on `event` to `next`, no widget of the flow, is refused.
+fn missing_target(event: &str, next: &str) -> String {
+    format!("its \"{event}\" transition goes to \"{next}\", which is not a widget of the flow")
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::raw::RawState;
+use super::raw::{RawCondition, RawState};
 
 /// What a flow's templates can read, found by scanning them for `widgets.<name>.<field>`,
 /// `trigger.` and `flow.`: the execution sealed into the cookie keeps only these.
@@ -42,12 +42,14 @@ impl Reads {
                 self.scan_value(value);
             }
         }
-        for condition in raw.transitions.iter().flat_map(|t| &t.conditions) {
-            for argument in &condition.arguments {
-                self.scan(argument);
-            }
-            self.scan_value(&condition.value);
-        }
+        let conditions = raw.transitions.iter().flat_map(|t| &t.conditions);
+        conditions.for_each(|c| self.scan_condition(c));
+    }
+
+    /// Notes what a condition's arguments and value read.
+    fn scan_condition(&mut self, condition: &RawCondition) {
+        condition.arguments.iter().for_each(|a| self.scan(a));
+        self.scan_value(&condition.value);
     }
 
     fn scan_value(&mut self, value: &Value) {
@@ -79,24 +81,29 @@ impl Reads {
         if name.is_empty() {
             return;
         }
-        let field = after[name.len()..]
-            .strip_prefix('.')
-            .map(identifier)
-            .filter(|f| !f.is_empty());
-        let Some(field) = field else {
+        let Some(field) = field_after(&after[name.len()..]) else {
             self.widgets.insert(name.to_string(), None);
             return;
         };
-        let fields = self
-            .widgets
-            .entry(name.to_string())
-            .or_insert_with(|| Some(BTreeSet::new()));
-        if let Some(fields) = fields {
+        self.read_field(name, field);
+    }
+
+    /// Notes `field` of widget `name` read, unless the whole widget is.
+    fn read_field(&mut self, name: &str, field: &str) {
+        let entry = self.widgets.entry(name.to_string());
+        if let Some(fields) = entry.or_insert_with(|| Some(BTreeSet::new())) {
             fields.insert(field.to_string());
         }
     }
 }
 
+/// The field named by `.field` at the start of `rest`, if one is.
+fn field_after(rest: &str) -> Option<&str> {
+    let field = rest.strip_prefix('.').map(identifier);
+    field.filter(|f| !f.is_empty())
+}
+
+/// The name at the start of `text`: letters, digits, `_` and `-`.
 fn identifier(text: &str) -> &str {
     let end = text
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))

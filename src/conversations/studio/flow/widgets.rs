@@ -32,10 +32,7 @@ const FORM: &str = "application/x-www-form-urlencoded;charset=utf-8";
 
 /// The widget `raw` describes, or all that is wrong with it.
 pub(super) fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widget, Vec<String>> {
-    let mut props = Props {
-        raw,
-        problems: Vec::new(),
-    };
+    let mut props = Props::new(raw);
     let widget = match raw.kind.as_str() {
         "trigger" => Some(Widget::Trigger),
         "send-message" => send_message(&mut props),
@@ -46,10 +43,7 @@ pub(super) fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widge
         "run-subflow" => run_subflow(&mut props, subflow),
         other => return Err(vec![unsupported(other)]),
     };
-    match widget {
-        Some(widget) if props.problems.is_empty() => Ok(widget),
-        _ => Err(props.problems),
-    }
+    props.finish(widget)
 }
 
 fn send_message(props: &mut Props<'_>) -> Option<Widget> {
@@ -84,17 +78,18 @@ fn timeout(props: &mut Props<'_>) -> u64 {
 
 fn split(props: &mut Props<'_>) -> Option<Widget> {
     let input = props.template_of("input");
-    let raw = props.raw;
-    let matches = raw
-        .transitions
-        .iter()
-        .filter(|t| t.event == "match")
-        .map(|t| split_match(props, t))
-        .collect();
+    let matches = split_matches(props);
     Some(Widget::Split {
         input: input?,
         matches,
     })
+}
+
+/// Each `match` transition of the split, in order.
+fn split_matches(props: &mut Props<'_>) -> Vec<(Vec<Condition>, Option<String>)> {
+    let raw = props.raw;
+    let matches = raw.transitions.iter().filter(|t| t.event == "match");
+    matches.map(|t| split_match(props, t)).collect()
 }
 
 /// A `match` transition: its conditions and where it goes.
@@ -111,23 +106,14 @@ fn split_match(
 }
 
 fn condition(props: &mut Props<'_>, raw: &RawCondition) -> Option<Condition> {
-    let Some(kind) = Kind::from_name(&raw.kind) else {
-        let name = &raw.kind;
-        props.problem(format!("condition type \"{name}\" is not one Studio has"));
-        return None;
-    };
+    let kind = condition_kind(props, &raw.kind)?;
     let value_text = text_of(&raw.value);
     let value = props.template("condition value", &value_text);
     let argument = raw
         .arguments
         .first()
         .and_then(|a| props.template("condition argument", a));
-    // A value that is a template is only known when the condition is tested.
-    if let Err(e) = conditions::check(kind, &value_text) {
-        if !value_text.contains("{{") {
-            props.problem(format!("condition \"{}\": {e}", raw.kind));
-        }
-    }
+    check_condition(props, kind, &raw.kind, &value_text);
     Some(Condition {
         kind,
         argument,
@@ -135,24 +121,34 @@ fn condition(props: &mut Props<'_>, raw: &RawCondition) -> Option<Condition> {
     })
 }
 
-fn make_http_request(props: &mut Props<'_>) -> Option<Widget> {
-    let method = props
-        .prop("method")
-        .unwrap_or_else(|| "GET".into())
-        .to_ascii_uppercase();
-    let content_type = props.prop("content_type").unwrap_or_else(|| FORM.into());
-    let url = props.prop("url");
-    if url.is_none() {
-        props.problem("no url".into());
+/// The condition type Studio's JSON calls `name`, a problem when it has none.
+fn condition_kind(props: &mut Props<'_>, name: &str) -> Option<Kind> {
+    let kind = Kind::from_name(name);
+    if kind.is_none() {
+        props.problem(format!("condition type \"{name}\" is not one Studio has"));
     }
-    let url = url.and_then(|u| props.template("url", &u));
+    kind
+}
+
+/// A problem when the condition's literal value is not one its kind can test (a value that is
+/// a template is only known when the condition is tested).
+fn check_condition(props: &mut Props<'_>, kind: Kind, name: &str, value: &str) {
+    if let Err(e) = conditions::check(kind, value) {
+        if !value.contains("{{") {
+            props.problem(format!("condition \"{name}\": {e}"));
+        }
+    }
+}
+
+fn make_http_request(props: &mut Props<'_>) -> Option<Widget> {
+    let method = props.prop("method").unwrap_or_else(|| "GET".into());
+    let content_type = props.prop("content_type").unwrap_or_else(|| FORM.into());
+    let url = http_url(props);
     let body = props.optional("body");
     let parameters = props.pairs("parameters");
     Some(Widget::Http(Http {
-        json: content_type
-            .to_ascii_lowercase()
-            .starts_with("application/json"),
-        method,
+        json: is_json(&content_type),
+        method: method.to_ascii_uppercase(),
         url: url?,
         content_type,
         parameters,
@@ -160,16 +156,34 @@ fn make_http_request(props: &mut Props<'_>) -> Option<Widget> {
     }))
 }
 
+/// The request's `url` template; a problem when there is none.
+fn http_url(props: &mut Props<'_>) -> Option<Template> {
+    let Some(url) = props.prop("url") else {
+        props.problem("no url".into());
+        return None;
+    };
+    props.template("url", &url)
+}
+
+/// Whether a `content_type` is JSON's (whatever its case and parameters).
+fn is_json(content_type: &str) -> bool {
+    let lower = content_type.to_ascii_lowercase();
+    lower.starts_with("application/json")
+}
+
 fn run_subflow(props: &mut Props<'_>, subflow: SubflowLookup<'_>) -> Option<Widget> {
     let sid = props.prop("flow_sid").unwrap_or_default();
     let parameters = props.pairs("parameters");
     let Some(flow) = subflow(&sid) else {
-        props.problem(format!(
-            "runs the subflow {sid:?}: put it in flows/{sid}.json, or map it to a file's name in STUDIO_SUBFLOWS ({{\"{sid}\": \"name\"}})"
-        ));
+        props.problem(no_subflow(&sid));
         return None;
     };
     Some(Widget::Subflow { flow, parameters })
+}
+
+/// Why a run-subflow widget whose `flow_sid` is `sid` finds no flow, and how to give it one.
+fn no_subflow(sid: &str) -> String {
+    format!("runs the subflow {sid:?}: put it in flows/{sid}.json, or map it to a file's name in STUDIO_SUBFLOWS ({{\"{sid}\": \"name\"}})")
 }
 
 /// Why a widget of type `kind` is refused.
@@ -187,7 +201,21 @@ struct Props<'a> {
     problems: Vec<String>,
 }
 
-impl Props<'_> {
+impl<'a> Props<'a> {
+    /// Reading `raw`'s properties, no problem found yet.
+    fn new(raw: &'a RawState) -> Self {
+        let problems = Vec::new();
+        Props { raw, problems }
+    }
+
+    /// The widget read, unless a problem was found (or it is none).
+    fn finish(self, widget: Option<Widget>) -> Result<Widget, Vec<String>> {
+        match widget {
+            Some(widget) if self.problems.is_empty() => Ok(widget),
+            _ => Err(self.problems),
+        }
+    }
+
     fn problem(&mut self, problem: String) {
         self.problems.push(problem);
     }
@@ -225,21 +253,20 @@ impl Props<'_> {
     }
 
     fn pair(&mut self, item: &Value) -> Option<Pair> {
-        let key = item.get("key").map(text_of).unwrap_or_default();
-        let value = item.get("value").map(text_of).unwrap_or_default();
-        let json = item.get("type").and_then(Value::as_str) == Some("json")
-            || item.get("parse_as_json").and_then(Value::as_bool) == Some(true);
+        let key = item_text(item, "key");
+        let value = item_text(item, "value");
+        let json = item_is_json(item);
         match Template::parse(&value) {
             Ok(value) if !key.is_empty() => Some(Pair { key, value, json }),
-            Ok(_) => {
-                self.problem("an entry without a key".into());
-                None
-            }
-            Err(e) => {
-                self.problem(format!("{key}: {e}"));
-                None
-            }
+            Ok(_) => self.no_pair("an entry without a key".into()),
+            Err(e) => self.no_pair(format!("{key}: {e}")),
         }
+    }
+
+    /// Notes `problem` of an entry that is no pair.
+    fn no_pair(&mut self, problem: String) -> Option<Pair> {
+        self.problem(problem);
+        None
     }
 
     /// Replies go to the contact on the channel they wrote on (TwiML, or the Messages API
@@ -248,18 +275,34 @@ impl Props<'_> {
         let to = ("to", "{{contact.channel.address}}", "the person texting");
         let from = ("from", "{{flow.channel.address}}", "the number texted");
         for (field, address, who) in [to, from] {
-            let Some(text) = self.prop(field) else {
-                continue;
-            };
-            if text.replace(' ', "") != address {
-                self.problem(format!(
-                    "sends {field} \"{text}\": only {address} ({who}) is supported"
-                ));
-            }
+            self.refuse_other(field, address, who);
+        }
+    }
+
+    /// A problem when the widget sends `field` to any address but `address` (`who`).
+    fn refuse_other(&mut self, field: &str, address: &str, who: &str) {
+        let Some(text) = self.prop(field) else {
+            return;
+        };
+        if text.replace(' ', "") != address {
+            let only = format!("only {address} ({who}) is supported");
+            self.problem(format!("sends {field} \"{text}\": {only}"));
         }
     }
 }
 
+/// A `{"key", "value"}` item's field `name` as text (a missing one is empty).
+fn item_text(item: &Value, name: &str) -> String {
+    item.get(name).map(text_of).unwrap_or_default()
+}
+
+/// The item asks for its value as JSON (`"type": "json"`, or `"parse_as_json": true`).
+fn item_is_json(item: &Value) -> bool {
+    item.get("type").and_then(Value::as_str) == Some("json")
+        || item.get("parse_as_json").and_then(Value::as_bool) == Some(true)
+}
+
+/// A property's value as text: a string as it is, null as empty, anything else as JSON.
 fn text_of(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),

@@ -38,49 +38,58 @@ impl<'a> Tokenizer<'a> {
     /// Reads the text up to the next markup and that markup (or the rest, when none is left).
     fn step(&mut self) -> Result<(), String> {
         let rest = self.rest;
-        let open = [rest.find("{{"), rest.find("{%")]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(at) = open else {
-            let text = if self.trim_next {
-                rest.trim_start()
-            } else {
-                rest
-            };
-            self.tokens.push(Token::Text(text));
-            self.rest = "";
+        let Some(at) = next_markup(rest) else {
+            self.last_text(rest);
             return Ok(());
         };
-        let is_output = rest[at..].starts_with("{{");
         let after = &rest[at + 2..];
         let trim_before = after.starts_with('-');
         self.push_text(&rest[..at], trim_before);
-        let close = if is_output { "}}" } else { "%}" };
+        self.markup(after, rest[at..].starts_with("{{"), trim_before)
+    }
+
+    /// The markup whose inside starts at `after` (past its `{{` or `{%`): an output or a tag.
+    fn markup(&mut self, after: &'a str, is_output: bool, trim_before: bool) -> Result<(), String> {
+        let (open, close) = if is_output {
+            ("{{", "}}")
+        } else {
+            ("{%", "%}")
+        };
         let Some(end) = after.find(close) else {
-            return Err(format!("unclosed {}", if is_output { "{{" } else { "{%" }));
+            return Err(format!("unclosed {open}"));
         };
         let inner = self.inner(&after[..end], trim_before);
         self.rest = &after[end + 2..];
-        if is_output {
-            self.tokens.push(Token::Output(inner));
-            return Ok(());
+        if !is_output {
+            return self.tag(inner);
         }
-        self.tag(inner)
+        self.tokens.push(Token::Output(inner));
+        Ok(())
+    }
+
+    /// The text after the last markup (all of a template without any).
+    fn last_text(&mut self, text: &'a str) {
+        self.tokens.push(Token::Text(self.after_trim(text)));
+        self.rest = "";
     }
 
     /// The text before a markup, trimmed as the markups around it ask; empty text is dropped.
     fn push_text(&mut self, text: &'a str, trim_before: bool) {
-        let mut text = if self.trim_next {
-            text.trim_start()
-        } else {
-            text
-        };
+        let mut text = self.after_trim(text);
         if trim_before {
             text = text.trim_end();
         }
         if !text.is_empty() {
             self.tokens.push(Token::Text(text));
+        }
+    }
+
+    /// `text` without its leading whitespace when the markup before it ended with `-`.
+    fn after_trim(&self, text: &'a str) -> &'a str {
+        if self.trim_next {
+            text.trim_start()
+        } else {
+            text
         }
     }
 
@@ -100,13 +109,9 @@ impl<'a> Tokenizer<'a> {
     /// hold is never parsed.
     fn tag(&mut self, inner: &'a str) -> Result<(), String> {
         let word = inner.split_whitespace().next().unwrap_or("");
-        let end_tag = match word {
-            "raw" => "endraw",
-            "comment" => "endcomment",
-            _ => {
-                self.tokens.push(Token::Tag(inner));
-                return Ok(());
-            }
+        let Some(end_tag) = swallowed_until(word) else {
+            self.tokens.push(Token::Tag(inner));
+            return Ok(());
         };
         let Some((body, after)) = find_end_tag(self.rest, end_tag) else {
             return Err(format!("unclosed {{% {word} %}}"));
@@ -117,6 +122,23 @@ impl<'a> Tokenizer<'a> {
         self.rest = after;
         Ok(())
     }
+}
+
+/// The end tag of a tag whose body is swallowed whole (`raw`, `comment`), if `word` is one.
+fn swallowed_until(word: &str) -> Option<&'static str> {
+    match word {
+        "raw" => Some("endraw"),
+        "comment" => Some("endcomment"),
+        _ => None,
+    }
+}
+
+/// Where the next `{{` or `{%` starts, if one does.
+fn next_markup(rest: &str) -> Option<usize> {
+    [rest.find("{{"), rest.find("{%")]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 /// The text before `{% end_tag %}` and what follows it.
@@ -206,24 +228,35 @@ fn symbol(chars: &[char], i: usize) -> Option<(Lex, usize)> {
 
 /// An integer when it is one (so `7 | divided_by: 2` divides integers), else a float.
 fn number(chars: &[char], start: usize) -> Result<(Lex, usize), String> {
+    let end = number_end(chars, start);
+    let text: String = chars[start..end].iter().collect();
+    Ok((Lex::Num(parsed_number(&text)?), end))
+}
+
+/// The index after a number's digits (and its decimal point, when a digit follows one).
+fn number_end(chars: &[char], start: usize) -> usize {
     let mut i = start + 1;
-    while i < chars.len()
-        && (chars[i].is_ascii_digit()
-            || (chars[i] == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
-    {
+    while i < chars.len() && in_number(chars, i) {
         i += 1;
     }
-    let text: String = chars[start..i].iter().collect();
-    let number = match text.parse::<i64>() {
-        Ok(n) => Value::from(n),
-        Err(_) => text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| format!("\"{text}\" is not a number"))?,
-    };
-    Ok((Lex::Num(number), i))
+    i
+}
+
+/// Whether the character at `i` goes on a number: a digit, or a point before a digit.
+fn in_number(chars: &[char], i: usize) -> bool {
+    let point_then_digit = chars[i] == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+    chars[i].is_ascii_digit() || point_then_digit
+}
+
+/// `text` as an integer when it is one, else as a float.
+fn parsed_number(text: &str) -> Result<Value, String> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(Value::from(n));
+    }
+    let float = text.parse::<f64>().ok().and_then(Number::from_f64);
+    float
+        .map(Value::Number)
+        .ok_or_else(|| format!("\"{text}\" is not a number"))
 }
 
 fn word(chars: &[char], start: usize) -> (Lex, usize) {

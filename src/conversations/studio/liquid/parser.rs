@@ -65,14 +65,18 @@ impl Parser {
     /// `(start..end)`, after its `(`.
     fn range(&mut self) -> Result<Expr, String> {
         let from = self.expr()?;
-        if !self.eat("..") {
-            return Err("a range is (start..end)".into());
-        }
+        self.expect("..", "a range is (start..end)")?;
         let to = self.expr()?;
-        if !self.eat(")") {
-            return Err("a range is (start..end)".into());
-        }
+        self.expect(")", "a range is (start..end)")?;
         Ok(Expr::Range(Box::new(from), Box::new(to)))
+    }
+
+    /// Steps over the symbol `sym`, which must come next (else the error `error`).
+    fn expect(&mut self, sym: &str, error: &str) -> Result<(), String> {
+        if !self.eat(sym) {
+            return Err(error.into());
+        }
+        Ok(())
     }
 
     /// A keyword literal, or a variable and the path after it.
@@ -114,9 +118,7 @@ impl Parser {
     /// The expression in `[…]`, after its `[`.
     fn index(&mut self) -> Result<Expr, String> {
         let index = self.expr()?;
-        if !self.eat("]") {
-            return Err("an unclosed \"[\"".into());
-        }
+        self.expect("]", "an unclosed \"[\"")?;
         Ok(index)
     }
 
@@ -164,18 +166,20 @@ impl Parser {
     fn arguments(&mut self) -> Result<Vec<Expr>, String> {
         let mut args = Vec::new();
         loop {
-            // Keyword arguments (`allow_false: true`) are read for their value.
-            if matches!(
-                (self.lexes.get(self.at), self.lexes.get(self.at + 1)),
-                (Some(Lex::Word(_)), Some(Lex::Sym(":")))
-            ) {
-                self.at += 2;
-            }
+            self.skip_keyword();
             args.push(self.expr()?);
             if !self.eat(",") {
                 return Ok(args);
             }
         }
+    }
+
+    /// Keyword arguments (`allow_false: true`) are read for their value: steps over a
+    /// `name:` that comes next.
+    fn skip_keyword(&mut self) {
+        let (name, colon) = (self.lexes.get(self.at), self.lexes.get(self.at + 1));
+        let keyword = matches!((name, colon), (Some(Lex::Word(_)), Some(Lex::Sym(":"))));
+        self.at += 2 * usize::from(keyword);
     }
 
     /// Comparisons joined by `and`/`or`, the whole of the markup: each joins everything on

@@ -55,10 +55,7 @@ impl<'a> Run<'a> {
                 return self.case_block(subject, whens, otherwise, out)
             }
             Node::For(f) => self.for_loop(f, out),
-            Node::Assign(name, p) => {
-                let value = self.piped(p);
-                self.locals.insert(name.clone(), value);
-            }
+            Node::Assign(name, p) => self.assign(name, p),
             Node::Capture(name, body) => self.capture(name, body),
             Node::Break => return Flow::Break,
             Node::Continue => return Flow::Continue,
@@ -144,6 +141,12 @@ impl<'a> Run<'a> {
             Some(v) => self.locals.insert(name.to_string(), v),
             None => self.locals.remove(name),
         };
+    }
+
+    /// `name` set to what `p` gives.
+    fn assign(&mut self, name: &str, p: &Piped) {
+        let value = self.piped(p);
+        self.locals.insert(name.to_string(), value);
     }
 
     fn capture(&mut self, name: &str, body: &[Node]) {

@@ -37,7 +37,7 @@ impl<'a> Blocks<'a> {
                 Token::Text(t) => nodes.push(Node::Text(t.to_string())),
                 Token::Output(o) => nodes.push(Node::Output(Parser::new(o)?.piped()?)),
                 Token::Tag(tag) => {
-                    let (word, rest) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
+                    let (word, rest) = tag_name(tag);
                     if ends.contains(&word) {
                         return Ok((nodes, Some(tag)));
                     }
@@ -45,10 +45,7 @@ impl<'a> Blocks<'a> {
                 }
             }
         }
-        match ends.last() {
-            None => Ok((nodes, None)),
-            Some(end) => Err(format!("unclosed {{% {end} %}}")),
-        }
+        at_end(nodes, ends)
     }
 
     /// The tag `word` with its markup `rest`; `depth` is that of its bodies.
@@ -128,6 +125,20 @@ impl<'a> Blocks<'a> {
     fn capture_tag(&mut self, rest: &str, depth: usize) -> Result<Node, String> {
         let (body, _) = self.nodes(&["endcapture"], depth)?;
         Ok(Node::Capture(rest.to_string(), body))
+    }
+}
+
+/// A tag's name and the markup after it.
+fn tag_name(tag: &str) -> (&str, &str) {
+    tag.split_once(char::is_whitespace).unwrap_or((tag, ""))
+}
+
+/// The template ended: `nodes` are its last, unless a block waiting for one of `ends` is
+/// left open.
+fn at_end<'a>(nodes: Vec<Node>, ends: &[&str]) -> Result<(Vec<Node>, Option<&'a str>), String> {
+    match ends.last() {
+        None => Ok((nodes, None)),
+        Some(end) => Err(format!("unclosed {{% {end} %}}")),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Values are serde_json's: what Liquid reads of them (a member, truthiness, emptiness,
 //! equality and order, a number) and how they print.
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 /// A comparison operator (`!=` and `<>` are the same one). It lives with the values, not in
 /// the tree that holds it, because [`order`] applies it: values stay below the tree.
@@ -18,37 +18,44 @@ pub(super) enum Op {
 
 /// `value.key`: an object's member, and the `size`, `first` and `last` Liquid adds.
 pub(super) fn member(value: &Value, key: &str) -> Value {
-    match (value, key) {
-        (Value::Object(map), k) => map.get(k).cloned().unwrap_or_else(|| match k {
-            "size" => Value::from(map.len()),
-            _ => Value::Null,
-        }),
-        (Value::Array(items), "size") => Value::from(items.len()),
-        (Value::Array(items), "first") => items.first().cloned().unwrap_or(Value::Null),
-        (Value::Array(items), "last") => items.last().cloned().unwrap_or(Value::Null),
-        (Value::Array(_), k) => k
-            .parse::<i64>()
-            .map(|i| index(value, i))
-            .unwrap_or(Value::Null),
-        (Value::String(s), "size") => Value::from(s.chars().count()),
+    match value {
+        Value::Object(map) => object_member(map, key),
+        Value::Array(items) => array_member(items, key),
+        Value::String(s) if key == "size" => Value::from(s.chars().count()),
         _ => Value::Null,
+    }
+}
+
+/// An object's member `key`, else its `size`; nil for any other name.
+fn object_member(map: &Map<String, Value>, key: &str) -> Value {
+    let size = || (key == "size").then(|| Value::from(map.len()));
+    map.get(key).cloned().or_else(size).unwrap_or(Value::Null)
+}
+
+/// An array's `size`, `first`, `last`, or the item a number names (`items.0`).
+fn array_member(items: &[Value], key: &str) -> Value {
+    match key {
+        "size" => Value::from(items.len()),
+        "first" => items.first().cloned().unwrap_or(Value::Null),
+        "last" => items.last().cloned().unwrap_or(Value::Null),
+        k => k.parse::<i64>().map_or(Value::Null, |i| item_at(items, i)),
     }
 }
 
 /// `value[i]`: negative indexes count from the end.
 pub(super) fn index(value: &Value, i: i64) -> Value {
     match value {
-        Value::Array(items) => {
-            let at = if i < 0 { items.len() as i64 + i } else { i };
-            usize::try_from(at)
-                .ok()
-                .and_then(|at| items.get(at))
-                .cloned()
-                .unwrap_or(Value::Null)
-        }
+        Value::Array(items) => item_at(items, i),
         Value::Object(map) => map.get(&i.to_string()).cloned().unwrap_or(Value::Null),
         _ => Value::Null,
     }
+}
+
+/// `items[i]`, a negative `i` counting from the end; nil past either end.
+fn item_at(items: &[Value], i: i64) -> Value {
+    let at = if i < 0 { items.len() as i64 + i } else { i };
+    let item = usize::try_from(at).ok().and_then(|at| items.get(at));
+    item.cloned().unwrap_or(Value::Null)
 }
 
 /// What a `for` runs over: an array's items, an object's `[key, value]` pairs, a non-empty

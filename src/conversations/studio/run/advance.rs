@@ -31,14 +31,36 @@ impl Execution {
         ctx: &Context<'_>,
     ) -> Outcome {
         self.forget_removed_flows(flows);
-        let waiting = self
-            .widget
-            .clone()
-            .filter(|w| flows.get(&self.flow).state(w).is_some());
-        let first = match (event, waiting) {
+        let waiting = self.waiting(flows);
+        if matches!(event, Event::Timeout) && waiting.is_none() {
+            return Outcome::default();
+        }
+        let first = self.first(flows, event, waiting, delivery_failed);
+        let first = self.stop_waiting(first);
+        let mut pass = self.walk(flows, first, by_api, ctx).await;
+        self.end_if_done(&mut pass.out);
+        pass.out
+    }
+
+    /// The widget waiting for a reply, if it is still in its flow.
+    fn waiting(&self, flows: &Flows) -> Option<String> {
+        let flow = flows.get(&self.flow);
+        self.widget.clone().filter(|w| flow.state(w).is_some())
+    }
+
+    /// The first widget `event` runs: the `waiting` widget's transition, or the trigger's.
+    fn first(
+        &mut self,
+        flows: &Flows,
+        event: Event,
+        waiting: Option<String>,
+        delivery_failed: bool,
+    ) -> Option<String> {
+        match (event, waiting) {
             (Event::Message(params), Some(widget)) => self.replied(flows, &widget, params),
             (Event::Timeout, Some(widget)) => self.timed_out(flows, &widget, delivery_failed),
-            (Event::Timeout, None) => return Outcome::default(),
+            // `advance` returned already: a timeout with nothing waiting does nothing.
+            (Event::Timeout, None) => None,
             (Event::Message(params), None) => self.start_by_message(flows, params),
             (
                 Event::Request {
@@ -48,20 +70,23 @@ impl Execution {
                 },
                 _,
             ) => self.start_by_request(flows, parameters, contact, channel),
-        };
+        }
+    }
+
+    /// The execution waits no longer; `first` as a place in the flow it is in.
+    fn stop_waiting(&mut self, first: Option<String>) -> Option<At> {
         self.widget = None;
         self.sent_by_api = false;
-        let first = first.map(|widget| At {
-            flow: self.flow.clone(),
-            widget,
-        });
-        let mut pass = self.walk(flows, first, by_api, ctx).await;
-        if pass.out.stopped.is_some() || self.widget.is_none() {
-            // Ended (no transition left, or a limit): the next text starts afresh.
+        let flow = self.flow.clone();
+        first.map(|widget| At { flow, widget })
+    }
+
+    /// Ended (no transition left, or a limit): the next text starts afresh.
+    fn end_if_done(&mut self, out: &mut Outcome) {
+        if out.stopped.is_some() || self.widget.is_none() {
             *self = Execution::default();
-            pass.out.wait = None;
+            out.wait = None;
         }
-        pass.out
     }
 
     /// A deploy removed a flow this execution is in: it starts afresh.
@@ -135,16 +160,9 @@ impl Execution {
 
     /// A fresh execution for the pair that `params` come from.
     fn begin(&mut self, params: &Map<String, Value>) {
-        let text = |name: &str| {
-            params
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
         *self = Execution {
-            contact: text("From"),
-            channel: text("To"),
+            contact: param_text(params, "From"),
+            channel: param_text(params, "To"),
             ..Execution::default()
         };
     }
@@ -157,12 +175,7 @@ impl Execution {
         by_api: bool,
         ctx: &Context<'_>,
     ) -> Pass {
-        let mut pass = Pass {
-            by_api,
-            previous: String::new(),
-            repeats: self.repeats,
-            out: Outcome::default(),
-        };
+        let mut pass = Pass::new(by_api, self.repeats);
         while let Some(at) = next.take() {
             if let Some(why) = self.count(&mut pass, &at.widget) {
                 pass.out.stopped = Some(why);
@@ -176,15 +189,38 @@ impl Execution {
     /// Counts a step of `widget`: why the execution stops, when it reached a Studio limit.
     fn count(&mut self, pass: &mut Pass, widget: &str) -> Option<&'static str> {
         self.steps += 1;
-        if widget == pass.previous {
-            pass.repeats += 1;
-        } else {
-            widget.clone_into(&mut pass.previous);
-            pass.repeats = 1;
-        }
+        pass.note_run(widget);
         if self.steps > MAX_STEPS {
             return Some("the execution reached Studio's 1,000 steps");
         }
         (pass.repeats >= MAX_REPEATS).then_some("one widget ran 10 times in a row")
     }
+}
+
+impl Pass {
+    /// A pass from scratch, the waiting widget having run `repeats` times in a row.
+    fn new(by_api: bool, repeats: u32) -> Pass {
+        let (previous, out) = (String::new(), Outcome::default());
+        Pass {
+            by_api,
+            previous,
+            repeats,
+            out,
+        }
+    }
+
+    /// Counts a run of `widget`: one more in a row when it ran last, else the first.
+    fn note_run(&mut self, widget: &str) {
+        if widget != self.previous {
+            widget.clone_into(&mut self.previous);
+            self.repeats = 0;
+        }
+        self.repeats += 1;
+    }
+}
+
+/// The parameter `name` of a text, empty when missing.
+fn param_text(params: &Map<String, Value>, name: &str) -> String {
+    let text = params.get(name).and_then(Value::as_str);
+    text.unwrap_or("").to_string()
 }

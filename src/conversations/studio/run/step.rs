@@ -4,7 +4,7 @@
 use super::advance::Pass;
 use super::{At, Execution, Flows};
 use crate::conversations::studio::conditions;
-use crate::conversations::studio::flow::{Condition, Pair, Widget};
+use crate::conversations::studio::flow::{Condition, Http, Pair, Reads, State, Widget};
 use crate::conversations::studio::liquid::Template;
 use crate::prelude::{Context, ReplyMessage};
 
@@ -34,23 +34,43 @@ impl Execution {
                 self.send_and_wait(&at, body, media.as_ref(), *timeout, pass);
                 return None;
             }
-            Widget::Split { input, matches } => match self.split(input, matches, ctx.now()) {
-                Some(next) => next.clone().map(|widget| at.to(widget)),
-                None => at.then(state, "noMatch"),
-            },
+            Widget::Split { input, matches } => self.split_next(&at, state, input, matches, ctx),
             Widget::SetVariables(pairs) => {
                 self.set_variables(pairs);
                 at.then(state, "next")
             }
-            Widget::Http(http) => {
-                let ok = self
-                    .make_http_request(http, &flow.reads, &at.widget, ctx)
-                    .await;
-                at.then(state, if ok { "success" } else { "failed" })
-            }
+            Widget::Http(http) => self.http_next(&at, state, http, &flow.reads, ctx).await,
             Widget::Subflow { flow, parameters } => self.run_subflow(flows, &at, flow, parameters),
         };
         next.or_else(|| self.return_to_parent(flows))
+    }
+
+    /// Where a split goes: its first matching transition, else `noMatch`.
+    fn split_next(
+        &self,
+        at: &At,
+        state: &State,
+        input: &Template,
+        matches: &[(Vec<Condition>, Option<String>)],
+        ctx: &Context<'_>,
+    ) -> Option<At> {
+        match self.split(input, matches, ctx.now()) {
+            Some(next) => next.clone().map(|widget| at.to(widget)),
+            None => at.then(state, "noMatch"),
+        }
+    }
+
+    /// Makes the widget's request: `success` or `failed` next.
+    async fn http_next(
+        &mut self,
+        at: &At,
+        state: &State,
+        http: &Http,
+        reads: &Reads,
+        ctx: &Context<'_>,
+    ) -> Option<At> {
+        let ok = self.make_http_request(http, reads, &at.widget, ctx).await;
+        at.then(state, if ok { "success" } else { "failed" })
     }
 
     fn send_message(&self, body: &Template, media: Option<&Template>, pass: &mut Pass) {
@@ -105,12 +125,13 @@ impl Execution {
     /// The message `body` and `media` (a comma-separated list of URLs) render as.
     fn message(&self, body: &Template, media: Option<&Template>) -> ReplyMessage {
         let scope = self.scope();
-        let mut message = ReplyMessage::text(body.render(&scope));
-        if let Some(url) = media.map(|m| m.render(&scope)) {
-            for url in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-                message = message.with_media(url);
-            }
-        }
-        message
+        let message = ReplyMessage::text(body.render(&scope));
+        let urls = media.map(|m| m.render(&scope)).unwrap_or_default();
+        media_urls(&urls).fold(message, ReplyMessage::with_media)
     }
+}
+
+/// The URLs of a rendered `media_url`: comma-separated, trimmed, empty ones dropped.
+fn media_urls(urls: &str) -> impl Iterator<Item = &str> {
+    urls.split(',').map(str::trim).filter(|u| !u.is_empty())
 }

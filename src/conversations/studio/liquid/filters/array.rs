@@ -45,12 +45,16 @@ fn join(value: Value, args: &[Value]) -> Value {
     let Value::Array(items) = value else {
         return value;
     };
-    let sep = if args.is_empty() {
-        " ".to_string()
-    } else {
-        arg(args, 0)
-    };
+    let sep = separator(args);
     Value::String(items.iter().map(text).collect::<Vec<_>>().join(&sep))
+}
+
+/// `join`'s separator: `args[0]`, a space when no argument is given.
+fn separator(args: &[Value]) -> String {
+    if args.is_empty() {
+        return " ".to_string();
+    }
+    arg(args, 0)
 }
 
 fn first(value: &Value) -> Value {
@@ -162,12 +166,12 @@ fn filter_where(value: Value, args: &[Value]) -> Value {
     };
     let key = arg(args, 0);
     let wanted = args.get(1);
-    let kept = items.into_iter().filter(|i| {
-        let v = member(i, &key);
-        match wanted {
-            Some(w) => equal(&v, w),
-            None => truthy(&v),
-        }
-    });
+    let kept = items.into_iter().filter(|i| wanted_member(i, &key, wanted));
     Value::Array(kept.collect())
+}
+
+/// Whether `item`'s member `key` equals `wanted`, or is truthy when nothing is wanted.
+fn wanted_member(item: &Value, key: &str, wanted: Option<&Value>) -> bool {
+    let v = member(item, key);
+    wanted.map_or_else(|| truthy(&v), |w| equal(&v, w))
 }

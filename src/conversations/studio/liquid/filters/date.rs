@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::super::calendar::{civil_from_days, days_from_civil};
+use super::super::calendar::{civil_from_days, days_from_civil, iso_date};
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -34,20 +34,10 @@ const DAYS: [&str; 7] = [
 
 /// `value` formatted by `format`; a value that is no date is left as it is.
 pub(super) fn date(value: &Value, format: &str) -> Value {
-    let Some(seconds) = seconds(value) else {
-        return value.clone();
-    };
-    let moment = Moment::at(seconds);
-    let mut out = String::new();
-    let mut chars = format.chars();
-    while let Some(c) = chars.next() {
-        if c == '%' {
-            out.push_str(&moment.directive(chars.next()));
-        } else {
-            out.push(c);
-        }
+    match seconds(value) {
+        Some(seconds) => Value::String(Moment::at(seconds).format(format)),
+        None => value.clone(),
     }
-    Value::String(out)
 }
 
 /// The Unix seconds of a number, a string of one or an ISO 8601 date.
@@ -65,19 +55,19 @@ fn seconds(value: &Value) -> Option<i64> {
 /// `YYYY-MM-DD`, with `THH:MM:SS` after it or not (a zone is ignored: UTC).
 fn iso_seconds(text: &str) -> Option<i64> {
     let text = text.trim();
-    let date = text.get(..10)?;
-    let mut parts = date.split('-');
-    let y = parts.next()?.parse().ok()?;
-    let m = parts.next()?.parse().ok()?;
-    let d = parts.next()?.parse().ok()?;
+    let (y, m, d) = iso_date(text)?;
     let days = days_from_civil(y, m, d)?;
-    let mut seconds = days * 86_400;
-    if let Some(time) = text.get(11..19) {
-        let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
-        let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
-        seconds += h * 3600 + mi * 60 + s;
-    }
-    Some(seconds)
+    Some(days * 86_400 + iso_time(text)?)
+}
+
+/// The seconds since midnight of the `THH:MM:SS` after a `YYYY-MM-DD`; 0 when there is none.
+fn iso_time(text: &str) -> Option<i64> {
+    let Some(time) = text.get(11..19) else {
+        return Some(0);
+    };
+    let mut t = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    Some(h * 3600 + mi * 60 + s)
 }
 
 /// The fields of a moment that the directives print.
@@ -109,6 +99,20 @@ impl Moment {
             weekday: DAYS[days.rem_euclid(7) as usize],
             month_name: MONTHS[(month - 1) as usize],
         }
+    }
+
+    /// `format` with each `%` directive replaced by what it prints of this moment.
+    fn format(&self, format: &str) -> String {
+        let mut out = String::new();
+        let mut chars = format.chars();
+        while let Some(c) = chars.next() {
+            if c == '%' {
+                out.push_str(&self.directive(chars.next()));
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// What `%` and the character after it print; an unknown directive prints as written.
