@@ -10,6 +10,7 @@
 //! - `start.rs`: `POST /conversations`;
 //! - `state.rs`: `/conversations/state`.
 
+use crate::config::Config;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::Store;
 use crate::vars::ConfigError;
@@ -80,6 +81,17 @@ fn info(setup: Result<&Setup, &ConfigError>, origin: &str) -> Handled {
         text,
         LogEvent::new(Outcome::Info, None),
     ))
+}
+
+/// The request failed because the isolate could not build its setup: a 500 naming why.
+fn misconfigured(e: &ConfigError) -> Rejection {
+    Rejection::Misconfigured(e.clone())
+}
+
+/// The worker's public origin: `WEBHOOK_BASE_URL`'s when set (behind a proxy or a custom
+/// domain), else the request's.
+fn public_origin<'a>(config: &'a Config, origin: &'a str) -> &'a str {
+    config.webhook_base_url.as_deref().unwrap_or(origin)
 }
 
 /// Splits a request URL into origin (`https://host`), path and query (without `?`).
