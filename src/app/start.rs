@@ -21,7 +21,7 @@ use crate::vars::ConfigError;
 use super::request::{bearer_is, is_address};
 use super::HttpRequest;
 #[cfg(feature = "objects")]
-use super::{misconfigured, public_origin, split_request_url};
+use super::{account_unset, misconfigured, public_origin, split_request_url};
 
 /// Without the `objects` feature the route does not exist, and none of its code is in the
 /// wasm.
@@ -71,12 +71,9 @@ pub(super) async fn start_conversation<S: Store>(
 /// The account starts send from (`TWILIO_ACCOUNT_SID`), or the misconfiguration it is unset.
 #[cfg(feature = "objects")]
 fn sending_account(config: &Config) -> Result<String, Rejection> {
-    config.outbound.account_sid.clone().ok_or_else(|| {
-        Rejection::Misconfigured(ConfigError::new(
-            "TWILIO_ACCOUNT_SID",
-            "is not set: POST /conversations sends from this account",
-        ))
-    })
+    let why = "is not set: POST /conversations sends from this account";
+    let account = config.outbound.account_sid.clone();
+    account.ok_or_else(|| account_unset(why))
 }
 
 /// The object of the pair the start opens: the person's reply will come To our number From
@@ -125,19 +122,27 @@ fn start_pending(call: &StartCall) -> String {
 #[cfg(feature = "objects")]
 fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
     match req.idempotency_key.map(str::trim) {
-        Some(key) if !key.is_empty() => {
-            if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ObjectRejection::BadStart(
-                    "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
-                )
-                .into());
-            }
-            Ok(key.to_string())
-        }
-        _ => Ok(crate::seal::new_spill_key()
-            .map(|k| format!("auto-{}", k.trim_start_matches("spill:")))
-            .unwrap_or_default()),
+        Some(key) if !key.is_empty() => checked_key(key),
+        _ => Ok(new_key()),
     }
+}
+
+/// The caller's own key, when it is 1 to 255 printable ASCII characters.
+#[cfg(feature = "objects")]
+fn checked_key(key: &str) -> Result<String, Rejection> {
+    if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        let why = "Idempotency-Key must be 1 to 255 printable ASCII characters";
+        return Err(ObjectRejection::BadStart(why.into()).into());
+    }
+    Ok(key.to_string())
+}
+
+/// A random key for a caller who sent none (`auto-…`), which the answer names.
+#[cfg(feature = "objects")]
+fn new_key() -> String {
+    crate::seal::new_spill_key()
+        .map(|k| format!("auto-{}", k.trim_start_matches("spill:")))
+        .unwrap_or_default()
 }
 
 /// `POST /conversations` exists only with a `key` (`OUTBOUND_API_KEY`), and takes it as a
@@ -145,12 +150,10 @@ fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
 #[cfg(feature = "objects")]
 fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
     let key = key.ok_or(Rejection::NotFound)?;
-    if req.method != "POST" {
-        return Err(ObjectRejection::StartMethod.into());
-    }
-    bearer_is(req, key)
-        .then_some(())
-        .ok_or(Rejection::from(ObjectRejection::Unauthorized))
+    let post = req.method == "POST";
+    post.then_some(()).ok_or(ObjectRejection::StartMethod)?;
+    let authorized = bearer_is(req, key).then_some(());
+    authorized.ok_or(ObjectRejection::Unauthorized.into())
 }
 
 /// A start request's JSON object, and its `to` and `from` numbers.

@@ -60,12 +60,11 @@ fn authorize<'s>(setup: &'s Setup, req: &HttpRequest<'_>) -> Result<&'s str, Rej
     if !super::request::bearer_is(req, &admin.key) {
         return Err(AdminRejection::Unauthorized.into());
     }
-    admin.account_sid.as_deref().ok_or_else(|| {
-        Rejection::Misconfigured(ConfigError::new(
-            "TWILIO_ACCOUNT_SID",
-            "is not set: the state API reads the pairs of this account",
-        ))
-    })
+    let why = "is not set: the state API reads the pairs of this account";
+    admin
+        .account_sid
+        .as_deref()
+        .ok_or_else(|| super::account_unset(why))
 }
 
 /// Runs the operation where the pair's record is kept: its object, else KV.

@@ -6,7 +6,7 @@ use crate::conversation::InboundMessage;
 use crate::conversation::Reply;
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
-use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StatusCall, WebhookCall};
+use crate::object_calls::{ObjectError, Objects, StatusCall, WebhookCall};
 use crate::pipeline::{respond, Intent, Runtime, Setup};
 #[cfg(feature = "objects")]
 use crate::record::Pair;
@@ -113,22 +113,12 @@ async fn object_answer<S: Store>(
         now: rt.now,
         origin: origin.to_string(),
     };
-    match through_object(objects, config, call).await {
+    // One message at a time, against the newest record.
+    let name = config.storage.keys.object_name(&Pair::of(message));
+    match objects.webhook(&name, &call).await {
         Ok(answer) => Ok(answer.into_handled(Some(mask_number(&message.from)))),
         Err(e) => Err(Some(e)),
     }
-}
-
-/// Hands the verified webhook to the pair's Durable Object: one message at a time, against
-/// the newest record.
-#[cfg(feature = "objects")]
-async fn through_object(
-    objects: &dyn Objects,
-    config: &Config,
-    call: WebhookCall,
-) -> Result<ObjectAnswer, ObjectError> {
-    let name = config.storage.keys.object_name(&Pair::of(&call.message));
-    objects.webhook(&name, &call).await
 }
 
 /// Hands a status callback to the object of the pair it concerns: a message we sent goes From
@@ -141,15 +131,21 @@ async fn delivery_status(
     query: &str,
     now: u64,
 ) -> Result<(), ObjectError> {
-    let pair = Pair {
-        account_sid: message.account(),
-        to: &message.from,
-        from: &message.to,
-    };
-    let name = config.storage.keys.object_name(&pair);
+    let name = config.storage.keys.object_name(&sent_pair(message));
     objects
         .status(&name, &status_call(message, query, now))
         .await
+}
+
+/// The pair of a message we sent: From our number To the person, whose own messages come
+/// the other way.
+#[cfg(feature = "objects")]
+fn sent_pair(message: &InboundMessage) -> Pair<'_> {
+    Pair {
+        account_sid: message.account(),
+        to: &message.from,
+        from: &message.to,
+    }
 }
 
 /// The delivery report as the object takes it: the message, its status, its error code, and
@@ -183,27 +179,33 @@ fn read_params<'a>(
     if !allowed.allows(req.method) {
         return Err(Rejection::WrongWebhookMethod(allowed));
     }
-    let encoded: &[u8] = if req.method == "POST" {
-        form_body(req)?
+    Ok(params::parse_params(encoded(req, query)?)?)
+}
+
+/// The encoded parameters: a POST's form body, a GET's query.
+fn encoded<'a>(req: &HttpRequest<'a>, query: &'a str) -> Result<&'a [u8], Rejection> {
+    if req.method == "POST" {
+        form_body(req)
     } else {
-        query.as_bytes()
-    };
-    Ok(params::parse_params(encoded)?)
+        Ok(query.as_bytes())
+    }
 }
 
 /// A POST's body, which must be a form (`application/x-www-form-urlencoded`) within the limit.
 fn form_body<'a>(req: &HttpRequest<'a>) -> Result<&'a [u8], Rejection> {
-    let form = req
-        .content_type
-        .and_then(|ct| ct.split(';').next())
-        .is_some_and(|ct| {
-            ct.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !form {
+    if !is_form(req.content_type) {
         return Err(Rejection::UnsupportedMediaType);
     }
     req.body.within_limit()
+}
+
+/// Whether `Content-Type` says the body is a form, whatever its parameters.
+fn is_form(content_type: Option<&str>) -> bool {
+    let media_type = content_type.and_then(|ct| ct.split(';').next());
+    media_type.is_some_and(|ct| {
+        ct.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }
 
 /// Nothing below runs for a request that is not Twilio's: `X-Twilio-Signature` must match
