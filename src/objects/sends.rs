@@ -32,19 +32,13 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         record: &Record,
         reply: &Reply,
     ) -> Option<Vec<Form>> {
-        let template: Option<&Template> = if outside_window(stored, record, self.now()) {
-            let configured = self.setup.config.outbound.whatsapp_template.as_ref();
-            Some(reply.template().or(configured)?)
-        } else {
-            None
-        };
-        Some(match template {
-            // A template stands for the whole reply: one message.
-            Some(t) => vec![form(stored, &Default::default(), Some(t), 0)],
-            None => (reply.messages().iter().enumerate())
-                .map(|(i, m)| form(stored, m, None, i))
-                .collect(),
-        })
+        if !outside_window(stored, record, self.now()) {
+            return Some(message_forms(stored, reply));
+        }
+        let configured = self.setup.config.outbound.whatsapp_template.as_ref();
+        let template = reply.template().or(configured)?;
+        // A template stands for the whole reply: one message.
+        Some(vec![form(stored, &Default::default(), Some(template), 0)])
     }
 
     /// Drives `outgoing` as far as it goes now, keeps what it learnt, and says what happened.
@@ -89,30 +83,20 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         outgoing: Outgoing,
         progress: Progress,
     ) -> Result<String, ObjectError> {
-        let what = match &outgoing.why {
-            Why::FollowUp { .. } => "follow-up",
-            Why::Start { .. } => "start",
-        };
-        let id = outgoing.id.clone();
+        let name = format!("{} {}", kind(&outgoing.why), outgoing.id);
         let result = match progress {
             Progress::Later { at, why, failed } => {
-                let line = format!("{what} {id}: {why} at {at}");
+                let line = format!("{name}: {why} at {at}");
                 return self.later(&outgoing, at, failed, line).await;
             }
-            Progress::Sent => {
-                let sid = outgoing.sids.first().cloned().unwrap_or_default();
-                self.sent(pair, outgoing).await?;
-                Ok(format!("{what} {id} sent: {sid}"))
-            }
+            Progress::Sent => Ok(format!("{name} sent: {}", self.sent(pair, outgoing).await?)),
             Progress::Refused(e) => {
                 self.refused(pair, &outgoing.why, &e).await?;
-                Err(ObjectError::FollowUp(format!("{what} {id} dropped: {e}")))
+                Err(ObjectError::FollowUp(format!("{name} dropped: {e}")))
             }
             Progress::GaveUp(why) => {
                 self.gave_up(&outgoing.why, &why).await?;
-                Err(ObjectError::FollowUp(format!(
-                    "{what} {id} given up: {why}"
-                )))
+                Err(ObjectError::FollowUp(format!("{name} given up: {why}")))
             }
         };
         self.store.delete(OUTBOX).await?;
@@ -131,11 +115,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     ) -> Result<String, ObjectError> {
         self.save_outgoing(outgoing).await?;
         self.rearm(Some(at)).await?;
-        if failed {
-            Err(ObjectError::FollowUp(line))
-        } else {
-            Ok(line)
-        }
+        logged(line, failed)
     }
 
     /// Twilio refused a message (nothing was sent): a 21610 opts the pair out, and a start
@@ -155,8 +135,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         self.finish_start(why, (500, body.to_string())).await
     }
 
-    /// What a send changes once every message went out.
-    async fn sent(&self, pair: &Pair<'_>, outgoing: Outgoing) -> Result<(), ObjectError> {
+    /// What a send changes once every message went out; the SID of its first message.
+    async fn sent(&self, pair: &Pair<'_>, outgoing: Outgoing) -> Result<String, ObjectError> {
         let history = self.setup.config.storage.history;
         let sid = outgoing.sids.first().cloned().unwrap_or_default();
         let mut record = self.once_sent(pair, &outgoing.why, outgoing.state).await?;
@@ -167,10 +147,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         self.save_record(pair, &record).await?;
         if let Why::Start { .. } = outgoing.why {
             let follow_up = outgoing.follow_up;
-            self.started(pair, &outgoing.why, follow_up, record.seq, sid)
+            self.started(pair, &outgoing.why, follow_up, record.seq, sid.clone())
                 .await?;
         }
-        Ok(())
+        Ok(sid)
     }
 
     /// The pair's record with the state a send left, before its turn joins it.
@@ -225,8 +205,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if record.opted_out() {
             return Ok(());
         }
-        record.standing.opted_out = Some(self.now());
-        record.seq = record.seq.saturating_add(1);
+        opted_out_at(&mut record, self.now());
         self.save_record(pair, &record).await
     }
 }
@@ -291,8 +270,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         // one that counts): the sequence stays, so a follow-up asked for still fits. An
         // opt-out is: it cancels what was asked before it.
         if call.error_code == Some(messages::OPTED_OUT) && !record.opted_out() {
-            record.standing.opted_out = Some(now);
-            record.seq = record.seq.saturating_add(1);
+            opted_out_at(&mut record, now);
         }
         self.save_record(pair, &record).await
     }
@@ -301,9 +279,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
 impl Outgoing {
     /// A new send of `forms`, named at random (its status callbacks name it).
     pub(super) fn new(why: Why, mut forms: Vec<Form>, reply: Reply, state: SavedState) -> Self {
-        let id = crate::seal::new_spill_key()
-            .map(|k| k.trim_start_matches("spill:").chars().take(12).collect())
-            .unwrap_or_else(|| "send".to_string());
+        let id = new_send_id();
         name_callbacks(&mut forms, &id);
         Outgoing {
             id,
@@ -318,6 +294,13 @@ impl Outgoing {
             stale: false,
         }
     }
+}
+
+/// A new send's name: 12 random characters (`send` should randomness fail).
+fn new_send_id() -> String {
+    crate::seal::new_spill_key()
+        .map(|k| k.trim_start_matches("spill:").chars().take(12).collect())
+        .unwrap_or_else(|| "send".to_string())
 }
 
 /// Puts the send's name `id` in its messages' status callbacks.
@@ -339,8 +322,7 @@ fn form(
     template: Option<&Template>,
     i: usize,
 ) -> Form {
-    let callback = (!stored.origin.is_empty())
-        .then(|| format!("{}/sms/status?o={ID_PLACEHOLDER}.{i}", stored.origin));
+    let callback = status_callback(stored, i);
     messages::form(
         &stored.from,
         &stored.to,
@@ -348,6 +330,44 @@ fn form(
         template,
         callback.as_deref(),
     )
+}
+
+/// Message `i`'s status callback URL, when the worker's origin is known (the send's name is
+/// filled in once it has one).
+fn status_callback(stored: &StoredPair, i: usize) -> Option<String> {
+    (!stored.origin.is_empty())
+        .then(|| format!("{}/sms/status?o={ID_PLACEHOLDER}.{i}", stored.origin))
+}
+
+/// A reply's messages as forms, one each, when no template stands for them.
+fn message_forms(stored: &StoredPair, reply: &Reply) -> Vec<Form> {
+    (reply.messages().iter().enumerate())
+        .map(|(i, m)| form(stored, m, None, i))
+        .collect()
+}
+
+/// What a send is, for the log.
+fn kind(why: &Why) -> &'static str {
+    match why {
+        Why::FollowUp { .. } => "follow-up",
+        Why::Start { .. } => "start",
+    }
+}
+
+/// A send's `line` for the log: an error when a try failed.
+fn logged(line: String, failed: bool) -> Result<String, ObjectError> {
+    if failed {
+        Err(ObjectError::FollowUp(line))
+    } else {
+        Ok(line)
+    }
+}
+
+/// The pair opted out at `now`: a new copy of the conversation, newer than what was asked
+/// before it.
+fn opted_out_at(record: &mut Record, now: u64) {
+    record.standing.opted_out = Some(now);
+    record.seq = record.seq.saturating_add(1);
 }
 
 /// A message we sent on our own, as a turn: no inbound text, our Message SID.
