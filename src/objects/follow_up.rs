@@ -1,7 +1,5 @@
 //! Follow-ups: the alarm that sends them, and the one alarm an object has (feature `objects`).
 
-use std::rc::Rc;
-
 use serde::{Deserialize, Serialize};
 
 use super::object::PairObject;
@@ -11,7 +9,7 @@ use super::store::ObjectStore;
 use super::window::OUTSIDE_WINDOW;
 use crate::object_calls::ObjectError;
 
-use crate::conversation::{Context, Reply, SavedState};
+use crate::conversation::{Reply, SavedState, StateError};
 use crate::record::Record;
 use crate::storage::Store;
 use crate::twilio::segments::as_configured;
@@ -74,10 +72,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if record.opted_out() {
             return Ok("the person opted out: no follow-up".into());
         }
-        let ctx = Context::new(self.rt.vars, Rc::clone(&self.rt.http), self.now()).for_message(
-            &stored_pair.account_sid,
-            &format!("follow-up:{}", pending.seq),
-        );
+        let id = format!("follow-up:{}", pending.seq);
+        let ctx = self.context(&stored_pair.account_sid, &id);
         let mut state = record.state.clone();
         let conversation = &self.setup.conversation;
         let ran = conversation
@@ -87,11 +83,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok("the conversation had nothing to say".into());
         }
         let what = self.send_follow_up(pending.seq, stored_pair, &record, ran.answer, state);
-        let what = what.await?;
-        Ok(match ran.state_error {
-            None => what,
-            Some(e) => format!("{what}; {e}"),
-        })
+        Ok(with_state_error(what.await?, ran.state_error))
     }
 
     /// Sends `answer`, the follow-up asked for on the record at `seq`, leaving `state`.
@@ -191,6 +183,14 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let text = self.store.get(FOLLOW_UP).await?;
         let pending = text.and_then(|t| serde_json::from_str::<PendingFollowUp>(&t).ok());
         Ok(pending.map(|p| p.due))
+    }
+}
+
+/// What the follow-up did, and the conversation's state that did not serialise, if any.
+fn with_state_error(what: String, error: Option<StateError>) -> String {
+    match error {
+        None => what,
+        Some(e) => format!("{what}; {e}"),
     }
 }
 
