@@ -111,7 +111,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let Some(pending) = self.store.get(FOLLOW_UP).await? else {
             return Ok(Due::Not("no follow-up pending"));
         };
-        let Ok(pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
+        let Some(pending) = read_pending(&pending) else {
             return self.drop_follow_up("dropped an unreadable follow-up").await;
         };
         let Some(stored_pair) = self.load_pair().await? else {
@@ -155,12 +155,15 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
                 self.store.put(FOLLOW_UP, &json(&pending)?).await?;
                 self.rearm(Some(due)).await
             }
-            None if self.store.get(FOLLOW_UP).await?.is_some() => {
-                self.store.delete(FOLLOW_UP).await?;
-                self.rearm(None).await
-            }
+            None if self.store.get(FOLLOW_UP).await?.is_some() => self.cancel_follow_up().await,
             None => Ok(()),
         }
+    }
+
+    /// Cancels the pending follow-up: no longer wanted, and the alarm set without it.
+    async fn cancel_follow_up(&self) -> Result<(), ObjectError> {
+        self.store.delete(FOLLOW_UP).await?;
+        self.rearm(None).await
     }
 
     /// Sets the one alarm an object has: to the send in flight's next step while there is
@@ -181,9 +184,14 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     /// When the pending follow-up is due, if one is (and reads).
     async fn pending_due(&self) -> Result<Option<u64>, ObjectError> {
         let text = self.store.get(FOLLOW_UP).await?;
-        let pending = text.and_then(|t| serde_json::from_str::<PendingFollowUp>(&t).ok());
+        let pending = text.and_then(|t| read_pending(&t));
         Ok(pending.map(|p| p.due))
     }
+}
+
+/// The pending follow-up a text holds; `None` when it does not read.
+fn read_pending(text: &str) -> Option<PendingFollowUp> {
+    serde_json::from_str(text).ok()
 }
 
 /// What the follow-up did, and the conversation's state that did not serialise, if any.

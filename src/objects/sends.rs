@@ -1,5 +1,6 @@
 //! The object's own sends (follow-ups, starts): their messages, how far each went, and what
-//! they change once settled; and the status callbacks that confirm them (feature `objects`).
+//! they change once settled (feature `objects`); the status callbacks that confirm them are
+//! `status.rs`'s.
 
 use super::object::PairObject;
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, CONFIRM_AFTER_SECONDS, OUTBOX};
@@ -7,7 +8,7 @@ use super::starts::{not_sent, start_key};
 use super::storage::{packed, StoredPair};
 use super::store::ObjectStore;
 use super::window::outside_window;
-use crate::object_calls::{ObjectError, StatusCall};
+use crate::object_calls::ObjectError;
 
 use crate::conversation::Template;
 use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
@@ -50,8 +51,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let pair = stored_pair.pair();
         let outbound = &self.setup.config.outbound;
         let Some(credentials) = outbound.credentials(pair.account_sid) else {
-            self.store.delete(OUTBOX).await?;
-            return Err(ObjectError::FollowUp(NO_CREDENTIALS.into()));
+            return self.no_credentials().await;
         };
         let api = Api {
             http: self.rt.http.as_ref(),
@@ -62,6 +62,12 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let save = async |o: &Outgoing| self.save_before_request(o).await;
         let progress = outgoing.drive(&api, self.now(), save).await;
         self.settle(&pair, outgoing, progress).await
+    }
+
+    /// Drops the send: the worker has nothing to authenticate it with.
+    async fn no_credentials(&self) -> Result<String, ObjectError> {
+        self.store.delete(OUTBOX).await?;
+        Err(ObjectError::FollowUp(NO_CREDENTIALS.into()))
     }
 
     /// Before each request: the send as it stands, and an alarm to find out what became of
@@ -140,9 +146,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let history = self.setup.config.storage.history;
         let sid = outgoing.sids.first().cloned().unwrap_or_default();
         let mut record = self.once_sent(pair, &outgoing.why, outgoing.state).await?;
-        for sid in &outgoing.sids {
-            record.standing.track(sid, self.now());
-        }
+        track_all(&mut record, &outgoing.sids, self.now());
         record.sent(sent_turn(self.now(), &sid, outgoing.reply), history);
         self.save_record(pair, &record).await?;
         if let Why::Start { .. } = outgoing.why {
@@ -171,13 +175,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             }
             // A started conversation is a new one: like a reset, newer than any copy of an
             // older one, with the MessageSid window and the standing kept.
-            Why::Start { .. } => {
-                let previous = self.load_record(pair).await?;
-                let reset = previous.map(|r| r.reset("", Reply::none(), self.now()));
-                let mut record = reset.unwrap_or_default();
-                record.state = state;
-                record
-            }
+            Why::Start { .. } => restarted(self.load_record(pair).await?, state, self.now()),
         })
     }
 
@@ -206,72 +204,6 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok(());
         }
         opted_out_at(&mut record, self.now());
-        self.save_record(pair, &record).await
-    }
-}
-
-#[cfg_attr(
-    not(any(target_arch = "wasm32", feature = "harness")),
-    allow(dead_code)
-)]
-impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
-    /// A verified status callback for one of our sends: the delivery status joins the
-    /// record, and a send unsure whether Twilio took the message learns that it did.
-    pub(crate) async fn status(&self, call: &StatusCall) -> Result<String, ObjectError> {
-        let Some(stored_pair) = self.load_pair().await? else {
-            return Ok("no conversation for this status".into());
-        };
-        let pair = stored_pair.pair();
-        let confirmed = self.confirm(call).await?;
-        let mut note = if confirmed { "confirmed a send; " } else { "" }.to_string();
-        if let Some(record) = self.load_record(&pair).await? {
-            let deliveries = &record.standing.deliveries;
-            if !confirmed && !deliveries.iter().any(|d| d.sid == call.message_sid) {
-                note.push_str("not one of the object's sends");
-                return Ok(note);
-            }
-            self.delivered(&pair, record, call).await?;
-        }
-        note.push_str(&format!("status {}", call.status));
-        Ok(note)
-    }
-
-    /// Whether the callback confirms the message the send in flight was unsure of; if so,
-    /// the rest of the send goes on in the alarm, at once.
-    async fn confirm(&self, call: &StatusCall) -> Result<bool, ObjectError> {
-        let in_flight = self.load_outgoing().await?;
-        let (Some(mut outgoing), Some(send)) = (in_flight, call.send.as_deref()) else {
-            return Ok(false);
-        };
-        if !outgoing.confirm(send, &call.message_sid) {
-            return Ok(false);
-        }
-        self.save_outgoing(&outgoing).await?;
-        self.rearm(Some(self.now())).await?;
-        Ok(true)
-    }
-
-    /// The delivery status joins `record`, kept when it changed anything.
-    async fn delivered(
-        &self,
-        pair: &Pair<'_>,
-        mut record: Record,
-        call: &StatusCall,
-    ) -> Result<(), ObjectError> {
-        let (sid, now) = (&call.message_sid, self.now());
-        record.standing.track(sid, now);
-        if !record
-            .standing
-            .update(sid, &call.status, call.error_code, now)
-        {
-            return Ok(());
-        }
-        // A delivery status is no new copy of the conversation (the object's record is the
-        // one that counts): the sequence stays, so a follow-up asked for still fits. An
-        // opt-out is: it cancels what was asked before it.
-        if call.error_code == Some(messages::OPTED_OUT) && !record.opted_out() {
-            opted_out_at(&mut record, now);
-        }
         self.save_record(pair, &record).await
     }
 }
@@ -305,12 +237,9 @@ fn new_send_id() -> String {
 
 /// Puts the send's name `id` in its messages' status callbacks.
 fn name_callbacks(forms: &mut [Form], id: &str) {
-    for form in forms {
-        for (name, value) in form.iter_mut() {
-            if name == "StatusCallback" {
-                *value = value.replace(ID_PLACEHOLDER, id);
-            }
-        }
+    let fields = forms.iter_mut().flat_map(|form| form.iter_mut());
+    for (_, value) in fields.filter(|(name, _)| name == "StatusCallback") {
+        *value = value.replace(ID_PLACEHOLDER, id);
     }
 }
 
@@ -365,9 +294,25 @@ fn logged(line: String, failed: bool) -> Result<String, ObjectError> {
 
 /// The pair opted out at `now`: a new copy of the conversation, newer than what was asked
 /// before it.
-fn opted_out_at(record: &mut Record, now: u64) {
+pub(super) fn opted_out_at(record: &mut Record, now: u64) {
     record.standing.opted_out = Some(now);
     record.seq = record.seq.saturating_add(1);
+}
+
+/// Every message of a send joins the deliveries the record tracks.
+fn track_all(record: &mut Record, sids: &[String], now: u64) {
+    for sid in sids {
+        record.standing.track(sid, now);
+    }
+}
+
+/// A started conversation's record: the `previous` one reset (its MessageSid window and
+/// standing kept), or a new one, with the state the opening left.
+fn restarted(previous: Option<Record>, state: SavedState, now: u64) -> Record {
+    let reset = previous.map(|r| r.reset("", Reply::none(), now));
+    let mut record = reset.unwrap_or_default();
+    record.state = state;
+    record
 }
 
 /// A message we sent on our own, as a turn: no inbound text, our Message SID.

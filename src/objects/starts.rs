@@ -87,10 +87,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok(problem(422, OUTSIDE_WINDOW));
         };
         self.save_pair(&pair, &call.origin).await?;
-        let why = Why::Start {
-            key: call.idempotency_key.clone(),
-        };
-        let outgoing = Outgoing::new(why, forms, reply, state);
+        let outgoing = Outgoing::new(start_why(call), forms, reply, state);
         let what = self.proceed(&stored_pair, outgoing).await;
         self.answer_start(call, what).await
     }
@@ -229,6 +226,13 @@ fn replying_pair(call: &StartCall) -> StoredPair {
         to: call.from.clone(),
         from: call.to.clone(),
         origin: call.origin.clone(),
+    }
+}
+
+/// What the start's send is for: this start, by its idempotency key.
+fn start_why(call: &StartCall) -> Why {
+    Why::Start {
+        key: call.idempotency_key.clone(),
     }
 }
 
