@@ -62,22 +62,15 @@ impl LogEvent {
         if self.segments.is_empty() {
             return;
         }
-        line.push_str(",\"segments\":[");
-        for (i, s) in self.segments.iter().enumerate() {
-            push_segment(line, i > 0, s);
-        }
-        line.push(']');
+        let costs: Vec<String> = self.segments.iter().map(segment_json).collect();
+        let _ = write!(line, ",\"segments\":[{}]", costs.join(","));
     }
 }
 
 /// One message's cost: its encoding, segments and units.
-fn push_segment(line: &mut String, comma: bool, s: &Segments) {
-    let comma = if comma { "," } else { "" };
+fn segment_json(s: &Segments) -> String {
     let (encoding, count, units) = (s.encoding.name(), s.count, s.units);
-    let _ = write!(
-        line,
-        "{comma}{{\"encoding\":\"{encoding}\",\"count\":{count},\"units\":{units}}}"
-    );
+    format!("{{\"encoding\":\"{encoding}\",\"count\":{count},\"units\":{units}}}")
 }
 
 /// A field's JSON, or `null` when there is none.
