@@ -28,10 +28,8 @@ pub fn mask_numbers(text: &str) -> String {
     while i < text.len() {
         match number_at(text.as_bytes(), i) {
             Some(end) => {
-                out.push_str(&text[copied..i]);
-                out.push_str(&mask_number(&text[i..end]));
-                copied = end;
-                i = end;
+                mask_into(&mut out, text, copied, i..end);
+                (copied, i) = (end, end);
             }
             None => i += 1,
         }
@@ -40,52 +38,92 @@ pub fn mask_numbers(text: &str) -> String {
     out
 }
 
+/// Copies what came before the number since `copied`, then the number masked: one found
+/// number's share of [`mask_numbers`]'s output.
+fn mask_into(out: &mut String, text: &str, copied: usize, number: std::ops::Range<usize>) {
+    out.push_str(&text[copied..number.start]);
+    out.push_str(&mask_number(&text[number]));
+}
+
 /// Where the number that starts at `start` ends, when one does (see [`mask_numbers`]). Only
 /// ASCII bytes start or end one, so both ends are character boundaries.
 fn number_at(bytes: &[u8], start: usize) -> Option<usize> {
-    let has = |at: usize, prefix: &[u8]| {
-        bytes
-            .get(at..at + prefix.len())
-            .is_some_and(|b| b.eq_ignore_ascii_case(prefix))
-    };
-    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
     // Not in the middle of a word or a sum ("1+1", "SM123…").
     if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
         return None;
     }
-    let at = if has(start, b"whatsapp:") {
+    let at = after_whatsapp(bytes, start);
+    match first_digit_after_plus(bytes, at) {
+        Some(first) => international_end(bytes, first),
+        None => long_run_end(bytes, at),
+    }
+}
+
+/// Whether `prefix` is at `at`, ignoring case: the number's prefixes are ASCII.
+fn has(bytes: &[u8], at: usize, prefix: &[u8]) -> bool {
+    bytes
+        .get(at..at + prefix.len())
+        .is_some_and(|b| b.eq_ignore_ascii_case(prefix))
+}
+
+/// Whether a digit is at `i`: numbers are made of them.
+fn digit(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// Where the number proper starts: after a `whatsapp:`, which is masked with it.
+fn after_whatsapp(bytes: &[u8], start: usize) -> usize {
+    if has(bytes, start, b"whatsapp:") {
         start + 9
     } else {
         start
-    };
-    let plus = if has(at, b"+") {
+    }
+}
+
+/// The first digit after a `+` (or `%2B`) at `at`, when one follows it: an international
+/// number, separators allowed.
+fn first_digit_after_plus(bytes: &[u8], at: usize) -> Option<usize> {
+    let plus = if has(bytes, at, b"+") {
         Some(at + 1)
-    } else if has(at, b"%2B") {
+    } else if has(bytes, at, b"%2B") {
         Some(at + 3)
     } else {
         None
     };
-    if let Some(first) = plus.filter(|&first| digit(first)) {
-        // Digits, with one or two separators between two of them ("555) 123").
-        let (mut i, mut end) = (first, first);
-        loop {
-            if digit(i) {
-                i += 1;
-                end = i;
-                continue;
-            }
-            let separators = bytes[i..]
-                .iter()
-                .take(2)
-                .take_while(|b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
-                .count();
-            if separators == 0 || !digit(i + separators) {
-                // Masked already (mask_number's "+14*******00"): left as it is.
-                return (bytes.get(i + separators) != Some(&b'*')).then_some(end);
-            }
-            i += separators;
+    plus.filter(|&first| digit(bytes, first))
+}
+
+/// Where an international number's digits end: digits, with one or two separators between
+/// two of them ("555) 123"). None for one masked already, left as it is.
+fn international_end(bytes: &[u8], first: usize) -> Option<usize> {
+    let (mut i, mut end) = (first, first);
+    loop {
+        if digit(bytes, i) {
+            i += 1;
+            end = i;
+            continue;
         }
+        let separators = separators_at(bytes, i);
+        if separators == 0 || !digit(bytes, i + separators) {
+            // Masked already (mask_number's "+14*******00"): left as it is.
+            return (bytes.get(i + separators) != Some(&b'*')).then_some(end);
+        }
+        i += separators;
     }
+}
+
+/// How many separators (at most two: spaces, dashes, dots, brackets) are at `i`: what may
+/// stand between two digits of a number.
+fn separators_at(bytes: &[u8], i: usize) -> usize {
+    bytes[i..]
+        .iter()
+        .take(2)
+        .take_while(|b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
+        .count()
+}
+
+/// Where a run of 7 digits or more that starts at `at` ends: a number without its `+`.
+fn long_run_end(bytes: &[u8], at: usize) -> Option<usize> {
     let run = bytes[at..]
         .iter()
         .take_while(|b| b.is_ascii_digit())

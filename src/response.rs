@@ -64,13 +64,9 @@ pub struct HttpResponse {
 impl HttpResponse {
     pub(crate) fn twiml(xml: String, set_cookie: Option<String>, log: LogEvent) -> Self {
         HttpResponse {
-            status: 200,
             content_type: twiml::CONTENT_TYPE,
-            body: xml,
             set_cookie,
-            allow: None,
-            log,
-            dev_fetches: None,
+            ..HttpResponse::text(200, xml, log)
         }
     }
 
@@ -95,22 +91,11 @@ impl HttpResponse {
     }
 
     pub(crate) fn rejected(rejection: Rejection) -> Self {
-        let allow = match rejection {
-            Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
-            #[cfg(feature = "objects")]
-            Rejection::Objects(ObjectRejection::StartMethod) => Some("POST"),
-            #[cfg(state_api)]
-            Rejection::Admin(AdminRejection::Method) => Some("GET, PUT, DELETE"),
-            _ => None,
-        };
-        HttpResponse {
-            allow,
-            ..HttpResponse::text(
-                rejection.status(),
-                format!("{rejection}\n"),
-                LogEvent::new(Outcome::Rejected(rejection), None),
-            )
-        }
+        let (allow, status) = (rejection.allow(), rejection.status());
+        let text = format!("{rejection}\n");
+        let log = LogEvent::new(Outcome::Rejected(rejection), None);
+        let response = HttpResponse::text(status, text, log);
+        HttpResponse { allow, ..response }
     }
 
     /// The `X-State-Source` header: where the conversation's record came from (`new`,
@@ -215,56 +200,6 @@ impl LogEvent {
             segments: Vec::new(),
         }
     }
-
-    /// One line of JSON, for `wrangler tail`.
-    ///
-    /// Written field by field (strings escaped by serde_json): a derived `Serialize` for the
-    /// line was 0.4 KB of every worker's gzipped wasm.
-    pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
-        use std::fmt::Write;
-        let text = json_string;
-        let or_null = |s: Option<String>| s.unwrap_or_else(|| "null".into());
-        let mut line = format!(
-            "{{\"event\":\"webhook\",\"outcome\":{},\"status\":{status},\"source\":{},\"count\":{},\"from\":{}",
-            text(self.outcome.name()),
-            or_null(self.source.map(|s| text(s.name()))),
-            or_null(self.count.map(|c| c.to_string())),
-            or_null(self.from.as_deref().map(text)),
-        );
-        let errors = [
-            ("kv_error", self.kv_error.as_ref().map(ToString::to_string)),
-            (
-                "object_error",
-                self.object_error.as_ref().map(ToString::to_string),
-            ),
-            ("seal_error", self.seal_error.map(|e| e.to_string())),
-            (
-                "state_error",
-                self.state_error.as_ref().map(ToString::to_string),
-            ),
-        ];
-        for (name, error) in errors {
-            if let Some(error) = error {
-                let _ = write!(line, ",\"{name}\":{}", text(&error));
-            }
-        }
-        if !self.segments.is_empty() {
-            line.push_str(",\"segments\":[");
-            for (i, s) in self.segments.iter().enumerate() {
-                let comma = if i > 0 { "," } else { "" };
-                let _ = write!(
-                    line,
-                    "{comma}{{\"encoding\":\"{}\",\"count\":{},\"units\":{}}}",
-                    s.encoding.name(),
-                    s.count,
-                    s.units
-                );
-            }
-            line.push(']');
-        }
-        let _ = write!(line, ",\"ms\":{elapsed_ms}}}");
-        line
-    }
 }
 
 /// `s` as a JSON string, quoted and escaped by serde_json: for JSON written field by field.
@@ -322,6 +257,19 @@ impl Rejection {
         }
     }
 
+    /// The `Allow` header of a 405: the methods the route takes.
+    fn allow(&self) -> Option<&'static str> {
+        match self {
+            Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => Some("GET, POST"),
+            #[cfg(feature = "objects")]
+            Rejection::Objects(ObjectRejection::StartMethod) => Some("POST"),
+            #[cfg(state_api)]
+            Rejection::Admin(AdminRejection::Method) => Some("GET, PUT, DELETE"),
+            _ => None,
+        }
+    }
+
+    /// Its name in the log line.
     fn name(&self) -> &'static str {
         match self {
             Rejection::NotFound => "not_found",
@@ -348,11 +296,7 @@ impl fmt::Display for Rejection {
             Rejection::NotFound => f.write_str("not found: the webhook is at /sms (or /)"),
             Rejection::MethodNotAllowed => f.write_str("method not allowed: use POST or GET"),
             Rejection::WrongWebhookMethod(allowed) => {
-                let (takes, other) = match allowed {
-                    WebhookMethod::Post => ("POST", "GET"),
-                    WebhookMethod::Get => ("GET", "POST"),
-                    WebhookMethod::Any => ("POST or GET", "another method"),
-                };
+                let (takes, other) = takes_and_other(allowed);
                 write!(
                     f,
                     "method not allowed: this webhook takes {takes} (WEBHOOK_METHOD); if your Twilio number uses {other}, set WEBHOOK_METHOD to match"
@@ -383,6 +327,15 @@ impl fmt::Display for Rejection {
     }
 }
 
+/// The method `WEBHOOK_METHOD` takes, and the other one a Twilio number may be using.
+fn takes_and_other(allowed: &WebhookMethod) -> (&'static str, &'static str) {
+    match allowed {
+        WebhookMethod::Post => ("POST", "GET"),
+        WebhookMethod::Get => ("GET", "POST"),
+        WebhookMethod::Any => ("POST or GET", "another method"),
+    }
+}
+
 impl From<ParamsError> for Rejection {
     fn from(e: ParamsError) -> Self {
         Rejection::BadParams(e)
@@ -391,6 +344,7 @@ impl From<ParamsError> for Rejection {
 
 #[cfg(state_api)]
 mod admin;
+mod log_line;
 mod object;
 #[cfg(feature = "objects")]
 mod objects;

@@ -10,6 +10,7 @@
 //! - `start.rs`: `POST /conversations`;
 //! - `state.rs`: `/conversations/state`.
 
+use crate::config::Config;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::Store;
 use crate::vars::ConfigError;
@@ -82,16 +83,38 @@ fn info(setup: Result<&Setup, &ConfigError>, origin: &str) -> Handled {
     ))
 }
 
+/// The request failed because the isolate could not build its setup: a 500 naming why.
+fn misconfigured(e: &ConfigError) -> Rejection {
+    Rejection::Misconfigured(e.clone())
+}
+
+/// The misconfiguration of a route that needs `TWILIO_ACCOUNT_SID`: `why` says what for.
+#[cfg(any(feature = "objects", state_api))]
+fn account_unset(why: &'static str) -> Rejection {
+    Rejection::Misconfigured(ConfigError::new("TWILIO_ACCOUNT_SID", why))
+}
+
+/// The worker's public origin: `WEBHOOK_BASE_URL`'s when set (behind a proxy or a custom
+/// domain), else the request's.
+fn public_origin<'a>(config: &'a Config, origin: &'a str) -> &'a str {
+    config.webhook_base_url.as_deref().unwrap_or(origin)
+}
+
 /// Splits a request URL into origin (`https://host`), path and query (without `?`).
 fn split_request_url(url: &str) -> (&str, &str, &str) {
     let url = url.split_once('#').map_or(url, |(u, _)| u);
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let path_start = url[after_scheme..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| after_scheme + i);
-    let (origin, rest) = url.split_at(path_start);
+    let (origin, rest) = url.split_at(path_start(url));
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     (origin, if path.is_empty() { "/" } else { path }, query)
+}
+
+/// Where the URL's path (or its query, when there is no path) starts: after the scheme and
+/// the host.
+fn path_start(url: &str) -> usize {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| after_scheme + i)
 }
 
 #[cfg(test)]

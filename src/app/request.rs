@@ -56,23 +56,29 @@ impl<'a> Body<'a> {
 /// time: how much of the key matched must not show in the timing.
 #[cfg(any(feature = "objects", state_api))]
 pub(crate) fn bearer_is(req: &HttpRequest<'_>, key: &str) -> bool {
-    let bearer = req
-        .authorization
+    let bearer = bearer(req).trim().as_bytes();
+    bool::from(subtle::ConstantTimeEq::ct_eq(bearer, key.as_bytes()))
+}
+
+/// The request's bearer token: what follows `Bearer ` in `Authorization`, empty without one.
+#[cfg(any(feature = "objects", state_api))]
+fn bearer<'a>(req: &HttpRequest<'a>) -> &'a str {
+    req.authorization
         .and_then(|a| a.trim().strip_prefix("Bearer "))
-        .unwrap_or("");
-    bool::from(subtle::ConstantTimeEq::ct_eq(
-        bearer.trim().as_bytes(),
-        key.as_bytes(),
-    ))
+        .unwrap_or("")
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
 #[cfg(any(feature = "objects", state_api))]
 pub(crate) fn is_address(address: &str) -> bool {
     let number = address.strip_prefix("whatsapp:").unwrap_or(address);
-    number.strip_prefix('+').is_some_and(|digits| {
-        (7..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0')
-    })
+    number.strip_prefix('+').is_some_and(is_e164_digits)
+}
+
+/// E.164's digits after the `+`: 7 to 15 of them, the first not 0.
+#[cfg(any(feature = "objects", state_api))]
+fn is_e164_digits(digits: &str) -> bool {
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }

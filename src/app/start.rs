@@ -1,9 +1,11 @@
 //! `POST /conversations`: the worker starts a conversation through the pair's object.
 
 #[cfg(feature = "objects")]
+use crate::config::Config;
+#[cfg(feature = "objects")]
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
-use crate::object_calls::{ObjectError, StartCall};
+use crate::object_calls::{ObjectError, Objects, StartCall};
 use crate::pipeline::{Runtime, Setup};
 #[cfg(feature = "objects")]
 use crate::record::Pair;
@@ -17,9 +19,9 @@ use crate::vars::ConfigError;
 
 #[cfg(feature = "objects")]
 use super::request::{bearer_is, is_address};
-#[cfg(feature = "objects")]
-use super::split_request_url;
 use super::HttpRequest;
+#[cfg(feature = "objects")]
+use super::{account_unset, misconfigured, public_origin, split_request_url};
 
 /// Without the `objects` feature the route does not exist, and none of its code is in the
 /// wasm.
@@ -41,28 +43,17 @@ pub(super) async fn start_conversation<S: Store>(
     req: &HttpRequest<'_>,
     rt: &Runtime<'_, S>,
 ) -> Result<Handled, Rejection> {
-    let setup = setup.map_err(|e| Rejection::Misconfigured(e.clone()))?;
-    let outbound = &setup.config.outbound;
-    authorize_start(outbound.start_key.as_deref(), req)?;
-    let account_sid = outbound.account_sid.clone().ok_or_else(|| {
-        Rejection::Misconfigured(ConfigError::new(
-            "TWILIO_ACCOUNT_SID",
-            "is not set: POST /conversations sends from this account",
-        ))
-    })?;
+    let setup = setup.map_err(misconfigured)?;
+    let config = &setup.config;
+    authorize_start(config.outbound.start_key.as_deref(), req)?;
+    let account_sid = sending_account(config)?;
     let (json, to, from) = read_start(req)?;
     let idempotency_key = idempotency_key(req)?;
     let objects = rt
         .objects
         .ok_or(Rejection::from(ObjectRejection::ObjectsUnbound))?;
-    // The person's reply will come To our number From theirs.
-    let pair = Pair {
-        account_sid: &account_sid,
-        to: &from,
-        from: &to,
-    };
-    let name = setup.config.storage.keys.object_name(&pair);
-    let log_from = Some(mask_number(&to));
+    let name = object_name(config, &account_sid, &to, &from);
+    let log = LogEvent::new(Outcome::Start, Some(mask_number(&to)));
     let (origin, _, _) = split_request_url(req.url);
     let call = StartCall {
         to,
@@ -71,21 +62,46 @@ pub(super) async fn start_conversation<S: Store>(
         json: json.to_string(),
         now: rt.now,
         idempotency_key,
-        origin: setup
-            .config
-            .webhook_base_url
-            .as_deref()
-            .unwrap_or(origin)
-            .to_string(),
+        origin: public_origin(config, origin).to_string(),
     };
-    let (status, body) = match objects.start(&name, &call).await {
-        Ok(answer) => answer,
-        // The object may still be sending: never a failure for what may be delivered.
-        Err(ObjectError::TimedOut) => (202, start_pending(&call)),
-        Err(e) => return Err(ObjectRejection::ObjectUnreachable(e).into()),
-    };
-    let log = LogEvent::new(Outcome::Start, log_from);
+    let (status, body) = started(objects, &name, &call).await?;
     Ok(Handled::only(HttpResponse::json(status, body, log)))
+}
+
+/// The account starts send from (`TWILIO_ACCOUNT_SID`), or the misconfiguration it is unset.
+#[cfg(feature = "objects")]
+fn sending_account(config: &Config) -> Result<String, Rejection> {
+    let why = "is not set: POST /conversations sends from this account";
+    let account = config.outbound.account_sid.clone();
+    account.ok_or_else(|| account_unset(why))
+}
+
+/// The object of the pair the start opens: the person's reply will come To our number From
+/// theirs.
+#[cfg(feature = "objects")]
+fn object_name(config: &Config, account_sid: &str, to: &str, from: &str) -> String {
+    let pair = Pair {
+        account_sid,
+        to: from,
+        from: to,
+    };
+    config.storage.keys.object_name(&pair)
+}
+
+/// The object's answer to the start: its status and body, or a pending answer when it did
+/// not answer in time.
+#[cfg(feature = "objects")]
+async fn started(
+    objects: &dyn Objects,
+    name: &str,
+    call: &StartCall,
+) -> Result<(u16, String), Rejection> {
+    match objects.start(name, call).await {
+        Ok(answer) => Ok(answer),
+        // The object may still be sending: never a failure for what may be delivered.
+        Err(ObjectError::TimedOut) => Ok((202, start_pending(call))),
+        Err(e) => Err(ObjectRejection::ObjectUnreachable(e).into()),
+    }
 }
 
 /// The answer to a start whose object did not answer in time.
@@ -106,19 +122,27 @@ fn start_pending(call: &StartCall) -> String {
 #[cfg(feature = "objects")]
 fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
     match req.idempotency_key.map(str::trim) {
-        Some(key) if !key.is_empty() => {
-            if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ObjectRejection::BadStart(
-                    "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
-                )
-                .into());
-            }
-            Ok(key.to_string())
-        }
-        _ => Ok(crate::seal::new_spill_key()
-            .map(|k| format!("auto-{}", k.trim_start_matches("spill:")))
-            .unwrap_or_default()),
+        Some(key) if !key.is_empty() => checked_key(key),
+        _ => Ok(new_key()),
     }
+}
+
+/// The caller's own key, when it is 1 to 255 printable ASCII characters.
+#[cfg(feature = "objects")]
+fn checked_key(key: &str) -> Result<String, Rejection> {
+    if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        let why = "Idempotency-Key must be 1 to 255 printable ASCII characters";
+        return Err(ObjectRejection::BadStart(why.into()).into());
+    }
+    Ok(key.to_string())
+}
+
+/// A random key for a caller who sent none (`auto-…`), which the answer names.
+#[cfg(feature = "objects")]
+fn new_key() -> String {
+    crate::seal::new_spill_key()
+        .map(|k| format!("auto-{}", k.trim_start_matches("spill:")))
+        .unwrap_or_default()
 }
 
 /// `POST /conversations` exists only with a `key` (`OUTBOUND_API_KEY`), and takes it as a
@@ -126,12 +150,10 @@ fn idempotency_key(req: &HttpRequest<'_>) -> Result<String, Rejection> {
 #[cfg(feature = "objects")]
 fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
     let key = key.ok_or(Rejection::NotFound)?;
-    if req.method != "POST" {
-        return Err(ObjectRejection::StartMethod.into());
-    }
-    bearer_is(req, key)
-        .then_some(())
-        .ok_or(Rejection::from(ObjectRejection::Unauthorized))
+    let post = req.method == "POST";
+    post.then_some(()).ok_or(ObjectRejection::StartMethod)?;
+    let authorized = bearer_is(req, key).then_some(());
+    authorized.ok_or(ObjectRejection::Unauthorized.into())
 }
 
 /// A start request's JSON object, and its `to` and `from` numbers.

@@ -1,7 +1,5 @@
 //! Follow-ups: the alarm that sends them, and the one alarm an object has (feature `objects`).
 
-use std::rc::Rc;
-
 use serde::{Deserialize, Serialize};
 
 use super::object::PairObject;
@@ -11,7 +9,7 @@ use super::store::ObjectStore;
 use super::window::OUTSIDE_WINDOW;
 use crate::object_calls::ObjectError;
 
-use crate::conversation::{Context, Reply, SavedState};
+use crate::conversation::{Reply, SavedState, StateError};
 use crate::record::Record;
 use crate::storage::Store;
 use crate::twilio::segments::as_configured;
@@ -74,10 +72,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if record.opted_out() {
             return Ok("the person opted out: no follow-up".into());
         }
-        let ctx = Context::new(self.rt.vars, Rc::clone(&self.rt.http), self.now()).for_message(
-            &stored_pair.account_sid,
-            &format!("follow-up:{}", pending.seq),
-        );
+        let id = format!("follow-up:{}", pending.seq);
+        let ctx = self.context(&stored_pair.account_sid, &id);
         let mut state = record.state.clone();
         let conversation = &self.setup.conversation;
         let ran = conversation
@@ -87,11 +83,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok("the conversation had nothing to say".into());
         }
         let what = self.send_follow_up(pending.seq, stored_pair, &record, ran.answer, state);
-        let what = what.await?;
-        Ok(match ran.state_error {
-            None => what,
-            Some(e) => format!("{what}; {e}"),
-        })
+        Ok(with_state_error(what.await?, ran.state_error))
     }
 
     /// Sends `answer`, the follow-up asked for on the record at `seq`, leaving `state`.
@@ -119,7 +111,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let Some(pending) = self.store.get(FOLLOW_UP).await? else {
             return Ok(Due::Not("no follow-up pending"));
         };
-        let Ok(pending) = serde_json::from_str::<PendingFollowUp>(&pending) else {
+        let Some(pending) = read_pending(&pending) else {
             return self.drop_follow_up("dropped an unreadable follow-up").await;
         };
         let Some(stored_pair) = self.load_pair().await? else {
@@ -163,12 +155,15 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
                 self.store.put(FOLLOW_UP, &json(&pending)?).await?;
                 self.rearm(Some(due)).await
             }
-            None if self.store.get(FOLLOW_UP).await?.is_some() => {
-                self.store.delete(FOLLOW_UP).await?;
-                self.rearm(None).await
-            }
+            None if self.store.get(FOLLOW_UP).await?.is_some() => self.cancel_follow_up().await,
             None => Ok(()),
         }
+    }
+
+    /// Cancels the pending follow-up: no longer wanted, and the alarm set without it.
+    async fn cancel_follow_up(&self) -> Result<(), ObjectError> {
+        self.store.delete(FOLLOW_UP).await?;
+        self.rearm(None).await
     }
 
     /// Sets the one alarm an object has: to the send in flight's next step while there is
@@ -189,8 +184,21 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     /// When the pending follow-up is due, if one is (and reads).
     async fn pending_due(&self) -> Result<Option<u64>, ObjectError> {
         let text = self.store.get(FOLLOW_UP).await?;
-        let pending = text.and_then(|t| serde_json::from_str::<PendingFollowUp>(&t).ok());
+        let pending = text.and_then(|t| read_pending(&t));
         Ok(pending.map(|p| p.due))
+    }
+}
+
+/// The pending follow-up a text holds; `None` when it does not read.
+fn read_pending(text: &str) -> Option<PendingFollowUp> {
+    serde_json::from_str(text).ok()
+}
+
+/// What the follow-up did, and the conversation's state that did not serialise, if any.
+fn with_state_error(what: String, error: Option<StateError>) -> String {
+    match error {
+        None => what,
+        Some(e) => format!("{what}; {e}"),
     }
 }
 

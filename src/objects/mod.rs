@@ -25,6 +25,8 @@ mod starts;
 #[cfg(all(feature = "objects", feature = "state-api"))]
 mod state;
 #[cfg(feature = "objects")]
+mod status;
+#[cfg(feature = "objects")]
 mod storage;
 #[cfg(feature = "objects")]
 mod store;

@@ -1,7 +1,10 @@
 //! The pair's object as one call sees it (feature `objects`).
 
+use std::rc::Rc;
+
 use super::store::ObjectStore;
 
+use crate::conversation::Context;
 use crate::pipeline::{Runtime, Setup};
 use crate::storage::Store;
 
@@ -38,5 +41,12 @@ impl<'a, O: ObjectStore, K: Store> PairObject<'a, O, K> {
     /// The call's time (Unix seconds): every record, alarm and answer of the call uses it.
     pub(super) fn now(&self) -> u64 {
         self.rt.now
+    }
+
+    /// The conversation's context for a message of its own (`id` names it in `account_sid`,
+    /// the same on every attempt, so its idempotency key is too).
+    pub(super) fn context(&self, account_sid: &str, id: &str) -> Context<'a> {
+        let http = Rc::clone(&self.rt.http);
+        Context::new(self.rt.vars, http, self.now()).for_message(account_sid, id)
     }
 }

@@ -159,10 +159,20 @@ impl Outgoing {
         if send != expected || !self.unsure() || self.sids.len() >= self.forms.len() {
             return false;
         }
-        self.sids.push(sid.to_string());
+        self.took(sid.to_string());
+        true
+    }
+
+    /// Twilio took the next message as `sid`: the one after it is ready, with no failed tries.
+    fn took(&mut self, sid: String) {
+        self.sids.push(sid);
         self.tries = 0;
         self.phase = Phase::Ready;
-        true
+    }
+
+    /// The form of the next message to send (or to look for).
+    fn next_form(&self) -> &Form {
+        &self.forms[self.sids.len()]
     }
 
     /// Goes as far as it can at `now`: sends what is due, looks for what is unsure. Calls
@@ -181,27 +191,11 @@ impl Outgoing {
             }
             self.phase = Phase::Sending { at: now };
             if !save(self).await {
-                return Progress::Later {
-                    at: now + RETRY_BASE_SECONDS,
-                    why: "the object's storage failed: not sent yet; trying again".into(),
-                    failed: true,
-                };
+                let why = "the object's storage failed: not sent yet; trying again";
+                return Progress::later(now + RETRY_BASE_SECONDS, why.into(), true);
             }
-            let form = &self.forms[self.sids.len()];
-            let sent = messages::send(
-                api.http,
-                api.base_url,
-                api.account_sid,
-                api.credentials,
-                form,
-            )
-            .await;
-            match sent {
-                Ok(sid) => {
-                    self.sids.push(sid);
-                    self.tries = 0;
-                    self.phase = Phase::Ready;
-                }
+            match api.send(self.next_form()).await {
+                Ok(sid) => self.took(sid),
                 Err(e) => return self.failed(e, now),
             }
         }
@@ -211,37 +205,38 @@ impl Outgoing {
     /// Before sending the next message: wait, or find out what became of the last try.
     /// `None` when it is to be sent now.
     async fn settle(&mut self, api: &Api<'_>, now: u64) -> Option<Progress> {
-        let (since, checks, missing) = match self.phase {
-            Phase::Waiting { until } if now < until => {
-                return Some(Progress::Later {
-                    at: until,
-                    why: "waiting to send again".into(),
-                    failed: false,
-                })
-            }
-            Phase::Ready | Phase::Waiting { .. } if self.stale => {
-                return Some(Progress::GaveUp("a newer message came: not sent".into()))
-            }
-            Phase::Ready | Phase::Waiting { .. } => return None,
+        match self.last_try(now) {
+            Ok((since, checks, missing)) => self.look(api, now, since, checks, missing).await,
+            Err(stop) => stop,
+        }
+    }
+
+    /// What the phase says at `now`: the unsure try to look for (since, checks, missing), or
+    /// else to wait (`Some`) or to send (`None`).
+    fn last_try(&self, now: u64) -> Result<(u64, u32, u32), Option<Progress>> {
+        match self.phase {
+            Phase::Waiting { until } if now < until => Err(Some(Progress::later(
+                until,
+                "waiting to send again".into(),
+                false,
+            ))),
+            Phase::Ready | Phase::Waiting { .. } if self.stale => Err(Some(Progress::GaveUp(
+                "a newer message came: not sent".into(),
+            ))),
+            Phase::Ready | Phase::Waiting { .. } => Err(None),
             // Written before a request whose answer never came back: the object went away.
-            Phase::Sending { at } => (at, 0, 0),
+            Phase::Sending { at } => Ok((at, 0, 0)),
+            Phase::Unknown { next_check, .. } if now < next_check => {
+                let why = "confirming whether Twilio took the message; looking again";
+                Err(Some(Progress::later(next_check, why.into(), false)))
+            }
             Phase::Unknown {
                 since,
                 checks,
                 missing,
-                next_check,
-            } => {
-                if now < next_check {
-                    return Some(Progress::Later {
-                        at: next_check,
-                        why: "confirming whether Twilio took the message; looking again".into(),
-                        failed: false,
-                    });
-                }
-                (since, checks, missing)
-            }
-        };
-        self.look(api, now, since, checks, missing).await
+                ..
+            } => Ok((since, checks, missing)),
+        }
     }
 
     /// Looks for the unsure message in the Messages list.
@@ -253,52 +248,38 @@ impl Outgoing {
         checks: u32,
         missing: u32,
     ) -> Option<Progress> {
-        let form = &self.forms[self.sids.len()];
         let known: Vec<&str> = self.sids.iter().map(String::as_str).collect();
-        let found = messages::find_sent(
-            api.http,
-            api.base_url,
-            api.account_sid,
-            api.credentials,
-            form,
-            since,
-            &known,
-        )
-        .await;
+        let found = api.find_sent(self.next_form(), since, &known).await;
         let (checks, missing) = match found {
             Ok(Some(sid)) => {
-                self.sids.push(sid);
-                self.tries = 0;
-                self.phase = Phase::Ready;
+                self.took(sid);
                 return None;
             }
-            Ok(None) if missing + 1 >= MISSING_TO_RESEND && self.stale => {
-                return Some(Progress::GaveUp(
-                    "a newer message came, and Twilio has no such message: not sent again".into(),
-                ));
-            }
-            Ok(None) if missing + 1 >= MISSING_TO_RESEND => {
-                // Twilio has no such message: the lost try never arrived.
-                self.tries += 1;
-                self.phase = Phase::Ready;
-                return (self.tries >= MAX_SEND_ATTEMPTS)
-                    .then(|| Progress::GaveUp(format!("not accepted after {} tries", self.tries)));
-            }
+            Ok(None) if missing + 1 >= MISSING_TO_RESEND => return self.missing_again(),
             Ok(None) => (checks + 1, missing + 1),
             Err(_) => (checks + 1, missing),
         };
         Some(self.look_again(now, since, checks, missing))
     }
 
+    /// Twilio's list still has no such message: the lost try never arrived, so the message is
+    /// ready again (unless a newer message came, or it was tried too often).
+    fn missing_again(&mut self) -> Option<Progress> {
+        if self.stale {
+            let why = "a newer message came, and Twilio has no such message: not sent again";
+            return Some(Progress::GaveUp(why.into()));
+        }
+        self.tries += 1;
+        self.phase = Phase::Ready;
+        (self.tries >= MAX_SEND_ATTEMPTS)
+            .then(|| Progress::GaveUp(format!("not accepted after {} tries", self.tries)))
+    }
+
     /// The message is still unsure after `checks` looks (`missing` of them not finding it):
     /// look again later, or give up once there were too many looks.
     fn look_again(&mut self, now: u64, since: u64, checks: u32, missing: u32) -> Progress {
         if checks >= MAX_CHECKS {
-            return Progress::GaveUp(format!(
-                "could not confirm in {checks} looks whether Twilio took message {} of send {}: not sent again",
-                self.sids.len() + 1,
-                self.id
-            ));
+            return self.unconfirmed(checks);
         }
         let next_check = now + (CONFIRM_AFTER_SECONDS << checks.min(6));
         self.phase = Phase::Unknown {
@@ -307,11 +288,17 @@ impl Outgoing {
             next_check,
             missing,
         };
-        Progress::Later {
-            at: next_check,
-            why: "Twilio's list does not show it yet (or could not be read): nothing is sent before looking again".into(),
-            failed: true,
-        }
+        let why = "Twilio's list does not show it yet (or could not be read): nothing is sent before looking again";
+        Progress::later(next_check, why.into(), true)
+    }
+
+    /// Given up after `checks` looks that could not confirm the message: never sent again.
+    fn unconfirmed(&self, checks: u32) -> Progress {
+        Progress::GaveUp(format!(
+            "could not confirm in {checks} looks whether Twilio took message {} of send {}: not sent again",
+            self.sids.len() + 1,
+            self.id
+        ))
     }
 
     /// A try that failed with `e`: what it means for the send.
@@ -321,32 +308,59 @@ impl Outgoing {
             SendFate::NotSentRetry if self.tries + 1 >= MAX_SEND_ATTEMPTS => {
                 Progress::GaveUp(format!("not accepted after {} tries: {e}", self.tries + 1))
             }
-            SendFate::NotSentRetry => {
-                self.tries += 1;
-                let until = now + (RETRY_BASE_SECONDS << (self.tries - 1));
-                self.phase = Phase::Waiting { until };
-                Progress::Later {
-                    at: until,
-                    why: format!("certainly not sent ({e}): trying again"),
-                    failed: true,
-                }
-            }
-            SendFate::Unknown => {
-                let next_check = now + CONFIRM_AFTER_SECONDS;
-                self.phase = Phase::Unknown {
-                    since: now,
-                    checks: 0,
-                    next_check,
-                    missing: 0,
-                };
-                Progress::Later {
-                    at: next_check,
-                    why: format!(
-                        "outcome unknown, Twilio may have taken it ({e}): nothing is sent again before its status callback or a look at the Messages list"
-                    ),
-                    failed: true,
-                }
-            }
+            SendFate::NotSentRetry => self.retry_later(e, now),
+            SendFate::Unknown => self.unknown_from(e, now),
         }
+    }
+
+    /// A try that certainly did not reach Twilio: the next after a doubling backoff.
+    fn retry_later(&mut self, e: SendError, now: u64) -> Progress {
+        self.tries += 1;
+        let until = now + (RETRY_BASE_SECONDS << (self.tries - 1));
+        self.phase = Phase::Waiting { until };
+        let why = format!("certainly not sent ({e}): trying again");
+        Progress::later(until, why, true)
+    }
+
+    /// A try Twilio may have taken: nothing is sent again before its status callback or a
+    /// look at the Messages list.
+    fn unknown_from(&mut self, e: SendError, now: u64) -> Progress {
+        let next_check = now + CONFIRM_AFTER_SECONDS;
+        self.phase = Phase::Unknown {
+            since: now,
+            checks: 0,
+            next_check,
+            missing: 0,
+        };
+        let why = format!("outcome unknown, Twilio may have taken it ({e}): nothing is sent again before its status callback or a look at the Messages list");
+        Progress::later(next_check, why, true)
+    }
+}
+
+impl Progress {
+    /// Not finished: look again at `at`, `why`, and whether a try `failed`.
+    fn later(at: u64, why: String, failed: bool) -> Progress {
+        Progress::Later { at, why, failed }
+    }
+}
+
+impl Api<'_> {
+    /// Sends one message's `form` from the account.
+    async fn send(&self, form: &Form) -> Result<String, SendError> {
+        let (http, url, sid, credentials) =
+            (self.http, self.base_url, self.account_sid, self.credentials);
+        messages::send(http, url, sid, credentials, form).await
+    }
+
+    /// The SID of a message like `form` the account sent since `since`, not one of `known`.
+    async fn find_sent(
+        &self,
+        form: &Form,
+        since: u64,
+        known: &[&str],
+    ) -> Result<Option<String>, SendError> {
+        let (http, url, sid, credentials) =
+            (self.http, self.base_url, self.account_sid, self.credentials);
+        messages::find_sent(http, url, sid, credentials, form, since, known).await
     }
 }

@@ -1,5 +1,6 @@
 //! The object's own sends (follow-ups, starts): their messages, how far each went, and what
-//! they change once settled; and the status callbacks that confirm them (feature `objects`).
+//! they change once settled (feature `objects`); the status callbacks that confirm them are
+//! `status.rs`'s.
 
 use super::object::PairObject;
 use super::outbox::{Api, Outgoing, Phase, Progress, Why, CONFIRM_AFTER_SECONDS, OUTBOX};
@@ -7,7 +8,7 @@ use super::starts::{not_sent, start_key};
 use super::storage::{packed, StoredPair};
 use super::store::ObjectStore;
 use super::window::outside_window;
-use crate::object_calls::{ObjectError, StatusCall};
+use crate::object_calls::ObjectError;
 
 use crate::conversation::Template;
 use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
@@ -32,19 +33,13 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         record: &Record,
         reply: &Reply,
     ) -> Option<Vec<Form>> {
-        let template: Option<&Template> = if outside_window(stored, record, self.now()) {
-            let configured = self.setup.config.outbound.whatsapp_template.as_ref();
-            Some(reply.template().or(configured)?)
-        } else {
-            None
-        };
-        Some(match template {
-            // A template stands for the whole reply: one message.
-            Some(t) => vec![form(stored, &Default::default(), Some(t), 0)],
-            None => (reply.messages().iter().enumerate())
-                .map(|(i, m)| form(stored, m, None, i))
-                .collect(),
-        })
+        if !outside_window(stored, record, self.now()) {
+            return Some(message_forms(stored, reply));
+        }
+        let configured = self.setup.config.outbound.whatsapp_template.as_ref();
+        let template = reply.template().or(configured)?;
+        // A template stands for the whole reply: one message.
+        Some(vec![form(stored, &Default::default(), Some(template), 0)])
     }
 
     /// Drives `outgoing` as far as it goes now, keeps what it learnt, and says what happened.
@@ -56,8 +51,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let pair = stored_pair.pair();
         let outbound = &self.setup.config.outbound;
         let Some(credentials) = outbound.credentials(pair.account_sid) else {
-            self.store.delete(OUTBOX).await?;
-            return Err(ObjectError::FollowUp(NO_CREDENTIALS.into()));
+            return self.no_credentials().await;
         };
         let api = Api {
             http: self.rt.http.as_ref(),
@@ -68,6 +62,12 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let save = async |o: &Outgoing| self.save_before_request(o).await;
         let progress = outgoing.drive(&api, self.now(), save).await;
         self.settle(&pair, outgoing, progress).await
+    }
+
+    /// Drops the send: the worker has nothing to authenticate it with.
+    async fn no_credentials(&self) -> Result<String, ObjectError> {
+        self.store.delete(OUTBOX).await?;
+        Err(ObjectError::FollowUp(NO_CREDENTIALS.into()))
     }
 
     /// Before each request: the send as it stands, and an alarm to find out what became of
@@ -89,30 +89,20 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         outgoing: Outgoing,
         progress: Progress,
     ) -> Result<String, ObjectError> {
-        let what = match &outgoing.why {
-            Why::FollowUp { .. } => "follow-up",
-            Why::Start { .. } => "start",
-        };
-        let id = outgoing.id.clone();
+        let name = format!("{} {}", kind(&outgoing.why), outgoing.id);
         let result = match progress {
             Progress::Later { at, why, failed } => {
-                let line = format!("{what} {id}: {why} at {at}");
+                let line = format!("{name}: {why} at {at}");
                 return self.later(&outgoing, at, failed, line).await;
             }
-            Progress::Sent => {
-                let sid = outgoing.sids.first().cloned().unwrap_or_default();
-                self.sent(pair, outgoing).await?;
-                Ok(format!("{what} {id} sent: {sid}"))
-            }
+            Progress::Sent => Ok(format!("{name} sent: {}", self.sent(pair, outgoing).await?)),
             Progress::Refused(e) => {
                 self.refused(pair, &outgoing.why, &e).await?;
-                Err(ObjectError::FollowUp(format!("{what} {id} dropped: {e}")))
+                Err(ObjectError::FollowUp(format!("{name} dropped: {e}")))
             }
             Progress::GaveUp(why) => {
                 self.gave_up(&outgoing.why, &why).await?;
-                Err(ObjectError::FollowUp(format!(
-                    "{what} {id} given up: {why}"
-                )))
+                Err(ObjectError::FollowUp(format!("{name} given up: {why}")))
             }
         };
         self.store.delete(OUTBOX).await?;
@@ -131,11 +121,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     ) -> Result<String, ObjectError> {
         self.save_outgoing(outgoing).await?;
         self.rearm(Some(at)).await?;
-        if failed {
-            Err(ObjectError::FollowUp(line))
-        } else {
-            Ok(line)
-        }
+        logged(line, failed)
     }
 
     /// Twilio refused a message (nothing was sent): a 21610 opts the pair out, and a start
@@ -155,22 +141,20 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         self.finish_start(why, (500, body.to_string())).await
     }
 
-    /// What a send changes once every message went out.
-    async fn sent(&self, pair: &Pair<'_>, outgoing: Outgoing) -> Result<(), ObjectError> {
+    /// What a send changes once every message went out; the SID of its first message.
+    async fn sent(&self, pair: &Pair<'_>, outgoing: Outgoing) -> Result<String, ObjectError> {
         let history = self.setup.config.storage.history;
         let sid = outgoing.sids.first().cloned().unwrap_or_default();
         let mut record = self.once_sent(pair, &outgoing.why, outgoing.state).await?;
-        for sid in &outgoing.sids {
-            record.standing.track(sid, self.now());
-        }
+        track_all(&mut record, &outgoing.sids, self.now());
         record.sent(sent_turn(self.now(), &sid, outgoing.reply), history);
         self.save_record(pair, &record).await?;
         if let Why::Start { .. } = outgoing.why {
             let follow_up = outgoing.follow_up;
-            self.started(pair, &outgoing.why, follow_up, record.seq, sid)
+            self.started(pair, &outgoing.why, follow_up, record.seq, sid.clone())
                 .await?;
         }
-        Ok(())
+        Ok(sid)
     }
 
     /// The pair's record with the state a send left, before its turn joins it.
@@ -191,13 +175,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             }
             // A started conversation is a new one: like a reset, newer than any copy of an
             // older one, with the MessageSid window and the standing kept.
-            Why::Start { .. } => {
-                let previous = self.load_record(pair).await?;
-                let reset = previous.map(|r| r.reset("", Reply::none(), self.now()));
-                let mut record = reset.unwrap_or_default();
-                record.state = state;
-                record
-            }
+            Why::Start { .. } => restarted(self.load_record(pair).await?, state, self.now()),
         })
     }
 
@@ -225,75 +203,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if record.opted_out() {
             return Ok(());
         }
-        record.standing.opted_out = Some(self.now());
-        record.seq = record.seq.saturating_add(1);
-        self.save_record(pair, &record).await
-    }
-}
-
-#[cfg_attr(
-    not(any(target_arch = "wasm32", feature = "harness")),
-    allow(dead_code)
-)]
-impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
-    /// A verified status callback for one of our sends: the delivery status joins the
-    /// record, and a send unsure whether Twilio took the message learns that it did.
-    pub(crate) async fn status(&self, call: &StatusCall) -> Result<String, ObjectError> {
-        let Some(stored_pair) = self.load_pair().await? else {
-            return Ok("no conversation for this status".into());
-        };
-        let pair = stored_pair.pair();
-        let confirmed = self.confirm(call).await?;
-        let mut note = if confirmed { "confirmed a send; " } else { "" }.to_string();
-        if let Some(record) = self.load_record(&pair).await? {
-            let deliveries = &record.standing.deliveries;
-            if !confirmed && !deliveries.iter().any(|d| d.sid == call.message_sid) {
-                note.push_str("not one of the object's sends");
-                return Ok(note);
-            }
-            self.delivered(&pair, record, call).await?;
-        }
-        note.push_str(&format!("status {}", call.status));
-        Ok(note)
-    }
-
-    /// Whether the callback confirms the message the send in flight was unsure of; if so,
-    /// the rest of the send goes on in the alarm, at once.
-    async fn confirm(&self, call: &StatusCall) -> Result<bool, ObjectError> {
-        let in_flight = self.load_outgoing().await?;
-        let (Some(mut outgoing), Some(send)) = (in_flight, call.send.as_deref()) else {
-            return Ok(false);
-        };
-        if !outgoing.confirm(send, &call.message_sid) {
-            return Ok(false);
-        }
-        self.save_outgoing(&outgoing).await?;
-        self.rearm(Some(self.now())).await?;
-        Ok(true)
-    }
-
-    /// The delivery status joins `record`, kept when it changed anything.
-    async fn delivered(
-        &self,
-        pair: &Pair<'_>,
-        mut record: Record,
-        call: &StatusCall,
-    ) -> Result<(), ObjectError> {
-        let (sid, now) = (&call.message_sid, self.now());
-        record.standing.track(sid, now);
-        if !record
-            .standing
-            .update(sid, &call.status, call.error_code, now)
-        {
-            return Ok(());
-        }
-        // A delivery status is no new copy of the conversation (the object's record is the
-        // one that counts): the sequence stays, so a follow-up asked for still fits. An
-        // opt-out is: it cancels what was asked before it.
-        if call.error_code == Some(messages::OPTED_OUT) && !record.opted_out() {
-            record.standing.opted_out = Some(now);
-            record.seq = record.seq.saturating_add(1);
-        }
+        opted_out_at(&mut record, self.now());
         self.save_record(pair, &record).await
     }
 }
@@ -301,9 +211,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
 impl Outgoing {
     /// A new send of `forms`, named at random (its status callbacks name it).
     pub(super) fn new(why: Why, mut forms: Vec<Form>, reply: Reply, state: SavedState) -> Self {
-        let id = crate::seal::new_spill_key()
-            .map(|k| k.trim_start_matches("spill:").chars().take(12).collect())
-            .unwrap_or_else(|| "send".to_string());
+        let id = new_send_id();
         name_callbacks(&mut forms, &id);
         Outgoing {
             id,
@@ -320,14 +228,18 @@ impl Outgoing {
     }
 }
 
+/// A new send's name: 12 random characters (`send` should randomness fail).
+fn new_send_id() -> String {
+    crate::seal::new_spill_key()
+        .map(|k| k.trim_start_matches("spill:").chars().take(12).collect())
+        .unwrap_or_else(|| "send".to_string())
+}
+
 /// Puts the send's name `id` in its messages' status callbacks.
 fn name_callbacks(forms: &mut [Form], id: &str) {
-    for form in forms {
-        for (name, value) in form.iter_mut() {
-            if name == "StatusCallback" {
-                *value = value.replace(ID_PLACEHOLDER, id);
-            }
-        }
+    let fields = forms.iter_mut().flat_map(|form| form.iter_mut());
+    for (_, value) in fields.filter(|(name, _)| name == "StatusCallback") {
+        *value = value.replace(ID_PLACEHOLDER, id);
     }
 }
 
@@ -339,8 +251,7 @@ fn form(
     template: Option<&Template>,
     i: usize,
 ) -> Form {
-    let callback = (!stored.origin.is_empty())
-        .then(|| format!("{}/sms/status?o={ID_PLACEHOLDER}.{i}", stored.origin));
+    let callback = status_callback(stored, i);
     messages::form(
         &stored.from,
         &stored.to,
@@ -348,6 +259,60 @@ fn form(
         template,
         callback.as_deref(),
     )
+}
+
+/// Message `i`'s status callback URL, when the worker's origin is known (the send's name is
+/// filled in once it has one).
+fn status_callback(stored: &StoredPair, i: usize) -> Option<String> {
+    (!stored.origin.is_empty())
+        .then(|| format!("{}/sms/status?o={ID_PLACEHOLDER}.{i}", stored.origin))
+}
+
+/// A reply's messages as forms, one each, when no template stands for them.
+fn message_forms(stored: &StoredPair, reply: &Reply) -> Vec<Form> {
+    (reply.messages().iter().enumerate())
+        .map(|(i, m)| form(stored, m, None, i))
+        .collect()
+}
+
+/// What a send is, for the log.
+fn kind(why: &Why) -> &'static str {
+    match why {
+        Why::FollowUp { .. } => "follow-up",
+        Why::Start { .. } => "start",
+    }
+}
+
+/// A send's `line` for the log: an error when a try failed.
+fn logged(line: String, failed: bool) -> Result<String, ObjectError> {
+    if failed {
+        Err(ObjectError::FollowUp(line))
+    } else {
+        Ok(line)
+    }
+}
+
+/// The pair opted out at `now`: a new copy of the conversation, newer than what was asked
+/// before it.
+pub(super) fn opted_out_at(record: &mut Record, now: u64) {
+    record.standing.opted_out = Some(now);
+    record.seq = record.seq.saturating_add(1);
+}
+
+/// Every message of a send joins the deliveries the record tracks.
+fn track_all(record: &mut Record, sids: &[String], now: u64) {
+    for sid in sids {
+        record.standing.track(sid, now);
+    }
+}
+
+/// A started conversation's record: the `previous` one reset (its MessageSid window and
+/// standing kept), or a new one, with the state the opening left.
+fn restarted(previous: Option<Record>, state: SavedState, now: u64) -> Record {
+    let reset = previous.map(|r| r.reset("", Reply::none(), now));
+    let mut record = reset.unwrap_or_default();
+    record.state = state;
+    record
 }
 
 /// A message we sent on our own, as a turn: no inbound text, our Message SID.

@@ -2,7 +2,6 @@
 //! for a repeat with the same idempotency key (feature `objects`).
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -14,7 +13,7 @@ use super::store::ObjectStore;
 use super::window::OUTSIDE_WINDOW;
 use crate::object_calls::{ObjectError, StartCall};
 
-use crate::conversation::{Context, Reply, SavedState, Start};
+use crate::conversation::{Reply, SavedState, Start};
 use crate::record::Record;
 use crate::storage::Store;
 use crate::twilio::messages::SendError;
@@ -54,12 +53,16 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if let Some(answer) = self.kept_answer(key).await? {
             return Ok(answer);
         }
-        if let Some(outgoing) = self.load_outgoing().await? {
-            if start_key(&outgoing.why) == Some(key.as_str()) {
-                return self.repeat_pending(call, outgoing).await;
-            }
+        if let Some(outgoing) = self.in_flight_start(key).await? {
+            return self.repeat_pending(call, outgoing).await;
         }
         self.start_new(call, fields).await
+    }
+
+    /// The send in flight, when it is the start with idempotency key `key`.
+    async fn in_flight_start(&self, key: &str) -> Result<Option<Outgoing>, ObjectError> {
+        let outgoing = self.load_outgoing().await?;
+        Ok(outgoing.filter(|o| start_key(&o.why) == Some(key)))
     }
 
     /// A start not seen before: refused, or its opening sent.
@@ -68,13 +71,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         call: &StartCall,
         fields: Map<String, Value>,
     ) -> Result<Answer, ObjectError> {
-        // The person's reply will come To our number From theirs.
-        let stored_pair = StoredPair {
-            account_sid: call.account_sid.clone(),
-            to: call.from.clone(),
-            from: call.to.clone(),
-            origin: call.origin.clone(),
-        };
+        let stored_pair = replying_pair(call);
         let pair = stored_pair.pair();
         let previous = self.load_record(&pair).await?;
         let replace = fields.get("replace") == Some(&Value::Bool(true));
@@ -90,10 +87,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok(problem(422, OUTSIDE_WINDOW));
         };
         self.save_pair(&pair, &call.origin).await?;
-        let why = Why::Start {
-            key: call.idempotency_key.clone(),
-        };
-        let outgoing = Outgoing::new(why, forms, reply, state);
+        let outgoing = Outgoing::new(start_why(call), forms, reply, state);
         let what = self.proceed(&stored_pair, outgoing).await;
         self.answer_start(call, what).await
     }
@@ -140,11 +134,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             )));
         }
         if let Some(outgoing) = self.load_outgoing().await? {
-            let body = serde_json::json!({
-                "error": "a message to this person is still being sent",
-                "send": outgoing.id,
-            });
-            return Ok(Some((409, body.to_string())));
+            return Ok(Some(still_sending(&outgoing)));
         }
         Ok(previous.and_then(|record| in_progress(record, replace)))
     }
@@ -161,10 +151,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             from: call.from.clone(),
             fields,
         };
-        let ctx = Context::new(self.rt.vars, Rc::clone(&self.rt.http), self.now()).for_message(
-            &call.account_sid,
-            &format!("start:{}", call.idempotency_key),
-        );
+        let id = format!("start:{}", call.idempotency_key);
+        let ctx = self.context(&call.account_sid, &id);
         let mut state = SavedState::default();
         let ran = self
             .setup
@@ -216,13 +204,45 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
 /// [`MAX_STARTS_KEPT`] (leaving room for one more).
 fn forget_old(starts: &mut BTreeMap<String, StartAnswer>, now: u64) {
     starts.retain(|_, a| a.at.saturating_add(START_KEY_SECONDS) > now);
-    while starts.len() >= MAX_STARTS_KEPT {
-        let oldest = starts.iter().min_by_key(|(_, a)| a.at);
-        let Some(oldest) = oldest.map(|(k, _)| k.clone()) else {
-            break;
-        };
+    while let Some(oldest) = oldest_beyond_room(starts) {
         starts.remove(&oldest);
     }
+}
+
+/// The key of the oldest answer while there is no room for one more.
+fn oldest_beyond_room(starts: &BTreeMap<String, StartAnswer>) -> Option<String> {
+    if starts.len() < MAX_STARTS_KEPT {
+        return None;
+    }
+    let oldest = starts.iter().min_by_key(|(_, a)| a.at);
+    oldest.map(|(k, _)| k.clone())
+}
+
+/// The pair a start opens, as the object keeps it: the person's reply will come To our
+/// number From theirs.
+fn replying_pair(call: &StartCall) -> StoredPair {
+    StoredPair {
+        account_sid: call.account_sid.clone(),
+        to: call.from.clone(),
+        from: call.to.clone(),
+        origin: call.origin.clone(),
+    }
+}
+
+/// What the start's send is for: this start, by its idempotency key.
+fn start_why(call: &StartCall) -> Why {
+    Why::Start {
+        key: call.idempotency_key.clone(),
+    }
+}
+
+/// The refusal of a start while a message to the person is still on its way.
+fn still_sending(outgoing: &Outgoing) -> Answer {
+    let body = serde_json::json!({
+        "error": "a message to this person is still being sent",
+        "send": outgoing.id,
+    });
+    (409, body.to_string())
 }
 
 /// The idempotency key of a start.

@@ -74,7 +74,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let Some(mut outgoing) = in_flight else {
             return Ok(None);
         };
-        if !matches!(outgoing.why, Why::Start { .. }) || !outgoing.unsure() {
+        if !is_unsure_start(&outgoing) {
             return Ok(Some(outgoing));
         }
         // Its SID is Twilio's to tell (the status callback, or the list): unknown here.
@@ -86,13 +86,20 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     /// A newer message came: a follow-up on its way (`in_flight`) is not sent again (what
     /// may have gone out is still confirmed).
     async fn stale_follow_up(&self, in_flight: Option<Outgoing>) -> Result<(), ObjectError> {
-        let Some(mut outgoing) = in_flight else {
+        let Some(mut outgoing) = in_flight.filter(is_fresh_follow_up) else {
             return Ok(());
         };
-        if matches!(outgoing.why, Why::FollowUp { .. }) && !outgoing.stale {
-            outgoing.stale = true;
-            self.save_outgoing(&outgoing).await?;
-        }
-        Ok(())
+        outgoing.stale = true;
+        self.save_outgoing(&outgoing).await
     }
+}
+
+/// A start's opening Twilio may have without the object knowing.
+fn is_unsure_start(outgoing: &Outgoing) -> bool {
+    matches!(outgoing.why, Why::Start { .. }) && outgoing.unsure()
+}
+
+/// A follow-up on its way that no newer message has made stale yet.
+fn is_fresh_follow_up(outgoing: &Outgoing) -> bool {
+    matches!(outgoing.why, Why::FollowUp { .. }) && !outgoing.stale
 }

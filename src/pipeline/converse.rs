@@ -44,43 +44,66 @@ pub(super) async fn converse(
         return Conversed::reset(&record, sid, ctx.now());
     }
     record.count_message(sid, ctx.now());
-    let intent = match intent {
-        Intent::Message if record.opted_out() && message.body.trim().eq_ignore_ascii_case(YES) => {
-            Intent::OptIn
-        }
+    let intent = opting_in(intent, &record, message);
+    let (outcome, ran) = answer(setup, message, intent, &mut record, ctx).await;
+    let turn = turn(message, &ran.answer, ctx.now());
+    record.answered(turn, setup.config.storage.history);
+    Conversed::counted(outcome, record, ran)
+}
+
+/// `YES` from a person who opted out opts them in; from anyone else it is a message.
+fn opting_in(intent: Intent, record: &Record, message: &InboundMessage) -> Intent {
+    let yes = record.opted_out() && message.body.trim().eq_ignore_ascii_case(YES);
+    match intent {
+        Intent::Message if yes => Intent::OptIn,
         other => other,
-    };
-    let (outcome, ran) = match intent {
-        Intent::OptOut => {
-            record.standing.opted_out = Some(ctx.now());
-            (Outcome::OptOut, Ran::silent())
-        }
-        Intent::OptIn => {
-            record.standing.opted_out = None;
-            let reply = setup.config.opt_in_reply.as_deref().map(Reply::text);
-            (Outcome::OptIn, Ran::saying(reply.unwrap_or_default()))
-        }
-        Intent::Help => {
-            let reply = setup.config.help_reply.as_deref().map(Reply::text);
-            (Outcome::Help, Ran::saying(reply.unwrap_or_default()))
-        }
+    }
+}
+
+/// The answer to a counted message: a keyword's rule, silence for an opted-out person, or
+/// the conversation's reply.
+async fn answer(
+    setup: &Setup,
+    message: &InboundMessage,
+    intent: Intent,
+    record: &mut Record,
+    ctx: &Context<'_>,
+) -> (Outcome, Ran<Reply>) {
+    let config = &setup.config;
+    match intent {
+        Intent::OptOut => opt_out(record, ctx.now()),
+        Intent::OptIn => opt_in(record, config.opt_in_reply.as_deref()),
+        Intent::Help => (Outcome::Help, configured(config.help_reply.as_deref())),
         // Nothing of an opted-out person's reaches the conversation until they opt in.
         _ if record.opted_out() => (Outcome::OptedOut, Ran::silent()),
-        _ => (Outcome::Reply, run(setup, message, &mut record, ctx).await),
-    };
-    let turn = Turn {
-        at: ctx.now(),
-        message_sid: sid.to_string(),
+        _ => (Outcome::Reply, run(setup, message, record, ctx).await),
+    }
+}
+
+/// An opt-out keyword: the pair opted out from `now`, and no answer (Twilio gives one).
+fn opt_out(record: &mut Record, now: u64) -> (Outcome, Ran<Reply>) {
+    record.standing.opted_out = Some(now);
+    (Outcome::OptOut, Ran::silent())
+}
+
+/// An opt-in keyword: the opt-out cleared, and `OPT_IN_REPLY` when it is set.
+fn opt_in(record: &mut Record, reply: Option<&str>) -> (Outcome, Ran<Reply>) {
+    record.standing.opted_out = None;
+    (Outcome::OptIn, configured(reply))
+}
+
+/// A keyword's configured reply (`OPT_IN_REPLY`, `HELP_REPLY`): nothing when it is unset.
+fn configured(reply: Option<&str>) -> Ran<Reply> {
+    Ran::saying(reply.map(Reply::text).unwrap_or_default())
+}
+
+/// The turn the record keeps of this message and its answer, for the history and retries.
+fn turn(message: &InboundMessage, answer: &Reply, now: u64) -> Turn {
+    Turn {
+        at: now,
+        message_sid: message.sid().to_string(),
         inbound: message.body.clone(),
-        reply: ran.answer.clone(),
-    };
-    record.answered(turn, setup.config.storage.history);
-    Conversed {
-        outcome,
-        record,
-        reply: ran.answer,
-        change: Change::Counted,
-        state_error: ran.state_error,
+        reply: answer.clone(),
     }
 }
 
@@ -104,36 +127,60 @@ async fn run(
 }
 
 impl Conversed {
+    /// A counted message's record and reply, and the state that did not serialise, if any.
+    fn counted(outcome: Outcome, record: Record, ran: Ran<Reply>) -> Conversed {
+        Conversed {
+            outcome,
+            record,
+            reply: ran.answer,
+            change: Change::Counted,
+            state_error: ran.state_error,
+        }
+    }
+
     /// The answer to a message already seen in the loaded record or the isolate's memory,
     /// when it is one: the same answer, nothing changed.
     fn retry(loaded: &Loaded, sid: &str) -> Option<Conversed> {
-        let seen = [Some(&loaded.record), loaded.remembered.as_deref()]
-            .into_iter()
-            .flatten()
-            .find(|r| r.has_seen(sid))?;
-        Some(Conversed {
-            outcome: Outcome::Retry,
-            reply: seen.answer_to(sid).cloned().unwrap_or_default(),
-            record: seen.clone(),
-            change: Change::Unchanged,
-            state_error: None,
-        })
+        let seen = seen_in(loaded, sid)?;
+        let reply = seen.answer_to(sid).cloned().unwrap_or_default();
+        let same = Conversed::not_run(Outcome::Retry, seen.clone(), reply, Change::Unchanged);
+        Some(same)
     }
 
     /// The reset keyword: the conversation forgotten, but not the messages it saw nor the
     /// pair's standing. An opted-out person is not answered.
     fn reset(record: &Record, sid: &str, now: u64) -> Conversed {
-        let reply = if record.opted_out() {
-            Reply::none()
-        } else {
-            Reply::text(RESET_REPLY)
-        };
+        let reply = reset_reply(record);
+        let record = record.reset(sid, reply.clone(), now);
+        Conversed::not_run(Outcome::Reset, record, reply, Change::Reset)
+    }
+
+    /// An answer the conversation did not run for (a retry, a reset): no state of its own
+    /// can have failed to serialise.
+    fn not_run(outcome: Outcome, record: Record, reply: Reply, change: Change) -> Conversed {
         Conversed {
-            outcome: Outcome::Reset,
-            record: record.reset(sid, reply.clone(), now),
+            outcome,
+            record,
             reply,
-            change: Change::Reset,
+            change,
             state_error: None,
         }
+    }
+}
+
+/// The copy that saw `sid` already, the loaded record's or the isolate memory's, if any.
+fn seen_in<'l>(loaded: &'l Loaded, sid: &str) -> Option<&'l Record> {
+    [Some(&loaded.record), loaded.remembered.as_deref()]
+        .into_iter()
+        .flatten()
+        .find(|r| r.has_seen(sid))
+}
+
+/// The reply to the reset keyword: none for an opted-out person.
+fn reset_reply(record: &Record) -> Reply {
+    if record.opted_out() {
+        Reply::none()
+    } else {
+        Reply::text(RESET_REPLY)
     }
 }

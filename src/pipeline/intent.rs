@@ -46,24 +46,33 @@ pub(crate) enum Intent {
 
 impl Intent {
     pub(crate) fn of(message: &InboundMessage, config: &Config) -> Intent {
-        let word = message.body.trim();
-        let is = |keywords: &[&str]| keywords.iter().any(|k| k.eq_ignore_ascii_case(word));
-        // With Advanced Opt-Out, Twilio names the keyword's kind whatever its wording.
-        let kind = message.opt_out_type.as_deref().unwrap_or("");
         if message.is_status_callback() {
             Intent::StatusCallback
-        } else if word.eq_ignore_ascii_case(&config.reset_keyword) {
+        } else {
+            Intent::keyword(message, config)
+        }
+    }
+
+    /// What a message's word (or Twilio's name for its kind) asks for.
+    fn keyword(message: &InboundMessage, config: &Config) -> Intent {
+        let word = message.body.trim();
+        // With Advanced Opt-Out, Twilio names the keyword's kind whatever its wording.
+        let kind = message.opt_out_type.as_deref().unwrap_or("");
+        if word.eq_ignore_ascii_case(&config.reset_keyword) {
             Intent::Reset
-        } else if is(STOP_KEYWORDS) || kind.eq_ignore_ascii_case("STOP") {
+        } else if asks(word, kind, STOP_KEYWORDS, "STOP") {
             Intent::OptOut
-        } else if is(START_KEYWORDS) || kind.eq_ignore_ascii_case("START") {
+        } else if asks(word, kind, START_KEYWORDS, "START") {
             Intent::OptIn
-        } else if config.help_reply.is_some()
-            && (is(HELP_KEYWORDS) || kind.eq_ignore_ascii_case("HELP"))
-        {
+        } else if config.help_reply.is_some() && asks(word, kind, HELP_KEYWORDS, "HELP") {
             Intent::Help
         } else {
             Intent::Message
         }
     }
+}
+
+/// Whether `word` is one of `keywords`, or Twilio named the message's kind `name`.
+fn asks(word: &str, kind: &str, keywords: &[&str], name: &str) -> bool {
+    keywords.iter().any(|k| k.eq_ignore_ascii_case(word)) || kind.eq_ignore_ascii_case(name)
 }

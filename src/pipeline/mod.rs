@@ -5,20 +5,22 @@
 
 use std::rc::Rc;
 
+use crate::config::Config;
 use crate::conversation::Context;
 use crate::conversation::InboundMessage;
 use crate::mask::mask_number;
 use crate::record::{Pair, Record};
 use crate::response::{Handled, LogEvent};
-use crate::storage::{Change, Storage, Store};
+use crate::seal::SealError;
+use crate::storage::{Change, Loaded, Storage, Store};
 use crate::twilio::{segments, twiml};
 
 mod converse;
 mod intent;
 mod runtime;
 
-use converse::converse;
 pub use converse::RESET_REPLY;
+use converse::{converse, Conversed};
 pub(crate) use intent::Intent;
 pub use runtime::{Runtime, Setup};
 
@@ -33,48 +35,78 @@ pub(crate) async fn respond<S: Store>(
     rt: &Runtime<'_, S>,
     object: Option<Option<Record>>,
 ) -> (Handled, Done) {
-    let config = &setup.config;
+    let storage = storage_for(&setup.config, message, rt, object);
+    let mut loaded = storage.load(cookie).await;
+    let ctx = context_for(&setup.config, message, rt);
+    let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
+    let saved = storage.save(&done.record, done.change, &loaded);
+    let log = log_of(message, loaded, &mut done, saved.error);
+    let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
+    handled.writes = saved.writes;
+    handled.after_reply = ctx.take_after_reply();
+    handled.response.dev_fetches = ctx.take_recorded();
+    (handled, Done::of(done))
+}
+
+/// The pair's storage for this webhook: inside the pair's object, the record it keeps; with
+/// the state API and no objects, KV read even when the cookie holds the record (the API may
+/// have changed it).
+fn storage_for<'a, S: Store>(
+    config: &'a Config,
+    message: &'a InboundMessage,
+    rt: &Runtime<'a, S>,
+    object: Option<Option<Record>>,
+) -> Storage<'a, S> {
     let mut storage = Storage::new(&config.storage, Pair::of(message), rt.now, rt.kv, rt.memory);
     if let Some(stored) = object {
         storage = storage.in_object(stored);
     }
     #[cfg(state_api)]
-    if config.admin.is_some() && rt.objects.is_none() {
+    if api_changes_kv(config, rt) {
         storage = storage.reading_kv_always();
     }
-    let mut loaded = storage.load(cookie).await;
-    let mut ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
+    storage
+}
+
+/// Whether the state API may change the pair's KV entry behind the cookie's back: it is
+/// enabled and no objects keep the records.
+#[cfg(state_api)]
+fn api_changes_kv<S>(config: &Config, rt: &Runtime<'_, S>) -> bool {
+    config.admin.is_some() && rt.objects.is_none()
+}
+
+/// The conversation's context for this message, recording its fetches with
+/// `DEV_RECORD_FETCHES`.
+fn context_for<'a, S>(
+    config: &Config,
+    message: &InboundMessage,
+    rt: &Runtime<'a, S>,
+) -> Context<'a> {
+    let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
         .for_message(message.account(), message.sid());
     if config.dev_record_fetches {
-        ctx = ctx.recording();
+        ctx.recording()
+    } else {
+        ctx
     }
-    let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
-    let saved = storage.save(&done.record, done.change, &loaded);
+}
 
-    let log = LogEvent {
+/// The webhook's log line: what was loaded, counted and saved, and what failed on the way.
+fn log_of(
+    message: &InboundMessage,
+    loaded: Loaded,
+    done: &mut Conversed,
+    seal_error: Option<SealError>,
+) -> LogEvent {
+    LogEvent {
         source: loaded.source,
         count: Some(done.record.count),
         kv_error: loaded.kv_error,
-        seal_error: saved.error,
+        seal_error,
         state_error: done.state_error.take(),
         segments: segments::reply_segments(&done.reply),
         ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
-    };
-    let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
-    handled.writes = saved.writes;
-    handled.after_reply = ctx.take_after_reply();
-    handled.response.dev_fetches = ctx.take_recorded();
-    let follow_up = (done.change == Change::Counted)
-        .then(|| done.reply.follow_up())
-        .flatten();
-    (
-        handled,
-        Done {
-            record: done.record,
-            change: done.change,
-            follow_up,
-        },
-    )
+    }
 }
 
 /// What the webhook left, for the pair's Durable Object to keep.
@@ -86,4 +118,24 @@ pub(crate) struct Done {
     pub change: Change,
     /// Seconds after which the conversation asked to follow up.
     pub follow_up: Option<u64>,
+}
+
+impl Done {
+    /// What the object keeps of a conversed message: the record, the change, and the
+    /// follow-up a counted reply asked for.
+    fn of(done: Conversed) -> Done {
+        Done {
+            follow_up: follow_up(&done),
+            record: done.record,
+            change: done.change,
+        }
+    }
+}
+
+/// The follow-up the reply asked for, when the message was counted (a retry's or a reset's
+/// asks nothing new).
+fn follow_up(done: &Conversed) -> Option<u64> {
+    (done.change == Change::Counted)
+        .then(|| done.reply.follow_up())
+        .flatten()
 }

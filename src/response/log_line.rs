@@ -1,0 +1,79 @@
+//! The log line: one line of JSON per request, for `wrangler tail`, written field by field
+//! (strings escaped by serde_json): a derived `Serialize` for the line was 0.4 KB of every
+//! worker's gzipped wasm.
+
+use std::fmt::Write;
+
+use super::{json_string, LogEvent};
+use crate::twilio::segments::Segments;
+
+impl LogEvent {
+    /// One line of JSON, for `wrangler tail`.
+    ///
+    /// Written field by field (strings escaped by serde_json): a derived `Serialize` for the
+    /// line was 0.4 KB of every worker's gzipped wasm.
+    pub fn to_json(&self, status: u16, elapsed_ms: u64) -> String {
+        let mut line = self.head(status);
+        self.push_errors(&mut line);
+        self.push_segments(&mut line);
+        let _ = write!(line, ",\"ms\":{elapsed_ms}}}");
+        line
+    }
+
+    /// The fields every line has: the outcome, the status, the source, the count and the
+    /// sender (`null` when unknown).
+    fn head(&self, status: u16) -> String {
+        format!(
+            "{{\"event\":\"webhook\",\"outcome\":{},\"status\":{status},\"source\":{},\"count\":{},\"from\":{}",
+            json_string(self.outcome.name()),
+            or_null(self.source.map(|s| json_string(s.name()))),
+            or_null(self.count.map(|c| c.to_string())),
+            or_null(self.from.as_deref().map(json_string)),
+        )
+    }
+
+    /// Each error that happened, a field of its own: none when none did.
+    fn push_errors(&self, line: &mut String) {
+        for (name, error) in self.errors() {
+            if let Some(error) = error {
+                let _ = write!(line, ",\"{name}\":{}", json_string(&error));
+            }
+        }
+    }
+
+    /// The errors, by the names the line gives them.
+    fn errors(&self) -> [(&'static str, Option<String>); 4] {
+        [
+            ("kv_error", self.kv_error.as_ref().map(ToString::to_string)),
+            (
+                "object_error",
+                self.object_error.as_ref().map(ToString::to_string),
+            ),
+            ("seal_error", self.seal_error.map(|e| e.to_string())),
+            (
+                "state_error",
+                self.state_error.as_ref().map(ToString::to_string),
+            ),
+        ]
+    }
+
+    /// What each message of the answer costs, when anything is sent.
+    fn push_segments(&self, line: &mut String) {
+        if self.segments.is_empty() {
+            return;
+        }
+        let costs: Vec<String> = self.segments.iter().map(segment_json).collect();
+        let _ = write!(line, ",\"segments\":[{}]", costs.join(","));
+    }
+}
+
+/// One message's cost: its encoding, segments and units.
+fn segment_json(s: &Segments) -> String {
+    let (encoding, count, units) = (s.encoding.name(), s.count, s.units);
+    format!("{{\"encoding\":\"{encoding}\",\"count\":{count},\"units\":{units}}}")
+}
+
+/// A field's JSON, or `null` when there is none.
+fn or_null(s: Option<String>) -> String {
+    s.unwrap_or_else(|| "null".into())
+}
