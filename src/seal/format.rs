@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{legacy, OpenError, Opened, Place, Pointer, Purpose};
+use super::{legacy, OpenError, Opened, Place, Pointer, Purpose, PURPOSES};
 use crate::conversation::Standing;
 use crate::record::Record;
 
@@ -64,40 +64,16 @@ pub(super) struct Format {
 
 impl Format {
     pub(super) fn parse(header: &str, place: Place) -> Result<Format, OpenError> {
-        let allowed = |purpose: Purpose| match place {
-            Place::Cookie => matches!(purpose, Purpose::Cookie | Purpose::Pointer),
-            Place::Kv => purpose == Purpose::Kv,
-            Place::Object => purpose == Purpose::Object,
-        };
         let (purpose, encrypted, legacy) = match header {
             // The first release: one format for cookies and KV values alike.
             "v1" | "e1" if place != Place::Object => (None, header == "e1", true),
             "p1" => (Some(Purpose::Pointer), false, true),
             _ => {
-                let mut chars = header.chars();
-                let (Some('2'), Some(p), Some(e), None) =
-                    (chars.next(), chars.next(), chars.next(), chars.next())
-                else {
-                    return Err(OpenError::UnknownVersion);
-                };
-                let purpose = [
-                    Purpose::Cookie,
-                    Purpose::Pointer,
-                    Purpose::Kv,
-                    Purpose::Object,
-                ]
-                .into_iter()
-                .find(|purpose| purpose.letter() == p)
-                .ok_or(OpenError::UnknownVersion)?;
-                let encrypted = match e {
-                    's' => false,
-                    'e' => true,
-                    _ => return Err(OpenError::UnknownVersion),
-                };
+                let (purpose, encrypted) = parse_current(header)?;
                 (Some(purpose), encrypted, false)
             }
         };
-        if purpose.is_some_and(|p| !allowed(p)) {
+        if purpose.is_some_and(|p| !place.allows(p)) {
             return Err(OpenError::UnknownVersion);
         }
         Ok(Format {
@@ -108,29 +84,83 @@ impl Format {
     }
 
     pub(super) fn decode(&self, plain: &[u8]) -> Result<(u64, Opened), OpenError> {
-        let bad = |_| OpenError::BadPayload;
-        Ok(match (self.pointer, self.legacy) {
-            (false, false) => {
-                let ((exp, mut record), standing) = take_with_standing::<(u64, Record)>(plain)?;
-                record.stand(standing);
-                (exp, Opened::Record(record))
-            }
-            (true, false) => {
-                let (PointerPayload(exp, key, mut summary), standing) = take_with_standing(plain)?;
-                summary.stand(standing);
-                let key = key.to_string();
-                (exp, Opened::Pointer(Pointer { key, summary }))
-            }
-            (false, true) => {
-                let (exp, old): (u64, legacy::State) = postcard::from_bytes(plain).map_err(bad)?;
-                (exp, Opened::Record(old.into()))
-            }
-            (true, true) => {
-                let legacy::PointerPayload(exp, key, old) =
-                    postcard::from_bytes(plain).map_err(bad)?;
-                let summary = old.into();
-                (exp, Opened::Pointer(Pointer { key, summary }))
-            }
-        })
+        match (self.pointer, self.legacy) {
+            (false, false) => decode_record(plain),
+            (true, false) => decode_pointer(plain),
+            (false, true) => decode_legacy_record(plain),
+            (true, true) => decode_legacy_pointer(plain),
+        }
     }
+}
+
+/// Today's header, `2` and the purpose's and the protection's letters: the purpose, and
+/// whether it is encrypted.
+fn parse_current(header: &str) -> Result<(Purpose, bool), OpenError> {
+    let mut chars = header.chars();
+    let (Some('2'), Some(p), Some(e), None) =
+        (chars.next(), chars.next(), chars.next(), chars.next())
+    else {
+        return Err(OpenError::UnknownVersion);
+    };
+    let purpose = Purpose::from_letter(p).ok_or(OpenError::UnknownVersion)?;
+    Ok((purpose, encrypted(e)?))
+}
+
+/// Whether the protection's letter says encrypted (`e`) or signed (`s`).
+fn encrypted(protection: char) -> Result<bool, OpenError> {
+    match protection {
+        's' => Ok(false),
+        'e' => Ok(true),
+        _ => Err(OpenError::UnknownVersion),
+    }
+}
+
+impl Purpose {
+    /// The purpose a header's letter names.
+    fn from_letter(letter: char) -> Option<Purpose> {
+        PURPOSES
+            .into_iter()
+            .find(|purpose| purpose.letter() == letter)
+    }
+}
+
+impl Place {
+    /// Whether a value sealed for `purpose` may be found here.
+    fn allows(self, purpose: Purpose) -> bool {
+        match self {
+            Place::Cookie => matches!(purpose, Purpose::Cookie | Purpose::Pointer),
+            Place::Kv => purpose == Purpose::Kv,
+            Place::Object => purpose == Purpose::Object,
+        }
+    }
+}
+
+/// Today's record payload: `(expires_at, record)`, then its standing.
+fn decode_record(plain: &[u8]) -> Result<(u64, Opened), OpenError> {
+    let ((exp, mut record), standing) = take_with_standing::<(u64, Record)>(plain)?;
+    record.stand(standing);
+    Ok((exp, Opened::Record(record)))
+}
+
+/// Today's pointer payload: `(expires_at, kv key, summary)`, then the summary's standing.
+fn decode_pointer(plain: &[u8]) -> Result<(u64, Opened), OpenError> {
+    let (PointerPayload(exp, key, mut summary), standing) = take_with_standing(plain)?;
+    summary.stand(standing);
+    let key = key.to_string();
+    Ok((exp, Opened::Pointer(Pointer { key, summary })))
+}
+
+/// The first release's record payload, upgraded.
+fn decode_legacy_record(plain: &[u8]) -> Result<(u64, Opened), OpenError> {
+    let (exp, old): (u64, legacy::State) =
+        postcard::from_bytes(plain).map_err(|_| OpenError::BadPayload)?;
+    Ok((exp, Opened::Record(old.into())))
+}
+
+/// The first release's pointer payload, its summary upgraded.
+fn decode_legacy_pointer(plain: &[u8]) -> Result<(u64, Opened), OpenError> {
+    let legacy::PointerPayload(exp, key, old) =
+        postcard::from_bytes(plain).map_err(|_| OpenError::BadPayload)?;
+    let summary = old.into();
+    Ok((exp, Opened::Pointer(Pointer { key, summary })))
 }

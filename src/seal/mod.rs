@@ -28,9 +28,6 @@ mod protect;
 
 use std::fmt;
 
-use hmac::Mac;
-use subtle::ConstantTimeEq;
-
 pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
 pub use keys::{SessionKeys, MIN_SECRET_LEN};
 
@@ -70,6 +67,14 @@ impl Purpose {
         }
     }
 }
+
+/// Every purpose, for a header's letter to name one.
+const PURPOSES: [Purpose; 4] = [
+    Purpose::Cookie,
+    Purpose::Pointer,
+    Purpose::Kv,
+    Purpose::Object,
+];
 
 /// Where a value was found, which decides the purposes it may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,35 +216,18 @@ impl SessionKeys {
         pair: &Pair<'_>,
         now: u64,
     ) -> Result<Opened, OpenError> {
-        if sealed.len() > MAX_SEALED_BYTES {
-            return Err(OpenError::Malformed);
-        }
-        let (signed, mac) = sealed.rsplit_once('.').ok_or(OpenError::Malformed)?;
-        let mut parts = signed.splitn(3, '.');
-        let (Some(header), Some(key_id), Some(payload)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(OpenError::Malformed);
-        };
-        let format = Format::parse(header, place)?;
-        let key = self.by_id(key_id).ok_or(OpenError::UnknownKey)?;
+        let parts = Parts::split(sealed)?;
+        let format = Format::parse(parts.header, place)?;
+        let key = self.by_id(parts.key_id).ok_or(OpenError::UnknownKey)?;
         // Room for any tag we make (and a little more, so an overlong one is malformed
         // rather than cut): decoded on the stack.
         let mut mac_buf = [0u8; HMAC_BYTES + 3];
-        let mac_len = crate::b64::from_url_into(mac, &mut mac_buf).ok_or(OpenError::Malformed)?;
-        let mac = &mac_buf[..mac_len];
-        let mut payload = crate::b64::from_url(payload).ok_or(OpenError::Malformed)?;
+        let mac = decode_mac(parts.mac, &mut mac_buf)?;
+        let mut payload = crate::b64::from_url(parts.payload).ok_or(OpenError::Malformed)?;
         let plain = if format.encrypted {
-            key.decrypt(signed, &mut payload, mac, pair)?
+            key.decrypt(parts.signed, &mut payload, mac, pair)?
         } else {
-            if mac.len() != HMAC_BYTES {
-                return Err(OpenError::Malformed);
-            }
-            let tag = key.tag(signed, pair).finalize().into_bytes();
-            // Constant time: how many leading bytes matched must not show in the timing.
-            if !bool::from(tag.as_slice().ct_eq(mac)) {
-                return Err(OpenError::BadMac);
-            }
+            key.verify(parts.signed, mac, pair)?;
             &payload[..]
         };
         let (expires_at, opened) = format.decode(plain)?;
@@ -264,6 +252,46 @@ impl SessionKeys {
             .filter_map(|value| self.open(value, Place::Cookie, pair, now).ok())
             .max_by_key(Opened::seq)
     }
+}
+
+/// The parts of a sealed value, borrowed from it.
+struct Parts<'s> {
+    /// `<header>.<key id>.<payload>`: what the MAC covers.
+    signed: &'s str,
+    header: &'s str,
+    key_id: &'s str,
+    payload: &'s str,
+    mac: &'s str,
+}
+
+impl<'s> Parts<'s> {
+    /// Splits `<header>.<key id>.<payload>.<mac>`; anything else, or anything too long to
+    /// be ours, is malformed.
+    fn split(sealed: &'s str) -> Result<Self, OpenError> {
+        if sealed.len() > MAX_SEALED_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        let (signed, mac) = sealed.rsplit_once('.').ok_or(OpenError::Malformed)?;
+        let mut parts = signed.splitn(3, '.');
+        let (Some(header), Some(key_id), Some(payload)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(OpenError::Malformed);
+        };
+        Ok(Parts {
+            signed,
+            header,
+            key_id,
+            payload,
+            mac,
+        })
+    }
+}
+
+/// The MAC part decoded into `buf`; longer than `buf` is malformed.
+fn decode_mac<'b>(mac: &str, buf: &'b mut [u8; HMAC_BYTES + 3]) -> Result<&'b [u8], OpenError> {
+    let len = crate::b64::from_url_into(mac, buf).ok_or(OpenError::Malformed)?;
+    Ok(&buf[..len])
 }
 
 /// A fresh, unguessable KV key for a record that outgrew its cookie; `None` only when the

@@ -5,9 +5,10 @@ use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{Nonce, Tag};
 use hmac::Mac;
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use super::keys::{self, SessionKey};
-use super::{OpenError, Purpose, SealError, NONCE_BYTES, TAG_BYTES};
+use super::{OpenError, Purpose, SealError, HMAC_BYTES, NONCE_BYTES, TAG_BYTES};
 use crate::fields::length_prefixed;
 use crate::record::Pair;
 
@@ -21,11 +22,28 @@ pub(super) fn payload<T: Serialize>(value: &T, encrypt: bool) -> Result<Vec<u8>,
     if !encrypt {
         return Ok(plain);
     }
-    // One copy: postcard's `to_extend` would push the bytes one at a time.
+    Ok(with_nonce_room(&plain))
+}
+
+/// Room for the nonce, then `plain`, in one copy: postcard's `to_extend` would push the
+/// bytes one at a time.
+fn with_nonce_room(plain: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(NONCE_BYTES + plain.len());
     buf.extend_from_slice(&[0; NONCE_BYTES]);
-    buf.extend_from_slice(&plain);
-    Ok(buf)
+    buf.extend_from_slice(plain);
+    buf
+}
+
+/// Writes a fresh nonce into `room`. A nonce must never repeat under one key: 96 random bits
+/// make that negligible. Without randomness we would rather not seal at all.
+fn fill_nonce(room: &mut [u8]) -> Result<Nonce, SealError> {
+    getrandom::fill(room).map_err(|_| SealError::NoRandomness)?;
+    Nonce::try_from(&*room).map_err(|_| SealError::Encode)
+}
+
+/// The pair's fields in the order the MAC and the AAD cover them.
+fn pair_fields<'p>(pair: &Pair<'p>) -> [&'p str; 3] {
+    [pair.account_sid, pair.to, pair.from]
 }
 
 impl SessionKey {
@@ -73,10 +91,7 @@ impl SessionKey {
             return Err(SealError::Encode);
         }
         let (nonce, plaintext) = buf.split_at_mut(NONCE_BYTES);
-        // A nonce must never repeat under one key: 96 random bits make that negligible.
-        // Without randomness we would rather not seal at all.
-        getrandom::fill(nonce).map_err(|_| SealError::NoRandomness)?;
-        let nonce = Nonce::try_from(&*nonce).map_err(|_| SealError::Encode)?;
+        let nonce = fill_nonce(nonce)?;
         let mut sealed = self.start(header, (NONCE_BYTES + plaintext.len()) * 4 / 3);
         let aad = associated_data(&sealed, pair);
         let tag = self
@@ -103,8 +118,7 @@ impl SessionKey {
         if tag.len() != TAG_BYTES || payload.len() < NONCE_BYTES {
             return Err(OpenError::Malformed);
         }
-        let header_len = signed.find('.').ok_or(OpenError::Malformed)? + 1 + self.id.len() + 1;
-        let aad = associated_data(signed.get(..header_len).ok_or(OpenError::Malformed)?, pair);
+        let aad = associated_data(self.aad_header(signed)?, pair);
         let (nonce, ciphertext) = payload.split_at_mut(NONCE_BYTES);
         let nonce = Nonce::try_from(&*nonce).map_err(|_| OpenError::Malformed)?;
         self.aead
@@ -113,22 +127,43 @@ impl SessionKey {
         Ok(ciphertext)
     }
 
+    /// `<header>.<kid>.` of `signed`: the part of it the AAD covers.
+    fn aad_header<'s>(&self, signed: &'s str) -> Result<&'s str, OpenError> {
+        let header_len = signed.find('.').ok_or(OpenError::Malformed)? + 1 + self.id.len() + 1;
+        signed.get(..header_len).ok_or(OpenError::Malformed)
+    }
+
+    /// Checks a signed value's HMAC over `signed` and the pair.
+    pub(super) fn verify(
+        &self,
+        signed: &str,
+        mac: &[u8],
+        pair: &Pair<'_>,
+    ) -> Result<(), OpenError> {
+        if mac.len() != HMAC_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        let tag = self.tag(signed, pair).finalize().into_bytes();
+        // Constant time: how many leading bytes matched must not show in the timing.
+        if !bool::from(tag.as_slice().ct_eq(mac)) {
+            return Err(OpenError::BadMac);
+        }
+        Ok(())
+    }
+
     /// The MAC state over the signed part and the pair.
-    pub(super) fn tag(&self, signed: &str, pair: &Pair<'_>) -> keys::HmacSha256 {
+    fn tag(&self, signed: &str, pair: &Pair<'_>) -> keys::HmacSha256 {
         let mut mac = self.mac.clone();
         mac.update(signed.as_bytes());
-        length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
-            mac.update(bytes)
-        });
+        length_prefixed(pair_fields(pair), |bytes| mac.update(bytes));
         mac
     }
 }
 
+/// The AEAD's associated data: `header` (`<header>.<kid>.`) and the pair.
 fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
     let mut aad = Vec::with_capacity(header.len() + 96);
     aad.extend_from_slice(header.as_bytes());
-    length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
-        aad.extend_from_slice(bytes)
-    });
+    length_prefixed(pair_fields(pair), |bytes| aad.extend_from_slice(bytes));
     aad
 }
