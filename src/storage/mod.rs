@@ -222,54 +222,74 @@ impl<'a, S: Store> Storage<'a, S> {
     /// and nothing newer is remembered; KV is read only without a usable cookie, or for a
     /// spilled record. Faults are logged and read as "nothing there".
     pub async fn load(&self, cookie_header: Option<&str>) -> Loaded {
-        let keys = &self.settings.keys;
-        let opened = cookie_header.and_then(|h| keys.open_cookie_header(h, &self.pair, self.now));
         let mut loaded = Loaded::default();
-        let mut best: Option<Record> = match opened {
-            Some(Opened::Record(record)) => Some(record),
-            Some(Opened::Pointer(pointer)) => {
+        let mut best = self.open_cookie(cookie_header, &mut loaded);
+        loaded.source = best.as_ref().map(|_| Source::Cookie);
+        if let Some(stored) = self.object_copy(best.as_ref()) {
+            loaded.record = stored.clone();
+            loaded.source = Some(Source::Object);
+            return loaded;
+        }
+        if best.is_none() || loaded.spill_key.is_some() || self.kv_always {
+            self.take_newer_from_kv(&mut best, &mut loaded).await;
+        }
+        loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
+        self.take_newer_from_memory(&mut best, &mut loaded);
+        loaded.record = best.unwrap_or_default();
+        loaded.source = Some(loaded.source.unwrap_or(Source::New));
+        loaded
+    }
+
+    /// The record the cookie holds, or the summary it points at (the pointer's spill key
+    /// goes to `loaded`).
+    fn open_cookie(&self, cookie_header: Option<&str>, loaded: &mut Loaded) -> Option<Record> {
+        let keys = &self.settings.keys;
+        match cookie_header.and_then(|h| keys.open_cookie_header(h, &self.pair, self.now))? {
+            Opened::Record(record) => Some(record),
+            Opened::Pointer(pointer) => {
                 loaded.spill_key = Some(pointer.key);
                 Some(pointer.summary)
             }
-            None => None,
+        }
+    }
+
+    /// Inside the pair's object, its copy unless the cookie's is newer.
+    fn object_copy(&self, cookie: Option<&Record>) -> Option<&Record> {
+        let Some(Some(stored)) = &self.object else {
+            return None;
         };
-        loaded.source = best.as_ref().map(|_| Source::Cookie);
-        if let Some(Some(stored)) = &self.object {
-            if best.as_ref().is_none_or(|b| stored.seq >= b.seq) {
-                loaded.record = stored.clone();
-                loaded.source = Some(Source::Object);
-                return loaded;
-            }
+        cookie.is_none_or(|b| stored.seq >= b.seq).then_some(stored)
+    }
+
+    /// Takes KV's record when it is newer than `best` (and notes a failed read).
+    async fn take_newer_from_kv(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
+        let Some(kv) = self.kv else {
+            return;
+        };
+        let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
+        loaded.kv_error = error;
+        // A pointer newer than anything KV returned means KV has not caught up: go
+        // on from the pointer's summary, which keeps the count exact. A cookie that
+        // holds the record gives way only to a newer entry (one the state API wrote).
+        let cookie_record = loaded.spill_key.is_none() && best.is_some();
+        let newer = |f: &Record, b: &Record| f.seq > b.seq || (!cookie_record && f.seq == b.seq);
+        if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| newer(f, b))) {
+            *best = Some(found);
+            loaded.source = Some(Source::Kv);
         }
-        if best.is_none() || loaded.spill_key.is_some() || self.kv_always {
-            if let Some(kv) = self.kv {
-                let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
-                loaded.kv_error = error;
-                // A pointer newer than anything KV returned means KV has not caught up: go
-                // on from the pointer's summary, which keeps the count exact. A cookie that
-                // holds the record gives way only to a newer entry (one the state API wrote).
-                let cookie_record = loaded.spill_key.is_none() && best.is_some();
-                let newer =
-                    |f: &Record, b: &Record| f.seq > b.seq || (!cookie_record && f.seq == b.seq);
-                if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| newer(f, b))) {
-                    best = Some(found);
-                    loaded.source = Some(Source::Kv);
-                }
-            }
-        }
-        loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
+    }
+
+    /// Takes the isolate's memory of the pair when it is newer than `best` and may stand in.
+    fn take_newer_from_memory(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
         // Without KV a conversation whose cookie is gone starts afresh, as Twilio's cookie
         // life says; memory only takes over a reset's empty record, to keep sequences rising.
         let recoverable = best.is_some() || self.kv.is_some();
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {
-            best = Some(Record::clone(newer));
+            *best = Some(Record::clone(newer));
             loaded.source = Some(Source::Memory);
         }
-        loaded.record = best.unwrap_or_default();
-        loaded.source = Some(loaded.source.unwrap_or(Source::New));
-        loaded
     }
 
     /// The newest record in KV: the spilled record a pointer names, then the pair's entry
@@ -292,19 +312,24 @@ impl<'a, S: Store> Storage<'a, S> {
                 break;
             }
             match kv.get(key).await {
-                Ok(Some(value)) => {
-                    if let Ok(Opened::Record(record)) =
-                        keys.open(&value, Place::Kv, &self.pair, self.now)
-                    {
-                        if best.as_ref().is_none_or(|b| record.seq > b.seq) {
-                            best = Some(record);
-                        }
-                    }
-                }
+                Ok(Some(value)) => self.keep_newer(&value, &mut best),
                 Ok(None) => {}
                 Err(e) => error = Some(e),
             }
         }
         (best, error)
+    }
+
+    /// Keeps the record a KV `value` holds when it is newer than `best`.
+    fn keep_newer(&self, value: &str, best: &mut Option<Record>) {
+        let opened = self
+            .settings
+            .keys
+            .open(value, Place::Kv, &self.pair, self.now);
+        if let Ok(Opened::Record(record)) = opened {
+            if best.as_ref().is_none_or(|b| record.seq > b.seq) {
+                *best = Some(record);
+            }
+        }
     }
 }
