@@ -136,7 +136,7 @@ impl Conversation for Survey {
     ) -> Reply {
         let answer = message.body.trim();
         if answer.eq_ignore_ascii_case("HELP") {
-            return self.help(step);
+            return self.answer_help(step);
         }
         if answer.eq_ignore_ascii_case("BACK") {
             return self.go_back(step);
@@ -196,7 +196,7 @@ fn reminder_after(vars: &Vars<'_>) -> Result<Option<Duration>, ConfigError> {
 impl Survey {
     /// Explains the question `step` is on and repeats it. HELP as the very first text asks
     /// the first question: the answer comes next.
-    fn help(&self, step: &mut Step) -> Reply {
+    fn answer_help(&self, step: &mut Step) -> Reply {
         let text = help(step);
         if *step == Step::Start {
             *step = Step::Name;
