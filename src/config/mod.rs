@@ -140,13 +140,21 @@ impl Config {
     /// Why webhooks are refused when no auth token is configured and unsigned webhooks
     /// were not explicitly allowed; `None` otherwise.
     pub fn missing_token_error(&self) -> Option<ConfigError> {
-        matches!(self.verification, Verification::MissingToken).then(|| {
-            ConfigError::new(
-                "TWILIO_AUTH_TOKEN",
-                "is not set: webhooks cannot be verified (set the secret, or ALLOW_UNSIGNED_WEBHOOKS=true for local tests only)",
-            )
-        })
+        matches!(self.verification, Verification::MissingToken).then(missing_token)
     }
+}
+
+/// No `TWILIO_AUTH_TOKEN`, and what to do about it.
+fn missing_token() -> ConfigError {
+    ConfigError::new(
+        "TWILIO_AUTH_TOKEN",
+        "is not set: webhooks cannot be verified (set the secret, or ALLOW_UNSIGNED_WEBHOOKS=true for local tests only)",
+    )
+}
+
+/// Whether `url` starts with https:// or http://, as every URL setting must.
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::twilio::messages::Credentials;
+
 #[cfg(feature = "objects")]
 use super::whatsapp::whatsapp_template;
 #[cfg(feature = "objects")]
@@ -43,19 +45,20 @@ impl fmt::Debug for Outbound {
 impl Outbound {
     /// Basic-auth credentials for the Messages API of `account_sid`: the API key when set,
     /// else the account and its auth token; `None` when neither is configured.
-    pub fn credentials(&self, account_sid: &str) -> Option<crate::twilio::messages::Credentials> {
-        use crate::twilio::messages::Credentials;
+    pub fn credentials(&self, account_sid: &str) -> Option<Credentials> {
         match (&self.api_key, &self.auth_token) {
-            (Some((sid, secret)), _) => Some(Credentials {
-                user: sid.clone(),
-                password: secret.clone(),
-            }),
-            (None, Some(token)) => Some(Credentials {
-                user: account_sid.to_string(),
-                password: token.clone(),
-            }),
+            (Some((sid, secret)), _) => Some(basic(sid, secret)),
+            (None, Some(token)) => Some(basic(account_sid, token)),
             (None, None) => None,
         }
+    }
+}
+
+/// Basic-auth credentials of `user` and `password`.
+fn basic(user: &str, password: &str) -> Credentials {
+    Credentials {
+        user: user.to_string(),
+        password: password.to_string(),
     }
 }
 
@@ -85,12 +88,18 @@ fn account_sid(vars: &Vars<'_>) -> Result<Option<String>, ConfigError> {
         .as_deref()
         .is_some_and(|sid| !sid.starts_with("AC"))
     {
-        return Err(ConfigError::new(
-            "TWILIO_ACCOUNT_SID",
-            "must start with AC (Console → Account info)",
-        ));
+        return Err(not_an_account_sid());
     }
     Ok(account_sid)
+}
+
+/// `TWILIO_ACCOUNT_SID` that is not an account's SID, and where to find it.
+#[cfg(feature = "objects")]
+fn not_an_account_sid() -> ConfigError {
+    ConfigError::new(
+        "TWILIO_ACCOUNT_SID",
+        "must start with AC (Console → Account info)",
+    )
 }
 
 /// The first token of `TWILIO_AUTH_TOKEN`: during a rotation the others only verify.
@@ -105,14 +114,18 @@ fn first_auth_token(vars: &Vars<'_>) -> Option<String> {
 fn api_base_url(vars: &Vars<'_>) -> Result<String, ConfigError> {
     match vars.get("TWILIO_API_BASE_URL") {
         None => Ok(crate::twilio::messages::DEFAULT_API_BASE_URL.to_string()),
-        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-            Ok(url.trim_end_matches('/').to_string())
-        }
-        Some(_) => Err(ConfigError::new(
-            "TWILIO_API_BASE_URL",
-            "must start with https:// (e.g. https://api.dublin.ie1.twilio.com)",
-        )),
+        Some(url) if super::is_http_url(&url) => Ok(url.trim_end_matches('/').to_string()),
+        Some(_) => Err(not_an_api_origin()),
     }
+}
+
+/// `TWILIO_API_BASE_URL` that is not an http(s) origin, with an example of one.
+#[cfg(feature = "objects")]
+fn not_an_api_origin() -> ConfigError {
+    ConfigError::new(
+        "TWILIO_API_BASE_URL",
+        "must start with https:// (e.g. https://api.dublin.ie1.twilio.com)",
+    )
 }
 
 /// `TWILIO_API_KEY_SID` and `TWILIO_API_KEY_SECRET`: both or neither.
@@ -124,13 +137,13 @@ fn api_key(vars: &Vars<'_>) -> Result<Option<(String, String)>, ConfigError> {
     ) {
         (Some(sid), Some(secret)) => Ok(Some((sid, secret))),
         (None, None) => Ok(None),
-        (Some(_), None) => Err(ConfigError::new(
-            "TWILIO_API_KEY_SECRET",
-            "is not set, but TWILIO_API_KEY_SID is",
-        )),
-        (None, Some(_)) => Err(ConfigError::new(
-            "TWILIO_API_KEY_SID",
-            "is not set, but TWILIO_API_KEY_SECRET is",
-        )),
+        (Some(_), None) => Err(half_a_key("TWILIO_API_KEY_SECRET", "TWILIO_API_KEY_SID")),
+        (None, Some(_)) => Err(half_a_key("TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET")),
     }
+}
+
+/// One half of the API key without the other: `missing` is unset while `given` is set.
+#[cfg(feature = "objects")]
+fn half_a_key(missing: &'static str, given: &str) -> ConfigError {
+    ConfigError::new(missing, format!("is not set, but {given} is"))
 }

@@ -10,10 +10,15 @@ pub const DEFAULT_RESET_KEYWORD: &str = "RESET";
 pub(super) fn smart_encoding(vars: &Vars<'_>) -> Result<bool, ConfigError> {
     let on = vars.flag("SMART_ENCODING", false)?;
     if on && !cfg!(feature = "smart-encoding") {
-        return Err(ConfigError::new(
-            "SMART_ENCODING",
-            "needs the smart-encoding feature of sms-conversation-worker (Cargo.toml)",
-        ));
+        return Err(not_built_with_smart_encoding());
     }
     Ok(on)
+}
+
+/// `SMART_ENCODING=true` in a build without the feature, and where to turn it on.
+fn not_built_with_smart_encoding() -> ConfigError {
+    ConfigError::new(
+        "SMART_ENCODING",
+        "needs the smart-encoding feature of sms-conversation-worker (Cargo.toml)",
+    )
 }

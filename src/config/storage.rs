@@ -38,11 +38,16 @@ pub(super) fn storage_settings(vars: &Vars<'_>) -> Result<Settings, ConfigError>
 fn session_keys(vars: &Vars<'_>) -> Result<SessionKeys, ConfigError> {
     match vars.get("SESSION_SECRET") {
         Some(secrets) => SessionKeys::from_secrets(&secrets),
-        None => Err(ConfigError::new(
-            "SESSION_SECRET",
-            "is not set (generate one with `npm run --silent secret`)",
-        )),
+        None => Err(no_session_secret()),
     }
+}
+
+/// No `SESSION_SECRET`, and how to make one.
+fn no_session_secret() -> ConfigError {
+    ConfigError::new(
+        "SESSION_SECRET",
+        "is not set (generate one with `npm run --silent secret`)",
+    )
 }
 
 /// `CONVERSATION_TTL_SECONDS`, capped at what Twilio keeps a cookie for.
@@ -53,12 +58,13 @@ fn cookie_ttl_seconds(vars: &Vars<'_>) -> Result<u64, ConfigError> {
         60..=DEFAULT_TTL_SECONDS,
         "of seconds",
     )
-    .map_err(|e| {
-        ConfigError::new(
-            e.variable,
-            format!("{} (Twilio keeps cookies 4 hours at most)", e.problem),
-        )
-    })
+    .map_err(capped_by_twilio)
+}
+
+/// A bad `CONVERSATION_TTL_SECONDS`'s problem, and why it cannot be longer.
+fn capped_by_twilio(e: ConfigError) -> ConfigError {
+    let problem = format!("{} (Twilio keeps cookies 4 hours at most)", e.problem);
+    ConfigError::new(e.variable, problem)
 }
 
 /// `KV_TTL_SECONDS`, within what Workers KV accepts (a year at most, by choice).

@@ -70,30 +70,34 @@ pub(super) fn webhook_method(vars: &Vars<'_>) -> Result<WebhookMethod, ConfigErr
         Some(m) if m == "POST" => Ok(WebhookMethod::Post),
         Some(m) if m == "GET" => Ok(WebhookMethod::Get),
         Some(m) if m == "ANY" => Ok(WebhookMethod::Any),
-        Some(_) => Err(ConfigError::new(
-            "WEBHOOK_METHOD",
-            "must be POST, GET or ANY (the method set for your number in Twilio)",
-        )),
+        Some(_) => Err(bad_method()),
     }
+}
+
+/// A `WEBHOOK_METHOD` that is not one Twilio calls with.
+fn bad_method() -> ConfigError {
+    ConfigError::new(
+        "WEBHOOK_METHOD",
+        "must be POST, GET or ANY (the method set for your number in Twilio)",
+    )
 }
 
 /// One verifier per comma-separated token: the first is the one the worker signs or sends
 /// with; any of them verifies a webhook.
 fn verifiers(tokens: &str) -> Result<Vec<Verifier>, ConfigError> {
-    tokens
-        .split(',')
-        .map(str::trim)
-        .map(|token| {
-            if token.is_empty() {
-                return Err(ConfigError::new(
-                    "TWILIO_AUTH_TOKEN",
-                    "has an empty token in its comma-separated list",
-                ));
-            }
-            Verifier::new(token)
-                .ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "cannot key HMAC-SHA1"))
-        })
-        .collect()
+    tokens.split(',').map(str::trim).map(verifier).collect()
+}
+
+/// The verifier of one token; an empty one is a slip in the list.
+fn verifier(token: &str) -> Result<Verifier, ConfigError> {
+    if token.is_empty() {
+        return Err(ConfigError::new(
+            "TWILIO_AUTH_TOKEN",
+            "has an empty token in its comma-separated list",
+        ));
+    }
+    Verifier::new(token)
+        .ok_or_else(|| ConfigError::new("TWILIO_AUTH_TOKEN", "cannot key HMAC-SHA1"))
 }
 
 /// `WEBHOOK_BASE_URL`: an origin that the request's path is appended to (for the signed
@@ -101,11 +105,21 @@ fn verifiers(tokens: &str) -> Result<Vec<Verifier>, ConfigError> {
 pub(super) fn base_url(url: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(url) = url else { return Ok(None) };
     let url = url.trim_end_matches('/').to_string();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(['#', '?']) {
-        return Err(ConfigError::new(
-            "WEBHOOK_BASE_URL",
-            "must be an origin starting with https:// or http://, without ? or # (e.g. https://abc.ngrok.app)",
-        ));
+    if !is_origin(&url) {
+        return Err(not_an_origin());
     }
     Ok(Some(url))
+}
+
+/// Whether `url` is an http(s) URL without a query or fragment.
+fn is_origin(url: &str) -> bool {
+    super::is_http_url(url) && !url.contains(['#', '?'])
+}
+
+/// A `WEBHOOK_BASE_URL` that is not an origin, with an example of one.
+fn not_an_origin() -> ConfigError {
+    ConfigError::new(
+        "WEBHOOK_BASE_URL",
+        "must be an origin starting with https:// or http://, without ? or # (e.g. https://abc.ngrok.app)",
+    )
 }

@@ -9,13 +9,7 @@ pub(super) fn whatsapp_template(
 ) -> Result<Option<crate::conversation::Template>, ConfigError> {
     let variables = vars.get("WHATSAPP_TEMPLATE_VARIABLES").unwrap_or_default();
     let Some(content_sid) = vars.get("WHATSAPP_TEMPLATE_SID") else {
-        if variables.is_empty() {
-            return Ok(None);
-        }
-        return Err(ConfigError::new(
-            "WHATSAPP_TEMPLATE_VARIABLES",
-            "is set without WHATSAPP_TEMPLATE_SID",
-        ));
+        return no_template(&variables);
     };
     check_content_sid(&content_sid)?;
     check_variables(&variables)?;
@@ -25,30 +19,54 @@ pub(super) fn whatsapp_template(
     }))
 }
 
+/// No template: fine, unless its variables are set without it.
+fn no_template(variables: &str) -> Result<Option<crate::conversation::Template>, ConfigError> {
+    if variables.is_empty() {
+        return Ok(None);
+    }
+    Err(ConfigError::new(
+        "WHATSAPP_TEMPLATE_VARIABLES",
+        "is set without WHATSAPP_TEMPLATE_SID",
+    ))
+}
+
 /// A Content SID (`HX…`): Twilio would refuse anything else only when the template is sent,
 /// long after the deploy.
 fn check_content_sid(content_sid: &str) -> Result<(), ConfigError> {
     if content_sid.starts_with("HX") {
         return Ok(());
     }
-    Err(ConfigError::new(
+    Err(not_a_content_sid())
+}
+
+/// `WHATSAPP_TEMPLATE_SID` that is not a Content SID, and where to find one.
+fn not_a_content_sid() -> ConfigError {
+    ConfigError::new(
         "WHATSAPP_TEMPLATE_SID",
         "must be a Content SID starting with HX (Console → Content Template Builder)",
-    ))
+    )
 }
 
 /// Empty, or a JSON object (the template's variables by number), for the same reason.
 fn check_variables(variables: &str) -> Result<(), ConfigError> {
-    if variables.is_empty()
-        || matches!(
-            serde_json::from_str::<serde_json::Value>(variables),
-            Ok(serde_json::Value::Object(_))
-        )
-    {
+    if variables.is_empty() || is_json_object(variables) {
         return Ok(());
     }
-    Err(ConfigError::new(
+    Err(not_a_json_object())
+}
+
+/// Whether `text` is a JSON object.
+fn is_json_object(text: &str) -> bool {
+    matches!(
+        serde_json::from_str::<serde_json::Value>(text),
+        Ok(serde_json::Value::Object(_))
+    )
+}
+
+/// `WHATSAPP_TEMPLATE_VARIABLES` that is not a JSON object, with an example of one.
+fn not_a_json_object() -> ConfigError {
+    ConfigError::new(
         "WHATSAPP_TEMPLATE_VARIABLES",
         r#"must be a JSON object, e.g. {"1":"there"}"#,
-    ))
+    )
 }

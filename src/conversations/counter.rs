@@ -42,30 +42,16 @@ impl Conversation for Counter {
     type State = ();
 
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        let known_callers = match vars.get("KNOWN_CALLERS") {
-            None => BTreeMap::new(),
-            Some(json) => serde_json::from_str(&json).map_err(|e| {
-                ConfigError::new(
-                    "KNOWN_CALLERS",
-                    format!(
-                        "must be a JSON object of E.164 number to name, like {{\"+14155550100\": \"Rey\"}} ({e})"
-                    ),
-                )
-            })?,
-        };
-        let template = |name: &'static str, default: &str| {
-            let text = vars.get(name).unwrap_or_else(|| default.to_string());
-            Template::parse(&text).map_err(|problem| ConfigError::new(name, problem))
-        };
+        // Fields in this order, so that the first bad value named is the same as ever.
         Ok(Counter {
-            known_callers,
+            known_callers: known_callers(vars)?,
             unknown_caller_name: vars
                 .get("UNKNOWN_CALLER_NAME")
                 .unwrap_or_else(|| "Friend".into()),
-            first: template("REPLY_FIRST", DEFAULT_REPLY_FIRST)?,
-            next: template("REPLY_NEXT", DEFAULT_REPLY_NEXT)?,
-            first_known: template("REPLY_FIRST_KNOWN", DEFAULT_REPLY_FIRST_KNOWN)?,
-            next_known: template("REPLY_NEXT_KNOWN", DEFAULT_REPLY_NEXT_KNOWN)?,
+            first: template(vars, "REPLY_FIRST", DEFAULT_REPLY_FIRST)?,
+            next: template(vars, "REPLY_NEXT", DEFAULT_REPLY_NEXT)?,
+            first_known: template(vars, "REPLY_FIRST_KNOWN", DEFAULT_REPLY_FIRST_KNOWN)?,
+            next_known: template(vars, "REPLY_NEXT_KNOWN", DEFAULT_REPLY_NEXT_KNOWN)?,
         })
     }
 
@@ -77,13 +63,8 @@ impl Conversation for Counter {
         _ctx: &Context<'_>,
     ) -> Reply {
         let known = self.known_callers.get(&message.from);
-        let template = match (chat.count <= 1, known.is_some()) {
-            (true, false) => &self.first,
-            (false, false) => &self.next,
-            (true, true) => &self.first_known,
-            (false, true) => &self.next_known,
-        };
-        let name = known.map_or(self.unknown_caller_name.as_str(), String::as_str);
+        let template = self.template_for(chat.count <= 1, known.is_some());
+        let name = self.caller_name(known);
         Reply::text(template.render(&Values {
             name,
             count: chat.count,
@@ -100,16 +81,57 @@ impl Conversation for Counter {
         _state: &mut (),
         _ctx: &Context<'_>,
     ) -> Result<Reply, String> {
-        match start
-            .fields
-            .get("body")
-            .and_then(|b| b.as_str())
-            .map(str::trim)
-        {
-            Some(body) if !body.is_empty() => Ok(Reply::text(body)),
-            _ => Err("the counter needs \"body\": the text to send".into()),
+        match opening_body(start) {
+            Some(body) => Ok(Reply::text(body)),
+            None => Err("the counter needs \"body\": the text to send".into()),
         }
     }
+}
+
+impl Counter {
+    /// The template for a first or later message from a known or unknown sender.
+    fn template_for(&self, first: bool, known: bool) -> &Template {
+        match (first, known) {
+            (true, false) => &self.first,
+            (false, false) => &self.next,
+            (true, true) => &self.first_known,
+            (false, true) => &self.next_known,
+        }
+    }
+
+    /// What `{name}` stands for: the known caller's name, else `UNKNOWN_CALLER_NAME`.
+    fn caller_name<'a>(&'a self, known: Option<&'a String>) -> &'a str {
+        known.map_or(self.unknown_caller_name.as_str(), String::as_str)
+    }
+}
+
+/// What `KNOWN_CALLERS` must be, as its error says.
+const KNOWN_CALLERS_FORMAT: &str =
+    "must be a JSON object of E.164 number to name, like {\"+14155550100\": \"Rey\"}";
+
+/// `KNOWN_CALLERS`: E.164 number → name, none when unset.
+fn known_callers(vars: &Vars<'_>) -> Result<BTreeMap<String, String>, ConfigError> {
+    let Some(json) = vars.get("KNOWN_CALLERS") else {
+        return Ok(BTreeMap::new());
+    };
+    serde_json::from_str(&json).map_err(bad_known_callers)
+}
+
+/// `KNOWN_CALLERS` that is not the JSON expected, with serde's reason.
+fn bad_known_callers(e: serde_json::Error) -> ConfigError {
+    ConfigError::new("KNOWN_CALLERS", format!("{KNOWN_CALLERS_FORMAT} ({e})"))
+}
+
+/// The reply template in `name`, `default` when unset; one that does not parse is refused.
+fn template(vars: &Vars<'_>, name: &'static str, default: &str) -> Result<Template, ConfigError> {
+    let text = vars.get(name).unwrap_or_else(|| default.to_string());
+    Template::parse(&text).map_err(|problem| ConfigError::new(name, problem))
+}
+
+/// The start's `body`, trimmed, when it has text.
+fn opening_body(start: &Start) -> Option<&str> {
+    let body = start.fields.get("body").and_then(|b| b.as_str());
+    body.map(str::trim).filter(|body| !body.is_empty())
 }
 
 #[cfg(test)]

@@ -79,6 +79,13 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// Whether a question waits for its answer.
+    fn is_open(&self) -> bool {
+        matches!(self, Step::Name | Step::Zip { .. } | Step::Updates { .. })
+    }
+}
+
 /// The survey and where its results go.
 #[derive(Debug, Clone, Default)]
 pub struct Survey {
@@ -111,26 +118,12 @@ impl Conversation for Survey {
     const NAME: &'static str = "survey";
     type State = Step;
 
+    // The fields in this order, so that the first bad value named is the same as ever.
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        let results_url = vars.get("SURVEY_RESULTS_URL");
-        if let Some(url) = &results_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::new(
-                    "SURVEY_RESULTS_URL",
-                    "must be an http:// or https:// URL",
-                ));
-            }
-        }
-        let reminder = vars.number(
-            "SURVEY_REMINDER_SECONDS",
-            0,
-            0..=7 * 24 * 3600,
-            "of seconds",
-        )?;
         Ok(Survey {
-            results_url,
+            results_url: results_url(vars)?,
+            reminder_after: reminder_after(vars)?,
             results_token: vars.get("SURVEY_RESULTS_TOKEN"),
-            reminder_after: (reminder > 0).then(|| Duration::from_secs(reminder)),
         })
     }
 
@@ -143,16 +136,10 @@ impl Conversation for Survey {
     ) -> Reply {
         let answer = message.body.trim();
         if answer.eq_ignore_ascii_case("HELP") {
-            let text = help(step);
-            // HELP as the very first text asks the first question: the answer comes next.
-            if *step == Step::Start {
-                *step = Step::Name;
-            }
-            return self.remind(step, Reply::text(text));
+            return self.answer_help(step);
         }
         if answer.eq_ignore_ascii_case("BACK") {
-            *step = back(std::mem::take(step));
-            return self.remind(step, Reply::text(question(step)));
+            return self.go_back(step);
         }
         let (next, text) = self.advance(std::mem::take(step), answer, message, ctx);
         *step = next;
@@ -178,7 +165,45 @@ impl Conversation for Survey {
     }
 }
 
+/// `SURVEY_RESULTS_URL`, when set: an http:// or https:// URL.
+fn results_url(vars: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let results_url = vars.get("SURVEY_RESULTS_URL");
+    if results_url.as_deref().is_some_and(|url| !is_http_url(url)) {
+        return Err(ConfigError::new(
+            "SURVEY_RESULTS_URL",
+            "must be an http:// or https:// URL",
+        ));
+    }
+    Ok(results_url)
+}
+
+/// Whether `url` is an http:// or https:// URL.
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
+}
+
+/// `SURVEY_REMINDER_SECONDS`, a week at most; 0 (the default) is no reminders.
+fn reminder_after(vars: &Vars<'_>) -> Result<Option<Duration>, ConfigError> {
+    let reminder = vars.number(
+        "SURVEY_REMINDER_SECONDS",
+        0,
+        0..=7 * 24 * 3600,
+        "of seconds",
+    )?;
+    Ok((reminder > 0).then(|| Duration::from_secs(reminder)))
+}
+
 impl Survey {
+    /// Explains the question `step` is on and repeats it. HELP as the very first text asks
+    /// the first question: the answer comes next.
+    fn answer_help(&self, step: &mut Step) -> Reply {
+        let text = help(step);
+        if *step == Step::Start {
+            *step = Step::Name;
+        }
+        self.remind(step, Reply::text(text))
+    }
+
     /// The step after `step` given `answer`, and the text that asks for the next answer; the
     /// last answer posts the results.
     fn advance(
@@ -191,12 +216,7 @@ impl Survey {
         match step {
             Step::Start => (Step::Name, ASK_NAME.to_string()),
             Step::Name if answer.is_empty() => (Step::Name, ASK_NAME.to_string()),
-            Step::Name => {
-                let name: String = answer.chars().take(MAX_NAME_CHARS).collect();
-                let name = name.trim_end().to_string();
-                let text = format!("Thanks, {name}. {ASK_ZIP}");
-                (Step::Zip { name }, text)
-            }
+            Step::Name => answer_name(answer),
             Step::Zip { name } if is_zip(answer) => {
                 let zip = answer.to_string();
                 (Step::Updates { name, zip }, ASK_UPDATES.to_string())
@@ -206,14 +226,7 @@ impl Survey {
                 format!("Sorry, a ZIP code is 5 digits. {ASK_ZIP}"),
             ),
             Step::Updates { name, zip } => match yes_or_no(answer) {
-                Some(updates) => {
-                    let text = format!(
-                        "Thanks, {name}! ZIP {zip}, updates: {}.",
-                        if updates { "yes" } else { "no" }
-                    );
-                    self.post_results(message, &name, &zip, updates, ctx);
-                    (Step::Done { name, zip, updates }, text)
-                }
+                Some(updates) => self.finish(name, zip, updates, message, ctx),
                 None => (
                     Step::Updates { name, zip },
                     "Please reply Y (yes) or N (no).".to_string(),
@@ -226,12 +239,33 @@ impl Survey {
         }
     }
 
+    /// Goes back to the question answered last and asks it again.
+    fn go_back(&self, step: &mut Step) -> Reply {
+        *step = back(std::mem::take(step));
+        self.remind(step, Reply::text(question(step)))
+    }
+
+    /// The last answer: the survey is done and its results posted.
+    fn finish(
+        &self,
+        name: String,
+        zip: String,
+        updates: bool,
+        message: &InboundMessage,
+        ctx: &Context<'_>,
+    ) -> (Step, String) {
+        let text = format!(
+            "Thanks, {name}! ZIP {zip}, updates: {}.",
+            if updates { "yes" } else { "no" }
+        );
+        self.post_results(message, &name, &zip, updates, ctx);
+        (Step::Done { name, zip, updates }, text)
+    }
+
     /// Asks for a reminder when a question is left open and reminders are on.
     fn remind(&self, step: &Step, reply: Reply) -> Reply {
-        match (self.reminder_after, step) {
-            (Some(after), Step::Name | Step::Zip { .. } | Step::Updates { .. }) => {
-                reply.follow_up_after(after)
-            }
+        match self.reminder_after {
+            Some(after) if step.is_open() => reply.follow_up_after(after),
             _ => reply,
         }
     }
@@ -257,19 +291,9 @@ impl Survey {
             updates,
             completed_at: ctx.now(),
         };
-        let mut request =
-            ClientRequest::post_json(url.as_str(), &results).idempotency_key(ctx.idempotency_key());
-        if let Some(token) = &self.results_token {
-            request = request.bearer(token);
-        }
+        let request = self.results_request(url, &results, ctx);
         let http = ctx.http();
-        // What finds the lead again in the log: never the whole numbers.
-        let lead = format!(
-            "results of {} to {} (MessageSid {})",
-            mask_number(&results.from),
-            mask_number(&results.to),
-            message.sid()
-        );
+        let lead = lead(&results, message);
         ctx.after_reply("survey_results", async move {
             deliver(http.as_ref(), request)
                 .await
@@ -278,19 +302,34 @@ impl Survey {
     }
 }
 
+impl Survey {
+    /// The POST of `results` to `url`, with the bearer token when there is one.
+    fn results_request(&self, url: &str, results: &Results, ctx: &Context<'_>) -> ClientRequest {
+        let request = ClientRequest::post_json(url, results).idempotency_key(ctx.idempotency_key());
+        match &self.results_token {
+            Some(token) => request.bearer(token),
+            None => request,
+        }
+    }
+}
+
+/// What finds the lead again in the log: never the whole numbers.
+fn lead(results: &Results, message: &InboundMessage) -> String {
+    format!(
+        "results of {} to {} (MessageSid {})",
+        mask_number(&results.from),
+        mask_number(&results.to),
+        message.sid()
+    )
+}
+
 /// POSTs `request` until it is delivered, it may have arrived, or [`RESULTS_TRIES`] are
 /// spent; why not, when it was not.
 async fn deliver(http: &dyn HttpClient, request: ClientRequest) -> Result<(), String> {
     let mut tries = 1;
     loop {
-        let (why, certainly_nothing_done) = match http.send(request.clone()).await {
-            Ok(response) if response.is_success() => return Ok(()),
-            Ok(ClientResponse { status, .. }) => (
-                format!("the endpoint answered {status}"),
-                matches!(status, 429 | 503),
-            ),
-            Err(e @ ClientError::Timeout) => (format!("the endpoint {e}"), false),
-            Err(e) => (format!("the endpoint: {e}"), e.certainly_not_sent()),
+        let Some((why, certainly_nothing_done)) = failure(http.send(request.clone()).await) else {
+            return Ok(());
         };
         if !certainly_nothing_done || tries == RESULTS_TRIES {
             let plural = if tries == 1 { "try" } else { "tries" };
@@ -298,6 +337,20 @@ async fn deliver(http: &dyn HttpClient, request: ClientRequest) -> Result<(), St
         }
         tries += 1;
     }
+}
+
+/// Why a try failed, and whether it certainly did nothing (so it may be tried again);
+/// `None` when the results were delivered.
+fn failure(sent: Result<ClientResponse, ClientError>) -> Option<(String, bool)> {
+    Some(match sent {
+        Ok(response) if response.is_success() => return None,
+        Ok(ClientResponse { status, .. }) => (
+            format!("the endpoint answered {status}"),
+            matches!(status, 429 | 503),
+        ),
+        Err(e @ ClientError::Timeout) => (format!("the endpoint {e}"), false),
+        Err(e) => (format!("the endpoint: {e}"), e.certainly_not_sent()),
+    })
 }
 
 /// The open question, as a reminder repeats it.
@@ -319,8 +372,18 @@ fn question(step: &Step) -> String {
     }
 }
 
+/// What `HELP` answers: why the question is asked, the commands, and the question again.
 fn help(step: &Step) -> String {
-    let why = match step {
+    format!(
+        "{} Text BACK to change your last answer, RESET to start over. {}",
+        why_we_ask(step),
+        question(step)
+    )
+}
+
+/// Why the survey asks the question `step` is on.
+fn why_we_ask(step: &Step) -> &'static str {
+    match step {
         Step::Start | Step::Name => {
             "We ask your name, your ZIP code and whether we may text you updates."
         }
@@ -329,11 +392,15 @@ fn help(step: &Step) -> String {
             "We only text updates if you say yes; reply STOP anytime to stop all texts."
         }
         Step::Done { .. } => "The survey is complete.",
-    };
-    format!(
-        "{why} Text BACK to change your last answer, RESET to start over. {}",
-        question(step)
-    )
+    }
+}
+
+/// The name answered (cut to [`MAX_NAME_CHARS`]), and the next question.
+fn answer_name(answer: &str) -> (Step, String) {
+    let name: String = answer.chars().take(MAX_NAME_CHARS).collect();
+    let name = name.trim_end().to_string();
+    let text = format!("Thanks, {name}. {ASK_ZIP}");
+    (Step::Zip { name }, text)
 }
 
 /// The step before: the question answered last is asked again.
@@ -345,10 +412,12 @@ fn back(step: Step) -> Step {
     }
 }
 
+/// Five digits.
 fn is_zip(answer: &str) -> bool {
     answer.len() == 5 && answer.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `Y`/`YES` or `N`/`NO`, in any case; anything else is no answer.
 fn yes_or_no(answer: &str) -> Option<bool> {
     match answer.to_ascii_uppercase().as_str() {
         "Y" | "YES" => Some(true),

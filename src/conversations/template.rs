@@ -51,36 +51,19 @@ impl Template {
         let mut rest = text;
         while let Some(open) = rest.find('{') {
             let after = &rest[open + 1..];
-            let word = after.find('}').map(|close| &after[..close]).filter(|w| {
-                !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            });
-            let Some(word) = word else {
+            let Some(word) = braced_word(after) else {
                 literal.push_str(&rest[..=open]);
                 rest = after;
                 continue;
             };
-            let placeholder = match word {
-                "name" => Placeholder::Name,
-                "count" => Placeholder::Count,
-                "from" => Placeholder::From,
-                "to" => Placeholder::To,
-                other => {
-                    return Err(format!(
-                        "has an unknown placeholder {{{other}}} (use {{name}}, {{count}}, {{from}} or {{to}})"
-                    ))
-                }
-            };
+            let placeholder = placeholder(word)?;
             literal.push_str(&rest[..open]);
-            if !literal.is_empty() {
-                parts.push(Part::Text(std::mem::take(&mut literal)));
-            }
+            push_literal(&mut parts, &mut literal);
             parts.push(Part::Value(placeholder));
             rest = &after[word.len() + 1..];
         }
         literal.push_str(rest);
-        if !literal.is_empty() {
-            parts.push(Part::Text(literal));
-        }
+        push_literal(&mut parts, &mut literal);
         Ok(Template { parts })
     }
 
@@ -88,15 +71,50 @@ impl Template {
     pub fn render(&self, values: &Values<'_>) -> String {
         let mut out = String::with_capacity(64);
         for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Value(Placeholder::Name) => out.push_str(values.name),
-                Part::Value(Placeholder::Count) => out.push_str(&values.count.to_string()),
-                Part::Value(Placeholder::From) => out.push_str(values.from),
-                Part::Value(Placeholder::To) => out.push_str(values.to),
-            }
+            push_part(&mut out, part, values);
         }
         out
+    }
+}
+
+/// The word up to the closing brace of `after` (what follows a `{`), when it is a word.
+fn braced_word(after: &str) -> Option<&str> {
+    let word = after.find('}').map(|close| &after[..close])?;
+    let is_word = word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (!word.is_empty() && is_word).then_some(word)
+}
+
+/// The placeholder `{word}` names; an unknown one is an error.
+fn placeholder(word: &str) -> Result<Placeholder, String> {
+    Ok(match word {
+        "name" => Placeholder::Name,
+        "count" => Placeholder::Count,
+        "from" => Placeholder::From,
+        "to" => Placeholder::To,
+        other => return Err(unknown_placeholder(other)),
+    })
+}
+
+/// The error of an unknown `{word}`, naming the placeholders there are.
+fn unknown_placeholder(word: &str) -> String {
+    format!("has an unknown placeholder {{{word}}} (use {{name}}, {{count}}, {{from}} or {{to}})")
+}
+
+/// Ends the literal text collected so far as a part of its own, unless it is empty.
+fn push_literal(parts: &mut Vec<Part>, literal: &mut String) {
+    if !literal.is_empty() {
+        parts.push(Part::Text(std::mem::take(literal)));
+    }
+}
+
+/// Appends one part: its text, or the value its placeholder stands for.
+fn push_part(out: &mut String, part: &Part, values: &Values<'_>) {
+    match part {
+        Part::Text(t) => out.push_str(t),
+        Part::Value(Placeholder::Name) => out.push_str(values.name),
+        Part::Value(Placeholder::Count) => out.push_str(&values.count.to_string()),
+        Part::Value(Placeholder::From) => out.push_str(values.from),
+        Part::Value(Placeholder::To) => out.push_str(values.to),
     }
 }
 

@@ -39,14 +39,18 @@ pub(crate) fn cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
             };
             let item = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or_default();
-            if let Some((name, value)) = item.split_once('=') {
-                if name.trim() == COOKIE_NAME {
-                    return Some(value.trim());
-                }
+            if let Some(value) = our_value(item) {
+                return Some(value);
             }
         }
         None
     })
+}
+
+/// The value of a `name=value` item when it is our cookie.
+fn our_value(item: &str) -> Option<&str> {
+    let (name, value) = item.split_once('=')?;
+    (name.trim() == COOKIE_NAME).then(|| value.trim())
 }
 
 /// Where the first item of `header` ends: at its first `;` outside double quotes. Bytes,

@@ -59,17 +59,7 @@ impl SessionKeys {
     pub fn from_secrets(secrets: &str) -> Result<Self, ConfigError> {
         let mut keys = Vec::new();
         for (i, secret) in secrets.split(',').map(str::trim).enumerate() {
-            if secret.len() < MIN_SECRET_LEN {
-                return Err(ConfigError::new(
-                    "SESSION_SECRET",
-                    format!(
-                        "key {} is {} bytes; each comma-separated key needs at least {MIN_SECRET_LEN} (generate one with `npm run --silent secret`)",
-                        i + 1,
-                        secret.len()
-                    ),
-                ));
-            }
-            keys.push(SessionKey::derive(secret.as_bytes()));
+            keys.push(SessionKey::derive(long_enough(i, secret)?.as_bytes()));
         }
         Ok(Self { keys })
     }
@@ -105,6 +95,21 @@ impl SessionKeys {
         }
         keys
     }
+}
+
+/// The `i`th secret (from 0), refused when shorter than [`MIN_SECRET_LEN`].
+fn long_enough(i: usize, secret: &str) -> Result<&str, ConfigError> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(ConfigError::new(
+            "SESSION_SECRET",
+            format!(
+                "key {} is {} bytes; each comma-separated key needs at least {MIN_SECRET_LEN} (generate one with `npm run --silent secret`)",
+                i + 1,
+                secret.len()
+            ),
+        ));
+    }
+    Ok(secret)
 }
 
 impl SessionKeys {

@@ -29,6 +29,39 @@ pub(crate) struct LegacyTurn {
     pub reply: Vec<String>,
 }
 
+impl LegacyTurn {
+    /// Today's turn: the reply's texts become text messages.
+    fn upgrade(self) -> Turn {
+        Turn {
+            at: self.at,
+            message_sid: self.message_sid,
+            inbound: self.inbound,
+            reply: Reply::from_messages(self.reply.into_iter().map(ReplyMessage::text).collect()),
+        }
+    }
+}
+
+/// The reply to the last message, when the last turn is that message's.
+fn last_reply(turns: &[Turn], last_message_sid: Option<&String>) -> Reply {
+    turns
+        .last()
+        .filter(|t| Some(&t.message_sid) == last_message_sid)
+        .map(|t| t.reply.clone())
+        .unwrap_or_default()
+}
+
+/// The free-form memory as the conversation's state at version 0 (JSON of the string map);
+/// no memory is no state.
+fn saved_state(memory: &BTreeMap<String, String>) -> SavedState {
+    if memory.is_empty() {
+        return SavedState::default();
+    }
+    SavedState {
+        version: 0,
+        json: serde_json::to_string(memory).unwrap_or_default(),
+    }
+}
+
 /// The first release's pointer payload.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct PointerPayload(pub u64, pub String, pub State);
@@ -38,29 +71,9 @@ impl From<State> for Record {
     /// the conversation's state at version 0 (JSON of the string map), for
     /// [`crate::conversation::Conversation::upgrade`] to read.
     fn from(old: State) -> Record {
-        let turns: Vec<Turn> = old
-            .turns
-            .into_iter()
-            .map(|t| Turn {
-                at: t.at,
-                message_sid: t.message_sid,
-                inbound: t.inbound,
-                reply: Reply::from_messages(t.reply.into_iter().map(ReplyMessage::text).collect()),
-            })
-            .collect();
-        let last_reply = turns
-            .last()
-            .filter(|t| Some(&t.message_sid) == old.last_message_sid.as_ref())
-            .map(|t| t.reply.clone())
-            .unwrap_or_default();
-        let state = if old.memory.is_empty() {
-            SavedState::default()
-        } else {
-            SavedState {
-                version: 0,
-                json: serde_json::to_string(&old.memory).unwrap_or_default(),
-            }
-        };
+        let turns: Vec<Turn> = old.turns.into_iter().map(LegacyTurn::upgrade).collect();
+        let last_reply = last_reply(&turns, old.last_message_sid.as_ref());
+        let state = saved_state(&old.memory);
         Record {
             seq: old.seq,
             count: old.count,

@@ -21,24 +21,19 @@
 //! time is an [`OpenError`], and the caller starts afresh (or looks in KV).
 
 mod cookie;
+mod format;
 mod keys;
 pub(crate) mod legacy;
+mod protect;
 
 use std::fmt;
-
-use chacha20poly1305::aead::AeadInOut;
-use chacha20poly1305::{Nonce, Tag};
-use hmac::Mac;
-use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
 pub use keys::{SessionKeys, MIN_SECRET_LEN};
 
-use crate::conversation::Standing;
-use crate::fields::length_prefixed;
 use crate::record::{Pair, Record};
-use keys::SessionKey;
+use format::{standing_tail, Format, PointerPayload};
+use protect::payload;
 
 /// Values stored in KV may be far larger than a cookie; this only bounds what we parse.
 pub const MAX_SEALED_BYTES: usize = 1 << 20;
@@ -72,6 +67,14 @@ impl Purpose {
         }
     }
 }
+
+/// Every purpose, for a header's letter to name one.
+const PURPOSES: [Purpose; 4] = [
+    Purpose::Cookie,
+    Purpose::Pointer,
+    Purpose::Kv,
+    Purpose::Object,
+];
 
 /// Where a value was found, which decides the purposes it may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,53 +157,6 @@ impl Opened {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct PointerPayload<'a>(u64, &'a str, Record);
-
-/// Opens `head`, then the standing of `head`'s record when the value has one (sealed since it
-/// existed); `None` for a value sealed before. The objects' deliveries follow the standing as
-/// a value of their own, read by builds that keep them (and absent from values sealed by a
-/// build without the objects).
-fn take_with_standing<'a, T: Deserialize<'a>>(
-    plain: &'a [u8],
-) -> Result<(T, Option<Standing>), OpenError> {
-    let bad = |_| OpenError::BadPayload;
-    let (head, rest) = postcard::take_from_bytes::<T>(plain).map_err(bad)?;
-    if rest.is_empty() {
-        return Ok((head, None));
-    }
-    #[cfg_attr(not(feature = "objects"), allow(unused_mut, unused_variables))]
-    let (mut standing, rest) = postcard::take_from_bytes::<Standing>(rest).map_err(bad)?;
-    #[cfg(feature = "objects")]
-    if !rest.is_empty() {
-        standing.deliveries = postcard::from_bytes(rest).map_err(bad)?;
-    }
-    Ok((head, Some(standing)))
-}
-
-/// The bytes that follow a record: its standing, and the objects' deliveries.
-#[cfg(feature = "objects")]
-fn standing_tail(standing: &Standing) -> (&Standing, &[crate::conversation::Delivery]) {
-    (standing, &standing.deliveries)
-}
-
-/// The bytes that follow a record: its standing.
-#[cfg(not(feature = "objects"))]
-fn standing_tail(standing: &Standing) -> &Standing {
-    standing
-}
-
-impl Record {
-    /// Takes the standing opened with the record; a record sealed before there was one last
-    /// heard from the person at its latest message.
-    fn stand(&mut self, standing: Option<Standing>) {
-        self.standing = standing.unwrap_or_else(|| Standing {
-            last_inbound: self.last_seen,
-            ..Standing::default()
-        });
-    }
-}
-
 impl SessionKeys {
     /// Seals `record` for `pair` and `purpose` ([`Purpose::Cookie`] or [`Purpose::Kv`]),
     /// valid until `expires_at` (Unix seconds); encrypted when `encrypt`.
@@ -260,35 +216,18 @@ impl SessionKeys {
         pair: &Pair<'_>,
         now: u64,
     ) -> Result<Opened, OpenError> {
-        if sealed.len() > MAX_SEALED_BYTES {
-            return Err(OpenError::Malformed);
-        }
-        let (signed, mac) = sealed.rsplit_once('.').ok_or(OpenError::Malformed)?;
-        let mut parts = signed.splitn(3, '.');
-        let (Some(header), Some(key_id), Some(payload)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(OpenError::Malformed);
-        };
-        let format = Format::parse(header, place)?;
-        let key = self.by_id(key_id).ok_or(OpenError::UnknownKey)?;
+        let parts = Parts::split(sealed)?;
+        let format = Format::parse(parts.header, place)?;
+        let key = self.by_id(parts.key_id).ok_or(OpenError::UnknownKey)?;
         // Room for any tag we make (and a little more, so an overlong one is malformed
         // rather than cut): decoded on the stack.
         let mut mac_buf = [0u8; HMAC_BYTES + 3];
-        let mac_len = crate::b64::from_url_into(mac, &mut mac_buf).ok_or(OpenError::Malformed)?;
-        let mac = &mac_buf[..mac_len];
-        let mut payload = crate::b64::from_url(payload).ok_or(OpenError::Malformed)?;
+        let mac = decode_mac(parts.mac, &mut mac_buf)?;
+        let mut payload = crate::b64::from_url(parts.payload).ok_or(OpenError::Malformed)?;
         let plain = if format.encrypted {
-            key.decrypt(signed, &mut payload, mac, pair)?
+            key.decrypt(parts.signed, &mut payload, mac, pair)?
         } else {
-            if mac.len() != HMAC_BYTES {
-                return Err(OpenError::Malformed);
-            }
-            let tag = key.tag(signed, pair).finalize().into_bytes();
-            // Constant time: how many leading bytes matched must not show in the timing.
-            if !bool::from(tag.as_slice().ct_eq(mac)) {
-                return Err(OpenError::BadMac);
-            }
+            key.verify(parts.signed, mac, pair)?;
             &payload[..]
         };
         let (expires_at, opened) = format.decode(plain)?;
@@ -315,101 +254,44 @@ impl SessionKeys {
     }
 }
 
-/// A header this build reads, parsed once.
-struct Format {
-    encrypted: bool,
-    pointer: bool,
-    legacy: bool,
+/// The parts of a sealed value, borrowed from it.
+struct Parts<'s> {
+    /// `<header>.<key id>.<payload>`: what the MAC covers.
+    signed: &'s str,
+    header: &'s str,
+    key_id: &'s str,
+    payload: &'s str,
+    mac: &'s str,
 }
 
-impl Format {
-    fn parse(header: &str, place: Place) -> Result<Format, OpenError> {
-        let allowed = |purpose: Purpose| match place {
-            Place::Cookie => matches!(purpose, Purpose::Cookie | Purpose::Pointer),
-            Place::Kv => purpose == Purpose::Kv,
-            Place::Object => purpose == Purpose::Object,
-        };
-        let (purpose, encrypted, legacy) = match header {
-            // The first release: one format for cookies and KV values alike.
-            "v1" | "e1" if place != Place::Object => (None, header == "e1", true),
-            "p1" => (Some(Purpose::Pointer), false, true),
-            _ => {
-                let mut chars = header.chars();
-                let (Some('2'), Some(p), Some(e), None) =
-                    (chars.next(), chars.next(), chars.next(), chars.next())
-                else {
-                    return Err(OpenError::UnknownVersion);
-                };
-                let purpose = [
-                    Purpose::Cookie,
-                    Purpose::Pointer,
-                    Purpose::Kv,
-                    Purpose::Object,
-                ]
-                .into_iter()
-                .find(|purpose| purpose.letter() == p)
-                .ok_or(OpenError::UnknownVersion)?;
-                let encrypted = match e {
-                    's' => false,
-                    'e' => true,
-                    _ => return Err(OpenError::UnknownVersion),
-                };
-                (Some(purpose), encrypted, false)
-            }
-        };
-        if purpose.is_some_and(|p| !allowed(p)) {
-            return Err(OpenError::UnknownVersion);
+impl<'s> Parts<'s> {
+    /// Splits `<header>.<key id>.<payload>.<mac>`; anything else, or anything too long to
+    /// be ours, is malformed.
+    fn split(sealed: &'s str) -> Result<Self, OpenError> {
+        if sealed.len() > MAX_SEALED_BYTES {
+            return Err(OpenError::Malformed);
         }
-        Ok(Format {
-            encrypted,
-            pointer: purpose == Some(Purpose::Pointer),
-            legacy,
-        })
-    }
-
-    fn decode(&self, plain: &[u8]) -> Result<(u64, Opened), OpenError> {
-        let bad = |_| OpenError::BadPayload;
-        Ok(match (self.pointer, self.legacy) {
-            (false, false) => {
-                let ((exp, mut record), standing) = take_with_standing::<(u64, Record)>(plain)?;
-                record.stand(standing);
-                (exp, Opened::Record(record))
-            }
-            (true, false) => {
-                let (PointerPayload(exp, key, mut summary), standing) = take_with_standing(plain)?;
-                summary.stand(standing);
-                let key = key.to_string();
-                (exp, Opened::Pointer(Pointer { key, summary }))
-            }
-            (false, true) => {
-                let (exp, old): (u64, legacy::State) = postcard::from_bytes(plain).map_err(bad)?;
-                (exp, Opened::Record(old.into()))
-            }
-            (true, true) => {
-                let legacy::PointerPayload(exp, key, old) =
-                    postcard::from_bytes(plain).map_err(bad)?;
-                let summary = old.into();
-                (exp, Opened::Pointer(Pointer { key, summary }))
-            }
+        let (signed, mac) = sealed.rsplit_once('.').ok_or(OpenError::Malformed)?;
+        let mut parts = signed.splitn(3, '.');
+        let (Some(header), Some(key_id), Some(payload)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(OpenError::Malformed);
+        };
+        Ok(Parts {
+            signed,
+            header,
+            key_id,
+            payload,
+            mac,
         })
     }
 }
 
-/// The bytes to seal: `value` in postcard's format (a third smaller than JSON, and every
-/// byte rides on every webhook), after room for the nonce when it is to be encrypted
-/// (in place).
-fn payload<T: Serialize>(value: &T, encrypt: bool) -> Result<Vec<u8>, SealError> {
-    // Integers, strings and vectors serialise into a Vec; an error is still not an empty
-    // payload.
-    let plain = postcard::to_allocvec(value).map_err(|_| SealError::Encode)?;
-    if !encrypt {
-        return Ok(plain);
-    }
-    // One copy: postcard's `to_extend` would push the bytes one at a time.
-    let mut buf = Vec::with_capacity(NONCE_BYTES + plain.len());
-    buf.extend_from_slice(&[0; NONCE_BYTES]);
-    buf.extend_from_slice(&plain);
-    Ok(buf)
+/// The MAC part decoded into `buf`; longer than `buf` is malformed.
+fn decode_mac<'b>(mac: &str, buf: &'b mut [u8; HMAC_BYTES + 3]) -> Result<&'b [u8], OpenError> {
+    let len = crate::b64::from_url_into(mac, buf).ok_or(OpenError::Malformed)?;
+    Ok(&buf[..len])
 }
 
 /// A fresh, unguessable KV key for a record that outgrew its cookie; `None` only when the
@@ -418,111 +300,6 @@ pub fn new_spill_key() -> Option<String> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).ok()?;
     Some(format!("spill:{}", crate::b64::url(&id)))
-}
-
-impl SessionKey {
-    fn seal(
-        &self,
-        purpose: Purpose,
-        payload: Vec<u8>,
-        pair: &Pair<'_>,
-        encrypt: bool,
-    ) -> Result<String, SealError> {
-        let header = format!("2{}{}", purpose.letter(), if encrypt { 'e' } else { 's' });
-        if encrypt {
-            self.seal_encrypted(&header, payload, pair)
-        } else {
-            Ok(self.seal_signed(&header, &payload, pair))
-        }
-    }
-
-    fn start(&self, header: &str, capacity: usize) -> String {
-        let mut sealed = String::with_capacity(capacity + 64);
-        sealed.push_str(header);
-        sealed.push('.');
-        sealed.push_str(&self.id);
-        sealed.push('.');
-        sealed
-    }
-
-    fn seal_signed(&self, header: &str, payload: &[u8], pair: &Pair<'_>) -> String {
-        let mut sealed = self.start(header, payload.len() * 4 / 3);
-        crate::b64::url_into(payload, &mut sealed);
-        let tag = self.tag(&sealed, pair).finalize().into_bytes();
-        sealed.push('.');
-        crate::b64::url_into(&tag, &mut sealed);
-        sealed
-    }
-
-    /// `buf` is room for the nonce, then the plaintext, encrypted where it lies.
-    fn seal_encrypted(
-        &self,
-        header: &str,
-        mut buf: Vec<u8>,
-        pair: &Pair<'_>,
-    ) -> Result<String, SealError> {
-        if buf.len() < NONCE_BYTES {
-            return Err(SealError::Encode);
-        }
-        let (nonce, plaintext) = buf.split_at_mut(NONCE_BYTES);
-        // A nonce must never repeat under one key: 96 random bits make that negligible.
-        // Without randomness we would rather not seal at all.
-        getrandom::fill(nonce).map_err(|_| SealError::NoRandomness)?;
-        let nonce = Nonce::try_from(&*nonce).map_err(|_| SealError::Encode)?;
-        let mut sealed = self.start(header, (NONCE_BYTES + plaintext.len()) * 4 / 3);
-        let aad = associated_data(&sealed, pair);
-        let tag = self
-            .aead
-            .encrypt_inout_detached(&nonce, &aad, plaintext.into())
-            .map_err(|_| SealError::Encrypt)?;
-        crate::b64::url_into(&buf, &mut sealed);
-        sealed.push('.');
-        crate::b64::url_into(&tag, &mut sealed);
-        Ok(sealed)
-    }
-
-    /// `signed` is `<header>.<kid>.<payload>`; the AAD covers `<header>.<kid>.` and the
-    /// pair, since the AEAD authenticates the ciphertext itself. `payload` (nonce and
-    /// ciphertext) is decrypted in place; the plaintext is returned.
-    fn decrypt<'p>(
-        &self,
-        signed: &str,
-        payload: &'p mut [u8],
-        tag: &[u8],
-        pair: &Pair<'_>,
-    ) -> Result<&'p [u8], OpenError> {
-        let tag = Tag::try_from(tag).map_err(|_| OpenError::Malformed)?;
-        if tag.len() != TAG_BYTES || payload.len() < NONCE_BYTES {
-            return Err(OpenError::Malformed);
-        }
-        let header_len = signed.find('.').ok_or(OpenError::Malformed)? + 1 + self.id.len() + 1;
-        let aad = associated_data(signed.get(..header_len).ok_or(OpenError::Malformed)?, pair);
-        let (nonce, ciphertext) = payload.split_at_mut(NONCE_BYTES);
-        let nonce = Nonce::try_from(&*nonce).map_err(|_| OpenError::Malformed)?;
-        self.aead
-            .decrypt_inout_detached(&nonce, &aad, (&mut *ciphertext).into(), &tag)
-            .map_err(|_| OpenError::BadMac)?;
-        Ok(ciphertext)
-    }
-
-    /// The MAC state over the signed part and the pair.
-    fn tag(&self, signed: &str, pair: &Pair<'_>) -> keys::HmacSha256 {
-        let mut mac = self.mac.clone();
-        mac.update(signed.as_bytes());
-        length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
-            mac.update(bytes)
-        });
-        mac
-    }
-}
-
-fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(header.len() + 96);
-    aad.extend_from_slice(header.as_bytes());
-    length_prefixed([pair.account_sid, pair.to, pair.from], |bytes| {
-        aad.extend_from_slice(bytes)
-    });
-    aad
 }
 
 #[cfg(test)]

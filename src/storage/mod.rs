@@ -8,16 +8,14 @@
 //! after the reply. The webhook's path never asks whether KV is bound.
 
 mod memory;
+mod save;
 
 use std::rc::Rc;
 
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
-use crate::seal::{
-    self, new_spill_key, Opened, Place, Pointer, Purpose, SealError, SessionKeys,
-    MAX_SET_COOKIE_BYTES,
-};
+use crate::seal::{Opened, Place, SealError, SessionKeys};
 
 /// Why a store (the KV namespace, a Durable Object's storage) could not be used. In the log
 /// (and as JSON) it is the text [`Display`](std::fmt::Display) gives.
@@ -224,54 +222,74 @@ impl<'a, S: Store> Storage<'a, S> {
     /// and nothing newer is remembered; KV is read only without a usable cookie, or for a
     /// spilled record. Faults are logged and read as "nothing there".
     pub async fn load(&self, cookie_header: Option<&str>) -> Loaded {
-        let keys = &self.settings.keys;
-        let opened = cookie_header.and_then(|h| keys.open_cookie_header(h, &self.pair, self.now));
         let mut loaded = Loaded::default();
-        let mut best: Option<Record> = match opened {
-            Some(Opened::Record(record)) => Some(record),
-            Some(Opened::Pointer(pointer)) => {
+        let mut best = self.open_cookie(cookie_header, &mut loaded);
+        loaded.source = best.as_ref().map(|_| Source::Cookie);
+        if let Some(stored) = self.object_copy(best.as_ref()) {
+            loaded.record = stored.clone();
+            loaded.source = Some(Source::Object);
+            return loaded;
+        }
+        if best.is_none() || loaded.spill_key.is_some() || self.kv_always {
+            self.take_newer_from_kv(&mut best, &mut loaded).await;
+        }
+        loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
+        self.take_newer_from_memory(&mut best, &mut loaded);
+        loaded.record = best.unwrap_or_default();
+        loaded.source = Some(loaded.source.unwrap_or(Source::New));
+        loaded
+    }
+
+    /// The record the cookie holds, or the summary it points at (the pointer's spill key
+    /// goes to `loaded`).
+    fn open_cookie(&self, cookie_header: Option<&str>, loaded: &mut Loaded) -> Option<Record> {
+        let keys = &self.settings.keys;
+        match cookie_header.and_then(|h| keys.open_cookie_header(h, &self.pair, self.now))? {
+            Opened::Record(record) => Some(record),
+            Opened::Pointer(pointer) => {
                 loaded.spill_key = Some(pointer.key);
                 Some(pointer.summary)
             }
-            None => None,
+        }
+    }
+
+    /// Inside the pair's object, its copy unless the cookie's is newer.
+    fn object_copy(&self, cookie: Option<&Record>) -> Option<&Record> {
+        let Some(Some(stored)) = &self.object else {
+            return None;
         };
-        loaded.source = best.as_ref().map(|_| Source::Cookie);
-        if let Some(Some(stored)) = &self.object {
-            if best.as_ref().is_none_or(|b| stored.seq >= b.seq) {
-                loaded.record = stored.clone();
-                loaded.source = Some(Source::Object);
-                return loaded;
-            }
+        cookie.is_none_or(|b| stored.seq >= b.seq).then_some(stored)
+    }
+
+    /// Takes KV's record when it is newer than `best` (and notes a failed read).
+    async fn take_newer_from_kv(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
+        let Some(kv) = self.kv else {
+            return;
+        };
+        let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
+        loaded.kv_error = error;
+        // A pointer newer than anything KV returned means KV has not caught up: go
+        // on from the pointer's summary, which keeps the count exact. A cookie that
+        // holds the record gives way only to a newer entry (one the state API wrote).
+        let cookie_record = loaded.spill_key.is_none() && best.is_some();
+        let newer = |f: &Record, b: &Record| f.seq > b.seq || (!cookie_record && f.seq == b.seq);
+        if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| newer(f, b))) {
+            *best = Some(found);
+            loaded.source = Some(Source::Kv);
         }
-        if best.is_none() || loaded.spill_key.is_some() || self.kv_always {
-            if let Some(kv) = self.kv {
-                let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
-                loaded.kv_error = error;
-                // A pointer newer than anything KV returned means KV has not caught up: go
-                // on from the pointer's summary, which keeps the count exact. A cookie that
-                // holds the record gives way only to a newer entry (one the state API wrote).
-                let cookie_record = loaded.spill_key.is_none() && best.is_some();
-                let newer =
-                    |f: &Record, b: &Record| f.seq > b.seq || (!cookie_record && f.seq == b.seq);
-                if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| newer(f, b))) {
-                    best = Some(found);
-                    loaded.source = Some(Source::Kv);
-                }
-            }
-        }
-        loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
+    }
+
+    /// Takes the isolate's memory of the pair when it is newer than `best` and may stand in.
+    fn take_newer_from_memory(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
         // Without KV a conversation whose cookie is gone starts afresh, as Twilio's cookie
         // life says; memory only takes over a reset's empty record, to keep sequences rising.
         let recoverable = best.is_some() || self.kv.is_some();
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {
-            best = Some(Record::clone(newer));
+            *best = Some(Record::clone(newer));
             loaded.source = Some(Source::Memory);
         }
-        loaded.record = best.unwrap_or_default();
-        loaded.source = Some(loaded.source.unwrap_or(Source::New));
-        loaded
     }
 
     /// The newest record in KV: the spilled record a pointer names, then the pair's entry
@@ -294,15 +312,7 @@ impl<'a, S: Store> Storage<'a, S> {
                 break;
             }
             match kv.get(key).await {
-                Ok(Some(value)) => {
-                    if let Ok(Opened::Record(record)) =
-                        keys.open(&value, Place::Kv, &self.pair, self.now)
-                    {
-                        if best.as_ref().is_none_or(|b| record.seq > b.seq) {
-                            best = Some(record);
-                        }
-                    }
-                }
+                Ok(Some(value)) => self.keep_newer(&value, &mut best),
                 Ok(None) => {}
                 Err(e) => error = Some(e),
             }
@@ -310,191 +320,16 @@ impl<'a, S: Store> Storage<'a, S> {
         (best, error)
     }
 
-    /// Seals `record` into the cookie and says what to write; `loaded` is what
-    /// [`Storage::load`] returned for this webhook. The record stays whole: a cookie too
-    /// small for it carries a trimmed copy.
-    pub fn save(&self, record: &Record, change: Change, loaded: &Loaded) -> Saved {
-        if change == Change::Reset {
-            return self.forget(record, loaded);
-        }
-        let mut saved = Saved::default();
-        let counted = change == Change::Counted;
-        // The KV copy is sealed once, before any trimming for the cookie, and serves both the
-        // pair's entry and a spill. KV never goes backwards where the isolate knows better.
-        let newer_known = loaded
-            .remembered
-            .as_ref()
-            .is_some_and(|m| m.seq > record.seq);
-        let kv_value = (self.kv.is_some() && counted && !newer_known)
-            .then(|| self.seal_for_kv(record))
-            .and_then(|sealed| sealed.map_err(|e| saved.error = Some(e)).ok());
-        let cookie = self.seal_cookie(
-            record,
-            loaded,
-            counted,
-            kv_value.as_deref(),
-            &mut saved.writes,
-        );
-        saved.set_cookie = cookie.unwrap_or_else(|e| {
-            saved.error = Some(e);
-            None
-        });
-        if counted {
-            if let Some(memory) = self.memory {
-                memory.remember(&self.pair, record);
+    /// Keeps the record a KV `value` holds when it is newer than `best`.
+    fn keep_newer(&self, value: &str, best: &mut Option<Record>) {
+        let opened = self
+            .settings
+            .keys
+            .open(value, Place::Kv, &self.pair, self.now);
+        if let Ok(Opened::Record(record)) = opened {
+            if best.as_ref().is_none_or(|b| record.seq > b.seq) {
+                *best = Some(record);
             }
         }
-        if let Some(value) = kv_value {
-            // Written on every counted message, so a lost cookie is recovered exactly.
-            saved.writes.push(self.pair_write(value));
-        }
-        saved
-    }
-
-    /// The pair's KV entry holding `record`, sealed as a webhook seals it, valid until
-    /// `expires_at`: for a record changed outside a webhook (the state API).
-    #[cfg(state_api)]
-    pub(crate) fn pair_entry(
-        &self,
-        record: &Record,
-        expires_at: u64,
-    ) -> Result<KvWrite, SealError> {
-        let s = self.settings;
-        let value = s
-            .keys
-            .seal(record, Purpose::Kv, &self.pair, expires_at, s.encrypt)?;
-        Ok(self.pair_write(value))
-    }
-
-    /// The write of `value` under the pair's (current) KV key.
-    fn pair_write(&self, value: String) -> KvWrite {
-        KvWrite::Put {
-            key: self.settings.keys.pair_keys(&self.pair).swap_remove(0),
-            value,
-            ttl_seconds: self.settings.kv_ttl_seconds,
-        }
-    }
-
-    /// A reset: the isolate remembers the empty `record`, the cookie is cleared and the
-    /// pair's KV entries (and its spill) are deleted.
-    fn forget(&self, record: &Record, loaded: &Loaded) -> Saved {
-        if let Some(memory) = self.memory {
-            memory.remember(&self.pair, record);
-        }
-        let mut writes = Vec::new();
-        if self.kv.is_some() {
-            let keys = self.settings.keys.pair_keys(&self.pair);
-            let spill = loaded.spill_key.iter().cloned();
-            writes = spill
-                .chain(keys)
-                .map(|key| KvWrite::Delete { key })
-                .collect();
-        }
-        Saved {
-            set_cookie: Some(seal::set_cookie("", 0)),
-            writes,
-            error: None,
-        }
-    }
-
-    fn seal_for_kv(&self, record: &Record) -> Result<String, SealError> {
-        let s = self.settings;
-        let expires_at = record.last_seen.saturating_add(s.kv_ttl_seconds);
-        s.keys
-            .seal(record, Purpose::Kv, &self.pair, expires_at, s.encrypt)
-    }
-
-    /// The `Set-Cookie` for `record`, never over [`MAX_SET_COOKIE_BYTES`]: a record that
-    /// does not fit is spilled to KV behind a pointer cookie when KV is bound, or loses its
-    /// oldest turns until it fits.
-    fn seal_cookie(
-        &self,
-        record: &Record,
-        loaded: &Loaded,
-        counted: bool,
-        kv_value: Option<&str>,
-        writes: &mut Vec<KvWrite>,
-    ) -> Result<Option<String>, SealError> {
-        let expires_at = record
-            .last_seen
-            .saturating_add(self.settings.cookie_ttl_seconds);
-        if expires_at <= self.now {
-            // A retry of a record idle past the cookie's life (recovered from KV): a cookie
-            // that no longer opens is worse than Twilio keeping what it has.
-            return Ok(None);
-        }
-        if let Some(cookie) = self.record_cookie(record, expires_at)? {
-            return Ok(Some(cookie));
-        }
-        if self.kv.is_some() {
-            let spilled = self.spill(record, loaded, counted, kv_value, expires_at, writes)?;
-            if spilled.is_some() {
-                return Ok(spilled);
-            }
-        }
-        let mut trimmed = record.clone();
-        while trimmed.drop_oldest_turn() {
-            if let Some(cookie) = self.record_cookie(&trimmed, expires_at)? {
-                return Ok(Some(cookie));
-            }
-        }
-        // Only a conversation's own state can grow this large; no cookie beats a broken one.
-        Ok(None)
-    }
-
-    /// The `Set-Cookie` holding `record` itself, when it fits.
-    fn record_cookie(&self, record: &Record, expires_at: u64) -> Result<Option<String>, SealError> {
-        let s = self.settings;
-        let sealed = s
-            .keys
-            .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)?;
-        Ok(self.fitting_cookie(&sealed))
-    }
-
-    /// A `Set-Cookie` for `sealed`, unless it is over [`MAX_SET_COOKIE_BYTES`].
-    fn fitting_cookie(&self, sealed: &str) -> Option<String> {
-        let cookie = seal::set_cookie(sealed, self.settings.cookie_ttl_seconds);
-        (cookie.len() <= MAX_SET_COOKIE_BYTES).then_some(cookie)
-    }
-
-    /// A pointer cookie for `record`, spilled to KV under the pointer's key (the one the
-    /// webhook came with, or a new one); the KV write goes to `writes`.
-    fn spill(
-        &self,
-        record: &Record,
-        loaded: &Loaded,
-        counted: bool,
-        kv_value: Option<&str>,
-        expires_at: u64,
-        writes: &mut Vec<KvWrite>,
-    ) -> Result<Option<String>, SealError> {
-        let s = self.settings;
-        // A retry's record is in KV already under the pointer's key.
-        let write = counted || loaded.spill_key.is_none();
-        let Some(key) = loaded.spill_key.clone().or_else(new_spill_key) else {
-            return Ok(None);
-        };
-        let pointer = Pointer {
-            key,
-            summary: record.summary(),
-        };
-        let sealed = s
-            .keys
-            .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt)?;
-        let Some(cookie) = self.fitting_cookie(&sealed) else {
-            return Ok(None);
-        };
-        if write {
-            let value = match kv_value {
-                Some(value) => value.to_string(),
-                None => self.seal_for_kv(record)?,
-            };
-            writes.push(KvWrite::Put {
-                key: pointer.key,
-                value,
-                ttl_seconds: s.kv_ttl_seconds,
-            });
-        }
-        Ok(Some(cookie))
     }
 }

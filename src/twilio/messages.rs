@@ -96,26 +96,34 @@ impl fmt::Display for SendError {
         match self {
             SendError::Refused {
                 status,
-                code: Some(code),
+                code,
                 message,
-            } => write!(
-                f,
-                "Twilio refused the message ({status}, error {code}): {}",
-                crate::mask::mask_numbers(message)
-            ),
-            SendError::Refused {
-                status, message, ..
-            } => write!(
-                f,
-                "Twilio refused the message ({status}): {}",
-                crate::mask::mask_numbers(message)
-            ),
-            SendError::Unreachable(e) => write!(
-                f,
-                "Twilio's Messages API did not answer: {}",
-                crate::mask::mask_numbers(&e.to_string())
-            ),
+            } => write_refusal(f, *status, *code, message),
+            SendError::Unreachable(e) => write_unreachable(f, e),
         }
+    }
+}
+
+/// A send that got no answer, the client's words masked as Twilio's are.
+fn write_unreachable(f: &mut fmt::Formatter<'_>, e: &ClientError) -> fmt::Result {
+    let why = crate::mask::mask_numbers(&e.to_string());
+    write!(f, "Twilio's Messages API did not answer: {why}")
+}
+
+/// A refusal's text, with Twilio's error code when it gave one and its words masked.
+fn write_refusal(
+    f: &mut fmt::Formatter<'_>,
+    status: u16,
+    code: Option<u32>,
+    message: &str,
+) -> fmt::Result {
+    let message = crate::mask::mask_numbers(message);
+    match code {
+        Some(code) => write!(
+            f,
+            "Twilio refused the message ({status}, error {code}): {message}"
+        ),
+        None => write!(f, "Twilio refused the message ({status}): {message}"),
     }
 }
 
@@ -154,25 +162,31 @@ pub fn form(
 ) -> Form {
     let mut form: Form = vec![("To".into(), to.into()), ("From".into(), from.into())];
     match template {
-        Some(t) => {
-            form.push(("ContentSid".into(), t.content_sid.clone()));
-            if !t.content_variables.is_empty() {
-                form.push(("ContentVariables".into(), t.content_variables.clone()));
-            }
-        }
-        None => {
-            if !message.body().is_empty() {
-                form.push(("Body".into(), message.body().into()));
-            }
-            for url in message.media() {
-                form.push(("MediaUrl".into(), url.clone()));
-            }
-        }
+        Some(t) => push_template(&mut form, t),
+        None => push_message(&mut form, message),
     }
     if let Some(url) = status_callback {
         form.push(("StatusCallback".into(), url.into()));
     }
     form
+}
+
+/// A template's fields: Twilio fills in the text from the Content SID and its variables.
+fn push_template(form: &mut Form, t: &Template) {
+    form.push(("ContentSid".into(), t.content_sid.clone()));
+    if !t.content_variables.is_empty() {
+        form.push(("ContentVariables".into(), t.content_variables.clone()));
+    }
+}
+
+/// A free-form message's fields: its body, when it has one, and each media URL.
+fn push_message(form: &mut Form, message: &ReplyMessage) {
+    if !message.body().is_empty() {
+        form.push(("Body".into(), message.body().into()));
+    }
+    for url in message.media() {
+        form.push(("MediaUrl".into(), url.clone()));
+    }
 }
 
 /// Where the account's messages are.
@@ -210,11 +224,13 @@ pub fn request(
     form: &Form,
 ) -> ClientRequest {
     let body = serde_urlencoded::to_string(form).unwrap_or_default();
-    let mut req = authorized(
-        ClientRequest::get(messages_url(base_url, account_sid)),
-        credentials,
-    )
-    .header("content-type", "application/x-www-form-urlencoded");
+    let req = ClientRequest::get(messages_url(base_url, account_sid));
+    posting(authorized(req, credentials), body)
+}
+
+/// `req` made a POST of the form-encoded `body`.
+fn posting(req: ClientRequest, body: String) -> ClientRequest {
+    let mut req = req.header("content-type", "application/x-www-form-urlencoded");
     req.method = "POST".into();
     req.body = body.into_bytes();
     req
@@ -232,30 +248,44 @@ pub async fn send(
     let req = request(base_url, account_sid, credentials, form);
     let response = http.send(req).await.map_err(SendError::Unreachable)?;
     if response.is_success() {
-        return match serde_json::from_slice::<Sent>(&response.body) {
-            Ok(sent) => Ok(sent.sid),
-            Err(e) => Err(SendError::Refused {
-                status: response.status,
-                code: None,
-                message: format!("an answer without a Message SID ({e})"),
-            }),
-        };
+        return sent_sid(&response);
     }
     Err(refusal(&response))
 }
 
+/// The Message SID of a successful answer; an answer without one is a refusal that may
+/// have sent the message.
+fn sent_sid(response: &ClientResponse) -> Result<String, SendError> {
+    serde_json::from_slice::<Sent>(&response.body)
+        .map(|sent| sent.sid)
+        .map_err(|e| unreadable(response, format!("an answer without a Message SID ({e})")))
+}
+
+/// A successful answer that could not be read, as a refusal without Twilio's error code.
+fn unreadable(response: &ClientResponse, message: String) -> SendError {
+    SendError::Refused {
+        status: response.status,
+        code: None,
+        message,
+    }
+}
+
+/// An error answer as a refusal: Twilio's code and message when its JSON says, else the
+/// start of the body.
 fn refusal(response: &ClientResponse) -> SendError {
     let error = serde_json::from_slice::<TwilioError>(&response.body).ok();
     SendError::Refused {
         status: response.status,
         code: error.as_ref().and_then(|e| e.code),
-        message: error.and_then(|e| e.message).unwrap_or_else(|| {
-            String::from_utf8_lossy(&response.body)
-                .chars()
-                .take(200)
-                .collect()
-        }),
+        message: error
+            .and_then(|e| e.message)
+            .unwrap_or_else(|| body_excerpt(&response.body)),
     }
+}
+
+/// The first 200 characters of a body that is not Twilio's error JSON.
+fn body_excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(200).collect()
 }
 
 #[derive(Deserialize)]
@@ -290,20 +320,27 @@ pub async fn find_sent(
     since: u64,
     known: &[&str],
 ) -> Result<Option<String>, SendError> {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let (to, from) = (field("To").unwrap_or(""), field("From").unwrap_or(""));
-    let query = serde_urlencoded::to_string([
-        ("To", to),
-        ("From", from),
-        ("DateSent>", &civil_date(since.saturating_sub(86_400))),
-        ("PageSize", "100"),
-    ])
-    .unwrap_or_default();
-    let url = format!("{}?{query}", messages_url(base_url, account_sid));
+    let (to, from) = (
+        field(form, "To").unwrap_or(""),
+        field(form, "From").unwrap_or(""),
+    );
+    let url = list_url(base_url, account_sid, to, from, since);
+    let page = list_page(http, url, credentials).await?;
+    let body = field(form, "Body");
+    let template = field(form, "ContentSid").is_some();
+    Ok(page
+        .messages
+        .into_iter()
+        .find(|m| m.is_sent_as(to, from, body, template) && !known.contains(&m.sid.as_str()))
+        .map(|m| m.sid))
+}
+
+/// The first page of the list at `url`.
+async fn list_page(
+    http: &dyn HttpClient,
+    url: String,
+    credentials: &Credentials,
+) -> Result<Page, SendError> {
     let response = http
         .send(authorized(ClientRequest::get(url), credentials))
         .await
@@ -311,23 +348,38 @@ pub async fn find_sent(
     if !response.is_success() {
         return Err(refusal(&response));
     }
-    let page: Page = serde_json::from_slice(&response.body).map_err(|e| SendError::Refused {
-        status: response.status,
-        code: None,
-        message: format!("an unreadable list of messages ({e})"),
-    })?;
-    let body = field("Body");
-    let template = field("ContentSid").is_some();
-    Ok(page
-        .messages
-        .into_iter()
-        .find(|m| {
-            m.to == to
-                && m.from == from
-                && !known.contains(&m.sid.as_str())
-                && (template || m.body.as_deref().unwrap_or("") == body.unwrap_or(""))
-        })
-        .map(|m| m.sid))
+    serde_json::from_slice(&response.body)
+        .map_err(|e| unreadable(&response, format!("an unreadable list of messages ({e})")))
+}
+
+/// The value of the form's field `name`, when it has one.
+fn field<'f>(form: &'f Form, name: &str) -> Option<&'f str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The list of the pair's messages sent since the day before `since`: the list filters by
+/// day only.
+fn list_url(base_url: &str, account_sid: &str, to: &str, from: &str, since: u64) -> String {
+    let query = serde_urlencoded::to_string([
+        ("To", to),
+        ("From", from),
+        ("DateSent>", &civil_date(since.saturating_sub(86_400))),
+        ("PageSize", "100"),
+    ])
+    .unwrap_or_default();
+    format!("{}?{query}", messages_url(base_url, account_sid))
+}
+
+impl Listed {
+    /// Whether this listed message is one sent from `from` to `to` with `body` (any text
+    /// for a template, whose text is Twilio's to fill).
+    fn is_sent_as(&self, to: &str, from: &str, body: Option<&str>, template: bool) -> bool {
+        self.to == to
+            && self.from == from
+            && (template || self.body.as_deref().unwrap_or("") == body.unwrap_or(""))
+    }
 }
 
 /// `YYYY-MM-DD` (UTC) of Unix seconds `t`: the days-to-civil conversion of the proleptic

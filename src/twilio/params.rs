@@ -48,31 +48,54 @@ pub type Params<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 pub fn parse_params(encoded: &[u8]) -> Result<Params<'_>, ParamsError> {
     let text =
         std::str::from_utf8(encoded).map_err(|_| ParamsError::Malformed("not UTF-8".into()))?;
-    // Cheap bound before decoding anything: each parameter needs a separator.
-    let separators = text.bytes().filter(|&b| b == b'&').count();
-    if separators >= MAX_PARAMS {
-        return Err(ParamsError::TooMany);
-    }
+    let separators = separators(text)?;
     // The WHATWG rules, read by the `form_urlencoded` crate (serde_urlencoded's parser)
     // straight into the list, with no intermediate map or buffer.
-    let mut params = Params::with_capacity(separators + 1);
-    let mut replaced = false;
-    for (name, value) in form_urlencoded::parse(encoded) {
-        replaced |= name.contains('\u{FFFD}') || value.contains('\u{FFFD}');
-        params.push((name, value));
-    }
-    // The escape of U+FFFD itself, in either case: compared bytewise, as a substring search
-    // was 1.5 KB of wasm for this one check.
-    let escaped_fffd = text
-        .as_bytes()
-        .windows(9)
-        .any(|w| w.eq_ignore_ascii_case(b"%EF%BF%BD"));
-    if replaced && !text.contains('\u{FFFD}') && !escaped_fffd {
+    let (params, replaced) = decode_pairs(encoded, separators + 1);
+    if replaced && !text.contains('\u{FFFD}') && !has_escaped_fffd(text) {
         return Err(ParamsError::Malformed(
             "percent-escapes that are not UTF-8".into(),
         ));
     }
     Ok(params)
+}
+
+/// The `&` separators in `text`: a cheap bound before decoding anything, as each parameter
+/// needs one.
+fn separators(text: &str) -> Result<usize, ParamsError> {
+    let separators = text.bytes().filter(|&b| b == b'&').count();
+    if separators >= MAX_PARAMS {
+        return Err(ParamsError::TooMany);
+    }
+    Ok(separators)
+}
+
+/// The decoded pairs, and whether any holds U+FFFD: the decoder's mark of bytes that are
+/// not UTF-8, unless the text itself carried one.
+fn decode_pairs(encoded: &[u8], capacity: usize) -> (Params<'_>, bool) {
+    let mut params = Params::with_capacity(capacity);
+    let mut replaced = false;
+    for (name, value) in form_urlencoded::parse(encoded) {
+        replaced |= name.contains('\u{FFFD}') || value.contains('\u{FFFD}');
+        params.push((name, value));
+    }
+    (params, replaced)
+}
+
+/// Whether `text` holds the escape of U+FFFD itself, in either case: compared bytewise, as
+/// a substring search was 1.5 KB of wasm for this one check.
+fn has_escaped_fffd(text: &str) -> bool {
+    text.as_bytes()
+        .windows(9)
+        .any(|w| w.eq_ignore_ascii_case(b"%EF%BF%BD"))
+}
+
+/// `From`, `To` and `Body` as found, kept apart from the message until they are checked.
+#[derive(Default)]
+struct Required {
+    from: Option<String>,
+    to: Option<String>,
+    body: Option<String>,
 }
 
 impl InboundMessage {
@@ -88,75 +111,119 @@ impl InboundMessage {
     /// ```
     pub fn from_params(params: &Params<'_>) -> Result<Self, ParamsError> {
         let mut msg = InboundMessage::default();
-        let (mut from, mut to, mut body) = (None, None, None);
+        let mut required = Required::default();
         for (name, value) in params {
-            let field = match name.as_ref() {
-                "MessageSid" => &mut msg.message_sid,
-                "SmsSid" => &mut msg.sms_sid,
-                "AccountSid" => &mut msg.account_sid,
-                "MessagingServiceSid" => &mut msg.messaging_service_sid,
-                "From" => &mut from,
-                "To" => &mut to,
-                "Body" => &mut body,
-                "NumMedia" => &mut msg.num_media,
-                "NumSegments" => &mut msg.num_segments,
-                "ProfileName" => &mut msg.profile_name,
-                "WaId" => &mut msg.wa_id,
-                "MessageStatus" => &mut msg.message_status,
-                "OptOutType" => &mut msg.opt_out_type,
-                "ErrorCode" => &mut msg.error_code,
+            let Some(field) = msg.slot(name, &mut required) else {
                 #[cfg(feature = "studio")]
-                other
-                    if !other.starts_with("MediaUrl") && !other.starts_with("MediaContentType") =>
-                {
-                    msg.other.push((other.to_string(), value.to_string()));
-                    continue;
-                }
-                _ => continue,
+                msg.keep_other(name, value);
+                continue;
             };
-            if field.is_some() {
-                return Err(ParamsError::Malformed(format!("duplicate field `{name}`")));
-            }
-            *field = Some(value.to_string());
+            fill(field, name, value)?;
         }
-        msg.from = from.unwrap_or_default();
-        msg.to = to.unwrap_or_default();
-        msg.body = body.unwrap_or_default();
-        if msg.from.trim().is_empty() {
-            return Err(ParamsError::Missing("From"));
-        }
-        if msg.to.trim().is_empty() {
-            return Err(ParamsError::Missing("To"));
-        }
+        msg.take_required(required)?;
         msg.media = media(params);
         Ok(msg)
     }
+
+    /// Where a known parameter goes: a field of the message, or one of `required`; `None`
+    /// for a parameter this type does not name.
+    fn slot<'m>(
+        &'m mut self,
+        name: &str,
+        required: &'m mut Required,
+    ) -> Option<&'m mut Option<String>> {
+        Some(match name {
+            "MessageSid" => &mut self.message_sid,
+            "SmsSid" => &mut self.sms_sid,
+            "AccountSid" => &mut self.account_sid,
+            "MessagingServiceSid" => &mut self.messaging_service_sid,
+            "From" => &mut required.from,
+            "To" => &mut required.to,
+            "Body" => &mut required.body,
+            "NumMedia" => &mut self.num_media,
+            "NumSegments" => &mut self.num_segments,
+            "ProfileName" => &mut self.profile_name,
+            "WaId" => &mut self.wa_id,
+            "MessageStatus" => &mut self.message_status,
+            "OptOutType" => &mut self.opt_out_type,
+            "ErrorCode" => &mut self.error_code,
+            _ => return None,
+        })
+    }
+
+    /// Keeps a parameter this type does not name for Studio flows; the media parameters are
+    /// read as [`Media`] instead.
+    #[cfg(feature = "studio")]
+    fn keep_other(&mut self, name: &str, value: &str) {
+        if !name.starts_with("MediaUrl") && !name.starts_with("MediaContentType") {
+            self.other.push((name.to_string(), value.to_string()));
+        }
+    }
+
+    /// Takes `From`, `To` and `Body` (absent is empty), refusing a message without a sender
+    /// or a recipient.
+    fn take_required(&mut self, required: Required) -> Result<(), ParamsError> {
+        self.from = present(required.from, "From")?;
+        self.to = present(required.to, "To")?;
+        self.body = required.body.unwrap_or_default();
+        Ok(())
+    }
 }
 
+/// A required parameter's value; absent or blank, it is [`ParamsError::Missing`].
+fn present(value: Option<String>, name: &'static str) -> Result<String, ParamsError> {
+    let value = value.unwrap_or_default();
+    if value.trim().is_empty() {
+        return Err(ParamsError::Missing(name));
+    }
+    Ok(value)
+}
+
+/// Sets a known parameter's field: a second value for it is malformed.
+fn fill(field: &mut Option<String>, name: &str, value: &str) -> Result<(), ParamsError> {
+    if field.is_some() {
+        return Err(ParamsError::Malformed(format!("duplicate field `{name}`")));
+    }
+    *field = Some(value.to_string());
+    Ok(())
+}
+
+/// The message's media items (`MediaUrl{N}` with its `MediaContentType{N}`), in index order.
 fn media(params: &Params<'_>) -> Vec<Media> {
     let mut items: Vec<(usize, Media)> = params
         .iter()
-        .filter_map(|(k, v)| {
-            let index = k.strip_prefix("MediaUrl")?.parse::<usize>().ok()?;
-            let content_type = params
-                .iter()
-                .find(|(ck, _)| {
-                    ck.strip_prefix("MediaContentType")
-                        .and_then(|i| i.parse::<usize>().ok())
-                        == Some(index)
-                })
-                .map(|(_, ct)| ct.to_string());
-            Some((
-                index,
-                Media {
-                    url: v.to_string(),
-                    content_type,
-                },
-            ))
-        })
+        .filter_map(|(k, v)| media_item(params, k, v))
         .collect();
-    // An insertion sort: a message has at most 10 media items, and the slice sort's code is
-    // 4 KB of wasm beside the one the signature already carries.
+    sort_by_index(&mut items);
+    items.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The media item a `MediaUrl{N}` parameter names, with its index; `None` for any other.
+fn media_item(params: &Params<'_>, name: &str, url: &str) -> Option<(usize, Media)> {
+    let index = media_index(name, "MediaUrl")?;
+    let media = Media {
+        url: url.to_string(),
+        content_type: content_type(params, index),
+    };
+    Some((index, media))
+}
+
+/// The `MediaContentType{index}` parameter's value, when given.
+fn content_type(params: &Params<'_>, index: usize) -> Option<String> {
+    params
+        .iter()
+        .find(|(ck, _)| media_index(ck, "MediaContentType") == Some(index))
+        .map(|(_, ct)| ct.to_string())
+}
+
+/// The index `N` of a media parameter named `{prefix}N`; `None` for any other name.
+fn media_index(name: &str, prefix: &str) -> Option<usize> {
+    name.strip_prefix(prefix)?.parse::<usize>().ok()
+}
+
+/// An insertion sort by index: a message has at most 10 media items, and the slice sort's
+/// code is 4 KB of wasm beside the one the signature already carries.
+fn sort_by_index(items: &mut [(usize, Media)]) {
     for i in 1..items.len() {
         let mut j = i;
         while j > 0 && items[j - 1].0 > items[j].0 {
@@ -164,7 +231,6 @@ fn media(params: &Params<'_>) -> Vec<Media> {
             j -= 1;
         }
     }
-    items.into_iter().map(|(_, m)| m).collect()
 }
 
 #[cfg(test)]

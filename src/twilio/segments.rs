@@ -37,6 +37,14 @@ impl Encoding {
             Encoding::Ucs2 => "ucs2",
         }
     }
+
+    /// The units `c` costs: septets in GSM-7, UTF-16 units in UCS-2.
+    fn cost(self, c: char) -> usize {
+        match self {
+            Encoding::Gsm7 => septets(c).unwrap_or(1),
+            Encoding::Ucs2 => c.len_utf16(),
+        }
+    }
 }
 
 /// What one text costs: its encoding, its segments, and its length in that encoding.
@@ -89,31 +97,33 @@ pub fn reply_segments(reply: &Reply) -> Vec<Segments> {
 /// Fills segments with whole characters: each costs its units (septets in GSM-7, UTF-16
 /// units in UCS-2), and one that does not fit in what is left of a segment starts the next.
 fn split(text: &str, encoding: Encoding, single: usize, part: usize) -> Segments {
-    let cost = |c: char| match encoding {
-        Encoding::Gsm7 => septets(c).unwrap_or(1),
-        Encoding::Ucs2 => c.len_utf16(),
-    };
-    let units: usize = text.chars().map(cost).sum();
+    let units: usize = text.chars().map(|c| encoding.cost(c)).sum();
     let count = if units == 0 {
         0
     } else if units <= single {
         1
     } else {
-        let (mut count, mut used) = (1, 0);
-        for c in text.chars() {
-            if used + cost(c) > part {
-                count += 1;
-                used = 0;
-            }
-            used += cost(c);
-        }
-        count
+        parts(text, encoding, part)
     };
     Segments {
         encoding,
         count,
         units,
     }
+}
+
+/// How many parts of `part` units a text too long for one segment takes, no character
+/// split across two.
+fn parts(text: &str, encoding: Encoding, part: usize) -> usize {
+    let (mut count, mut used) = (1, 0);
+    for c in text.chars() {
+        if used + encoding.cost(c) > part {
+            count += 1;
+            used = 0;
+        }
+        used += encoding.cost(c);
+    }
+    count
 }
 
 /// Septets `c` takes in GSM-7 (2 for the extension table's escape pair), `None` when it is
@@ -186,14 +196,29 @@ pub(crate) fn as_configured(reply: Reply, smart_encoding: bool) -> Reply {
 /// (plus the primes and fullwidth forms), as a match so the wasm carries no table.
 #[cfg(feature = "smart-encoding")]
 fn look_alike(c: char) -> Option<&'static str> {
-    let ascii = match c {
-        '…' => return Some("..."),
-        '‼' => return Some("!!"),
-        '¼' => return Some("1/4"),
-        '½' => return Some("1/2"),
-        '¾' => return Some("3/4"),
+    spelled_out(c).or_else(|| printable(ascii_look_alike(c)?))
+}
+
+/// The stand-ins that are not one character: the ellipsis, the double exclamation mark, the
+/// fractions, and nothing for the invisible characters.
+#[cfg(feature = "smart-encoding")]
+fn spelled_out(c: char) -> Option<&'static str> {
+    match c {
+        '…' => Some("..."),
+        '‼' => Some("!!"),
+        '¼' => Some("1/4"),
+        '½' => Some("1/2"),
+        '¾' => Some("3/4"),
         // Invisible: zero-width space, word joiner, byte-order mark.
-        '\u{200b}' | '\u{2060}' | '\u{feff}' => return Some(""),
+        '\u{200b}' | '\u{2060}' | '\u{feff}' => Some(""),
+        _ => None,
+    }
+}
+
+/// The one ASCII character that stands in for `c`, when there is one.
+#[cfg(feature = "smart-encoding")]
+fn ascii_look_alike(c: char) -> Option<char> {
+    Some(match c {
         '«' | '»' | '“' | '”' | 'ʺ' | 'ˮ' | '„' | '‟' | '″' | '‶' | '❝' | '❞' | '〝' | '〞' => {
             '"'
         }
@@ -220,7 +245,13 @@ fn look_alike(c: char) -> Option<&'static str> {
         // Fullwidth ASCII, ！ to ～.
         '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0)?,
         _ => return None,
-    };
+    })
+}
+
+/// `ascii` as a static string, from a table rather than an allocation; `None` for a control
+/// character.
+#[cfg(feature = "smart-encoding")]
+fn printable(ascii: char) -> Option<&'static str> {
     // Every printable ASCII character is in GSM-7 but the grave accent.
     const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_'abcdefghijklmnopqrstuvwxyz{|}~";
     let at = (ascii as usize).checked_sub(0x20)?;

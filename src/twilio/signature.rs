@@ -96,18 +96,29 @@ impl Verifier {
         params: &str,
         signature: &str,
     ) -> bool {
-        let mut expected = [0u8; SIGNATURE_BYTES];
-        match crate::b64::from_standard_into(signature.trim(), &mut expected) {
-            Some(SIGNATURE_BYTES) => {}
-            _ => return false,
-        }
-        urls.into_iter().any(|url| {
-            let mut mac = self.key.clone();
-            mac.update(url.as_bytes());
-            mac.update(params.as_bytes());
-            // Constant time: how many leading bytes matched must not show in the timing.
-            bool::from(mac.finalize().into_bytes().as_slice().ct_eq(&expected))
-        })
+        let Some(expected) = decode_signature(signature) else {
+            return false;
+        };
+        urls.into_iter()
+            .any(|url| self.signed(url, params, &expected))
+    }
+
+    /// Whether `expected` is the signature of `url` followed by `params`.
+    fn signed(&self, url: &str, params: &str, expected: &[u8; SIGNATURE_BYTES]) -> bool {
+        let mut mac = self.key.clone();
+        mac.update(url.as_bytes());
+        mac.update(params.as_bytes());
+        // Constant time: how many leading bytes matched must not show in the timing.
+        bool::from(mac.finalize().into_bytes().as_slice().ct_eq(expected))
+    }
+}
+
+/// The header's signature decoded on the stack; `None` unless it is base64 of 20 bytes.
+fn decode_signature(signature: &str) -> Option<[u8; SIGNATURE_BYTES]> {
+    let mut expected = [0u8; SIGNATURE_BYTES];
+    match crate::b64::from_standard_into(signature.trim(), &mut expected) {
+        Some(SIGNATURE_BYTES) => Some(expected),
+        _ => None,
     }
 }
 
@@ -127,41 +138,64 @@ impl Verifier {
 pub fn candidate_urls(url: &str, base_url: Option<&str>) -> Vec<String> {
     let url = url.split_once('#').map_or(url, |(u, _)| u);
     let received = split_url(url);
-    // A base URL with a path (a proxy mounting the worker under a prefix) keeps it in
-    // front of the path the worker received.
-    let (scheme, authority, prefix) = match base_url.map(split_url) {
-        Some(base) => (base.scheme, base.authority, base.rest.trim_end_matches('/')),
-        None => (received.scheme, received.authority, ""),
-    };
+    let (scheme, authority, prefix) = signed_origin(&received, base_url);
     let joined = concat(&[prefix, received.rest]);
-    let path_and_query = joined.as_str();
-    let (host, port) = split_port(authority);
-
-    let mut authorities = vec![authority.to_string()];
-    match (port, default_port(scheme)) {
-        (Some(_), _) => authorities.push(host.to_string()),
-        (None, Some(default)) => authorities.push(concat(&[host, ":", default])),
-        (None, None) => {}
-    }
-    let mut tails = vec![path_and_query.to_string()];
-    if path_and_query.contains("%27") {
-        tails.push(unescape_apostrophes(path_and_query));
-    }
-
+    let authorities = authorities(scheme, authority);
+    let tails = tails(joined.as_str());
     let mut urls = Vec::with_capacity(authorities.len() * tails.len());
     for tail in &tails {
         for authority in &authorities {
-            let candidate = if scheme.is_empty() {
-                concat(&[authority, tail])
-            } else {
-                concat(&[scheme, "://", authority, tail])
-            };
+            let candidate = candidate(scheme, authority, tail);
             if !urls.contains(&candidate) {
                 urls.push(candidate);
             }
         }
     }
     urls
+}
+
+/// One URL to try: `scheme://authority` (or the authority alone, without a scheme) and the
+/// tail.
+fn candidate(scheme: &str, authority: &str, tail: &str) -> String {
+    if scheme.is_empty() {
+        concat(&[authority, tail])
+    } else {
+        concat(&[scheme, "://", authority, tail])
+    }
+}
+
+/// The scheme, authority and path prefix Twilio signed: the received ones, or `base_url`'s.
+/// A base URL with a path (a proxy mounting the worker under a prefix) keeps it in front of
+/// the path the worker received.
+fn signed_origin<'a>(
+    received: &UrlParts<'a>,
+    base_url: Option<&'a str>,
+) -> (&'a str, &'a str, &'a str) {
+    match base_url.map(split_url) {
+        Some(base) => (base.scheme, base.authority, base.rest.trim_end_matches('/')),
+        None => (received.scheme, received.authority, ""),
+    }
+}
+
+/// The authority as received, then with its port dropped or the scheme's default added.
+fn authorities(scheme: &str, authority: &str) -> Vec<String> {
+    let (host, port) = split_port(authority);
+    let mut authorities = vec![authority.to_string()];
+    match (port, default_port(scheme)) {
+        (Some(_), _) => authorities.push(host.to_string()),
+        (None, Some(default)) => authorities.push(concat(&[host, ":", default])),
+        (None, None) => {}
+    }
+    authorities
+}
+
+/// The path and query as received, then with `%27` turned back into `'` when it has one.
+fn tails(path_and_query: &str) -> Vec<String> {
+    let mut tails = vec![path_and_query.to_string()];
+    if path_and_query.contains("%27") {
+        tails.push(unescape_apostrophes(path_and_query));
+    }
+    tails
 }
 
 struct UrlParts<'a> {
@@ -172,34 +206,42 @@ struct UrlParts<'a> {
     rest: &'a str,
 }
 
+/// A URL's scheme, authority (without credentials) and the rest.
 fn split_url(url: &str) -> UrlParts<'_> {
     let (scheme, after) = url.split_once("://").unwrap_or(("", url));
     let end = after.find(['/', '?']).unwrap_or(after.len());
     let (authority, rest) = after.split_at(end);
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
     UrlParts {
         scheme,
-        authority,
+        authority: without_credentials(authority),
         rest,
     }
+}
+
+/// The authority without `user:pass@`, which is never signed.
+fn without_credentials(authority: &str) -> &str {
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
 }
 
 /// Splits `host[:port]`, minding IPv6 literals like `[::1]:8787`.
 fn split_port(authority: &str) -> (&str, Option<&str>) {
     match authority.rsplit_once(':') {
-        Some((host, port))
-            if !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && (!host.starts_with('[') || host.ends_with(']')) =>
-        {
-            (host, Some(port))
-        }
+        Some((host, port)) if is_port(host, port) => (host, Some(port)),
         _ => (authority, None),
     }
 }
 
+/// Whether what follows the last `:` is a port: digits, after a host that is not the inside
+/// of an IPv6 literal.
+fn is_port(host: &str, port: &str) -> bool {
+    !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && (!host.starts_with('[') || host.ends_with(']'))
+}
+
+/// The port a scheme implies when the URL names none.
 fn default_port(scheme: &str) -> Option<&'static str> {
     if scheme.eq_ignore_ascii_case("https") {
         Some("443")

@@ -31,9 +31,7 @@ const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// ```
 pub fn render(reply: &Reply) -> String {
     let messages = reply.messages();
-    let mut xml = String::with_capacity(
-        DECLARATION.len() + 40 + messages.iter().map(|m| m.text_bytes() + 40).sum::<usize>(),
-    );
+    let mut xml = String::with_capacity(capacity(messages));
     xml.push_str(DECLARATION);
     if messages.is_empty() {
         xml.push_str("<Response/>");
@@ -47,23 +45,38 @@ pub fn render(reply: &Reply) -> String {
     xml
 }
 
+/// Room for the whole document, so it is written without growing: the text and 40 bytes
+/// of markup a message.
+fn capacity(messages: &[ReplyMessage]) -> usize {
+    DECLARATION.len() + 40 + messages.iter().map(|m| m.text_bytes() + 40).sum::<usize>()
+}
+
+/// One `<Message>`: its text alone, or its body and media as elements of their own.
 fn push_message(xml: &mut String, message: &ReplyMessage) {
     xml.push_str("<Message>");
     if message.media().is_empty() {
         push_text(xml, message.body());
     } else {
-        if !message.body().is_empty() {
-            xml.push_str("<Body>");
-            push_text(xml, message.body());
-            xml.push_str("</Body>");
-        }
-        for url in message.media() {
-            xml.push_str("<Media>");
-            push_text(xml, url);
-            xml.push_str("</Media>");
-        }
+        push_body_and_media(xml, message);
     }
     xml.push_str("</Message>");
+}
+
+/// A message with media: `<Body>` (unless empty), then a `<Media>` for each URL.
+fn push_body_and_media(xml: &mut String, message: &ReplyMessage) {
+    if !message.body().is_empty() {
+        push_element(xml, "<Body>", message.body(), "</Body>");
+    }
+    for url in message.media() {
+        push_element(xml, "<Media>", url, "</Media>");
+    }
+}
+
+/// `text` escaped between the `open` and `close` tags.
+fn push_element(xml: &mut String, open: &str, text: &str, close: &str) {
+    xml.push_str(open);
+    push_text(xml, text);
+    xml.push_str(close);
 }
 
 /// XML 1.0 has no escape for most control characters (a template's {from}, a name, an

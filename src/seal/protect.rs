@@ -1,0 +1,169 @@
+//! One key's protection of a value: the payload's bytes, sealing them signed (HMAC-SHA256)
+//! or encrypted (ChaCha20-Poly1305), and the MAC and decryption that opening checks.
+
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{Nonce, Tag};
+use hmac::Mac;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use super::keys::{self, SessionKey};
+use super::{OpenError, Purpose, SealError, HMAC_BYTES, NONCE_BYTES, TAG_BYTES};
+use crate::fields::length_prefixed;
+use crate::record::Pair;
+
+/// The bytes to seal: `value` in postcard's format (a third smaller than JSON, and every
+/// byte rides on every webhook), after room for the nonce when it is to be encrypted
+/// (in place).
+pub(super) fn payload<T: Serialize>(value: &T, encrypt: bool) -> Result<Vec<u8>, SealError> {
+    // Integers, strings and vectors serialise into a Vec; an error is still not an empty
+    // payload.
+    let plain = postcard::to_allocvec(value).map_err(|_| SealError::Encode)?;
+    if !encrypt {
+        return Ok(plain);
+    }
+    Ok(with_nonce_room(&plain))
+}
+
+/// Room for the nonce, then `plain`, in one copy: postcard's `to_extend` would push the
+/// bytes one at a time.
+fn with_nonce_room(plain: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(NONCE_BYTES + plain.len());
+    buf.extend_from_slice(&[0; NONCE_BYTES]);
+    buf.extend_from_slice(plain);
+    buf
+}
+
+/// Writes a fresh nonce into `room`. A nonce must never repeat under one key: 96 random bits
+/// make that negligible. Without randomness we would rather not seal at all.
+fn fill_nonce(room: &mut [u8]) -> Result<Nonce, SealError> {
+    getrandom::fill(room).map_err(|_| SealError::NoRandomness)?;
+    Nonce::try_from(&*room).map_err(|_| SealError::Encode)
+}
+
+/// The pair's fields in the order the MAC and the AAD cover them.
+fn pair_fields<'p>(pair: &Pair<'p>) -> [&'p str; 3] {
+    [pair.account_sid, pair.to, pair.from]
+}
+
+impl SessionKey {
+    pub(super) fn seal(
+        &self,
+        purpose: Purpose,
+        payload: Vec<u8>,
+        pair: &Pair<'_>,
+        encrypt: bool,
+    ) -> Result<String, SealError> {
+        let header = format!("2{}{}", purpose.letter(), if encrypt { 'e' } else { 's' });
+        if encrypt {
+            self.seal_encrypted(&header, payload, pair)
+        } else {
+            Ok(self.seal_signed(&header, &payload, pair))
+        }
+    }
+
+    fn start(&self, header: &str, capacity: usize) -> String {
+        let mut sealed = String::with_capacity(capacity + 64);
+        sealed.push_str(header);
+        sealed.push('.');
+        sealed.push_str(&self.id);
+        sealed.push('.');
+        sealed
+    }
+
+    fn seal_signed(&self, header: &str, payload: &[u8], pair: &Pair<'_>) -> String {
+        let mut sealed = self.start(header, payload.len() * 4 / 3);
+        crate::b64::url_into(payload, &mut sealed);
+        let tag = self.tag(&sealed, pair).finalize().into_bytes();
+        sealed.push('.');
+        crate::b64::url_into(&tag, &mut sealed);
+        sealed
+    }
+
+    /// `buf` is room for the nonce, then the plaintext, encrypted where it lies.
+    fn seal_encrypted(
+        &self,
+        header: &str,
+        mut buf: Vec<u8>,
+        pair: &Pair<'_>,
+    ) -> Result<String, SealError> {
+        if buf.len() < NONCE_BYTES {
+            return Err(SealError::Encode);
+        }
+        let (nonce, plaintext) = buf.split_at_mut(NONCE_BYTES);
+        let nonce = fill_nonce(nonce)?;
+        let mut sealed = self.start(header, (NONCE_BYTES + plaintext.len()) * 4 / 3);
+        let aad = associated_data(&sealed, pair);
+        let tag = self
+            .aead
+            .encrypt_inout_detached(&nonce, &aad, plaintext.into())
+            .map_err(|_| SealError::Encrypt)?;
+        crate::b64::url_into(&buf, &mut sealed);
+        sealed.push('.');
+        crate::b64::url_into(&tag, &mut sealed);
+        Ok(sealed)
+    }
+
+    /// `signed` is `<header>.<kid>.<payload>`; the AAD covers `<header>.<kid>.` and the
+    /// pair, since the AEAD authenticates the ciphertext itself. `payload` (nonce and
+    /// ciphertext) is decrypted in place; the plaintext is returned.
+    pub(super) fn decrypt<'p>(
+        &self,
+        signed: &str,
+        payload: &'p mut [u8],
+        tag: &[u8],
+        pair: &Pair<'_>,
+    ) -> Result<&'p [u8], OpenError> {
+        let tag = Tag::try_from(tag).map_err(|_| OpenError::Malformed)?;
+        if tag.len() != TAG_BYTES || payload.len() < NONCE_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        let aad = associated_data(self.aad_header(signed)?, pair);
+        let (nonce, ciphertext) = payload.split_at_mut(NONCE_BYTES);
+        let nonce = Nonce::try_from(&*nonce).map_err(|_| OpenError::Malformed)?;
+        self.aead
+            .decrypt_inout_detached(&nonce, &aad, (&mut *ciphertext).into(), &tag)
+            .map_err(|_| OpenError::BadMac)?;
+        Ok(ciphertext)
+    }
+
+    /// `<header>.<kid>.` of `signed`: the part of it the AAD covers.
+    fn aad_header<'s>(&self, signed: &'s str) -> Result<&'s str, OpenError> {
+        let header_len = signed.find('.').ok_or(OpenError::Malformed)? + 1 + self.id.len() + 1;
+        signed.get(..header_len).ok_or(OpenError::Malformed)
+    }
+
+    /// Checks a signed value's HMAC over `signed` and the pair.
+    pub(super) fn verify(
+        &self,
+        signed: &str,
+        mac: &[u8],
+        pair: &Pair<'_>,
+    ) -> Result<(), OpenError> {
+        if mac.len() != HMAC_BYTES {
+            return Err(OpenError::Malformed);
+        }
+        let tag = self.tag(signed, pair).finalize().into_bytes();
+        // Constant time: how many leading bytes matched must not show in the timing.
+        if !bool::from(tag.as_slice().ct_eq(mac)) {
+            return Err(OpenError::BadMac);
+        }
+        Ok(())
+    }
+
+    /// The MAC state over the signed part and the pair.
+    fn tag(&self, signed: &str, pair: &Pair<'_>) -> keys::HmacSha256 {
+        let mut mac = self.mac.clone();
+        mac.update(signed.as_bytes());
+        length_prefixed(pair_fields(pair), |bytes| mac.update(bytes));
+        mac
+    }
+}
+
+/// The AEAD's associated data: `header` (`<header>.<kid>.`) and the pair.
+fn associated_data(header: &str, pair: &Pair<'_>) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(header.len() + 96);
+    aad.extend_from_slice(header.as_bytes());
+    length_prefixed(pair_fields(pair), |bytes| aad.extend_from_slice(bytes));
+    aad
+}
