@@ -23,11 +23,11 @@ use crate::registry::Conversations;
 use crate::seal::{Opened, Place, Purpose, SessionKeys};
 
 /// How long a cookie sealed for [`Request::seal`] lives: Twilio's 4 hours.
-pub const SEALED_SECONDS: u64 = 4 * 60 * 60;
+pub(crate) const SEALED_SECONDS: u64 = 4 * 60 * 60;
 
 /// What to open, and for which pair.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct Request {
+pub(crate) struct Request {
     /// `SESSION_SECRET`, comma-separated keys as in the worker.
     pub secret: String,
     /// `AccountSid` of the pair's webhooks.
@@ -81,7 +81,7 @@ struct Fields {
 }
 
 /// Seals `req.seal` as the cookie of `req`'s pair; never panics, whatever the input.
-pub fn seal(req: &Request) -> Value {
+pub(crate) fn seal(req: &Request) -> Value {
     sealed(req).unwrap_or_else(|failed| failed)
 }
 
@@ -255,7 +255,7 @@ fn message_of(o: &serde_json::Map<String, Value>) -> Option<ReplyMessage> {
 
 /// Opens `req.cookie` for its pair, decoding the state with the conversation of that name
 /// among `conversations`; never panics, whatever the input.
-pub fn inspect(req: &Request, conversations: &Conversations) -> Value {
+pub(crate) fn inspect(req: &Request, conversations: &Conversations) -> Value {
     opened(req, conversations).unwrap_or_else(|failed| failed)
 }
 

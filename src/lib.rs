@@ -67,7 +67,6 @@
 
 pub mod app;
 mod b64;
-#[doc(hidden)]
 pub mod config;
 pub mod conversation;
 pub mod conversations;
@@ -75,24 +74,17 @@ mod fields;
 #[cfg(feature = "harness")]
 pub mod harness;
 #[cfg(not(target_arch = "wasm32"))]
-#[doc(hidden)]
-pub mod inspect;
+mod inspect;
 pub mod mask;
-#[doc(hidden)]
-pub mod object_calls;
-#[doc(hidden)]
-pub mod objects;
+mod object_calls;
+mod objects;
 mod pipeline;
-#[doc(hidden)]
 pub mod record;
 pub mod registry;
-#[doc(hidden)]
 pub mod response;
-#[doc(hidden)]
 pub mod seal;
 #[cfg(state_api)]
 mod state_ops;
-#[doc(hidden)]
 pub mod storage;
 pub mod twilio;
 pub mod vars;
@@ -149,7 +141,7 @@ macro_rules! worker {
         #[cfg(not(target_arch = "wasm32"))]
         #[doc(hidden)]
         pub fn __sms_conversation_worker_inspect() {
-            $crate::inspect::serve(&CONVERSATIONS);
+            $crate::__private::inspect(&CONVERSATIONS);
         }
     };
 }
@@ -157,6 +149,8 @@ macro_rules! worker {
 /// What [`worker!`] expands to needs; not an API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(not(target_arch = "wasm32"))]
+    pub use crate::inspect::serve as inspect;
     #[cfg(target_arch = "wasm32")]
     pub use crate::worker_entry::start;
     #[cfg(target_arch = "wasm32")]

@@ -11,11 +11,11 @@ use crate::storage::Source;
 
 /// A change made through the API raises the record's sequence this far, so it wins over
 /// every copy written before it (a cookie Twilio holds, a message answered meanwhile).
-pub const SEQ_JUMP: u64 = 1_000;
+pub(crate) const SEQ_JUMP: u64 = 1_000;
 
 /// The API's answer for `record` (as it was found where `source` says), and the record to
 /// keep when the operation changed it.
-pub fn apply(
+pub(crate) fn apply(
     op: &StateOp,
     pair: &Pair<'_>,
     record: Option<Record>,

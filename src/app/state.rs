@@ -143,7 +143,7 @@ async fn through_object(
     now: u64,
 ) -> Result<(u16, String), Rejection> {
     let name = setup.config.storage.keys.object_name(pair);
-    let call = crate::objects::StateCall { op, now };
+    let call = crate::object_calls::StateCall { op, now };
     objects
         .state(&name, &call)
         .await

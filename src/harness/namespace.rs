@@ -6,9 +6,8 @@ use std::rc::Rc;
 
 use super::{block_on, FakeHttp, MapKv, MapObjectStore};
 use crate::conversation::LocalFuture;
-use crate::objects::{
-    ObjectAnswer, ObjectError, Objects, PairObject, StartCall, StatusCall, WebhookCall,
-};
+use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
+use crate::objects::PairObject;
 use crate::pipeline::{Runtime, Setup};
 use crate::vars::Vars;
 
@@ -153,7 +152,7 @@ impl Objects for LocalObjects {
     fn state<'a>(
         &'a self,
         name: &'a str,
-        call: &'a crate::objects::StateCall,
+        call: &'a crate::object_calls::StateCall,
     ) -> LocalFuture<'a, Result<(u16, String), ObjectError>> {
         Box::pin(self.call(name, async move |store, rt| {
             #[cfg(feature = "state-api")]

@@ -16,7 +16,7 @@ use crate::twilio::segments::as_configured;
 
 /// A follow-up waiting for its alarm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingFollowUp {
+pub(crate) struct PendingFollowUp {
     /// When it is due (Unix seconds).
     pub due: u64,
     /// The record's sequence when it was asked for: a newer message cancels it.

@@ -31,6 +31,7 @@ mod storage;
 #[cfg(feature = "objects")]
 mod store;
 #[cfg(feature = "objects")]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // The wasm adapter's alone.
 mod turnstile;
 #[cfg(feature = "objects")]
 mod webhook;
@@ -41,7 +42,9 @@ mod window;
 #[cfg(all(feature = "objects", any(target_arch = "wasm32", feature = "harness")))]
 pub(crate) use self::object::PairObject;
 #[cfg(feature = "objects")]
-pub use self::{
+#[allow(unused_imports)]
+// Which of them are used depends on the target: the wasm adapter, the harness, tests.
+pub(crate) use self::{
     follow_up::PendingFollowUp,
     outbox::{
         Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
@@ -51,9 +54,6 @@ pub use self::{
     store::ObjectStore,
     turnstile::{TurnGuard, Turnstile},
     window::WHATSAPP_WINDOW_SECONDS,
-};
-pub use crate::object_calls::{
-    ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
 
 #[cfg(all(test, feature = "objects"))]

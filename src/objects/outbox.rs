@@ -26,21 +26,21 @@ pub(crate) const OUTBOX: &str = "outbox";
 
 /// A message certainly not sent (a 429, a connection refused) is tried this many times in all,
 /// [`RETRY_BASE_SECONDS`] × 2ⁿ apart.
-pub const MAX_SEND_ATTEMPTS: u32 = 4;
+pub(crate) const MAX_SEND_ATTEMPTS: u32 = 4;
 /// The first wait before a message certainly not sent is tried again.
-pub const RETRY_BASE_SECONDS: u64 = 10;
+pub(crate) const RETRY_BASE_SECONDS: u64 = 10;
 /// How long after an unknown outcome the object first looks for the message (Twilio's status
 /// callback usually comes within seconds), doubling for each later look.
-pub const CONFIRM_AFTER_SECONDS: u64 = 30;
+pub(crate) const CONFIRM_AFTER_SECONDS: u64 = 30;
 /// Looks at the Messages list before an unknown outcome is given up.
-pub const MAX_CHECKS: u32 = 4;
+pub(crate) const MAX_CHECKS: u32 = 4;
 /// A message missing from this many looks was not sent, and is sent again.
 const MISSING_TO_RESEND: u32 = 2;
 
 /// What a send is for, and so what it changes once sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Why {
+pub(crate) enum Why {
     /// The follow-up asked for on the record at `seq`.
     FollowUp {
         /// The record's sequence when the follow-up was asked for.
@@ -56,7 +56,7 @@ pub enum Why {
 /// Where a send stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Phase {
+pub(crate) enum Phase {
     /// The next message is to be sent now.
     Ready,
     /// The next message's request is (or was, at `at`) on its way.
@@ -84,7 +84,7 @@ pub enum Phase {
 
 /// A send in flight: its messages exactly as they go out, and what to keep once they have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     /// Its name in status callback URLs and logs.
     pub id: String,
     /// What it is for.
@@ -138,7 +138,7 @@ pub(crate) struct Api<'a> {
 
 impl Outgoing {
     /// When the object should next look at this send.
-    pub fn wake_at(&self) -> u64 {
+    pub(crate) fn wake_at(&self) -> u64 {
         match self.phase {
             Phase::Ready => 0,
             Phase::Sending { at } => at.saturating_add(CONFIRM_AFTER_SECONDS),
@@ -148,13 +148,13 @@ impl Outgoing {
     }
 
     /// True while the next message may have reached Twilio without the object knowing.
-    pub fn unsure(&self) -> bool {
+    pub(crate) fn unsure(&self) -> bool {
         matches!(self.phase, Phase::Sending { .. } | Phase::Unknown { .. })
     }
 
     /// The status callback of message `index` confirmed it with `sid`: true when that was the
     /// message this send was unsure of.
-    pub fn confirm(&mut self, send: &str, sid: &str) -> bool {
+    pub(crate) fn confirm(&mut self, send: &str, sid: &str) -> bool {
         let expected = format!("{}.{}", self.id, self.sids.len());
         if send != expected || !self.unsure() || self.sids.len() >= self.forms.len() {
             return false;

@@ -20,7 +20,7 @@ use crate::twilio::messages::SendError;
 use crate::twilio::segments::as_configured;
 
 /// How long a start's answer is kept for a repeat with its idempotency key.
-pub const START_KEY_SECONDS: u64 = 24 * 60 * 60;
+pub(crate) const START_KEY_SECONDS: u64 = 24 * 60 * 60;
 /// At most this many starts' answers are kept.
 const MAX_STARTS_KEPT: usize = 50;
 

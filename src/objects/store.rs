@@ -5,7 +5,7 @@ use crate::storage::StoreError;
 
 /// The object's own storage and alarm (a map in tests).
 #[allow(async_fn_in_trait)] // One thread per isolate: the futures need not be `Send`.
-pub trait ObjectStore {
+pub(crate) trait ObjectStore {
     /// The value under `key`.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value` under `key`.

@@ -11,14 +11,14 @@ use std::task::{Context as TaskContext, Poll, Waker};
 /// the object's storage (a conversation calling out, a Messages API send), so each webhook
 /// holds this turnstile from loading the record to saving it.
 #[derive(Default)]
-pub struct Turnstile {
+pub(crate) struct Turnstile {
     busy: Cell<bool>,
     waiting: RefCell<VecDeque<Rc<Cell<Option<Waker>>>>>,
 }
 
 impl Turnstile {
     /// Waits for the turn, in arrival order.
-    pub async fn enter(&self) -> TurnGuard<'_> {
+    pub(crate) async fn enter(&self) -> TurnGuard<'_> {
         if self.busy.replace(true) {
             let slot = Rc::new(Cell::new(None));
             self.waiting.borrow_mut().push_back(Rc::clone(&slot));
@@ -47,7 +47,7 @@ impl Future for WaitTurn {
 }
 
 /// Holds the turn; the next waiter goes on when it is dropped.
-pub struct TurnGuard<'a> {
+pub(crate) struct TurnGuard<'a> {
     turnstile: &'a Turnstile,
 }
 

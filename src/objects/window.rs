@@ -6,7 +6,7 @@ use crate::record::Record;
 
 /// WhatsApp's customer-service window: free-form messages only this long after the person's
 /// last message.
-pub const WHATSAPP_WINDOW_SECONDS: u64 = 24 * 60 * 60;
+pub(crate) const WHATSAPP_WINDOW_SECONDS: u64 = 24 * 60 * 60;
 
 /// Why a message to a WhatsApp pair outside its window went nowhere.
 pub(super) const OUTSIDE_WINDOW: &str = "more than 24 hours since the person's last WhatsApp message, and no template (Reply::with_template or WHATSAPP_TEMPLATE_SID) to send instead";

@@ -50,7 +50,7 @@ mod kv {
 #[cfg(not(feature = "objects"))]
 mod objects {
     use crate::conversation::LocalFuture;
-    use crate::objects::{
+    use crate::object_calls::{
         ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
     };
 
@@ -229,6 +229,7 @@ impl BodyState {
 /// The limits and codes the JS entry needs, defined here once: `JSON.parse(contract())`
 /// when its module loads. Written by hand: serde's derive for it was 1 KB of wasm.
 #[wasm_bindgen]
+#[allow(unreachable_pub)] // Exported to the JS entry by wasm-bindgen.
 pub fn contract() -> String {
     let mut json = format!("{{\"maxBodyBytes\":{},\"bodyState\":[", app::MAX_BODY_BYTES);
     for (i, s) in [BodyState::Read, BodyState::TooLarge, BodyState::Unreadable]
@@ -249,6 +250,7 @@ pub fn contract() -> String {
 /// rather than one per header, string and response part: 41 to 51 µs less CPU per webhook
 /// in workerd.
 #[wasm_bindgen]
+#[allow(unreachable_pub)] // Exported to the JS entry by wasm-bindgen.
 pub fn webhook(incoming: Incoming) -> JsValue {
     let mut answer = Box::pin(answer(incoming));
     // Without KV, objects or `fetch` nothing waits: answered now, with no promise at all.

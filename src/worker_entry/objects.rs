@@ -16,10 +16,10 @@ use super::js;
 use super::kv::{self, Kv};
 use super::{run_after_reply, setup, Incoming};
 use crate::conversation::{ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
-use crate::objects::{
-    ObjectAnswer, ObjectError, ObjectStore, Objects, PairObject, StartCall, StateCall, StatusCall,
-    Turnstile, WebhookCall,
+use crate::object_calls::{
+    ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall, WebhookCall,
 };
+use crate::objects::{ObjectStore, PairObject, Turnstile};
 use crate::pipeline::Runtime;
 use crate::platform::call;
 use crate::platform::Sleep;

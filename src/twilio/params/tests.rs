@@ -1,7 +1,7 @@
 use super::*;
 
 /// A real inbound SMS webhook body, as Twilio posts it (SIDs made up).
-pub const TWILIO_BODY: &str = "ToCountry=US&ToState=CA&SmsMessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&NumMedia=0&ToCity=SAN+FRANCISCO&FromZip=94105&SmsSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&FromState=CA&SmsStatus=received&FromCity=SAN+FRANCISCO&Body=Hello+%F0%9F%91%8B+%26+%3Cwelcome%3E&FromCountry=US&To=%2B15005550006&MessagingServiceSid=MG00000000000000000000000000000000&ToZip=94105&NumSegments=1&MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&AccountSid=AC00000000000000000000000000000000&From=%2B14155550100&ApiVersion=2010-04-01";
+pub(super) const TWILIO_BODY: &str = "ToCountry=US&ToState=CA&SmsMessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&NumMedia=0&ToCity=SAN+FRANCISCO&FromZip=94105&SmsSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&FromState=CA&SmsStatus=received&FromCity=SAN+FRANCISCO&Body=Hello+%F0%9F%91%8B+%26+%3Cwelcome%3E&FromCountry=US&To=%2B15005550006&MessagingServiceSid=MG00000000000000000000000000000000&ToZip=94105&NumSegments=1&MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&AccountSid=AC00000000000000000000000000000000&From=%2B14155550100&ApiVersion=2010-04-01";
 
 #[test]
 fn a_real_twilio_body_parses_with_unknown_fields_ignored() {
