@@ -179,7 +179,8 @@ fn read_params<'a>(
     if !allowed.allows(req.method) {
         return Err(Rejection::WrongWebhookMethod(allowed));
     }
-    Ok(params::parse_params(encoded(req, query)?)?)
+    let encoded = encoded(req, query)?;
+    Ok(params::parse_params(encoded)?)
 }
 
 /// The encoded parameters: a POST's form body, a GET's query.

@@ -318,7 +318,8 @@ async fn answer(req: Incoming) -> String {
         )
     };
     let read = Read::from(&req);
-    let handled = app::handle(setup.as_ref(), &read.request(), &runtime).await;
+    let request = read.request();
+    let handled = app::handle(setup.as_ref(), &request, &runtime).await;
     let response = handled.response;
     kv::schedule(&ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
