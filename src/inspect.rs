@@ -303,7 +303,7 @@ fn add_unserialized(obj: &mut serde_json::Map<String, Value>, record: &Record) {
 }
 
 /// The inspector the dev phone runs ([`crate::worker!`] defines it for a worker's crate):
-/// one JSON [`Request`] a line on stdin, one JSON answer a line on stdout (what [`inspect`]
+/// one JSON `Request` a line on stdin, one JSON answer a line on stdout (what `inspect`
 /// answers, or `{"ok": false, "error"}` for a line that is not a request), until stdin
 /// closes.
 pub fn serve(conversations: &Conversations) {

@@ -1,7 +1,7 @@
 //! The routes: Twilio's webhook (`/sms`, `/`, `/sms/status`), `POST /conversations` and the
 //! state API, over plain request/response values so that all of it is tested natively; the
 //! Workers adapter only copies a request in and a response out. Every way a request can fail
-//! is a [`Rejection`](crate::response::Rejection), and its `status` is the one place that
+//! is a [`crate::response::Rejection`], and its `status` is the one place that
 //! maps them to HTTP statuses.
 //!
 //! - `request.rs`: the parts of HTTP the routes read;

@@ -108,7 +108,7 @@ pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,
 };
-/// For the tests of the whole path (`src/tests/idempotency.rs`), which check the key sent.
+/// For the tests of the whole path (`src/tests/idempotency_tests.rs`), which check the key sent.
 #[cfg(all(test, feature = "harness"))]
 pub(crate) use context::idempotency_key;
 pub use context::{AfterReply, Context};

@@ -12,7 +12,7 @@ use crate::pipeline::{Runtime, Setup};
 use crate::vars::Vars;
 
 /// The `CONVERSATION_OBJECTS` namespace in memory: one [`MapObjectStore`] per object name,
-/// running the objects' own code ([`crate::objects`]).
+/// running the objects' own code (the crate's `objects` room).
 pub struct LocalObjects {
     setup: Rc<Setup>,
     vars: BTreeMap<String, String>,

@@ -7,7 +7,7 @@
 //!   Durable Object keeps) and the protection
 //!   (`s` signed with HMAC-SHA256, `e` encrypted with ChaCha20-Poly1305). The MAC or AEAD
 //!   covers it, so a value sealed for one purpose never opens as another. The first
-//!   release's `v1`/`e1`/`p1` still open (see [`legacy`]).
+//!   release's `v1`/`e1`/`p1` still open (see `legacy.rs`).
 //! - `key id` names the `SESSION_SECRET` key that sealed it, so rotation needs no trial
 //!   and error: the first key seals, every configured key opens.
 //! - `payload` is `(expires_at, record)` (or `(expires_at, kv key, summary)` for a pointer)

@@ -1,6 +1,6 @@
 //! The Split Based On widget's conditions
-//! (https://www.twilio.com/docs/studio/widget-library/split-based-on): a condition is
-//! "Subject, Predicate, [value]", the subject being the widget's Variable to Test (or the
+//! (<https://www.twilio.com/docs/studio/widget-library/split-based-on>): a condition is
+//! "Subject, Predicate, \[value\]", the subject being the widget's Variable to Test (or the
 //! condition's own argument), and "Value can be null for certain conditions, such as is
 //! blank".
 //!

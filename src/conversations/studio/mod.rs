@@ -337,7 +337,7 @@ fn reply(outcome: Outcome) -> Reply {
 }
 
 /// Every parameter of the webhook, as `trigger.message.*` and `widgets.<name>.inbound.*`
-/// read them (https://www.twilio.com/docs/studio/widget-library/trigger-start).
+/// read them (<https://www.twilio.com/docs/studio/widget-library/trigger-start>).
 fn parameters(message: &InboundMessage) -> Map<String, Value> {
     let mut map = Map::new();
     let mut put = |name: &str, value: &str| {

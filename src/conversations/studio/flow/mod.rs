@@ -20,10 +20,10 @@ pub use reads::Reads;
 
 /// Studio's limit on how long a Make HTTP Request call may take (Studio FAQ, "What limits
 /// exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
-/// https://www.twilio.com/docs/studio/user-guide/studio-faq).
+/// <https://www.twilio.com/docs/studio/user-guide/studio-faq>).
 pub const HTTP_TIMEOUT_SECS: u64 = 10;
 /// Send & Wait For Reply's default wait when the widget names none: one hour
-/// (https://www.twilio.com/docs/studio/widget-library/send-wait-reply).
+/// (<https://www.twilio.com/docs/studio/widget-library/send-wait-reply>).
 pub const DEFAULT_WAIT_SECS: u64 = 3600;
 
 /// One widget, checked: what the runtime needs of it, templates already parsed.
@@ -32,7 +32,7 @@ pub enum Widget {
     /// `trigger`: where every execution starts; `next` by event (`incomingMessage`,
     /// `incomingRequest`, `incomingParent`).
     Trigger,
-    /// `send-message` (https://www.twilio.com/docs/studio/widget-library/send-message).
+    /// `send-message` (<https://www.twilio.com/docs/studio/widget-library/send-message>).
     SendMessage {
         /// The text.
         body: Template,
@@ -40,7 +40,7 @@ pub enum Widget {
         media: Option<Template>,
     },
     /// `send-and-wait-for-reply`
-    /// (https://www.twilio.com/docs/studio/widget-library/send-wait-reply).
+    /// (<https://www.twilio.com/docs/studio/widget-library/send-wait-reply>).
     SendAndWait {
         /// The text.
         body: Template,
@@ -49,7 +49,7 @@ pub enum Widget {
         /// How long to wait for the reply, in seconds.
         timeout: u64,
     },
-    /// `split-based-on` (https://www.twilio.com/docs/studio/widget-library/split-based-on):
+    /// `split-based-on` (<https://www.twilio.com/docs/studio/widget-library/split-based-on>):
     /// the `match` transitions in order, then `noMatch`.
     Split {
         /// `input`, the Variable to Test.
@@ -57,11 +57,11 @@ pub enum Widget {
         /// Each `match` transition: its conditions (all must hold) and where it goes.
         matches: Vec<(Vec<Condition>, Option<String>)>,
     },
-    /// `set-variables` (https://www.twilio.com/docs/studio/widget-library/set-variables).
+    /// `set-variables` (<https://www.twilio.com/docs/studio/widget-library/set-variables>).
     SetVariables(Vec<Pair>),
-    /// `make-http-request` (https://www.twilio.com/docs/studio/widget-library/http-request).
+    /// `make-http-request` (<https://www.twilio.com/docs/studio/widget-library/http-request>).
     Http(Http),
-    /// `run-subflow` (https://www.twilio.com/docs/studio/widget-library/run-subflow).
+    /// `run-subflow` (<https://www.twilio.com/docs/studio/widget-library/run-subflow>).
     Subflow {
         /// The flow file it runs (found from the widget's `flow_sid`).
         flow: String,
@@ -89,7 +89,7 @@ pub struct Pair {
     /// The value.
     pub value: Template,
     /// "Parse as JSON object" is ticked: a value that renders as JSON is kept as that JSON
-    /// (https://www.twilio.com/docs/studio/widget-library/set-variables).
+    /// (<https://www.twilio.com/docs/studio/widget-library/set-variables>).
     pub json: bool,
 }
 

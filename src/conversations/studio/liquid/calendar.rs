@@ -1,5 +1,5 @@
 //! Days since 1970-01-01 and back, by Howard Hinnant's algorithms
-//! (https://howardhinnant.github.io/date_algorithms.html): the `date` filter's calendar, and
+//! (<https://howardhinnant.github.io/date_algorithms.html>): the `date` filter's calendar, and
 //! the Split widget's date conditions' (`studio::conditions`), and how both read a
 //! `YYYY-MM-DD` date. It lives in Liquid because
 //! Liquid reads nothing of the crate outside its folder; the conditions may read Liquid.

@@ -1,5 +1,5 @@
 //! Liquid, the template language of Studio's widgets
-//! (https://www.twilio.com/docs/studio/user-guide/liquid-template-language): `{{ output |
+//! (<https://www.twilio.com/docs/studio/user-guide/liquid-template-language>): `{{ output |
 //! filters }}` and the tags flows use (`if`/`elsif`/`else`, `unless`, `case`/`when`, `for`
 //! with `limit`/`offset`/`reversed`, `assign`, `capture`, `raw`, `comment`).
 //!
@@ -8,7 +8,7 @@
 //! evaluator is Shopify Liquid's semantics for what Studio's templates need: a missing
 //! variable or key is nil and renders empty, only `false` and nil are falsy, and a loop stops
 //! after 15 iterations ("Liquid Template loops: Limited to 15 iterations per Liquid Template
-//! loop", Studio FAQ, https://www.twilio.com/docs/studio/user-guide/studio-faq).
+//! loop", Studio FAQ, <https://www.twilio.com/docs/studio/user-guide/studio-faq>).
 //!
 //! The stages, as in liquid-rust: `lexer` cuts the source into text and markups and a
 //! markup into lexemes; `parser` reads expressions, filter chains and conditions and

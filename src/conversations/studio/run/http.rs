@@ -1,4 +1,4 @@
-//! The Make HTTP Request widget (https://www.twilio.com/docs/studio/widget-library/http-request):
+//! The Make HTTP Request widget (<https://www.twilio.com/docs/studio/widget-library/http-request>):
 //! `success` for a 2xx answer, `failed` for any other and for no answer; its outputs
 //! `status_code`, `body` and, for a JSON answer, `parsed`.
 

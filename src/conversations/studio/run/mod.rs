@@ -1,9 +1,9 @@
 //! An execution of a flow: where it waits, its variables and the widget outputs its templates
 //! can still read, moved on by one event at a time (a text, a timeout, a start).
 //!
-//! Here the execution's state and what the widgets share; [`advance`] takes an event from
-//! the waiting widget to the next wait (or the end), one [`step`] per widget, with the
-//! widgets that leave the flow's hands in [`http`] and [`subflow`].
+//! Here the execution's state and what the widgets share; `advance` takes an event from
+//! the waiting widget to the next wait (or the end), one `step` per widget, with the
+//! widgets that leave the flow's hands in `http` and `subflow`.
 
 mod advance;
 mod http;
@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use super::flow::{Flow, Reads, State};
 use crate::prelude::ReplyMessage;
 
-/// Studio's limits (Studio FAQ, https://www.twilio.com/docs/studio/user-guide/studio-faq):
+/// Studio's limits (Studio FAQ, <https://www.twilio.com/docs/studio/user-guide/studio-faq>):
 /// "Each Execution ends after 1,000 steps".
 pub const MAX_STEPS: u32 = 1000;
 /// "If the same widget runs 10 times in a row during an Execution, that Execution will stop."

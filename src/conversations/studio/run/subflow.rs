@@ -1,4 +1,4 @@
-//! The Run Subflow widget (https://www.twilio.com/docs/studio/subflows): the running flow
+//! The Run Subflow widget (<https://www.twilio.com/docs/studio/subflows>): the running flow
 //! waits in a [`Parent`] while the subflow runs with its own variables, and gets the
 //! subflow's variables back as the widget's output when it ends.
 
