@@ -60,12 +60,18 @@ pub(crate) fn bearer_is(req: &HttpRequest<'_>, key: &str) -> bool {
     bool::from(subtle::ConstantTimeEq::ct_eq(bearer, key.as_bytes()))
 }
 
-/// The request's bearer token: what follows `Bearer ` in `Authorization`, empty without one.
+/// The request's bearer token: what follows the `Bearer` scheme in `Authorization`, empty
+/// without one. The scheme's name is case-insensitive (RFC 7235 §2.1: `bearer …` is as good).
 #[cfg(any(feature = "objects", state_api))]
 fn bearer<'a>(req: &HttpRequest<'a>) -> &'a str {
-    req.authorization
-        .and_then(|a| a.trim().strip_prefix("Bearer "))
-        .unwrap_or("")
+    let Some((scheme, token)) = req.authorization.and_then(|a| a.trim().split_once(' ')) else {
+        return "";
+    };
+    if scheme.eq_ignore_ascii_case("Bearer") {
+        token
+    } else {
+        ""
+    }
 }
 
 /// E.164 (`+` and 7 to 15 digits, not starting with 0), optionally behind `whatsapp:`.
@@ -82,3 +88,6 @@ fn is_e164_digits(digits: &str) -> bool {
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0')
 }
+
+#[cfg(all(test, any(feature = "objects", state_api)))]
+mod tests;
