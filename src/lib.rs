@@ -95,17 +95,7 @@ mod platform;
 mod worker_entry;
 
 /// What a conversation needs: `use sms_conversation_worker::prelude::*;`.
-pub mod prelude {
-    pub use crate::conversation::InboundMessage;
-    pub use crate::conversation::{
-        AfterReply, ClientError, ClientRequest, ClientResponse, Context, Conversation, Reply,
-        ReplyMessage, Start, Turn, View,
-    };
-    #[cfg(feature = "harness")]
-    pub use crate::harness::{Exchange, FakeHttp, TestPhone};
-    pub use crate::registry::{Conversations, Registered};
-    pub use crate::vars::{ConfigError, Vars};
-}
+pub mod prelude;
 
 /// Makes the listed conversations the worker: `sms_conversation_worker::worker!(Mine);` in
 /// your crate's `src/lib.rs` (a `cdylib`), once. `CONVERSATION` picks one by its
