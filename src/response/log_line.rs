@@ -62,15 +62,22 @@ impl LogEvent {
         if self.segments.is_empty() {
             return;
         }
-        let costs: Vec<String> = self.segments.iter().map(segment_json).collect();
-        let _ = write!(line, ",\"segments\":[{}]", costs.join(","));
+        line.push_str(",\"segments\":[");
+        for (i, s) in self.segments.iter().enumerate() {
+            push_segment(line, if i > 0 { "," } else { "" }, s);
+        }
+        line.push(']');
     }
 }
 
-/// One message's cost: its encoding, segments and units.
-fn segment_json(s: &Segments) -> String {
+/// One message's cost (its encoding, segments and units), written straight into the line:
+/// the log line is built on every webhook, so no string of its own.
+fn push_segment(line: &mut String, comma: &str, s: &Segments) {
     let (encoding, count, units) = (s.encoding.name(), s.count, s.units);
-    format!("{{\"encoding\":\"{encoding}\",\"count\":{count},\"units\":{units}}}")
+    let _ = write!(
+        line,
+        "{comma}{{\"encoding\":\"{encoding}\",\"count\":{count},\"units\":{units}}}"
+    );
 }
 
 /// A field's JSON, or `null` when there is none.
