@@ -11,6 +11,7 @@ use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::params::ParamsError;
 use crate::twilio::segments::Segments;
 use crate::twilio::twiml;
+use crate::twilio::webhook::Refusal;
 
 /// Twilio's largest webhook is a few KiB; anything far beyond is not Twilio.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -333,6 +334,17 @@ fn takes_and_other(allowed: &WebhookMethod) -> (&'static str, &'static str) {
         WebhookMethod::Post => ("POST", "GET"),
         WebhookMethod::Get => ("GET", "POST"),
         WebhookMethod::Any => ("POST or GET", "another method"),
+    }
+}
+
+impl From<Refusal> for Rejection {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Params(e) => Rejection::BadParams(e),
+            Refusal::Misconfigured(e) => Rejection::Misconfigured(e),
+            Refusal::MissingSignature => Rejection::MissingSignature,
+            Refusal::BadSignature => Rejection::BadSignature,
+        }
     }
 }
 

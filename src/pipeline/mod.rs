@@ -15,14 +15,18 @@ use crate::seal::SealError;
 use crate::storage::{Change, Loaded, Storage, Store};
 use crate::twilio::{segments, twiml};
 
+mod answer;
 mod converse;
 mod intent;
 mod runtime;
+mod status;
 
+pub(crate) use answer::answer;
 pub use converse::RESET_REPLY;
 use converse::{converse, Conversed};
 pub(crate) use intent::Intent;
 pub use runtime::{Runtime, Setup};
+pub(crate) use status::status_callback;
 
 /// The webhook's answer once it is known to be Twilio's: load the pair's record, converse,
 /// save. `object` is the record the pair's Durable Object keeps, when it is the object

@@ -1,0 +1,65 @@
+//! The answer to a message proven Twilio's: the pair's object's, or the pipeline's from the
+//! cookie when there is no object or it cannot answer.
+
+#[cfg(feature = "objects")]
+use crate::config::Config;
+use crate::conversation::InboundMessage;
+#[cfg(feature = "objects")]
+use crate::mask::mask_number;
+#[cfg(feature = "objects")]
+use crate::object_calls::{ObjectError, WebhookCall};
+#[cfg(feature = "objects")]
+use crate::record::Pair;
+use crate::response::Handled;
+use crate::storage::Store;
+
+use super::{respond, Intent, Runtime, Setup};
+
+/// The answer to a message: the pair's object's, or the pipeline's from the cookie when
+/// there is no object or it cannot answer.
+pub(crate) async fn answer<S: Store>(
+    setup: &Setup,
+    cookie: Option<&str>,
+    message: &InboundMessage,
+    intent: Intent,
+    origin: &str,
+    rt: &Runtime<'_, S>,
+) -> Handled {
+    // With the Durable Objects binding, the pair's object answers; when it cannot, the
+    // worker answers from the cookie. Without the feature none of it is in the wasm.
+    #[cfg(feature = "objects")]
+    let object_error = match object_answer(&setup.config, cookie, message, origin, rt).await {
+        Ok(handled) => return handled,
+        Err(e) => e,
+    };
+    #[cfg(not(feature = "objects"))]
+    let (object_error, _) = (None, origin);
+    let (mut handled, done) = respond(setup, message, intent, cookie, rt, None).await;
+    handled.response.log.follow_up_ignored = rt.objects.is_none() && done.follow_up.is_some();
+    handled.response.log.object_error = object_error;
+    handled
+}
+
+/// The pair's object's answer, or why it gave none (`None`: no objects are bound).
+#[cfg(feature = "objects")]
+async fn object_answer<S: Store>(
+    config: &Config,
+    cookie: Option<&str>,
+    message: &InboundMessage,
+    origin: &str,
+    rt: &Runtime<'_, S>,
+) -> Result<Handled, Option<ObjectError>> {
+    let objects = rt.objects.ok_or(None)?;
+    let call = WebhookCall {
+        message: message.clone(),
+        cookie: cookie.map(str::to_string),
+        now: rt.now,
+        origin: origin.to_string(),
+    };
+    // One message at a time, against the newest record.
+    let name = config.storage.keys.object_name(&Pair::of(message));
+    match objects.webhook(&name, &call).await {
+        Ok(answer) => Ok(answer.into_handled(Some(mask_number(&message.from)))),
+        Err(e) => Err(Some(e)),
+    }
+}
