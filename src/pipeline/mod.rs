@@ -8,16 +8,14 @@ use std::rc::Rc;
 use crate::config::Config;
 use crate::conversation::Context;
 use crate::conversation::InboundMessage;
-use crate::mask::mask_number;
 use crate::record::{Pair, Record};
-use crate::response::{Handled, LogEvent};
-use crate::seal::SealError;
-use crate::storage::{Change, Loaded, Storage, Store};
-use crate::twilio::{segments, twiml};
+use crate::response::Handled;
+use crate::storage::{Change, Storage, Store};
 
 mod answer;
 mod converse;
 mod intent;
+mod render;
 mod runtime;
 mod status;
 
@@ -25,6 +23,7 @@ pub(crate) use answer::answer;
 pub use converse::RESET_REPLY;
 use converse::{converse, Conversed};
 pub(crate) use intent::Intent;
+use render::render;
 pub use runtime::{Runtime, Setup};
 pub(crate) use status::status_callback;
 
@@ -44,11 +43,7 @@ pub(crate) async fn respond<S: Store>(
     let ctx = context_for(&setup.config, message, rt);
     let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
     let saved = storage.save(&done.record, done.change, &loaded);
-    let log = log_of(message, loaded, &mut done, saved.error);
-    let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
-    handled.writes = saved.writes;
-    handled.after_reply = ctx.take_after_reply();
-    handled.response.dev_fetches = ctx.take_recorded();
+    let handled = render(message, loaded, &mut done, saved, &ctx);
     (handled, Done::of(done))
 }
 
@@ -92,24 +87,6 @@ fn context_for<'a, S>(
         ctx.recording()
     } else {
         ctx
-    }
-}
-
-/// The webhook's log line: what was loaded, counted and saved, and what failed on the way.
-fn log_of(
-    message: &InboundMessage,
-    loaded: Loaded,
-    done: &mut Conversed,
-    seal_error: Option<SealError>,
-) -> LogEvent {
-    LogEvent {
-        source: loaded.source,
-        count: Some(done.record.count),
-        kv_error: loaded.kv_error,
-        seal_error,
-        state_error: done.state_error.take(),
-        segments: segments::reply_segments(&done.reply),
-        ..LogEvent::new(done.outcome.clone(), Some(mask_number(&message.from)))
     }
 }
 
