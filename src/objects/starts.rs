@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::object::PairObject;
 use super::outbox::{Outgoing, Why};
-use super::storage::{packed, unpacked, StoredPair, STARTS};
+use super::storage::{packed, unpacked, StoredPair, STARTS, START_REQUESTS};
 use super::store::ObjectStore;
 use super::window::OUTSIDE_WINDOW;
 use crate::object_calls::{ObjectError, StartCall};
@@ -35,6 +35,33 @@ struct StartAnswer {
     at: u64,
 }
 
+/// What a start under an idempotency key asked, kept beside its answer (under a storage key
+/// of its own, so the answers kept by earlier releases still open): a repeat must ask the
+/// same.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StartRequest {
+    /// [`fingerprint`] of the request.
+    asked: String,
+    at: u64,
+}
+
+/// What the kept starts share: when they were kept, for [`forget_old`].
+trait Kept {
+    fn at(&self) -> u64;
+}
+
+impl Kept for StartAnswer {
+    fn at(&self) -> u64 {
+        self.at
+    }
+}
+
+impl Kept for StartRequest {
+    fn at(&self) -> u64 {
+        self.at
+    }
+}
+
 #[cfg_attr(
     not(any(target_arch = "wasm32", feature = "harness")),
     allow(dead_code)
@@ -50,6 +77,9 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             _ => return Ok(problem(400, "the body must be a JSON object")),
         };
         let key = &call.idempotency_key;
+        if self.asked_otherwise(key, &fingerprint(call)).await? {
+            return Ok(problem(422, KEY_REUSED));
+        }
         if let Some(answer) = self.kept_answer(key).await? {
             return Ok(answer);
         }
@@ -87,6 +117,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok(problem(422, OUTSIDE_WINDOW));
         };
         self.save_pair(&pair, &call.origin).await?;
+        self.remember_request(call).await?;
         let outgoing = Outgoing::new(start_why(call), forms, reply, state);
         let what = self.proceed(&stored_pair, outgoing).await;
         self.answer_start(call, what).await
@@ -179,6 +210,32 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         Ok(starts.get(key).map(|a| (a.status, a.body.clone())))
     }
 
+    /// Whether the key was used before with another request (never for a key not kept, nor
+    /// one kept by a release that did not keep its request).
+    async fn asked_otherwise(&self, key: &str, asked: &str) -> Result<bool, ObjectError> {
+        let requests = self.load_requests().await?;
+        Ok(requests.get(key).is_some_and(|r| r.asked != asked))
+    }
+
+    /// Keeps what the start asked under its key, as its send begins: a refused start keeps
+    /// nothing, so it can be asked again, corrected, with the same key.
+    async fn remember_request(&self, call: &StartCall) -> Result<(), ObjectError> {
+        let mut requests = self.load_requests().await?;
+        forget_old(&mut requests, self.now());
+        let request = StartRequest {
+            asked: fingerprint(call),
+            at: self.now(),
+        };
+        requests.insert(call.idempotency_key.clone(), request);
+        Ok(self.store.put(START_REQUESTS, &packed(&requests)?).await?)
+    }
+
+    /// What recent starts asked, by idempotency key; none when they do not read.
+    async fn load_requests(&self) -> Result<BTreeMap<String, StartRequest>, ObjectError> {
+        let text = self.store.get(START_REQUESTS).await?;
+        Ok(text.and_then(|t| unpacked(&t)).unwrap_or_default())
+    }
+
     /// The answers to recent starts, by idempotency key; none when they do not read.
     async fn load_starts(&self) -> Result<BTreeMap<String, StartAnswer>, ObjectError> {
         let text = self.store.get(STARTS).await?;
@@ -200,21 +257,21 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     }
 }
 
-/// Drops the answers older than [`START_KEY_SECONDS`], and the oldest beyond
+/// Drops what was kept longer than [`START_KEY_SECONDS`] ago, and the oldest beyond
 /// [`MAX_STARTS_KEPT`] (leaving room for one more).
-fn forget_old(starts: &mut BTreeMap<String, StartAnswer>, now: u64) {
-    starts.retain(|_, a| a.at.saturating_add(START_KEY_SECONDS) > now);
+fn forget_old<T: Kept>(starts: &mut BTreeMap<String, T>, now: u64) {
+    starts.retain(|_, a| a.at().saturating_add(START_KEY_SECONDS) > now);
     while let Some(oldest) = oldest_beyond_room(starts) {
         starts.remove(&oldest);
     }
 }
 
-/// The key of the oldest answer while there is no room for one more.
-fn oldest_beyond_room(starts: &BTreeMap<String, StartAnswer>) -> Option<String> {
+/// The key of the oldest entry while there is no room for one more.
+fn oldest_beyond_room<T: Kept>(starts: &BTreeMap<String, T>) -> Option<String> {
     if starts.len() < MAX_STARTS_KEPT {
         return None;
     }
-    let oldest = starts.iter().min_by_key(|(_, a)| a.at);
+    let oldest = starts.iter().min_by_key(|(_, a)| a.at());
     oldest.map(|(k, _)| k.clone())
 }
 
@@ -228,6 +285,25 @@ fn replying_pair(call: &StartCall) -> StoredPair {
         origin: call.origin.clone(),
     }
 }
+
+/// What a start asks, as 32 hex digits: SHA-256 over its `to`, `from` and JSON body exactly
+/// as sent, so a repeat under the same key is recognised as the same request.
+fn fingerprint(call: &StartCall) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    crate::fields::length_prefixed([call.to.as_str(), &call.from, &call.json], |b| {
+        hash.update(b)
+    });
+    hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The refusal of a start whose idempotency key was used with another request: the first one
+/// went ahead, and this one would be answered as if it had.
+const KEY_REUSED: &str =
+    "this Idempotency-Key was used with another request: use a new key for a new request";
 
 /// What the start's send is for: this start, by its idempotency key.
 fn start_why(call: &StartCall) -> Why {

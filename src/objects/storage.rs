@@ -17,6 +17,8 @@ pub(super) const PAIR: &str = "pair";
 pub(super) const FOLLOW_UP: &str = "follow_up";
 /// The answers to recent starts, by idempotency key.
 pub(super) const STARTS: &str = "starts";
+/// What recent starts asked, by idempotency key (a key of its own: `STARTS`' format is kept).
+pub(super) const START_REQUESTS: &str = "start_requests";
 
 /// The pair an object is for (the alarm comes with no message to learn it from), with the
 /// origin its sends' status callbacks go to.

@@ -329,6 +329,47 @@ fn a_repeated_start_with_its_key_answers_the_first_result_and_sends_nothing_new(
 }
 
 #[test]
+fn a_key_used_again_with_another_request_is_refused_and_sends_nothing() {
+    let mut phone = survey(&[]);
+    let first_json =
+        r#"{"to": "+14155550100", "from": "+15005550006", "msg": "your order shipped"}"#;
+    let first = phone.start_conversation_with_key(KEY, Some("order-7"), first_json);
+    assert_eq!(first.0, 201, "{}", first.1);
+    let other = r#"{"to": "+14155550100", "from": "+15005550006", "msg": "your order was CANCELLED", "replace": true}"#;
+    let (status, body) = phone.start_conversation_with_key(KEY, Some("order-7"), other);
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("Idempotency-Key was used with another request"),
+        "{body}"
+    );
+    assert_eq!(posts(&phone).len(), 1, "nothing more was sent");
+    // The same request again is still a repeat, answered as the first time.
+    assert_eq!(
+        phone.start_conversation_with_key(KEY, Some("order-7"), first_json),
+        first
+    );
+    // A new key for the new request goes ahead.
+    let (status, body) = phone.start_conversation_with_key(KEY, Some("order-8"), other);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(posts(&phone).len(), 2);
+}
+
+#[test]
+fn a_refused_start_keeps_nothing_under_its_key() {
+    let mut phone = survey(&[]);
+    phone.text("hi");
+    let json = r#"{"to": "+14155550100", "from": "+15005550006"}"#;
+    let (status, body) = phone.start_conversation_with_key(KEY, Some("k9"), json);
+    assert_eq!(status, 409, "a conversation in progress: {body}");
+    let corrected = r#"{"to": "+14155550100", "from": "+15005550006", "replace": true}"#;
+    let (status, body) = phone.start_conversation_with_key(KEY, Some("k9"), corrected);
+    assert_eq!(
+        status, 201,
+        "the corrected request goes ahead under the same key: {body}"
+    );
+}
+
+#[test]
 fn a_start_whose_outcome_is_unknown_is_pending_and_never_a_502() {
     let mut phone = survey(&[]);
     phone
