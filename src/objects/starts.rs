@@ -45,6 +45,9 @@ struct StartRequest {
     at: u64,
 }
 
+/// What recent starts asked, by idempotency key.
+type StartRequests = BTreeMap<String, StartRequest>;
+
 /// What the kept starts share: when they were kept, for [`forget_old`].
 trait Kept {
     fn at(&self) -> u64;
@@ -77,7 +80,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             _ => return Ok(problem(400, "the body must be a JSON object")),
         };
         let key = &call.idempotency_key;
-        if self.asked_otherwise(key, &fingerprint(call)).await? {
+        let (requests, asked) = (self.load_requests().await?, fingerprint(call));
+        if requests.get(key).is_some_and(|r| r.asked != asked) {
+            // The key was used with another request (never one not kept, nor one kept by a
+            // release that did not keep its request).
             return Ok(problem(422, KEY_REUSED));
         }
         if let Some(answer) = self.kept_answer(key).await? {
@@ -86,7 +92,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if let Some(outgoing) = self.in_flight_start(key).await? {
             return self.repeat_pending(call, outgoing).await;
         }
-        self.start_new(call, fields).await
+        self.start_new(call, fields, (requests, asked)).await
     }
 
     /// The send in flight, when it is the start with idempotency key `key`.
@@ -100,6 +106,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         &self,
         call: &StartCall,
         fields: Map<String, Value>,
+        asked: (StartRequests, String),
     ) -> Result<Answer, ObjectError> {
         let stored_pair = replying_pair(call);
         let pair = stored_pair.pair();
@@ -117,7 +124,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             return Ok(problem(422, OUTSIDE_WINDOW));
         };
         self.save_pair(&pair, &call.origin).await?;
-        self.remember_request(call).await?;
+        self.remember_request(call, asked).await?;
         let outgoing = Outgoing::new(start_why(call), forms, reply, state);
         let what = self.proceed(&stored_pair, outgoing).await;
         self.answer_start(call, what).await
@@ -210,20 +217,18 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         Ok(starts.get(key).map(|a| (a.status, a.body.clone())))
     }
 
-    /// Whether the key was used before with another request (never for a key not kept, nor
-    /// one kept by a release that did not keep its request).
-    async fn asked_otherwise(&self, key: &str, asked: &str) -> Result<bool, ObjectError> {
-        let requests = self.load_requests().await?;
-        Ok(requests.get(key).is_some_and(|r| r.asked != asked))
-    }
-
     /// Keeps what the start asked under its key, as its send begins: a refused start keeps
     /// nothing, so it can be asked again, corrected, with the same key.
-    async fn remember_request(&self, call: &StartCall) -> Result<(), ObjectError> {
-        let mut requests = self.load_requests().await?;
+    /// `asked` is what [`PairObject::start`] read and computed: the kept requests and this
+    /// one's fingerprint.
+    async fn remember_request(
+        &self,
+        call: &StartCall,
+        (mut requests, asked): (StartRequests, String),
+    ) -> Result<(), ObjectError> {
         forget_old(&mut requests, self.now());
         let request = StartRequest {
-            asked: fingerprint(call),
+            asked,
             at: self.now(),
         };
         requests.insert(call.idempotency_key.clone(), request);
@@ -231,7 +236,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     }
 
     /// What recent starts asked, by idempotency key; none when they do not read.
-    async fn load_requests(&self) -> Result<BTreeMap<String, StartRequest>, ObjectError> {
+    async fn load_requests(&self) -> Result<StartRequests, ObjectError> {
         let text = self.store.get(START_REQUESTS).await?;
         Ok(text.and_then(|t| unpacked(&t)).unwrap_or_default())
     }
