@@ -186,6 +186,9 @@ pub struct ObjectAnswer {
     /// The log's segments, one per `<Message>` (absent from an older object's answer).
     #[serde(default)]
     pub segments: Vec<Segments>,
+    /// The log's notes (absent from an older object's answer, and when there are none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
 }
 
 /// How an object's webhook ended: what [`Outcome`](crate::response::Outcome) can be when an object answers, typed on

@@ -183,6 +183,9 @@ pub struct LogEvent {
     /// What each `<Message>` of the answer costs, in order (a retry's too: the same answer
     /// goes out again); empty when nothing is sent.
     pub segments: Vec<Segments>,
+    /// What the conversation noted ([`Context::note`](crate::conversation::Context::note)):
+    /// the members of the line's `"notes"` object, empty when none.
+    pub notes: String,
 }
 
 impl LogEvent {
@@ -199,6 +202,7 @@ impl LogEvent {
             state_error: None,
             follow_up_ignored: false,
             segments: Vec::new(),
+            notes: String::new(),
         }
     }
 }

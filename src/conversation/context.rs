@@ -37,6 +37,8 @@ pub struct Context<'a> {
     /// With `DEV_RECORD_FETCHES`: each outside call and its answer, as a transcript's `fake`
     /// (a JSON array, written as they come), for the dev phone to save.
     recorded: Option<RefCell<String>>,
+    /// What [`Context::note`] asked the log line to say: JSON members, written as they come.
+    notes: RefCell<String>,
 }
 
 impl<'a> Context<'a> {
@@ -50,6 +52,7 @@ impl<'a> Context<'a> {
             message: None,
             idempotency_key: std::cell::OnceCell::new(),
             recorded: None,
+            notes: RefCell::default(),
         }
     }
 
@@ -163,6 +166,40 @@ impl<'a> Context<'a> {
             name,
             work: Box::pin(work),
         });
+    }
+
+    /// Adds `name: detail` to the log line of what is being answered or sent (its
+    /// `"notes"`): a limit the conversation hit, a fallback it took. The line is how an
+    /// operator learns that a conversation stopped short, so a limit is never silent. A
+    /// name given again keeps both. Never put a message body or a secret in `detail`.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use sms_conversation_worker::prelude::*;
+    /// use sms_conversation_worker::vars::Vars;
+    ///
+    /// let lookup = |_: &str| None;
+    /// let ctx = Context::new(Vars::new(&lookup), Rc::new(FakeHttp::default()), 0);
+    /// ctx.note("quiz_stopped", "ran out of questions");
+    /// assert_eq!(ctx.take_notes(), r#""quiz_stopped":"ran out of questions""#);
+    /// ```
+    pub fn note(&self, name: &'static str, detail: &str) {
+        let mut notes = self.notes.borrow_mut();
+        if !notes.is_empty() {
+            notes.push(',');
+        }
+        for text in [name, detail] {
+            // A str always serialises.
+            notes.push_str(&serde_json::to_string(text).unwrap_or_default());
+            notes.push(':');
+        }
+        notes.pop();
+    }
+
+    /// What [`Context::note`] was given so far, as the members of a JSON object
+    /// (`"name":"detail",…`), and forgets it: empty when nothing was noted.
+    pub fn take_notes(&self) -> String {
+        std::mem::take(&mut *self.notes.borrow_mut())
     }
 
     /// The work queued with [`Context::after_reply`].

@@ -79,11 +79,14 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let ran = conversation
             .follow_up(record.view(), &mut state, &ctx)
             .await;
+        let notes = ctx.take_notes();
         if ran.answer.is_empty() {
-            return Ok("the conversation had nothing to say".into());
+            let what = "the conversation had nothing to say".to_string();
+            return Ok(with_notes(what, &notes));
         }
         let what = self.send_follow_up(pending.seq, stored_pair, &record, ran.answer, state);
-        Ok(with_state_error(what.await?, ran.state_error))
+        let what = with_state_error(what.await?, ran.state_error);
+        Ok(with_notes(what, &notes))
     }
 
     /// Sends `answer`, the follow-up asked for on the record at `seq`, leaving `state`.
@@ -200,6 +203,17 @@ fn with_state_error(what: String, error: Option<StateError>) -> String {
         None => what,
         Some(e) => format!("{what}; {e}"),
     }
+}
+
+/// What the follow-up did, and what the conversation noted ([`Context::note`]), if anything:
+/// a Studio execution a limit stopped says so here.
+///
+/// [`Context::note`]: crate::conversation::Context::note
+fn with_notes(what: String, notes: &str) -> String {
+    if notes.is_empty() {
+        return what;
+    }
+    format!("{what}; notes {{{notes}}}")
 }
 
 /// When a follow-up asked for `after` seconds at `now` is due. `now` is whole seconds,

@@ -18,7 +18,8 @@ pub(super) fn render(
     saved: Saved,
     ctx: &Context<'_>,
 ) -> Handled {
-    let log = log_of(message, loaded, done, saved.error);
+    let mut log = log_of(message, loaded, done, saved.error);
+    log.notes = ctx.take_notes();
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
     handled.writes = saved.writes;
     handled.after_reply = ctx.take_after_reply();

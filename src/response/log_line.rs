@@ -16,6 +16,9 @@ impl LogEvent {
         let mut line = self.head(status);
         self.push_errors(&mut line);
         self.push_segments(&mut line);
+        if !self.notes.is_empty() {
+            let _ = write!(line, ",\"notes\":{{{}}}", self.notes);
+        }
         let _ = write!(line, ",\"ms\":{elapsed_ms}}}");
         line
     }

@@ -46,6 +46,7 @@ impl ObjectAnswer {
             count: r.log.count,
             writes: handled.writes.clone(),
             segments: r.log.segments.clone(),
+            notes: r.log.notes.clone(),
         }
     }
 
@@ -55,6 +56,7 @@ impl ObjectAnswer {
             source: Some(self.source.unwrap_or(Source::Object)),
             count: self.count,
             segments: self.segments,
+            notes: self.notes,
             ..LogEvent::new(self.outcome.into(), from)
         };
         Handled {

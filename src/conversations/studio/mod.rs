@@ -216,7 +216,7 @@ impl Conversation for Studio {
         let outcome = execution
             .advance(&self.flows, event, false, false, ctx)
             .await;
-        reply(outcome)
+        reply(outcome, ctx)
     }
 
     /// The waiting widget's timeout: the pair's object calls this when the reply it asked for
@@ -236,7 +236,7 @@ impl Conversation for Studio {
                 ctx,
             )
             .await;
-        reply(outcome)
+        reply(outcome, ctx)
     }
 
     /// `POST /conversations` runs the trigger's `incomingRequest` transition, with the
@@ -257,7 +257,7 @@ impl Conversation for Studio {
         let outcome = execution
             .advance(&self.flows, event, true, false, ctx)
             .await;
-        Ok(reply(outcome))
+        Ok(reply(outcome, ctx))
     }
 }
 
@@ -327,8 +327,12 @@ fn last_send_failed(_chat: &View<'_>) -> bool {
     false
 }
 
-/// The reply that carries `outcome`'s messages, and its wait for the next text.
-fn reply(outcome: Outcome) -> Reply {
+/// The reply that carries `outcome`'s messages, and its wait for the next text. A limit that
+/// stopped the execution goes into the log line: the person only sees the flow go quiet.
+fn reply(outcome: Outcome, ctx: &Context<'_>) -> Reply {
+    if let Some(why) = &outcome.stopped {
+        ctx.note("studio_stopped", why);
+    }
     let reply = (outcome.messages.into_iter()).fold(Reply::none(), Reply::then_message);
     match outcome.wait {
         Some(seconds) => reply.follow_up_after(std::time::Duration::from_secs(seconds)),

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::conditions::Kind;
-use super::liquid::Template;
+use super::liquid::{Budget, Template};
 pub use reads::Reads;
 
 /// Studio's limit on how long a Make HTTP Request call may take (Studio FAQ, "What limits
@@ -95,8 +95,8 @@ pub struct Pair {
 
 impl Pair {
     /// The value over `scope`: text, or JSON when the pair says so and it parses.
-    pub fn render(&self, scope: &Value) -> Value {
-        let text = self.value.render(scope);
+    pub fn render(&self, scope: &Value, budget: &Budget) -> Value {
+        let text = self.value.render(scope, budget);
         if self.json {
             if let Ok(value) = serde_json::from_str(&text) {
                 return value;

@@ -1,9 +1,88 @@
 //! The evaluator's bounds, in a file of their own below the stages that keep them (`tags`,
 //! `render`): they need nothing of `mod.rs`, which calls those stages.
 
+use std::cell::Cell;
+
 /// Studio's loop limit.
 pub const MAX_LOOP: usize = 15;
-/// Output beyond this is cut: a template cannot make a reply or a request body unbounded.
+/// Output beyond this is cut, and spends the budget: a template cannot make a reply or a
+/// request body unbounded.
 pub(super) const MAX_OUTPUT: usize = 64 * 1024;
 /// Tags nested deeper than this are refused (no stack to overflow on odd input).
 pub(super) const MAX_DEPTH: usize = 64;
+/// The longest string a filter, `assign` or `capture` may make: a template that doubles a
+/// string 26 times stops at this, not at 512 MiB.
+pub const MAX_STRING: usize = 64 * 1024;
+/// The nodes, loop rounds and filter calls one event's templates may take together. Studio
+/// caps each loop at 15 rounds, but nested loops multiply (six deep is 11.4 M rounds); this
+/// bounds their product, and a flow that renders templates in a loop of widgets, at a few
+/// milliseconds of CPU (measured in `tests::a_budget_bounds_the_cpu`).
+pub const MAX_WORK: u32 = 100_000;
+/// The bytes one event's templates may render together (each template is cut at 64 KiB).
+pub const MAX_RENDERED: usize = 1024 * 1024;
+
+/// What one event's templates may still spend: shared by every template a pass through the
+/// flow renders, so that neither one template nor a thousand widgets' worth of them can
+/// take more than a few milliseconds or a few MB. Spent, it stays spent: every template
+/// after renders empty, and the runner stops the execution and logs why.
+#[derive(Debug)]
+pub struct Budget {
+    work: Cell<u32>,
+    rendered: Cell<usize>,
+    spent: Cell<Option<&'static str>>,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            work: Cell::new(MAX_WORK),
+            rendered: Cell::new(MAX_RENDERED),
+            spent: Cell::new(None),
+        }
+    }
+}
+
+impl Budget {
+    /// Why the budget is spent, if it is.
+    pub fn spent(&self) -> Option<&'static str> {
+        self.spent.get()
+    }
+
+    /// Takes `units` of work: `false` (and spent) when there is not that much left.
+    pub(super) fn work(&self, units: u32) -> bool {
+        if self.spent.get().is_some() {
+            return false;
+        }
+        match self.work.get().checked_sub(units) {
+            Some(left) => {
+                self.work.set(left);
+                true
+            }
+            None => self.spend("templates took more than Liquid's 100,000 steps"),
+        }
+    }
+
+    /// A string of `len` bytes was made: `false` (and spent) when it is over [`MAX_STRING`].
+    pub(super) fn string(&self, len: usize) -> bool {
+        len <= MAX_STRING || self.spend("a template made a string over 64 KiB")
+    }
+
+    /// A template rendered `len` bytes: `false` (and spent) past [`MAX_RENDERED`] in all.
+    pub(super) fn rendered(&self, len: usize) -> bool {
+        match self.rendered.get().checked_sub(len) {
+            Some(left) => {
+                self.rendered.set(left);
+                true
+            }
+            None => self.spend("templates rendered more than 1 MiB"),
+        }
+    }
+
+    /// Spends the budget for `why`, keeping the first reason; always `false`.
+    pub(super) fn spend(&self, why: &'static str) -> bool {
+        if self.spent.get().is_none() {
+            self.spent.set(Some(why));
+        }
+        false
+    }
+}

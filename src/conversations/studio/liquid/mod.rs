@@ -29,7 +29,7 @@ mod value;
 
 use serde_json::Value;
 
-pub use limits::MAX_LOOP;
+pub use limits::{Budget, MAX_LOOP, MAX_RENDERED, MAX_STRING, MAX_WORK};
 
 /// A parsed template.
 #[derive(Debug, Clone)]
@@ -45,19 +45,22 @@ impl Template {
         Ok(Template { nodes })
     }
 
-    /// Renders over `scope`, a JSON object of the top-level names.
-    pub fn render(&self, scope: &Value) -> String {
+    /// Renders over `scope`, a JSON object of the top-level names, spending `budget`
+    /// (shared by the templates of one event). Once it is spent, what is left renders short
+    /// or empty, and [`Budget::spent`] says why.
+    pub fn render(&self, scope: &Value, budget: &Budget) -> String {
         let mut out = String::new();
-        render::Run::new(scope).nodes(&self.nodes, &mut out);
+        render::Run::new(scope, budget).nodes(&self.nodes, &mut out);
+        budget.rendered(out.len());
         out
     }
 }
 
-/// Parses and renders `source` in one go; a template that does not parse renders as its
-/// source text.
+/// Parses and renders `source` in one go, on a budget of its own; a template that does not
+/// parse renders as its source text.
 pub fn render(source: &str, scope: &Value) -> String {
     match Template::parse(source) {
-        Ok(template) => template.render(scope),
+        Ok(template) => template.render(scope, &Budget::default()),
         Err(_) => source.to_string(),
     }
 }

@@ -1,10 +1,12 @@
 //! Rendering: the tree walked over a scope, one function per node. Nothing here fails: a
-//! missing name is nil, and output stops at [`MAX_OUTPUT`], loops at [`MAX_LOOP`].
+//! missing name is nil, and output stops at [`MAX_OUTPUT`], loops at [`MAX_LOOP`]. What
+//! the walk spends is taken from a [`Budget`]: once it is spent, every node, loop round
+//! and filter stops short, and the runner reads why from the budget.
 
 use serde_json::{Map, Value};
 
 use super::ast::{Cond, Expr, For, Node, Piped, Seg};
-use super::limits::{MAX_LOOP, MAX_OUTPUT};
+use super::limits::{Budget, MAX_LOOP, MAX_OUTPUT};
 use super::value::{
     as_number, contains, equal, index, is_blank, is_empty, iterable, member, order, text,
     truncate_at, truthy, write_value, Op,
@@ -17,25 +19,33 @@ pub(super) enum Flow {
     Continue,
 }
 
-/// One rendering: the scope, and the names `assign`, `capture` and loops set over it.
+/// One rendering: the scope, the names `assign`, `capture` and loops set over it, and the
+/// budget it spends.
 pub(super) struct Run<'a> {
     scope: &'a Value,
     locals: Map<String, Value>,
+    budget: &'a Budget,
 }
 
 impl<'a> Run<'a> {
-    pub(super) fn new(scope: &'a Value) -> Run<'a> {
+    pub(super) fn new(scope: &'a Value, budget: &'a Budget) -> Run<'a> {
         Run {
             scope,
             locals: Map::new(),
+            budget,
         }
     }
 
-    /// Renders `nodes` into `out`, cut at [`MAX_OUTPUT`] (which breaks out of every loop).
+    /// Renders `nodes` into `out`, cut at [`MAX_OUTPUT`] (which breaks out of every loop
+    /// and spends the budget), each node a unit of the budget.
     pub(super) fn nodes(&mut self, nodes: &[Node], out: &mut String) -> Flow {
         for node in nodes {
             if out.len() >= MAX_OUTPUT {
                 truncate_at(out, MAX_OUTPUT);
+                self.budget.spend("a template's output passed 64 KiB");
+                return Flow::Break;
+            }
+            if !self.budget.work(1) {
                 return Flow::Break;
             }
             match self.node(node, out) {
@@ -105,6 +115,10 @@ impl<'a> Run<'a> {
         );
         let length = items.len();
         for (i, item) in items.into_iter().enumerate() {
+            // A round is a unit: nested loops multiply their rounds, and this bounds them.
+            if !self.budget.work(1) {
+                break;
+            }
             self.locals.insert(f.var.clone(), item);
             self.locals.insert("forloop".into(), forloop(i, length));
             if let Flow::Break = self.nodes(&f.body, out) {
@@ -152,7 +166,11 @@ impl<'a> Run<'a> {
     fn capture(&mut self, name: &str, body: &[Node]) {
         let mut text = String::new();
         self.nodes(body, &mut text);
-        self.locals.insert(name.to_string(), Value::String(text));
+        let value = match self.budget.string(text.len()) {
+            true => Value::String(text),
+            false => Value::Null,
+        };
+        self.locals.insert(name.to_string(), value);
     }
 
     fn cond(&self, cond: &Cond) -> bool {
@@ -224,8 +242,18 @@ impl<'a> Run<'a> {
     pub(super) fn piped(&self, p: &Piped) -> Value {
         let mut value = self.eval(&p.expr);
         for (filter, args) in &p.filters {
+            if !self.budget.work(1) {
+                return Value::Null;
+            }
             let args: Vec<Value> = args.iter().map(|a| self.eval(a)).collect();
             value = filter.apply(value, &args);
+            // `append` doubling a string is how a template reaches 512 MiB: each result is
+            // checked, so no string grows past twice the bound.
+            if let Value::String(text) = &value {
+                if !self.budget.string(text.len()) {
+                    return Value::Null;
+                }
+            }
         }
         value
     }

@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{At, Event, Execution, Flows, Outcome, MAX_REPEATS, MAX_STEPS};
+use crate::conversations::studio::liquid::Budget;
 use crate::prelude::Context;
 
 /// What the steps of one event share.
@@ -17,6 +18,8 @@ pub(super) struct Pass {
     pub(super) repeats: u32,
     /// What the pass did so far.
     pub(super) out: Outcome,
+    /// What its templates may still spend, together.
+    pub(super) budget: Budget,
 }
 
 impl Execution {
@@ -178,10 +181,17 @@ impl Execution {
         let mut pass = Pass::new(by_api, self.repeats);
         while let Some(at) = next.take() {
             if let Some(why) = self.count(&mut pass, &at.widget) {
-                pass.out.stopped = Some(why);
+                pass.out.stopped = Some(format!("{why} (at {})", at.widget));
                 break;
             }
+            let (widget, sent) = (at.widget.clone(), pass.out.messages.len());
             next = self.step(flows, at, &mut pass, ctx).await;
+            if let Some(why) = pass.budget.spent() {
+                // What the widget was saying when its templates stopped short is not sent.
+                pass.out.messages.truncate(sent);
+                pass.out.stopped = Some(format!("{why} (at {widget})"));
+                break;
+            }
         }
         pass
     }
@@ -206,6 +216,7 @@ impl Pass {
             previous,
             repeats,
             out,
+            budget: Budget::default(),
         }
     }
 

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::Execution;
 use crate::conversations::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
+use crate::conversations::studio::liquid::Budget;
 use crate::prelude::{ClientRequest, ClientResponse, Context};
 
 impl Execution {
@@ -18,9 +19,14 @@ impl Execution {
         http: &Http,
         reads: &Reads,
         widget: &str,
+        budget: &Budget,
         ctx: &Context<'_>,
     ) -> bool {
-        let request = request(http, &self.scope(), ctx);
+        let request = request(http, &self.scope(), budget, ctx);
+        // A request whose templates spent the budget is not made: the execution stops.
+        if budget.spent().is_some() {
+            return false;
+        }
         let Ok(response) = ctx.fetch(request).await else {
             return false;
         };
@@ -32,17 +38,17 @@ impl Execution {
 }
 
 /// The request the widget makes, its templates rendered over `scope`.
-fn request(http: &Http, scope: &Value, ctx: &Context<'_>) -> ClientRequest {
-    let url = http.url.render(scope);
+fn request(http: &Http, scope: &Value, budget: &Budget, ctx: &Context<'_>) -> ClientRequest {
+    let url = http.url.render(scope, budget);
     let pairs: Vec<(String, String)> = http
         .parameters
         .iter()
-        .map(|p| (p.key.clone(), p.value.render(scope)))
+        .map(|p| (p.key.clone(), p.value.render(scope, budget)))
         .collect();
     let mut request = ClientRequest::get(url.trim());
     request.method.clone_from(&http.method);
     if http.json {
-        request.body = json_body(http, scope, &pairs).into_bytes();
+        request.body = json_body(http, scope, &pairs, budget).into_bytes();
         request = request.header("content-type", http.content_type.clone());
     } else if http.method == "GET" {
         request = request.query(&pairs);
@@ -58,9 +64,9 @@ fn request(http: &Http, scope: &Value, ctx: &Context<'_>) -> ClientRequest {
 
 /// An `application/json` request's body: the widget's `body`, else its parameters as a
 /// JSON object of strings.
-fn json_body(http: &Http, scope: &Value, pairs: &[(String, String)]) -> String {
+fn json_body(http: &Http, scope: &Value, pairs: &[(String, String)], budget: &Budget) -> String {
     if let Some(body) = &http.body {
-        return body.render(scope);
+        return body.render(scope, budget);
     }
     let object: Map<String, Value> = pairs
         .iter()

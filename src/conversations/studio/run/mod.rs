@@ -140,8 +140,8 @@ pub struct Outcome {
     pub messages: Vec<ReplyMessage>,
     /// The execution now waits for a reply this long (seconds) before its timeout.
     pub wait: Option<u64>,
-    /// Why the execution ended early (a limit), for the log.
-    pub stopped: Option<&'static str>,
+    /// Why the execution ended early (a limit, and the widget it stopped at), for the log.
+    pub stopped: Option<String>,
 }
 
 /// A step's place: which flow and widget.

@@ -5,7 +5,7 @@ use super::advance::Pass;
 use super::{At, Execution, Flows};
 use crate::conversations::studio::conditions;
 use crate::conversations::studio::flow::{Condition, Http, Pair, Reads, State, Widget};
-use crate::conversations::studio::liquid::Template;
+use crate::conversations::studio::liquid::{Budget, Template};
 use crate::prelude::{Context, ReplyMessage};
 
 impl Execution {
@@ -34,13 +34,19 @@ impl Execution {
                 self.send_and_wait(&at, body, media.as_ref(), *timeout, pass);
                 return None;
             }
-            Widget::Split { input, matches } => self.split_next(&at, state, input, matches, ctx),
+            Widget::Split { input, matches } => {
+                self.split_next(&at, state, input, matches, &pass.budget, ctx)
+            }
             Widget::SetVariables(pairs) => {
-                self.set_variables(pairs);
+                self.set_variables(pairs, &pass.budget);
                 at.then(state, "next")
             }
-            Widget::Http(http) => self.http_next(&at, state, http, &flow.reads, ctx).await,
-            Widget::Subflow { flow, parameters } => self.run_subflow(flows, &at, flow, parameters),
+            Widget::Http(http) => {
+                (self.http_next(&at, state, http, &flow.reads, &pass.budget, ctx)).await
+            }
+            Widget::Subflow { flow, parameters } => {
+                self.run_subflow(flows, &at, flow, parameters, &pass.budget)
+            }
         };
         next.or_else(|| self.return_to_parent(flows))
     }
@@ -52,9 +58,10 @@ impl Execution {
         state: &State,
         input: &Template,
         matches: &[(Vec<Condition>, Option<String>)],
+        budget: &Budget,
         ctx: &Context<'_>,
     ) -> Option<At> {
-        match self.split(input, matches, ctx.now()) {
+        match self.split(input, matches, budget, ctx.now()) {
             Some(next) => next.clone().map(|widget| at.to(widget)),
             None => at.then(state, "noMatch"),
         }
@@ -67,14 +74,15 @@ impl Execution {
         state: &State,
         http: &Http,
         reads: &Reads,
+        budget: &Budget,
         ctx: &Context<'_>,
     ) -> Option<At> {
-        let ok = self.make_http_request(http, reads, &at.widget, ctx).await;
+        let ok = (self.make_http_request(http, reads, &at.widget, budget, ctx)).await;
         at.then(state, if ok { "success" } else { "failed" })
     }
 
     fn send_message(&self, body: &Template, media: Option<&Template>, pass: &mut Pass) {
-        pass.out.messages.push(self.message(body, media));
+        pass.out.messages.push(self.message(body, media, &pass.budget));
     }
 
     /// Sends, then waits at `at` for the reply (or the timeout, `timeout` seconds).
@@ -86,7 +94,7 @@ impl Execution {
         timeout: u64,
         pass: &mut Pass,
     ) {
-        pass.out.messages.push(self.message(body, media));
+        pass.out.messages.push(self.message(body, media, &pass.budget));
         self.widget = Some(at.widget.clone());
         self.flow.clone_from(&at.flow);
         self.repeats = pass.repeats;
@@ -100,14 +108,15 @@ impl Execution {
         &self,
         input: &Template,
         matches: &'m [(Vec<Condition>, Option<String>)],
+        budget: &Budget,
         now: u64,
     ) -> Option<&'m Option<String>> {
         let scope = self.scope();
-        let input = input.render(&scope);
+        let input = input.render(&scope, budget);
         let holds = |c: &Condition| {
-            let argument = c.argument.as_ref().map(|a| a.render(&scope));
+            let argument = c.argument.as_ref().map(|a| a.render(&scope, budget));
             let subject = argument.as_deref().unwrap_or(&input);
-            conditions::holds(c.kind, subject, &c.value.render(&scope), now)
+            conditions::holds(c.kind, subject, &c.value.render(&scope, budget), now)
         };
         let found = matches
             .iter()
@@ -115,18 +124,18 @@ impl Execution {
         found.map(|(_, next)| next)
     }
 
-    fn set_variables(&mut self, pairs: &[Pair]) {
+    fn set_variables(&mut self, pairs: &[Pair], budget: &Budget) {
         let scope = self.scope();
         for pair in pairs {
-            self.variables.insert(pair.key.clone(), pair.render(&scope));
+            (self.variables).insert(pair.key.clone(), pair.render(&scope, budget));
         }
     }
 
     /// The message `body` and `media` (a comma-separated list of URLs) render as.
-    fn message(&self, body: &Template, media: Option<&Template>) -> ReplyMessage {
+    fn message(&self, body: &Template, media: Option<&Template>, budget: &Budget) -> ReplyMessage {
         let scope = self.scope();
-        let message = ReplyMessage::text(body.render(&scope));
-        let urls = media.map(|m| m.render(&scope)).unwrap_or_default();
+        let message = ReplyMessage::text(body.render(&scope, budget));
+        let urls = media.map(|m| m.render(&scope, budget)).unwrap_or_default();
         media_urls(&urls).fold(message, ReplyMessage::with_media)
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Map;
 
 use super::{At, Execution, Flows, Parent};
 use crate::conversations::studio::flow::Pair;
+use crate::conversations::studio::liquid::Budget;
 
 impl Execution {
     /// Enters `sub` at its trigger's `incomingParent`, `parameters` as its `flow.data`.
@@ -17,11 +18,12 @@ impl Execution {
         at: &At,
         sub: &str,
         parameters: &[Pair],
+        budget: &Budget,
     ) -> Option<At> {
         let scope = self.scope();
         let data: Map<_, _> = parameters
             .iter()
-            .map(|p| (p.key.clone(), p.render(&scope)))
+            .map(|p| (p.key.clone(), p.render(&scope, budget)))
             .collect();
         self.parents.push(Parent {
             flow: at.flow.clone(),
