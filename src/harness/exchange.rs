@@ -25,13 +25,19 @@ pub struct Exchange {
     /// [`Exchange::segments`].
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) logged_segments: Vec<Segments>,
+    /// The request's log line, as `wrangler tail` shows it (its `ms` 0), for the crate's
+    /// tests of what the log names.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) log_line: String,
 }
 
 impl Exchange {
     /// The worker's `response`, with the errors of the work it left for after the reply (which
     /// the response never shows: the worker only logs them).
     pub(super) fn new(response: HttpResponse, after_reply_errors: Vec<String>) -> Exchange {
+        let log_line = response.log.to_json(response.status, 0);
         Exchange {
+            log_line,
             status: response.status,
             messages: parse_twiml(&response.body),
             outcome: response.log.outcome.name(),

@@ -183,10 +183,11 @@ impl TestPhone {
     /// use sms_conversation_worker::conversations::Counter;
     /// use sms_conversation_worker::harness::TestPhone;
     ///
-    /// // Without OUTBOUND_API_KEY the route is off.
+    /// // Without OUTBOUND_API_KEY the route is off, and says what to set.
     /// let mut off = TestPhone::new::<Counter>(&[]).unwrap().with_objects();
-    /// let (status, _) = off.start(r#"{"to": "+14155550100", "from": "+15005550006"}"#);
+    /// let (status, body) = off.start(r#"{"to": "+14155550100", "from": "+15005550006"}"#);
     /// assert_eq!(status, 404);
+    /// assert!(body.contains("OUTBOUND_API_KEY"), "{body}");
     /// ```
     pub fn start(&mut self, json: &str) -> (u16, String) {
         let key = self

@@ -153,3 +153,66 @@ fn a_whatsapp_start_outside_the_window_sends_the_template() {
         })
     );
 }
+
+#[test]
+fn a_start_from_another_account_than_the_webhooks_is_named_in_the_log() {
+    let other = "AC11111111111111111111111111111111";
+    let mut phone = TestPhone::new::<Survey>(&[("TWILIO_ACCOUNT_SID", other)])
+        .unwrap()
+        .with_objects()
+        .with_outbound();
+    let (status, body) = phone.start(r#"{"to": "+14155550100", "from": "+15005550006"}"#);
+    assert_eq!(status, 201, "{body}");
+    // The reply finds no conversation under the webhook's account, and the log says why.
+    let reply = phone.text("Rey");
+    assert_eq!(reply.texts(), ["Hi! What's your name?"]);
+    assert!(
+        reply.log_line.contains("\"account_error\""),
+        "{}",
+        reply.log_line
+    );
+    assert!(reply.log_line.contains(other) && reply.log_line.contains(TEST_ACCOUNT_SID));
+    // Once the conversation goes on, nothing more to say.
+    assert!(!phone.text("Rey").log_line.contains("account_error"));
+    // With the accounts alike, the start continues and the log is quiet.
+    let mut alike = TestPhone::new::<Survey>(&[])
+        .unwrap()
+        .with_objects()
+        .with_outbound();
+    alike.start(r#"{"to": "+14155550100", "from": "+15005550006"}"#);
+    let reply = alike.text("Rey");
+    assert_eq!(
+        reply.texts(),
+        ["Thanks, Rey. What's your 5-digit ZIP code?"]
+    );
+    assert!(
+        !reply.log_line.contains("account_error"),
+        "{}",
+        reply.log_line
+    );
+}
+
+#[test]
+fn conversations_without_outbound_api_key_is_a_404_naming_it() {
+    for method in ["POST", "GET"] {
+        let phone = TestPhone::new::<Counter>(&[]).unwrap().with_objects();
+        let request = crate::app::HttpRequest {
+            method,
+            url: "https://sms.example.workers.dev/conversations",
+            ..Default::default()
+        };
+        let response = phone.handle(&request).response;
+        assert_eq!(response.status, 404, "{method}");
+        assert!(
+            response.body.contains("OUTBOUND_API_KEY"),
+            "{method}: {}",
+            response.body
+        );
+        assert!(
+            response.body.contains("CONVERSATION_OBJECTS"),
+            "{}",
+            response.body
+        );
+        assert!(response.log.to_json(404, 0).contains("\"starts_off\""));
+    }
+}
