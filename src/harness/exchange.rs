@@ -6,6 +6,18 @@ use crate::storage::Source;
 use crate::twilio::segments::{segments, Segments};
 
 /// What the worker answered to one text.
+///
+/// ```
+/// use sms_conversation_worker::conversations::Counter;
+/// use sms_conversation_worker::prelude::*;
+///
+/// let mut phone = TestPhone::new::<Counter>(&[]).unwrap();
+/// let exchange: Exchange = phone.text("hi");
+/// assert_eq!((exchange.status, exchange.outcome), (200, "reply"));
+/// assert_eq!(exchange.texts(), ["Hello, thanks for the new message."]);
+/// assert!(exchange.media().is_empty() && exchange.after_reply_errors().is_empty());
+/// assert!(exchange.body.starts_with("<?xml")); // the TwiML Twilio got
+/// ```
 #[derive(Debug, Clone)]
 pub struct Exchange {
     /// HTTP status.

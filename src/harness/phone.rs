@@ -40,6 +40,23 @@ struct Sent {
 /// A phone texting one conversation through the whole webhook path, keeping the cookie as
 /// Twilio does (one jar per pair, gone after `Max-Age`), with the isolate's memory and,
 /// optionally, KV.
+///
+/// ```
+/// use sms_conversation_worker::conversations::Survey;
+/// use sms_conversation_worker::prelude::*;
+///
+/// // The objects (follow-ups, starts) and the outbound settings, in one line.
+/// let mut phone = TestPhone::new::<Survey>(&[("SURVEY_REMINDER_SECONDS", "60")])
+///     .unwrap()
+///     .with_objects()
+///     .with_outbound();
+/// assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
+/// // Moving the clock fires the objects' alarms that fall due: the reminder goes out.
+/// phone.wait(120);
+/// let sent: Vec<SentMessage> = phone.sent();
+/// assert_eq!(sent[0].text(), "Just checking in: What's your name?");
+/// assert_eq!(phone.text("Ada").texts(), ["Thanks, Ada. What's your 5-digit ZIP code?"]);
+/// ```
 pub struct TestPhone {
     setup: Rc<Setup>,
     build: Build,
