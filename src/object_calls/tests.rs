@@ -12,6 +12,7 @@ fn the_answer_names_its_outcome_and_source_as_the_log_does() {
         count: Some(2),
         writes: Vec::new(),
         segments: Vec::new(),
+        notes: r#""studio_stopped":"a limit""#.into(),
     };
     let json = serde_json::to_string(&answer).unwrap();
     assert!(json.contains(r#""outcome":"opt_out""#), "{json}");

@@ -247,8 +247,16 @@ fn studio_limits_end_a_looping_execution() {
             "transitions": [{"event": "noMatch", "next": "loop"}]}"#,
     );
     let mut phone = inline(&json);
-    assert!(phone.text("go").texts().is_empty());
+    let stopped = phone.text("go");
+    assert!(stopped.texts().is_empty());
     assert_eq!(phone.state::<Execution>(), Execution::default());
+    assert!(
+        stopped
+            .log_line
+            .contains(r#""notes":{"studio_stopped":"one widget ran 10 times in a row (at loop)"}"#),
+        "{}",
+        stopped.log_line
+    );
     // Two widgets ping-ponging run until the 1,000 steps.
     let json = flow(
         "a",
@@ -258,8 +266,91 @@ fn studio_limits_end_a_looping_execution() {
             "transitions": [{"event": "noMatch", "next": "a"}]}"#,
     );
     let mut phone = inline(&json);
-    assert!(phone.text("go").texts().is_empty());
+    let stopped = phone.text("go");
+    assert!(stopped.texts().is_empty());
     assert_eq!(phone.state::<Execution>(), Execution::default());
+    assert!(
+        stopped
+            .log_line
+            .contains("the execution reached Studio's 1,000 steps (at "),
+        "{}",
+        stopped.log_line
+    );
+    // An execution that ends as drawn notes nothing.
+    let mut drawn = self::phone("appointments", &[]);
+    assert!(!drawn.text("hello").log_line.contains("notes"));
+}
+
+/// A flow that says `body` once and ends.
+fn saying(body: &str) -> String {
+    let body = serde_json::to_string(body).unwrap();
+    flow(
+        "say",
+        &format!(
+            r#"{{"name": "say", "type": "send-message", "properties": {{"body": {body}}}, "transitions": []}}"#
+        ),
+    )
+}
+
+#[test]
+fn liquid_has_a_budget_that_stops_the_execution_and_is_logged() {
+    // 26 doublings would be 512 MiB: the string stops at 64 KiB.
+    let doubling = "{% assign s = 'ab' %}".to_string()
+        + &"{% assign s = s | append: s %}".repeat(26)
+        + "{{ s | size }}";
+    // Six loops deep, 15 rounds each, would be 11.4 M rounds: the budget stops them.
+    let nested = "{% for a in (1..15) %}{% for b in (1..15) %}{% for c in (1..15) %}\
+                  {% for d in (1..15) %}{% for e in (1..15) %}{% for f in (1..15) %}.\
+                  {% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}";
+    for (template, why) in [
+        (
+            doubling.as_str(),
+            "a template made a string over 64 KiB (at say)",
+        ),
+        (
+            nested,
+            "templates took more than their 20,000 units of work (at say)",
+        ),
+    ] {
+        let mut phone = inline(&saying(template));
+        let stopped = phone.text("go");
+        // What the widget was saying when it stopped is not sent, and the execution ended.
+        assert!(stopped.texts().is_empty(), "{:?}", stopped.texts());
+        assert_eq!(phone.state::<Execution>(), Execution::default());
+        let note = format!(r#""notes":{{"studio_stopped":"{why}"}}"#);
+        assert!(stopped.log_line.contains(&note), "{}", stopped.log_line);
+    }
+    // Within the budget, loops and strings render as before.
+    let mut phone = inline(&saying(
+        "{% for a in (1..3) %}{% for b in (1..2) %}{{a}}{{b}} {% endfor %}{% endfor %}",
+    ));
+    assert_eq!(phone.text("go").texts(), ["11 12 21 22 31 32 "]);
+}
+
+#[test]
+fn the_budget_is_shared_by_every_template_of_one_event() {
+    // Each pass of the loop renders 60 KB of text for almost no work: alone each template
+    // is fine, but one event's templates render at most 1 MiB, so the execution stops long
+    // before Studio's 1,000 steps.
+    let big = "x".repeat(60_000);
+    let json = flow(
+        "a",
+        &format!(
+            r#"{{"name": "a", "type": "set-variables", "properties": {{"variables": [{{"key": "big", "value": "{big}"}}]}},
+                "transitions": [{{"event": "next", "next": "b"}}]}},
+               {{"name": "b", "type": "split-based-on", "properties": {{"input": "{{{{flow.variables.n}}}}"}},
+                "transitions": [{{"event": "noMatch", "next": "a"}}]}}"#
+        ),
+    );
+    let mut phone = inline(&json);
+    let stopped = phone.text("go");
+    assert!(
+        stopped
+            .log_line
+            .contains("templates rendered more than 1 MiB (at a)"),
+        "{}",
+        stopped.log_line
+    );
 }
 
 #[test]

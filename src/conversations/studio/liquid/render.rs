@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::ast::{Cond, Expr, For, Node, Piped, Seg};
-use super::limits::{Budget, MAX_LOOP, MAX_OUTPUT};
+use super::limits::{Budget, FILTER_COST, MAX_LOOP, MAX_OUTPUT, ROUND_COST};
 use super::value::{
     as_number, contains, equal, index, is_blank, is_empty, iterable, member, order, text,
     truncate_at, truthy, write_value, Op,
@@ -115,8 +115,8 @@ impl<'a> Run<'a> {
         );
         let length = items.len();
         for (i, item) in items.into_iter().enumerate() {
-            // A round is a unit: nested loops multiply their rounds, and this bounds them.
-            if !self.budget.work(1) {
+            // Nested loops multiply their rounds: each one spent is what bounds them.
+            if !self.budget.work(ROUND_COST) {
                 break;
             }
             self.locals.insert(f.var.clone(), item);
@@ -242,7 +242,7 @@ impl<'a> Run<'a> {
     pub(super) fn piped(&self, p: &Piped) -> Value {
         let mut value = self.eval(&p.expr);
         for (filter, args) in &p.filters {
-            if !self.budget.work(1) {
+            if !self.budget.work(FILTER_COST) {
                 return Value::Null;
             }
             let args: Vec<Value> = args.iter().map(|a| self.eval(a)).collect();

@@ -21,7 +21,7 @@ fn scope() -> Value {
 fn r(source: &str) -> String {
     Template::parse(source)
         .unwrap_or_else(|e| panic!("{source}: {e}"))
-        .render(&scope())
+        .render(&scope(), &Budget::default())
 }
 
 /// Renders `source` over `scope`, for a test that needs its own input (a string with quotes,
@@ -29,7 +29,7 @@ fn r(source: &str) -> String {
 fn with(source: &str, scope: Value) -> String {
     Template::parse(source)
         .unwrap_or_else(|e| panic!("{source}: {e}"))
-        .render(&scope)
+        .render(&scope, &Budget::default())
 }
 
 /// The error of a template that must not parse.

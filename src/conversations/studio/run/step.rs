@@ -82,7 +82,9 @@ impl Execution {
     }
 
     fn send_message(&self, body: &Template, media: Option<&Template>, pass: &mut Pass) {
-        pass.out.messages.push(self.message(body, media, &pass.budget));
+        pass.out
+            .messages
+            .push(self.message(body, media, &pass.budget));
     }
 
     /// Sends, then waits at `at` for the reply (or the timeout, `timeout` seconds).
@@ -94,7 +96,9 @@ impl Execution {
         timeout: u64,
         pass: &mut Pass,
     ) {
-        pass.out.messages.push(self.message(body, media, &pass.budget));
+        pass.out
+            .messages
+            .push(self.message(body, media, &pass.budget));
         self.widget = Some(at.widget.clone());
         self.flow.clone_from(&at.flow);
         self.repeats = pass.repeats;
