@@ -9,6 +9,6 @@ pub use crate::conversation::{
     ReplyMessage, Start, Turn, View,
 };
 #[cfg(feature = "harness")]
-pub use crate::harness::{Exchange, FakeHttp, TestPhone};
+pub use crate::harness::{Exchange, FakeHttp, SentMessage, TestPhone};
 pub use crate::registry::{Conversations, Registered};
 pub use crate::vars::{ConfigError, Vars};

@@ -8,6 +8,17 @@ use crate::conversation::{Conversation, Converse};
 use crate::vars::{ConfigError, Vars};
 
 /// One registered conversation: its name and how the isolate builds it from its vars.
+///
+/// ```
+/// use sms_conversation_worker::conversations::Counter;
+/// use sms_conversation_worker::prelude::*;
+///
+/// let counter = Registered::of::<Counter>();
+/// assert_eq!(counter.name(), "counter");
+/// // Built from its vars as the isolate would; a bad setting is the conversation's ConfigError.
+/// let lookup = |_: &str| None;
+/// assert!(counter.build(&Vars::new(&lookup)).is_ok());
+/// ```
 #[derive(Clone, Copy)]
 pub struct Registered {
     name: &'static str,

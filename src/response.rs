@@ -180,6 +180,10 @@ pub struct LogEvent {
     pub state_error: Option<StateError>,
     /// The reply asked for a follow-up that cannot happen without the objects binding.
     pub follow_up_ignored: bool,
+    /// A new conversation on a worker that starts them, whose webhook's `AccountSid` is not
+    /// `TWILIO_ACCOUNT_SID`: why a conversation `POST /conversations` started may not have
+    /// continued (both SIDs named; an AccountSid is not a secret).
+    pub account_error: Option<String>,
     /// What each `<Message>` of the answer costs, in order (a retry's too: the same answer
     /// goes out again); empty when nothing is sent.
     pub segments: Vec<Segments>,
@@ -198,6 +202,7 @@ impl LogEvent {
             seal_error: None,
             state_error: None,
             follow_up_ignored: false,
+            account_error: None,
             segments: Vec::new(),
         }
     }
@@ -213,6 +218,10 @@ pub(crate) fn json_string(s: &str) -> String {
 pub enum Rejection {
     /// Not `/` or `/sms`.
     NotFound,
+    /// `/conversations` on a worker whose starts are off: built without the `objects`
+    /// feature, or without `OUTBOUND_API_KEY`. A 404 (the route is not there), saying what to
+    /// set.
+    StartsOff,
     /// Neither GET nor POST.
     MethodNotAllowed,
     /// A webhook by a method `WEBHOOK_METHOD` does not allow.
@@ -244,7 +253,7 @@ impl Rejection {
     /// The HTTP status of each rejection: the single place they are decided.
     pub fn status(&self) -> u16 {
         match self {
-            Rejection::NotFound => 404,
+            Rejection::NotFound | Rejection::StartsOff => 404,
             Rejection::MethodNotAllowed | Rejection::WrongWebhookMethod(_) => 405,
             Rejection::UnsupportedMediaType => 415,
             Rejection::TooLarge => 413,
@@ -274,6 +283,7 @@ impl Rejection {
     fn name(&self) -> &'static str {
         match self {
             Rejection::NotFound => "not_found",
+            Rejection::StartsOff => "starts_off",
             Rejection::MethodNotAllowed => "method_not_allowed",
             Rejection::WrongWebhookMethod(_) => "wrong_webhook_method",
             Rejection::UnsupportedMediaType => "unsupported_media_type",
@@ -295,6 +305,7 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rejection::NotFound => f.write_str("not found: the webhook is at /sms (or /)"),
+            Rejection::StartsOff => f.write_str(STARTS_OFF),
             Rejection::MethodNotAllowed => f.write_str("method not allowed: use POST or GET"),
             Rejection::WrongWebhookMethod(allowed) => {
                 let (takes, other) = takes_and_other(allowed);
@@ -327,6 +338,13 @@ impl fmt::Display for Rejection {
         }
     }
 }
+
+/// Why `POST /conversations` is off, and what turns it on.
+#[cfg(feature = "objects")]
+const STARTS_OFF: &str = "not found: POST /conversations is off: set the secret OUTBOUND_API_KEY (its Bearer token; `npm run --silent secret` prints one) and bind CONVERSATION_OBJECTS (wrangler.toml)";
+/// Why `POST /conversations` is off in a build without the objects, and what turns it on.
+#[cfg(not(feature = "objects"))]
+const STARTS_OFF: &str = "not found: POST /conversations is off: it needs the crate's \"objects\" feature (Cargo.toml), the CONVERSATION_OBJECTS binding (wrangler.toml) and the secret OUTBOUND_API_KEY";
 
 /// The method `WEBHOOK_METHOD` takes, and the other one a Twilio number may be using.
 fn takes_and_other(allowed: &WebhookMethod) -> (&'static str, &'static str) {

@@ -9,6 +9,30 @@ use std::fmt;
 ///
 /// Its `Display` names the variable and the problem, never the value: values are
 /// often secrets.
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// /// Needs the clinic's API URL.
+/// struct Clinic { api: String }
+///
+/// impl Conversation for Clinic {
+///     const NAME: &'static str = "clinic";
+///     type State = ();
+///     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+///         let api = vars.get("CLINIC_API_URL").ok_or_else(|| ConfigError::new("CLINIC_API_URL", "is not set"))?;
+///         Ok(Clinic { api })
+///     }
+///     async fn reply(&self, _: &InboundMessage, _: &View<'_>, _: &mut (), _: &Context<'_>) -> Reply {
+///         Reply::text(format!("Asking {}", self.api))
+///     }
+/// }
+///
+/// // Every webhook of such a worker answers `500 misconfigured: CLINIC_API_URL is not set`.
+/// let error = TestPhone::new::<Clinic>(&[]).err().unwrap();
+/// assert_eq!(error.to_string(), "CLINIC_API_URL is not set");
+/// assert!(TestPhone::new::<Clinic>(&[("CLINIC_API_URL", "https://clinic.test")]).is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The variable or secret, as named in `wrangler.toml` / `.dev.vars`.
@@ -38,6 +62,23 @@ impl std::error::Error for ConfigError {}
 /// Vars and secrets by name (in the worker: `env.secret(name)`, then `env.var(name)`).
 ///
 /// Empty values count as unset, so `KEY=` in `.dev.vars` means "default".
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// let lookup = |name: &str| match name {
+///     "REMIND" => Some("yes".to_string()),
+///     "REMINDER_SECONDS" => Some("7200".to_string()),
+///     "EMPTY" => Some(String::new()),
+///     _ => None,
+/// };
+/// let vars = Vars::new(&lookup);
+/// assert_eq!(vars.flag("REMIND", false), Ok(true));
+/// assert_eq!(vars.number("REMINDER_SECONDS", 3600, 60..=86_400, "of seconds"), Ok(7200));
+/// assert_eq!(vars.get("EMPTY"), None); // blank is unset: the default
+/// let too_long = vars.number("REMINDER_SECONDS", 3600, 60..=3600, "of seconds").unwrap_err();
+/// assert_eq!(too_long.variable, "REMINDER_SECONDS");
+/// ```
 #[derive(Clone, Copy)]
 pub struct Vars<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,

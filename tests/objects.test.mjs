@@ -383,10 +383,12 @@ test("POST /conversations: refusals, a started survey continued by the reply wit
   };
   const json = { to: person, from: TWILIO_NUMBER };
 
-  await t.test("without OUTBOUND_API_KEY the route does not exist (404)", async () => {
+  await t.test("without OUTBOUND_API_KEY the route does not exist (404), and its answer names what to set", async () => {
     const w = await start({ ...full, OUTBOUND_API_KEY: undefined });
     try {
-      assert.equal((await startConversation(w.mf, json)).status, 404);
+      const off = await startConversation(w.mf, json);
+      assert.equal(off.status, 404);
+      assert.match(off.text, /OUTBOUND_API_KEY/);
       assert.equal((await startConversation(w.mf, json, { key: null })).status, 404);
     } finally {
       await w.dispose();

@@ -24,19 +24,20 @@ use super::HttpRequest;
 use super::{account_unset, misconfigured, public_origin, split_request_url};
 
 /// Without the `objects` feature the route does not exist, and none of its code is in the
-/// wasm.
+/// wasm: a 404 naming the feature it needs.
 #[cfg(not(feature = "objects"))]
 pub(super) async fn start_conversation<S: Store>(
     _: Result<&Setup, &ConfigError>,
     _: &HttpRequest<'_>,
     _: &Runtime<'_, S>,
 ) -> Result<Handled, Rejection> {
-    Err(Rejection::NotFound)
+    Err(Rejection::StartsOff)
 }
 
 /// `POST /conversations`: the worker starts a conversation. Enabled by `OUTBOUND_API_KEY`
-/// (a 404 without it, so the route does not exist for anyone else) and run by the pair's
-/// Durable Object, which sends the opening message and keeps the state for the reply.
+/// (a 404 without it, naming it: the route does not exist, whatever the method) and run by
+/// the pair's Durable Object, which sends the opening message and keeps the state for the
+/// reply.
 #[cfg(feature = "objects")]
 pub(super) async fn start_conversation<S: Store>(
     setup: Result<&Setup, &ConfigError>,
@@ -149,7 +150,7 @@ fn new_key() -> String {
 /// bearer token.
 #[cfg(feature = "objects")]
 fn authorize_start(key: Option<&str>, req: &HttpRequest<'_>) -> Result<(), Rejection> {
-    let key = key.ok_or(Rejection::NotFound)?;
+    let key = key.ok_or(Rejection::StartsOff)?;
     let post = req.method == "POST";
     post.then_some(()).ok_or(ObjectRejection::StartMethod)?;
     let authorized = bearer_is(req, key).then_some(());

@@ -3,9 +3,10 @@
 //! the pair's object or answers from the cookie.
 
 use crate::config::{Config, Verification, WebhookMethod};
+use crate::conversation::InboundMessage;
 use crate::pipeline::{answer, status_callback, Intent, Runtime, Setup};
 use crate::response::{Handled, Rejection};
-use crate::storage::Store;
+use crate::storage::{Source, Store};
 use crate::twilio::webhook::{verified_message, Keys, Proof};
 use crate::vars::ConfigError;
 
@@ -33,7 +34,29 @@ pub(super) async fn webhook<S: Store>(
     if intent == Intent::StatusCallback {
         return Ok(status_callback(config, &message, query, rt).await);
     }
-    Ok(answer(setup, req.cookie, &message, intent, origin, rt).await)
+    let mut handled = answer(setup, req.cookie, &message, intent, origin, rt).await;
+    handled.response.log.account_error = unstarted_account(config, &message, &handled);
+    Ok(handled)
+}
+
+/// Why this webhook may not continue a conversation `POST /conversations` started: starts
+/// open the pair's object under `TWILIO_ACCOUNT_SID`, the reply finds it under the webhook's
+/// `AccountSid`, so when they differ the reply starts afresh. Named on a new conversation only
+/// (where it shows), and only when starts are on; AccountSids are not secrets.
+fn unstarted_account(
+    config: &Config,
+    message: &InboundMessage,
+    handled: &Handled,
+) -> Option<String> {
+    config.outbound.start_key.as_ref()?;
+    let ours = config.outbound.account_sid.as_deref()?;
+    let theirs = message.account();
+    let new = handled.response.log.source == Some(Source::New);
+    (new && ours != theirs).then(|| {
+        format!(
+            "TWILIO_ACCOUNT_SID is {ours}, this webhook's AccountSid {theirs}: a conversation POST /conversations started is kept under TWILIO_ACCOUNT_SID, so this reply did not continue it (set TWILIO_ACCOUNT_SID to the webhooks' account)"
+        )
+    })
 }
 
 /// The method the webhook takes: `WEBHOOK_METHOD`'s, but status callbacks of the worker's

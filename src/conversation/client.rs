@@ -13,6 +13,20 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// An outgoing HTTP request.
+///
+/// ```
+/// use std::time::Duration;
+/// use sms_conversation_worker::prelude::*;
+///
+/// let request = ClientRequest::post_json("https://crm.test/notes", &serde_json::json!({"note": "called back"}))
+///     .bearer("t0ken")
+///     .header("X-Trace", "42")
+///     .timeout(Duration::from_secs(2));
+/// assert_eq!((request.method.as_str(), request.url.as_str()), ("POST", "https://crm.test/notes"));
+/// assert_eq!(request.header_value("authorization"), Some("Bearer t0ken"));
+/// assert_eq!(request.header_value("content-type"), Some("application/json"));
+/// assert_eq!(request.body, br#"{"note":"called back"}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRequest {
     /// `GET`, `POST`, ….
@@ -115,6 +129,20 @@ impl ClientRequest {
 }
 
 /// An answer to a [`ClientRequest`], whatever its status.
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Slot { when: String }
+///
+/// let response = ClientResponse { status: 200, body: br#"{"when": "Tuesday at 3pm"}"#.to_vec() };
+/// assert!(response.is_success());
+/// assert_eq!(response.json::<Slot>().unwrap().when, "Tuesday at 3pm");
+/// // A body that is not the JSON expected is an error, never a panic.
+/// let broken = ClientResponse { status: 200, body: b"<html>".to_vec() };
+/// assert!(broken.json::<Slot>().is_err());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientResponse {
     /// HTTP status.
@@ -140,6 +168,24 @@ impl ClientResponse {
 /// For a call with side effects the difference matters: after [`ClientError::NotSent`] the
 /// other side certainly never saw the request and it is safe to send again; after
 /// [`ClientError::Timeout`] or [`ClientError::Failed`] it may have arrived and acted.
+///
+/// ```
+/// use std::rc::Rc;
+/// use sms_conversation_worker::harness::block_on;
+/// use sms_conversation_worker::prelude::*;
+///
+/// let http = Rc::new(FakeHttp::default());
+/// http.fail("https://api.test/slow", ClientError::Timeout);
+/// http.fail("https://api.test/gone", ClientError::NotSent("dns".into()));
+/// let lookup = |_: &str| None;
+/// let ctx = Context::new(Vars::new(&lookup), http.clone(), 0);
+/// let slow = block_on(ctx.fetch(ClientRequest::get("https://api.test/slow")));
+/// assert_eq!(slow, Err(ClientError::Timeout));
+/// // Only a request that certainly never left may be sent again without a second thought.
+/// assert!(!ClientError::Timeout.certainly_not_sent());
+/// let gone = block_on(ctx.fetch(ClientRequest::get("https://api.test/gone"))).unwrap_err();
+/// assert!(gone.certainly_not_sent());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientError {
     /// It took longer than the request's timeout: it may have arrived.

@@ -10,6 +10,24 @@ use crate::vars::Vars;
 
 /// Work handed to the runtime to finish after the reply is sent (`ctx.wait_until` in the
 /// worker); an `Err` is logged with the task's name.
+///
+/// ```
+/// use std::rc::Rc;
+/// use sms_conversation_worker::harness::block_on;
+/// use sms_conversation_worker::prelude::*;
+///
+/// let lookup = |_: &str| None;
+/// let ctx = Context::new(Vars::new(&lookup), Rc::new(FakeHttp::default()), 1_700_000_000);
+/// ctx.after_reply("audit", async { Err("the audit log is down".to_string()) });
+/// // The runtime takes the queue once the reply is built, and runs it after the answer.
+/// let tasks: Vec<AfterReply> = ctx.take_after_reply();
+/// assert_eq!(tasks[0].name, "audit");
+/// let task = tasks.into_iter().next().unwrap();
+/// assert_eq!(block_on(task.work), Err("the audit log is down".to_string()));
+/// ```
+///
+/// Through the test phone, a failed task shows in [`crate::harness::Exchange::after_reply_errors`]
+/// (the reply went out all the same).
 pub struct AfterReply {
     /// Names the task in the log.
     pub name: &'static str,
@@ -19,6 +37,36 @@ pub struct AfterReply {
 
 /// What a conversation may use besides its state: its settings, the clock, an HTTP
 /// client, and the runtime's "after the reply" queue.
+///
+/// A conversation reads its settings, the clock and outside services through it:
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// /// Tells the opening hours an API gives, or a fallback from its settings.
+/// struct Hours;
+///
+/// impl Conversation for Hours {
+///     const NAME: &'static str = "hours";
+///     type State = ();
+///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+///         Ok(Hours)
+///     }
+///     async fn reply(&self, _: &InboundMessage, _: &View<'_>, _: &mut (), ctx: &Context<'_>) -> Reply {
+///         let api = ctx.var("HOURS_API").unwrap_or_default();
+///         match ctx.fetch(ClientRequest::get(api)).await {
+///             Ok(r) if r.is_success() => Reply::text(String::from_utf8_lossy(&r.body).into_owned()),
+///             _ => Reply::text(ctx.var("HOURS_FALLBACK").unwrap_or_else(|| "9 to 5".into())),
+///         }
+///     }
+/// }
+///
+/// let mut phone = TestPhone::new::<Hours>(&[("HOURS_API", "https://hours.test/today")]).unwrap();
+/// phone.http().respond("https://hours.test/today", 200, "8 to 6 today");
+/// assert_eq!(phone.text("hours?").texts(), ["8 to 6 today"]);
+/// phone.http().respond("https://hours.test/today", 503, "");
+/// assert_eq!(phone.text("hours?").texts(), ["9 to 5"]);
+/// ```
 pub struct Context<'a> {
     /// The worker's vars and secrets: a conversation reads its own settings when it needs them.
     vars: Vars<'a>,

@@ -10,6 +10,42 @@ use super::view::View;
 use crate::vars::{ConfigError, Vars};
 
 /// A conversation: its state type, its settings and its replies.
+///
+/// A counter that remembers a name, written and tested with the prelude alone:
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use sms_conversation_worker::prelude::*;
+///
+/// struct Greeter;
+///
+/// #[derive(Default, Serialize, Deserialize)]
+/// struct Known { name: Option<String> }
+///
+/// impl Conversation for Greeter {
+///     const NAME: &'static str = "greeter";
+///     type State = Known;
+///
+///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+///         Ok(Greeter)
+///     }
+///
+///     async fn reply(&self, msg: &InboundMessage, chat: &View<'_>, known: &mut Known, _: &Context<'_>) -> Reply {
+///         match &known.name {
+///             None => {
+///                 known.name = Some(msg.body.trim().to_string());
+///                 Reply::text("Nice to meet you!")
+///             }
+///             Some(name) => Reply::text(format!("Message {} from {name}.", chat.count)),
+///         }
+///     }
+/// }
+///
+/// let mut phone = TestPhone::new::<Greeter>(&[]).unwrap();
+/// assert_eq!(phone.text("Ada").texts(), ["Nice to meet you!"]);
+/// assert_eq!(phone.text("hi").texts(), ["Message 2 from Ada."]);
+/// assert_eq!(phone.state::<serde_json::Value>()["name"], "Ada");
+/// ```
 #[allow(async_fn_in_trait)] // Workers run on one thread: the futures need not be `Send`.
 pub trait Conversation: Sized + 'static {
     /// The name `CONVERSATION` picks it by, among the conversations a worker registers
@@ -78,6 +114,45 @@ pub trait Conversation: Sized + 'static {
 }
 
 /// A request to start a conversation (`POST /conversations`).
+///
+/// A conversation that can be started: its opening message reads the request's own fields, and
+/// the person's answer continues from the state the start left.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use sms_conversation_worker::prelude::*;
+///
+/// struct Reminder;
+///
+/// #[derive(Default, Serialize, Deserialize)]
+/// struct Visit { when: String }
+///
+/// impl Conversation for Reminder {
+///     const NAME: &'static str = "reminder";
+///     type State = Visit;
+///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+///         Ok(Reminder)
+///     }
+///     async fn start(&self, start: &Start, visit: &mut Visit, _: &Context<'_>) -> Result<Reply, String> {
+///         let when = start.fields.get("when").and_then(|w| w.as_str()).ok_or("a start needs when")?;
+///         visit.when = when.to_string();
+///         Ok(Reply::text(format!("Your visit is {when}. Reply C to confirm.")))
+///     }
+///     async fn reply(&self, _: &InboundMessage, _: &View<'_>, visit: &mut Visit, _: &Context<'_>) -> Reply {
+///         Reply::text(format!("Confirmed: {}.", visit.when))
+///     }
+/// }
+///
+/// let mut phone = TestPhone::new::<Reminder>(&[]).unwrap().with_objects().with_outbound();
+/// let json = r#"{"to": "+14155550100", "from": "+15005550006", "when": "Tuesday at 3pm"}"#;
+/// assert_eq!(phone.start(json).0, 201);
+/// assert_eq!(phone.sent()[0].text(), "Your visit is Tuesday at 3pm. Reply C to confirm.");
+/// assert_eq!(phone.text("C").texts(), ["Confirmed: Tuesday at 3pm."]);
+/// // A request the conversation cannot start from is a 400 with its words.
+/// let (status, body) = phone.start(r#"{"to": "+14155550101", "from": "+15005550006"}"#);
+/// assert_eq!(status, 400);
+/// assert!(body.contains("a start needs when"), "{body}");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Start {
     /// The person's number (the pair's `From` once they answer).

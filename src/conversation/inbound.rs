@@ -13,6 +13,27 @@ pub struct Media {
 
 /// An incoming SMS/MMS as Twilio describes it. Fields Twilio did not send are `None`.
 /// Serialisable, so the worker hands the message it parsed to the pair's object.
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// /// Answers with what Twilio said about the message.
+/// struct Echo;
+///
+/// impl Conversation for Echo {
+///     const NAME: &'static str = "echo";
+///     type State = ();
+///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+///         Ok(Echo)
+///     }
+///     async fn reply(&self, msg: &InboundMessage, _: &View<'_>, _: &mut (), _: &Context<'_>) -> Reply {
+///         Reply::text(format!("{} wrote {:?} to {}", msg.from, msg.body, msg.to))
+///     }
+/// }
+///
+/// let mut phone = TestPhone::new::<Echo>(&[]).unwrap();
+/// assert_eq!(phone.text("hi").texts(), [r#"+14155550100 wrote "hi" to +15005550006"#]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InboundMessage {
     /// `MessageSid`: the message's id (`SM…`/`MM…`); the same on a retried delivery.

@@ -19,6 +19,18 @@ pub struct Template {
 
 /// One outgoing message: a text (cut to [`MAX_REPLY_CHARS`]) and up to [`MAX_MEDIA`] media
 /// URLs. The fields are private so no message can bypass the limits.
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// let photo = ReplyMessage::text("Your table").with_media("https://img.test/table.jpg");
+/// assert_eq!((photo.body(), photo.media()), ("Your table", &["https://img.test/table.jpg".to_string()][..]));
+/// // Twilio's limit: a longer text is cut to 1600 characters.
+/// assert_eq!(ReplyMessage::text("x".repeat(2000)).body().chars().count(), 1600);
+/// // One reply, two messages.
+/// let reply = Reply::text("Booked.").then_message(photo);
+/// assert_eq!(reply.texts(), ["Booked.", "Your table"]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyMessage {
     /// The text, already cut to [`MAX_REPLY_CHARS`].

@@ -6,6 +6,32 @@ use super::reply::Reply;
 use super::standing::Standing;
 
 /// One exchange: what the person texted and what we answered.
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// /// Answers with the person's previous message, kept in the history (`HISTORY_TURNS`).
+/// struct Parrot;
+///
+/// impl Conversation for Parrot {
+///     const NAME: &'static str = "parrot";
+///     type State = ();
+///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+///         Ok(Parrot)
+///     }
+///     async fn reply(&self, _: &InboundMessage, chat: &View<'_>, _: &mut (), _: &Context<'_>) -> Reply {
+///         let last: Option<&Turn> = chat.turns.last();
+///         match last {
+///             Some(turn) => Reply::text(format!("Before, you said {:?}.", turn.inbound)),
+///             None => Reply::text("First message!"),
+///         }
+///     }
+/// }
+///
+/// let mut phone = TestPhone::new::<Parrot>(&[("HISTORY_TURNS", "5")]).unwrap();
+/// assert_eq!(phone.text("red").texts(), ["First message!"]);
+/// assert_eq!(phone.text("blue").texts(), [r#"Before, you said "red"."#]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Turn {
     /// Unix seconds the message arrived.
@@ -27,6 +53,29 @@ impl Turn {
 
 /// A read-only view of the conversation so far, for
 /// [`Conversation::reply`](super::conversation_trait::Conversation::reply).
+///
+/// ```
+/// use sms_conversation_worker::prelude::*;
+///
+/// struct Clock;
+///
+/// impl Conversation for Clock {
+///     const NAME: &'static str = "clock";
+///     type State = ();
+///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+///         Ok(Clock)
+///     }
+///     async fn reply(&self, _: &InboundMessage, chat: &View<'_>, _: &mut (), _: &Context<'_>) -> Reply {
+///         let minutes = (chat.last_seen - chat.first_seen) / 60;
+///         Reply::text(format!("Message {}, {minutes} min in.", chat.count))
+///     }
+/// }
+///
+/// let mut phone = TestPhone::new::<Clock>(&[]).unwrap();
+/// assert_eq!(phone.text("a").texts(), ["Message 1, 0 min in."]);
+/// phone.wait(600);
+/// assert_eq!(phone.text("b").texts(), ["Message 2, 10 min in."]);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     /// Messages received from this pair, the one being answered included.

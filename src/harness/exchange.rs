@@ -6,6 +6,18 @@ use crate::storage::Source;
 use crate::twilio::segments::{segments, Segments};
 
 /// What the worker answered to one text.
+///
+/// ```
+/// use sms_conversation_worker::conversations::Counter;
+/// use sms_conversation_worker::prelude::*;
+///
+/// let mut phone = TestPhone::new::<Counter>(&[]).unwrap();
+/// let exchange: Exchange = phone.text("hi");
+/// assert_eq!((exchange.status, exchange.outcome), (200, "reply"));
+/// assert_eq!(exchange.texts(), ["Hello, thanks for the new message."]);
+/// assert!(exchange.media().is_empty() && exchange.after_reply_errors().is_empty());
+/// assert!(exchange.body.starts_with("<?xml")); // the TwiML Twilio got
+/// ```
 #[derive(Debug, Clone)]
 pub struct Exchange {
     /// HTTP status.
@@ -25,13 +37,19 @@ pub struct Exchange {
     /// [`Exchange::segments`].
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) logged_segments: Vec<Segments>,
+    /// The request's log line, as `wrangler tail` shows it (its `ms` 0), for the crate's
+    /// tests of what the log names.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) log_line: String,
 }
 
 impl Exchange {
     /// The worker's `response`, with the errors of the work it left for after the reply (which
     /// the response never shows: the worker only logs them).
     pub(super) fn new(response: HttpResponse, after_reply_errors: Vec<String>) -> Exchange {
+        let log_line = response.log.to_json(response.status, 0);
         Exchange {
+            log_line,
             status: response.status,
             messages: parse_twiml(&response.body),
             outcome: response.log.outcome.name(),

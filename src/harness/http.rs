@@ -1,7 +1,7 @@
 //! The fake outside world of the test phone: an HTTP client that answers from a table, by
 //! method, path and query (in any order), after a modelled delay, and records every request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
@@ -86,6 +86,10 @@ pub struct FakeHttp {
     answers: RefCell<BTreeMap<Target, Answer>>,
     once: RefCell<BTreeMap<Target, VecDeque<Answer>>>,
     requests: RefCell<Vec<ClientRequest>>,
+    /// The Messages API URL whose Create Message calls are taken when nothing else answers
+    /// them ([`FakeHttp::take_messages_at`]), and how many were.
+    messages: RefCell<Option<Target>>,
+    messages_created: Cell<u64>,
 }
 
 /// An answer being set up for one method and URL ([`FakeHttp::on`]): how long it takes and
@@ -185,6 +189,34 @@ impl FakeHttp {
         self.answering(None, url).once().fail(error);
     }
 
+    /// From now on, Create Message calls (POSTs) to `url` that no answer set here matches
+    /// are answered `201` with a new `SM…` sid, as Twilio's Messages API takes a message: the
+    /// answers a test sets for `url` still win.
+    pub(super) fn take_messages_at(&self, url: &str) {
+        *self.messages.borrow_mut() = Some(Target::new(Some("POST"), url));
+    }
+
+    /// The Messages API's `201` to `request`, when it is a Create Message call to the URL
+    /// [`FakeHttp::take_messages_at`] set: each with a sid of its own, as Twilio's are, so a
+    /// status callback or a kept turn tells the sends apart.
+    fn created(&self, request: &ClientRequest) -> Option<Answer> {
+        let exact = Target::new(Some(&request.method), &request.url);
+        if self.messages.borrow().as_ref() != Some(&exact) {
+            return None;
+        }
+        let n = self.messages_created.get() + 1;
+        self.messages_created.set(n);
+        // `SMf…`: never one of the test phone's own MessageSids (`SM0…`).
+        let body = format!(r#"{{"sid": "SMf{n:031x}", "status": "queued"}}"#);
+        Some(Answer {
+            result: Ok(ClientResponse {
+                status: 201,
+                body: body.into_bytes(),
+            }),
+            delay: Duration::ZERO,
+        })
+    }
+
     /// Every request sent so far, in order.
     pub fn requests(&self) -> Vec<ClientRequest> {
         self.requests.borrow().clone()
@@ -212,7 +244,7 @@ impl HttpClient for FakeHttp {
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
-        let answer = match self.answer(&request) {
+        let answer = match self.answer(&request).or_else(|| self.created(&request)) {
             Some(answer) => answer.within(request.timeout),
             None => Err(ClientError::Failed(format!(
                 "no fake answer for {} {}",

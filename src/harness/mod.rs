@@ -31,14 +31,17 @@ mod states;
 mod transcript;
 mod twiml;
 
-pub use defaults::{TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_SESSION_SECRET, TEST_START, TEST_URL};
+pub use defaults::{
+    TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_OUTBOUND_API_KEY, TEST_SESSION_SECRET, TEST_START,
+    TEST_URL,
+};
 pub use exchange::Exchange;
 pub use executor::block_on;
 pub use http::{Answering, FakeHttp};
 pub use kv::MapKv;
 pub use namespace::LocalObjects;
 pub use objects::MapObjectStore;
-pub use phone::TestPhone;
+pub use phone::{SentMessage, SentTemplate, TestPhone};
 pub use states::{check_saved_states, SavedStateError, StateCheckError};
 pub use transcript::{replay, ReplayError, Transcript, TRANSCRIPT_FORMAT};
 

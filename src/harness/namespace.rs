@@ -43,6 +43,13 @@ impl LocalObjects {
         }
     }
 
+    /// The same objects, their storage kept, running the worker set up anew from `vars`
+    /// ([`super::TestPhone::with_outbound`]).
+    pub(super) fn rebind(&mut self, setup: Rc<Setup>, vars: BTreeMap<String, String>) {
+        self.setup = setup;
+        self.vars = vars;
+    }
+
     /// Sets the objects' clock (the phone's, before it reaches them).
     pub(super) fn set_now(&self, now: u64) {
         self.now.set(now);

@@ -20,7 +20,14 @@ mod jar;
 mod look;
 mod posts;
 mod saved;
+mod sent;
 mod texting;
+
+pub use sent::{SentMessage, SentTemplate};
+
+/// How a phone's worker is set up from its vars: kept, so that a phone given more vars
+/// ([`TestPhone::with_outbound`]) is set up again as the worker would be with them.
+type Build = Rc<dyn Fn(&Vars<'_>) -> Result<Setup, ConfigError>>;
 
 /// The last message as Twilio sent it, which its retries send again unchanged (the cookie
 /// too: Twilio's retry never carries the first attempt's answer).
@@ -33,8 +40,26 @@ struct Sent {
 /// A phone texting one conversation through the whole webhook path, keeping the cookie as
 /// Twilio does (one jar per pair, gone after `Max-Age`), with the isolate's memory and,
 /// optionally, KV.
+///
+/// ```
+/// use sms_conversation_worker::conversations::Survey;
+/// use sms_conversation_worker::prelude::*;
+///
+/// // The objects (follow-ups, starts) and the outbound settings, in one line.
+/// let mut phone = TestPhone::new::<Survey>(&[("SURVEY_REMINDER_SECONDS", "60")])
+///     .unwrap()
+///     .with_objects()
+///     .with_outbound();
+/// assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
+/// // Moving the clock fires the objects' alarms that fall due: the reminder goes out.
+/// phone.wait(120);
+/// let sent: Vec<SentMessage> = phone.sent();
+/// assert_eq!(sent[0].text(), "Just checking in: What's your name?");
+/// assert_eq!(phone.text("Ada").texts(), ["Thanks, Ada. What's your 5-digit ZIP code?"]);
+/// ```
 pub struct TestPhone {
     setup: Rc<Setup>,
+    build: Build,
     vars: BTreeMap<String, String>,
     from: String,
     to: String,
@@ -52,7 +77,7 @@ impl TestPhone {
     /// A phone texting conversation `C`, configured with `vars` over a signed default
     /// (`TWILIO_AUTH_TOKEN`, `SESSION_SECRET`). Fails as the worker would on a bad setting.
     pub fn new<C: Conversation>(vars: &[(&str, &str)]) -> Result<TestPhone, ConfigError> {
-        TestPhone::configured(vars, |vars| Setup::with::<C>(vars))
+        TestPhone::configured(vars, Rc::new(|vars: &Vars<'_>| Setup::with::<C>(vars)))
     }
 
     /// A phone texting the conversation called `name` among `conversations`, as a worker
@@ -73,25 +98,24 @@ impl TestPhone {
     ) -> Result<TestPhone, ConfigError> {
         let mut vars = vars.to_vec();
         vars.push(("CONVERSATION", name));
-        TestPhone::configured(&vars, |vars| Setup::from_vars(vars, conversations))
+        let conversations = *conversations;
+        let build = move |vars: &Vars<'_>| Setup::from_vars(vars, &conversations);
+        TestPhone::configured(&vars, Rc::new(build))
     }
 
-    /// A phone over the default vars and `vars`, its setup made by `setup`.
-    fn configured(
-        vars: &[(&str, &str)],
-        setup: impl FnOnce(&Vars<'_>) -> Result<Setup, ConfigError>,
-    ) -> Result<TestPhone, ConfigError> {
+    /// A phone over the default vars and `vars`, its setup made by `build`.
+    fn configured(vars: &[(&str, &str)], build: Build) -> Result<TestPhone, ConfigError> {
         let vars = over_defaults(vars);
-        let lookup = |name: &str| vars.get(name).cloned();
-        let setup = Rc::new(setup(&Vars::new(&lookup))?);
-        Ok(TestPhone::fresh(setup, vars))
+        let setup = Rc::new(set_up(&build, &vars)?);
+        Ok(TestPhone::fresh(setup, build, vars))
     }
 
     /// A phone that has sent nothing yet, with no cookie, KV or objects, its clock at
     /// [`TEST_START`].
-    fn fresh(setup: Rc<Setup>, vars: BTreeMap<String, String>) -> TestPhone {
+    fn fresh(setup: Rc<Setup>, build: Build, vars: BTreeMap<String, String>) -> TestPhone {
         TestPhone {
             setup,
+            build,
             vars,
             from: "+14155550100".into(),
             to: "+15005550006".into(),
@@ -195,6 +219,12 @@ impl TestPhone {
             from: &self.from,
         }
     }
+}
+
+/// The worker `build` sets up from `vars`.
+fn set_up(build: &Build, vars: &BTreeMap<String, String>) -> Result<Setup, ConfigError> {
+    let lookup = |name: &str| vars.get(name).cloned();
+    build(&Vars::new(&lookup))
 }
 
 /// The default vars under `vars`: a phone is signed and sealed unless told otherwise.

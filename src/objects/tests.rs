@@ -14,16 +14,6 @@ pub(super) fn messages_url() -> String {
     format!("{API}/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json")
 }
 
-fn sent_bodies(phone: &TestPhone) -> Vec<String> {
-    phone
-        .http()
-        .requests()
-        .iter()
-        .filter(|r| r.url == messages_url())
-        .map(|r| String::from_utf8(r.body.clone()).unwrap())
-        .collect()
-}
-
 fn counter() -> TestPhone {
     TestPhone::new::<Counter>(&[("TWILIO_API_BASE_URL", API)])
         .unwrap()
@@ -97,18 +87,17 @@ fn a_question_left_unanswered_gets_one_reminder_after_the_delay_and_not_before()
     let mut phone = survey(&[]);
     assert_eq!(phone.text("hi").texts(), ["Hi! What's your name?"]);
     phone.wait(59);
-    assert!(sent_bodies(&phone).is_empty(), "not before the delay");
+    assert!(phone.sent().is_empty(), "not before the delay");
     phone.wait(2);
-    let sent = sent_bodies(&phone);
+    let sent = phone.sent();
     assert_eq!(sent.len(), 1);
-    assert!(
-        sent[0].contains("Body=Just+checking+in%3A+What%27s+your+name%3F"),
-        "{}",
-        sent[0]
+    assert_eq!(sent[0].text(), "Just checking in: What's your name?");
+    assert_eq!(
+        (sent[0].to.as_str(), sent[0].from.as_str()),
+        ("+14155550100", "+15005550006")
     );
-    assert!(sent[0].contains("To=%2B14155550100") && sent[0].contains("From=%2B15005550006"));
     phone.wait(3600);
-    assert_eq!(sent_bodies(&phone).len(), 1, "one reminder, never a stream");
+    assert_eq!(phone.sent().len(), 1, "one reminder, never a stream");
     // The reminder is a turn; the count is still the person's messages.
     let record = phone.record();
     assert_eq!(record.count, 1);
@@ -131,19 +120,19 @@ fn an_answer_in_time_cancels_the_reminder_and_asks_for_the_next_one() {
     phone.text("Rey");
     phone.wait(40);
     assert!(
-        sent_bodies(&phone).is_empty(),
+        phone.sent().is_empty(),
         "the name question was answered in time"
     );
     phone.wait(30);
-    let sent = sent_bodies(&phone);
+    let sent = phone.sent();
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].contains("ZIP"), "{}", sent[0]);
+    assert!(sent[0].text().contains("ZIP"), "{:?}", sent[0]);
     // Completing the survey leaves nothing to remind.
     for text in ["94105", "Y"] {
         phone.text(text);
     }
     phone.wait(3600);
-    assert_eq!(sent_bodies(&phone).len(), 1);
+    assert_eq!(phone.sent().len(), 1);
 }
 
 #[test]
@@ -156,7 +145,7 @@ fn a_messages_api_that_certainly_did_not_take_it_is_retried_a_bounded_number_of_
     );
     phone.text("hi");
     phone.wait(24 * 3600);
-    assert_eq!(sent_bodies(&phone).len(), MAX_SEND_ATTEMPTS as usize);
+    assert_eq!(phone.sent().len(), MAX_SEND_ATTEMPTS as usize);
     assert_eq!(
         phone.record().turns.len(),
         1,
@@ -171,7 +160,7 @@ fn a_messages_api_that_certainly_did_not_take_it_is_retried_a_bounded_number_of_
     );
     phone.text("hi");
     phone.wait(24 * 3600);
-    assert_eq!(sent_bodies(&phone).len(), 1);
+    assert_eq!(phone.sent().len(), 1);
 }
 
 #[test]
@@ -240,27 +229,15 @@ fn starting_a_conversation_needs_the_account_and_the_objects_binding() {
 #[test]
 fn the_counter_starts_a_conversation_only_with_a_body() {
     let json = r#"{"to": "+14155550100", "from": "+15005550006"}"#;
-    let mut counter = TestPhone::new::<Counter>(&[
-        ("OUTBOUND_API_KEY", KEY),
-        ("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID),
-        ("TWILIO_API_BASE_URL", API),
-    ])
-    .unwrap()
-    .with_objects();
-    counter
-        .http()
-        .respond(&messages_url(), 201, r#"{"sid": "SMc"}"#);
-    assert_eq!(counter.start_conversation(KEY, json).0, 400);
-    assert_eq!(
-        counter
-            .start_conversation(
-                KEY,
-                r#"{"to": "+14155550100", "from": "+15005550006", "body": "Hi from us"}"#
-            )
-            .0,
-        201
-    );
-    assert!(sent_bodies(&counter)[0].contains("Body=Hi+from+us"));
+    let mut counter = TestPhone::new::<Counter>(&[])
+        .unwrap()
+        .with_objects()
+        .with_outbound();
+    assert_eq!(counter.start(json).0, 400);
+    assert!(counter.sent().is_empty());
+    let with_body = r#"{"to": "+14155550100", "from": "+15005550006", "body": "Hi from us"}"#;
+    assert_eq!(counter.start(with_body).0, 201);
+    assert_eq!(counter.sent()[0].text(), "Hi from us");
 }
 
 #[test]
@@ -271,7 +248,7 @@ fn a_started_conversation_continues_with_the_reply_that_has_no_cookie() {
     assert_eq!(status, 201, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["sid"], "SMsent0001");
-    assert!(sent_bodies(&phone)[0].contains("Body=Hi%21+What%27s+your+name%3F"));
+    assert_eq!(phone.sent()[0].text(), "Hi! What's your name?");
     assert!(phone.cookie().is_none());
     assert_eq!(
         phone.text("Rey").texts(),

@@ -42,7 +42,7 @@ impl LogEvent {
     }
 
     /// The errors, by the names the line gives them.
-    fn errors(&self) -> [(&'static str, Option<String>); 4] {
+    fn errors(&self) -> [(&'static str, Option<String>); 5] {
         [
             ("kv_error", self.kv_error.as_ref().map(ToString::to_string)),
             (
@@ -54,6 +54,7 @@ impl LogEvent {
                 "state_error",
                 self.state_error.as_ref().map(ToString::to_string),
             ),
+            ("account_error", self.account_error.clone()),
         ]
     }
 

@@ -2,14 +2,7 @@
 //! flows in flows/ and small flows written here for one rule each.
 
 use super::*;
-use crate::harness::{TestPhone, TEST_ACCOUNT_SID};
-
-const API: &str = "https://api.test";
-const KEY: &str = "outbound-key-0123456789";
-
-fn messages_url() -> String {
-    format!("{API}/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json")
-}
+use crate::harness::TestPhone;
 
 fn phone(flow: &str, extra: &[(&str, &str)]) -> TestPhone {
     let mut vars = vec![("CONVERSATION", "studio"), ("STUDIO_FLOW", flow)];
@@ -17,37 +10,14 @@ fn phone(flow: &str, extra: &[(&str, &str)]) -> TestPhone {
     TestPhone::new::<Studio>(&vars).unwrap()
 }
 
+/// The flow's phone with the objects, starts on and a Messages API that takes every message.
 fn with_objects(flow: &str, extra: &[(&str, &str)]) -> TestPhone {
-    let mut vars = vec![
-        ("TWILIO_API_BASE_URL", API),
-        ("TWILIO_ACCOUNT_SID", TEST_ACCOUNT_SID),
-        ("OUTBOUND_API_KEY", KEY),
-    ];
-    vars.extend_from_slice(extra);
-    let phone = phone(flow, &vars).with_objects();
-    phone.http().respond(
-        &messages_url(),
-        201,
-        r#"{"sid": "SMsent0001", "status": "queued"}"#,
-    );
-    phone
+    phone(flow, extra).with_objects().with_outbound()
 }
 
-/// The bodies the worker sent through the Messages API.
+/// The texts the worker sent through the Messages API.
 fn sent(phone: &TestPhone) -> Vec<String> {
-    phone
-        .http()
-        .requests()
-        .iter()
-        .filter(|r| r.url == messages_url() && r.method == "POST")
-        .map(|r| {
-            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap();
-            form.into_iter()
-                .find(|(k, _)| k == "Body")
-                .map(|(_, v)| v)
-                .unwrap_or_default()
-        })
-        .collect()
+    phone.sent().iter().map(|m| m.text().to_string()).collect()
 }
 
 /// A flow of `states` (JSON objects) after a trigger going to `first` on incomingMessage.
@@ -233,7 +203,7 @@ fn a_started_conversation_reads_flow_data() {
         "to": phone.from_number(), "from": "+15005550006",
         "parameters": {"name": "Ada", "when": "Tuesday at 3pm"},
     });
-    let (status, body) = phone.start_conversation(KEY, &json.to_string());
+    let (status, body) = phone.start(&json.to_string());
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         sent(&phone),
@@ -249,7 +219,7 @@ fn a_started_conversation_reads_flow_data() {
 fn a_flow_without_incoming_request_cannot_be_started() {
     let mut phone = with_objects("orders", &[]);
     let json = serde_json::json!({"to": phone.from_number(), "from": "+15005550006"});
-    let (status, body) = phone.start_conversation(KEY, &json.to_string());
+    let (status, body) = phone.start(&json.to_string());
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("incomingRequest"), "{body}");
 }

@@ -11,7 +11,8 @@ impl TestPhone {
     }
 
     /// Lets `seconds` pass (the cookie goes when its `Max-Age` has); with objects bound,
-    /// the alarms that fall due meanwhile fire, in order.
+    /// the alarms that fall due meanwhile fire, in order: the follow-ups due are sent
+    /// ([`TestPhone::sent`]), as the pair's object would send them.
     pub fn wait(&mut self, seconds: u64) {
         let until = self.now + seconds;
         while let Some(at) = self.next_alarm_by(until) {
