@@ -71,6 +71,10 @@ pub mod config;
 pub mod conversation;
 pub mod conversations;
 mod fields;
+// The guides, built from `src/guide/*.md` for the docs and the doc tests only: they need the
+// test phone (`harness`), on by default.
+#[cfg(all(any(doc, doctest), feature = "harness"))]
+pub mod guide;
 #[cfg(feature = "harness")]
 pub mod harness;
 #[cfg(not(target_arch = "wasm32"))]
