@@ -159,6 +159,7 @@ pub struct Start {
     pub to: String,
     /// Your Twilio number (the pair's `To`).
     pub from: String,
-    /// Every other field of the request's JSON, for the conversation to read.
+    /// The request's whole JSON object (`to` and `from` included), for the conversation to
+    /// read its own fields.
     pub fields: serde_json::Map<String, serde_json::Value>,
 }
