@@ -46,8 +46,8 @@
 //!
 //! Cargo features, so a worker pays only for what it uses: `kv` (the `CONVERSATIONS` KV
 //! namespace), `objects` (the `CONVERSATION_OBJECTS` Durable Objects: exact conversations
-//! across isolates, follow-ups, `POST /conversations`), `counter` and `survey` (the shipped
-//! conversations), `smart-encoding` (`SMART_ENCODING`: `twilio::segments::smart_encode` on
+//! across isolates, follow-ups, `POST /conversations`), `counter`, `survey` and `studio` (the
+//! shipped conversations), `smart-encoding` (`SMART_ENCODING`: `twilio::segments::smart_encode` on
 //! replies), `state-api` (`/conversations/state`, with `kv` or `objects`), `harness` (the
 //! native test phone). All are on by default.
 //!
@@ -63,6 +63,11 @@
 //! [`conversation`] (the API) at the bottom, with [`mask`], `fields`, `b64` and [`vars`]
 //! beside it. All of it but the adapter is plain Rust, tested natively.
 
+#![cfg_attr(
+    feature = "harness",
+    doc = "\n**The guides** ([`guide`]): your first conversation, testing, starts and follow-ups, \
+           Studio flows, running it, and the dev tools."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod app;
@@ -154,7 +159,8 @@ pub mod __private {
 #[cfg(all(test, feature = "harness"))]
 mod tests;
 
-/// The README's code blocks, compiled and run as doc tests.
+/// The README's code blocks (its example conversation), compiled and run as doc tests; the
+/// guides' are in [`guide`] (`src/guide.rs`).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

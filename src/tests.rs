@@ -5,3 +5,14 @@
 mod idempotency_tests;
 #[cfg(feature = "counter")]
 mod segments_tests;
+
+/// The README is a front page: what the crate is, the commands, a new project, the map and
+/// the links. Everything else is a guide (`src/guide/*.md`) or CONTRIBUTING.md.
+#[test]
+fn readme_is_a_front_page() {
+    let lines = include_str!("../README.md").lines().count();
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines: at most 300 (move the rest into a guide)"
+    );
+}

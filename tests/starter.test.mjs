@@ -92,7 +92,9 @@ test("its npm run dev answers signed webhooks with the greeter's replies", { tim
   assert.equal((await phone.send("back")).reply, "Welcome back, Grace. That's message 3.");
 });
 
-test("the same project with the README's conversation instead builds and calls out through ctx.fetch in workerd", { timeout: 20 * 60_000 }, async (t) => {
+// tests/fixtures/dogs.rs is the Dogs conversation of the first-conversation guide
+// (src/guide/first_conversation.md), as a user would paste it into the project's src/lib.rs.
+test("the same project with the guide's Dogs conversation instead builds and calls out through ctx.fetch in workerd", { timeout: 20 * 60_000 }, async (t) => {
   fs.copyFileSync(path.join(ROOT, "tests/fixtures/dogs.rs"), path.join(PROJECT, "src/lib.rs"));
   const r = run("npm", ["test"]);
   assert.match(r.stdout + r.stderr, /test tests::shows_a_corgi \.\.\. ok/);
