@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run conversation -- get|reset|set …`: the worker's state API for one pair
-// (`/conversations/state?from=…&to=…`, enabled by ADMIN_API_KEY; see README, "Debugging a
-// live conversation"). Prints the API's JSON answer; exits 1 with its error otherwise.
+// (`/conversations/state?from=…&to=…`, enabled by ADMIN_API_KEY; see src/guide/running.md,
+// "The state API"). Prints the API's JSON answer; exits 1 with its error otherwise.
 //
 //   npm run conversation -- get   --from +14155550100
 //   npm run conversation -- reset --from +14155550100

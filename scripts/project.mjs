@@ -7,7 +7,7 @@
 //   dev [ARGS]       set up, then `wrangler dev ARGS` (builds through [build])
 //   test             the project's `cargo test`, then the wasm build, with its size
 //   deploy [ARGS]    `wrangler deploy ARGS`
-//   phone | sms | chat [ARGS]   the dev phone and the simulator (README, "Try it")
+//   phone | sms | chat [ARGS]   the dev phone and the simulator (src/guide/dev_tools.md)
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";

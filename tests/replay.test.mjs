@@ -6,7 +6,7 @@
 // whoever saw one signed webhook can send it again, with any cookie or none. Each test
 // below reproduces one attack from the security issue and says what the previous release
 // did with it. Miniflare runs a single isolate, so the isolate's memory sees every request
-// here; what a cookie alone cannot catch across isolates is documented in the README.
+// here; what a cookie alone cannot catch across isolates is documented in src/guide/running.md (Security).
 //
 // KV writes happen after the reply (ctx.waitUntil): tests that rely on them poll until they
 // landed, never sleep a fixed time.
@@ -338,7 +338,7 @@ test("a POST's signature does not pass as a GET (default WEBHOOK_METHOD=POST)", 
 });
 
 test("with WEBHOOK_METHOD=ANY the forged GET is accepted: the documented risk of ANY", async () => {
-  // The trade-off README documents: ANY accepts both methods, and with them this forgery.
+  // The trade-off src/guide/running.md (Security) documents: ANY accepts both methods, and with them this forgery.
   const w = await startWorker({ WEBHOOK_METHOD: "ANY" }, KV);
   try {
     const kv = await w.mf.getKVNamespace("CONVERSATIONS");

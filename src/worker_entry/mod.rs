@@ -98,7 +98,7 @@ use js::ExecutionContext;
 type Loaded = std::result::Result<Setup, ConfigError>;
 
 /// The wasm's allocator: talc rather than Rust's default dlmalloc, smaller (measured on the
-/// starter's cookie-only worker, see README) and faster. One thread, memory grown from wasm.
+/// starter's cookie-only worker, see CONTRIBUTING.md, Benchmarks) and faster. One thread, memory grown from wasm.
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
