@@ -26,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import twilio from "twilio";
 
 import { FRAMEWORK, ROOT, WORKER_CRATE } from "./paths.mjs";
+import { InboxReader, parseDotenv, standInUrl } from "./dev-messages.mjs";
 
 export { FRAMEWORK, ROOT, WORKER_CRATE };
 export const DEFAULT_FROM = "+14155550001";
@@ -38,26 +39,8 @@ export const TWILIO_COOKIE_SECONDS = 4 * 60 * 60;
 // ---------------------------------------------------------------------------------------------
 // Configuration read from the project: .dev.vars and wrangler.toml.
 
-/** KEY=VALUE lines of a .dev.vars / .env file (comments, `export`, quotes handled). */
-export function parseDotenv(text) {
-  const vars = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2];
-    const quoted = /^(["'])([\s\S]*)\1$/.exec(value);
-    if (quoted) {
-      value = quoted[2];
-      if (quoted[1] === '"') value = value.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
-    } else {
-      value = value.replace(/\s+#.*$/, "").trim();
-    }
-    vars[m[1]] = value;
-  }
-  return vars;
-}
+// parseDotenv: .dev.vars lines, shared with `npm run dev`'s Messages API (dev-messages.mjs).
+export { parseDotenv };
 
 /** A variable from .dev.vars, else from .dev.vars.example: { value, source } (both undefined if unset). */
 export function devVar(key, root = ROOT) {
