@@ -199,7 +199,8 @@ export class Phone {
     }
     const pair = this.pair(to, from);
     const url = new URL("/conversations", this.url).href;
-    const event = { type: "start", url, fields };
+    // At the time asked: the note comes before the message the start sent.
+    const event = { type: "start", at: Date.now(), url, fields };
     try {
       const res = await (this.fetchFn ?? fetch)(url, {
         method: "POST",

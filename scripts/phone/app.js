@@ -541,7 +541,20 @@ $("start-form").addEventListener("submit", async (ev) => {
     return;
   }
   selected = null;
-  await act("POST", "/api/start", { fields });
+  const id = ++requests;
+  try {
+    const next = await api("POST", "/api/start", { ...pairNow(), fields });
+    const now = pairNow();
+    if (id > latest && now.from === next.from && now.to === next.to) {
+      latest = id;
+      view = next;
+    }
+    render();
+  } catch (e) {
+    // Beside the form: the conversation's log is redrawn on every look.
+    error.textContent = e.message;
+    error.hidden = false;
+  }
 });
 
 /** What a poll compares: a new event, or a delivery status that moved. */
