@@ -559,6 +559,9 @@ export async function startPhone({
 // ---------------------------------------------------------------------------------------------
 // Command line
 
+/** .dev.vars' settings for sending through the Messages API, left out of transcripts. */
+const LOCAL_SENDING = ["TWILIO_ACCOUNT_SID", "TWILIO_API_BASE_URL"];
+
 /**
  * The vars a transcript names: those of .dev.vars (what `npm run dev` adds) that differ from
  * wrangler.toml's [vars] defaults, then each `--var NAME=VALUE`; never a secret, never
@@ -573,6 +576,9 @@ export function transcriptVars(given = [], root = ROOT) {
     // no .dev.vars: the defaults
   }
   for (const [k, val] of Object.entries(parseDotenv(text))) {
+    // Where the worker's own messages go (the local account, the local Messages API) is not
+    // the conversation's: a replay sends nothing.
+    if (LOCAL_SENDING.includes(k)) continue;
     if (!isSecretVar(k) && k !== "CONVERSATION" && wranglerVar(k, root) !== undefined && wranglerVar(k, root) !== val) vars[k] = val;
   }
   for (const item of given) {

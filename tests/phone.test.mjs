@@ -526,10 +526,12 @@ function replayTranscripts(folder, { expectDiff = false } = {}) {
 test("a transcript's vars: .dev.vars' changes from wrangler.toml and each --var, never a secret", async () => {
   const { transcriptVars } = await import("../scripts/phone.mjs");
   const root = fs.mkdtempSync(path.join(tmp, "vars-"));
-  fs.writeFileSync(path.join(root, "wrangler.toml"), '[vars]\nCONVERSATION = "counter"\nREPLY_FIRST = "Hello"\nUNKNOWN_CALLER_NAME = "Friend"\n');
+  fs.writeFileSync(path.join(root, "wrangler.toml"), '[vars]\nCONVERSATION = "counter"\nREPLY_FIRST = "Hello"\nUNKNOWN_CALLER_NAME = "Friend"\nTWILIO_ACCOUNT_SID = ""\n');
+  // The local account .dev.vars.example sets is where starts send from, not the conversation's.
   fs.writeFileSync(
     path.join(root, ".dev.vars"),
-    "TWILIO_AUTH_TOKEN=t0ken\nSESSION_SECRET=s3cret\nOUTBOUND_API_KEY=k\nCONVERSATION=survey\nREPLY_FIRST=Hello\nUNKNOWN_CALLER_NAME=Pal\n",
+    "TWILIO_AUTH_TOKEN=t0ken\nSESSION_SECRET=s3cret\nOUTBOUND_API_KEY=k\nCONVERSATION=survey\nREPLY_FIRST=Hello\nUNKNOWN_CALLER_NAME=Pal\n" +
+      `TWILIO_ACCOUNT_SID=AC${"0".repeat(32)}\n`,
   );
   assert.deepEqual(transcriptVars([], root), { UNKNOWN_CALLER_NAME: "Pal" });
   assert.deepEqual(transcriptVars(["SURVEY_REMINDER_SECONDS=0", "UNKNOWN_CALLER_NAME=Mate"], root), {
