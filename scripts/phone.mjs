@@ -3,6 +3,10 @@
 // shows, after each reply, what the worker remembered. Load… puts a sealed cookie value or the
 // state API's JSON (sealed by sms-inspect) into a pair's jar to continue that conversation;
 // Save transcript (GET /api/transcript) writes the conversation for TestPhone::replay.
+// Messages the worker sends itself through the Messages API (a started conversation's opening,
+// follow-ups) appear in their pair's conversation with their delivery status, read from the
+// local Messages API `npm run dev` runs when no real account is configured (dev-messages.mjs);
+// Start sends POST /conversations with OUTBOUND_API_KEY from .dev.vars.
 //
 //   npm run dev          # the worker, in one terminal
 //   npm run phone        # the phone, in another; open http://127.0.0.1:8788
@@ -37,6 +41,7 @@ import {
   parseDotenv,
 } from "./sms.mjs";
 import { Inspector, buildInspector, wranglerVar, parseLoad, loadIntoJar, isSecretVar, STATE_COOKIE } from "./inspector.mjs";
+import { InboxReader, readDevVars, standInUrl } from "./dev-messages.mjs";
 
 export { Inspector, buildInspector, wranglerVar };
 
@@ -78,6 +83,12 @@ the conversation's decoded state after each reply. Run the worker beside it (npm
   --var NAME=VALUE
                   a var the worker runs with, written into saved transcripts (repeatable;
                   besides those of .dev.vars that differ from wrangler.toml; never secrets)
+  --messages-api URL
+                  the local Messages API whose messages to show (default: the one npm run dev
+                  started, named in .cache/dev-messages.json)
+  --outbound-key KEY
+                  the bearer token of POST /conversations, for Start (default: OUTBOUND_API_KEY
+                  in .dev.vars)
   --help, -h      this text`;
 
 
@@ -90,8 +101,14 @@ the conversation's decoded state after each reply. Run the worker beside it (npm
  * MessageSid and the Cookie header sent) for a retry.
  */
 export class Phone {
-  constructor({ url, token, secret, account = DEFAULT_ACCOUNT, conversation, vars = {}, jarFile = null, inspector, fetch: fetchFn }) {
-    Object.assign(this, { url, token, secret, account, conversation, vars, inspector, fetchFn });
+  constructor({
+    url, token, secret, account = DEFAULT_ACCOUNT, conversation, vars = {}, jarFile = null, inspector, fetch: fetchFn,
+    messagesApi, outboundKey,
+  }) {
+    Object.assign(this, { url, token, secret, account, conversation, vars, inspector, fetchFn, outboundKey });
+    // The messages the worker sent through the local Messages API, by SID → their event.
+    this.inbox = new InboxReader({ url: messagesApi });
+    this.incoming = new Map();
     // Time the phone was told to let pass (Wait): the jar ages with it, as Twilio's would.
     this.waited = 0;
     this.jar = new CookieJar({ file: jarFile || null, now: () => Date.now() + this.waited * 1000 });
@@ -140,6 +157,63 @@ export class Phone {
     const e = { id: this.nextId++, at: Date.now(), ...event };
     pair.events.push(e);
     return e;
+  }
+
+  /**
+   * Adds the messages the worker sent through the local Messages API since the last look to
+   * their pairs (To the person, From our number), and updates the delivery status of those
+   * shown: the person's phone shows them between the replies, in the order they came.
+   */
+  async syncInbox() {
+    for (const m of await this.inbox.poll()) {
+      const known = this.incoming.get(m.sid);
+      if (known) {
+        Object.assign(known, { status: m.status, statuses: m.statuses });
+        continue;
+      }
+      const pair = this.pair(m.from, m.to);
+      const e = this.#event(pair, {
+        type: "incoming",
+        at: m.at,
+        sid: m.sid,
+        body: m.body,
+        media: m.media,
+        contentSid: m.content_sid,
+        status: m.status,
+        statuses: m.statuses,
+      });
+      this.incoming.set(m.sid, e);
+      // A message is seen a poll later than it came: in time order among the exchanges.
+      pair.events.sort((a, b) => a.at - b.at);
+    }
+  }
+
+  /**
+   * Starts a conversation with the person (`from`) from our number (`to`): POST /conversations
+   * with `fields` (a JSON object) besides `to` and `from`. The answer becomes a note; the
+   * opening message comes through the Messages API.
+   */
+  async start({ to, from, fields = {} }) {
+    if (!this.outboundKey) {
+      throw new HttpError(409, "no OUTBOUND_API_KEY: set it in .dev.vars and restart npm run dev (POST /conversations needs it)");
+    }
+    const pair = this.pair(to, from);
+    const url = new URL("/conversations", this.url).href;
+    // At the time asked: the note comes before the message the start sent.
+    const event = { type: "start", at: Date.now(), url, fields };
+    try {
+      const res = await (this.fetchFn ?? fetch)(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.outboundKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ ...fields, to: from, from: to }),
+      });
+      const text = await res.text();
+      Object.assign(event, { ok: res.ok, status: res.status, text });
+    } catch (e) {
+      Object.assign(event, { ok: false, status: 0, text: e instanceof TypeError || e?.cause ? describeNetworkError(e, url) : e.message });
+    }
+    this.#event(pair, event);
+    await this.syncInbox();
   }
 
   /** Sends `body` (or, with `retry`, the pair's last message again). */
@@ -279,6 +353,7 @@ export class Phone {
 
   /** What the page shows of a pair: its events and its stored cookie now. */
   async view(to, from) {
+    await this.syncInbox();
     const pair = this.pair(to, from);
     return {
       to,
@@ -296,7 +371,7 @@ export class Phone {
     return [...keys].sort().map((key) => {
       const [to, from] = key.split("|");
       const pair = this.pairs.get(key);
-      return { to, from, messages: pair?.events.filter((e) => e.type === "exchange").length ?? 0 };
+      return { to, from, messages: pair?.events.filter((e) => e.type === "exchange" || e.type === "incoming").length ?? 0 };
     });
   }
 }
@@ -337,12 +412,17 @@ export async function startPhone({
   jarFile = DEFAULT_PHONE_JAR,
   vars = {},
   inspector = new Inspector(),
+  messagesApi,
+  outboundKey,
 } = {}) {
-  const phone = new Phone({ url, token, secret, account, conversation, vars, jarFile, inspector });
+  const phone = new Phone({ url, token, secret, account, conversation, vars, jarFile, inspector, messagesApi, outboundKey });
   const apiToken = crypto.randomBytes(24).toString("base64url");
   let origin; // set once listening
 
-  const config = () => ({ url, from, to, account, cookieLimit: COOKIE_LIMIT, secret: Boolean(secret) });
+  const config = () => ({
+    url, from, to, account, cookieLimit: COOKIE_LIMIT, secret: Boolean(secret),
+    canStart: Boolean(outboundKey), messagesApi: messagesApi ?? standInUrl(),
+  });
 
   async function api(req, body) {
     const u = new URL(req.url, origin);
@@ -380,6 +460,13 @@ export async function startPhone({
           throw new HttpError(400, "seconds must be a whole number from 1 to 2592000");
         }
         return phone.serial(() => act(() => phone.wait({ to: pairTo, from: pairFrom, seconds })));
+      }
+      case "/api/start": {
+        const fields = body.fields ?? {};
+        if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+          throw new HttpError(400, "fields must be a JSON object");
+        }
+        return phone.serial(() => act(() => phone.start({ to: pairTo, from: pairFrom, fields })));
       }
       case "/api/load":
         if (typeof body.value !== "string") throw new HttpError(400, "value must be a string");
@@ -472,6 +559,9 @@ export async function startPhone({
 // ---------------------------------------------------------------------------------------------
 // Command line
 
+/** .dev.vars' settings for sending through the Messages API, left out of transcripts. */
+const LOCAL_SENDING = ["TWILIO_ACCOUNT_SID", "TWILIO_API_BASE_URL"];
+
 /**
  * The vars a transcript names: those of .dev.vars (what `npm run dev` adds) that differ from
  * wrangler.toml's [vars] defaults, then each `--var NAME=VALUE`; never a secret, never
@@ -486,6 +576,9 @@ export function transcriptVars(given = [], root = ROOT) {
     // no .dev.vars: the defaults
   }
   for (const [k, val] of Object.entries(parseDotenv(text))) {
+    // Where the worker's own messages go (the local account, the local Messages API) is not
+    // the conversation's: a replay sends nothing.
+    if (LOCAL_SENDING.includes(k)) continue;
     if (!isSecretVar(k) && k !== "CONVERSATION" && wranglerVar(k, root) !== undefined && wranglerVar(k, root) !== val) vars[k] = val;
   }
   for (const item of given) {
@@ -513,6 +606,8 @@ export async function main(argv = process.argv.slice(2)) {
         conversation: { type: "string" },
         jar: { type: "string" },
         var: { type: "string", multiple: true, default: [] },
+        "messages-api": { type: "string" },
+        "outbound-key": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -566,6 +661,9 @@ export async function main(argv = process.argv.slice(2)) {
       jarFile,
       vars,
       inspector: new Inspector(bin),
+      messagesApi: v["messages-api"],
+      // The worker's own: wrangler dev reads .dev.vars (or the example it was copied from).
+      outboundKey: v["outbound-key"] ?? readDevVars().OUTBOUND_API_KEY,
     });
   } catch (e) {
     const hint = e.code === "EADDRINUSE" ? ` (port ${v.port} is taken: pass --port)` : "";

@@ -4,7 +4,8 @@
 // simulator this repository uses, run from the project.
 //
 //   build            the wasm, its glue and the JS entry into build/ (wrangler.toml's [build])
-//   dev [ARGS]       set up, then `wrangler dev ARGS` (builds through [build])
+//   dev [ARGS]       set up, then `wrangler dev ARGS` (builds through [build]), with a local
+//                    Messages API when no real account is configured (dev-messages.mjs)
 //   test             the project's `cargo test`, then the wasm build, with its size
 //   deploy [ARGS]    `wrangler deploy ARGS`
 //   phone | sms | chat [ARGS]   the dev phone and the simulator (src/guide/dev_tools.md)
@@ -52,7 +53,8 @@ switch (command) {
       fs.copyFileSync(path.join(PROJECT, ".dev.vars.example"), path.join(PROJECT, ".dev.vars"));
       console.error("[dev] created .dev.vars from .dev.vars.example (local secrets; never commit it)");
     }
-    run("wrangler", ["dev", ...args]);
+    // `wrangler dev`, with a local Messages API when .dev.vars names no real account.
+    run(process.execPath, [path.join(FRAMEWORK, "scripts", "dev-messages.mjs"), ...args]);
     break;
   case "test":
     // No setup first: cargo test needs none of it, and the build runs it.

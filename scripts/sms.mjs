@@ -9,6 +9,7 @@
 //   npm run sms -- --cookie VALUE "next"           # continue from a sealed sms_state value
 //   npm run sms -- --from-state FILE.json "next"   # continue from the state API's JSON
 //   npm run chat                                   # interactive; /from NUMBER, /forget, /retry, /quit
+//   npm run sms -- --inbox                         # what the worker sent the pair itself, unseen
 //
 // Each message is the full inbound parameter set with a fresh SM… sid, form-encoded, POSTed and
 // signed with X-Twilio-Signature by the official `twilio` package, using TWILIO_AUTH_TOKEN from
@@ -17,6 +18,13 @@
 // and sends the pair's cookies back on its next message. The jars live in .cache/sms-jar.json so
 // consecutive commands continue the conversation; beside them, each pair's last message as sent
 // (body, MessageSid, Cookie header), for --retry.
+//
+// What the worker sends itself through the Messages API (a started conversation's opening, a
+// follow-up) reaches the person without a webhook: when `npm run dev` runs its local Messages API
+// (no real account configured; scripts/dev-messages.mjs), the simulator shows those messages to
+// the pair they were sent to with their delivery status: as they come in chat, and before the
+// reply (or with --inbox) those that came since the last command. Which were shown is kept
+// beside the jar (.cache/sms-jar.inbox.json).
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
@@ -26,6 +34,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import twilio from "twilio";
 
 import { FRAMEWORK, ROOT, WORKER_CRATE } from "./paths.mjs";
+import { InboxReader, parseDotenv, standInUrl } from "./dev-messages.mjs";
 
 export { FRAMEWORK, ROOT, WORKER_CRATE };
 export const DEFAULT_FROM = "+14155550001";
@@ -38,26 +47,8 @@ export const TWILIO_COOKIE_SECONDS = 4 * 60 * 60;
 // ---------------------------------------------------------------------------------------------
 // Configuration read from the project: .dev.vars and wrangler.toml.
 
-/** KEY=VALUE lines of a .dev.vars / .env file (comments, `export`, quotes handled). */
-export function parseDotenv(text) {
-  const vars = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let value = m[2];
-    const quoted = /^(["'])([\s\S]*)\1$/.exec(value);
-    if (quoted) {
-      value = quoted[2];
-      if (quoted[1] === '"') value = value.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
-    } else {
-      value = value.replace(/\s+#.*$/, "").trim();
-    }
-    vars[m[1]] = value;
-  }
-  return vars;
-}
+// parseDotenv: .dev.vars lines, shared with `npm run dev`'s Messages API (dev-messages.mjs).
+export { parseDotenv };
 
 /** A variable from .dev.vars, else from .dev.vars.example: { value, source } (both undefined if unset). */
 export function devVar(key, root = ROOT) {
@@ -523,6 +514,13 @@ Texts the local worker as Twilio would (signed, with the pair's cookies).
   --forget        empty the jar of this To/From pair first (Twilio forgets after 4 idle hours)
   --chat          interactive: type messages; /from NUMBER, /to NUMBER, /forget, /retry, /quit
   --verbose, -v   also print the request, the TwiML and the cookie size
+  --inbox         print what the worker sent this pair itself through npm run dev's local Messages
+                  API (a started conversation, follow-ups) since the last look, with each
+                  message's delivery status, and send nothing. A text prints them too, before
+                  its reply; chat prints them as they come.
+  --messages-api URL
+                  that local Messages API (default: the one npm run dev started, named in
+                  .cache/dev-messages.json)
   --state         also print the conversation's state after each reply, opened with
                   SESSION_SECRET (.dev.vars) and decoded by the worker's own conversation;
                   builds the dev phone's inspector once
@@ -576,8 +574,86 @@ async function decodedState(opts) {
   return `${JSON.stringify(state)} (message ${count})`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The worker's own messages, from `npm run dev`'s local Messages API
+
+/** Where the SIDs of the messages already shown are kept: beside the jar. */
+function inboxFile(jarFile) {
+  return jarFile.replace(/(\.json)?$/, ".inbox.json");
+}
+
+/**
+ * The messages the worker sent the pair (`opts.from` is the person, `opts.to` our number)
+ * through the local Messages API: `news()` prints those not shown before, then `watch()` keeps
+ * printing new ones and their status as it moves.
+ */
+export class PairInbox {
+  constructor(opts, { out, err }, { reader = new InboxReader({ url: opts.messagesApi }) } = {}) {
+    Object.assign(this, { opts, out, err, reader });
+    this.file = inboxFile(opts.jarFile);
+    this.statuses = new Map(); // SID → the status last printed
+  }
+
+  #seen() {
+    try {
+      return JSON.parse(fs.readFileSync(this.file, "utf8")).seen ?? {};
+    } catch {
+      return {};
+    }
+  }
+
+  #keep(seen) {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    fs.writeFileSync(this.file, JSON.stringify({ version: 1, seen }, null, 2) + "\n");
+  }
+
+  /** Prints what came for the pair since the last look; returns how many messages were new. */
+  async news() {
+    const changed = await this.reader.poll();
+    const key = CookieJar.key(this.opts.to, this.opts.from);
+    const seen = this.#seen();
+    const shown = new Set(seen[key] ?? []);
+    let fresh = 0;
+    for (const m of changed) {
+      if (m.to !== this.opts.from || m.from !== this.opts.to) continue;
+      if (!shown.has(m.sid)) {
+        shown.add(m.sid);
+        fresh += 1;
+        const media = (m.media ?? []).map((u) => ` [media: ${u}]`).join("");
+        this.out.write(`${m.body || (m.content_sid ? `(template ${m.content_sid})` : "")}${media}\n`);
+        this.err.write(`(sent by the worker through the Messages API: ${m.sid}, ${m.status})\n`);
+      } else if (this.statuses.has(m.sid) && this.statuses.get(m.sid) !== m.status) {
+        this.err.write(`(${m.sid}: ${m.status})\n`);
+      }
+      this.statuses.set(m.sid, m.status);
+    }
+    if (fresh) {
+      seen[key] = [...shown].slice(-200);
+      this.#keep(seen);
+    }
+    return fresh;
+  }
+
+  /** Polls every `ms` until the returned function is called. */
+  watch(ms = 500) {
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await this.news();
+      } finally {
+        busy = false;
+      }
+    }, ms);
+    return () => clearInterval(timer);
+  }
+}
+
 /** One message (with `retry`, Twilio's retry of the pair's last one); prints the reply. Returns true on a 2xx answer. */
-async function sendAndPrint(opts, { out, err, verbose }) {
+async function sendAndPrint(opts, { out, err, verbose, inbox }) {
+  // What the worker sent the person since their last text came first.
+  if (!opts.chatting) await (inbox ?? new PairInbox(opts, { out, err })).news();
   const jar = new CookieJar({ file: opts.jarFile });
   let message;
   if (opts.retry) {
@@ -622,6 +698,11 @@ async function chat(opts, io) {
     rl.prompt();
   };
   err.write(`Texting ${opts.to} as ${opts.from} via ${opts.url}. /from NUMBER, /to NUMBER, /forget, /retry, /quit\n`);
+  // The worker's own messages to the pair (opts changes with /from and /to), as they come.
+  const inbox = new PairInbox(opts, io);
+  opts.chatting = true;
+  await inbox.news();
+  const stopWatching = inbox.watch();
   let ok = true;
   prompt();
   for await (const raw of rl) {
@@ -652,6 +733,7 @@ async function chat(opts, io) {
     prompt();
   }
   rl.close();
+  stopWatching();
   return ok;
 }
 
@@ -727,6 +809,8 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
         state: { type: "boolean", default: false },
         conversation: { type: "string" },
         retry: { type: "boolean", default: false },
+        inbox: { type: "boolean", default: false },
+        "messages-api": { type: "string" },
         cookie: { type: "string" },
         "from-state": { type: "string" },
         secret: { type: "string" },
@@ -755,6 +839,7 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
     showState: v.state ? { inspector: null } : null,
     conversation: v.conversation,
     secret: v.secret ?? devVar("SESSION_SECRET").value,
+    messagesApi: v["messages-api"],
   };
   if (v.sid) opts.sid = v.sid;
   const usage = (why) => {
@@ -781,6 +866,15 @@ export async function main(argv = process.argv.slice(2), io = { out: process.std
       if (!v.chat && positionals.length === 0) return 0;
     }
     if (v.chat) return (await chat(opts, { ...io, verbose: v.verbose })) ? 0 : 1;
+    if (v.inbox) {
+      if (!(opts.messagesApi ?? standInUrl())) {
+        io.err.write("no local Messages API: npm run dev starts one when .dev.vars names no real Twilio account\n");
+        return 1;
+      }
+      const fresh = await new PairInbox(opts, io).news();
+      if (!fresh) io.err.write(`nothing new from the worker for ${opts.from}\n`);
+      if (positionals.length === 0) return 0;
+    }
     if (v.retry) return (await sendAndPrint({ ...opts, retry: true }, { ...io, verbose: v.verbose })) ? 0 : 1;
     if (positionals.length === 0) {
       if (v.forget) return 0;

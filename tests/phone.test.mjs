@@ -1,6 +1,7 @@
 // The dev phone (`npm run phone`, scripts/phone.mjs) in real headless Chromium, against the
 // built worker in workerd: a conversation, the decoded state after each reply, retry, forget,
-// a second sender, text shown as text, and the worker's own 403 text.
+// a second sender, text shown as text, the worker's own 403 text, and a conversation the worker
+// starts (Start), whose messages arrive through the local Messages API with their delivery status.
 //
 // PHONE_SCREENSHOT=docs/dev-phone.png also writes the README's screenshot.
 import { test, before, after } from "node:test";
@@ -10,9 +11,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { startWorker, AUTH_TOKEN, SESSION_SECRET, TWILIO_NUMBER, ROOT } from "./helpers/worker.mjs";
+import { startWorker, AUTH_TOKEN, SESSION_SECRET, TWILIO_NUMBER, ROOT, ACCOUNT_SID } from "./helpers/worker.mjs";
 import { startPhoneServer, launchBrowser, eventually } from "./helpers/phone.mjs";
 import { sendSms, CookieJar } from "../scripts/sms.mjs";
+import { startStandIn } from "../scripts/dev-messages.mjs";
 
 const FIRST = "Hello, thanks for the new message.";
 const nth = (n) => `Hello, thanks for message number ${n}`;
@@ -524,10 +526,12 @@ function replayTranscripts(folder, { expectDiff = false } = {}) {
 test("a transcript's vars: .dev.vars' changes from wrangler.toml and each --var, never a secret", async () => {
   const { transcriptVars } = await import("../scripts/phone.mjs");
   const root = fs.mkdtempSync(path.join(tmp, "vars-"));
-  fs.writeFileSync(path.join(root, "wrangler.toml"), '[vars]\nCONVERSATION = "counter"\nREPLY_FIRST = "Hello"\nUNKNOWN_CALLER_NAME = "Friend"\n');
+  fs.writeFileSync(path.join(root, "wrangler.toml"), '[vars]\nCONVERSATION = "counter"\nREPLY_FIRST = "Hello"\nUNKNOWN_CALLER_NAME = "Friend"\nTWILIO_ACCOUNT_SID = ""\n');
+  // The local account .dev.vars.example sets is where starts send from, not the conversation's.
   fs.writeFileSync(
     path.join(root, ".dev.vars"),
-    "TWILIO_AUTH_TOKEN=t0ken\nSESSION_SECRET=s3cret\nOUTBOUND_API_KEY=k\nCONVERSATION=survey\nREPLY_FIRST=Hello\nUNKNOWN_CALLER_NAME=Pal\n",
+    "TWILIO_AUTH_TOKEN=t0ken\nSESSION_SECRET=s3cret\nOUTBOUND_API_KEY=k\nCONVERSATION=survey\nREPLY_FIRST=Hello\nUNKNOWN_CALLER_NAME=Pal\n" +
+      `TWILIO_ACCOUNT_SID=AC${"0".repeat(32)}\n`,
   );
   assert.deepEqual(transcriptVars([], root), { UNKNOWN_CALLER_NAME: "Pal" });
   assert.deepEqual(transcriptVars(["SURVEY_REMINDER_SECONDS=0", "UNKNOWN_CALLER_NAME=Mate"], root), {
@@ -536,4 +540,87 @@ test("a transcript's vars: .dev.vars' changes from wrangler.toml and each --var,
   });
   assert.throws(() => transcriptVars(["SURVEY_RESULTS_TOKEN=x"], root), /secrets never go into transcripts/);
   assert.throws(() => transcriptVars(["no-equals"], root), /NAME=VALUE/);
+});
+
+test("Start: a conversation the worker starts, and its follow-up, arrive in the dev phone with their delivery status; the reply continues it", async (t) => {
+  // What `npm run dev` runs without a real account: the local Messages API, beside the worker
+  // with the objects bound, whose sends it answers and reports delivered.
+  const standIn = await startStandIn({ authTokens: [AUTH_TOKEN] });
+  t.after(() => standIn.close());
+  const key = "phone-test-outbound-key-0123456789";
+  const objectsWorker = await startWorker(
+    {
+      CONVERSATION: "survey",
+      SURVEY_REMINDER_SECONDS: "1",
+      OUTBOUND_API_KEY: key,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_API_BASE_URL: standIn.url,
+    },
+    { port: 0, durableObjects: { CONVERSATION_OBJECTS: { className: "ConversationObject", useSQLite: true } } },
+  );
+  t.after(() => objectsWorker.dispose());
+  const startPhone = await startPhoneServer([
+    "--url", new URL("/sms", objectsWorker.url).href,
+    "--token", AUTH_TOKEN,
+    "--secret", SESSION_SECRET,
+    "--jar", path.join(tmp, "start-jar.json"),
+    "--conversation", "survey",
+    "--messages-api", standIn.url,
+    "--outbound-key", key,
+  ]);
+  t.after(() => startPhone.stop());
+
+  const page = await browser.context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const person = "+14155550166";
+  await page.goto(`${startPhone.url}?from=${encodeURIComponent(person)}`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  const incoming = () =>
+    page.locator('[data-testid="incoming"]').evaluateAll((els) =>
+      els.map((e) => [e.querySelector(".text").textContent, e.querySelector('[data-testid="delivery"]').textContent]),
+    );
+
+  await page.getByTestId("start").click();
+  await page.locator('[data-testid="start-note"][data-status="201"]').waitFor();
+  // The opening question, as the person's phone shows it, queued → sent → delivered; then,
+  // a second later with no answer, the object's follow-up. Nothing was typed in between.
+  await eventually(async () => {
+    const shown = await incoming();
+    assert.deepEqual(shown, [
+      ["Hi! What's your name?", "delivered"],
+      ["Just checking in: What's your name?", "delivered"],
+    ]);
+  }, { timeout: 20_000 });
+  const sids = await page.locator('[data-testid="incoming"]').evaluateAll((els) => els.map((e) => e.dataset.sid));
+  assert.deepEqual(sids, standIn.messages.map((m) => m.sid), "the bubbles are the messages the Messages API took");
+  assert.ok(standIn.messages.every((m) => m.statuses.slice(1).every((s) => s.callback === 200)), "the worker took every status callback");
+  // The conversation list counts them.
+  assert.equal(await page.locator(`#pair-list button[data-from="${person}"] .count`).textContent(), "2");
+
+  // The person answers (no cookie: Twilio keeps none for a message we sent): the survey goes on.
+  await send(page, "Rey");
+  await lastReply(page, "Thanks, Rey. What's your 5-digit ZIP code?", 1);
+
+  // Without OUTBOUND_API_KEY the phone says what to set, and sends nothing.
+  const noKey = await startPhoneServer([
+    "--url", new URL("/sms", objectsWorker.url).href,
+    "--token", AUTH_TOKEN,
+    "--jar", "",
+    "--messages-api", standIn.url,
+    "--outbound-key", "",
+  ]);
+  t.after(() => noKey.stop());
+  const other = await browser.context.newPage();
+  await other.goto(noKey.url);
+  await other.locator('body[data-ready="true"]').waitFor();
+  assert.match(await other.locator("#start-hint").textContent(), /OUTBOUND_API_KEY/);
+  await other.getByTestId("start").click();
+  await eventually(async () => assert.match(await other.getByTestId("start-error").textContent(), /OUTBOUND_API_KEY/));
+  const opened = await other.getByTestId("from").inputValue();
+  assert.deepEqual(standIn.messages.filter((m) => m.to === opened), [], "nothing was started");
+  await other.close();
+
+  assert.deepEqual(pageErrors, []);
+  await page.close();
 });

@@ -1,13 +1,15 @@
 // The local Twilio simulator (scripts/sms.mjs, `npm run sms` / `npm run chat`) against the built
 // worker served by workerd on a real 127.0.0.1 port: signed requests, Twilio-like cookie jars,
-// the CLI, chat mode, and the errors a user sees.
+// the CLI, chat mode, the errors a user sees, and the messages the worker sends itself, read from
+// the local Messages API `npm run dev` runs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startWorker, ROOT } from "./helpers/worker.mjs";
+import { startWorker, waitFor, ROOT, ACCOUNT_SID, TWILIO_NUMBER } from "./helpers/worker.mjs";
+import { startStandIn } from "../scripts/dev-messages.mjs";
 import {
   sendSms,
   CookieJar,
@@ -395,4 +397,83 @@ test("--cookie and --from-state continue a conversation; a cookie of another pai
   const bad = await cli([...base, "--jar", newJar(), "--from-state", file, "hi"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /not the state API's JSON: no "state" field/);
+});
+
+test("the worker's own messages (a start, follow-ups) reach the simulator through the local Messages API: chat prints them as they come with their status; a text or --inbox prints those since the last look", async (t) => {
+  // What `npm run dev` runs without a real account, beside a worker with the objects bound.
+  const standIn = await startStandIn({ authTokens: [TOKEN] });
+  t.after(() => standIn.close());
+  const key = "simulator-test-outbound-key-0123456789";
+  const w = await startWorker(
+    {
+      TWILIO_AUTH_TOKEN: TOKEN,
+      CONVERSATION: "survey",
+      SURVEY_REMINDER_SECONDS: "1",
+      OUTBOUND_API_KEY: key,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_API_BASE_URL: standIn.url,
+    },
+    { port: 0, durableObjects: { CONVERSATION_OBJECTS: { className: "ConversationObject", useSQLite: true } } },
+  );
+  t.after(() => w.dispose());
+  const webhook = new URL("/sms", w.url).href;
+  const start = async (person) => {
+    const res = await fetch(new URL("/conversations", w.url), {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: person, from: TWILIO_NUMBER }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  };
+  /** Waits until the stand-in has delivered `n` messages to `person`. */
+  const delivered = (person, n) =>
+    waitFor(() => {
+      const mine = standIn.messages.filter((m) => m.to === person);
+      return mine.length === n && mine.every((m) => m.status === "delivered");
+    }, `${n} messages delivered to ${person}`, 15_000);
+  const ASK_NAME = "Hi! What's your name?";
+  const common = ["--url", webhook, "--token", TOKEN, "--messages-api", standIn.url];
+
+  // Chat: the opening question and the reminder print as they come, without typing; each
+  // message's status follows it to "delivered". The reply continues the started survey.
+  const ada = "+14155550131";
+  const child = spawn(process.execPath, [SMS, "--chat", ...common, "--jar", newJar(), "--from", ada], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  t.after(() => child.kill());
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  await waitFor(() => err.includes("Texting"), "the chat to begin", 10_000);
+  await start(ada);
+  await waitFor(() => lines(out).length >= 2, `two messages in the chat; got ${JSON.stringify(out)}`, 15_000);
+  assert.deepEqual(lines(out), [ASK_NAME, "Just checking in: What's your name?"]);
+  for (const m of standIn.messages.filter((x) => x.to === ada)) {
+    await waitFor(() => [...err.matchAll(new RegExp(`${m.sid}(?:: |, )(\\w+)`, "g"))].at(-1)?.[1] === "delivered", `${m.sid} shown delivered; stderr: ${err}`, 10_000);
+  }
+  child.stdin.write("Ada\n");
+  await waitFor(() => out.includes("Thanks, Ada."), "the survey's answer", 10_000);
+  assert.equal(lines(out)[2], "Thanks, Ada. What's your 5-digit ZIP code?");
+  child.stdin.end("/quit\n");
+  await new Promise((resolve) => child.on("close", resolve));
+
+  // One message at a time: what came since the last text prints before the reply, once.
+  const bo = "+14155550132";
+  const jar = newJar();
+  await start(bo);
+  await delivered(bo, 2);
+  const text = await cli([...common, "--jar", jar, "--from", bo, "Bo"]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.deepEqual(lines(text.stdout), [ASK_NAME, "Just checking in: What's your name?", "Thanks, Bo. What's your 5-digit ZIP code?"]);
+  assert.match(text.stderr, /through the Messages API: SM[0-9a-f]{32}, delivered/);
+  // --inbox: only the reminder that came after that text, then nothing new.
+  await delivered(bo, 3);
+  const inbox = await cli([...common, "--jar", jar, "--from", bo, "--inbox"]);
+  assert.equal(inbox.code, 0, inbox.stderr);
+  assert.deepEqual(lines(inbox.stdout), ["Just checking in: What's your 5-digit ZIP code?"]);
+  const again = await cli([...common, "--jar", jar, "--from", bo, "--inbox"]);
+  assert.deepEqual([again.code, again.stdout], [0, ""]);
+  assert.match(again.stderr, /nothing new/);
+  // Another pair sees none of them.
+  const other = await cli([...common, "--jar", jar, "--from", "+14155550133", "--inbox"]);
+  assert.deepEqual([other.code, other.stdout], [0, ""]);
 });

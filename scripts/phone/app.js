@@ -88,6 +88,35 @@ function bubbleMeta(...parts) {
   return el("div", { class: "meta", text: parts.filter(Boolean).join(" · ") });
 }
 
+/** A message the worker sent through the Messages API, as the person's phone shows it. */
+function incomingBubble(e) {
+  const text = e.body || (e.contentSid ? `(template ${e.contentSid})` : "");
+  return el(
+    "li",
+    { class: "bubble reply incoming", testid: "incoming", "data-sid": e.sid, "data-status": e.status, title: "Sent by the worker through the Messages API" },
+    el("div", { class: "text", text }),
+    mediaList(e.media),
+    el(
+      "div",
+      { class: "meta" },
+      `${clock(e.at)} · Messages API · ${e.sid} · `,
+      el("span", { class: `delivery ${e.status}`, testid: "delivery", text: e.status }),
+    ),
+  );
+}
+
+/** The answer to Start (POST /conversations). */
+function startNote(e) {
+  const head = `${clock(e.at)} · POST /conversations → ${e.status ? `HTTP ${e.status}` : "not delivered"}`;
+  if (e.ok) return el("li", { class: "note", testid: "start-note", "data-status": e.status }, el("span", { text: head }));
+  return el(
+    "li",
+    { class: "bubble error", testid: "start-note", "data-status": e.status },
+    el("div", { class: "error-head", text: head }),
+    el("pre", { class: "error-text", text: e.text ?? "" }),
+  );
+}
+
 function renderLog() {
   ui.log.replaceChildren();
   const events = view?.events ?? [];
@@ -105,6 +134,14 @@ function renderLog() {
     const isSel = selected === e.id;
     if (e.type === "note") {
       ui.log.append(el("li", { class: "note", testid: "note" }, el("span", { text: `${clock(e.at)} · ${e.text}` })));
+      continue;
+    }
+    if (e.type === "start") {
+      ui.log.append(startNote(e));
+      continue;
+    }
+    if (e.type === "incoming") {
+      ui.log.append(incomingBubble(e));
       continue;
     }
     const sent = el(
@@ -227,6 +264,9 @@ function renderState() {
   $("state-title").textContent = event
     ? `State after ${event.type === "note" ? "the note" : event.ok ? "the reply" : "the failed message"} at ${clock(event.at + (event.ms ?? 0))}${selected !== null ? " (selected)" : ""}`
     : "State (the stored cookie)";
+  if (event && (event.type === "incoming" || event.type === "start")) {
+    $("state-title").textContent = "State (the stored cookie)";
+  }
 
   const has = Boolean(snap?.cookie);
   $("state-empty").hidden = has;
@@ -487,6 +527,63 @@ ui.save.addEventListener("click", async () => {
     showFailure(e.message);
   }
 });
+$("start-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const error = $("start-error");
+  error.hidden = true;
+  let fields;
+  try {
+    fields = JSON.parse($("start-fields").value.trim() || "{}");
+    if (fields === null || typeof fields !== "object" || Array.isArray(fields)) throw new Error("not an object");
+  } catch (e) {
+    error.textContent = `the fields must be a JSON object (${e.message})`;
+    error.hidden = false;
+    return;
+  }
+  selected = null;
+  const id = ++requests;
+  try {
+    const next = await api("POST", "/api/start", { ...pairNow(), fields });
+    const now = pairNow();
+    if (id > latest && now.from === next.from && now.to === next.to) {
+      latest = id;
+      view = next;
+    }
+    render();
+  } catch (e) {
+    // Beside the form: the conversation's log is redrawn on every look.
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+});
+
+/** What a poll compares: a new event, or a delivery status that moved. */
+function signature(v) {
+  return JSON.stringify([v?.from, v?.to, v?.events.map((e) => [e.id, e.status]), v?.pairs.length]);
+}
+
+// Messages the worker sends itself come without anything typed here: look every second.
+let polling = false;
+setInterval(async () => {
+  if (polling || document.hidden || !view || pending.length) return;
+  polling = true;
+  const id = ++requests;
+  try {
+    const next = await api("GET", `/api/pair?${new URLSearchParams({ from: view.from, to: view.to })}`);
+    const now = pairNow();
+    if (id > latest && next.from === now.from && next.to === now.to) {
+      latest = id;
+      const changed = signature(next) !== signature(view);
+      view = next;
+      if (changed) render();
+    }
+  } catch {
+    // the phone's server stopped: the next action says so
+  } finally {
+    polling = false;
+  }
+}, 1000);
+
 $("pair-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   openPair();
@@ -496,6 +593,9 @@ for (const input of [ui.from, ui.to]) input.addEventListener("change", () => ope
 (async () => {
   config = await api("GET", "/api/config");
   $("webhook").textContent = config.url;
+  $("start-hint").textContent = config.canStart
+    ? "POST /conversations to the person (From) from your number (To); its messages appear in the conversation."
+    : "Needs OUTBOUND_API_KEY in .dev.vars (restart npm run dev after setting it).";
   const q = new URLSearchParams(location.search);
   ui.from.value = q.get("from") || config.from;
   ui.to.value = q.get("to") || config.to;

@@ -41,15 +41,16 @@ export function groupAlive(pgid) {
 }
 
 /**
- * Starts `npm run dev` in `dir` and waits until GET / answers 200:
- * { base, info, output(), exited(), stop() }. Throws (with the output) when it does not start.
+ * Starts `npm run dev` in `dir` (with `args` for wrangler dev after its own) and waits until
+ * GET / answers 200: { base, info, output(), exited(), stop() }. Throws (with the output) when
+ * it does not start.
  */
-export async function startDev(dir, { timeout = START_TIMEOUT_MS } = {}) {
+export async function startDev(dir, { timeout = START_TIMEOUT_MS, args = [] } = {}) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const child = spawn(
     "npm",
-    ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort)],
+    ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), ...args],
     {
       cwd: dir,
       detached: true, // its own process group
