@@ -46,12 +46,12 @@ function objectsConfig(dir) {
     .replace(/^main = .*$/m, `main = ${JSON.stringify(path.join(ROOT, "build/index.js"))}`)
     .replace(/^\[build\]\n(?:#.*\n)*command = .*\n/m, "");
   const file = path.join(dir, "wrangler.toml");
-  fs.writeFileSync(
-    file,
-    toml +
-      '\n[[durable_objects.bindings]]\nname = "CONVERSATION_OBJECTS"\nclass_name = "ConversationObject"\n\n' +
-      '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["ConversationObject"]\n',
-  );
+  // Bound once: the blocks are added only while the repository's are still commented out.
+  const bound = /^\[\[durable_objects\.bindings\]\]/m.test(toml);
+  const blocks =
+    '\n[[durable_objects.bindings]]\nname = "CONVERSATION_OBJECTS"\nclass_name = "ConversationObject"\n\n' +
+    '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["ConversationObject"]\n';
+  fs.writeFileSync(file, bound ? toml : toml + blocks);
   return file;
 }
 
