@@ -11,7 +11,9 @@ fn asking_split(input: Option<&str>, arguments: [&str; 2]) -> String {
     let input = input.map_or(String::new(), |i| format!(r#""input": "{i}""#));
     let [yes, no] = arguments;
     let say = |name: &str, body: &str| {
-        format!(r#"{{"name": "{name}", "type": "send-message", "properties": {{"body": "{body}"}}, "transitions": [{{"event": "sent"}}]}}"#)
+        format!(
+            r#"{{"name": "{name}", "type": "send-message", "properties": {{"body": "{body}"}}, "transitions": [{{"event": "sent"}}]}}"#
+        )
     };
     flow(
         "ask",
@@ -49,7 +51,10 @@ fn a_split_tests_its_input_whatever_the_conditions_arguments_say() {
 fn a_split_without_input_tests_each_conditions_argument() {
     let json = asking_split(
         None,
-        ["{{widgets.ask.inbound.Body}}", "{{widgets.ask.inbound.Body}}"],
+        [
+            "{{widgets.ask.inbound.Body}}",
+            "{{widgets.ask.inbound.Body}}",
+        ],
     );
     let mut phone = inline(&json);
     phone.text("hi");
@@ -69,7 +74,10 @@ fn start_json(phone: &TestPhone, parameters: serde_json::Value) -> String {
 #[test]
 fn an_ended_execution_never_blocks_a_start_and_a_waiting_one_does() {
     let mut phone = with_objects("appointments", &[]);
-    let first = start_json(&phone, serde_json::json!({"name": "Ada", "when": "Tuesday"}));
+    let first = start_json(
+        &phone,
+        serde_json::json!({"name": "Ada", "when": "Tuesday"}),
+    );
     assert_eq!(phone.start(&first).0, 201);
     // The first execution waits for the answer: a second start would cut in.
     let second = start_json(&phone, serde_json::json!({"name": "Bob"}));
