@@ -39,8 +39,7 @@ impl Execution {
                 return None;
             }
             Widget::Split { input, matches } => {
-                let input = input.as_ref();
-                self.split_next(&at, state, input, matches, &pass.budget, ctx)
+                self.split_next(&at, state, input.as_ref(), matches, &pass.budget, ctx)
             }
             Widget::SetVariables(pairs) => {
                 self.set_variables(pairs, &pass.budget);
