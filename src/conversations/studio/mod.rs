@@ -13,8 +13,9 @@
 //! `parameters` as `flow.data`), `send-message`, `send-and-wait-for-reply` (its timeout is the
 //! pair's Durable Object alarm, so without `CONVERSATION_OBJECTS` it never fires),
 //! `split-based-on`, `set-variables`, `make-http-request` and `run-subflow`. Templates are
-//! Liquid ([`liquid`]), over `trigger.message.*`, `widgets.<name>.*`, `flow.variables.*`,
-//! `flow.data.*`, `contact.channel.address` and `flow.channel.address`.
+//! Liquid ([`liquid`]), over `trigger.message.*` (`trigger.parent.parameters.*` in a
+//! subflow), `widgets.<name>.*`, `flow.variables.*`, `flow.data.*`,
+//! `contact.channel.address` and `flow.channel.address`.
 
 pub mod conditions;
 pub mod flow;
@@ -237,6 +238,14 @@ impl Conversation for Studio {
             )
             .await;
         reply(outcome, ctx)
+    }
+
+    /// In progress only while the execution waits for a reply (a Send & Wait For Reply,
+    /// in the main flow or a subflow): Studio refuses a second *active* execution for a
+    /// contact (Studio FAQ, <https://www.twilio.com/docs/studio/user-guide/studio-faq>), but
+    /// an execution that ended is over, and a new start runs with its own `flow.data`.
+    fn in_progress(&self, execution: &Execution, _chat: &View<'_>) -> bool {
+        execution.widget.is_some()
     }
 
     /// `POST /conversations` runs the trigger's `incomingRequest` transition, with the

@@ -76,13 +76,13 @@ fn timeout(props: &mut Props<'_>) -> u64 {
     })
 }
 
+/// A Split Based On: its Variable to Test (`input`) is the subject of every condition
+/// (<https://www.twilio.com/docs/studio/widget-library/split-based-on>); only a widget
+/// without one tests each condition's `arguments[0]`.
 fn split(props: &mut Props<'_>) -> Option<Widget> {
-    let input = props.template_of("input");
+    let input = props.optional("input");
     let matches = split_matches(props);
-    Some(Widget::Split {
-        input: input?,
-        matches,
-    })
+    Some(Widget::Split { input, matches })
 }
 
 /// Each `match` transition of the split, in order.
