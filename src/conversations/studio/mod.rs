@@ -126,7 +126,9 @@ pub fn check_file(path: &std::path::Path) -> Value {
         .unwrap_or_default();
     let functions = match env_functions() {
         Ok(functions) => functions,
-        Err(problem) => return serde_json::json!({ "ok": false, "flow": name, "problems": [problem] }),
+        Err(problem) => {
+            return serde_json::json!({ "ok": false, "flow": name, "problems": [problem] })
+        }
     };
     let source = |flow: &str| sibling_flow(path, &name, flow);
     match load(&name, &source, &env_subflows(), &functions) {
@@ -139,7 +141,9 @@ pub fn check_file(path: &std::path::Path) -> Value {
 /// is refused, as the isolate would refuse it.
 #[cfg(not(target_arch = "wasm32"))]
 fn env_functions() -> Result<Functions, String> {
-    let Some(json) = std::env::var("STUDIO_FUNCTIONS").ok().filter(|j| !j.trim().is_empty())
+    let Some(json) = std::env::var("STUDIO_FUNCTIONS")
+        .ok()
+        .filter(|j| !j.trim().is_empty())
     else {
         return Ok(Functions::new());
     };
@@ -183,9 +187,9 @@ fn check_passed(name: &str, flows: &Flows) -> Value {
 fn check_functions(flows: &Flows) -> Vec<Value> {
     let mut all = Vec::new();
     for (flow, f) in &flows.all {
-        let each = f.functions().map(|(widget, url)| {
-            serde_json::json!({ "flow": flow, "widget": widget, "url": url })
-        });
+        let each = f
+            .functions()
+            .map(|(widget, url)| serde_json::json!({ "flow": flow, "widget": widget, "url": url }));
         all.extend(each);
     }
     all

@@ -11,6 +11,7 @@ use crate::conversations::studio::conditions::{self, Kind};
 use crate::conversations::studio::liquid::Template;
 
 /// Widget types Studio has that this runtime does not run, and why, for the refusal.
+#[rustfmt::skip]
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("send-to-flex", "Flex runs on Twilio's servers"),
     ("say-play", "a voice widget; this worker answers messages"),

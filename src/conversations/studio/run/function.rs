@@ -65,7 +65,10 @@ fn request(
     request = (request.header("content-type", FORM)).idempotency_key(key);
     if let Some(token) = token {
         let params = params_string(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        request = request.header("x-twilio-signature", expected_signature(token, url, &params));
+        request = request.header(
+            "x-twilio-signature",
+            expected_signature(token, url, &params),
+        );
     }
     request.timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
 }
@@ -90,7 +93,13 @@ fn step_key(ctx: &Context<'_>, at: &At, steps: u32) -> Option<String> {
     use sha2::{Digest, Sha256};
     let message = ctx.idempotency_key()?;
     let (steps, mut hash) = (steps.to_string(), Sha256::new());
-    let fields = ["studio run-function v1", message, &at.flow, &at.widget, &steps];
+    let fields = [
+        "studio run-function v1",
+        message,
+        &at.flow,
+        &at.widget,
+        &steps,
+    ];
     crate::fields::length_prefixed(fields, |b| hash.update(b));
     Some(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
