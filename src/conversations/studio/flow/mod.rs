@@ -19,8 +19,8 @@ use super::liquid::{Budget, Template};
 pub use reads::Reads;
 pub use widgets::function::{functions_var, Function, Functions};
 
-/// Studio's limit on how long a Make HTTP Request call may take (Studio FAQ, "What limits
-/// exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
+/// Studio's limit on how long a Make HTTP Request or Run Function call may take (Studio FAQ,
+/// "What limits exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
 /// <https://www.twilio.com/docs/studio/user-guide/studio-faq>).
 pub const HTTP_TIMEOUT_SECS: u64 = 10;
 /// Send & Wait For Reply's default wait when the widget names none: one hour
