@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::http::{form, outputs};
 use super::{At, Execution};
-use crate::conversations::studio::flow::{Function, Reads, HTTP_TIMEOUT_SECS};
+use crate::conversations::studio::flow::{Function, Pair, Reads, HTTP_TIMEOUT_SECS};
 use crate::conversations::studio::liquid::Budget;
 use crate::prelude::{ClientRequest, Context};
 use crate::twilio::signature::{expected_signature, params_string};
@@ -28,10 +28,7 @@ impl Execution {
         budget: &Budget,
         ctx: &Context<'_>,
     ) -> bool {
-        let scope = self.scope();
-        let pairs: Vec<(String, String)> = (function.parameters.iter())
-            .map(|p| (p.key.clone(), p.value.render(&scope, budget)))
-            .collect();
+        let pairs = self.parameters(function, budget);
         // Parameters whose templates spent the budget are not sent: the execution stops.
         if budget.spent().is_some() {
             return false;
@@ -46,6 +43,13 @@ impl Execution {
             self.keep_output(reads, &at.widget, field, value);
         }
         response.is_success()
+    }
+
+    /// The widget's `parameters`, rendered over the flow's scope: the form's fields.
+    fn parameters(&self, function: &Function, budget: &Budget) -> Vec<(String, String)> {
+        let scope = self.scope();
+        let render = |p: &Pair| (p.key.clone(), p.value.render(&scope, budget));
+        function.parameters.iter().map(render).collect()
     }
 }
 
