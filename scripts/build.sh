@@ -60,14 +60,31 @@ case "$OPT" in
   size) PROFILE+=(--config 'profile.release.opt-level="z"') ;;
   *) echo "[build] opt is \"speed\" (the default) or \"size\", not \"$OPT\"" >&2; exit 2 ;;
 esac
-# Panic locations name source files: the registry's and the project's own folders come out of
-# the paths, so the wasm carries no home directory and a few KB less.
-REMAP=""
+# Panic locations name source files: the registry's, the framework's and the project's folders
+# come out of the paths, so the wasm carries no home directory and a few KB less. The
+# remapping is added to each rustc call by scripts/rustc-trim-paths.sh, not put in RUSTFLAGS,
+# which key every crate's build: there the framework's folder made every dependency rebuild
+# when the framework moved or was upgraded.
 CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
-for registry in "$CARGO_HOME_DIR"/registry/src/*/ "$CARGO_HOME_DIR"/git/checkouts/ "$FRAMEWORK/" "$PROJECT/"; do
-  [ -d "$registry" ] && REMAP+=" --remap-path-prefix=$registry="
+SMS_WORKER_TRIM_PATHS=""
+for dir in "$CARGO_HOME_DIR"/registry/src/*/ "$CARGO_HOME_DIR"/git/checkouts/ "$FRAMEWORK/" "$PROJECT/"; do
+  [ -d "$dir" ] && SMS_WORKER_TRIM_PATHS+="$dir"$'\n'
 done
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128$REMAP"
+export SMS_WORKER_TRIM_PATHS
+# The wrapper runs from the target directory: a path that stays put when the framework moves,
+# and executable whatever the file mode the crate was unpacked with.
+WRAPPER="$TARGET_DIR/sms-worker-rustc-trim-paths.sh"
+if ! cmp -s "$FRAMEWORK/scripts/rustc-trim-paths.sh" "$WRAPPER"; then
+  mkdir -p "$TARGET_DIR"
+  cp "$FRAMEWORK/scripts/rustc-trim-paths.sh" "$WRAPPER"
+fi
+[ -x "$WRAPPER" ] || chmod +x "$WRAPPER"
+# The caller's own wrapper (sccache, …) runs inside ours.
+if [ "${RUSTC_WRAPPER:-}" != "$WRAPPER" ]; then
+  export SMS_WORKER_INNER_WRAPPER="${RUSTC_WRAPPER:-}"
+fi
+export RUSTC_WRAPPER="$WRAPPER"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
 # js_sys's futures for wasm_bindgen_futures, as worker-build sets it.
 export WASM_BINDGEN_USE_JS_SYS=1
 cargo build --lib --release --target wasm32-unknown-unknown "${PROFILE[@]}"
