@@ -79,11 +79,11 @@ test("the retry loop, Liquid filters and the limits of the appointments flow", a
 
 test("an unsupported or broken flow is refused when the isolate starts, naming the widget", async (t) => {
   const flow = {
-    description: "uses a Function",
+    description: "uses a Function it cannot reach",
     initial_state: "Trigger",
     states: [
       { name: "Trigger", type: "trigger", properties: {}, transitions: [{ event: "incomingMessage", next: "lookup_fn" }] },
-      { name: "lookup_fn", type: "run-function", properties: { url: "https://x.twil.io/f" }, transitions: [{ event: "success" }, { event: "fail" }] },
+      { name: "lookup_fn", type: "run-function", properties: { function_sid: "ZH0123" }, transitions: [{ event: "success" }, { event: "fail" }] },
       { name: "say", type: "send-message", properties: { body: "hi" }, transitions: [{ event: "sent", next: "nowhere" }] },
     ],
   };
@@ -92,7 +92,7 @@ test("an unsupported or broken flow is refused when the isolate starts, naming t
   const answer = await phone.send("hi");
   assert.equal(answer.status, 500);
   assert.match(answer.text, /^misconfigured: STUDIO_FLOW /);
-  assert.match(answer.text, /widget "lookup_fn": type "run-function" is not supported/);
+  assert.match(answer.text, /widget "lookup_fn": run-function with no URL: map its function_sid ZH0123 in STUDIO_FUNCTIONS/);
   assert.match(answer.text, /widget "say": its "sent" transition goes to "nowhere"/);
 
   const missing = await studio(t, { STUDIO_FLOW: "not-there" });

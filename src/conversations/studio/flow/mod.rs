@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::conditions::Kind;
 use super::liquid::{Budget, Template};
 pub use reads::Reads;
+pub use widgets::function::{functions_var, Function, Functions};
 
 /// Studio's limit on how long a Make HTTP Request call may take (Studio FAQ, "What limits
 /// exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
@@ -61,6 +62,8 @@ pub enum Widget {
     SetVariables(Vec<Pair>),
     /// `make-http-request` (<https://www.twilio.com/docs/studio/widget-library/http-request>).
     Http(Http),
+    /// `run-function` (<https://www.twilio.com/docs/studio/widget-library/run-function>).
+    Function(Function),
     /// `run-subflow` (<https://www.twilio.com/docs/studio/widget-library/run-subflow>).
     Subflow {
         /// The flow file it runs (found from the widget's `flow_sid`).
@@ -184,6 +187,14 @@ impl std::fmt::Display for FlowError {
 /// A `run-subflow` widget's flow SID, for the caller to find the subflow's file.
 pub type SubflowLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// What a flow's widgets name outside the flow: the subflows and the Functions they run.
+pub struct Links<'a> {
+    /// A run-subflow widget's `flow_sid` → the subflow's name.
+    pub subflow: SubflowLookup<'a>,
+    /// `STUDIO_FUNCTIONS`: where run-function widgets send their calls.
+    pub functions: &'a Functions,
+}
+
 impl Flow {
     /// The widget called `name`.
     pub fn state(&self, name: &str) -> Option<&State> {
@@ -193,6 +204,14 @@ impl Flow {
     /// Where the trigger goes on `event`.
     pub fn start(&self, event: &str) -> Option<&str> {
         self.states.get(&self.initial)?.next.get(event)?.as_deref()
+    }
+
+    /// Each run-function widget's name and the URL it calls, for `npm run flow -- check`.
+    pub fn functions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.states.values().filter_map(|s| match &s.widget {
+            Widget::Function(f) => Some((s.name.as_str(), f.url.as_str())),
+            _ => None,
+        })
     }
 
     /// The flows run-subflow widgets name.

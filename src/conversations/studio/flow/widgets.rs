@@ -1,16 +1,17 @@
 //! Each widget kind's properties, read into a [`Widget`] with its templates parsed: one
 //! function per kind, each listing every problem of the widget.
 
+pub(super) mod function;
+
 use serde_json::Value;
 
 use super::raw::{RawCondition, RawState, RawTransition};
-use super::{Condition, Http, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
+use super::{Condition, Http, Links, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
 use crate::conversations::studio::conditions::{self, Kind};
 use crate::conversations::studio::liquid::Template;
 
 /// Widget types Studio has that this runtime does not run, and why, for the refusal.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("run-function", "it calls a Twilio Function, which runs on Twilio's servers; call your code with make-http-request"),
     ("send-to-flex", "Flex runs on Twilio's servers"),
     ("say-play", "a voice widget; this worker answers messages"),
     ("gather-input-on-call", "a voice widget; this worker answers messages"),
@@ -31,7 +32,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 const FORM: &str = "application/x-www-form-urlencoded;charset=utf-8";
 
 /// The widget `raw` describes, or all that is wrong with it.
-pub(super) fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widget, Vec<String>> {
+pub(super) fn widget(raw: &RawState, links: &Links<'_>) -> Result<Widget, Vec<String>> {
     let mut props = Props::new(raw);
     let widget = match raw.kind.as_str() {
         "trigger" => Some(Widget::Trigger),
@@ -40,7 +41,8 @@ pub(super) fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widge
         "split-based-on" => split(&mut props),
         "set-variables" => Some(Widget::SetVariables(props.pairs("variables"))),
         "make-http-request" => make_http_request(&mut props),
-        "run-subflow" => run_subflow(&mut props, subflow),
+        "run-function" => function::run_function(&mut props, links.functions),
+        "run-subflow" => run_subflow(&mut props, links.subflow),
         other => return Err(vec![unsupported(other)]),
     };
     props.finish(widget)

@@ -3,9 +3,10 @@
 //!
 //! Here the execution's state and what the widgets share; `advance` takes an event from
 //! the waiting widget to the next wait (or the end), one `step` per widget, with the
-//! widgets that leave the flow's hands in `http` and `subflow`.
+//! widgets that leave the flow's hands in `http`, `function` and `subflow`.
 
 mod advance;
+mod function;
 mod http;
 mod step;
 mod subflow;

@@ -4,7 +4,7 @@
 use super::advance::Pass;
 use super::{At, Execution, Flows};
 use crate::conversations::studio::conditions;
-use crate::conversations::studio::flow::{Condition, Http, Pair, Reads, State, Widget};
+use crate::conversations::studio::flow::{Condition, Function, Http, Pair, Reads, State, Widget};
 use crate::conversations::studio::liquid::{Budget, Template};
 use crate::prelude::{Context, ReplyMessage};
 
@@ -44,6 +44,9 @@ impl Execution {
             Widget::Http(http) => {
                 (self.http_next(&at, state, http, &flow.reads, &pass.budget, ctx)).await
             }
+            Widget::Function(function) => {
+                (self.function_next(&at, state, function, &flow.reads, &pass.budget, ctx)).await
+            }
             Widget::Subflow { flow, parameters } => {
                 self.run_subflow(flows, &at, flow, parameters, &pass.budget)
             }
@@ -79,6 +82,20 @@ impl Execution {
     ) -> Option<At> {
         let ok = (self.make_http_request(http, reads, &at.widget, budget, ctx)).await;
         at.then(state, if ok { "success" } else { "failed" })
+    }
+
+    /// Calls the Function: `success` or `fail` next.
+    async fn function_next(
+        &mut self,
+        at: &At,
+        state: &State,
+        function: &Function,
+        reads: &Reads,
+        budget: &Budget,
+        ctx: &Context<'_>,
+    ) -> Option<At> {
+        let ok = (self.run_function(function, at, reads, budget, ctx)).await;
+        at.then(state, if ok { "success" } else { "fail" })
     }
 
     fn send_message(&self, body: &Template, media: Option<&Template>, pass: &mut Pass) {
