@@ -12,7 +12,8 @@
 //! What runs: `trigger` (`incomingMessage`; `incomingRequest` for `POST /conversations`, its
 //! `parameters` as `flow.data`), `send-message`, `send-and-wait-for-reply` (its timeout is the
 //! pair's Durable Object alarm, so without `CONVERSATION_OBJECTS` it never fires),
-//! `split-based-on`, `set-variables`, `make-http-request` and `run-subflow`. Templates are
+//! `split-based-on`, `set-variables`, `make-http-request`, `run-function` (at its `url`, or
+//! where `STUDIO_FUNCTIONS` maps its `function_sid` or name) and `run-subflow`. Templates are
 //! Liquid ([`liquid`]), over `trigger.message.*`, `widgets.<name>.*`, `flow.variables.*`,
 //! `flow.data.*`, `contact.channel.address` and `flow.channel.address`.
 
