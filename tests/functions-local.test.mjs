@@ -33,7 +33,10 @@ test.before(() => {
     env: { ...process.env, SMS_WORKER_OUT: OUT, SMS_WORKER_FUNCTIONS: FIXTURES },
   });
   assert.equal(r.status, 0, `the build failed:\n${r.stdout}\n${r.stderr}`);
-  assert.match(r.stderr, /\[build\] functions: boom\.js, client\.js, created\.js, disk\.js, horoscope\.js, relay\.js, silent\.js, thrown\.js/);
+  const bundled = /\[build\] functions: (.*)/.exec(r.stderr)?.[1].split(", ");
+  for (const file of ["boom.js", "client.js", "created.js", "disk.js", "get-sign.js", "horoscope.js", "relay.js", "silent.js", "thrown.js"]) {
+    assert.ok(bundled?.includes(file), `the build bundled ${file}: ${bundled}`);
+  }
   assert.match(r.stderr, /warning: functions\/disk\.js requires fs/);
 });
 test.after(() => fs.rmSync(OUT, { recursive: true, force: true }));
@@ -101,6 +104,24 @@ test("a Function's JSON answer is the widget's parsed output, with its relative 
   assert.equal(await ask(t, "horoscope.js", " Leo ", { success }), "leo: a good day to text your friends. (sms.example.com, 200)");
   // No sign: callback("no sign") is a 500 whose body is the message, and Studio's fail.
   assert.equal(await ask(t, "horoscope.js", "  ", { success }), "fail 500: no sign");
+});
+
+test("fn-url's horoscope flow with its Functions local: one by function_sid, one by widget name", async (t) => {
+  const w = await startWorker(
+    {
+      CONVERSATION: "studio",
+      STUDIO_FLOW: "horoscope",
+      "flows/horoscope.json": fs.readFileSync(path.join(ROOT, "tests/fixtures/flows/horoscope.json"), "utf8"),
+      STUDIO_FUNCTIONS: JSON.stringify({ ZH00000000000000000000000000000001: "functions/get-sign.js", get_reading: "functions/horoscope.js" }),
+    },
+    { scriptPath: path.join(OUT, "index.js"), modulesRoot: OUT },
+  );
+  t.after(() => w.dispose());
+  const phone = new Phone((url, init) => w.mf.dispatchFetch(url, init), WEBHOOK, nextNumber());
+  const reading = JSON.stringify({ horoscope: "libra: a good day to text your friends.", from: "sms.example.com" });
+  assert.equal((await phone.send("October 1")).reply, `Libra: ${reading}`);
+  // get-sign.js answers a Twilio.Response with status 400: the widget's fail.
+  assert.equal((await phone.send("someday")).reply, "No reading today (400).");
 });
 
 test("in the pair's Durable Object too: the Function sees the same vars", async (t) => {
