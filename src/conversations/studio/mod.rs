@@ -181,12 +181,14 @@ fn check_passed(name: &str, flows: &Flows) -> Value {
 /// For `check_file`: each run-function widget of every flow and where it calls.
 #[cfg(not(target_arch = "wasm32"))]
 fn check_functions(flows: &Flows) -> Vec<Value> {
-    let each = |(flow, f): (&String, &Flow)| {
-        f.functions().map(move |(widget, url)| {
+    let mut all = Vec::new();
+    for (flow, f) in &flows.all {
+        let each = f.functions().map(|(widget, url)| {
             serde_json::json!({ "flow": flow, "widget": widget, "url": url })
-        })
-    };
-    flows.all.iter().flat_map(each).collect()
+        });
+        all.extend(each);
+    }
+    all
 }
 
 /// `check_file`'s answer for a refused flow: every problem.

@@ -82,12 +82,15 @@ fn signing_token(ctx: &Context<'_>) -> Option<String> {
 /// The form's content type, as Twilio's own webhooks send it.
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// A key for this call, the same on every attempt at the same step: the message's key (the
-/// same on every retry of it), the flow, the widget and the execution's step count, so two
-/// calls of one message (two widgets, or one widget twice) differ. `None` when the context
-/// answers no particular message (a context made by hand).
+/// A key for this call, the same on every attempt at the same step: the hex SHA-256 of the
+/// message's key (the same on every retry of it), the flow, the widget and the execution's
+/// step count, so two calls of one message (two widgets, or one widget twice) differ. `None`
+/// when the context answers no particular message (a context made by hand).
 fn step_key(ctx: &Context<'_>, at: &At, steps: u32) -> Option<String> {
+    use sha2::{Digest, Sha256};
     let message = ctx.idempotency_key()?;
-    let step = format!("{}\n{}\n{steps}", at.flow, at.widget);
-    Some(crate::conversation::idempotency_key(message, &step))
+    let (steps, mut hash) = (steps.to_string(), Sha256::new());
+    let fields = ["studio run-function v1", message, &at.flow, &at.widget, &steps];
+    crate::fields::length_prefixed(fields, |b| hash.update(b));
+    Some(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

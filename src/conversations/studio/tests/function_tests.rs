@@ -58,7 +58,7 @@ fn the_call_is_a_form_signed_like_a_webhook_and_its_json_is_read_later() {
     let request = &phone.http().requests()[0];
     assert_eq!((request.method.as_str(), request.url.as_str()), ("POST", url));
     let fields = form(&request.body);
-    let person = phone.state::<Execution>().contact;
+    let person = phone.from_number().to_string();
     assert_eq!(
         fields,
         [("Body".into(), "born in October".into()), ("From".into(), person)]

@@ -19,7 +19,7 @@ pub type Functions = BTreeMap<String, String>;
 
 /// The scheme of a call to a Function file of the project: `function:` + its path as the
 /// mapping wrote it (without a leading `./`).
-pub const LOCAL_SCHEME: &str = "function:";
+const LOCAL_SCHEME: &str = "function:";
 
 /// A checked Run Function widget.
 #[derive(Debug)]
