@@ -108,9 +108,8 @@ pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,
 };
-/// For the tests of the whole path (`src/tests/idempotency_tests.rs`), which check the key sent,
-/// and Studio's Run Function widget, which keys each call by it.
-#[cfg(any(feature = "studio", all(test, feature = "harness")))]
+/// For the tests of the whole path (`src/tests/idempotency_tests.rs`), which check the key sent.
+#[cfg(all(test, feature = "harness"))]
 pub(crate) use context::idempotency_key;
 pub use context::{AfterReply, Context};
 pub use conversation_trait::{Conversation, Start};
