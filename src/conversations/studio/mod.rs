@@ -14,8 +14,9 @@
 //! pair's Durable Object alarm, so without `CONVERSATION_OBJECTS` it never fires),
 //! `split-based-on`, `set-variables`, `make-http-request`, `run-function` (at its `url`, or
 //! where `STUDIO_FUNCTIONS` maps its `function_sid` or name) and `run-subflow`. Templates are
-//! Liquid ([`liquid`]), over `trigger.message.*`, `widgets.<name>.*`, `flow.variables.*`,
-//! `flow.data.*`, `contact.channel.address` and `flow.channel.address`.
+//! Liquid ([`liquid`]), over `trigger.message.*` (`trigger.parent.parameters.*` in a
+//! subflow), `widgets.<name>.*`, `flow.variables.*`, `flow.data.*`,
+//! `contact.channel.address` and `flow.channel.address`.
 
 pub mod conditions;
 pub mod flow;
@@ -126,7 +127,9 @@ pub fn check_file(path: &std::path::Path) -> Value {
         .unwrap_or_default();
     let functions = match env_functions() {
         Ok(functions) => functions,
-        Err(problem) => return serde_json::json!({ "ok": false, "flow": name, "problems": [problem] }),
+        Err(problem) => {
+            return serde_json::json!({ "ok": false, "flow": name, "problems": [problem] })
+        }
     };
     let source = |flow: &str| sibling_flow(path, &name, flow);
     match load(&name, &source, &env_subflows(), &functions) {
@@ -139,7 +142,9 @@ pub fn check_file(path: &std::path::Path) -> Value {
 /// is refused, as the isolate would refuse it.
 #[cfg(not(target_arch = "wasm32"))]
 fn env_functions() -> Result<Functions, String> {
-    let Some(json) = std::env::var("STUDIO_FUNCTIONS").ok().filter(|j| !j.trim().is_empty())
+    let Some(json) = std::env::var("STUDIO_FUNCTIONS")
+        .ok()
+        .filter(|j| !j.trim().is_empty())
     else {
         return Ok(Functions::new());
     };
@@ -183,9 +188,9 @@ fn check_passed(name: &str, flows: &Flows) -> Value {
 fn check_functions(flows: &Flows) -> Vec<Value> {
     let mut all = Vec::new();
     for (flow, f) in &flows.all {
-        let each = f.functions().map(|(widget, url)| {
-            serde_json::json!({ "flow": flow, "widget": widget, "url": url })
-        });
+        let each = f
+            .functions()
+            .map(|(widget, url)| serde_json::json!({ "flow": flow, "widget": widget, "url": url }));
         all.extend(each);
     }
     all
@@ -272,6 +277,14 @@ impl Conversation for Studio {
             )
             .await;
         reply(outcome, ctx)
+    }
+
+    /// In progress only while the execution waits for a reply (a Send & Wait For Reply,
+    /// in the main flow or a subflow): Studio refuses a second *active* execution for a
+    /// contact (Studio FAQ, <https://www.twilio.com/docs/studio/user-guide/studio-faq>), but
+    /// an execution that ended is over, and a new start runs with its own `flow.data`.
+    fn in_progress(&self, execution: &Execution, _chat: &View<'_>) -> bool {
+        execution.widget.is_some()
     }
 
     /// `POST /conversations` runs the trigger's `incomingRequest` transition, with the

@@ -4,6 +4,8 @@
 use super::*;
 use crate::harness::TestPhone;
 
+mod semantics_tests;
+
 fn phone(flow: &str, extra: &[(&str, &str)]) -> TestPhone {
     let mut vars = vec![("CONVERSATION", "studio"), ("STUDIO_FLOW", flow)];
     vars.extend_from_slice(extra);

@@ -19,8 +19,8 @@ use super::liquid::{Budget, Template};
 pub use reads::Reads;
 pub use widgets::function::{functions_var, Function, Functions};
 
-/// Studio's limit on how long a Make HTTP Request call may take (Studio FAQ, "What limits
-/// exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
+/// Studio's limit on how long a Make HTTP Request or Run Function call may take (Studio FAQ,
+/// "What limits exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
 /// <https://www.twilio.com/docs/studio/user-guide/studio-faq>).
 pub const HTTP_TIMEOUT_SECS: u64 = 10;
 /// Send & Wait For Reply's default wait when the widget names none: one hour
@@ -53,8 +53,9 @@ pub enum Widget {
     /// `split-based-on` (<https://www.twilio.com/docs/studio/widget-library/split-based-on>):
     /// the `match` transitions in order, then `noMatch`.
     Split {
-        /// `input`, the Variable to Test.
-        input: Template,
+        /// `input`, the Variable to Test: every condition tests it. `None` when the widget
+        /// has none (a hand-written flow): each condition tests its own `arguments[0]`.
+        input: Option<Template>,
         /// Each `match` transition: its conditions (all must hold) and where it goes.
         matches: Vec<(Vec<Condition>, Option<String>)>,
     },
@@ -68,7 +69,7 @@ pub enum Widget {
     Subflow {
         /// The flow file it runs (found from the widget's `flow_sid`).
         flow: String,
-        /// `parameters`: the subflow's `flow.data`.
+        /// `parameters`: the subflow's `trigger.parent.parameters` and `flow.data`.
         parameters: Vec<Pair>,
     },
 }
@@ -78,7 +79,8 @@ pub enum Widget {
 pub struct Condition {
     /// Which test.
     pub kind: Kind,
-    /// The value it tests (`arguments[0]`, else the widget's input).
+    /// `arguments[0]`, tested only when the widget has no `input`: Studio's exports repeat
+    /// the input there, but flows written by others carry the pattern there too.
     pub argument: Option<Template>,
     /// What it tests against.
     pub value: Template,

@@ -11,6 +11,7 @@ use crate::conversations::studio::conditions::{self, Kind};
 use crate::conversations::studio::liquid::Template;
 
 /// Widget types Studio has that this runtime does not run, and why, for the refusal.
+#[rustfmt::skip]
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("send-to-flex", "Flex runs on Twilio's servers"),
     ("say-play", "a voice widget; this worker answers messages"),
@@ -78,13 +79,13 @@ fn timeout(props: &mut Props<'_>) -> u64 {
     })
 }
 
+/// A Split Based On: its Variable to Test (`input`) is the subject of every condition
+/// (<https://www.twilio.com/docs/studio/widget-library/split-based-on>); only a widget
+/// without one tests each condition's `arguments[0]`.
 fn split(props: &mut Props<'_>) -> Option<Widget> {
-    let input = props.template_of("input");
+    let input = props.optional("input");
     let matches = split_matches(props);
-    Some(Widget::Split {
-        input: input?,
-        matches,
-    })
+    Some(Widget::Split { input, matches })
 }
 
 /// Each `match` transition of the split, in order.

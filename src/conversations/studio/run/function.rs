@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::http::{form, outputs};
 use super::{At, Execution};
-use crate::conversations::studio::flow::{Function, Reads, HTTP_TIMEOUT_SECS};
+use crate::conversations::studio::flow::{Function, Pair, Reads, HTTP_TIMEOUT_SECS};
 use crate::conversations::studio::liquid::Budget;
 use crate::prelude::{ClientRequest, Context};
 use crate::twilio::signature::{expected_signature, params_string};
@@ -28,10 +28,7 @@ impl Execution {
         budget: &Budget,
         ctx: &Context<'_>,
     ) -> bool {
-        let scope = self.scope();
-        let pairs: Vec<(String, String)> = (function.parameters.iter())
-            .map(|p| (p.key.clone(), p.value.render(&scope, budget)))
-            .collect();
+        let pairs = self.parameters(function, budget);
         // Parameters whose templates spent the budget are not sent: the execution stops.
         if budget.spent().is_some() {
             return false;
@@ -46,6 +43,13 @@ impl Execution {
             self.keep_output(reads, &at.widget, field, value);
         }
         response.is_success()
+    }
+
+    /// The widget's `parameters`, rendered over the flow's scope: the form's fields.
+    fn parameters(&self, function: &Function, budget: &Budget) -> Vec<(String, String)> {
+        let scope = self.scope();
+        let render = |p: &Pair| (p.key.clone(), p.value.render(&scope, budget));
+        function.parameters.iter().map(render).collect()
     }
 }
 
@@ -65,7 +69,10 @@ fn request(
     request = (request.header("content-type", FORM)).idempotency_key(key);
     if let Some(token) = token {
         let params = params_string(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        request = request.header("x-twilio-signature", expected_signature(token, url, &params));
+        request = request.header(
+            "x-twilio-signature",
+            expected_signature(token, url, &params),
+        );
     }
     request.timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
 }
@@ -90,7 +97,13 @@ fn step_key(ctx: &Context<'_>, at: &At, steps: u32) -> Option<String> {
     use sha2::{Digest, Sha256};
     let message = ctx.idempotency_key()?;
     let (steps, mut hash) = (steps.to_string(), Sha256::new());
-    let fields = ["studio run-function v1", message, &at.flow, &at.widget, &steps];
+    let fields = [
+        "studio run-function v1",
+        message,
+        &at.flow,
+        &at.widget,
+        &steps,
+    ];
     crate::fields::length_prefixed(fields, |b| hash.update(b));
     Some(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

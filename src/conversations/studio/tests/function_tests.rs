@@ -40,7 +40,9 @@ fn phone_with(flow: &str, extra: &[(&str, &str)]) -> Result<TestPhone, ConfigErr
 }
 
 fn refusal(flow: &str, extra: &[(&str, &str)]) -> ConfigError {
-    phone_with(flow, extra).err().expect("the flow was accepted")
+    phone_with(flow, extra)
+        .err()
+        .expect("the flow was accepted")
 }
 
 /// The form fields of a request's body.
@@ -56,12 +58,18 @@ fn the_call_is_a_form_signed_like_a_webhook_and_its_json_is_read_later() {
     let answer = phone.text("  born in October ");
     assert_eq!(answer.texts(), ["Your sign is Libra (200)"]);
     let request = &phone.http().requests()[0];
-    assert_eq!((request.method.as_str(), request.url.as_str()), ("POST", url));
+    assert_eq!(
+        (request.method.as_str(), request.url.as_str()),
+        ("POST", url)
+    );
     let fields = form(&request.body);
     let person = phone.from_number().to_string();
     assert_eq!(
         fields,
-        [("Body".into(), "born in October".into()), ("From".into(), person)]
+        [
+            ("Body".into(), "born in October".into()),
+            ("From".into(), person)
+        ]
     );
     assert!(request
         .header_value("content-type")
@@ -89,7 +97,11 @@ fn the_signature_is_the_sdks_for_their_test_vector() {
         .map(|(k, v)| format!(r#"{{"key": "{k}", "value": "{v}"}}"#))
         .collect();
     let properties = format!(r#"{{"url": "{url}", "parameters": [{}]}}"#, items.join(","));
-    let mut phone = phone_with(&function_flow(&properties), &[("TWILIO_AUTH_TOKEN", "12345")]).unwrap();
+    let mut phone = phone_with(
+        &function_flow(&properties),
+        &[("TWILIO_AUTH_TOKEN", "12345")],
+    )
+    .unwrap();
     phone.http().respond(url, 200, "{}");
     phone.text("hi");
     let request = &phone.http().requests()[0];
@@ -104,12 +116,16 @@ fn studio_functions_wins_over_the_url_by_sid_then_by_name() {
     let exported = exported("https://signs-1234.twil.io/get-sign");
     let by_sid = r#"{"ZH1": "https://mine.test/sign", "fn": "https://by-name.test/sign"}"#;
     let mut phone = phone_with(&exported, &[("STUDIO_FUNCTIONS", by_sid)]).unwrap();
-    phone.http().respond("https://mine.test/sign", 200, r#"{"sign": "Leo"}"#);
+    phone
+        .http()
+        .respond("https://mine.test/sign", 200, r#"{"sign": "Leo"}"#);
     assert_eq!(phone.text("hi").texts(), ["Your sign is Leo (200)"]);
 
     let by_name = r#"{"ZH9": "https://other.test/", "fn": "https://by-name.test/sign"}"#;
     let mut phone = phone_with(&exported, &[("STUDIO_FUNCTIONS", by_name)]).unwrap();
-    phone.http().respond("https://by-name.test/sign", 200, r#"{"sign": "Leo"}"#);
+    phone
+        .http()
+        .respond("https://by-name.test/sign", 200, r#"{"sign": "Leo"}"#);
     assert_eq!(phone.text("hi").texts(), ["Your sign is Leo (200)"]);
 
     // A Function file of the project is called as `function:<path>`, for the adapter to run.
@@ -140,18 +156,25 @@ fn each_step_has_its_own_idempotency_key_and_a_retry_the_same() {
     phone.http().respond(url, 200, r#"{"sign": "Libra"}"#);
     phone.text("one");
     phone.text("two");
+    // Twilio's retry of "two" reaching another isolate, with the cookie "two" carried: the
+    // step runs again, and says it is the same call.
+    phone.retry_elsewhere();
     let keys: Vec<String> = (phone.http().requests().iter())
         .map(|r| r.header_value("idempotency-key").unwrap().to_string())
         .collect();
-    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.len(), 3);
     assert_ne!(keys[0], keys[1]);
+    assert_eq!(keys[1], keys[2]);
     assert_eq!(keys[0].len(), 64);
 }
 
 #[test]
 fn without_an_auth_token_the_call_goes_unsigned() {
     let url = "https://signs-1234.twil.io/get-sign";
-    let unsigned = [("TWILIO_AUTH_TOKEN", ""), ("ALLOW_UNSIGNED_WEBHOOKS", "true")];
+    let unsigned = [
+        ("TWILIO_AUTH_TOKEN", ""),
+        ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+    ];
     let mut phone = phone_with(&exported(url), &unsigned).unwrap();
     phone.http().respond(url, 200, r#"{"sign": "Libra"}"#);
     assert_eq!(phone.text("hi").texts(), ["Your sign is Libra (200)"]);
@@ -168,25 +191,41 @@ fn a_function_with_nowhere_to_call_is_refused_saying_what_to_set() {
         "{why}"
     );
     // Mapped elsewhere, it is still refused; mapped by name, it runs.
-    assert!(refusal(&exported(""), &[("STUDIO_FUNCTIONS", r#"{"ZH2": "f.js"}"#)])
-        .to_string()
-        .contains("run-function with no URL"));
+    assert!(
+        refusal(&exported(""), &[("STUDIO_FUNCTIONS", r#"{"ZH2": "f.js"}"#)])
+            .to_string()
+            .contains("run-function with no URL")
+    );
     assert!(phone_with(&exported(""), &[("STUDIO_FUNCTIONS", r#"{"fn": "f.js"}"#)]).is_ok());
     // Without a function_sid, the message names the widget.
     let no_sid = refusal(&function_flow(r#"{"parameters": []}"#), &[]).to_string();
-    assert!(no_sid.contains(r#"map its name fn in STUDIO_FUNCTIONS"#), "{no_sid}");
+    assert!(
+        no_sid.contains(r#"map its name fn in STUDIO_FUNCTIONS"#),
+        "{no_sid}"
+    );
 }
 
 #[test]
 fn a_bad_studio_functions_is_a_config_error_naming_it() {
     let flow = exported("https://signs-1234.twil.io/get-sign");
-    for bad in ["[1]", r#"{"ZH1": 3}"#, "not json", r#"{"ZH1": "secret-place"}"#] {
+    for bad in [
+        "[1]",
+        r#"{"ZH1": 3}"#,
+        "not json",
+        r#"{"ZH1": "secret-place"}"#,
+    ] {
         let error = refusal(&flow, &[("STUDIO_FUNCTIONS", bad)]);
         assert_eq!(error.variable, "STUDIO_FUNCTIONS", "{bad}");
         assert!(!error.to_string().contains("secret-place"), "{error}");
     }
     let why = refusal(&flow, &[("STUDIO_FUNCTIONS", r#"{"ZH1": "ftp://x/a"}"#)]).to_string();
-    assert!(why.contains(r#""ZH1" maps to neither an http(s) URL nor a functions/<name>.js file"#), "{why}");
+    assert!(
+        why.contains(r#""ZH1" maps to neither an http(s) URL nor a functions/<name>.js file"#),
+        "{why}"
+    );
     let url = refusal(&exported("not a url"), &[]).to_string();
-    assert!(url.contains(r#"url "not a url" is not an http(s) URL"#), "{url}");
+    assert!(
+        url.contains(r#"url "not a url" is not an http(s) URL"#),
+        "{url}"
+    );
 }

@@ -72,7 +72,9 @@ pub(super) fn run_function(props: &mut Props<'_>, functions: &Functions) -> Opti
 /// Where the widget's call goes, or the problem noted.
 fn function_url(props: &mut Props<'_>, functions: &Functions) -> Option<String> {
     let sid = props.prop("function_sid").unwrap_or_default();
-    let mapped = functions.get(&sid).or_else(|| functions.get(&props.raw.name));
+    let mapped = functions
+        .get(&sid)
+        .or_else(|| functions.get(&props.raw.name));
     if let Some(url) = mapped {
         return Some(url.clone());
     }
