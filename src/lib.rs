@@ -71,6 +71,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod app;
+#[cfg(feature = "bench-stages")]
+#[doc(hidden)]
+pub mod bench_stages;
 mod b64;
 pub mod config;
 pub mod conversation;
