@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+eval "$(bash scripts/setup.sh --print-env)"
 OUT=${OUT:-bench/.results}
 mkdir -p "$OUT"
 export CARGO_TARGET_DIR="$ROOT/target"
@@ -62,4 +63,5 @@ for stage in canned prepare read parse signature message open respond segments s
 done
 node bench/workerd.mjs --out "$OUT/stages.json" --only "$ONLY" "${ARGS[@]}" \
   --duration "${BENCH_STAGE_DURATION:-4}" --runs "${BENCH_STAGE_RUNS:-3}" --cold-starts 7
-node bench/stages-report.mjs "$OUT/stages.json"
+# The native column comes from bench/native.sh's table when bench/run.sh made one.
+node bench/stages-report.mjs "$OUT/stages.json" "$OUT/native.json"
