@@ -116,14 +116,17 @@ thread_local! {
     static FOLLOW_UP_WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn setup(env: &JsValue) -> &'static Loaded {
-    SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(env)))))
+/// The isolate's setup, read on its first call; `kv` and `objects` say which stores are bound
+/// (the same for every call: bindings, like vars, do not change within an isolate).
+fn setup(env: &JsValue, kv: bool, objects: bool) -> &'static Loaded {
+    SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(env, kv, objects)))))
 }
 
-fn load_setup(env: &JsValue) -> Loaded {
+fn load_setup(env: &JsValue, kv: bool, objects: bool) -> Loaded {
     let find = |name: &str| js::var(env, name);
     let setup = match REGISTERED.with(|r| r.get()) {
-        Some(conversations) => Setup::from_vars(&Vars::new(&find), conversations),
+        Some(conversations) => Setup::from_vars(&Vars::new(&find), conversations)
+            .and_then(|s| s.config.check_stores(kv, objects).map(|()| s)),
         None => Err(ConfigError::new(
             "CONVERSATION",
             "no conversation is registered: the worker's crate needs \
@@ -303,9 +306,9 @@ impl Wake for Handoff {
 async fn answer(req: Incoming) -> String {
     let started = req.started() as u64;
     let (env, ctx) = (req.env(), req.ctx());
-    let setup: &'static Loaded = setup(&env);
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
+    let setup: &'static Loaded = setup(&env, store.is_some(), objects.is_some());
     let find = |name: &str| js::var(&env, name);
     let runtime = Runtime {
         kv: store.as_ref(),

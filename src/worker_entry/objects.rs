@@ -274,7 +274,8 @@ impl DurableObject for ConversationObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let Ok(setup) = setup(self.env.as_ref()) else {
+        // Inside an object the objects are bound: any idle limit is kept.
+        let Ok(setup) = setup(self.env.as_ref(), false, true) else {
             return Response::error("misconfigured", 503);
         };
         let body = req.text().await?;
@@ -293,7 +294,7 @@ impl DurableObject for ConversationObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let Ok(setup) = setup(self.env.as_ref()) else {
+        let Ok(setup) = setup(self.env.as_ref(), false, true) else {
             return Response::ok("");
         };
         let _turn = self.turnstile.enter().await;
