@@ -87,7 +87,11 @@ fn capped(e: ConfigError) -> ConfigError {
 /// Refuses an idle limit over the 4 hours Twilio keeps a cookie when no store (`kv`, the
 /// `CONVERSATIONS` namespace; `objects`, `CONVERSATION_OBJECTS`) keeps the conversation
 /// longer: it would end at 4 hours whatever the setting says.
-pub(super) fn check_stores(settings: &Settings, kv: bool, objects: bool) -> Result<(), ConfigError> {
+pub(super) fn check_stores(
+    settings: &Settings,
+    kv: bool,
+    objects: bool,
+) -> Result<(), ConfigError> {
     // Without the features the value was capped when parsed, and the message is not built.
     let storeless = cfg!(any(feature = "kv", feature = "objects")) && !kv && !objects;
     if !storeless || settings.conversation_ttl_seconds <= DEFAULT_TTL_SECONDS {

@@ -75,12 +75,18 @@ fn an_idle_limit_over_four_hours_needs_a_store_to_keep_it() {
     ])
     .unwrap();
     assert_eq!(day.storage.conversation_ttl_seconds, 86400);
-    assert_eq!(day.storage.cookie_max_age(), 14400, "Twilio's 4 hours at most");
+    assert_eq!(
+        day.storage.cookie_max_age(),
+        14400,
+        "Twilio's 4 hours at most"
+    );
     assert!(day.check_stores(true, false).is_ok());
     assert!(day.check_stores(false, true).is_ok());
     let refused = day.check_stores(false, false).unwrap_err();
     assert_eq!(refused.variable, "CONVERSATION_TTL_SECONDS");
-    assert!(refused.problem.contains("bind CONVERSATIONS (KV) or CONVERSATION_OBJECTS"));
+    assert!(refused
+        .problem
+        .contains("bind CONVERSATIONS (KV) or CONVERSATION_OBJECTS"));
     // Four hours or less is the cookie's to keep.
     let four = config(&[("SESSION_SECRET", SECRET)]).unwrap();
     assert!(four.check_stores(false, false).is_ok());

@@ -145,8 +145,7 @@ impl Settings {
     /// assert_eq!(config.storage.cookie_max_age(), 14400);
     /// ```
     pub fn cookie_max_age(&self) -> u64 {
-        self.conversation_ttl_seconds
-            .min(TWILIO_COOKIE_SECONDS)
+        self.conversation_ttl_seconds.min(TWILIO_COOKIE_SECONDS)
     }
 }
 

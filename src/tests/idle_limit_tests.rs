@@ -12,7 +12,11 @@ fn third_text_a_day_later(phone: &mut TestPhone) -> Vec<String> {
     phone.text("one");
     phone.text("two");
     phone.wait(DAY);
-    assert_eq!(phone.cookie(), None, "Twilio dropped the cookie after 4 idle hours");
+    assert_eq!(
+        phone.cookie(),
+        None,
+        "Twilio dropped the cookie after 4 idle hours"
+    );
     let third = phone.text("three");
     assert_eq!(third.status, 200);
     third.texts().into_iter().map(str::to_string).collect()
@@ -70,7 +74,11 @@ fn without_a_store_a_day_idle_is_a_misconfiguration_naming_the_variable() {
     assert!(error.problem.contains("CONVERSATIONS"), "{error}");
     let answer = phone.text("hi");
     assert_eq!(answer.status, 500);
-    assert!(answer.body.contains("CONVERSATION_TTL_SECONDS"), "{}", answer.body);
+    assert!(
+        answer.body.contains("CONVERSATION_TTL_SECONDS"),
+        "{}",
+        answer.body
+    );
 }
 
 #[test]
