@@ -31,8 +31,7 @@ pub(super) fn storage_settings(vars: &Vars<'_>) -> Result<Settings, ConfigError>
     Ok(Settings {
         keys,
         conversation_ttl_seconds,
-        // The store keeps a conversation at least as long as it may go on.
-        kv_ttl_seconds: kv_ttl_seconds(vars)?.max(conversation_ttl_seconds),
+        kv_ttl_seconds: kv_ttl_seconds(vars, conversation_ttl_seconds)?,
         encrypt: vars.flag("ENCRYPT_STATE", history.turns > 0)?,
         history,
     })
@@ -75,12 +74,16 @@ const MAX_TTL_SECONDS_BUILT: u64 = if cfg!(any(feature = "kv", feature = "object
     DEFAULT_TTL_SECONDS
 };
 
-/// A bad `CONVERSATION_TTL_SECONDS`'s problem, and why it cannot be longer.
+/// A bad `CONVERSATION_TTL_SECONDS`'s problem, and why it cannot be longer in this build.
 fn capped(e: ConfigError) -> ConfigError {
-    let problem = format!(
-        "{} (Twilio keeps cookies 4 hours; KV or the objects keep conversations up to 30 days)",
-        e.problem
-    );
+    let problem = if cfg!(any(feature = "kv", feature = "objects")) {
+        format!(
+            "{} (Twilio keeps cookies 4 hours; KV or the objects keep conversations up to 30 days)",
+            e.problem
+        )
+    } else {
+        format!("{} (Twilio keeps cookies 4 hours at most)", e.problem)
+    };
     ConfigError::new(e.variable, problem)
 }
 
@@ -104,14 +107,22 @@ pub(super) fn check_stores(
     ))
 }
 
-/// `KV_TTL_SECONDS`, within what Workers KV accepts (a year at most, by choice).
-fn kv_ttl_seconds(vars: &Vars<'_>) -> Result<u64, ConfigError> {
-    vars.number(
+/// `KV_TTL_SECONDS`, within what Workers KV accepts (a year at most, by choice), and never
+/// shorter than the conversation's idle limit `ttl`: the store keeps a conversation at least
+/// as long as it may go on.
+fn kv_ttl_seconds(vars: &Vars<'_>, ttl: u64) -> Result<u64, ConfigError> {
+    let seconds = vars.number(
         "KV_TTL_SECONDS",
         DEFAULT_KV_TTL_SECONDS,
         MIN_KV_TTL_SECONDS..=365 * 24 * 60 * 60,
         "of seconds (KV's minimum is 60)",
-    )
+    )?;
+    // Without a store nothing is kept there: the setting is only checked.
+    Ok(if cfg!(any(feature = "kv", feature = "objects")) {
+        seconds.max(ttl)
+    } else {
+        seconds
+    })
 }
 
 /// `HISTORY_TURNS` and `HISTORY_MAX_BYTES`.

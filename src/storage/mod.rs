@@ -145,7 +145,12 @@ impl Settings {
     /// assert_eq!(config.storage.cookie_max_age(), 14400);
     /// ```
     pub fn cookie_max_age(&self) -> u64 {
-        self.conversation_ttl_seconds.min(TWILIO_COOKIE_SECONDS)
+        // A build that can bind no store never parses an idle limit over 4 hours.
+        if cfg!(any(feature = "kv", feature = "objects")) {
+            self.conversation_ttl_seconds.min(TWILIO_COOKIE_SECONDS)
+        } else {
+            self.conversation_ttl_seconds
+        }
     }
 }
 

@@ -116,23 +116,28 @@ thread_local! {
     static FOLLOW_UP_WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The isolate's setup, read on its first call; `kv` and `objects` say which stores are bound
-/// (the same for every call: bindings, like vars, do not change within an isolate).
-fn setup(env: &JsValue, kv: bool, objects: bool) -> &'static Loaded {
-    SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(env, kv, objects)))))
+fn setup(env: &JsValue) -> &'static Loaded {
+    SETUP.with(|cell| *cell.get_or_init(|| Box::leak(Box::new(load_setup(env)))))
 }
 
-fn load_setup(env: &JsValue, kv: bool, objects: bool) -> Loaded {
+fn load_setup(env: &JsValue) -> Loaded {
     let find = |name: &str| js::var(env, name);
     let setup = match REGISTERED.with(|r| r.get()) {
-        Some(conversations) => Setup::from_vars(&Vars::new(&find), conversations)
-            .and_then(|s| s.config.check_stores(kv, objects).map(|()| s)),
+        Some(conversations) => Setup::from_vars(&Vars::new(&find), conversations),
         None => Err(ConfigError::new(
             "CONVERSATION",
             "no conversation is registered: the worker's crate needs \
              sms_conversation_worker::worker!(YourConversation)",
         )),
     };
+    // Which stores are bound is known here, from the env; a build that can bind none capped
+    // the idle limit when parsing it.
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    let setup = setup.and_then(|s| {
+        let kv = cfg!(feature = "kv") && binds(env, "CONVERSATIONS");
+        let objects = cfg!(feature = "objects") && binds(env, "CONVERSATION_OBJECTS");
+        s.config.check_stores(kv, objects).map(|()| s)
+    });
     let problem = match &setup {
         Ok(s) => s.config.missing_token_error(),
         Err(e) => Some(e.clone()),
@@ -142,6 +147,13 @@ fn load_setup(env: &JsValue, kv: bool, objects: bool) -> Loaded {
         js::log_event_error("config", &format!("misconfigured: {e}"));
     }
     setup
+}
+
+/// Whether `env` binds `name`: the worker's and its objects' env bind the same stores.
+#[cfg(any(feature = "kv", feature = "objects"))]
+fn binds(env: &JsValue, name: &str) -> bool {
+    let binding = js_sys::Reflect::get(env, &JsValue::from_str(name));
+    binding.is_ok_and(|b| !b.is_undefined() && !b.is_null())
 }
 
 /// Runs the conversation's after-reply work, logging what failed (numbers masked: an error
@@ -306,9 +318,9 @@ impl Wake for Handoff {
 async fn answer(req: Incoming) -> String {
     let started = req.started() as u64;
     let (env, ctx) = (req.env(), req.ctx());
+    let setup: &'static Loaded = setup(&env);
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
-    let setup: &'static Loaded = setup(&env, store.is_some(), objects.is_some());
     let find = |name: &str| js::var(&env, name);
     let runtime = Runtime {
         kv: store.as_ref(),

@@ -274,8 +274,7 @@ impl DurableObject for ConversationObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        // Inside an object the objects are bound: any idle limit is kept.
-        let Ok(setup) = setup(self.env.as_ref(), false, true) else {
+        let Ok(setup) = setup(self.env.as_ref()) else {
             return Response::error("misconfigured", 503);
         };
         let body = req.text().await?;
@@ -294,7 +293,7 @@ impl DurableObject for ConversationObject {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let Ok(setup) = setup(self.env.as_ref(), false, true) else {
+        let Ok(setup) = setup(self.env.as_ref()) else {
             return Response::ok("");
         };
         let _turn = self.turnstile.enter().await;
