@@ -494,7 +494,10 @@ fn with_the_objects_a_send_and_wait_waits_days_when_the_conversation_lives_that_
 #[test]
 fn a_send_and_wait_timeout_over_studios_30_days_is_refused() {
     let why = refused(&asking_for("2592001"));
-    assert!(why.contains("widget \"ask\"") && why.contains("30 days"), "{why}");
+    assert!(
+        why.contains("widget \"ask\"") && why.contains("30 days"),
+        "{why}"
+    );
     assert!(TestPhone::new::<Studio>(&[
         ("STUDIO_FLOW", "t"),
         ("flows/t.json", asking_for("2592000").as_str())
