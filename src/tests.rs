@@ -4,6 +4,8 @@
 
 mod idempotency_tests;
 #[cfg(feature = "counter")]
+mod idle_limit_tests;
+#[cfg(feature = "counter")]
 mod segments_tests;
 
 /// The README is a front page: what the crate is, the commands, a new project, the map and
