@@ -95,6 +95,7 @@
 //! [`Conversation::upgrade`]; a state that neither reads nor upgrades starts from
 //! `Default` while the count and history carry on.
 
+mod budget;
 pub(crate) mod client;
 mod context;
 mod conversation_trait;
@@ -111,6 +112,7 @@ pub use client::{
 /// For the tests of the whole path (`src/tests/idempotency_tests.rs`), which check the key sent.
 #[cfg(all(test, feature = "harness"))]
 pub(crate) use context::idempotency_key;
+pub use budget::{Budget, Clock};
 pub use context::{AfterReply, Context};
 pub use conversation_trait::{Conversation, Start};
 pub use converse::{Converse, Ran, SavedState, StateError};

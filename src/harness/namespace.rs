@@ -7,7 +7,8 @@ use std::rc::Rc;
 use super::{block_on, FakeHttp, MapKv, MapObjectStore};
 use crate::conversation::LocalFuture;
 use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
-use crate::objects::PairObject;
+use crate::conversation::Budget;
+use crate::objects::{PairObject, Race};
 use crate::pipeline::{Runtime, Setup};
 use crate::vars::Vars;
 
@@ -22,6 +23,8 @@ pub struct LocalObjects {
     now: Cell<u64>,
     stores: RefCell<BTreeMap<String, Rc<MapObjectStore>>>,
     unreachable: Cell<bool>,
+    /// The objects' log lines of late replies, in order.
+    late_sends: RefCell<Vec<String>>,
 }
 
 impl LocalObjects {
@@ -40,6 +43,7 @@ impl LocalObjects {
             now: Cell::new(now),
             stores: RefCell::default(),
             unreachable: Cell::new(false),
+            late_sends: RefCell::default(),
         }
     }
 
@@ -68,11 +72,16 @@ impl LocalObjects {
     /// What the runtime lends an object: the objects' clock, the vars, the phone's fakes (an
     /// object has no KV or isolate memory).
     fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
-        Runtime::new(
-            self.now.get(),
-            Vars::new(lookup),
-            Rc::clone(&self.http) as _,
-        )
+        let clock = super::phone::clock(&self.http, self.now.get());
+        Runtime {
+            // The objects' clock; each webhook's call says its own deadline.
+            budget: Some(Budget::new(u64::MAX, clock)),
+            ..Runtime::new(
+                self.now.get(),
+                Vars::new(lookup),
+                Rc::clone(&self.http) as _,
+            )
+        }
     }
 
     /// Fires every alarm that is due at the current time; what each one did.
@@ -106,6 +115,12 @@ impl LocalObjects {
             .min()
     }
 
+    /// The objects' log lines of the replies they sent late, in order
+    /// (`{"event":"late_reply",…}`).
+    pub fn late_sends(&self) -> Vec<String> {
+        self.late_sends.borrow().clone()
+    }
+
     /// Makes every object unreachable (or reachable again).
     pub fn set_unreachable(&self, unreachable: bool) {
         self.unreachable.set(unreachable);
@@ -137,12 +152,17 @@ impl Objects for LocalObjects {
     ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
             let object = PairObject::new(store, &self.setup, rt);
-            let (answer, after_reply) = object.webhook(call).await?;
+            // Nothing runs beside the turn here: the clock alone (the fake calls' delays)
+            // tells whether the deadline passed.
+            let answered = object.webhook(call, &Race::default()).await?;
             // The object's wait_until: after its answer.
-            for task in after_reply {
+            for task in answered.after_reply {
                 let _ = task.work.await;
             }
-            Ok(answer)
+            if let Some(late) = answered.late {
+                self.late_sends.borrow_mut().push(late.log_line());
+            }
+            Ok(answered.answer)
         }))
     }
 
