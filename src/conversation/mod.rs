@@ -105,6 +105,7 @@ mod reply;
 mod standing;
 mod view;
 
+pub use budget::{Budget, Clock};
 pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,
@@ -112,7 +113,6 @@ pub use client::{
 /// For the tests of the whole path (`src/tests/idempotency_tests.rs`), which check the key sent.
 #[cfg(all(test, feature = "harness"))]
 pub(crate) use context::idempotency_key;
-pub use budget::{Budget, Clock};
 pub use context::{AfterReply, Context};
 pub use conversation_trait::{Conversation, Start};
 pub use converse::{Converse, Ran, SavedState, StateError};

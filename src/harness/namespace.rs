@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{block_on, FakeHttp, MapKv, MapObjectStore};
+use crate::conversation::Budget;
 use crate::conversation::LocalFuture;
 use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
-use crate::conversation::Budget;
 use crate::objects::{PairObject, Race};
 use crate::pipeline::{Runtime, Setup};
 use crate::vars::Vars;

@@ -17,9 +17,9 @@ use super::store::ObjectStore;
 use crate::object_calls::{AnsweredOutcome, ObjectAnswer, ObjectError};
 
 use crate::conversation::{AfterReply, Budget};
-use crate::twilio::segments::Segments;
 use crate::record::Record;
 use crate::storage::Store;
+use crate::twilio::segments::Segments;
 use crate::twilio::twiml;
 
 /// Where an object keeps the MessageSids it answered late (the newest last).
@@ -167,7 +167,11 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     /// Sends the reply to message `sid` on its own: `record` holds its turn. The reply goes
     /// now when the outbox is free, else it waits in the queue for the alarm. Says what
     /// happened, for the object's log line.
-    pub(super) async fn send_late(&self, sid: &str, record: &Record) -> Result<String, ObjectError> {
+    pub(super) async fn send_late(
+        &self,
+        sid: &str,
+        record: &Record,
+    ) -> Result<String, ObjectError> {
         self.remember_late(sid).await?;
         let reply = record.answer_to(sid).cloned().unwrap_or_default();
         if reply.is_empty() {

@@ -63,7 +63,9 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         // The conversation's after-reply work goes to the object's `wait_until`: it must not
         // hold the answer.
         Ok(Answered {
-            answer: late.as_ref().map_or(answer, |_| ObjectAnswer::late(AnsweredOutcome::Late)),
+            answer: late
+                .as_ref()
+                .map_or(answer, |_| ObjectAnswer::late(AnsweredOutcome::Late)),
             after_reply: handled.after_reply,
             late,
         })

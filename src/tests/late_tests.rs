@@ -17,13 +17,21 @@ impl Conversation for Ask {
     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
         Ok(Ask)
     }
-    async fn reply(&self, m: &InboundMessage, _: &View<'_>, asked: &mut u32, ctx: &Context<'_>) -> Reply {
+    async fn reply(
+        &self,
+        m: &InboundMessage,
+        _: &View<'_>,
+        asked: &mut u32,
+        ctx: &Context<'_>,
+    ) -> Reply {
         *asked += 1;
         let request = ClientRequest::get(format!("https://llm.test/ask?q={}", m.body))
             .timeout(Duration::from_secs(30));
         match ctx.fetch(request).await {
             Ok(r) => Reply::text(format!("#{asked}: {}", String::from_utf8_lossy(&r.body))),
-            Err(ClientError::Timeout) => Reply::text(format!("#{asked}: the service is slow, try again")),
+            Err(ClientError::Timeout) => {
+                Reply::text(format!("#{asked}: the service is slow, try again"))
+            }
             Err(_) => Reply::text(format!("#{asked}: the service failed")),
         }
     }
@@ -33,14 +41,19 @@ impl Conversation for Ask {
 fn slow(seconds: u64, q: &str) -> TestPhone {
     let phone = TestPhone::new::<Ask>(&[]).unwrap();
     let url = format!("https://llm.test/ask?q={q}");
-    phone.http().respond_after(&url, Duration::from_secs(seconds), 200, "forty-two");
+    phone
+        .http()
+        .respond_after(&url, Duration::from_secs(seconds), 200, "forty-two");
     phone
 }
 
 /// Calls made to the service, Create Message calls aside.
 fn asked(phone: &TestPhone) -> usize {
     let requests = phone.http().requests();
-    requests.iter().filter(|r| r.url.starts_with("https://llm.test/")).count()
+    requests
+        .iter()
+        .filter(|r| r.url.starts_with("https://llm.test/"))
+        .count()
 }
 
 #[cfg(feature = "objects")]
@@ -65,7 +78,11 @@ mod objects {
         for seconds in [12, 25] {
             let mut phone = late_phone(seconds);
             let answer = phone.text("meaning");
-            assert_eq!((answer.status, answer.outcome), (200, "late"), "{seconds} s");
+            assert_eq!(
+                (answer.status, answer.outcome),
+                (200, "late"),
+                "{seconds} s"
+            );
             assert!(answer.texts().is_empty(), "{seconds} s: {}", answer.body);
             assert!(answer.log_line.contains(r#""outcome":"late""#));
             let sent: Vec<String> = phone.sent().iter().map(|m| m.text().to_string()).collect();
@@ -73,7 +90,10 @@ mod objects {
             assert_eq!(asked(&phone), 1);
             let logged = phone.objects().unwrap().late_sends();
             assert!(logged[0].contains(r#""event":"late_reply""#), "{logged:?}");
-            assert!(logged[0].contains(r#""segments":[{"encoding":"gsm7","count":1"#), "{logged:?}");
+            assert!(
+                logged[0].contains(r#""segments":[{"encoding":"gsm7","count":1"#),
+                "{logged:?}"
+            );
         }
     }
 
@@ -96,17 +116,24 @@ mod objects {
     fn the_next_text_continues_from_the_late_state() {
         let mut phone = late_phone(25);
         phone.text("meaning");
-        phone.http().respond("https://llm.test/ask?q=more", 200, "more");
+        phone
+            .http()
+            .respond("https://llm.test/ask?q=more", 200, "more");
         assert_eq!(phone.text("more").texts(), ["#2: more"]);
     }
 
     #[test]
     fn without_the_messages_api_the_object_cuts_the_call_at_the_budget() {
         // No auth token nor API key: nothing to send a late reply with.
-        let unsigned = [("TWILIO_AUTH_TOKEN", ""), ("ALLOW_UNSIGNED_WEBHOOKS", "true")];
+        let unsigned = [
+            ("TWILIO_AUTH_TOKEN", ""),
+            ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+        ];
         let phone = TestPhone::new::<Ask>(&unsigned).unwrap();
         let url = "https://llm.test/ask?q=meaning";
-        phone.http().respond_after(url, Duration::from_secs(25), 200, "forty-two");
+        phone
+            .http()
+            .respond_after(url, Duration::from_secs(25), 200, "forty-two");
         let mut phone = phone.with_objects();
         let answer = phone.text("meaning");
         assert_eq!(answer.texts(), ["#1: the service is slow, try again"]);
@@ -131,10 +158,17 @@ mod objects {
         };
         let mut phone = phone.with_objects().with_outbound();
         let delay = Duration::from_millis(9_900);
-        phone.http().respond_after("https://crm.test/lookup", delay, 200, r#"{"name": "Ada"}"#);
+        phone
+            .http()
+            .respond_after("https://crm.test/lookup", delay, 200, r#"{"name": "Ada"}"#);
         // 9.9 s of the 10 s budget, then the flow's own work: in the TwiML.
         assert_eq!(phone.text("hi").texts(), ["found Ada"]);
-        phone.http().respond_after("https://crm.test/lookup", Duration::from_secs(12), 200, "{}");
+        phone.http().respond_after(
+            "https://crm.test/lookup",
+            Duration::from_secs(12),
+            200,
+            "{}",
+        );
         // Studio's own 10 s limit ends the call at the budget: the flow's failure branch.
         assert_eq!(phone.text("again").texts(), ["sorry"]);
     }
@@ -152,9 +186,19 @@ fn cookie_only_cuts_the_call_at_the_budget() {
 
 #[test]
 fn reply_budget_seconds_is_refused_above_14() {
-    let refused = TestPhone::new::<Ask>(&[("REPLY_BUDGET_SECONDS", "15")]).err().unwrap();
-    assert!(refused.to_string().contains("REPLY_BUDGET_SECONDS"), "{refused}");
+    let refused = TestPhone::new::<Ask>(&[("REPLY_BUDGET_SECONDS", "15")])
+        .err()
+        .unwrap();
+    assert!(
+        refused.to_string().contains("REPLY_BUDGET_SECONDS"),
+        "{refused}"
+    );
     let mut short = TestPhone::new::<Ask>(&[("REPLY_BUDGET_SECONDS", "3")]).unwrap();
-    short.http().respond_after("https://llm.test/ask?q=x", Duration::from_secs(4), 200, "x");
-    assert_eq!(short.text("x").texts(), ["#1: the service is slow, try again"]);
+    short
+        .http()
+        .respond_after("https://llm.test/ask?q=x", Duration::from_secs(4), 200, "x");
+    assert_eq!(
+        short.text("x").texts(),
+        ["#1: the service is slow, try again"]
+    );
 }

@@ -179,7 +179,9 @@ impl Objects for ObjectsBinding {
         call: &'a StatusCall,
     ) -> LocalFuture<'a, std::result::Result<(), ObjectError>> {
         Box::pin(async move {
-            let _: String = self.call_json(name, "/status", call, OBJECT_TIMEOUT).await?;
+            let _: String = self
+                .call_json(name, "/status", call, OBJECT_TIMEOUT)
+                .await?;
             Ok(())
         })
     }
@@ -321,7 +323,12 @@ impl Inner {
     /// Whether message `sid` was answered late before, or is under way now (its reply then
     /// goes late): either way a retry of it gets empty TwiML at once.
     async fn is_late_retry(&self, setup: &Setup, sid: &str) -> bool {
-        let running = self.running.borrow().iter().find(|(s, _)| s == sid).cloned();
+        let running = self
+            .running
+            .borrow()
+            .iter()
+            .find(|(s, _)| s == sid)
+            .cloned();
         if let Some((_, race)) = running {
             return race.expire();
         }
