@@ -258,7 +258,12 @@ impl HttpClient for FakeHttp {
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        // What `fetch` refuses before sending, refused here too.
+        let bodied_get = !request.body.is_empty() && matches!(&*request.method, "GET" | "HEAD");
         let answer = match self.answer(&request).or_else(|| self.created(&request)) {
+            _ if bodied_get => Err(ClientError::NotSent(
+                "Request with a GET or HEAD method cannot have a body.".into(),
+            )),
             Some(answer) => {
                 let took = answer.delay.min(request.timeout).as_millis() as u64;
                 self.elapsed_ms.set(self.elapsed_ms.get() + took);
