@@ -16,6 +16,7 @@ use super::storage::{json, packed, unpacked, StoredPair};
 use super::store::ObjectStore;
 use crate::object_calls::{AnsweredOutcome, ObjectAnswer, ObjectError};
 
+use crate::config::Config;
 use crate::conversation::{AfterReply, Budget};
 use crate::record::Record;
 use crate::storage::Store;
@@ -76,6 +77,12 @@ impl Race {
         }
         self.is_late()
     }
+}
+
+/// Whether a reply to account `account_sid` may go late: only the objects send on their own,
+/// with the Messages API's credentials. Without them the object never races the deadline.
+pub(crate) fn can_go_late(config: &Config, account_sid: &str) -> bool {
+    config.outbound.credentials(account_sid).is_some()
 }
 
 /// What a webhook in the object left: the answer, the conversation's work for after it, and
@@ -151,17 +158,16 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         Ok(self.late_sids().await?.iter().any(|s| s == sid))
     }
 
-    /// Whether a reply may go late: only the objects send on their own, with the Messages
-    /// API's credentials.
-    pub(super) fn can_go_late(&self, account_sid: &str) -> bool {
-        (self.setup.config.outbound)
-            .credentials(account_sid)
-            .is_some()
-    }
-
-    /// Decides, now that the turn has its reply, whether it goes late.
-    pub(super) fn goes_late(&self, race: &Race, budget: Option<&Budget>, counted: bool) -> bool {
-        counted && race.late_at_claim(budget)
+    /// Decides, now that the turn has its reply, whether it goes late: never when it could
+    /// not be sent (no credentials), for then the TwiML is its only way to the person.
+    pub(super) fn goes_late(
+        &self,
+        race: &Race,
+        budget: Option<&Budget>,
+        account_sid: &str,
+        counted: bool,
+    ) -> bool {
+        counted && can_go_late(&self.setup.config, account_sid) && race.late_at_claim(budget)
     }
 
     /// Sends the reply to message `sid` on its own: `record` holds its turn. The reply goes

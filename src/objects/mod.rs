@@ -48,7 +48,7 @@ pub(crate) use self::object::PairObject;
 // Which of them are used depends on the target: the wasm adapter, the harness, tests.
 pub(crate) use self::{
     follow_up::PendingFollowUp,
-    late::{Answered, LateSend, Race},
+    late::{can_go_late, Answered, LateSend, Race},
     outbox::{
         Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
         RETRY_BASE_SECONDS,

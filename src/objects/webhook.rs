@@ -1,6 +1,6 @@
 //! A webhook in the pair's object (feature `objects`).
 
-use super::late::{Answered, LateSend, Race};
+use super::late::{can_go_late, Answered, LateSend, Race};
 use super::object::PairObject;
 use super::outbox::{Outgoing, Progress, Why};
 use super::store::ObjectStore;
@@ -42,7 +42,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let (handled, done) =
             pipeline::respond(self.setup, message, intent, cookie, &rt, Some(stored)).await;
         let counted = done.change == Change::Counted;
-        let late = self.goes_late(race, budget.as_ref(), counted);
+        let late = self.goes_late(race, budget.as_ref(), message.account(), counted);
         if done.change != Change::Unchanged {
             self.keep_turn(call, &pair, &done.record, first).await?;
             // A newer message replaces or cancels the follow-up asked for before, and one on
@@ -78,7 +78,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if call.deadline_ms == 0 {
             return None;
         }
-        let cuts = !self.can_go_late(call.message.account());
+        let cuts = !can_go_late(&self.setup.config, call.message.account());
         Some(clock.until(call.deadline_ms).cutting(cuts))
     }
 

@@ -1,6 +1,7 @@
 //! The answer to a message proven Twilio's: the pair's object's, or the pipeline's from the
-//! cookie when there is no object or it failed. An object that did not answer in time may
-//! still be at work on the message, so the worker then answers empty TwiML and runs nothing.
+//! cookie when there is no object or it cannot answer. An object answers by the webhook's
+//! deadline even when the turn goes on (`objects::late`), so one silent past it is taken for
+//! failed: the person still gets an answer.
 
 #[cfg(feature = "objects")]
 use crate::config::Config;
@@ -31,9 +32,6 @@ pub(crate) async fn answer<S: Store>(
     #[cfg(feature = "objects")]
     let object_error = match object_answer(&setup.config, cookie, message, origin, rt).await {
         Ok(handled) => return handled,
-        // The object may still be at work on the message: never a second run here. It sends
-        // the reply on its own once it has it.
-        Err(Some(ObjectError::TimedOut)) => return stopped_waiting(message),
         Err(e) => e,
     };
     #[cfg(not(feature = "objects"))]
@@ -70,15 +68,4 @@ async fn object_answer<S: Store>(
         Ok(answer) => Ok(answer.into_handled(Some(mask_number(&message.from)))),
         Err(e) => Err(Some(e)),
     }
-}
-
-/// The worker stopped waiting for the pair's object: empty TwiML in time, logged as late (the
-/// object answers the message and sends the reply itself).
-#[cfg(feature = "objects")]
-fn stopped_waiting(message: &InboundMessage) -> Handled {
-    use crate::response::{LogEvent, Outcome};
-    let mut log = LogEvent::new(Outcome::Late, Some(mask_number(&message.from)));
-    log.object_error = Some(ObjectError::TimedOut);
-    let body = crate::twilio::twiml::render(&crate::conversation::Reply::none());
-    Handled::twiml(body, None, log)
 }

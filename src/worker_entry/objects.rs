@@ -23,7 +23,9 @@ use crate::object_calls::{
     AnsweredOutcome, ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall,
     WebhookCall,
 };
-use crate::objects::{Answered, LateSend, ObjectStore, PairObject, Race, Turnstile};
+use crate::objects::{
+    can_go_late, Answered, LateSend, ObjectStore, PairObject, Race, Turnstile,
+};
 use crate::pipeline::{Runtime, Setup};
 use crate::platform::call;
 use crate::platform::Sleep;
@@ -47,12 +49,13 @@ impl HttpClient for FetchClient {
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// How long past the webhook's deadline the worker still waits for the object, which answers
-/// at the deadline itself: the trip back.
+/// at the deadline itself: the trip back. Silent past it, the object is taken for failed.
 const DEADLINE_GRACE_MS: u64 = 1_000;
 
-/// The worker's last moment for any webhook's answer, from its arrival: Twilio stops waiting
-/// at 15 s.
-const LAST_ANSWER_MS: u64 = 14_500;
+/// The worker's last moment to stop waiting for the object, from the webhook's arrival: Twilio
+/// stops waiting at 15 s, and the answer from the cookie needs a moment (its outside calls are
+/// cut to the budget, spent by then).
+const LAST_ANSWER_MS: u64 = 13_500;
 
 /// How long the worker waits for the object's answer to `call`: until just past its deadline,
 /// and never past [`LAST_ANSWER_MS`] from the webhook's arrival.
@@ -383,8 +386,10 @@ impl ConversationObject {
         let race = Rc::new(Race::default());
         (self.inner.running.borrow_mut()).push((sid, Rc::clone(&race)));
         let deadline_ms = call.deadline_ms;
+        // Without the Messages API nothing could send a late reply: no race, the TwiML it is.
+        let races = deadline_ms != 0 && can_go_late(&setup.config, call.message.account());
         let turn = Box::pin(Rc::clone(&self.inner).turn(setup, call, Rc::clone(&race)));
-        if deadline_ms == 0 {
+        if !races {
             return self.inner.finish(turn.await);
         }
         let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms()));
