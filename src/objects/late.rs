@@ -87,6 +87,11 @@ pub(crate) fn can_go_late(config: &Config, account_sid: &str) -> bool {
 
 /// What a webhook in the object left: the answer, the conversation's work for after it, and
 /// the late send when the reply went late (for the object's own log line).
+// Read by the wasm adapter and the harness, which run an object's webhook.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
 pub(crate) struct Answered {
     /// The webhook's answer.
     pub answer: ObjectAnswer,
@@ -108,6 +113,11 @@ impl Answered {
 }
 
 /// A late reply's send: what became of it, and what its messages cost.
+// Read by the wasm adapter and the harness, which run an object's webhook.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
 pub(crate) struct LateSend {
     /// What the outbox did (an error when it failed or was refused).
     pub result: Result<String, ObjectError>,
@@ -115,6 +125,11 @@ pub(crate) struct LateSend {
     pub segments: Vec<Segments>,
 }
 
+// Read by the wasm adapter and the harness, which run an object's webhook.
+#[cfg_attr(
+    not(any(target_arch = "wasm32", feature = "harness")),
+    allow(dead_code)
+)]
 impl LateSend {
     /// The object's log line for it: `{"event":"late_reply","result"|"error":…,"segments":[…]}`.
     pub(crate) fn log_line(&self) -> String {

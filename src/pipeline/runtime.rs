@@ -75,6 +75,7 @@ impl<'a, S> Runtime<'a, S> {
 
     /// The same runtime with the budget `budget`: an object's, once the worker's call has
     /// said when its webhook arrived.
+    #[cfg(feature = "objects")]
     pub(crate) fn within(&self, budget: Option<Budget>) -> Runtime<'a, S> {
         Runtime {
             now: self.now,

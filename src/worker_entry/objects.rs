@@ -23,9 +23,7 @@ use crate::object_calls::{
     AnsweredOutcome, ObjectAnswer, ObjectError, Objects, StartCall, StateCall, StatusCall,
     WebhookCall,
 };
-use crate::objects::{
-    can_go_late, Answered, LateSend, ObjectStore, PairObject, Race, Turnstile,
-};
+use crate::objects::{can_go_late, Answered, LateSend, ObjectStore, PairObject, Race, Turnstile};
 use crate::pipeline::{Runtime, Setup};
 use crate::platform::call;
 use crate::platform::Sleep;
