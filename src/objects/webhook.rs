@@ -47,28 +47,31 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             self.keep_turn(call, &pair, &done.record, first).await?;
             // A newer message replaces or cancels the follow-up asked for before, and one on
             // its way is not sent again.
-            if done.change == Change::Counted {
+            if counted {
                 self.stale_follow_up(in_flight).await?;
             }
             self.schedule(done.follow_up, done.record.seq).await?;
         }
         let answer = ObjectAnswer::from_handled(&handled);
-        let late = match late {
-            true => Some(LateSend {
-                result: self.send_late(message.sid(), &done.record).await,
-                segments: answer.segments.clone(),
-            }),
-            false => None,
-        };
         // The conversation's after-reply work goes to the object's `wait_until`: it must not
         // hold the answer.
-        Ok(Answered {
-            answer: late
-                .as_ref()
-                .map_or(answer, |_| ObjectAnswer::late(AnsweredOutcome::Late)),
-            after_reply: handled.after_reply,
-            late,
-        })
+        let mut answered = Answered::of(answer);
+        answered.after_reply = handled.after_reply;
+        if late {
+            self.answer_late(message.sid(), &done.record, &mut answered).await;
+        }
+        Ok(answered)
+    }
+
+    /// Sends the reply to message `sid` late (`record` holds its turn): the webhook's answer
+    /// becomes empty TwiML, and the send is kept for the object's log line.
+    async fn answer_late(&self, sid: &str, record: &Record, answered: &mut Answered) {
+        let late = LateSend {
+            result: self.send_late(sid, record).await,
+            segments: answered.answer.segments.clone(),
+        };
+        answered.answer = ObjectAnswer::late(AnsweredOutcome::Late);
+        answered.late = Some(late);
     }
 
     /// The webhook's budget on the object's clock: it cuts outside calls only when the reply
