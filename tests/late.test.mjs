@@ -11,12 +11,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startWorker, captureLogs, Phone, ACCOUNT_SID, AUTH_TOKEN, EMPTY_TWIML, newSid, sleep, waitFor, events } from "./helpers/worker.mjs";
+import { startWorker, captureLogs, Phone, ACCOUNT_SID, AUTH_TOKEN, EMPTY_TWIML, TWILIO_NUMBER, newSid, sleep, waitFor, events } from "./helpers/worker.mjs";
 import { startMessagesApi } from "./helpers/messages-api.mjs";
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 const WEBHOOK = "http://localhost/sms";
+const OUTBOUND_KEY = "outbound-key-0123456789abcdef";
 const OBJECTS = { CONVERSATION_OBJECTS: { className: "ConversationObject", useSQLite: true } };
 /** Twilio stops waiting for a webhook's answer after 15 s. */
 const TWILIO_WAITS_MS = 15_000;
@@ -40,7 +41,7 @@ async function slowService(t, delayMs) {
   return service;
 }
 
-const TRIGGER = (next) => ({ name: "Trigger", type: "trigger", properties: {}, transitions: [{ event: "incomingMessage", next }, { event: "incomingRequest" }] });
+const TRIGGER = (next, started) => ({ name: "Trigger", type: "trigger", properties: {}, transitions: [{ event: "incomingMessage", next }, { event: "incomingRequest", next: started }] });
 const CRM = (url, next) => ({ name: "crm", type: "make-http-request", properties: { method: "GET", url, content_type: "application/json" }, transitions: [{ event: "success", next }, { event: "failed", next: "sorry" }] });
 const SAY = (name, body) => ({ name, type: "send-message", properties: { body }, transitions: [{ event: "sent" }, { event: "failed" }] });
 
@@ -52,13 +53,13 @@ function lookupFlow(url) {
 
 /** A flow that looks the person up, asks for an order number and notes it: its second text
  * means something only against the state the first left. */
-function orderFlow(url) {
+function orderFlow(url, { started } = {}) {
   const ask = {
     name: "ask", type: "send-and-wait-for-reply",
     properties: { body: "found {{widgets.crm.parsed.name}}, your order?", timeout: "3600" },
     transitions: [{ event: "incomingMessage", next: "noted" }, { event: "timeout" }, { event: "deliveryFailure" }],
   };
-  const states = [TRIGGER("crm"), CRM(url, "ask"), ask, SAY("noted", "order {{widgets.ask.inbound.Body}} noted"), SAY("sorry", "sorry")];
+  const states = [TRIGGER("crm", started), CRM(url, "ask"), ask, SAY("noted", "order {{widgets.ask.inbound.Body}} noted"), SAY("sorry", "sorry")];
   return JSON.stringify({ description: "late", initial_state: "Trigger", states });
 }
 
@@ -73,6 +74,7 @@ async function start(t, flowJson, vars = {}) {
       "flows/late.json": flowJson,
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_API_BASE_URL: api.url,
+      OUTBOUND_API_KEY: OUTBOUND_KEY,
       ...vars,
     },
     { durableObjects: OBJECTS, handleRuntimeStdio: logs.handleRuntimeStdio },
@@ -177,5 +179,28 @@ test("a text sent while the object's turn is slow is answered in turn, once, aga
   await sleep(1000);
   // In turn, each once: the question went out before the answer to it.
   assert.deepEqual(api.taken(person).map((m) => m.body), ["found Ada, your order?", "order 42 noted"]);
+  assert.equal(service.calls, 1);
+});
+
+test("a text sent while a started conversation's first turn is slow is answered after it, against the state it left", async (t) => {
+  const service = await slowService(t, 5_000);
+  const { w, api } = await start(t, orderFlow(service.url, { started: "crm" }));
+  const person = nextNumber();
+  const phone = new Phone((url, init) => w.mf.dispatchFetch(url, init), WEBHOOK, person);
+  const started = w.mf.dispatchFetch("http://localhost/conversations", {
+    method: "POST",
+    headers: { authorization: `Bearer ${OUTBOUND_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ to: person, from: TWILIO_NUMBER }),
+  });
+  await sleep(1_000);
+  const answer = await timed(phone, "42");
+  const res = await started;
+  const said = await res.text();
+  assert.equal(res.status, 201, said);
+  assert.equal(answer.status, 200);
+  assert.ok(answer.took >= 3_000, `answered after ${answer.took} ms, before the start ended`);
+  // The question went out from the start, then the text was answered as the reply to it.
+  assert.deepEqual(api.taken(person).map((m) => m.body), ["found Ada, your order?"]);
+  assert.equal(answer.reply, "order 42 noted");
   assert.equal(service.calls, 1);
 });
