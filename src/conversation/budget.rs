@@ -2,12 +2,13 @@
 //! logs error 11200 and the person gets nothing, so the worker answers within
 //! `REPLY_BUDGET_SECONDS` (10 s by default) whatever the conversation does.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 /// The runtime's clock in milliseconds since the Unix epoch: `Date.now()` in the worker, the
-/// test phone's clock moved on by each fake call's delay in native tests.
-pub type Clock = Rc<dyn Fn() -> u64>;
+/// test phone's clock moved on by each fake call's delay in native tests. Borrowed, so that a
+/// budget is copied rather than counted (every webhook carries one, whether or not its
+/// conversation calls out).
+pub type Clock<'a> = &'a dyn Fn() -> u64;
 
 /// The deadline of one webhook's answer and the clock it is measured on.
 ///
@@ -18,27 +19,26 @@ pub type Clock = Rc<dyn Fn() -> u64>;
 /// Object with the Messages API configured, where a late reply is sent on its own.
 ///
 /// ```
-/// use std::rc::Rc;
 /// use std::time::Duration;
 /// use sms_conversation_worker::conversation::Budget;
 ///
-/// let budget = Budget::new(10_000, Rc::new(|| 7_500));
+/// let budget = Budget::new(10_000, &|| 7_500);
 /// assert_eq!(budget.left(), Duration::from_millis(2_500));
 /// assert!(!budget.passed());
 /// assert_eq!(budget.cap(Duration::from_secs(5)), Duration::from_millis(2_500));
 /// // Without cutting, a request keeps its own timeout.
 /// assert_eq!(budget.cutting(false).cap(Duration::from_secs(5)), Duration::from_secs(5));
 /// ```
-#[derive(Clone)]
-pub struct Budget {
+#[derive(Clone, Copy)]
+pub struct Budget<'a> {
     deadline_ms: u64,
-    clock: Clock,
+    clock: Clock<'a>,
     cuts: bool,
 }
 
-impl Budget {
+impl<'a> Budget<'a> {
     /// A budget ending at `deadline_ms` on `clock`, cutting outside calls to the time left.
-    pub fn new(deadline_ms: u64, clock: Clock) -> Budget {
+    pub fn new(deadline_ms: u64, clock: Clock<'a>) -> Budget<'a> {
         Budget {
             deadline_ms,
             clock,
@@ -47,14 +47,14 @@ impl Budget {
     }
 
     /// The same budget, cutting outside calls (`true`) or only telling the time (`false`).
-    pub fn cutting(mut self, cuts: bool) -> Budget {
+    pub fn cutting(mut self, cuts: bool) -> Budget<'a> {
         self.cuts = cuts;
         self
     }
 
     /// The same clock with another deadline (an object's, from the worker's call).
-    pub fn until(&self, deadline_ms: u64) -> Budget {
-        Budget::new(deadline_ms, Rc::clone(&self.clock))
+    pub fn until(&self, deadline_ms: u64) -> Budget<'a> {
+        Budget::new(deadline_ms, self.clock)
     }
 
     /// The deadline, in milliseconds since the Unix epoch.
@@ -88,7 +88,7 @@ impl Budget {
     }
 }
 
-impl std::fmt::Debug for Budget {
+impl std::fmt::Debug for Budget<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Budget")
             .field("deadline_ms", &self.deadline_ms)

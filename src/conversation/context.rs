@@ -90,7 +90,7 @@ pub struct Context<'a> {
     notes: RefCell<String>,
     /// The webhook's answer budget, when the runtime gave one: a budget that cuts holds each
     /// [`Context::fetch`] to the time left in it.
-    budget: Option<Budget>,
+    budget: Option<Budget<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -110,7 +110,7 @@ impl<'a> Context<'a> {
     }
 
     /// The same context measured against `budget` (none: no deadline of its own).
-    pub(crate) fn within(mut self, budget: Option<Budget>) -> Self {
+    pub(crate) fn within(mut self, budget: Option<Budget<'a>>) -> Self {
         self.budget = budget;
         self
     }

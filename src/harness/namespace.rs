@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{block_on, FakeHttp, MapKv, MapObjectStore};
-use crate::conversation::Budget;
 use crate::conversation::LocalFuture;
+use crate::conversation::{Budget, Clock};
 use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
 use crate::objects::{PairObject, Race};
 use crate::pipeline::{Runtime, Setup};
@@ -71,8 +71,11 @@ impl LocalObjects {
 
     /// What the runtime lends an object: the objects' clock, the vars, the phone's fakes (an
     /// object has no KV or isolate memory).
-    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
-        let clock = super::phone::clock(&self.http, self.now.get());
+    fn runtime<'a>(
+        &'a self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        clock: Clock<'a>,
+    ) -> Runtime<'a, MapKv> {
         Runtime {
             // The objects' clock; each webhook's call says its own deadline.
             budget: Some(Budget::new(u64::MAX, clock)),
@@ -103,7 +106,9 @@ impl LocalObjects {
     fn alarm(&self, store: &MapObjectStore) -> Result<String, ObjectError> {
         store.clear_alarm();
         let lookup = |name: &str| self.vars.get(name).cloned();
-        block_on(PairObject::new(store, &self.setup, &self.runtime(&lookup)).alarm())
+        let clock = super::phone::clock(&self.http, self.now.get());
+        let rt = self.runtime(&lookup, &clock);
+        block_on(PairObject::new(store, &self.setup, &rt).alarm())
     }
 
     /// When the next alarm is due, if any.
@@ -140,7 +145,8 @@ impl LocalObjects {
         }
         let store = self.store(name);
         let lookup = |var: &str| self.vars.get(var).cloned();
-        run(store.as_ref(), &self.runtime(&lookup)).await
+        let clock = super::phone::clock(&self.http, self.now.get());
+        run(store.as_ref(), &self.runtime(&lookup, &clock)).await
     }
 }
 

@@ -186,9 +186,12 @@ impl TestPhone {
     }
 
     /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
-    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
+    fn runtime<'a>(
+        &'a self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        clock: Clock<'a>,
+    ) -> Runtime<'a, MapKv> {
         let budget_ms = self.setup.config.reply_budget_seconds * 1000;
-        let clock = clock(&self.http, self.now);
         Runtime {
             kv: self.kv.as_ref(),
             memory: Some(&self.memory),
@@ -203,7 +206,8 @@ impl TestPhone {
     fn handle(&self, request: &HttpRequest<'_>) -> Handled {
         self.sync_clock();
         let lookup = |name: &str| self.vars.get(name).cloned();
-        let runtime = self.runtime(&lookup);
+        let clock = clock(&self.http, self.now);
+        let runtime = self.runtime(&lookup, &clock);
         block_on(app::handle(Ok(&self.setup), request, &runtime))
     }
 
@@ -227,9 +231,8 @@ impl TestPhone {
 
 /// The test phone's clock in milliseconds: `now` (seconds) and the time the fake calls took
 /// since it was set, as the worker's `Date.now()` would move during a slow call.
-pub(super) fn clock(http: &Rc<FakeHttp>, now: u64) -> Clock {
-    let http = Rc::clone(http);
-    Rc::new(move || now * 1000 + http.elapsed_ms())
+pub(super) fn clock(http: &FakeHttp, now: u64) -> impl Fn() -> u64 + '_ {
+    move || now * 1000 + http.elapsed_ms()
 }
 
 /// The worker `build` sets up from `vars`.

@@ -68,7 +68,7 @@ impl Race {
 
     /// The turn has its reply: true when it goes late (the race expired, or `budget` shows
     /// the deadline passed), false when the turn now answers in the TwiML.
-    fn late_at_claim(&self, budget: Option<&Budget>) -> bool {
+    fn late_at_claim(&self, budget: Option<&Budget<'_>>) -> bool {
         if self.0.get() == Decided::Open && budget.is_some_and(Budget::passed) {
             self.0.set(Decided::Late);
         }
@@ -178,7 +178,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     pub(super) fn goes_late(
         &self,
         race: &Race,
-        budget: Option<&Budget>,
+        budget: Option<&Budget<'_>>,
         account_sid: &str,
         counted: bool,
     ) -> bool {

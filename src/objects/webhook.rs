@@ -32,7 +32,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let intent = Intent::of(message, &self.setup.config);
         let pair = Pair::of(message);
         let budget = self.budget(call);
-        let rt = self.rt.within(budget.clone());
+        let rt = self.rt.within(budget);
         // The send in flight, read once for the two things a message changes about it.
         let in_flight = self.load_outgoing().await?;
         let in_flight = self.answered_start(&pair, in_flight).await?;
@@ -58,7 +58,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let mut answered = Answered::of(answer);
         answered.after_reply = handled.after_reply;
         if late {
-            self.answer_late(message.sid(), &done.record, &mut answered).await;
+            self.answer_late(message.sid(), &done.record, &mut answered)
+                .await;
         }
         Ok(answered)
     }
@@ -76,7 +77,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
 
     /// The webhook's budget on the object's clock: it cuts outside calls only when the reply
     /// cannot go late (no Messages API credentials to send it with).
-    fn budget(&self, call: &WebhookCall) -> Option<Budget> {
+    fn budget(&self, call: &WebhookCall) -> Option<Budget<'_>> {
         let clock = self.rt.budget.as_ref()?;
         if call.deadline_ms == 0 {
             return None;

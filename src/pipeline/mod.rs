@@ -83,7 +83,7 @@ fn context_for<'a, S>(
 ) -> Context<'a> {
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
         .for_message(message.account(), message.sid())
-        .within(rt.budget.clone());
+        .within(rt.budget);
     if config.dev_record_fetches {
         ctx.recording()
     } else {

@@ -55,7 +55,7 @@ pub struct Runtime<'a, S> {
     pub objects: Option<&'a dyn Objects>,
     /// The webhook's answer budget from its arrival (`REPLY_BUDGET_SECONDS`) on the runtime's
     /// clock; `None`: no deadline (tests and tools that call the core directly).
-    pub budget: Option<Budget>,
+    pub budget: Option<Budget<'a>>,
 }
 
 impl<'a, S> Runtime<'a, S> {
@@ -76,7 +76,7 @@ impl<'a, S> Runtime<'a, S> {
     /// The same runtime with the budget `budget`: an object's, once the worker's call has
     /// said when its webhook arrived.
     #[cfg(feature = "objects")]
-    pub(crate) fn within(&self, budget: Option<Budget>) -> Runtime<'a, S> {
+    pub(crate) fn within(&self, budget: Option<Budget<'a>>) -> Runtime<'a, S> {
         Runtime {
             now: self.now,
             kv: self.kv,

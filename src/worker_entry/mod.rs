@@ -333,10 +333,14 @@ async fn answer(req: Incoming) -> String {
 
 /// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on
 /// `Date.now()`.
-fn budget(setup: &Loaded, started: u64) -> Option<Budget> {
+fn budget(setup: &Loaded, started: u64) -> Option<Budget<'static>> {
     let seconds = setup.as_ref().ok()?.config.reply_budget_seconds;
-    let clock = Rc::new(|| js_sys::Date::now() as u64);
-    Some(Budget::new(started + seconds * 1000, clock))
+    Some(Budget::new(started + seconds * 1000, &date_now))
+}
+
+/// `Date.now()` in whole milliseconds.
+fn date_now() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// The request's fields, read out of [`Incoming`] once, for [`HttpRequest`] to borrow.

@@ -294,7 +294,7 @@ impl Inner {
             http: Rc::new(FetchClient),
             objects: None,
             // The object's clock: each webhook's call says its own deadline.
-            budget: Some(Budget::new(u64::MAX, Rc::new(now_ms))),
+            budget: Some(Budget::new(u64::MAX, &now_ms)),
         }
     }
 
