@@ -3,6 +3,7 @@
 //! need the harness.
 
 mod idempotency_tests;
+mod late_tests;
 #[cfg(feature = "counter")]
 mod idle_limit_tests;
 #[cfg(feature = "counter")]

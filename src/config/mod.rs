@@ -6,6 +6,7 @@
 //! settings are its own ([`crate::conversation::Conversation::new`]).
 
 mod admin;
+mod budget;
 mod outbound;
 mod replies;
 mod storage;
@@ -18,6 +19,8 @@ use admin::admin;
 #[cfg(state_api)]
 pub use admin::Admin;
 pub use admin::MIN_ADMIN_KEY_BYTES;
+use budget::reply_budget;
+pub use budget::{DEFAULT_REPLY_BUDGET_SECONDS, MAX_REPLY_BUDGET_SECONDS};
 #[cfg(feature = "objects")]
 use outbound::outbound;
 pub use outbound::Outbound;
@@ -69,6 +72,10 @@ pub struct Config {
     /// `DEV_RECORD_FETCHES`: each webhook's outside calls and their answers go back in the
     /// `X-Dev-Fetches` header, for the dev phone's transcripts. Local development only.
     pub dev_record_fetches: bool,
+    /// `REPLY_BUDGET_SECONDS`: how long the webhook's answer may take from its arrival
+    /// (Twilio waits 15 s). Outside calls are cut to it when the reply cannot go late; with
+    /// the objects and the Messages API, a reply that outlasts it is sent on its own.
+    pub reply_budget_seconds: u64,
 }
 
 /// The names the core reads (conversations read their own).
@@ -96,6 +103,7 @@ pub const VARIABLES: &[&str] = &[
     "WHATSAPP_TEMPLATE_SID",
     "WHATSAPP_TEMPLATE_VARIABLES",
     "SMART_ENCODING",
+    "REPLY_BUDGET_SECONDS",
 ];
 
 impl Config {
@@ -134,6 +142,7 @@ impl Config {
             admin: admin(vars)?,
             dev_record_fetches: vars.flag("DEV_RECORD_FETCHES", false)?,
             smart_encoding: smart_encoding(vars)?,
+            reply_budget_seconds: reply_budget(vars)?,
         })
     }
 

@@ -8,7 +8,7 @@ use super::{
     TEST_SESSION_SECRET, TEST_START,
 };
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
-use crate::conversation::Conversation;
+use crate::conversation::{Budget, Clock, Conversation};
 use crate::object_calls::Objects;
 use crate::record::Pair;
 use crate::registry::Conversations;
@@ -186,11 +186,17 @@ impl TestPhone {
     }
 
     /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
-    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
+    fn runtime<'a>(
+        &'a self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        clock: Clock<'a>,
+    ) -> Runtime<'a, MapKv> {
+        let budget_ms = self.setup.config.reply_budget_seconds * 1000;
         Runtime {
             kv: self.kv.as_ref(),
             memory: Some(&self.memory),
             objects: self.objects.as_ref().map(|o| o as &dyn Objects),
+            budget: Some(Budget::new(clock() + budget_ms, clock)),
             ..Runtime::new(self.now, Vars::new(lookup), Rc::clone(&self.http) as _)
         }
     }
@@ -219,7 +225,8 @@ impl TestPhone {
     fn handle(&self, request: &HttpRequest<'_>) -> Handled {
         self.sync_clock();
         let lookup = |name: &str| self.vars.get(name).cloned();
-        let runtime = self.runtime(&lookup);
+        let clock = clock(&self.http, self.now);
+        let runtime = self.runtime(&lookup, &clock);
         let checked = self.check();
         let setup = checked.as_ref().map(|()| &*self.setup);
         block_on(app::handle(setup, request, &runtime))
@@ -227,6 +234,7 @@ impl TestPhone {
 
     /// Sets the objects' clock to the phone's, before anything can reach them.
     fn sync_clock(&self) {
+        self.http.restart_clock();
         if let Some(objects) = &self.objects {
             objects.set_now(self.now);
         }
@@ -240,6 +248,12 @@ impl TestPhone {
             from: &self.from,
         }
     }
+}
+
+/// The test phone's clock in milliseconds: `now` (seconds) and the time the fake calls took
+/// since it was set, as the worker's `Date.now()` would move during a slow call.
+pub(super) fn clock(http: &FakeHttp, now: u64) -> impl Fn() -> u64 + '_ {
+    move || now * 1000 + http.elapsed_ms()
 }
 
 /// The worker `build` sets up from `vars`.

@@ -14,7 +14,7 @@ use std::task::{Poll, Wake, Waker};
 use wasm_bindgen::prelude::*;
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
-use crate::conversation::AfterReply;
+use crate::conversation::{AfterReply, Budget};
 use crate::object_calls::Objects;
 use crate::registry::Conversations;
 use crate::response::HttpResponse;
@@ -326,6 +326,7 @@ async fn answer(req: Incoming) -> String {
         kv: store.as_ref(),
         memory: Some(MEMORY.with(|m| *m)),
         objects: objects.as_ref().map(|o| o as &dyn Objects),
+        budget: budget(setup, started),
         ..Runtime::new(
             started / 1000,
             Vars::new(&find),
@@ -343,6 +344,18 @@ async fn answer(req: Incoming) -> String {
     log_errors(&response);
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
     answer_json(&response, &response.log.to_json(response.status, elapsed))
+}
+
+/// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on
+/// `Date.now()`.
+fn budget(setup: &Loaded, started: u64) -> Option<Budget<'static>> {
+    let seconds = setup.as_ref().ok()?.config.reply_budget_seconds;
+    Some(Budget::new(started + seconds * 1000, &date_now))
+}
+
+/// `Date.now()` in whole milliseconds.
+fn date_now() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// The request's fields, read out of [`Incoming`] once, for [`HttpRequest`] to borrow.

@@ -445,6 +445,27 @@ fn post_json_http_requests_carry_the_body_and_the_key() {
 }
 
 #[test]
+fn a_json_get_sends_its_parameters_in_the_query_and_no_body() {
+    // Studio's drawing keeps `application/json` on a GET; `fetch` refuses a GET with a body.
+    let json = flow(
+        "crm",
+        r#"{"name": "crm", "type": "make-http-request",
+            "properties": {"method": "GET", "content_type": "application/json", "url": "https://crm.test/lookup",
+                           "parameters": [{"key": "phone", "value": "{{contact.channel.address}}"}]},
+            "transitions": [{"event": "success", "next": "ok"}, {"event": "failed"}]},
+           {"name": "ok", "type": "send-message", "properties": {"body": "found {{widgets.crm.parsed.name}}"}, "transitions": []}"#,
+    );
+    let mut phone = inline(&json);
+    phone.http().respond(
+        "https://crm.test/lookup?phone=%2B14155550100",
+        200,
+        r#"{"name": "Ada"}"#,
+    );
+    assert_eq!(phone.text("hi").texts(), ["found Ada"]);
+    assert!(phone.http().requests()[0].body.is_empty());
+}
+
+#[test]
 fn json_variables_and_a_flow_drawn_for_conversations() {
     // The trigger's texts go nowhere, its Conversations transition somewhere: texts run it.
     let json = r#"{"description": "t", "initial_state": "Trigger", "states": [
