@@ -64,8 +64,9 @@ impl From<serde_json::Error> for ObjectError {
 
 /// The objects namespace, as the worker sees it: each call goes to the object named `name`.
 pub trait Objects {
-    /// Hands a verified webhook to the pair's object; `Err` (a fault, a timeout) makes the
-    /// worker answer from the cookie instead.
+    /// Hands a verified webhook to the pair's object; `Err` (a fault, or no answer even past
+    /// the webhook's deadline, by which a working object answers) makes the worker answer
+    /// from the cookie instead.
     fn webhook<'a>(
         &'a self,
         name: &'a str,
@@ -143,6 +144,14 @@ pub struct WebhookCall {
     /// The worker's public origin, for the status callbacks of the object's own sends.
     #[serde(default)]
     pub origin: String,
+    /// When the webhook arrived at the worker (milliseconds since the Unix epoch; 0: not
+    /// said, from an older worker).
+    #[serde(default)]
+    pub arrival_ms: u64,
+    /// When its answer is due (`REPLY_BUDGET_SECONDS` after its arrival): past it the object
+    /// answers empty TwiML and sends the reply on its own. 0: no deadline.
+    #[serde(default)]
+    pub deadline_ms: u64,
 }
 
 /// A request to start a conversation, handed to the pair's object.
@@ -210,6 +219,9 @@ pub enum AnsweredOutcome {
     OptedOut,
     /// [`Outcome::Help`](crate::response::Outcome::Help).
     Help,
+    /// [`Outcome::Late`](crate::response::Outcome::Late).
+    #[cfg(feature = "objects")]
+    Late,
 }
 
 #[cfg(test)]

@@ -125,6 +125,10 @@ pub enum Outcome {
     OptedOut,
     /// HELP or INFO with `HELP_REPLY` set: answered with it.
     Help,
+    /// The reply outlasted `REPLY_BUDGET_SECONDS`: answered with empty TwiML in time, the
+    /// reply sent by the pair's object through the Messages API once it has it.
+    #[cfg(feature = "objects")]
+    Late,
     /// A delivery report sent to the webhook URL: acknowledged, not counted.
     StatusCallback,
     /// A browser opening the worker's address.
@@ -149,6 +153,8 @@ impl Outcome {
             Outcome::OptIn => "opt_in",
             Outcome::OptedOut => "opted_out",
             Outcome::Help => "help",
+            #[cfg(feature = "objects")]
+            Outcome::Late => "late",
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",
             Outcome::Start => "start",

@@ -75,6 +75,7 @@ fn run(
                 vars: Vars::new(&lookup),
                 http,
                 objects: None,
+                budget: None,
             };
             block_on(handle(setup, req, &rt))
         }
@@ -86,6 +87,7 @@ fn run(
                 vars: Vars::new(&lookup),
                 http,
                 objects: None,
+                budget: None,
             };
             block_on(handle(setup, req, &rt))
         }

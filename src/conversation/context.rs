@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
+use super::budget::Budget;
 use super::client::{self, ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture};
 use crate::vars::Vars;
 
@@ -87,6 +88,9 @@ pub struct Context<'a> {
     recorded: Option<RefCell<String>>,
     /// What [`Context::note`] asked the log line to say: JSON members, written as they come.
     notes: RefCell<String>,
+    /// The webhook's answer budget, when the runtime gave one: a budget that cuts holds each
+    /// [`Context::fetch`] to the time left in it.
+    budget: Option<Budget<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -101,7 +105,14 @@ impl<'a> Context<'a> {
             idempotency_key: std::cell::OnceCell::new(),
             recorded: None,
             notes: RefCell::default(),
+            budget: None,
         }
+    }
+
+    /// The same context measured against `budget` (none: no deadline of its own).
+    pub(crate) fn within(mut self, budget: Option<Budget<'a>>) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The same context keeping each [`Context::fetch`] and its answer (`DEV_RECORD_FETCHES`,
@@ -174,8 +185,15 @@ impl<'a> Context<'a> {
         )
     }
 
-    /// Sends a request and waits for the answer, within the request's timeout.
-    pub async fn fetch(&self, request: ClientRequest) -> Result<ClientResponse, ClientError> {
+    /// Sends a request and waits for the answer, within the request's timeout. When the
+    /// reply cannot go late (no pair's object with the Messages API to send it on its own),
+    /// the timeout is also cut to the time left in the webhook's budget
+    /// (`REPLY_BUDGET_SECONDS`), so the conversation gets [`ClientError::Timeout`] in time to
+    /// answer before Twilio stops waiting.
+    pub async fn fetch(&self, mut request: ClientRequest) -> Result<ClientResponse, ClientError> {
+        if let Some(budget) = &self.budget {
+            request.timeout = budget.cap(request.timeout);
+        }
         let call = self
             .recorded
             .as_ref()

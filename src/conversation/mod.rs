@@ -95,6 +95,7 @@
 //! [`Conversation::upgrade`]; a state that neither reads nor upgrades starts from
 //! `Default` while the count and history carry on.
 
+mod budget;
 pub(crate) mod client;
 mod context;
 mod conversation_trait;
@@ -104,6 +105,7 @@ mod reply;
 mod standing;
 mod view;
 
+pub use budget::{Budget, Clock};
 pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,

@@ -90,6 +90,10 @@ pub struct FakeHttp {
     /// them ([`FakeHttp::take_messages_at`]), and how many were.
     messages: RefCell<Option<Target>>,
     messages_created: Cell<u64>,
+    /// The time the calls took since the phone's clock last moved (ms): each answer's delay,
+    /// or the request's timeout when that is shorter. The test phone's clock runs on it, so a
+    /// slow call spends the webhook's budget as it would in the worker.
+    elapsed_ms: Cell<u64>,
 }
 
 /// An answer being set up for one method and URL ([`FakeHttp::on`]): how long it takes and
@@ -217,6 +221,16 @@ impl FakeHttp {
         })
     }
 
+    /// The time the calls took since [`FakeHttp::restart_clock`] (ms).
+    pub(super) fn elapsed_ms(&self) -> u64 {
+        self.elapsed_ms.get()
+    }
+
+    /// The phone's clock moved: the calls' time counts from here.
+    pub(super) fn restart_clock(&self) {
+        self.elapsed_ms.set(0);
+    }
+
     /// Every request sent so far, in order.
     pub fn requests(&self) -> Vec<ClientRequest> {
         self.requests.borrow().clone()
@@ -244,8 +258,17 @@ impl HttpClient for FakeHttp {
         &self,
         request: ClientRequest,
     ) -> LocalFuture<'static, Result<ClientResponse, ClientError>> {
+        // What `fetch` refuses before sending, refused here too.
+        let bodied_get = !request.body.is_empty() && matches!(&*request.method, "GET" | "HEAD");
         let answer = match self.answer(&request).or_else(|| self.created(&request)) {
-            Some(answer) => answer.within(request.timeout),
+            _ if bodied_get => Err(ClientError::NotSent(
+                "Request with a GET or HEAD method cannot have a body.".into(),
+            )),
+            Some(answer) => {
+                let took = answer.delay.min(request.timeout).as_millis() as u64;
+                self.elapsed_ms.set(self.elapsed_ms.get() + took);
+                answer.within(request.timeout)
+            }
             None => Err(ClientError::Failed(format!(
                 "no fake answer for {} {}",
                 request.method, request.url

@@ -6,8 +6,9 @@ use std::rc::Rc;
 
 use super::{block_on, FakeHttp, MapKv, MapObjectStore};
 use crate::conversation::LocalFuture;
+use crate::conversation::{Budget, Clock};
 use crate::object_calls::{ObjectAnswer, ObjectError, Objects, StartCall, StatusCall, WebhookCall};
-use crate::objects::PairObject;
+use crate::objects::{PairObject, Race};
 use crate::pipeline::{Runtime, Setup};
 use crate::vars::Vars;
 
@@ -22,6 +23,8 @@ pub struct LocalObjects {
     now: Cell<u64>,
     stores: RefCell<BTreeMap<String, Rc<MapObjectStore>>>,
     unreachable: Cell<bool>,
+    /// The objects' log lines of late replies, in order.
+    late_sends: RefCell<Vec<String>>,
 }
 
 impl LocalObjects {
@@ -40,6 +43,7 @@ impl LocalObjects {
             now: Cell::new(now),
             stores: RefCell::default(),
             unreachable: Cell::new(false),
+            late_sends: RefCell::default(),
         }
     }
 
@@ -67,12 +71,20 @@ impl LocalObjects {
 
     /// What the runtime lends an object: the objects' clock, the vars, the phone's fakes (an
     /// object has no KV or isolate memory).
-    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
-        Runtime::new(
-            self.now.get(),
-            Vars::new(lookup),
-            Rc::clone(&self.http) as _,
-        )
+    fn runtime<'a>(
+        &'a self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        clock: Clock<'a>,
+    ) -> Runtime<'a, MapKv> {
+        Runtime {
+            // The objects' clock; each webhook's call says its own deadline.
+            budget: Some(Budget::new(u64::MAX, clock)),
+            ..Runtime::new(
+                self.now.get(),
+                Vars::new(lookup),
+                Rc::clone(&self.http) as _,
+            )
+        }
     }
 
     /// Fires every alarm that is due at the current time; what each one did.
@@ -94,7 +106,9 @@ impl LocalObjects {
     fn alarm(&self, store: &MapObjectStore) -> Result<String, ObjectError> {
         store.clear_alarm();
         let lookup = |name: &str| self.vars.get(name).cloned();
-        block_on(PairObject::new(store, &self.setup, &self.runtime(&lookup)).alarm())
+        let clock = super::phone::clock(&self.http, self.now.get());
+        let rt = self.runtime(&lookup, &clock);
+        block_on(PairObject::new(store, &self.setup, &rt).alarm())
     }
 
     /// When the next alarm is due, if any.
@@ -104,6 +118,12 @@ impl LocalObjects {
             .values()
             .filter_map(|s| s.alarm_at())
             .min()
+    }
+
+    /// The objects' log lines of the replies they sent late, in order
+    /// (`{"event":"late_reply",…}`).
+    pub fn late_sends(&self) -> Vec<String> {
+        self.late_sends.borrow().clone()
     }
 
     /// Makes every object unreachable (or reachable again).
@@ -125,7 +145,8 @@ impl LocalObjects {
         }
         let store = self.store(name);
         let lookup = |var: &str| self.vars.get(var).cloned();
-        run(store.as_ref(), &self.runtime(&lookup)).await
+        let clock = super::phone::clock(&self.http, self.now.get());
+        run(store.as_ref(), &self.runtime(&lookup, &clock)).await
     }
 }
 
@@ -137,12 +158,17 @@ impl Objects for LocalObjects {
     ) -> LocalFuture<'a, Result<ObjectAnswer, ObjectError>> {
         Box::pin(self.call(name, async |store, rt| {
             let object = PairObject::new(store, &self.setup, rt);
-            let (answer, after_reply) = object.webhook(call).await?;
+            // Nothing runs beside the turn here: the clock alone (the fake calls' delays)
+            // tells whether the deadline passed.
+            let answered = object.webhook(call, &Race::default()).await?;
             // The object's wait_until: after its answer.
-            for task in after_reply {
+            for task in answered.after_reply {
                 let _ = task.work.await;
             }
-            Ok(answer)
+            if let Some(late) = answered.late {
+                self.late_sends.borrow_mut().push(late.log_line());
+            }
+            Ok(answered.answer)
         }))
     }
 

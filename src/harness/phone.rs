@@ -8,7 +8,7 @@ use super::{
     TEST_SESSION_SECRET, TEST_START,
 };
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
-use crate::conversation::Conversation;
+use crate::conversation::{Budget, Clock, Conversation};
 use crate::object_calls::Objects;
 use crate::record::Pair;
 use crate::registry::Conversations;
@@ -186,13 +186,38 @@ impl TestPhone {
     }
 
     /// What the worker lends a webhook: this phone's clock, memory, KV, objects and fakes.
-    fn runtime<'a>(&'a self, lookup: &'a dyn Fn(&str) -> Option<String>) -> Runtime<'a, MapKv> {
+    fn runtime<'a>(
+        &'a self,
+        lookup: &'a dyn Fn(&str) -> Option<String>,
+        clock: Clock<'a>,
+    ) -> Runtime<'a, MapKv> {
+        let budget_ms = self.setup.config.reply_budget_seconds * 1000;
         Runtime {
             kv: self.kv.as_ref(),
             memory: Some(&self.memory),
             objects: self.objects.as_ref().map(|o| o as &dyn Objects),
+            budget: Some(Budget::new(clock() + budget_ms, clock)),
             ..Runtime::new(self.now, Vars::new(lookup), Rc::clone(&self.http) as _)
         }
+    }
+
+    /// The worker's settings checked against the stores bound, as the worker checks them on
+    /// its first request: the error every request answers `500 misconfigured` with. The vars
+    /// and the stores may be given in any order; the check is made when the phone is used.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversations::Counter;
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// let day = [("CONVERSATION_TTL_SECONDS", "86400")];
+    /// // A day idle needs a store: Twilio keeps the cookie 4 hours.
+    /// let error = TestPhone::new::<Counter>(&day).unwrap().check().unwrap_err();
+    /// assert_eq!(error.variable, "CONVERSATION_TTL_SECONDS");
+    /// assert!(TestPhone::new::<Counter>(&day).unwrap().with_objects().check().is_ok());
+    /// assert!(TestPhone::new::<Counter>(&day).unwrap().with_kv().check().is_ok());
+    /// ```
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let (kv, objects) = (self.kv.is_some(), self.objects.is_some());
+        self.setup.config.check_stores(kv, objects)
     }
 
     /// Runs `request` through the worker as the runtime would, the objects' clock set to the
@@ -200,12 +225,16 @@ impl TestPhone {
     fn handle(&self, request: &HttpRequest<'_>) -> Handled {
         self.sync_clock();
         let lookup = |name: &str| self.vars.get(name).cloned();
-        let runtime = self.runtime(&lookup);
-        block_on(app::handle(Ok(&self.setup), request, &runtime))
+        let clock = clock(&self.http, self.now);
+        let runtime = self.runtime(&lookup, &clock);
+        let checked = self.check();
+        let setup = checked.as_ref().map(|()| &*self.setup);
+        block_on(app::handle(setup, request, &runtime))
     }
 
     /// Sets the objects' clock to the phone's, before anything can reach them.
     fn sync_clock(&self) {
+        self.http.restart_clock();
         if let Some(objects) = &self.objects {
             objects.set_now(self.now);
         }
@@ -219,6 +248,12 @@ impl TestPhone {
             from: &self.from,
         }
     }
+}
+
+/// The test phone's clock in milliseconds: `now` (seconds) and the time the fake calls took
+/// since it was set, as the worker's `Date.now()` would move during a slow call.
+pub(super) fn clock(http: &FakeHttp, now: u64) -> impl Fn() -> u64 + '_ {
+    move || now * 1000 + http.elapsed_ms()
 }
 
 /// The worker `build` sets up from `vars`.

@@ -44,6 +44,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if let Some(outgoing) = self.load_outgoing().await? {
             return self.resume(outgoing).await;
         }
+        // A late reply waiting for the outbox goes before a follow-up.
+        if let Some(outgoing) = self.next_late().await? {
+            return self.resume(outgoing).await;
+        }
         match self.due_follow_up().await? {
             Due::Now(pending, stored_pair, record) => {
                 self.follow_up(&pending, &stored_pair, *record).await
@@ -176,6 +180,9 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     pub(super) async fn rearm(&self, at: Option<u64>) -> Result<(), ObjectError> {
         if let Some(outgoing) = self.load_outgoing().await? {
             return Ok(self.store.set_alarm(outgoing.wake_at()).await?);
+        }
+        if self.late_waiting().await? {
+            return Ok(self.store.set_alarm(self.now()).await?);
         }
         let follow_up = self.pending_due().await?;
         match [at, follow_up].into_iter().flatten().min() {

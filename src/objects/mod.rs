@@ -15,6 +15,8 @@
 #[cfg(feature = "objects")]
 mod follow_up;
 #[cfg(feature = "objects")]
+mod late;
+#[cfg(feature = "objects")]
 mod object;
 #[cfg(feature = "objects")]
 mod outbox;
@@ -46,6 +48,7 @@ pub(crate) use self::object::PairObject;
 // Which of them are used depends on the target: the wasm adapter, the harness, tests.
 pub(crate) use self::{
     follow_up::PendingFollowUp,
+    late::{can_go_late, Answered, LateSend, Race},
     outbox::{
         Outgoing, Phase, Why, CONFIRM_AFTER_SECONDS, MAX_CHECKS, MAX_SEND_ATTEMPTS,
         RETRY_BASE_SECONDS,

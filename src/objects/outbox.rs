@@ -1,4 +1,4 @@
-//! The object's own sends (follow-ups, starts), each message once.
+//! The object's own sends (follow-ups, starts, late replies), each message once.
 //!
 //! Twilio's Create Message is not idempotent: a request whose answer was lost (a timeout, a
 //! 5xx, a connection lost after writing) may have sent the message. So a send is an
@@ -50,6 +50,12 @@ pub(crate) enum Why {
     Start {
         /// The request's idempotency key.
         key: String,
+    },
+    /// The reply to a message that outlasted the webhook's budget (`late.rs`): the record
+    /// already holds its turn and state.
+    Late {
+        /// The message it answers.
+        message_sid: String,
     },
 }
 

@@ -147,7 +147,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let sid = outgoing.sids.first().cloned().unwrap_or_default();
         let mut record = self.once_sent(pair, &outgoing.why, outgoing.state).await?;
         track_all(&mut record, &outgoing.sids, self.now());
-        record.sent(sent_turn(self.now(), &sid, outgoing.reply), history);
+        // A late reply's turn is the message's own, kept when it was answered.
+        if !matches!(outgoing.why, Why::Late { .. }) {
+            record.sent(sent_turn(self.now(), &sid, outgoing.reply), history);
+        }
         self.save_record(pair, &record).await?;
         if let Why::Start { .. } = outgoing.why {
             let follow_up = outgoing.follow_up;
@@ -176,6 +179,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             // A started conversation is a new one: like a reset, newer than any copy of an
             // older one, with the MessageSid window and the standing kept.
             Why::Start { .. } => restarted(self.load_record(pair).await?, state, self.now()),
+            Why::Late { .. } => self.load_kept(pair).await?.unwrap_or_default(),
         })
     }
 
@@ -280,6 +284,7 @@ fn kind(why: &Why) -> &'static str {
     match why {
         Why::FollowUp { .. } => "follow-up",
         Why::Start { .. } => "start",
+        Why::Late { .. } => "late reply",
     }
 }
 

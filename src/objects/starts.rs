@@ -333,7 +333,7 @@ fn still_sending(outgoing: &Outgoing) -> Answer {
 pub(super) fn start_key(why: &Why) -> Option<&str> {
     match why {
         Why::Start { key } => Some(key),
-        Why::FollowUp { .. } => None,
+        Why::FollowUp { .. } | Why::Late { .. } => None,
     }
 }
 

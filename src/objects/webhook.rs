@@ -1,11 +1,12 @@
 //! A webhook in the pair's object (feature `objects`).
 
+use super::late::{can_go_late, Answered, LateSend, Race};
 use super::object::PairObject;
 use super::outbox::{Outgoing, Progress, Why};
 use super::store::ObjectStore;
-use crate::object_calls::{ObjectAnswer, ObjectError, WebhookCall};
+use crate::object_calls::{AnsweredOutcome, ObjectAnswer, ObjectError, WebhookCall};
 
-use crate::conversation::AfterReply;
+use crate::conversation::Budget;
 use crate::pipeline::{self, Intent};
 use crate::record::{Pair, Record};
 use crate::storage::{Change, Store};
@@ -16,14 +17,22 @@ use crate::storage::{Change, Store};
 )]
 impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     /// A webhook in the pair's object: the record it keeps is authoritative. Returns the
-    /// answer and the conversation's work to finish after it.
+    /// answer and the conversation's work to finish after it. `race` says whether the
+    /// deadline won meanwhile (`late.rs`): the reply then goes through the outbox and the
+    /// answer is empty TwiML.
     pub(crate) async fn webhook(
         &self,
         call: &WebhookCall,
-    ) -> Result<(ObjectAnswer, Vec<AfterReply>), ObjectError> {
+        race: &Race,
+    ) -> Result<Answered, ObjectError> {
         let message = &call.message;
+        if self.went_late(message.sid()).await? {
+            return Ok(Answered::of(ObjectAnswer::late(AnsweredOutcome::Retry)));
+        }
         let intent = Intent::of(message, &self.setup.config);
         let pair = Pair::of(message);
+        let budget = self.budget(call);
+        let rt = self.rt.within(budget);
         // The send in flight, read once for the two things a message changes about it.
         let in_flight = self.load_outgoing().await?;
         let in_flight = self.answered_start(&pair, in_flight).await?;
@@ -31,19 +40,50 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let first = stored.is_none();
         let cookie = call.cookie.as_deref();
         let (handled, done) =
-            pipeline::respond(self.setup, message, intent, cookie, self.rt, Some(stored)).await;
+            pipeline::respond(self.setup, message, intent, cookie, &rt, Some(stored)).await;
+        let counted = done.change == Change::Counted;
+        let late = self.goes_late(race, budget.as_ref(), message.account(), counted);
         if done.change != Change::Unchanged {
             self.keep_turn(call, &pair, &done.record, first).await?;
             // A newer message replaces or cancels the follow-up asked for before, and one on
             // its way is not sent again.
-            if done.change == Change::Counted {
+            if counted {
                 self.stale_follow_up(in_flight).await?;
             }
             self.schedule(done.follow_up, done.record.seq).await?;
         }
+        let answer = ObjectAnswer::from_handled(&handled);
         // The conversation's after-reply work goes to the object's `wait_until`: it must not
         // hold the answer.
-        Ok((ObjectAnswer::from_handled(&handled), handled.after_reply))
+        let mut answered = Answered::of(answer);
+        answered.after_reply = handled.after_reply;
+        if late {
+            self.answer_late(message.sid(), &done.record, &mut answered)
+                .await;
+        }
+        Ok(answered)
+    }
+
+    /// Sends the reply to message `sid` late (`record` holds its turn): the webhook's answer
+    /// becomes empty TwiML, and the send is kept for the object's log line.
+    async fn answer_late(&self, sid: &str, record: &Record, answered: &mut Answered) {
+        let late = LateSend {
+            result: self.send_late(sid, record).await,
+            segments: answered.answer.segments.clone(),
+        };
+        answered.answer = ObjectAnswer::late(AnsweredOutcome::Late);
+        answered.late = Some(late);
+    }
+
+    /// The webhook's budget on the object's clock: it cuts outside calls only when the reply
+    /// cannot go late (no Messages API credentials to send it with).
+    fn budget(&self, call: &WebhookCall) -> Option<Budget<'_>> {
+        let clock = self.rt.budget.as_ref()?;
+        if call.deadline_ms == 0 {
+            return None;
+        }
+        let cuts = !can_go_late(&self.setup.config, call.message.account());
+        Some(clock.until(call.deadline_ms).cutting(cuts))
     }
 
     /// Keeps the record the message left, and the pair the first time (or the origin each

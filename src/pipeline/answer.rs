@@ -1,5 +1,7 @@
 //! The answer to a message proven Twilio's: the pair's object's, or the pipeline's from the
-//! cookie when there is no object or it cannot answer.
+//! cookie when there is no object or it cannot answer. An object answers by the webhook's
+//! deadline even when the turn goes on (`objects::late`), so one silent past it is taken for
+//! failed: the person still gets an answer.
 
 #[cfg(feature = "objects")]
 use crate::config::Config;
@@ -50,11 +52,15 @@ async fn object_answer<S: Store>(
     rt: &Runtime<'_, S>,
 ) -> Result<Handled, Option<ObjectError>> {
     let objects = rt.objects.ok_or(None)?;
+    let deadline_ms = rt.budget.as_ref().map_or(0, |b| b.deadline_ms());
+    let budget_ms = config.reply_budget_seconds * 1000;
     let call = WebhookCall {
         message: message.clone(),
         cookie: cookie.map(str::to_string),
         now: rt.now,
         origin: origin.to_string(),
+        arrival_ms: deadline_ms.saturating_sub(budget_ms),
+        deadline_ms,
     };
     // One message at a time, against the newest record.
     let name = config.storage.keys.object_name(&Pair::of(message));

@@ -82,7 +82,8 @@ fn context_for<'a, S>(
     rt: &Runtime<'a, S>,
 ) -> Context<'a> {
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
-        .for_message(message.account(), message.sid());
+        .for_message(message.account(), message.sid())
+        .within(rt.budget);
     if config.dev_record_fetches {
         ctx.recording()
     } else {

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::config::Config;
-use crate::conversation::{Conversation, Converse, HttpClient};
+use crate::conversation::{Budget, Conversation, Converse, HttpClient};
 use crate::object_calls::Objects;
 use crate::registry::Conversations;
 use crate::storage::Memory;
@@ -53,6 +53,9 @@ pub struct Runtime<'a, S> {
     /// The `CONVERSATION_OBJECTS` Durable Object namespace, when bound (never inside an
     /// object itself).
     pub objects: Option<&'a dyn Objects>,
+    /// The webhook's answer budget from its arrival (`REPLY_BUDGET_SECONDS`) on the runtime's
+    /// clock; `None`: no deadline (tests and tools that call the core directly).
+    pub budget: Option<Budget<'a>>,
 }
 
 impl<'a, S> Runtime<'a, S> {
@@ -66,6 +69,22 @@ impl<'a, S> Runtime<'a, S> {
             vars,
             http,
             objects: None,
+            budget: None,
+        }
+    }
+
+    /// The same runtime with the budget `budget`: an object's, once the worker's call has
+    /// said when its webhook arrived.
+    #[cfg(feature = "objects")]
+    pub(crate) fn within(&self, budget: Option<Budget<'a>>) -> Runtime<'a, S> {
+        Runtime {
+            now: self.now,
+            kv: self.kv,
+            memory: self.memory,
+            vars: self.vars,
+            http: Rc::clone(&self.http),
+            objects: self.objects,
+            budget,
         }
     }
 }

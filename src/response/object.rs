@@ -15,6 +15,8 @@ impl From<&Outcome> for AnsweredOutcome {
             Outcome::OptIn => AnsweredOutcome::OptIn,
             Outcome::OptedOut => AnsweredOutcome::OptedOut,
             Outcome::Help => AnsweredOutcome::Help,
+            #[cfg(feature = "objects")]
+            Outcome::Late => AnsweredOutcome::Late,
             _ => AnsweredOutcome::Reply,
         }
     }
@@ -30,6 +32,8 @@ impl From<AnsweredOutcome> for Outcome {
             AnsweredOutcome::OptIn => Outcome::OptIn,
             AnsweredOutcome::OptedOut => Outcome::OptedOut,
             AnsweredOutcome::Help => Outcome::Help,
+            #[cfg(feature = "objects")]
+            AnsweredOutcome::Late => Outcome::Late,
         }
     }
 }

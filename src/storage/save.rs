@@ -114,7 +114,7 @@ impl<S: Store> Storage<'_, S> {
     ) -> Result<Option<String>, SealError> {
         let expires_at = record
             .last_seen
-            .saturating_add(self.settings.cookie_ttl_seconds);
+            .saturating_add(self.settings.conversation_ttl_seconds);
         if expires_at <= self.now {
             // A retry of a record idle past the cookie's life (recovered from KV): a cookie
             // that no longer opens is worse than Twilio keeping what it has.
@@ -150,7 +150,7 @@ impl<S: Store> Storage<'_, S> {
 
     /// A `Set-Cookie` for `sealed`, unless it is over [`MAX_SET_COOKIE_BYTES`].
     fn fitting_cookie(&self, sealed: &str) -> Option<String> {
-        let cookie = seal::set_cookie(sealed, self.settings.cookie_ttl_seconds);
+        let cookie = seal::set_cookie(sealed, self.settings.cookie_max_age());
         (cookie.len() <= MAX_SET_COOKIE_BYTES).then_some(cookie)
     }
 

@@ -14,7 +14,7 @@ use std::task::{Poll, Wake, Waker};
 use wasm_bindgen::prelude::*;
 
 use crate::app::{self, Body, HttpRequest, Runtime, Setup};
-use crate::conversation::AfterReply;
+use crate::conversation::{AfterReply, Budget};
 use crate::object_calls::Objects;
 use crate::registry::Conversations;
 use crate::response::HttpResponse;
@@ -132,6 +132,14 @@ fn load_setup(env: &JsValue) -> Loaded {
              sms_conversation_worker::worker!(YourConversation)",
         )),
     };
+    // Which stores are bound is known here, from the env; a build that can bind none capped
+    // the idle limit when parsing it.
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    let setup = setup.and_then(|s| {
+        let kv = cfg!(feature = "kv") && binds(env, "CONVERSATIONS");
+        let objects = cfg!(feature = "objects") && binds(env, "CONVERSATION_OBJECTS");
+        s.config.check_stores(kv, objects).map(|()| s)
+    });
     let problem = match &setup {
         Ok(s) => s.config.missing_token_error(),
         Err(e) => Some(e.clone()),
@@ -141,6 +149,13 @@ fn load_setup(env: &JsValue) -> Loaded {
         js::log_event_error("config", &format!("misconfigured: {e}"));
     }
     setup
+}
+
+/// Whether `env` binds `name`: the worker's and its objects' env bind the same stores.
+#[cfg(any(feature = "kv", feature = "objects"))]
+fn binds(env: &JsValue, name: &str) -> bool {
+    let binding = js_sys::Reflect::get(env, &JsValue::from_str(name));
+    binding.is_ok_and(|b| !b.is_undefined() && !b.is_null())
 }
 
 /// Runs the conversation's after-reply work, logging what failed (numbers masked: an error
@@ -317,6 +332,7 @@ async fn answer(req: Incoming) -> String {
         kv: store.as_ref(),
         memory: Some(MEMORY.with(|m| *m)),
         objects: objects.as_ref().map(|o| o as &dyn Objects),
+        budget: budget(setup, started),
         ..Runtime::new(
             started / 1000,
             Vars::new(&find),
@@ -339,6 +355,18 @@ async fn answer(req: Incoming) -> String {
     #[cfg(feature = "bench-stages")]
     bench::keep(&req, &read, &json);
     json
+}
+
+/// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on
+/// `Date.now()`.
+fn budget(setup: &Loaded, started: u64) -> Option<Budget<'static>> {
+    let seconds = setup.as_ref().ok()?.config.reply_budget_seconds;
+    Some(Budget::new(started + seconds * 1000, &date_now))
+}
+
+/// `Date.now()` in whole milliseconds.
+fn date_now() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 /// The request's fields, read out of [`Incoming`] once, for [`HttpRequest`] to borrow.

@@ -445,6 +445,27 @@ fn post_json_http_requests_carry_the_body_and_the_key() {
 }
 
 #[test]
+fn a_json_get_sends_its_parameters_in_the_query_and_no_body() {
+    // Studio's drawing keeps `application/json` on a GET; `fetch` refuses a GET with a body.
+    let json = flow(
+        "crm",
+        r#"{"name": "crm", "type": "make-http-request",
+            "properties": {"method": "GET", "content_type": "application/json", "url": "https://crm.test/lookup",
+                           "parameters": [{"key": "phone", "value": "{{contact.channel.address}}"}]},
+            "transitions": [{"event": "success", "next": "ok"}, {"event": "failed"}]},
+           {"name": "ok", "type": "send-message", "properties": {"body": "found {{widgets.crm.parsed.name}}"}, "transitions": []}"#,
+    );
+    let mut phone = inline(&json);
+    phone.http().respond(
+        "https://crm.test/lookup?phone=%2B14155550100",
+        200,
+        r#"{"name": "Ada"}"#,
+    );
+    assert_eq!(phone.text("hi").texts(), ["found Ada"]);
+    assert!(phone.http().requests()[0].body.is_empty());
+}
+
+#[test]
 fn json_variables_and_a_flow_drawn_for_conversations() {
     // The trigger's texts go nowhere, its Conversations transition somewhere: texts run it.
     let json = r#"{"description": "t", "initial_state": "Trigger", "states": [
@@ -458,4 +479,51 @@ fn json_variables_and_a_flow_drawn_for_conversations() {
          "properties": {"body": "{{flow.variables.order.id}}: {{flow.variables.order.items | join: ' and '}} / {{flow.variables.plain.id}}"}}]}"#;
     let mut phone = inline(json);
     assert_eq!(phone.text("hi").texts(), ["7: tea and cake / "]);
+}
+
+/// A flow that asks and waits `timeout` seconds for the answer.
+fn asking_for(timeout: &str) -> String {
+    flow(
+        "ask",
+        &format!(
+            r#"{{"name": "ask", "type": "send-and-wait-for-reply", "properties": {{"body": "Reply C to confirm", "timeout": "{timeout}"}},
+                "transitions": [{{"event": "incomingMessage", "next": "got"}}, {{"event": "timeout", "next": "late"}}, {{"event": "deliveryFailure"}}]}},
+            {{"name": "got", "type": "send-message", "properties": {{"body": "Got {{{{widgets.ask.inbound.Body}}}}"}}, "transitions": [{{"event": "sent"}}, {{"event": "failed"}}]}},
+            {{"name": "late", "type": "send-message", "properties": {{"body": "No answer"}}, "transitions": [{{"event": "sent"}}, {{"event": "failed"}}]}}"#
+        ),
+    )
+}
+
+#[test]
+fn with_the_objects_a_send_and_wait_waits_days_when_the_conversation_lives_that_long() {
+    let json = asking_for("172800");
+    let vars = [
+        ("STUDIO_FLOW", "t"),
+        ("flows/t.json", json.as_str()),
+        ("CONVERSATION_TTL_SECONDS", "259200"),
+    ];
+    let mut phone = TestPhone::new::<Studio>(&vars)
+        .unwrap()
+        .with_objects()
+        .with_outbound();
+    assert_eq!(phone.text("hi").texts(), ["Reply C to confirm"]);
+    // Answered the next morning, long after Twilio dropped the cookie.
+    phone.wait(20 * 3600);
+    assert_eq!(phone.text("C").texts(), ["Got C"]);
+    phone.wait(3 * 24 * 3600);
+    assert!(sent(&phone).is_empty(), "answered: no timeout");
+}
+
+#[test]
+fn a_send_and_wait_timeout_over_studios_30_days_is_refused() {
+    let why = refused(&asking_for("2592001"));
+    assert!(
+        why.contains("widget \"ask\"") && why.contains("30 days"),
+        "{why}"
+    );
+    assert!(TestPhone::new::<Studio>(&[
+        ("STUDIO_FLOW", "t"),
+        ("flows/t.json", asking_for("2592000").as_str())
+    ])
+    .is_ok());
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::raw::{RawCondition, RawState, RawTransition};
 use super::{Condition, Http, Links, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
+use crate::config::MAX_TTL_SECONDS;
 use crate::conversations::studio::conditions::{self, Kind};
 use crate::conversations::studio::liquid::Template;
 
@@ -68,15 +69,26 @@ fn send_and_wait(props: &mut Props<'_>) -> Option<Widget> {
     })
 }
 
-/// How long a Send & Wait For Reply waits, in seconds.
+/// How long a Send & Wait For Reply waits, in seconds: at most 30 days, when Studio ends
+/// an execution. A reply is awaited as long as the conversation lives
+/// (`CONVERSATION_TTL_SECONDS`, up to 30 days with the objects); the timeout fires anyway.
 fn timeout(props: &mut Props<'_>) -> u64 {
     let Some(text) = props.prop("timeout") else {
         return DEFAULT_WAIT_SECS;
     };
-    text.trim().parse().unwrap_or_else(|_| {
-        props.problem(format!("timeout \"{text}\" is not a number of seconds"));
-        DEFAULT_WAIT_SECS
-    })
+    match text.trim().parse() {
+        Ok(seconds) if seconds <= MAX_TTL_SECONDS => seconds,
+        Ok(_) => {
+            props.problem(format!(
+                "timeout \"{text}\" is over 30 days, when Studio ends an execution"
+            ));
+            DEFAULT_WAIT_SECS
+        }
+        Err(_) => {
+            props.problem(format!("timeout \"{text}\" is not a number of seconds"));
+            DEFAULT_WAIT_SECS
+        }
+    }
 }
 
 /// A Split Based On: its Variable to Test (`input`) is the subject of every condition

@@ -47,11 +47,13 @@ fn request(http: &Http, scope: &Value, budget: &Budget, ctx: &Context<'_>) -> Cl
         .collect();
     let mut request = ClientRequest::get(url.trim());
     request.method.clone_from(&http.method);
-    if http.json {
+    // A GET carries its parameters in the query whatever the content type: `fetch` refuses
+    // a GET with a body, so the widget would fail without a request going out.
+    if bodiless(&http.method) {
+        request = request.query(&pairs);
+    } else if http.json {
         request.body = json_body(http, scope, &pairs, budget).into_bytes();
         request = request.header("content-type", http.content_type.clone());
-    } else if http.method == "GET" {
-        request = request.query(&pairs);
     } else {
         request.body = form(&pairs).into_bytes();
         request = request.header("content-type", http.content_type.clone());
@@ -60,6 +62,11 @@ fn request(http: &Http, scope: &Value, budget: &Budget, ctx: &Context<'_>) -> Cl
         request = request.idempotency_key(ctx.idempotency_key());
     }
     request.timeout(Duration::from_secs(HTTP_TIMEOUT_SECS))
+}
+
+/// Whether `method` never has a body (`fetch` refuses one).
+fn bodiless(method: &str) -> bool {
+    method == "GET" || method == "HEAD"
 }
 
 /// An `application/json` request's body: the widget's `body`, else its parameters as a

@@ -1,0 +1,204 @@
+//! Replies that outlast `REPLY_BUDGET_SECONDS`: with the objects and the Messages API the
+//! webhook answers empty TwiML in time and the object sends the reply once; without them the
+//! conversation's outside calls are cut at the budget, so it answers in time itself.
+
+use std::time::Duration;
+
+use crate::harness::TestPhone;
+use crate::prelude::*;
+
+/// Asks an outside service (a language model, a CRM) and says what it answered, counting
+/// the questions in its state: the next message shows where the last one left it.
+struct Ask;
+
+impl Conversation for Ask {
+    const NAME: &'static str = "ask";
+    type State = u32;
+    fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Ask)
+    }
+    async fn reply(
+        &self,
+        m: &InboundMessage,
+        _: &View<'_>,
+        asked: &mut u32,
+        ctx: &Context<'_>,
+    ) -> Reply {
+        *asked += 1;
+        let request = ClientRequest::get(format!("https://llm.test/ask?q={}", m.body))
+            .timeout(Duration::from_secs(30));
+        match ctx.fetch(request).await {
+            Ok(r) => Reply::text(format!("#{asked}: {}", String::from_utf8_lossy(&r.body))),
+            Err(ClientError::Timeout) => {
+                Reply::text(format!("#{asked}: the service is slow, try again"))
+            }
+            Err(_) => Reply::text(format!("#{asked}: the service failed")),
+        }
+    }
+}
+
+/// A phone texting [`Ask`] whose service answers `q` after `seconds`.
+fn slow(seconds: u64, q: &str) -> TestPhone {
+    let phone = TestPhone::new::<Ask>(&[]).unwrap();
+    let url = format!("https://llm.test/ask?q={q}");
+    phone
+        .http()
+        .respond_after(&url, Duration::from_secs(seconds), 200, "forty-two");
+    phone
+}
+
+/// Calls made to the service, Create Message calls aside.
+fn asked(phone: &TestPhone) -> usize {
+    let requests = phone.http().requests();
+    requests
+        .iter()
+        .filter(|r| r.url.starts_with("https://llm.test/"))
+        .count()
+}
+
+#[cfg(feature = "objects")]
+mod objects {
+    use super::*;
+
+    fn late_phone(seconds: u64) -> TestPhone {
+        slow(seconds, "meaning").with_objects().with_outbound()
+    }
+
+    #[test]
+    fn a_reply_inside_the_budget_is_in_the_twiml() {
+        let mut phone = late_phone(9);
+        let answer = phone.text("meaning");
+        assert_eq!(answer.texts(), ["#1: forty-two"]);
+        assert_eq!(answer.outcome, "reply");
+        assert!(phone.sent().is_empty());
+    }
+
+    #[test]
+    fn a_reply_past_the_budget_goes_through_the_messages_api_once() {
+        for seconds in [12, 25] {
+            let mut phone = late_phone(seconds);
+            let answer = phone.text("meaning");
+            assert_eq!(
+                (answer.status, answer.outcome),
+                (200, "late"),
+                "{seconds} s"
+            );
+            assert!(answer.texts().is_empty(), "{seconds} s: {}", answer.body);
+            assert!(answer.log_line.contains(r#""outcome":"late""#));
+            let sent: Vec<String> = phone.sent().iter().map(|m| m.text().to_string()).collect();
+            assert_eq!(sent, ["#1: forty-two"], "{seconds} s");
+            assert_eq!(asked(&phone), 1);
+            let logged = phone.objects().unwrap().late_sends();
+            assert!(logged[0].contains(r#""event":"late_reply""#), "{logged:?}");
+            assert!(
+                logged[0].contains(r#""segments":[{"encoding":"gsm7","count":1"#),
+                "{logged:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_of_a_late_reply_changes_nothing() {
+        let mut phone = late_phone(12);
+        phone.text("meaning");
+        let again = phone.retry();
+        assert!(again.texts().is_empty(), "{}", again.body);
+        assert_eq!(again.outcome, "retry");
+        // Another isolate, with the first attempt's cookie: the same.
+        let elsewhere = phone.retry_elsewhere();
+        assert!(elsewhere.texts().is_empty(), "{}", elsewhere.body);
+        phone.wait(120); // any alarm that falls due
+        assert_eq!(phone.sent().len(), 1);
+        assert_eq!(asked(&phone), 1);
+    }
+
+    #[test]
+    fn the_next_text_continues_from_the_late_state() {
+        let mut phone = late_phone(25);
+        phone.text("meaning");
+        phone
+            .http()
+            .respond("https://llm.test/ask?q=more", 200, "more");
+        assert_eq!(phone.text("more").texts(), ["#2: more"]);
+    }
+
+    #[test]
+    fn without_the_messages_api_the_object_cuts_the_call_at_the_budget() {
+        // No auth token nor API key: nothing to send a late reply with.
+        let unsigned = [
+            ("TWILIO_AUTH_TOKEN", ""),
+            ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+        ];
+        let phone = TestPhone::new::<Ask>(&unsigned).unwrap();
+        let url = "https://llm.test/ask?q=meaning";
+        phone
+            .http()
+            .respond_after(url, Duration::from_secs(25), 200, "forty-two");
+        let mut phone = phone.with_objects();
+        let answer = phone.text("meaning");
+        assert_eq!(answer.texts(), ["#1: the service is slow, try again"]);
+        assert_eq!(answer.outcome, "reply");
+    }
+
+    #[test]
+    fn a_studio_http_widget_past_the_budget_goes_late() {
+        let flow = r#"{"description": "t", "initial_state": "Trigger", "states": [
+            {"name": "Trigger", "type": "trigger", "properties": {}, "transitions": [
+                {"event": "incomingMessage", "next": "crm"}, {"event": "incomingRequest"}]},
+            {"name": "crm", "type": "make-http-request", "properties": {
+                "method": "GET", "url": "https://crm.test/lookup", "content_type": "application/json"},
+             "transitions": [{"event": "success", "next": "say"}, {"event": "failed", "next": "sorry"}]},
+            {"name": "say", "type": "send-message", "properties": {"body": "found {{widgets.crm.parsed.name}}"},
+             "transitions": [{"event": "sent"}, {"event": "failed"}]},
+            {"name": "sorry", "type": "send-message", "properties": {"body": "sorry"},
+             "transitions": [{"event": "sent"}, {"event": "failed"}]}]}"#;
+        let vars = [("STUDIO_FLOW", "t"), ("flows/t.json", flow)];
+        let Ok(phone) = TestPhone::of(&crate::conversations::SHIPPED, "studio", &vars) else {
+            return; // built without the studio feature
+        };
+        let mut phone = phone.with_objects().with_outbound();
+        let delay = Duration::from_millis(9_900);
+        phone
+            .http()
+            .respond_after("https://crm.test/lookup", delay, 200, r#"{"name": "Ada"}"#);
+        // 9.9 s of the 10 s budget, then the flow's own work: in the TwiML.
+        assert_eq!(phone.text("hi").texts(), ["found Ada"]);
+        phone.http().respond_after(
+            "https://crm.test/lookup",
+            Duration::from_secs(12),
+            200,
+            "{}",
+        );
+        // Studio's own 10 s limit ends the call at the budget: the flow's failure branch.
+        assert_eq!(phone.text("again").texts(), ["sorry"]);
+    }
+}
+
+#[test]
+fn cookie_only_cuts_the_call_at_the_budget() {
+    let mut phone = slow(12, "meaning");
+    let answer = phone.text("meaning");
+    assert_eq!(answer.texts(), ["#1: the service is slow, try again"]);
+    assert_eq!(asked(&phone), 1);
+    // The request was held to the budget's 10 s, not its own 30 s.
+    assert_eq!(phone.http().requests()[0].timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn reply_budget_seconds_is_refused_above_14() {
+    let refused = TestPhone::new::<Ask>(&[("REPLY_BUDGET_SECONDS", "15")])
+        .err()
+        .unwrap();
+    assert!(
+        refused.to_string().contains("REPLY_BUDGET_SECONDS"),
+        "{refused}"
+    );
+    let mut short = TestPhone::new::<Ask>(&[("REPLY_BUDGET_SECONDS", "3")]).unwrap();
+    short
+        .http()
+        .respond_after("https://llm.test/ask?q=x", Duration::from_secs(4), 200, "x");
+    assert_eq!(
+        short.text("x").texts(),
+        ["#1: the service is slow, try again"]
+    );
+}
