@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
+use sms_conversation_worker::bench_stages::{self, STAGES};
 use sms_conversation_worker::conversation::{HttpClient, NoClient, Reply};
 use sms_conversation_worker::conversations::SHIPPED;
 use sms_conversation_worker::record::Pair;
 use sms_conversation_worker::response::{HttpResponse, Outcome};
 use sms_conversation_worker::seal::{Opened, Purpose};
-use sms_conversation_worker::bench_stages::{self, STAGES};
 use sms_conversation_worker::storage::{Memory, NoStore};
 use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
 use sms_conversation_worker::twilio::{signature, twiml};

@@ -24,7 +24,15 @@ use crate::twilio::{segments, signature, twiml};
 
 /// The stages the core runs, in the path's order.
 pub const STAGES: &[&str] = &[
-    "parse", "signature", "message", "open", "respond", "segments", "seal", "twiml", "log",
+    "parse",
+    "signature",
+    "message",
+    "open",
+    "respond",
+    "segments",
+    "seal",
+    "twiml",
+    "log",
     "handle",
 ];
 
@@ -49,7 +57,11 @@ pub async fn repeat<S: Store>(
     for _ in 0..n {
         sum += match stage {
             "respond" => fixture.respond(setup, req, rt).await,
-            "handle" => app::handle(Ok(setup), black_box(req), rt).await.response.body.len(),
+            "handle" => app::handle(Ok(setup), black_box(req), rt)
+                .await
+                .response
+                .body
+                .len(),
             _ => fixture.run(stage, setup, black_box(req), body),
         };
     }
@@ -87,7 +99,9 @@ impl<'a> Fixture<'a> {
         match stage {
             "parse" => parse_params(body).map_or(0, |p| p.len()),
             "signature" => usize::from(verify(setup, req, black_box(&self.params))),
-            "message" => InboundMessage::from_params(black_box(&self.params)).map_or(0, |m| m.body.len()),
+            "message" => {
+                InboundMessage::from_params(black_box(&self.params)).map_or(0, |m| m.body.len())
+            }
             "open" => open(setup, req, &pair, self.now).map_or(0, |r| r.turns.len() + 1),
             "segments" => segments::reply_segments(reply).len(),
             "seal" => seal_cookie(setup, black_box(&self.record), &pair, self.now),
@@ -98,7 +112,12 @@ impl<'a> Fixture<'a> {
     }
 
     /// One run of the pipeline (load → converse → save → render) for the message.
-    async fn respond<S: Store>(&self, setup: &Setup, req: &HttpRequest<'_>, rt: &Runtime<'_, S>) -> usize {
+    async fn respond<S: Store>(
+        &self,
+        setup: &Setup,
+        req: &HttpRequest<'_>,
+        rt: &Runtime<'_, S>,
+    ) -> usize {
         let message = black_box(&self.message);
         let intent = Intent::of(message, &setup.config);
         let (handled, _) = respond(setup, message, intent, req.cookie, rt, None).await;
@@ -131,10 +150,18 @@ pub fn open(setup: &Setup, req: &HttpRequest<'_>, pair: &Pair<'_>, now: u64) -> 
 /// The record sealed into its `Set-Cookie`, as saving it does.
 pub fn seal_cookie(setup: &Setup, record: &Record, pair: &Pair<'_>, now: u64) -> usize {
     let s = &setup.config.storage;
-    let expires_at = now + s.cookie_ttl_seconds;
+    let expires_at = now + s.conversation_ttl_seconds;
     s.keys
-        .seal(black_box(record), Purpose::Cookie, pair, expires_at, s.encrypt)
-        .map_or(0, |sealed| seal::set_cookie(&sealed, s.cookie_ttl_seconds).len())
+        .seal(
+            black_box(record),
+            Purpose::Cookie,
+            pair,
+            expires_at,
+            s.encrypt,
+        )
+        .map_or(0, |sealed| {
+            seal::set_cookie(&sealed, s.cookie_max_age()).len()
+        })
 }
 
 /// The webhook's log event for a counted reply like `reply`, as rendering builds it.
@@ -142,7 +169,10 @@ fn log_event(reply: &Reply) -> LogEvent {
     LogEvent {
         count: Some(10),
         segments: segments::reply_segments(reply),
-        ..LogEvent::new(Outcome::Reply, Some(crate::mask::mask_number("+15005550006")))
+        ..LogEvent::new(
+            Outcome::Reply,
+            Some(crate::mask::mask_number("+15005550006")),
+        )
     }
 }
 

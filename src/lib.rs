@@ -71,10 +71,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod app;
+mod b64;
 #[cfg(feature = "bench-stages")]
 #[doc(hidden)]
 pub mod bench_stages;
-mod b64;
 pub mod config;
 pub mod conversation;
 pub mod conversations;

@@ -42,7 +42,9 @@ pub(super) fn canned(req: &Incoming) -> Option<String> {
     let signature = req.signature()?;
     CANNED.with(|c| {
         let kept = c.borrow();
-        kept.iter().find(|(s, _)| *s == signature).map(|(_, a)| a.clone())
+        kept.iter()
+            .find(|(s, _)| *s == signature)
+            .map(|(_, a)| a.clone())
     })
 }
 
