@@ -219,6 +219,9 @@ fn bench_steps(c: &mut Criterion) {
     group.finish();
 }
 
+/// How many times a native run repeats a stage (bench/stages-report.mjs divides by it).
+const STAGE_REPEAT: u32 = 10;
+
 /// Each stage of src/bench_stages.rs on the request the workerd bench sends (bench/stages.sh):
 /// the 10th message, signed with HISTORY_TURNS=0, answered once already, so the isolate's
 /// memory holds the pair and every run is the retry the steady state is. Natively, next to
@@ -253,14 +256,24 @@ fn bench_stages(c: &mut Criterion) {
     let first = pollster::block_on(app::handle(Ok(&config.setup), &req, &rt)).response;
     assert!(first.body.contains("message number 10"), "{}", first.body);
     let mut group = c.benchmark_group("stages(10th,signed)");
+    // Each run is the stage STAGE_REPEAT times over its fixture, made once per run; the
+    // report (bench/stages-report.mjs) takes `prepare` off and divides.
     for stage in STAGES {
-        let run = || bench_stages::repeat(stage, 1, &config.setup, &req, &rt);
+        let run = || bench_stages::repeat(stage, STAGE_REPEAT, &config.setup, &req, &rt);
         assert!(pollster::block_on(run()) > 0, "stage {stage} ran");
         group.bench_function(*stage, |b| b.iter(|| pollster::block_on(run())));
     }
     // What every stage's run carries (the fixture it starts from), to subtract.
     group.bench_function("prepare", |b| {
-        b.iter(|| pollster::block_on(bench_stages::repeat("prepare", 1, &config.setup, &req, &rt)))
+        b.iter(|| {
+            pollster::block_on(bench_stages::repeat(
+                "prepare",
+                STAGE_REPEAT,
+                &config.setup,
+                &req,
+                &rt,
+            ))
+        })
     });
     group.finish();
 }
