@@ -1,7 +1,7 @@
 //! Bench builds only (feature `bench-stages`, which no shipped worker turns on): each stage of
 //! a webhook's path, run again `n` times over the very request the worker was sent, so a bench
 //! can time each stage on its own: natively with criterion (benches/webhook.rs), and in
-//! workerd (bench/stages.mjs), where time moves only across I/O, so a stage's cost is the
+//! workerd (bench/stages.sh), where time moves only across I/O, so a stage's cost is the
 //! difference in the workerd process's CPU per request between a build told to run it `n`
 //! more times and one told to run nothing more, divided by `n`.
 //!
