@@ -5,6 +5,7 @@
 mod idempotency_tests;
 #[cfg(feature = "counter")]
 mod segments_tests;
+mod size_tests;
 
 /// The README is a front page: what the crate is, the commands, a new project, the map and
 /// the links. Everything else is a guide (`src/guide/*.md`) or CONTRIBUTING.md.

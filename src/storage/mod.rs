@@ -5,7 +5,8 @@
 //! [`Storage::load`] finds the newest record the webhook can know (the newest sequence
 //! number wins); [`Storage::save`] seals it into the cookie (spilling to KV, or trimming
 //! turns, when it outgrows 4096 bytes), remembers it, and returns the KV writes to run
-//! after the reply. The webhook's path never asks whether KV is bound.
+//! after the reply; a record too large for every store bound is kept nowhere (the limits
+//! are [`Place::limit`]'s). The webhook's path never asks whether KV is bound.
 
 mod memory;
 mod save;
@@ -15,7 +16,7 @@ use std::rc::Rc;
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
-use crate::seal::{Opened, Place, SealError, SessionKeys};
+use crate::seal::{Opened, Place, SealError, SessionKeys, TooLarge};
 
 /// Why a store (the KV namespace, a Durable Object's storage) could not be used. In the log
 /// (and as JSON) it is the text [`Display`](std::fmt::Display) gives.
@@ -163,6 +164,9 @@ pub struct Saved {
     pub writes: Vec<KvWrite>,
     /// A seal that failed: nothing was written in its place (no cookie, no KV value).
     pub error: Option<SealError>,
+    /// A record too large for the largest store bound: nothing was written or remembered
+    /// (no cookie, no KV value), so the pair's previous state stays where it was.
+    pub too_large: Option<TooLarge>,
 }
 
 /// One pair's storage during one webhook.
