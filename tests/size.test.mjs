@@ -67,16 +67,16 @@ const tooLarge = (logs) => events(logs, "webhook").filter((e) => e.notes?.state_
 
 // A 6 KB state outgrows the cookie alone; 1.5 MB outgrows what any store reads back (1 MiB).
 const CASES = [
-  { bound: "cookie", noteBytes: 3_000, kept: false, limit: "the cookie's limit of 4096" },
-  { bound: "KV", noteBytes: 3_000, kept: true },
-  { bound: "objects", noteBytes: 3_000, kept: true },
-  { bound: "KV", noteBytes: 750_000, kept: false, limit: "the kv's limit of 1048576" },
-  { bound: "objects", noteBytes: 750_000, kept: false, limit: "the object's limit of 1048576" },
+  { bound: "cookie", noteBytes: 6_000, kept: false, limit: "the cookie's limit of 4096" },
+  { bound: "KV", noteBytes: 6_000, kept: true },
+  { bound: "objects", noteBytes: 6_000, kept: true },
+  { bound: "KV", noteBytes: 1_500_000, kept: false, limit: "the kv's limit of 1048576" },
+  { bound: "objects", noteBytes: 1_500_000, kept: false, limit: "the object's limit of 1048576" },
 ];
 
 for (const { bound, noteBytes, kept, limit } of CASES) {
   const what = kept ? "kept where it fits and read back" : "refused and logged; the next text goes on from the last state kept";
-  test(`with ${bound} bound, a state holding a ${noteBytes * 2}-byte answer is ${what}`, async (t) => {
+  test(`with ${bound} bound, a state holding a ${noteBytes}-byte answer is ${what}`, async (t) => {
     const { w, logs } = await ordersWorker(t, bound, noteBytes);
     const from = nextNumber();
     const phone = new Phone((url, init) => w.mf.dispatchFetch(url, init), WEBHOOK, from);
