@@ -3,6 +3,8 @@
 //! goes out, the log says `state_too_large` with the size and the limit, and the next text
 //! goes on from the last state kept.
 
+use std::time::Duration;
+
 use crate::harness::{block_on, TestPhone};
 use crate::storage::Store;
 use crate::prelude::*;
@@ -27,12 +29,25 @@ impl Conversation for Hoard {
         _: &Context<'_>,
     ) -> Reply {
         if let Some(n) = message.body.strip_prefix("grow ") {
-            let n: usize = n.parse().unwrap_or(0);
-            // Digits in turn: nothing a seal could shorten.
-            hoard.extend((0..n).map(|i| char::from(b'0' + (i % 10) as u8)));
+            grow(hoard, n.parse().unwrap_or(0));
         }
-        Reply::text(format!("have {}", hoard.len()))
+        let reply = Reply::text(format!("have {}", hoard.len()));
+        if message.body == "later" {
+            return reply.follow_up_after(Duration::from_secs(60));
+        }
+        reply
     }
+
+    /// Grows past every store's limit, and says how much it has.
+    async fn follow_up(&self, _: &View<'_>, hoard: &mut String, _: &Context<'_>) -> Reply {
+        grow(hoard, 1_100_000);
+        Reply::text(format!("now {}", hoard.len()))
+    }
+}
+
+/// Adds `n` digits, in turn: nothing a seal could shorten.
+fn grow(hoard: &mut String, n: usize) {
+    hoard.extend((0..n).map(|i| char::from(b'0' + (i % 10) as u8)));
 }
 
 /// Past the cookie's 4096 bytes once the state is sealed (base64 makes 4/3 of it).
@@ -109,6 +124,26 @@ fn with_the_objects_a_state_over_the_object_is_refused_and_the_kept_record_stays
     assert_eq!(phone.text("show").texts(), ["have 6000"]);
     phone.lose_cookie();
     assert_eq!(phone.text("show").texts(), ["have 6000"]);
+}
+
+#[test]
+fn a_follow_up_whose_state_is_too_large_goes_out_once_and_the_kept_record_stays() {
+    let mut phone = TestPhone::new::<Hoard>(&[]).unwrap().with_objects();
+    phone = phone.with_outbound();
+    assert_eq!(phone.text("later").texts(), ["have 0"]);
+    let objects = phone.objects().unwrap();
+    objects.set_now(phone.now() + 61);
+    let done = objects.fire_alarms();
+    let line = done[0].as_ref().expect("the follow-up went out");
+    let note = too_large_note(line).expect(line);
+    assert!(note.ends_with("bytes, over the object's limit of 1048576"), "{note}");
+    let texts: Vec<String> = phone.sent().iter().map(|m| m.text().to_string()).collect();
+    assert_eq!(texts, ["now 1100000"]);
+    // Nothing is tried again, and the person's next text goes on from the record kept.
+    objects.set_now(phone.now() + 3_600);
+    assert!(objects.fire_alarms().is_empty());
+    assert_eq!(phone.sent().len(), 1);
+    assert_eq!(phone.text("show").texts(), ["have 0"]);
 }
 
 #[test]
