@@ -196,7 +196,10 @@ fn written_back<S: Store>(
 ) -> (u16, String, Vec<KvWrite>) {
     match storage.pair_entry(changed, expires_at) {
         Ok(Ok(write)) => (status, body, vec![write]),
-        Ok(Err(e)) => failed(413, format!("the state is too large to keep: {}", e.detail())),
+        Ok(Err(e)) => failed(
+            413,
+            format!("the state is too large to keep: {}", e.detail()),
+        ),
         Err(e) => failed(500, format!("the record was not sealed: {e}")),
     }
 }

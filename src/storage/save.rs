@@ -5,9 +5,9 @@
 
 use super::{Change, KvWrite, Loaded, Saved, Storage, Store};
 use crate::record::Record;
-use crate::seal::{self, new_spill_key, Place, Pointer, Purpose, SealError, TooLarge};
 #[cfg(doc)]
 use crate::seal::MAX_SET_COOKIE_BYTES;
+use crate::seal::{self, new_spill_key, Place, Pointer, Purpose, SealError, TooLarge};
 
 /// What the cookie can carry of a record.
 enum Cookie {
@@ -94,12 +94,10 @@ impl<S: Store> Storage<'_, S> {
             });
         }
         let cookie_only = self.object.is_none();
-        cookie_size
-            .filter(|_| cookie_only)
-            .map(|size| TooLarge {
-                size,
-                place: Place::Cookie,
-            })
+        cookie_size.filter(|_| cookie_only).map(|size| TooLarge {
+            size,
+            place: Place::Cookie,
+        })
     }
 
     /// The pair's KV entry holding `record`, sealed as a webhook seals it, valid until
@@ -214,7 +212,10 @@ impl<S: Store> Storage<'_, S> {
     /// A `Set-Cookie` for `sealed`, or its size when it is over [`Place::Cookie`]'s limit.
     fn fitting_cookie(&self, sealed: &str) -> Result<String, usize> {
         let cookie = seal::set_cookie(sealed, self.settings.cookie_ttl_seconds);
-        Place::Cookie.check(cookie.len()).map(|()| cookie).map_err(|e| e.size)
+        Place::Cookie
+            .check(cookie.len())
+            .map(|()| cookie)
+            .map_err(|e| e.size)
     }
 
     /// A pointer cookie for `record`, spilled to KV under the pointer's key (the one the

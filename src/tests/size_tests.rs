@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use crate::harness::{block_on, TestPhone};
-use crate::storage::Store;
 use crate::prelude::*;
+use crate::storage::Store;
 
 /// Keeps what it is told to: `grow N` adds N bytes to its state, anything else tells how
 /// many it has.
@@ -73,7 +73,10 @@ fn with_the_cookie_alone_a_state_over_it_is_refused_and_the_last_kept_goes_on() 
         assert_eq!(refused.texts(), ["have 7000"]);
         assert_eq!(refused.set_cookie, None);
         let note = too_large_note(&refused.log_line).expect(&refused.log_line);
-        assert!(note.ends_with("bytes, over the cookie's limit of 4096"), "{note}");
+        assert!(
+            note.ends_with("bytes, over the cookie's limit of 4096"),
+            "{note}"
+        );
         let size: usize = note.split(' ').next().unwrap().parse().unwrap();
         assert!(size > 4096, "{note}");
         assert_eq!(phone.cookie().map(str::to_string), kept_cookie);
@@ -118,7 +121,10 @@ fn with_the_objects_a_state_over_the_object_is_refused_and_the_kept_record_stays
     assert_eq!(refused.texts(), ["have 1106000"]);
     assert_eq!(refused.set_cookie, None);
     let note = too_large_note(&refused.log_line).expect(&refused.log_line);
-    assert!(note.ends_with("over the object's limit of 1048576"), "{note}");
+    assert!(
+        note.ends_with("over the object's limit of 1048576"),
+        "{note}"
+    );
     // The object keeps the record from before, which the next text (and the cookie-less
     // one after it) goes on from.
     assert_eq!(phone.text("show").texts(), ["have 6000"]);
@@ -136,7 +142,10 @@ fn a_follow_up_whose_state_is_too_large_goes_out_once_and_the_kept_record_stays(
     let done = objects.fire_alarms();
     let line = done[0].as_ref().expect("the follow-up went out");
     let note = too_large_note(line).expect(line);
-    assert!(note.ends_with("bytes, over the object's limit of 1048576"), "{note}");
+    assert!(
+        note.ends_with("bytes, over the object's limit of 1048576"),
+        "{note}"
+    );
     let texts: Vec<String> = phone.sent().iter().map(|m| m.text().to_string()).collect();
     assert_eq!(texts, ["now 1100000"]);
     // Nothing is tried again, and the person's next text goes on from the record kept.

@@ -98,7 +98,10 @@ impl TestPhone {
         let Some(at) = notes.find(&key) else {
             return;
         };
-        let detail = notes[at + key.len()..].split('"').next().unwrap_or_default();
+        let detail = notes[at + key.len()..]
+            .split('"')
+            .next()
+            .unwrap_or_default();
         assert!(
             self.too_large_allowed,
             "the conversation \"{}\" left a state too large to keep ({}): {detail}; \
