@@ -77,7 +77,8 @@ const PURPOSES: [Purpose; 4] = [
     Purpose::Object,
 ];
 
-/// Where a value was found, which decides the purposes it may have.
+/// Where a value is found or kept, which decides the purposes it may have and how large it
+/// may be ([`Place::limit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     /// The `Cookie` header: a record or a pointer.
