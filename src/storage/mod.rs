@@ -51,6 +51,10 @@ pub trait Store {
     /// The value under `key`, `None` when absent; `Err` for any fault (network, rate limit,
     /// timeout), for the log.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Whether a store of this type can be bound at all: `false` for [`NoStore`], so that a
+    /// build without KV carries none of the code that reads, spills or writes to it.
+    const BINDABLE: bool = true;
 }
 
 /// Stands in for "no KV binding".
@@ -60,6 +64,8 @@ impl Store for NoStore {
     async fn get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
+
+    const BINDABLE: bool = false;
 }
 
 /// A KV change to make once the reply is on its way (`ctx.wait_until` in the worker).
@@ -222,6 +228,15 @@ impl<'a, S: Store> Storage<'a, S> {
         self
     }
 
+    /// The KV namespace, when one is bound; known to be none when compiling for [`NoStore`].
+    fn kv(&self) -> Option<&'a S> {
+        if S::BINDABLE {
+            self.kv
+        } else {
+            None
+        }
+    }
+
     /// The newest record of the pair. The cookie is authoritative when it holds the record
     /// and nothing newer is remembered; KV is read only without a usable cookie, or for a
     /// spilled record. Faults are logged and read as "nothing there".
@@ -267,7 +282,7 @@ impl<'a, S: Store> Storage<'a, S> {
 
     /// Takes KV's record when it is newer than `best` (and notes a failed read).
     async fn take_newer_from_kv(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
-        let Some(kv) = self.kv else {
+        let Some(kv) = self.kv() else {
             return;
         };
         let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
@@ -287,7 +302,7 @@ impl<'a, S: Store> Storage<'a, S> {
     fn take_newer_from_memory(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
         // Without KV a conversation whose cookie is gone starts afresh, as Twilio's cookie
         // life says; memory only takes over a reset's empty record, to keep sequences rising.
-        let recoverable = best.is_some() || self.kv.is_some();
+        let recoverable = best.is_some() || self.kv().is_some();
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {

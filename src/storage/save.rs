@@ -58,7 +58,7 @@ impl<S: Store> Storage<'_, S> {
             .remembered
             .as_ref()
             .is_some_and(|m| m.seq > record.seq);
-        let kv_value = (self.kv.is_some() && counted && !newer_known)
+        let kv_value = (self.kv().is_some() && counted && !newer_known)
             .then(|| self.seal_for_kv(record))
             .and_then(|sealed| sealed.map_err(|e| saved.error = Some(e)).ok());
         let cookie = self.seal_cookie(
@@ -87,7 +87,7 @@ impl<S: Store> Storage<'_, S> {
     /// worker writes), no cookie at all when only the cookie is. Inside the pair's object,
     /// only KV's check applies: the object is larger than the cookie and checks itself.
     fn too_large(&self, saved: &Saved, cookie_size: Option<usize>) -> Option<TooLarge> {
-        if self.kv.is_some() {
+        if self.kv().is_some() {
             return saved.writes.iter().find_map(|write| match write {
                 KvWrite::Put { value, .. } => Place::Kv.check(value.len()).err(),
                 KvWrite::Delete { .. } => None,
@@ -134,7 +134,7 @@ impl<S: Store> Storage<'_, S> {
             memory.remember(&self.pair, record);
         }
         let mut writes = Vec::new();
-        if self.kv.is_some() {
+        if self.kv().is_some() {
             let keys = self.settings.keys.pair_keys(&self.pair);
             let spill = loaded.spill_key.iter().cloned();
             writes = spill
@@ -179,7 +179,7 @@ impl<S: Store> Storage<'_, S> {
             Ok(cookie) => return Ok(Cookie::Set(cookie)),
             Err(size) => size,
         };
-        if self.kv.is_some() {
+        if self.kv().is_some() {
             let spilled = self.spill(record, loaded, counted, kv_value, expires_at, writes)?;
             if let Some(cookie) = spilled {
                 return Ok(Cookie::Set(cookie));
