@@ -3,6 +3,8 @@
 # loads) with cargo, wasm-bindgen, wasm-opt and esbuild, installed locally by setup.sh:
 #   bash scripts/build.sh            this repository's worker (worker/, into ./build)
 #   bash scripts/build.sh DIR [OUT]  a user's project in DIR (into OUT, default DIR/build)
+# SMS_WORKER_OUT=DIR puts this repository's build elsewhere, and SMS_WORKER_FUNCTIONS=DIR
+# bundles another folder's Functions (the tests' variants of the worker).
 # A user's project runs it through its own sms-worker.mjs (`npm run build`, and wrangler.toml's
 # [build]), so `wrangler dev` and `wrangler deploy` build the same way; nothing in it is the
 # user's to edit or copy.
@@ -14,7 +16,7 @@ if [ $# -ge 1 ]; then
   export SMS_WORKER_PROJECT="$PROJECT"
 else
   PROJECT="$FRAMEWORK/worker"
-  OUT="$FRAMEWORK/build"
+  OUT="${SMS_WORKER_OUT:-$FRAMEWORK/build}"
 fi
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -60,14 +62,31 @@ case "$OPT" in
   size) PROFILE+=(--config 'profile.release.opt-level="z"') ;;
   *) echo "[build] opt is \"speed\" (the default) or \"size\", not \"$OPT\"" >&2; exit 2 ;;
 esac
-# Panic locations name source files: the registry's and the project's own folders come out of
-# the paths, so the wasm carries no home directory and a few KB less.
-REMAP=""
+# Panic locations name source files: the registry's, the framework's and the project's folders
+# come out of the paths, so the wasm carries no home directory and a few KB less. The
+# remapping is added to each rustc call by scripts/rustc-trim-paths.sh, not put in RUSTFLAGS,
+# which key every crate's build: there the framework's folder made every dependency rebuild
+# when the framework moved or was upgraded.
 CARGO_HOME_DIR="${CARGO_HOME:-$HOME/.cargo}"
-for registry in "$CARGO_HOME_DIR"/registry/src/*/ "$CARGO_HOME_DIR"/git/checkouts/ "$FRAMEWORK/" "$PROJECT/"; do
-  [ -d "$registry" ] && REMAP+=" --remap-path-prefix=$registry="
+SMS_WORKER_TRIM_PATHS=""
+for dir in "$CARGO_HOME_DIR"/registry/src/*/ "$CARGO_HOME_DIR"/git/checkouts/ "$FRAMEWORK/" "$PROJECT/"; do
+  [ -d "$dir" ] && SMS_WORKER_TRIM_PATHS+="$dir"$'\n'
 done
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128$REMAP"
+export SMS_WORKER_TRIM_PATHS
+# The wrapper runs from the target directory: a path that stays put when the framework moves,
+# and executable whatever the file mode the crate was unpacked with.
+WRAPPER="$TARGET_DIR/sms-worker-rustc-trim-paths.sh"
+if ! cmp -s "$FRAMEWORK/scripts/rustc-trim-paths.sh" "$WRAPPER"; then
+  mkdir -p "$TARGET_DIR"
+  cp "$FRAMEWORK/scripts/rustc-trim-paths.sh" "$WRAPPER"
+fi
+[ -x "$WRAPPER" ] || chmod +x "$WRAPPER"
+# The caller's own wrapper (sccache, …) runs inside ours.
+if [ "${RUSTC_WRAPPER:-}" != "$WRAPPER" ]; then
+  export SMS_WORKER_INNER_WRAPPER="${RUSTC_WRAPPER:-}"
+fi
+export RUSTC_WRAPPER="$WRAPPER"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
 # js_sys's futures for wasm_bindgen_futures, as worker-build sets it.
 export WASM_BINDGEN_USE_JS_SYS=1
 cargo build --lib --release --target wasm32-unknown-unknown "${PROFILE[@]}"
@@ -113,12 +132,29 @@ node -e '
   }
   fs.writeFileSync(out, `export default ${JSON.stringify(flows)};\n`);
 ' "$FLOWS_DIR" "$STAGE/flows.mjs"
+# The project's Twilio Functions (functions/*.js beside its flows/; SMS_WORKER_FUNCTIONS=DIR
+# names another folder), answering the outside calls to `function:functions/<file>.js` that
+# Studio's Run Function widget makes (src/entry-functions.mjs). Without any, nothing of them
+# is bundled: the output is what it was.
+if [ $# -ge 1 ]; then FUNCTIONS_DIR="$PROJECT/functions"; else FUNCTIONS_DIR="$FRAMEWORK/functions"; fi
+node "$FRAMEWORK/scripts/functions-bundle.mjs" "${SMS_WORKER_FUNCTIONS:-$FUNCTIONS_DIR}" "$STAGE/functions.mjs"
+INJECT=()
+if [ -f "$STAGE/functions.mjs" ]; then
+  cp "$FRAMEWORK/src/entry-functions.mjs" "$FRAMEWORK/src/functions-runtime.mjs" "$STAGE/"
+  INJECT=("--inject:$STAGE/entry-functions.mjs")
+fi
 {
-  echo 'export { default } from "./entry.mjs";'
+  if [ ${#INJECT[@]} -gt 0 ]; then
+    echo 'import entry from "./entry.mjs";'
+    echo 'import { serving } from "./entry-functions.mjs";'
+    echo 'export default serving(entry);'
+  else
+    echo 'export { default } from "./entry.mjs";'
+  fi
   if grep -q '^export class ConversationObject\b' "$STAGE/glue.js"; then
     echo 'export { ConversationObject } from "./entry-objects.mjs";'
   fi
 } > "$STAGE/main.mjs"
 "$ESBUILD_BIN" "$STAGE/main.mjs" --bundle --format=esm --minify --log-level=warning \
-  --external:./index_bg.wasm '--external:cloudflare:*' --outfile="$OUT/index.js"
+  --external:./index_bg.wasm '--external:cloudflare:*' ${INJECT[@]+"${INJECT[@]}"} --outfile="$OUT/index.js"
 echo "[build] $OUT/index_bg.wasm ($OPT): $(wc -c < "$OUT/index_bg.wasm") bytes, $(gzip -9 -c "$OUT/index_bg.wasm" | wc -c) gzipped" >&2

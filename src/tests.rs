@@ -4,6 +4,8 @@
 
 mod idempotency_tests;
 #[cfg(feature = "counter")]
+mod idle_limit_tests;
+#[cfg(feature = "counter")]
 mod segments_tests;
 mod size_tests;
 

@@ -241,6 +241,37 @@ test("a conversation whose cookie Twilio dropped continues from KV", async () =>
   }
 });
 
+test("CONVERSATION_TTL_SECONDS past 4 hours: with KV a day is kept (cookie Max-Age 4 h, sealed for the day), a text without its cookie continues; without a store it is refused", async () => {
+  const DAY = { CONVERSATION_TTL_SECONDS: "86400" };
+  const w = await startWorker(DAY, KV);
+  try {
+    const kv = await w.mf.getKVNamespace("CONVERSATIONS");
+    const phone = phoneOn(w.mf);
+    const first = await sendAndSettle(phone, kv, "hello 1");
+    assert.equal(first.status, 200, first.text);
+    assert.match(first.setCookie, /; Max-Age=14400/, "Twilio keeps a cookie 4 hours at most");
+    const { expiresAt } = sealedPayload(cookieValue(first.setCookie), phone);
+    const inADay = Date.now() / 1000 + 86400;
+    assert.ok(Math.abs(expiresAt - inADay) < 60, `sealed for the conversation's day: ${expiresAt}`);
+    await sendAndSettle(phone, kv, "hello 2");
+    phone.cookie = null; // What Twilio does after 4 idle hours.
+    const third = await phone.send("hello 3");
+    assert.equal(third.reply, expected(3));
+    assert.equal(third.headers.get("x-state-source"), "kv");
+  } finally {
+    await w.dispose();
+  }
+  const bare = await startWorker(DAY);
+  try {
+    const res = await phoneOn(bare.mf).send("hi");
+    assert.equal(res.status, 500, res.text);
+    assert.ok(res.text.startsWith("misconfigured: CONVERSATION_TTL_SECONDS"), res.text);
+    assert.match(res.text, /bind CONVERSATIONS \(KV\) or CONVERSATION_OBJECTS/);
+  } finally {
+    await bare.dispose();
+  }
+});
+
 test("a spilled conversation whose cookie was dropped continues from KV", async () => {
   const w = await startWorker({}, KV);
   try {

@@ -208,6 +208,22 @@ test("a lost cookie continues at once (no cookie → the next number), even afte
   }
 });
 
+test("CONVERSATION_TTL_SECONDS of a day with the objects: accepted, the cookie 4 hours at most, a text without its cookie continues from the object", async () => {
+  const w = await start({ CONVERSATION_TTL_SECONDS: "86400" });
+  const phone = phoneOn(w.mf);
+  try {
+    const first = await phone.send("one");
+    assert.equal(first.status, 200, first.text);
+    assert.match(first.setCookie, /; Max-Age=14400/);
+    assert.equal((await phone.send("two")).reply, expected(2));
+    const res = await phone.send("three, the cookie dropped", { cookie: null });
+    assert.equal(res.reply, expected(3));
+    assert.equal(res.headers.get("x-state-source"), "object");
+  } finally {
+    await w.dispose();
+  }
+});
+
 test("a retried MessageSid is answered again without counting", async () => {
   const logs = captureLogs();
   const w = await start({}, { logs });

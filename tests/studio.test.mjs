@@ -79,11 +79,11 @@ test("the retry loop, Liquid filters and the limits of the appointments flow", a
 
 test("an unsupported or broken flow is refused when the isolate starts, naming the widget", async (t) => {
   const flow = {
-    description: "uses a Function",
+    description: "uses a Function it cannot reach",
     initial_state: "Trigger",
     states: [
       { name: "Trigger", type: "trigger", properties: {}, transitions: [{ event: "incomingMessage", next: "lookup_fn" }] },
-      { name: "lookup_fn", type: "run-function", properties: { url: "https://x.twil.io/f" }, transitions: [{ event: "success" }, { event: "fail" }] },
+      { name: "lookup_fn", type: "run-function", properties: { function_sid: "ZH0123" }, transitions: [{ event: "success" }, { event: "fail" }] },
       { name: "say", type: "send-message", properties: { body: "hi" }, transitions: [{ event: "sent", next: "nowhere" }] },
     ],
   };
@@ -92,7 +92,7 @@ test("an unsupported or broken flow is refused when the isolate starts, naming t
   const answer = await phone.send("hi");
   assert.equal(answer.status, 500);
   assert.match(answer.text, /^misconfigured: STUDIO_FLOW /);
-  assert.match(answer.text, /widget "lookup_fn": type "run-function" is not supported/);
+  assert.match(answer.text, /widget "lookup_fn": run-function with no URL: map its function_sid ZH0123 in STUDIO_FUNCTIONS/);
   assert.match(answer.text, /widget "say": its "sent" transition goes to "nowhere"/);
 
   const missing = await studio(t, { STUDIO_FLOW: "not-there" });
@@ -177,4 +177,67 @@ test("with the objects bound, the wait's timeout is an alarm and its message goe
   assert.equal(api.taken(person)[0].body, "Hi Ada! Reply YES to confirm Tuesday at 3pm, or NO to cancel.");
   const started = new Phone((url, init) => w.mf.dispatchFetch(url, init), WEBHOOK, person);
   assert.deepEqual(texts(await started.send("YES")), ["Confirmed: see you Tuesday at 3pm."]);
+});
+
+test("a start over an ended execution runs with its own flow.data; over a waiting one it is refused", async (t) => {
+  const api = await startMessagesApi({ accountSid: ACCOUNT_SID, password: AUTH_TOKEN });
+  t.after(() => api.close());
+  const w = await studio(
+    t,
+    { OUTBOUND_API_KEY: "outbound-key-0123456789abcdef", TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_API_BASE_URL: api.url },
+    { durableObjects: OBJECTS },
+  );
+  api.deliver = (url, init) => w.mf.dispatchFetch(url, init);
+  const person = nextNumber();
+  const start = (body) =>
+    w.mf.dispatchFetch("http://localhost/conversations", {
+      method: "POST",
+      headers: { authorization: "Bearer outbound-key-0123456789abcdef", "content-type": "application/json" },
+      body: JSON.stringify({ to: person, from: "+15005550006", ...body }),
+    });
+  let res = await start({ parameters: { name: "Ada", when: "Tuesday at 3pm" } });
+  assert.equal(res.status, 201, await res.text());
+  await api.waitFor(() => api.taken(person).length === 1, "the first opening", 10_000);
+  // The first execution waits for the answer: a second start is refused.
+  res = await start({ parameters: { name: "Bob" } });
+  assert.equal(res.status, 409);
+  assert.match(await res.text(), /in progress/);
+  // The answer ends the first execution; the second start then runs, with its own flow.data.
+  const phone = new Phone((url, init) => w.mf.dispatchFetch(url, init), WEBHOOK, person);
+  assert.deepEqual(texts(await phone.send("YES")), ["Confirmed: see you Tuesday at 3pm."]);
+  res = await start({ parameters: { name: "Bob" } });
+  assert.equal(res.status, 201, await res.text());
+  await api.waitFor(() => api.taken(person).length === 2, "the second opening", 10_000);
+  assert.equal(api.taken(person)[1].body, "Hi Bob! Reply YES to confirm your next visit, or NO to cancel.");
+  assert.deepEqual(texts(await phone.send("no")), ["Cancelled. Text us any time to book again."]);
+});
+
+test("a split tests its input, and Liquid's date prints the current time for \"now\"", async (t) => {
+  const flow = {
+    description: "its conditions' arguments carry the pattern, as some exports do",
+    initial_state: "Trigger",
+    states: [
+      { name: "Trigger", type: "trigger", properties: {}, transitions: [{ event: "incomingMessage", next: "split" }] },
+      {
+        name: "split",
+        type: "split-based-on",
+        properties: { input: "{{trigger.message.Body}}" },
+        transitions: [
+          { event: "noMatch", next: "other" },
+          { event: "match", next: "clock", conditions: [{ friendly_name: "time", arguments: ["time"], type: "equal_to", value: "time" }] },
+          { event: "match", next: "other", conditions: [{ friendly_name: "else", arguments: ["else"], type: "equal_to", value: "else" }] },
+        ],
+      },
+      { name: "clock", type: "send-message", properties: { body: "{{ 'now' | date: '%Y-%m-%d' }}" }, transitions: [{ event: "sent" }] },
+      { name: "other", type: "send-message", properties: { body: "Text TIME." }, transitions: [{ event: "sent" }] },
+    ],
+  };
+  const w = await studio(t, { STUDIO_FLOW: "clock", "flows/clock.json": JSON.stringify(flow) });
+  const phone = new Phone((url, init) => w.mf.dispatchFetch(url, init), WEBHOOK, nextNumber());
+  const before = new Date().toISOString().slice(0, 10);
+  const [said] = texts(await phone.send("time"));
+  const after = new Date().toISOString().slice(0, 10);
+  assert.ok(said === before || said === after, said);
+  assert.deepEqual(texts(await phone.send("else")), ["Text TIME."]);
+  assert.deepEqual(texts(await phone.send("anything")), ["Text TIME."]);
 });

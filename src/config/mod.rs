@@ -26,7 +26,7 @@ pub use replies::DEFAULT_RESET_KEYWORD;
 use storage::storage_settings;
 pub use storage::{
     DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_TURNS, DEFAULT_KV_TTL_SECONDS, DEFAULT_TTL_SECONDS,
-    MIN_KV_TTL_SECONDS,
+    MAX_TTL_SECONDS, MIN_KV_TTL_SECONDS,
 };
 use webhook::{base_url, verification, webhook_method};
 pub use webhook::{Verification, WebhookMethod};
@@ -112,7 +112,7 @@ impl Config {
     ///     _ => None,
     /// };
     /// let config = Config::from_vars(&Vars::new(&lookup)).unwrap();
-    /// assert_eq!(config.storage.cookie_ttl_seconds, 14400);
+    /// assert_eq!(config.storage.conversation_ttl_seconds, 14400);
     /// ```
     pub fn from_vars(vars: &Vars<'_>) -> Result<Config, ConfigError> {
         Ok(Config {
@@ -135,6 +135,28 @@ impl Config {
             dev_record_fetches: vars.flag("DEV_RECORD_FETCHES", false)?,
             smart_encoding: smart_encoding(vars)?,
         })
+    }
+
+    /// Whether the stores bound keep conversations as long as the settings ask, once the
+    /// bindings are known (the vars alone cannot say): `kv` when the `CONVERSATIONS`
+    /// namespace is bound (feature `kv`), `objects` when `CONVERSATION_OBJECTS` is (feature
+    /// `objects`). A `CONVERSATION_TTL_SECONDS` over 4 hours needs one of them, since Twilio
+    /// drops a cookie after 4 idle hours.
+    ///
+    /// ```
+    /// use sms_conversation_worker::config::{Config, Vars};
+    /// let lookup = |name: &str| match name {
+    ///     "SESSION_SECRET" => Some("a-session-secret-of-at-least-32-bytes!!".to_string()),
+    ///     "CONVERSATION_TTL_SECONDS" => Some("86400".to_string()),
+    ///     _ => None,
+    /// };
+    /// let config = Config::from_vars(&Vars::new(&lookup)).unwrap();
+    /// assert!(config.check_stores(false, true).is_ok());
+    /// let refused = config.check_stores(false, false).unwrap_err();
+    /// assert_eq!(refused.variable, "CONVERSATION_TTL_SECONDS");
+    /// ```
+    pub fn check_stores(&self, kv: bool, objects: bool) -> Result<(), ConfigError> {
+        storage::check_stores(&self.storage, kv, objects)
     }
 
     /// Why webhooks are refused when no auth token is configured and unsigned webhooks

@@ -14,7 +14,8 @@ fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 #[test]
 fn defaults_are_the_classic_conversation_over_twilios_four_hours() {
     let c = config(&[("SESSION_SECRET", SECRET), ("TWILIO_AUTH_TOKEN", "t")]).unwrap();
-    assert_eq!(c.storage.cookie_ttl_seconds, 14400);
+    assert_eq!(c.storage.conversation_ttl_seconds, 14400);
+    assert_eq!(c.storage.cookie_max_age(), 14400);
     assert!(matches!(c.verification, Verification::Signed(_)));
     assert_eq!(c.webhook_method, WebhookMethod::Post);
     assert!(c.webhook_base_url.is_none());
@@ -56,6 +57,7 @@ fn each_bad_value_names_its_variable() {
         ("TWILIO_AUTH_TOKEN", "a,,b"),
         ("CONVERSATION_TTL_SECONDS", "4h"),
         ("CONVERSATION_TTL_SECONDS", "0"),
+        ("CONVERSATION_TTL_SECONDS", "2592001"),
         ("ALLOW_UNSIGNED_WEBHOOKS", "sure"),
         ("SMART_ENCODING", "yes please"),
         ("WEBHOOK_BASE_URL", "abc.ngrok.app"),
@@ -63,6 +65,44 @@ fn each_bad_value_names_its_variable() {
     ] {
         names(&[("SESSION_SECRET", SECRET), (variable, value)], variable);
     }
+}
+
+#[test]
+fn an_idle_limit_over_four_hours_needs_a_store_to_keep_it() {
+    let day = config(&[
+        ("SESSION_SECRET", SECRET),
+        ("CONVERSATION_TTL_SECONDS", "86400"),
+    ])
+    .unwrap();
+    assert_eq!(day.storage.conversation_ttl_seconds, 86400);
+    assert_eq!(
+        day.storage.cookie_max_age(),
+        14400,
+        "Twilio's 4 hours at most"
+    );
+    assert!(day.check_stores(true, false).is_ok());
+    assert!(day.check_stores(false, true).is_ok());
+    let refused = day.check_stores(false, false).unwrap_err();
+    assert_eq!(refused.variable, "CONVERSATION_TTL_SECONDS");
+    assert!(refused
+        .problem
+        .contains("bind CONVERSATIONS (KV) or CONVERSATION_OBJECTS"));
+    // Four hours or less is the cookie's to keep.
+    let four = config(&[("SESSION_SECRET", SECRET)]).unwrap();
+    assert!(four.check_stores(false, false).is_ok());
+}
+
+#[test]
+fn the_store_keeps_a_conversation_at_least_as_long_as_it_may_go_on() {
+    let c = config(&[
+        ("SESSION_SECRET", SECRET),
+        ("CONVERSATION_TTL_SECONDS", "86400"),
+        ("KV_TTL_SECONDS", "3600"),
+    ])
+    .unwrap();
+    assert_eq!(c.storage.kv_ttl_seconds, 86400, "raised to the idle limit");
+    let c = config(&[("SESSION_SECRET", SECRET)]).unwrap();
+    assert_eq!(c.storage.kv_ttl_seconds, DEFAULT_KV_TTL_SECONDS);
 }
 
 #[test]

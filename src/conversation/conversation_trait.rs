@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::context::Context;
+use super::converse::SavedState;
 use super::inbound::InboundMessage;
 use super::reply::Reply;
 use super::view::View;
@@ -100,6 +101,59 @@ pub trait Conversation: Sized + 'static {
     ) -> Result<Reply, String> {
         let _ = (start, state, ctx);
         Err("this conversation does not start conversations".into())
+    }
+
+    /// Whether the conversation `state` holds is still going on: `POST /conversations`
+    /// refuses to start over one in progress (a 409) unless the request asks
+    /// `"replace": true`. `chat` is the pair's record as it stands. By default a conversation
+    /// is in progress once it counted a message, kept a turn or holds a state other than
+    /// `Default`; one that knows when it has ended says so here, and a new start over an
+    /// ended one needs no `replace`.
+    ///
+    /// A reminder that is in progress only until the person confirms:
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use sms_conversation_worker::prelude::*;
+    ///
+    /// struct Reminder;
+    ///
+    /// #[derive(Default, Serialize, Deserialize)]
+    /// struct Visit { when: String, confirmed: bool }
+    ///
+    /// impl Conversation for Reminder {
+    ///     const NAME: &'static str = "reminder";
+    ///     type State = Visit;
+    ///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+    ///         Ok(Reminder)
+    ///     }
+    ///     async fn start(&self, start: &Start, visit: &mut Visit, _: &Context<'_>) -> Result<Reply, String> {
+    ///         let when = start.fields.get("when").and_then(|w| w.as_str()).unwrap_or("soon");
+    ///         *visit = Visit { when: when.to_string(), confirmed: false };
+    ///         Ok(Reply::text(format!("Your visit is {when}. Reply C to confirm.")))
+    ///     }
+    ///     async fn reply(&self, _: &InboundMessage, _: &View<'_>, visit: &mut Visit, _: &Context<'_>) -> Reply {
+    ///         visit.confirmed = true;
+    ///         Reply::text(format!("Confirmed: {}.", visit.when))
+    ///     }
+    ///     fn in_progress(&self, visit: &Visit, _: &View<'_>) -> bool {
+    ///         !visit.when.is_empty() && !visit.confirmed
+    ///     }
+    /// }
+    ///
+    /// let mut phone = TestPhone::new::<Reminder>(&[]).unwrap().with_objects().with_outbound();
+    /// let start = |when: &str| format!(r#"{{"to": "+14155550100", "from": "+15005550006", "when": "{when}"}}"#);
+    /// assert_eq!(phone.start(&start("Tuesday")).0, 201);
+    /// // Not confirmed yet: a second start would cut in, and is refused.
+    /// assert_eq!(phone.start(&start("Friday")).0, 409);
+    /// phone.text("C");
+    /// // Confirmed, so over: the next visit's reminder starts without "replace".
+    /// assert_eq!(phone.start(&start("Friday")).0, 201);
+    /// assert_eq!(phone.sent().last().unwrap().text(), "Your visit is Friday. Reply C to confirm.");
+    /// ```
+    fn in_progress(&self, state: &Self::State, chat: &View<'_>) -> bool {
+        let held = SavedState::store::<Self>(state).map_or(true, |saved| !saved.json.is_empty());
+        chat.count > 0 || !chat.turns.is_empty() || held
     }
 
     /// Converts a state saved under an older [`Conversation::STATE_VERSION`], given as its

@@ -44,6 +44,11 @@ pub trait Converse {
         ctx: &'a Context<'a>,
     ) -> LocalFuture<'a, Ran<Result<Reply, String>>>;
 
+    /// [`Conversation::in_progress`] over the stored state: whether a start must not replace
+    /// it (`objects` feature, as above).
+    #[cfg(feature = "objects")]
+    fn in_progress(&self, saved: &SavedState, chat: View<'_>) -> bool;
+
     /// A stored state as JSON text, read (and upgraded) as the conversation reads it: for
     /// the state API (`GET /conversations/state`), only in workers that keep states (KV,
     /// objects). Text rather than a `serde_json::Value`, whose code would be in the wasm.
@@ -91,6 +96,11 @@ impl<C: Conversation> Converse for C {
                 Conversation::follow_up(self, &chat, state, ctx).await
             }),
         )
+    }
+
+    #[cfg(feature = "objects")]
+    fn in_progress(&self, saved: &SavedState, chat: View<'_>) -> bool {
+        Conversation::in_progress(self, &saved.load::<C>(), &chat)
     }
 
     /// A start that fails stores nothing the caller keeps: its state is fresh and dropped.

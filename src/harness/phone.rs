@@ -212,13 +212,34 @@ impl TestPhone {
         }
     }
 
+    /// The worker's settings checked against the stores bound, as the worker checks them on
+    /// its first request: the error every request answers `500 misconfigured` with. The vars
+    /// and the stores may be given in any order; the check is made when the phone is used.
+    ///
+    /// ```
+    /// use sms_conversation_worker::conversations::Counter;
+    /// use sms_conversation_worker::harness::TestPhone;
+    /// let day = [("CONVERSATION_TTL_SECONDS", "86400")];
+    /// // A day idle needs a store: Twilio keeps the cookie 4 hours.
+    /// let error = TestPhone::new::<Counter>(&day).unwrap().check().unwrap_err();
+    /// assert_eq!(error.variable, "CONVERSATION_TTL_SECONDS");
+    /// assert!(TestPhone::new::<Counter>(&day).unwrap().with_objects().check().is_ok());
+    /// assert!(TestPhone::new::<Counter>(&day).unwrap().with_kv().check().is_ok());
+    /// ```
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let (kv, objects) = (self.kv.is_some(), self.objects.is_some());
+        self.setup.config.check_stores(kv, objects)
+    }
+
     /// Runs `request` through the worker as the runtime would, the objects' clock set to the
     /// phone's first: the objects keep their own clock, as they run apart from the isolate.
     fn handle(&self, request: &HttpRequest<'_>) -> Handled {
         self.sync_clock();
         let lookup = |name: &str| self.vars.get(name).cloned();
         let runtime = self.runtime(&lookup);
-        block_on(app::handle(Ok(&self.setup), request, &runtime))
+        let checked = self.check();
+        let setup = checked.as_ref().map(|()| &*self.setup);
+        block_on(app::handle(setup, request, &runtime))
     }
 
     /// Sets the objects' clock to the phone's, before anything can reach them.

@@ -158,8 +158,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     }
 
     /// Why a start cannot go ahead for this pair now, as its answer: the person opted out, a
-    /// send is still on its way, or a conversation is in progress and `replace` was not
-    /// asked.
+    /// send is still on its way, or a conversation is in progress (as the conversation
+    /// says) and `replace` was not asked.
     async fn refuse_start(
         &self,
         previous: Option<&Record>,
@@ -174,7 +174,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if let Some(outgoing) = self.load_outgoing().await? {
             return Ok(Some(still_sending(&outgoing)));
         }
-        Ok(previous.and_then(|record| in_progress(record, replace)))
+        let conversation = &self.setup.conversation;
+        let in_progress = |record: &Record| conversation.in_progress(&record.state, record.view());
+        let busy = previous.filter(|record| !replace && in_progress(record));
+        Ok(busy.map(in_progress_refusal))
     }
 
     /// The conversation's opening message and the state it leaves; or the answer refusing
@@ -334,16 +337,14 @@ pub(super) fn start_key(why: &Why) -> Option<&str> {
     }
 }
 
-/// The refusal of a start over a conversation in progress, unless `replace` was asked.
-fn in_progress(record: &Record, replace: bool) -> Option<Answer> {
-    if !record.in_progress() || replace {
-        return None;
-    }
+/// The refusal of a start over a conversation in progress (as the conversation says,
+/// [`crate::conversation::Conversation::in_progress`]) without `replace`.
+fn in_progress_refusal(record: &Record) -> Answer {
     let body = serde_json::json!({
         "error": "a conversation with this person is in progress: send \"replace\": true to start over",
         "conversation": {"count": record.count, "last_seen": record.last_seen, "turns": record.turns.len()},
     });
-    Some((409, body.to_string()))
+    (409, body.to_string())
 }
 
 /// A start still on its way: Twilio's answer was lost or asked us to wait.

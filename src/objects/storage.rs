@@ -66,7 +66,7 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     /// The pair's record as a new message or start finds it: a conversation idle past
     /// `CONVERSATION_TTL_SECONDS` has ended, as its cookie would have.
     pub(super) async fn load_record(&self, pair: &Pair<'_>) -> Result<Option<Record>, ObjectError> {
-        let ttl = self.setup.config.storage.cookie_ttl_seconds;
+        let ttl = self.setup.config.storage.conversation_ttl_seconds;
         let kept = self.load_kept(pair).await?;
         Ok(kept.map(|record| record.idle_ended(ttl, self.now())))
     }
@@ -86,8 +86,9 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     }
 
     /// Seals the pair's record for the object (its own purpose: a cookie's seal never opens
-    /// here), kept as long as KV would keep it. A record over [`Place::Object`]'s limit is
-    /// not written ([`ObjectError::TooLarge`]): the one kept before stays, readable.
+    /// here), kept as long as KV would keep it: never less than the conversation's idle limit.
+    /// A record over [`Place::Object`]'s limit is not written ([`ObjectError::TooLarge`]): the
+    /// one kept before stays, readable.
     pub(super) async fn save_record(
         &self,
         pair: &Pair<'_>,

@@ -18,6 +18,9 @@ pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 use crate::record::{HistoryLimits, Pair, Record};
 use crate::seal::{Opened, Place, SealError, SessionKeys, TooLarge};
 
+/// Twilio drops a pair's cookies after 4 hours without a message, whatever their `Max-Age`.
+pub const TWILIO_COOKIE_SECONDS: u64 = 4 * 60 * 60;
+
 /// Why a store (the KV namespace, a Durable Object's storage) could not be used. In the log
 /// (and as JSON) it is the text [`Display`](std::fmt::Display) gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,15 +124,41 @@ impl Source {
 pub struct Settings {
     /// Keys that seal and open records (`SESSION_SECRET`).
     pub keys: SessionKeys,
-    /// `CONVERSATION_TTL_SECONDS`: idle time after which a cookie no longer opens; also the
-    /// cookie's `Max-Age`.
-    pub cookie_ttl_seconds: u64,
-    /// `KV_TTL_SECONDS`: life of a KV entry after the pair's last message.
+    /// `CONVERSATION_TTL_SECONDS`: idle time after which a conversation ends, in the object
+    /// and in the cookie (which no longer opens); over 4 hours only with a store to keep it.
+    pub conversation_ttl_seconds: u64,
+    /// `KV_TTL_SECONDS`: life of a KV entry (and of the object's record) after the pair's
+    /// last message; never shorter than the conversation's idle limit.
     pub kv_ttl_seconds: u64,
     /// `ENCRYPT_STATE`: seal with ChaCha20-Poly1305 so Twilio and KV hold nothing readable.
     pub encrypt: bool,
     /// `HISTORY_TURNS`, `HISTORY_MAX_BYTES`.
     pub history: HistoryLimits,
+}
+
+impl Settings {
+    /// The cookie's `Max-Age`: the conversation's idle limit, but never over the 4 hours
+    /// Twilio keeps a cookie (a store keeps the conversation beyond).
+    ///
+    /// ```
+    /// # use sms_conversation_worker::config::{Config, Vars};
+    /// # let lookup = |name: &str| match name {
+    /// #     "SESSION_SECRET" => Some("a-session-secret-of-at-least-32-bytes!!".to_string()),
+    /// #     "CONVERSATION_TTL_SECONDS" => Some("86400".to_string()),
+    /// #     _ => None,
+    /// # };
+    /// let config = Config::from_vars(&Vars::new(&lookup)).unwrap();
+    /// assert_eq!(config.storage.conversation_ttl_seconds, 86400);
+    /// assert_eq!(config.storage.cookie_max_age(), 14400);
+    /// ```
+    pub fn cookie_max_age(&self) -> u64 {
+        // A build that can bind no store never parses an idle limit over 4 hours.
+        if cfg!(any(feature = "kv", feature = "objects")) {
+            self.conversation_ttl_seconds.min(TWILIO_COOKIE_SECONDS)
+        } else {
+            self.conversation_ttl_seconds
+        }
+    }
 }
 
 /// The newest record found for a webhook, and what saving it needs to know.

@@ -169,7 +169,7 @@ impl<S: Store> Storage<'_, S> {
     ) -> Result<Cookie, SealError> {
         let expires_at = record
             .last_seen
-            .saturating_add(self.settings.cookie_ttl_seconds);
+            .saturating_add(self.settings.conversation_ttl_seconds);
         if expires_at <= self.now {
             // A retry of a record idle past the cookie's life (recovered from KV): a cookie
             // that no longer opens is worse than Twilio keeping what it has.
@@ -211,7 +211,7 @@ impl<S: Store> Storage<'_, S> {
 
     /// A `Set-Cookie` for `sealed`, or its size when it is over [`Place::Cookie`]'s limit.
     fn fitting_cookie(&self, sealed: &str) -> Result<String, usize> {
-        let cookie = seal::set_cookie(sealed, self.settings.cookie_ttl_seconds);
+        let cookie = seal::set_cookie(sealed, self.settings.cookie_max_age());
         Place::Cookie
             .check(cookie.len())
             .map(|()| cookie)

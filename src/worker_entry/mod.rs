@@ -130,6 +130,14 @@ fn load_setup(env: &JsValue) -> Loaded {
              sms_conversation_worker::worker!(YourConversation)",
         )),
     };
+    // Which stores are bound is known here, from the env; a build that can bind none capped
+    // the idle limit when parsing it.
+    #[cfg(any(feature = "kv", feature = "objects"))]
+    let setup = setup.and_then(|s| {
+        let kv = cfg!(feature = "kv") && binds(env, "CONVERSATIONS");
+        let objects = cfg!(feature = "objects") && binds(env, "CONVERSATION_OBJECTS");
+        s.config.check_stores(kv, objects).map(|()| s)
+    });
     let problem = match &setup {
         Ok(s) => s.config.missing_token_error(),
         Err(e) => Some(e.clone()),
@@ -139,6 +147,13 @@ fn load_setup(env: &JsValue) -> Loaded {
         js::log_event_error("config", &format!("misconfigured: {e}"));
     }
     setup
+}
+
+/// Whether `env` binds `name`: the worker's and its objects' env bind the same stores.
+#[cfg(any(feature = "kv", feature = "objects"))]
+fn binds(env: &JsValue, name: &str) -> bool {
+    let binding = js_sys::Reflect::get(env, &JsValue::from_str(name));
+    binding.is_ok_and(|b| !b.is_undefined() && !b.is_null())
 }
 
 /// Runs the conversation's after-reply work, logging what failed (numbers masked: an error

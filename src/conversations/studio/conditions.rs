@@ -1,8 +1,8 @@
 //! The Split Based On widget's conditions
 //! (<https://www.twilio.com/docs/studio/widget-library/split-based-on>): a condition is
-//! "Subject, Predicate, \[value\]", the subject being the widget's Variable to Test (or the
-//! condition's own argument), and "Value can be null for certain conditions, such as is
-//! blank".
+//! "Subject, Predicate, \[value\]", the subject being the widget's Variable to Test (the
+//! condition's own argument only when the widget has none: exports carry the pattern there
+//! too), and "Value can be null for certain conditions, such as is blank".
 //!
 //! The rules, as a Studio user relies on them:
 //! - Every comparison ignores case and the spaces around the subject and the value: an

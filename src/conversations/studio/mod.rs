@@ -12,9 +12,11 @@
 //! What runs: `trigger` (`incomingMessage`; `incomingRequest` for `POST /conversations`, its
 //! `parameters` as `flow.data`), `send-message`, `send-and-wait-for-reply` (its timeout is the
 //! pair's Durable Object alarm, so without `CONVERSATION_OBJECTS` it never fires),
-//! `split-based-on`, `set-variables`, `make-http-request` and `run-subflow`. Templates are
-//! Liquid ([`liquid`]), over `trigger.message.*`, `widgets.<name>.*`, `flow.variables.*`,
-//! `flow.data.*`, `contact.channel.address` and `flow.channel.address`.
+//! `split-based-on`, `set-variables`, `make-http-request`, `run-function` (at its `url`, or
+//! where `STUDIO_FUNCTIONS` maps its `function_sid` or name) and `run-subflow`. Templates are
+//! Liquid ([`liquid`]), over `trigger.message.*` (`trigger.parent.parameters.*` in a
+//! subflow), `widgets.<name>.*`, `flow.variables.*`, `flow.data.*`,
+//! `contact.channel.address` and `flow.channel.address`.
 
 pub mod conditions;
 pub mod flow;
@@ -28,7 +30,7 @@ use serde_json::{Map, Value};
 use crate::prelude::{
     ConfigError, Context, Conversation, InboundMessage, Reply, Start, Vars, View,
 };
-use flow::{Flow, FlowError};
+use flow::{functions_var, Flow, FlowError, Functions, Links};
 use run::{Event, Execution, Flows, Outcome};
 
 /// The shipped conversation that runs a Studio flow.
@@ -45,13 +47,15 @@ impl Studio {
 }
 
 /// Reads flow `name` and every subflow it runs, through `source` (a flow's name → its JSON
-/// text) and `subflows` (`STUDIO_SUBFLOWS`: a run-subflow widget's `flow_sid` → a flow's
-/// name, for subflows whose file is not named by their SID). Every problem of every flow
+/// text), `subflows` (`STUDIO_SUBFLOWS`: a run-subflow widget's `flow_sid` → a flow's
+/// name, for subflows whose file is not named by their SID) and `functions`
+/// (`STUDIO_FUNCTIONS`: where run-function widgets call). Every problem of every flow
 /// comes back, each naming its flow and widget.
 pub fn load(
     name: &str,
     source: &dyn Fn(&str) -> Option<String>,
     subflows: &BTreeMap<String, String>,
+    functions: &Functions,
 ) -> Result<Flows, Vec<FlowError>> {
     let mut all = BTreeMap::new();
     let mut errors = Vec::new();
@@ -60,7 +64,7 @@ pub fn load(
         if all.contains_key(&next) {
             continue;
         }
-        match load_one(&next, source, subflows) {
+        match load_one(&next, source, subflows, functions) {
             Ok(flow) => {
                 pending.extend(flow.subflows().map(str::to_string));
                 all.insert(next, flow);
@@ -85,6 +89,7 @@ fn load_one(
     name: &str,
     source: Source<'_>,
     subflows: &BTreeMap<String, String>,
+    functions: &Functions,
 ) -> Result<Flow, Vec<FlowError>> {
     let refused = |problem: &str| vec![FlowError::new(name, None, problem.to_string())];
     if !valid_name(name) {
@@ -93,8 +98,8 @@ fn load_one(
     let Some(json) = source(name) else {
         return Err(refused("no such file (the build bundles flows/*.json)"));
     };
-    let find = |sid: &str| subflow_name(sid, source, subflows);
-    Flow::parse(name, &json, &find)
+    let subflow = &|sid: &str| subflow_name(sid, source, subflows);
+    Flow::parse(name, &json, &Links { subflow, functions })
 }
 
 /// The flow a run-subflow widget's `sid` runs: as `STUDIO_SUBFLOWS` maps it, else the file
@@ -111,19 +116,39 @@ fn subflow_name(
 }
 
 /// Checks the flow file at `path` as the isolate would (its subflows read from the same
-/// folder, `STUDIO_SUBFLOWS` from the environment): `{"ok", "flow", "widgets", "problems"}`,
-/// for `npm run flow -- check`.
+/// folder, `STUDIO_SUBFLOWS` and `STUDIO_FUNCTIONS` from the environment, which `npm run
+/// flow` fills from the project's vars): `{"ok", "flow", "widgets", "functions",
+/// "problems"}`, for `npm run flow -- check`.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn check_file(path: &std::path::Path) -> Value {
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let functions = match env_functions() {
+        Ok(functions) => functions,
+        Err(problem) => {
+            return serde_json::json!({ "ok": false, "flow": name, "problems": [problem] })
+        }
+    };
     let source = |flow: &str| sibling_flow(path, &name, flow);
-    match load(&name, &source, &env_subflows()) {
+    match load(&name, &source, &env_subflows(), &functions) {
         Ok(flows) => check_passed(&name, &flows),
         Err(errors) => check_failed(&name, &errors),
     }
+}
+
+/// For `check_file`: `STUDIO_FUNCTIONS` from the environment (none when unset), or why it
+/// is refused, as the isolate would refuse it.
+#[cfg(not(target_arch = "wasm32"))]
+fn env_functions() -> Result<Functions, String> {
+    let Some(json) = std::env::var("STUDIO_FUNCTIONS")
+        .ok()
+        .filter(|j| !j.trim().is_empty())
+    else {
+        return Ok(Functions::new());
+    };
+    functions_var(&json).map_err(|problem| format!("STUDIO_FUNCTIONS {problem}"))
 }
 
 /// For `check_file`: flow `flow`'s JSON, the checked file itself when `flow` is its `name`,
@@ -153,8 +178,22 @@ fn check_passed(name: &str, flows: &Flows) -> Value {
         "flow": name,
         "widgets": flows.all.values().map(|f| f.states.len()).sum::<usize>(),
         "flows": flows.all.keys().collect::<Vec<_>>(),
+        "functions": check_functions(flows),
         "problems": [],
     })
+}
+
+/// For `check_file`: each run-function widget of every flow and where it calls.
+#[cfg(not(target_arch = "wasm32"))]
+fn check_functions(flows: &Flows) -> Vec<Value> {
+    let mut all = Vec::new();
+    for (flow, f) in &flows.all {
+        let each = f
+            .functions()
+            .map(|(widget, url)| serde_json::json!({ "flow": flow, "widget": widget, "url": url }));
+        all.extend(each);
+    }
+    all
 }
 
 /// `check_file`'s answer for a refused flow: every problem.
@@ -200,8 +239,9 @@ impl Conversation for Studio {
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         let name = vars.get("STUDIO_FLOW").ok_or_else(no_flow_named)?;
         let subflows = subflows_var(vars)?;
+        let functions = functions_setting(vars)?;
         let source = |flow: &str| flow_source(vars, flow);
-        let flows = load(&name, &source, &subflows).map_err(|e| flow_refused(&e))?;
+        let flows = load(&name, &source, &subflows, &functions).map_err(|e| flow_refused(&e))?;
         Ok(Studio { flows })
     }
 
@@ -237,6 +277,14 @@ impl Conversation for Studio {
             )
             .await;
         reply(outcome, ctx)
+    }
+
+    /// In progress only while the execution waits for a reply (a Send & Wait For Reply,
+    /// in the main flow or a subflow): Studio refuses a second *active* execution for a
+    /// contact (Studio FAQ, <https://www.twilio.com/docs/studio/user-guide/studio-faq>), but
+    /// an execution that ended is over, and a new start runs with its own `flow.data`.
+    fn in_progress(&self, execution: &Execution, _chat: &View<'_>) -> bool {
+        execution.widget.is_some()
     }
 
     /// `POST /conversations` runs the trigger's `incomingRequest` transition, with the
@@ -281,6 +329,14 @@ fn bad_subflows(e: &serde_json::Error) -> ConfigError {
         "must be a JSON object of flow SID to flow name, like {{\"FW…\": \"greeting\"}} ({e})"
     );
     ConfigError::new("STUDIO_SUBFLOWS", problem)
+}
+
+/// `STUDIO_FUNCTIONS`: where run-function widgets call (none mapped when unset).
+fn functions_setting(vars: &Vars<'_>) -> Result<Functions, ConfigError> {
+    let Some(json) = vars.get("STUDIO_FUNCTIONS") else {
+        return Ok(Functions::new());
+    };
+    functions_var(&json).map_err(|problem| ConfigError::new("STUDIO_FUNCTIONS", problem))
 }
 
 /// `STUDIO_FLOW`'s flows are refused: every problem of every flow, in one line.
@@ -380,3 +436,7 @@ fn parameters(message: &InboundMessage) -> Map<String, Value> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/function_tests.rs"]
+mod function_tests;

@@ -4,6 +4,8 @@
 use super::*;
 use crate::harness::TestPhone;
 
+mod semantics_tests;
+
 fn phone(flow: &str, extra: &[(&str, &str)]) -> TestPhone {
     let mut vars = vec![("CONVERSATION", "studio"), ("STUDIO_FLOW", flow)];
     vars.extend_from_slice(extra);
@@ -357,7 +359,7 @@ fn the_budget_is_shared_by_every_template_of_one_event() {
 fn unsupported_and_broken_flows_are_refused_naming_the_widget() {
     let function = flow(
         "fn",
-        r#"{"name": "fn", "type": "run-function", "properties": {"url": "https://x.twil.io/f"}, "transitions": []}"#,
+        r#"{"name": "fn", "type": "run-function", "properties": {}, "transitions": []}"#,
     );
     let why = refused(&function);
     assert!(why.starts_with("STUDIO_FLOW"), "{why}");
@@ -456,4 +458,51 @@ fn json_variables_and_a_flow_drawn_for_conversations() {
          "properties": {"body": "{{flow.variables.order.id}}: {{flow.variables.order.items | join: ' and '}} / {{flow.variables.plain.id}}"}}]}"#;
     let mut phone = inline(json);
     assert_eq!(phone.text("hi").texts(), ["7: tea and cake / "]);
+}
+
+/// A flow that asks and waits `timeout` seconds for the answer.
+fn asking_for(timeout: &str) -> String {
+    flow(
+        "ask",
+        &format!(
+            r#"{{"name": "ask", "type": "send-and-wait-for-reply", "properties": {{"body": "Reply C to confirm", "timeout": "{timeout}"}},
+                "transitions": [{{"event": "incomingMessage", "next": "got"}}, {{"event": "timeout", "next": "late"}}, {{"event": "deliveryFailure"}}]}},
+            {{"name": "got", "type": "send-message", "properties": {{"body": "Got {{{{widgets.ask.inbound.Body}}}}"}}, "transitions": [{{"event": "sent"}}, {{"event": "failed"}}]}},
+            {{"name": "late", "type": "send-message", "properties": {{"body": "No answer"}}, "transitions": [{{"event": "sent"}}, {{"event": "failed"}}]}}"#
+        ),
+    )
+}
+
+#[test]
+fn with_the_objects_a_send_and_wait_waits_days_when_the_conversation_lives_that_long() {
+    let json = asking_for("172800");
+    let vars = [
+        ("STUDIO_FLOW", "t"),
+        ("flows/t.json", json.as_str()),
+        ("CONVERSATION_TTL_SECONDS", "259200"),
+    ];
+    let mut phone = TestPhone::new::<Studio>(&vars)
+        .unwrap()
+        .with_objects()
+        .with_outbound();
+    assert_eq!(phone.text("hi").texts(), ["Reply C to confirm"]);
+    // Answered the next morning, long after Twilio dropped the cookie.
+    phone.wait(20 * 3600);
+    assert_eq!(phone.text("C").texts(), ["Got C"]);
+    phone.wait(3 * 24 * 3600);
+    assert!(sent(&phone).is_empty(), "answered: no timeout");
+}
+
+#[test]
+fn a_send_and_wait_timeout_over_studios_30_days_is_refused() {
+    let why = refused(&asking_for("2592001"));
+    assert!(
+        why.contains("widget \"ask\"") && why.contains("30 days"),
+        "{why}"
+    );
+    assert!(TestPhone::new::<Studio>(&[
+        ("STUDIO_FLOW", "t"),
+        ("flows/t.json", asking_for("2592000").as_str())
+    ])
+    .is_ok());
 }

@@ -2,7 +2,7 @@
 
 use super::TestPhone;
 use crate::seal::our_cookie_values;
-use crate::storage::Memory;
+use crate::storage::{Memory, TWILIO_COOKIE_SECONDS};
 
 impl TestPhone {
     /// Drops the pair's cookie, as Twilio may.
@@ -62,11 +62,12 @@ impl TestPhone {
     }
 }
 
-/// A `Set-Cookie`'s `Max-Age`, or the four hours Twilio keeps a cookie without one.
+/// A `Set-Cookie`'s `Max-Age`, at most the four hours Twilio keeps a cookie (without one
+/// too).
 fn max_age(set_cookie: &str) -> u64 {
     set_cookie
         .split(';')
         .filter_map(|attr| attr.trim().strip_prefix("Max-Age="))
         .find_map(|v| v.parse::<u64>().ok())
-        .unwrap_or(4 * 3600)
+        .map_or(TWILIO_COOKIE_SECONDS, |s| s.min(TWILIO_COOKIE_SECONDS))
 }

@@ -17,9 +17,10 @@ use serde_json::Value;
 use super::conditions::Kind;
 use super::liquid::{Budget, Template};
 pub use reads::Reads;
+pub use widgets::function::{functions_var, Function, Functions};
 
-/// Studio's limit on how long a Make HTTP Request call may take (Studio FAQ, "What limits
-/// exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
+/// Studio's limit on how long a Make HTTP Request or Run Function call may take (Studio FAQ,
+/// "What limits exist in Studio?": "Each outbound HTTP request … is limited to 10 seconds",
 /// <https://www.twilio.com/docs/studio/user-guide/studio-faq>).
 pub const HTTP_TIMEOUT_SECS: u64 = 10;
 /// Send & Wait For Reply's default wait when the widget names none: one hour
@@ -52,8 +53,9 @@ pub enum Widget {
     /// `split-based-on` (<https://www.twilio.com/docs/studio/widget-library/split-based-on>):
     /// the `match` transitions in order, then `noMatch`.
     Split {
-        /// `input`, the Variable to Test.
-        input: Template,
+        /// `input`, the Variable to Test: every condition tests it. `None` when the widget
+        /// has none (a hand-written flow): each condition tests its own `arguments[0]`.
+        input: Option<Template>,
         /// Each `match` transition: its conditions (all must hold) and where it goes.
         matches: Vec<(Vec<Condition>, Option<String>)>,
     },
@@ -61,11 +63,13 @@ pub enum Widget {
     SetVariables(Vec<Pair>),
     /// `make-http-request` (<https://www.twilio.com/docs/studio/widget-library/http-request>).
     Http(Http),
+    /// `run-function` (<https://www.twilio.com/docs/studio/widget-library/run-function>).
+    Function(Function),
     /// `run-subflow` (<https://www.twilio.com/docs/studio/widget-library/run-subflow>).
     Subflow {
         /// The flow file it runs (found from the widget's `flow_sid`).
         flow: String,
-        /// `parameters`: the subflow's `flow.data`.
+        /// `parameters`: the subflow's `trigger.parent.parameters` and `flow.data`.
         parameters: Vec<Pair>,
     },
 }
@@ -75,7 +79,8 @@ pub enum Widget {
 pub struct Condition {
     /// Which test.
     pub kind: Kind,
-    /// The value it tests (`arguments[0]`, else the widget's input).
+    /// `arguments[0]`, tested only when the widget has no `input`: Studio's exports repeat
+    /// the input there, but flows written by others carry the pattern there too.
     pub argument: Option<Template>,
     /// What it tests against.
     pub value: Template,
@@ -184,6 +189,14 @@ impl std::fmt::Display for FlowError {
 /// A `run-subflow` widget's flow SID, for the caller to find the subflow's file.
 pub type SubflowLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// What a flow's widgets name outside the flow: the subflows and the Functions they run.
+pub struct Links<'a> {
+    /// A run-subflow widget's `flow_sid` → the subflow's name.
+    pub subflow: SubflowLookup<'a>,
+    /// `STUDIO_FUNCTIONS`: where run-function widgets send their calls.
+    pub functions: &'a Functions,
+}
+
 impl Flow {
     /// The widget called `name`.
     pub fn state(&self, name: &str) -> Option<&State> {
@@ -193,6 +206,14 @@ impl Flow {
     /// Where the trigger goes on `event`.
     pub fn start(&self, event: &str) -> Option<&str> {
         self.states.get(&self.initial)?.next.get(event)?.as_deref()
+    }
+
+    /// Each run-function widget's name and the URL it calls, for `npm run flow -- check`.
+    pub fn functions(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.states.values().filter_map(|s| match &s.widget {
+            Widget::Function(f) => Some((s.name.as_str(), f.url.as_str())),
+            _ => None,
+        })
     }
 
     /// The flows run-subflow widgets name.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::raw::{RawState, RawTransition};
 use super::widgets::widget;
-use super::{Flow, FlowError, Reads, State, SubflowLookup, Widget};
+use super::{Flow, FlowError, Links, Reads, State, Widget};
 
 /// Studio's JSON, only what is read.
 #[derive(Deserialize)]
@@ -19,16 +19,12 @@ struct Definition {
 
 impl Flow {
     /// Reads and checks `json`, the flow called `name`, collecting every problem.
-    /// `subflow` maps a run-subflow widget's `flow_sid` to a flow name.
-    pub fn parse(
-        name: &str,
-        json: &str,
-        subflow: SubflowLookup<'_>,
-    ) -> Result<Flow, Vec<FlowError>> {
+    /// `links` finds the subflows and Functions its widgets run.
+    pub fn parse(name: &str, json: &str, links: &Links<'_>) -> Result<Flow, Vec<FlowError>> {
         let definition = definition(name, json)?;
         let mut parsing = Parsing::new(name);
         for raw in &definition.states {
-            parsing.add(raw, subflow);
+            parsing.add(raw, links);
         }
         parsing.check_transitions(&definition.states);
         let initial = parsing.check_initial(&definition);
@@ -66,13 +62,13 @@ impl<'a> Parsing<'a> {
         self.errors.push(FlowError::new(self.name, widget, problem));
     }
 
-    fn add(&mut self, raw: &RawState, subflow: SubflowLookup<'_>) {
+    fn add(&mut self, raw: &RawState, links: &Links<'_>) {
         if self.states.contains_key(&raw.name) {
             self.error(Some(&raw.name), "two widgets have this name".into());
             return;
         }
         self.reads.scan_widget(raw);
-        match widget(raw, subflow) {
+        match widget(raw, links) {
             Ok(widget) => self.insert(raw, widget),
             Err(problems) => self.widget_errors(&raw.name, problems),
         }

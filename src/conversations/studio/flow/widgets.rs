@@ -1,16 +1,19 @@
 //! Each widget kind's properties, read into a [`Widget`] with its templates parsed: one
 //! function per kind, each listing every problem of the widget.
 
+pub(super) mod function;
+
 use serde_json::Value;
 
 use super::raw::{RawCondition, RawState, RawTransition};
-use super::{Condition, Http, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
+use super::{Condition, Http, Links, Pair, SubflowLookup, Widget, DEFAULT_WAIT_SECS};
+use crate::config::MAX_TTL_SECONDS;
 use crate::conversations::studio::conditions::{self, Kind};
 use crate::conversations::studio::liquid::Template;
 
 /// Widget types Studio has that this runtime does not run, and why, for the refusal.
+#[rustfmt::skip]
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("run-function", "it calls a Twilio Function, which runs on Twilio's servers; call your code with make-http-request"),
     ("send-to-flex", "Flex runs on Twilio's servers"),
     ("say-play", "a voice widget; this worker answers messages"),
     ("gather-input-on-call", "a voice widget; this worker answers messages"),
@@ -31,7 +34,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 const FORM: &str = "application/x-www-form-urlencoded;charset=utf-8";
 
 /// The widget `raw` describes, or all that is wrong with it.
-pub(super) fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widget, Vec<String>> {
+pub(super) fn widget(raw: &RawState, links: &Links<'_>) -> Result<Widget, Vec<String>> {
     let mut props = Props::new(raw);
     let widget = match raw.kind.as_str() {
         "trigger" => Some(Widget::Trigger),
@@ -40,7 +43,8 @@ pub(super) fn widget(raw: &RawState, subflow: SubflowLookup<'_>) -> Result<Widge
         "split-based-on" => split(&mut props),
         "set-variables" => Some(Widget::SetVariables(props.pairs("variables"))),
         "make-http-request" => make_http_request(&mut props),
-        "run-subflow" => run_subflow(&mut props, subflow),
+        "run-function" => function::run_function(&mut props, links.functions),
+        "run-subflow" => run_subflow(&mut props, links.subflow),
         other => return Err(vec![unsupported(other)]),
     };
     props.finish(widget)
@@ -65,24 +69,35 @@ fn send_and_wait(props: &mut Props<'_>) -> Option<Widget> {
     })
 }
 
-/// How long a Send & Wait For Reply waits, in seconds.
+/// How long a Send & Wait For Reply waits, in seconds: at most 30 days, when Studio ends
+/// an execution. A reply is awaited as long as the conversation lives
+/// (`CONVERSATION_TTL_SECONDS`, up to 30 days with the objects); the timeout fires anyway.
 fn timeout(props: &mut Props<'_>) -> u64 {
     let Some(text) = props.prop("timeout") else {
         return DEFAULT_WAIT_SECS;
     };
-    text.trim().parse().unwrap_or_else(|_| {
-        props.problem(format!("timeout \"{text}\" is not a number of seconds"));
-        DEFAULT_WAIT_SECS
-    })
+    match text.trim().parse() {
+        Ok(seconds) if seconds <= MAX_TTL_SECONDS => seconds,
+        Ok(_) => {
+            props.problem(format!(
+                "timeout \"{text}\" is over 30 days, when Studio ends an execution"
+            ));
+            DEFAULT_WAIT_SECS
+        }
+        Err(_) => {
+            props.problem(format!("timeout \"{text}\" is not a number of seconds"));
+            DEFAULT_WAIT_SECS
+        }
+    }
 }
 
+/// A Split Based On: its Variable to Test (`input`) is the subject of every condition
+/// (<https://www.twilio.com/docs/studio/widget-library/split-based-on>); only a widget
+/// without one tests each condition's `arguments[0]`.
 fn split(props: &mut Props<'_>) -> Option<Widget> {
-    let input = props.template_of("input");
+    let input = props.optional("input");
     let matches = split_matches(props);
-    Some(Widget::Split {
-        input: input?,
-        matches,
-    })
+    Some(Widget::Split { input, matches })
 }
 
 /// Each `match` transition of the split, in order.

@@ -32,24 +32,45 @@ pub const MAX_RENDERED: usize = 1024 * 1024;
 /// flow renders, so that neither one template nor a thousand widgets' worth of them can
 /// take more than a few milliseconds or a few MB. Spent, it stays spent: every template
 /// after renders empty, and the runner stops the execution and logs why.
+///
+/// It also carries the event's moment, which `"now" | date` prints: the templates never
+/// read a clock themselves (`SystemTime::now()` panics on wasm32), the runner passes the
+/// conversation's `Context::now`.
 #[derive(Debug)]
 pub struct Budget {
     work: Cell<u32>,
     rendered: Cell<usize>,
     spent: Cell<Option<&'static str>>,
+    now: Option<u64>,
 }
 
 impl Default for Budget {
+    /// A full budget with no clock: `"now" | date` is left as written.
     fn default() -> Self {
         Budget {
             work: Cell::new(MAX_WORK),
             rendered: Cell::new(MAX_RENDERED),
             spent: Cell::new(None),
+            now: None,
         }
     }
 }
 
 impl Budget {
+    /// A full budget for an event that happened at `now` (Unix seconds).
+    pub fn at(now: u64) -> Budget {
+        let now = Some(now);
+        Budget {
+            now,
+            ..Budget::default()
+        }
+    }
+
+    /// The event's moment (Unix seconds), when the renderer was given one.
+    pub(super) fn now(&self) -> Option<u64> {
+        self.now
+    }
+
     /// Why the budget is spent, if it is.
     pub fn spent(&self) -> Option<&'static str> {
         self.spent.get()

@@ -246,7 +246,7 @@ impl<'a> Run<'a> {
                 return Value::Null;
             }
             let args: Vec<Value> = args.iter().map(|a| self.eval(a)).collect();
-            value = filter.apply(value, &args);
+            value = filter.apply(value, &args, self.budget.now());
             // `append` doubling a string is how a template reaches 512 MiB: each result is
             // checked, so no string grows past twice the bound.
             if let Value::String(text) = &value {

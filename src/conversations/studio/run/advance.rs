@@ -128,7 +128,7 @@ impl Execution {
     fn start_by_message(&mut self, flows: &Flows, params: Map<String, Value>) -> Option<String> {
         self.begin(&params);
         let main = flows.get("");
-        if main.reads.trigger {
+        if flows.read_trigger() {
             self.trigger.insert("message".into(), Value::Object(params));
         }
         // A flow drawn for Conversations (the "Incoming Conversation" trigger) runs its
@@ -154,7 +154,7 @@ impl Execution {
             ..Execution::default()
         };
         let main = flows.get("");
-        if main.reads.trigger {
+        if flows.read_trigger() {
             let request = json!({ "parameters": parameters });
             self.trigger.insert("request".into(), request);
         }
@@ -178,7 +178,7 @@ impl Execution {
         by_api: bool,
         ctx: &Context<'_>,
     ) -> Pass {
-        let mut pass = Pass::new(by_api, self.repeats);
+        let mut pass = Pass::new(by_api, self.repeats, ctx.now());
         while let Some(at) = next.take() {
             if let Some(why) = self.count(&mut pass, &at.widget) {
                 pass.out.stopped = Some(format!("{why} (at {})", at.widget));
@@ -208,15 +208,16 @@ impl Execution {
 }
 
 impl Pass {
-    /// A pass from scratch, the waiting widget having run `repeats` times in a row.
-    fn new(by_api: bool, repeats: u32) -> Pass {
+    /// A pass from scratch at `now` (the event's Unix seconds, what `"now" | date` prints),
+    /// the waiting widget having run `repeats` times in a row.
+    fn new(by_api: bool, repeats: u32, now: u64) -> Pass {
         let (previous, out) = (String::new(), Outcome::default());
         Pass {
             by_api,
             previous,
             repeats,
             out,
-            budget: Budget::default(),
+            budget: Budget::at(now),
         }
     }
 

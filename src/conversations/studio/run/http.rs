@@ -75,14 +75,14 @@ fn json_body(http: &Http, scope: &Value, pairs: &[(String, String)], budget: &Bu
     Value::Object(object).to_string()
 }
 
-fn form(pairs: &[(String, String)]) -> String {
+pub(super) fn form(pairs: &[(String, String)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter())
         .finish()
 }
 
 /// The widget's outputs for an answer.
-fn outputs(response: &ClientResponse) -> Vec<(&'static str, Value)> {
+pub(super) fn outputs(response: &ClientResponse) -> Vec<(&'static str, Value)> {
     let body = String::from_utf8_lossy(&response.body).into_owned();
     let mut output = vec![("status_code", json!(response.status))];
     if let Ok(parsed) = serde_json::from_str::<Value>(&body) {

@@ -3,9 +3,10 @@
 //!
 //! Here the execution's state and what the widgets share; `advance` takes an event from
 //! the waiting widget to the next wait (or the end), one `step` per widget, with the
-//! widgets that leave the flow's hands in `http` and `subflow`.
+//! widgets that leave the flow's hands in `http`, `function` and `subflow`.
 
 mod advance;
+mod function;
 mod http;
 mod step;
 mod subflow;
@@ -114,6 +115,12 @@ impl Flows {
     fn has(&self, name: &str) -> bool {
         name.is_empty() || self.all.contains_key(name)
     }
+
+    /// Whether a template of any flow reads `trigger.…`: a subflow sees its parent's
+    /// trigger, so the execution keeps it when any of them reads it.
+    fn read_trigger(&self) -> bool {
+        self.all.values().any(|flow| flow.reads.trigger)
+    }
 }
 
 /// What moves an execution on.
@@ -189,7 +196,7 @@ impl Execution {
     /// What the templates see.
     fn scope(&self) -> Value {
         json!({
-            "trigger": self.trigger,
+            "trigger": self.trigger_scope(),
             "widgets": self.widgets,
             "flow": {
                 "variables": self.variables,
@@ -198,6 +205,20 @@ impl Execution {
             },
             "contact": { "channel": { "address": self.contact } },
         })
+    }
+
+    /// `trigger`: what started the execution and, in a subflow, the parameters its Run
+    /// Subflow widget passed, as `trigger.parent.parameters` ("Those parameters can then be
+    /// referenced at runtime inside the Subflow with the trigger object:
+    /// `{{trigger.parent.parameters.foo}}`"; the parent's trigger data is copied in too,
+    /// <https://www.twilio.com/docs/studio/subflows>). They are `flow.data` as well.
+    fn trigger_scope(&self) -> Value {
+        let mut trigger = self.trigger.clone();
+        if !self.parents.is_empty() {
+            let parent = json!({ "parameters": self.data });
+            trigger.insert("parent".into(), parent);
+        }
+        Value::Object(trigger)
     }
 }
 

@@ -1,10 +1,14 @@
 //! One widget run: what it does to the execution and where it goes next, one function per
 //! kind of widget.
 
+use std::borrow::Cow;
+
+use serde_json::Value;
+
 use super::advance::Pass;
 use super::{At, Execution, Flows};
 use crate::conversations::studio::conditions;
-use crate::conversations::studio::flow::{Condition, Http, Pair, Reads, State, Widget};
+use crate::conversations::studio::flow::{Condition, Function, Http, Pair, Reads, State, Widget};
 use crate::conversations::studio::liquid::{Budget, Template};
 use crate::prelude::{Context, ReplyMessage};
 
@@ -35,7 +39,7 @@ impl Execution {
                 return None;
             }
             Widget::Split { input, matches } => {
-                self.split_next(&at, state, input, matches, &pass.budget, ctx)
+                self.split_next(&at, state, input.as_ref(), matches, &pass.budget, ctx)
             }
             Widget::SetVariables(pairs) => {
                 self.set_variables(pairs, &pass.budget);
@@ -43,6 +47,9 @@ impl Execution {
             }
             Widget::Http(http) => {
                 (self.http_next(&at, state, http, &flow.reads, &pass.budget, ctx)).await
+            }
+            Widget::Function(function) => {
+                (self.function_next(&at, state, function, &flow.reads, &pass.budget, ctx)).await
             }
             Widget::Subflow { flow, parameters } => {
                 self.run_subflow(flows, &at, flow, parameters, &pass.budget)
@@ -56,7 +63,7 @@ impl Execution {
         &self,
         at: &At,
         state: &State,
-        input: &Template,
+        input: Option<&Template>,
         matches: &[(Vec<Condition>, Option<String>)],
         budget: &Budget,
         ctx: &Context<'_>,
@@ -79,6 +86,20 @@ impl Execution {
     ) -> Option<At> {
         let ok = (self.make_http_request(http, reads, &at.widget, budget, ctx)).await;
         at.then(state, if ok { "success" } else { "failed" })
+    }
+
+    /// Calls the Function: `success` or `fail` next.
+    async fn function_next(
+        &mut self,
+        at: &At,
+        state: &State,
+        function: &Function,
+        reads: &Reads,
+        budget: &Budget,
+        ctx: &Context<'_>,
+    ) -> Option<At> {
+        let ok = (self.run_function(function, at, reads, budget, ctx)).await;
+        at.then(state, if ok { "success" } else { "fail" })
     }
 
     fn send_message(&self, body: &Template, media: Option<&Template>, pass: &mut Pass) {
@@ -107,20 +128,21 @@ impl Execution {
     }
 
     /// The first `match` transition whose conditions all hold (a transition without any
-    /// never matches): where it goes.
+    /// never matches): where it goes. Every condition tests the widget's `input` ("the
+    /// Variable to Test", <https://www.twilio.com/docs/studio/widget-library/split-based-on>);
+    /// a condition's `arguments[0]` is its subject only when the widget has no `input`.
     fn split<'m>(
         &self,
-        input: &Template,
+        input: Option<&Template>,
         matches: &'m [(Vec<Condition>, Option<String>)],
         budget: &Budget,
         now: u64,
     ) -> Option<&'m Option<String>> {
         let scope = self.scope();
-        let input = input.render(&scope, budget);
+        let input = input.map(|i| i.render(&scope, budget));
         let holds = |c: &Condition| {
-            let argument = c.argument.as_ref().map(|a| a.render(&scope, budget));
-            let subject = argument.as_deref().unwrap_or(&input);
-            conditions::holds(c.kind, subject, &c.value.render(&scope, budget), now)
+            let subject = subject(input.as_deref(), c, &scope, budget);
+            conditions::holds(c.kind, &subject, &c.value.render(&scope, budget), now)
         };
         let found = matches
             .iter()
@@ -141,6 +163,21 @@ impl Execution {
         let message = ReplyMessage::text(body.render(&scope, budget));
         let urls = media.map(|m| m.render(&scope, budget)).unwrap_or_default();
         media_urls(&urls).fold(message, ReplyMessage::with_media)
+    }
+}
+
+/// What condition `c` tests: the widget's rendered `input`, else (a widget without one) the
+/// condition's own `arguments[0]`.
+fn subject<'i>(
+    input: Option<&'i str>,
+    c: &Condition,
+    scope: &Value,
+    budget: &Budget,
+) -> Cow<'i, str> {
+    match (input, &c.argument) {
+        (Some(input), _) => Cow::Borrowed(input),
+        (None, Some(argument)) => Cow::Owned(argument.render(scope, budget)),
+        (None, None) => Cow::Borrowed(""),
     }
 }
 

@@ -1,6 +1,6 @@
-//! The `date` filter: strftime's common directives over Unix seconds or an ISO 8601 date
-//! (or date-time), in UTC, over the day numbers of [`calendar`](super::super::calendar)
-//! (no date crate in the wasm).
+//! The `date` filter: strftime's common directives over Unix seconds, an ISO 8601 date
+//! (or date-time) or the event's moment for "now" and "today", in UTC, over the day numbers
+//! of [`calendar`](super::super::calendar) (no date crate in the wasm).
 
 use serde_json::Value;
 
@@ -32,24 +32,34 @@ const DAYS: [&str; 7] = [
     "Wednesday",
 ];
 
-/// `value` formatted by `format`; a value that is no date is left as it is.
-pub(super) fn date(value: &Value, format: &str) -> Value {
-    match seconds(value) {
+/// `value` formatted by `format`; a value that is no date is left as it is. `now` (Unix
+/// seconds, the event's moment) is the date of `"now"` and `"today"`: "You can apply the
+/// `date` filter to the keywords `'now'` and `'today'` to output the current timestamp"
+/// (<https://shopify.dev/docs/api/liquid/filters/date>); without it they are left as written.
+pub(super) fn date(value: &Value, format: &str, now: Option<u64>) -> Value {
+    match seconds(value, now) {
         Some(seconds) => Value::String(Moment::at(seconds).format(format)),
         None => value.clone(),
     }
 }
 
-/// The Unix seconds of a number, a string of one or an ISO 8601 date.
-fn seconds(value: &Value) -> Option<i64> {
+/// The Unix seconds of a number, a string of one, an ISO 8601 date, or `now` for the words
+/// "now" and "today" (Liquid reads them whatever their case, and "today" is the current
+/// time too, not midnight).
+fn seconds(value: &Value, now: Option<u64>) -> Option<i64> {
     let seconds = match value {
         Value::Number(n) => n.as_f64().map(|f| f as i64),
-        // "now" needs the clock, which templates do not see: left as written.
-        Value::String(s) if s == "now" || s == "today" => None,
+        Value::String(s) if is_now(s) => now.and_then(|n| i64::try_from(n).ok()),
         Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| iso_seconds(s)),
         _ => None,
     };
     seconds.filter(|s| *s != i64::MIN)
+}
+
+/// Whether `text` is one of Liquid's words for the current time.
+fn is_now(text: &str) -> bool {
+    let word = text.trim();
+    word.eq_ignore_ascii_case("now") || word.eq_ignore_ascii_case("today")
 }
 
 /// `YYYY-MM-DD`, with `THH:MM:SS` after it or not (a zone is ignored: UTC).

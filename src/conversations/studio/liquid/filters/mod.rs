@@ -87,7 +87,8 @@ impl Filter {
     }
 
     /// The filter over `value`; a filter never fails (a wrong type gives nil or the value).
-    pub(super) fn apply(self, value: Value, args: &[Value]) -> Value {
+    /// `now` (Unix seconds) is what `date` makes of `"now"` and `"today"`.
+    pub(super) fn apply(self, value: Value, args: &[Value], now: Option<u64>) -> Value {
         match self {
             Filter::Text(f) => string::apply(f, &value, args),
             Filter::Url(f) => url::apply(f, &value),
@@ -96,7 +97,7 @@ impl Filter {
             Filter::List(f) => array::apply(f, value, args),
             Filter::Default => misc::default(value, args),
             Filter::Json => misc::json(&value),
-            Filter::Date => date::date(&value, &arg(args, 0)),
+            Filter::Date => date::date(&value, &arg(args, 0), now),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! this evaluator differs from Shopify Liquid the comment says so; the test pins today's
 //! behaviour.
 
-use super::{r, refused, with};
+use super::{r, refused, with, Budget, Template};
 use serde_json::{json, Value};
 
 #[test]
@@ -333,11 +333,19 @@ fn date() {
         "29/02/2024 08:05:09 AM"
     );
     assert_eq!(r("{{ '2024-03-05' | date: '%e %b|%' }}"), " 5 Mar|%");
-    // "now" needs the clock: left as written (Shopify prints the time).
+    // "now" and "today" are the event's moment (Shopify's current time; "today" is not
+    // midnight), whatever their case; a word that is no date is left as written.
+    let at = |source: &str| {
+        let template = Template::parse(source).unwrap();
+        template.render(&json!({}), &Budget::at(1_700_000_000))
+    };
     assert_eq!(
-        r("{{ 'now' | date: '%Y' }} {{ 'soon' | date: '%Y' }}"),
-        "now soon"
+        at("{{ 'now' | date: '%Y-%m-%d %H:%M' }}|{{ 'today' | date: '%d %H' }}|{{ 'Now' | date: '%s' }}"),
+        "2023-11-14 22:13|14 22|1700000000"
     );
+    assert_eq!(at("{{ 'soon' | date: '%Y' }}"), "soon");
+    // Without a clock (a template rendered outside a conversation) it is left as written.
+    assert_eq!(r("{{ 'now' | date: '%Y' }}"), "now");
     // Without a format Shopify prints the input: here nothing.
     assert_eq!(r("[{{ 1700000000 | date }}{{ nope | date: '%Y' }}]"), "[]");
     assert_eq!(r("{{ '2023-02-30' | date: '%Y' }}"), "2023-02-30");
