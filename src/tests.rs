@@ -3,9 +3,9 @@
 //! need the harness.
 
 mod idempotency_tests;
-mod late_tests;
 #[cfg(feature = "counter")]
 mod idle_limit_tests;
+mod late_tests;
 #[cfg(feature = "counter")]
 mod segments_tests;
 mod size_tests;
