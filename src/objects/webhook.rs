@@ -7,7 +7,7 @@ use super::store::ObjectStore;
 use crate::object_calls::{AnsweredOutcome, ObjectAnswer, ObjectError, WebhookCall};
 
 use crate::conversation::{push_note, Budget};
-use crate::pipeline::{self, Intent};
+use crate::pipeline::{self, Done, Intent};
 use crate::record::{Pair, Record};
 use crate::response::Handled;
 use crate::seal::TooLarge;
@@ -46,17 +46,9 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let counted = done.change == Change::Counted;
         let late = self.goes_late(race, budget.as_ref(), message.account(), counted);
         if done.change != Change::Unchanged {
-            if let Err(too_large) = self.keep_turn(call, &pair, &done.record, first).await? {
-                // The reply still goes out (late if the deadline won); the record does not.
-                refused(&mut handled, too_large);
-            } else {
-                // A newer message replaces or cancels the follow-up asked for before, and one
-                // on its way is not sent again.
-                if counted {
-                    self.stale_follow_up(in_flight).await?;
-                }
-                self.schedule(done.follow_up, done.record.seq).await?;
-            }
+            let turn = (&pair, first, counted);
+            self.keep_done(call, turn, &done, in_flight, &mut handled)
+                .await?;
         }
         let answer = ObjectAnswer::from_handled(&handled);
         // The conversation's after-reply work goes to the object's `wait_until`: it must not
@@ -68,6 +60,28 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
                 .await;
         }
         Ok(answered)
+    }
+
+    /// Keeps what a counted or changed turn left: the record, then the follow-up it asks
+    /// for (a newer message replaces or cancels the one asked for before, and one on its way
+    /// is not sent again). A record too large for the object keeps nothing of the turn: the
+    /// reply still goes out (late if the deadline won), noted in `handled`.
+    async fn keep_done(
+        &self,
+        call: &WebhookCall,
+        (pair, first, counted): (&Pair<'_>, bool, bool),
+        done: &Done,
+        in_flight: Option<Outgoing>,
+        handled: &mut Handled,
+    ) -> Result<(), ObjectError> {
+        if let Err(too_large) = self.keep_turn(call, pair, &done.record, first).await? {
+            refused(handled, too_large);
+            return Ok(());
+        }
+        if counted {
+            self.stale_follow_up(in_flight).await?;
+        }
+        self.schedule(done.follow_up, done.record.seq).await
     }
 
     /// Sends the reply to message `sid` late (`record` holds its turn): the webhook's answer
