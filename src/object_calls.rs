@@ -68,9 +68,10 @@ impl From<serde_json::Error> for ObjectError {
 
 /// The objects namespace, as the worker sees it: each call goes to the object named `name`.
 pub trait Objects {
-    /// Hands a verified webhook to the pair's object; `Err` (a fault, or no answer even past
-    /// the webhook's deadline, by which a working object answers) makes the worker answer
-    /// from the cookie instead.
+    /// Hands a verified webhook to the pair's object. [`ObjectError::TimedOut`] (no answer
+    /// even past the webhook's deadline: the object may still be at work) makes the worker
+    /// answer empty TwiML; another `Err` (the object failed or could not be reached, and kept
+    /// nothing) makes it answer from the cookie.
     fn webhook<'a>(
         &'a self,
         name: &'a str,
