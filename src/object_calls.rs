@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::InboundMessage;
 use crate::conversation::LocalFuture;
-use crate::seal::SealError;
+use crate::seal::{SealError, TooLarge};
 use crate::storage::{KvWrite, Source, StoreError};
 use crate::twilio::segments::Segments;
 
@@ -25,6 +25,9 @@ pub enum ObjectError {
     Storage(StoreError),
     /// The record could not be sealed, so it was not stored.
     Seal(SealError),
+    /// The record was too large for the object's storage, so it was not stored: the one
+    /// kept before stays.
+    TooLarge(TooLarge),
     /// A follow-up that was not sent (to be tried again, or dropped).
     FollowUp(String),
     /// The object did not answer in time: it may still be at work.
@@ -39,6 +42,7 @@ impl fmt::Display for ObjectError {
             }
             ObjectError::Storage(e) => write!(f, "{e}"),
             ObjectError::Seal(e) => write!(f, "the record was not sealed: {e}"),
+            ObjectError::TooLarge(e) => write!(f, "the record was not kept: {}", e.detail()),
             ObjectError::TimedOut => f.write_str("timed out"),
         }
     }
@@ -64,9 +68,10 @@ impl From<serde_json::Error> for ObjectError {
 
 /// The objects namespace, as the worker sees it: each call goes to the object named `name`.
 pub trait Objects {
-    /// Hands a verified webhook to the pair's object; `Err` (a fault, or no answer even past
-    /// the webhook's deadline, by which a working object answers) makes the worker answer
-    /// from the cookie instead.
+    /// Hands a verified webhook to the pair's object. [`ObjectError::TimedOut`] (no answer
+    /// even past the webhook's deadline: the object may still be at work) makes the worker
+    /// answer empty TwiML; another `Err` (the object failed or could not be reached, and kept
+    /// nothing) makes it answer from the cookie.
     fn webhook<'a>(
         &'a self,
         name: &'a str,

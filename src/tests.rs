@@ -8,6 +8,7 @@ mod idle_limit_tests;
 mod late_tests;
 #[cfg(feature = "counter")]
 mod segments_tests;
+mod size_tests;
 
 /// The README is a front page: what the crate is, the commands, a new project, the map and
 /// the links. Everything else is a guide (`src/guide/*.md`) or CONTRIBUTING.md.

@@ -195,7 +195,11 @@ fn written_back<S: Store>(
     (status, body): (u16, String),
 ) -> (u16, String, Vec<KvWrite>) {
     match storage.pair_entry(changed, expires_at) {
-        Ok(write) => (status, body, vec![write]),
+        Ok(Ok(write)) => (status, body, vec![write]),
+        Ok(Err(e)) => failed(
+            413,
+            format!("the state is too large to keep: {}", e.detail()),
+        ),
         Err(e) => failed(500, format!("the record was not sealed: {e}")),
     }
 }

@@ -250,16 +250,7 @@ impl<'a> Context<'a> {
     /// assert_eq!(ctx.take_notes(), r#""quiz_stopped":"ran out of questions""#);
     /// ```
     pub fn note(&self, name: &'static str, detail: &str) {
-        let mut notes = self.notes.borrow_mut();
-        if !notes.is_empty() {
-            notes.push(',');
-        }
-        for text in [name, detail] {
-            // A str always serialises.
-            notes.push_str(&serde_json::to_string(text).unwrap_or_default());
-            notes.push(':');
-        }
-        notes.pop();
+        push_note(&mut self.notes.borrow_mut(), name, detail);
     }
 
     /// What [`Context::note`] was given so far, as the members of a JSON object
@@ -327,3 +318,18 @@ pub(crate) fn idempotency_key(account_sid: &str, id: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Adds `"name":"detail"` to `notes`, the members of a log line's `"notes"` object (see
+/// [`Context::note`]): also for what the framework itself notes after the conversation's
+/// context is gone (a record the pair's object did not keep).
+pub(crate) fn push_note(notes: &mut String, name: &str, detail: &str) {
+    if !notes.is_empty() {
+        notes.push(',');
+    }
+    for text in [name, detail] {
+        // A str always serialises.
+        notes.push_str(&serde_json::to_string(text).unwrap_or_default());
+        notes.push(':');
+    }
+    notes.pop();
+}

@@ -113,6 +113,8 @@ pub use client::{
 /// For the tests of the whole path (`src/tests/idempotency_tests.rs`), which check the key sent.
 #[cfg(all(test, feature = "harness"))]
 pub(crate) use context::idempotency_key;
+#[cfg(feature = "objects")]
+pub(crate) use context::push_note;
 pub use context::{AfterReply, Context};
 pub use conversation_trait::{Conversation, Start};
 pub use converse::{Converse, Ran, SavedState, StateError};

@@ -55,7 +55,7 @@ impl LocalObjects {
     }
 
     /// Sets the objects' clock (the phone's, before it reaches them).
-    pub(super) fn set_now(&self, now: u64) {
+    pub(crate) fn set_now(&self, now: u64) {
         self.now.set(now);
     }
 

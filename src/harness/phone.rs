@@ -61,6 +61,10 @@ pub struct TestPhone {
     setup: Rc<Setup>,
     build: Build,
     vars: BTreeMap<String, String>,
+    /// The conversation's name, for the failure of a state too large to keep.
+    name: String,
+    /// Whether a state too large to keep is what the test checks, rather than its failure.
+    too_large_allowed: bool,
     from: String,
     to: String,
     jar: Option<(String, u64)>,
@@ -77,7 +81,8 @@ impl TestPhone {
     /// A phone texting conversation `C`, configured with `vars` over a signed default
     /// (`TWILIO_AUTH_TOKEN`, `SESSION_SECRET`). Fails as the worker would on a bad setting.
     pub fn new<C: Conversation>(vars: &[(&str, &str)]) -> Result<TestPhone, ConfigError> {
-        TestPhone::configured(vars, Rc::new(|vars: &Vars<'_>| Setup::with::<C>(vars)))
+        let build = Rc::new(|vars: &Vars<'_>| Setup::with::<C>(vars));
+        TestPhone::configured(vars, build, C::NAME)
     }
 
     /// A phone texting the conversation called `name` among `conversations`, as a worker
@@ -100,23 +105,35 @@ impl TestPhone {
         vars.push(("CONVERSATION", name));
         let conversations = *conversations;
         let build = move |vars: &Vars<'_>| Setup::from_vars(vars, &conversations);
-        TestPhone::configured(&vars, Rc::new(build))
+        TestPhone::configured(&vars, Rc::new(build), name)
     }
 
-    /// A phone over the default vars and `vars`, its setup made by `build`.
-    fn configured(vars: &[(&str, &str)], build: Build) -> Result<TestPhone, ConfigError> {
+    /// A phone over the default vars and `vars`, its setup made by `build`, texting the
+    /// conversation called `name`.
+    fn configured(
+        vars: &[(&str, &str)],
+        build: Build,
+        name: &str,
+    ) -> Result<TestPhone, ConfigError> {
         let vars = over_defaults(vars);
         let setup = Rc::new(set_up(&build, &vars)?);
-        Ok(TestPhone::fresh(setup, build, vars))
+        Ok(TestPhone::fresh(setup, build, vars, name))
     }
 
     /// A phone that has sent nothing yet, with no cookie, KV or objects, its clock at
     /// [`TEST_START`].
-    fn fresh(setup: Rc<Setup>, build: Build, vars: BTreeMap<String, String>) -> TestPhone {
+    fn fresh(
+        setup: Rc<Setup>,
+        build: Build,
+        vars: BTreeMap<String, String>,
+        name: &str,
+    ) -> TestPhone {
         TestPhone {
             setup,
             build,
             vars,
+            name: name.to_string(),
+            too_large_allowed: false,
             from: "+14155550100".into(),
             to: "+15005550006".into(),
             jar: None,

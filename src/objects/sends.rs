@@ -11,8 +11,9 @@ use super::window::outside_window;
 use crate::object_calls::ObjectError;
 
 use crate::conversation::Template;
-use crate::conversation::{Reply, ReplyMessage, SavedState, Turn};
+use crate::conversation::{push_note, Reply, ReplyMessage, SavedState, Turn};
 use crate::record::{Pair, Record};
+use crate::seal::TooLarge;
 use crate::storage::Store;
 use crate::twilio::messages::{self, Form, SendError};
 
@@ -141,7 +142,9 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         self.finish_start(why, (500, body.to_string())).await
     }
 
-    /// What a send changes once every message went out; the SID of its first message.
+    /// What a send changes once every message went out; the SID of its first message (and
+    /// the note of a record too large to keep: the messages went out all the same, so the
+    /// send is over, and the record kept before stays).
     async fn sent(&self, pair: &Pair<'_>, outgoing: Outgoing) -> Result<String, ObjectError> {
         let history = self.setup.config.storage.history;
         let sid = outgoing.sids.first().cloned().unwrap_or_default();
@@ -151,13 +154,21 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         if !matches!(outgoing.why, Why::Late { .. }) {
             record.sent(sent_turn(self.now(), &sid, outgoing.reply), history);
         }
-        self.save_record(pair, &record).await?;
+        let mut line = sid.clone();
+        match self.save_record(pair, &record).await {
+            Err(ObjectError::TooLarge(e)) => {
+                let mut notes = String::new();
+                push_note(&mut notes, TooLarge::NOTE, &e.detail());
+                line = format!("{sid}; notes {{{notes}}}");
+            }
+            other => other?,
+        }
         if let Why::Start { .. } = outgoing.why {
             let follow_up = outgoing.follow_up;
-            self.started(pair, &outgoing.why, follow_up, record.seq, sid.clone())
+            self.started(pair, &outgoing.why, follow_up, record.seq, sid)
                 .await?;
         }
-        Ok(sid)
+        Ok(line)
     }
 
     /// The pair's record with the state a send left, before its turn joins it.

@@ -6,6 +6,7 @@ use crate::object_calls::{ObjectError, StateCall};
 
 use crate::object_calls::StateOp;
 use crate::record::{Pair, Record};
+use crate::seal::TooLarge;
 use crate::storage::{Source, Store};
 
 #[cfg_attr(
@@ -30,7 +31,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let record = self.load_record(&pair).await?;
         let (status, body, changed) = self.apply(call, &pair, record);
         if let Some(changed) = changed {
-            self.save_record(&pair, &changed).await?;
+            match self.save_record(&pair, &changed).await {
+                Err(ObjectError::TooLarge(e)) => return Ok(too_large(&e)),
+                other => other?,
+            }
             if call.op == StateOp::Reset {
                 self.schedule(None, changed.seq).await?;
             }
@@ -49,4 +53,11 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let (op, now) = (&call.op, self.now());
         crate::state_ops::apply(op, pair, record, Source::Object, conversation, now)
     }
+}
+
+/// The answer to a change whose record is too large to keep: 413, the record kept before
+/// unchanged.
+fn too_large(e: &TooLarge) -> (u16, String) {
+    let why = format!("the state is too large to keep: {}", e.detail());
+    (413, serde_json::json!({ "error": why }).to_string())
 }

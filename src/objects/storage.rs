@@ -87,6 +87,8 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
 
     /// Seals the pair's record for the object (its own purpose: a cookie's seal never opens
     /// here), kept as long as KV would keep it: never less than the conversation's idle limit.
+    /// A record over [`Place::Object`]'s limit is not written ([`ObjectError::TooLarge`]): the
+    /// one kept before stays, readable.
     pub(super) async fn save_record(
         &self,
         pair: &Pair<'_>,
@@ -97,10 +99,11 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let sealed = s
             .keys
             .seal(record, Purpose::Object, pair, expires, s.encrypt);
-        Ok(self
-            .store
-            .put(RECORD, &sealed.map_err(ObjectError::Seal)?)
-            .await?)
+        let sealed = sealed.map_err(ObjectError::Seal)?;
+        Place::Object
+            .check(sealed.len())
+            .map_err(ObjectError::TooLarge)?;
+        Ok(self.store.put(RECORD, &sealed).await?)
     }
 
     /// The alarm has no request to learn the pair from; it never changes for an object. The

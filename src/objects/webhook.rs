@@ -6,9 +6,11 @@ use super::outbox::{Outgoing, Progress, Why};
 use super::store::ObjectStore;
 use crate::object_calls::{AnsweredOutcome, ObjectAnswer, ObjectError, WebhookCall};
 
-use crate::conversation::Budget;
-use crate::pipeline::{self, Intent};
+use crate::conversation::{push_note, Budget};
+use crate::pipeline::{self, Done, Intent};
 use crate::record::{Pair, Record};
+use crate::response::Handled;
+use crate::seal::TooLarge;
 use crate::storage::{Change, Store};
 
 #[cfg_attr(
@@ -39,18 +41,14 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         let stored = self.load_record(&pair).await?;
         let first = stored.is_none();
         let cookie = call.cookie.as_deref();
-        let (handled, done) =
+        let (mut handled, done) =
             pipeline::respond(self.setup, message, intent, cookie, &rt, Some(stored)).await;
         let counted = done.change == Change::Counted;
         let late = self.goes_late(race, budget.as_ref(), message.account(), counted);
         if done.change != Change::Unchanged {
-            self.keep_turn(call, &pair, &done.record, first).await?;
-            // A newer message replaces or cancels the follow-up asked for before, and one on
-            // its way is not sent again.
-            if counted {
-                self.stale_follow_up(in_flight).await?;
-            }
-            self.schedule(done.follow_up, done.record.seq).await?;
+            let turn = (&pair, first, counted);
+            self.keep_done(call, turn, &done, in_flight, &mut handled)
+                .await?;
         }
         let answer = ObjectAnswer::from_handled(&handled);
         // The conversation's after-reply work goes to the object's `wait_until`: it must not
@@ -64,6 +62,28 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         Ok(answered)
     }
 
+    /// Keeps what a counted or changed turn left: the record, then the follow-up it asks
+    /// for (a newer message replaces or cancels the one asked for before, and one on its way
+    /// is not sent again). A record too large for the object keeps nothing of the turn: the
+    /// reply still goes out (late if the deadline won), noted in `handled`.
+    async fn keep_done(
+        &self,
+        call: &WebhookCall,
+        (pair, first, counted): (&Pair<'_>, bool, bool),
+        done: &Done,
+        in_flight: Option<Outgoing>,
+        handled: &mut Handled,
+    ) -> Result<(), ObjectError> {
+        if let Err(too_large) = self.keep_turn(call, pair, &done.record, first).await? {
+            refused(handled, too_large);
+            return Ok(());
+        }
+        if counted {
+            self.stale_follow_up(in_flight).await?;
+        }
+        self.schedule(done.follow_up, done.record.seq).await
+    }
+
     /// Sends the reply to message `sid` late (`record` holds its turn): the webhook's answer
     /// becomes empty TwiML, and the send is kept for the object's log line.
     async fn answer_late(&self, sid: &str, record: &Record, answered: &mut Answered) {
@@ -71,7 +91,10 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             result: self.send_late(sid, record).await,
             segments: answered.answer.segments.clone(),
         };
+        let notes = std::mem::take(&mut answered.answer.notes);
         answered.answer = ObjectAnswer::late(AnsweredOutcome::Late);
+        // What the turn noted (a state too large to keep, say) is still the log's to say.
+        answered.answer.notes = notes;
         answered.late = Some(late);
     }
 
@@ -87,19 +110,23 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
     }
 
     /// Keeps the record the message left, and the pair the first time (or the origin each
-    /// time one comes, for status callbacks).
+    /// time one comes, for status callbacks); the inner `Err` when the record is too large
+    /// for the object, which then keeps nothing of the turn.
     async fn keep_turn(
         &self,
         call: &WebhookCall,
         pair: &Pair<'_>,
         record: &Record,
         first: bool,
-    ) -> Result<(), ObjectError> {
-        self.save_record(pair, record).await?;
+    ) -> Result<Result<(), TooLarge>, ObjectError> {
+        match self.save_record(pair, record).await {
+            Err(ObjectError::TooLarge(too_large)) => return Ok(Err(too_large)),
+            other => other?,
+        }
         if first || !call.origin.is_empty() {
             self.save_pair(pair, &call.origin).await?;
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// A text from the person while the opening of a start the worker made is unconfirmed:
@@ -132,6 +159,16 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
         outgoing.stale = true;
         self.save_outgoing(&outgoing).await
     }
+}
+
+/// The answer to a turn whose record the object did not keep (too large): the reply still
+/// goes out, but no cookie or KV write carries the record either, and the log says why. The
+/// pair's next message goes on from the record kept before.
+fn refused(handled: &mut Handled, too_large: TooLarge) {
+    handled.response.set_cookie = None;
+    handled.writes.clear();
+    let notes = &mut handled.response.log.notes;
+    push_note(notes, TooLarge::NOTE, &too_large.detail());
 }
 
 /// A start's opening Twilio may have without the object knowing.

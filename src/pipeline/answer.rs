@@ -1,7 +1,8 @@
 //! The answer to a message proven Twilio's: the pair's object's, or the pipeline's from the
-//! cookie when there is no object or it cannot answer. An object answers by the webhook's
-//! deadline even when the turn goes on (`objects::late`), so one silent past it is taken for
-//! failed: the person still gets an answer.
+//! cookie when there is no object or it failed. An object answers by the webhook's deadline
+//! even when the turn goes on (`objects::late`); one still silent past it may yet be at work
+//! on the message, so the worker then answers empty TwiML and runs nothing: a message is
+//! handled in one place, never twice.
 
 #[cfg(feature = "objects")]
 use crate::config::Config;
@@ -32,6 +33,8 @@ pub(crate) async fn answer<S: Store>(
     #[cfg(feature = "objects")]
     let object_error = match object_answer(&setup.config, cookie, message, origin, rt).await {
         Ok(handled) => return handled,
+        // The object may still be at work on the message: never a second run here.
+        Err(Some(ObjectError::TimedOut)) => return stopped_waiting(message),
         Err(e) => e,
     };
     #[cfg(not(feature = "objects"))]
@@ -68,4 +71,15 @@ async fn object_answer<S: Store>(
         Ok(answer) => Ok(answer.into_handled(Some(mask_number(&message.from)))),
         Err(e) => Err(Some(e)),
     }
+}
+
+/// The worker stopped waiting for the pair's object: empty TwiML in time, logged as late with
+/// the object's error (the object, if it is at work, keeps the turn and sends the reply).
+#[cfg(feature = "objects")]
+fn stopped_waiting(message: &InboundMessage) -> Handled {
+    use crate::response::{LogEvent, Outcome};
+    let mut log = LogEvent::new(Outcome::Late, Some(mask_number(&message.from)));
+    log.object_error = Some(ObjectError::TimedOut);
+    let body = crate::twilio::twiml::render(&crate::conversation::Reply::none());
+    Handled::twiml(body, None, log)
 }

@@ -43,6 +43,10 @@ pub(crate) async fn respond<S: Store>(
     let ctx = context_for(&setup.config, message, rt);
     let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
     let saved = storage.save(&done.record, done.change, &loaded);
+    if saved.too_large.is_some() {
+        // Kept nowhere: for the pair's object too, nothing changed.
+        done.change = Change::Unchanged;
+    }
     let handled = render(message, loaded, &mut done, saved, &ctx);
     (handled, Done::of(done))
 }

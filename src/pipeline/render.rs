@@ -4,7 +4,7 @@
 use crate::conversation::{Context, InboundMessage};
 use crate::mask::mask_number;
 use crate::response::{Handled, LogEvent};
-use crate::seal::SealError;
+use crate::seal::{SealError, TooLarge};
 use crate::storage::{Loaded, Saved};
 use crate::twilio::{segments, twiml};
 
@@ -19,6 +19,10 @@ pub(super) fn render(
     ctx: &Context<'_>,
 ) -> Handled {
     let mut log = log_of(message, loaded, done, saved.error);
+    if let Some(too_large) = saved.too_large {
+        // Never silent: the turn was answered, but its record is kept nowhere.
+        ctx.note(TooLarge::NOTE, &too_large.detail());
+    }
     log.notes = ctx.take_notes();
     let mut handled = Handled::twiml(twiml::render(&done.reply), saved.set_cookie, log);
     handled.writes = saved.writes;

@@ -2,9 +2,6 @@
 
 /// The cookie Twilio stores per pair and sends back with the pair's next message.
 pub const COOKIE_NAME: &str = "sms_state";
-/// Twilio documents no cookie size limit; browsers and most servers stop at 4096 bytes
-/// for a whole `Set-Cookie` (name, value and attributes), so that is our ceiling.
-pub const MAX_SET_COOKIE_BYTES: usize = 4096;
 
 /// Values of every cookie named [`COOKIE_NAME`] in a `Cookie` request header. A header
 /// that is not visible ASCII yields none: the caller then starts afresh, never fails.

@@ -24,19 +24,20 @@ mod cookie;
 mod format;
 mod keys;
 pub(crate) mod legacy;
+mod limits;
 mod protect;
 
 use std::fmt;
 
-pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME, MAX_SET_COOKIE_BYTES};
+pub use cookie::{our_cookie_values, set_cookie, COOKIE_NAME};
 pub use keys::{SessionKeys, MIN_SECRET_LEN};
+pub use limits::{
+    TooLarge, KV_VALUE_BYTES, MAX_SEALED_BYTES, MAX_SET_COOKIE_BYTES, OBJECT_ENTRY_BYTES,
+};
 
 use crate::record::{Pair, Record};
 use format::{standing_tail, Format, PointerPayload};
 use protect::payload;
-
-/// Values stored in KV may be far larger than a cookie; this only bounds what we parse.
-pub const MAX_SEALED_BYTES: usize = 1 << 20;
 
 /// A jar holds one of our cookies; a header with hundreds of them is not worth a MAC each.
 const MAX_COOKIES_TRIED: usize = 8;
@@ -76,7 +77,8 @@ const PURPOSES: [Purpose; 4] = [
     Purpose::Object,
 ];
 
-/// Where a value was found, which decides the purposes it may have.
+/// Where a value is found or kept, which decides the purposes it may have and how large it
+/// may be ([`Place::limit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     /// The `Cookie` header: a record or a pointer.

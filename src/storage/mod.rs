@@ -5,7 +5,8 @@
 //! [`Storage::load`] finds the newest record the webhook can know (the newest sequence
 //! number wins); [`Storage::save`] seals it into the cookie (spilling to KV, or trimming
 //! turns, when it outgrows 4096 bytes), remembers it, and returns the KV writes to run
-//! after the reply. The webhook's path never asks whether KV is bound.
+//! after the reply; a record too large for every store bound is kept nowhere (the limits
+//! are [`Place::limit`]'s). The webhook's path never asks whether KV is bound.
 
 mod memory;
 mod save;
@@ -15,7 +16,7 @@ use std::rc::Rc;
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
-use crate::seal::{Opened, Place, SealError, SessionKeys};
+use crate::seal::{Opened, Place, SealError, SessionKeys, TooLarge};
 
 /// Twilio drops a pair's cookies after 4 hours without a message, whatever their `Max-Age`.
 pub const TWILIO_COOKIE_SECONDS: u64 = 4 * 60 * 60;
@@ -53,6 +54,10 @@ pub trait Store {
     /// The value under `key`, `None` when absent; `Err` for any fault (network, rate limit,
     /// timeout), for the log.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Whether a store of this type can be bound at all: `false` for [`NoStore`], so that a
+    /// build without KV carries none of the code that reads, spills or writes to it.
+    const BINDABLE: bool = true;
 }
 
 /// Stands in for "no KV binding".
@@ -62,6 +67,8 @@ impl Store for NoStore {
     async fn get(&self, _key: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
+
+    const BINDABLE: bool = false;
 }
 
 /// A KV change to make once the reply is on its way (`ctx.wait_until` in the worker).
@@ -192,6 +199,9 @@ pub struct Saved {
     pub writes: Vec<KvWrite>,
     /// A seal that failed: nothing was written in its place (no cookie, no KV value).
     pub error: Option<SealError>,
+    /// A record too large for the largest store bound: nothing was written or remembered
+    /// (no cookie, no KV value), so the pair's previous state stays where it was.
+    pub too_large: Option<TooLarge>,
 }
 
 /// One pair's storage during one webhook.
@@ -247,6 +257,15 @@ impl<'a, S: Store> Storage<'a, S> {
         self
     }
 
+    /// The KV namespace, when one is bound; known to be none when compiling for [`NoStore`].
+    fn kv(&self) -> Option<&'a S> {
+        if S::BINDABLE {
+            self.kv
+        } else {
+            None
+        }
+    }
+
     /// The newest record of the pair. The cookie is authoritative when it holds the record
     /// and nothing newer is remembered; KV is read only without a usable cookie, or for a
     /// spilled record. Faults are logged and read as "nothing there".
@@ -292,7 +311,7 @@ impl<'a, S: Store> Storage<'a, S> {
 
     /// Takes KV's record when it is newer than `best` (and notes a failed read).
     async fn take_newer_from_kv(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
-        let Some(kv) = self.kv else {
+        let Some(kv) = self.kv() else {
             return;
         };
         let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
@@ -312,7 +331,7 @@ impl<'a, S: Store> Storage<'a, S> {
     fn take_newer_from_memory(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
         // Without KV a conversation whose cookie is gone starts afresh, as Twilio's cookie
         // life says; memory only takes over a reset's empty record, to keep sequences rising.
-        let recoverable = best.is_some() || self.kv.is_some();
+        let recoverable = best.is_some() || self.kv().is_some();
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {

@@ -1,28 +1,64 @@
 //! Saving a pair's record after a webhook: the cookie (spilled to KV behind a pointer, or
 //! trimmed, when it outgrows [`MAX_SET_COOKIE_BYTES`]), the isolate's memory, and the KV
-//! writes to run after the reply.
+//! writes to run after the reply; or nothing at all, when the record is too large for the
+//! largest store bound ([`Place::limit`]).
 
 use super::{Change, KvWrite, Loaded, Saved, Storage, Store};
 use crate::record::Record;
-use crate::seal::{self, new_spill_key, Pointer, Purpose, SealError, MAX_SET_COOKIE_BYTES};
+#[cfg(doc)]
+use crate::seal::MAX_SET_COOKIE_BYTES;
+use crate::seal::{self, new_spill_key, Place, Pointer, Purpose, SealError, TooLarge};
+
+/// What the cookie can carry of a record.
+enum Cookie {
+    /// This `Set-Cookie`: the record, a trimmed copy of it, or a pointer to it in KV.
+    Set(String),
+    /// None: Twilio keeps the cookie it has.
+    Keep,
+    /// None fits: the smallest `Set-Cookie` made had this many bytes.
+    TooLarge(usize),
+}
 
 impl<S: Store> Storage<'_, S> {
     /// Seals `record` into the cookie and says what to write; `loaded` is what
     /// [`Storage::load`] returned for this webhook. The record stays whole: a cookie too
     /// small for it carries a trimmed copy.
+    ///
+    /// A counted record too large for the largest store bound (KV when it is, else the
+    /// cookie; inside the pair's object, the object judges, see `objects/storage.rs`) is
+    /// written nowhere and not remembered: [`Saved::too_large`] says why, and the pair's
+    /// previous state stays where it was, so its next message goes on from there.
     pub fn save(&self, record: &Record, change: Change, loaded: &Loaded) -> Saved {
         if change == Change::Reset {
             return self.forget(record, loaded);
         }
-        let mut saved = Saved::default();
         let counted = change == Change::Counted;
+        let (saved, cookie_size) = self.sealed(record, loaded, counted);
+        if !counted {
+            return saved;
+        }
+        if let Some(too_large) = self.too_large(&saved, cookie_size) {
+            return Saved {
+                too_large: Some(too_large),
+                ..Saved::default()
+            };
+        }
+        if let Some(memory) = self.memory {
+            memory.remember(&self.pair, record);
+        }
+        saved
+    }
+
+    /// The cookie and the KV writes for `record`, and the smallest cookie made when none fit.
+    fn sealed(&self, record: &Record, loaded: &Loaded, counted: bool) -> (Saved, Option<usize>) {
+        let mut saved = Saved::default();
         // The KV copy is sealed once, before any trimming for the cookie, and serves both the
         // pair's entry and a spill. KV never goes backwards where the isolate knows better.
         let newer_known = loaded
             .remembered
             .as_ref()
             .is_some_and(|m| m.seq > record.seq);
-        let kv_value = (self.kv.is_some() && counted && !newer_known)
+        let kv_value = (self.kv().is_some() && counted && !newer_known)
             .then(|| self.seal_for_kv(record))
             .and_then(|sealed| sealed.map_err(|e| saved.error = Some(e)).ok());
         let cookie = self.seal_cookie(
@@ -32,35 +68,54 @@ impl<S: Store> Storage<'_, S> {
             kv_value.as_deref(),
             &mut saved.writes,
         );
-        saved.set_cookie = cookie.unwrap_or_else(|e| {
-            saved.error = Some(e);
-            None
-        });
-        if counted {
-            if let Some(memory) = self.memory {
-                memory.remember(&self.pair, record);
-            }
+        let mut cookie_size = None;
+        match cookie {
+            Ok(Cookie::Set(cookie)) => saved.set_cookie = Some(cookie),
+            Ok(Cookie::Keep) => {}
+            Ok(Cookie::TooLarge(size)) => cookie_size = Some(size),
+            Err(e) => saved.error = Some(e),
         }
         if let Some(value) = kv_value {
             // Written on every counted message, so a lost cookie is recovered exactly.
             saved.writes.push(self.pair_write(value));
         }
-        saved
+        (saved, cookie_size)
+    }
+
+    /// Whether what [`Storage::sealed`] made leaves the record nowhere it could be read back
+    /// from: a KV value over [`Place::Kv`]'s limit when KV is bound (the largest store the
+    /// worker writes), no cookie at all when only the cookie is. Inside the pair's object,
+    /// only KV's check applies: the object is larger than the cookie and checks itself.
+    fn too_large(&self, saved: &Saved, cookie_size: Option<usize>) -> Option<TooLarge> {
+        if self.kv().is_some() {
+            return saved.writes.iter().find_map(|write| match write {
+                KvWrite::Put { value, .. } => Place::Kv.check(value.len()).err(),
+                KvWrite::Delete { .. } => None,
+            });
+        }
+        let cookie_only = self.object.is_none();
+        cookie_size.filter(|_| cookie_only).map(|size| TooLarge {
+            size,
+            place: Place::Cookie,
+        })
     }
 
     /// The pair's KV entry holding `record`, sealed as a webhook seals it, valid until
-    /// `expires_at`: for a record changed outside a webhook (the state API).
+    /// `expires_at`: for a record changed outside a webhook (the state API). The inner `Err`
+    /// when it is over [`Place::Kv`]'s limit: then nothing is to be written.
     #[cfg(state_api)]
     pub(crate) fn pair_entry(
         &self,
         record: &Record,
         expires_at: u64,
-    ) -> Result<KvWrite, SealError> {
+    ) -> Result<Result<KvWrite, TooLarge>, SealError> {
         let s = self.settings;
         let value = s
             .keys
             .seal(record, Purpose::Kv, &self.pair, expires_at, s.encrypt)?;
-        Ok(self.pair_write(value))
+        Ok(Place::Kv
+            .check(value.len())
+            .map(|()| self.pair_write(value)))
     }
 
     /// The write of `value` under the pair's (current) KV key.
@@ -79,7 +134,7 @@ impl<S: Store> Storage<'_, S> {
             memory.remember(&self.pair, record);
         }
         let mut writes = Vec::new();
-        if self.kv.is_some() {
+        if self.kv().is_some() {
             let keys = self.settings.keys.pair_keys(&self.pair);
             let spill = loaded.spill_key.iter().cloned();
             writes = spill
@@ -90,7 +145,7 @@ impl<S: Store> Storage<'_, S> {
         Saved {
             set_cookie: Some(seal::set_cookie("", 0)),
             writes,
-            error: None,
+            ..Saved::default()
         }
     }
 
@@ -111,36 +166,42 @@ impl<S: Store> Storage<'_, S> {
         counted: bool,
         kv_value: Option<&str>,
         writes: &mut Vec<KvWrite>,
-    ) -> Result<Option<String>, SealError> {
+    ) -> Result<Cookie, SealError> {
         let expires_at = record
             .last_seen
             .saturating_add(self.settings.conversation_ttl_seconds);
         if expires_at <= self.now {
             // A retry of a record idle past the cookie's life (recovered from KV): a cookie
             // that no longer opens is worse than Twilio keeping what it has.
-            return Ok(None);
+            return Ok(Cookie::Keep);
         }
-        if let Some(cookie) = self.record_cookie(record, expires_at)? {
-            return Ok(Some(cookie));
-        }
-        if self.kv.is_some() {
+        let mut size = match self.record_cookie(record, expires_at)? {
+            Ok(cookie) => return Ok(Cookie::Set(cookie)),
+            Err(size) => size,
+        };
+        if self.kv().is_some() {
             let spilled = self.spill(record, loaded, counted, kv_value, expires_at, writes)?;
-            if spilled.is_some() {
-                return Ok(spilled);
+            if let Some(cookie) = spilled {
+                return Ok(Cookie::Set(cookie));
             }
         }
         let mut trimmed = record.clone();
         while trimmed.drop_oldest_turn() {
-            if let Some(cookie) = self.record_cookie(&trimmed, expires_at)? {
-                return Ok(Some(cookie));
-            }
+            size = match self.record_cookie(&trimmed, expires_at)? {
+                Ok(cookie) => return Ok(Cookie::Set(cookie)),
+                Err(size) => size,
+            };
         }
         // Only a conversation's own state can grow this large; no cookie beats a broken one.
-        Ok(None)
+        Ok(Cookie::TooLarge(size))
     }
 
-    /// The `Set-Cookie` holding `record` itself, when it fits.
-    fn record_cookie(&self, record: &Record, expires_at: u64) -> Result<Option<String>, SealError> {
+    /// The `Set-Cookie` holding `record` itself, or its size when it does not fit.
+    fn record_cookie(
+        &self,
+        record: &Record,
+        expires_at: u64,
+    ) -> Result<Result<String, usize>, SealError> {
         let s = self.settings;
         let sealed = s
             .keys
@@ -148,10 +209,13 @@ impl<S: Store> Storage<'_, S> {
         Ok(self.fitting_cookie(&sealed))
     }
 
-    /// A `Set-Cookie` for `sealed`, unless it is over [`MAX_SET_COOKIE_BYTES`].
-    fn fitting_cookie(&self, sealed: &str) -> Option<String> {
+    /// A `Set-Cookie` for `sealed`, or its size when it is over [`Place::Cookie`]'s limit.
+    fn fitting_cookie(&self, sealed: &str) -> Result<String, usize> {
         let cookie = seal::set_cookie(sealed, self.settings.cookie_max_age());
-        (cookie.len() <= MAX_SET_COOKIE_BYTES).then_some(cookie)
+        Place::Cookie
+            .check(cookie.len())
+            .map(|()| cookie)
+            .map_err(|e| e.size)
     }
 
     /// A pointer cookie for `record`, spilled to KV under the pointer's key (the one the
@@ -178,7 +242,7 @@ impl<S: Store> Storage<'_, S> {
         let sealed = s
             .keys
             .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt)?;
-        let Some(cookie) = self.fitting_cookie(&sealed) else {
+        let Ok(cookie) = self.fitting_cookie(&sealed) else {
             return Ok(None);
         };
         if write {

@@ -47,12 +47,11 @@ impl HttpClient for FetchClient {
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// How long past the webhook's deadline the worker still waits for the object, which answers
-/// at the deadline itself: the trip back. Silent past it, the object is taken for failed.
+/// at the deadline itself: the trip back. Silent past it, the worker stops waiting.
 const DEADLINE_GRACE_MS: u64 = 1_000;
 
-/// The worker's last moment to stop waiting for the object, from the webhook's arrival: Twilio
-/// stops waiting at 15 s, and the answer from the cookie needs a moment (its outside calls are
-/// cut to the budget, spent by then).
+/// The worker's last moment to stop waiting for the object, from the webhook's arrival, with
+/// room to spare before Twilio stops waiting at 15 s.
 const LAST_ANSWER_MS: u64 = 13_500;
 
 /// How long the worker waits for the object's answer to `call`: until just past its deadline,

@@ -5,10 +5,18 @@ use crate::app::HttpRequest;
 use crate::harness::executor::run_after_reply;
 use crate::harness::{Exchange, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_URL};
 use crate::response::Handled;
+use crate::seal::TooLarge;
 use crate::twilio::signature;
 
 impl TestPhone {
     /// Texts `body`, as a new message.
+    ///
+    /// # Panics
+    /// When the conversation's state after this message is too large for every store the
+    /// phone binds (the cookie alone by default; KV with [`TestPhone::with_kv`], the objects
+    /// with [`TestPhone::with_objects`]): the deployed worker would answer, keep nothing and
+    /// log `state_too_large` on every such message, so the test fails first, naming the
+    /// conversation, the size and the limit.
     pub fn text(&mut self, body: &str) -> Exchange {
         self.sent += 1;
         self.now += 1;
@@ -76,11 +84,49 @@ impl TestPhone {
         if let Some(kv) = &self.kv {
             kv.apply(handled.writes);
         }
+        self.check_kept(&handled.response.log.notes);
         let after_reply_errors = run_after_reply(handled.after_reply);
         if let Some(set) = &handled.response.set_cookie {
             self.keep_cookie(set);
         }
         Exchange::new(handled.response, after_reply_errors)
+    }
+
+    /// Fails the test when the log's `notes` say the record was too large to keep.
+    fn check_kept(&self, notes: &str) {
+        let key = format!("\"{}\":\"", TooLarge::NOTE);
+        let Some(at) = notes.find(&key) else {
+            return;
+        };
+        let detail = notes[at + key.len()..]
+            .split('"')
+            .next()
+            .unwrap_or_default();
+        assert!(
+            self.too_large_allowed,
+            "the conversation \"{}\" left a state too large to keep ({}): {detail}; \
+             the worker would answer, keep nothing and log state_too_large. Keep the state \
+             smaller, or bind a larger store (with_kv, with_objects).",
+            self.name,
+            self.stores(),
+        );
+    }
+
+    /// The stores the phone binds, for a failure's message.
+    fn stores(&self) -> &'static str {
+        match (self.objects.is_some(), self.kv.is_some()) {
+            (true, _) => "the objects bound",
+            (false, true) => "KV bound",
+            (false, false) => "the cookie alone",
+        }
+    }
+
+    /// The same phone, for a test of a state too large to keep: texts that leave one are
+    /// answered (and logged) as the worker answers them, rather than failing the test.
+    #[cfg(test)]
+    pub(crate) fn allowing_too_large(mut self) -> Self {
+        self.too_large_allowed = true;
+        self
     }
 
     /// The form of a webhook of this pair, and its `X-Twilio-Signature` under the first
