@@ -27,7 +27,7 @@ publish = false
 path = "src/lib.rs"
 
 [dependencies]
-sms-conversation-worker = { path = "$ROOT" }
+sms-conversation-worker = { path = "$ROOT", features = ["bench-stages"] }
 serde_urlencoded = "0.7"
 criterion = { version = "0.8", default-features = false }
 pollster = "1"

@@ -7,10 +7,12 @@
 #      bench/rs-io-floor), a hello-world workers-rs floor (bench/floor), the same job in
 #      plain JS with WebCrypto (bench/js-worker);
 #   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
+#   4. where a signed webhook's CPU goes, stage by stage, in workerd and natively
+#      (bench/stages.sh; the same worker without Studio beside it);
 # prints the tables and writes bench/RESULTS.md. Not part of `npm test`.
 # Knobs (environment): BENCH_DURATION (8 s), BENCH_CONNECTIONS (32), BENCH_RUNS (3),
 # BENCH_SKIP_NATIVE=1, BENCH_SKIP_OPT3=1 (the opt-level 3 comparison), BENCH_SKIP_WASM_CORE=1,
-# BENCH_SKIP_WORKERD=1, BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison),
+# BENCH_SKIP_WORKERD=1, BENCH_SKIP_STAGES=1 (the attribution by stage), BENCH_SKIP_OBJECTS=1 (the Durable Objects comparison),
 # BENCH_SKIP_FEATURES=1 (the feature sets' sizes and the cookie-only build's row); BENCH_BEFORE=DIR
 # adds a row for another build of the worker (e.g. an older commit's build/), to compare,
 # named BENCH_BEFORE_LABEL.
@@ -93,6 +95,10 @@ if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   node bench/workerd.mjs --out "$OUT/workerd.json" "${BEFORE[@]}" \
     --duration "${BENCH_DURATION:-8}" --connections "${BENCH_CONNECTIONS:-32}" --runs "${BENCH_RUNS:-3}"
 fi
+if [ "${BENCH_SKIP_WORKERD:-}" != 1 ] && [ "${BENCH_SKIP_STAGES:-}" != 1 ]; then
+  say "where a signed webhook's CPU goes, stage by stage (bench/stages.sh)"
+  OUT="$OUT" bash bench/stages.sh > "$OUT/stages.md"
+fi
 if [ "${BENCH_SKIP_WORKERD:-}" != 1 ]; then
   say "CPU profile of the worker in workerd (V8 sampling profiler)"
   if bash bench/named-wasm.sh target/wasm32-unknown-unknown/release/sms_worker.wasm \
@@ -122,6 +128,10 @@ node bench/report.mjs "$OUT" bench/RESULTS.md
 if [ -f "$OUT/features.md" ]; then
   { echo; echo "## Feature sets: the wasm each costs"; echo; cat "$OUT/features.md"; } >> bench/RESULTS.md
   cat "$OUT/features.md"
+fi
+if [ -f "$OUT/stages.md" ]; then
+  { echo; echo "## Where a signed webhook's CPU goes, stage by stage (bench/stages.sh)"; echo; cat "$OUT/stages.md"; } >> bench/RESULTS.md
+  cat "$OUT/stages.md"
 fi
 if [ -f "$OUT/objects.md" ]; then
   { echo; echo "## Durable Objects: what the binding costs per message"; echo; cat "$OUT/objects.md"; } >> bench/RESULTS.md

@@ -64,6 +64,9 @@ const SERVER_CPU = PIN ? "1" : null;
 const CLIENT_CPU = PIN ? "0" : null;
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
+// A floor built by bench/run.sh; null when it is not built (a run that leaves it out with
+// --only needs no build of it).
+const builtFloor = (dir) => (fs.existsSync(path.join(dir, "index.js")) ? builtWorkerModules(dir) : null);
 const secrets = { TWILIO_AUTH_TOKEN: AUTH_TOKEN, SESSION_SECRET };
 // `ioOf`: a floor that checks nothing is sent the very request (headers, cookie, body) of
 // that worker, so every row reads the same bytes.
@@ -79,7 +82,7 @@ const ALL_WORKERS = [
   {
     id: "floor",
     label: "hello-world workers-rs, constant TwiML",
-    modules: builtWorkerModules(path.join(ROOT, "bench/floor/build")),
+    modules: builtFloor(path.join(ROOT, "bench/floor/build")),
     bindings: {},
     counts: false,
     ioOf: "rust-signed",
@@ -87,7 +90,7 @@ const ALL_WORKERS = [
   {
     id: "rs-io-floor",
     label: "workers-rs I/O floor: the job's I/O through #[event(fetch)], no work",
-    modules: builtWorkerModules(path.join(ROOT, "bench/rs-io-floor/build")),
+    modules: builtFloor(path.join(ROOT, "bench/rs-io-floor/build")),
     bindings: {},
     counts: false,
     ioOf: "rust-signed",
@@ -137,6 +140,7 @@ for (const v of values.floor) {
   ALL_WORKERS.push({ id: name, label: name, modules, bindings: { ...secrets, HISTORY_TURNS: "0" }, counts: false, ioOf: "rust-signed" });
 }
 const WORKERS = ALL_WORKERS.filter((w) => !ONLY || ONLY.includes(w.id));
+for (const w of WORKERS) if (!w.modules) throw new Error(`${w.id} is not built (bench/run.sh builds it)`);
 
 function cpuSeconds(pid) {
   // utime + stime of the whole process (all threads), in clock ticks.

@@ -5,7 +5,8 @@
 //! history) and with `HISTORY_TURNS=0` (a signed, readable state, no history).
 //!
 //! The `steps` group times each step of the 10th message on its own, to show where the
-//! time goes. Run with `npm run bench` (or `cargo bench --bench webhook`).
+//! time goes; the `stages` group times the stages of the signed path that bench/stages.sh
+//! times in workerd (src/bench_stages.rs, the `bench-stages` feature). Run with `npm run bench` (or `cargo bench --bench webhook`).
 
 use std::hint::black_box;
 use std::rc::Rc;
@@ -13,12 +14,13 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
+use sms_conversation_worker::bench_stages::{self, STAGES};
 use sms_conversation_worker::conversation::{HttpClient, NoClient, Reply};
 use sms_conversation_worker::conversations::SHIPPED;
 use sms_conversation_worker::record::Pair;
 use sms_conversation_worker::response::{HttpResponse, Outcome};
 use sms_conversation_worker::seal::{Opened, Purpose};
-use sms_conversation_worker::storage::NoStore;
+use sms_conversation_worker::storage::{Memory, NoStore};
 use sms_conversation_worker::twilio::params::{parse_params, InboundMessage};
 use sms_conversation_worker::twilio::{signature, twiml};
 use sms_conversation_worker::vars::Vars;
@@ -217,6 +219,65 @@ fn bench_steps(c: &mut Criterion) {
     group.finish();
 }
 
+/// How many times a native run repeats a stage (bench/stages-report.mjs divides by it).
+const STAGE_REPEAT: u32 = 10;
+
+/// Each stage of src/bench_stages.rs on the request the workerd bench sends (bench/stages.sh):
+/// the 10th message, signed with HISTORY_TURNS=0, answered once already, so the isolate's
+/// memory holds the pair and every run is the retry the steady state is. Natively, next to
+/// the same stages timed in workerd.
+fn bench_stages(c: &mut Criterion) {
+    let config = config(&[("HISTORY_TURNS", "0")]);
+    let cookie = cookie_after(&config, 9);
+    let (form, sig) = webhook(10);
+    let memory = Memory::default();
+    let lookup = |name: &str| {
+        config
+            .vars
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let rt: Runtime<'_, NoStore> = Runtime {
+        memory: Some(&memory),
+        ..Runtime::new(NOW + 10, Vars::new(&lookup), Rc::clone(&config.http))
+    };
+    let req = HttpRequest {
+        method: "POST",
+        url: URL,
+        content_type: Some("application/x-www-form-urlencoded"),
+        signature: Some(&sig),
+        cookie: Some(&cookie),
+        authorization: None,
+        idempotency_key: None,
+        body: Body::Read(form.as_bytes()),
+    };
+    let first = pollster::block_on(app::handle(Ok(&config.setup), &req, &rt)).response;
+    assert!(first.body.contains("message number 10"), "{}", first.body);
+    let mut group = c.benchmark_group("stages(10th,signed)");
+    // Each run is the stage STAGE_REPEAT times over its fixture, made once per run; the
+    // report (bench/stages-report.mjs) takes `prepare` off and divides.
+    for stage in STAGES {
+        let run = || bench_stages::repeat(stage, STAGE_REPEAT, &config.setup, &req, &rt);
+        assert!(pollster::block_on(run()) > 0, "stage {stage} ran");
+        group.bench_function(*stage, |b| b.iter(|| pollster::block_on(run())));
+    }
+    // What every stage's run carries (the fixture it starts from), to subtract.
+    group.bench_function("prepare", |b| {
+        b.iter(|| {
+            pollster::block_on(bench_stages::repeat(
+                "prepare",
+                STAGE_REPEAT,
+                &config.setup,
+                &req,
+                &rt,
+            ))
+        })
+    });
+    group.finish();
+}
+
 fn short() -> Criterion {
     // Each function takes microseconds: 1 s warm-up and 3 s of samples give a tight median
     // without keeping a shared 2-core machine busy for long.
@@ -229,6 +290,6 @@ fn short() -> Criterion {
 criterion_group! {
     name = benches;
     config = short();
-    targets = bench_webhook, bench_steps
+    targets = bench_webhook, bench_steps, bench_stages
 }
 criterion_main!(benches);

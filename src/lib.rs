@@ -72,6 +72,9 @@
 
 pub mod app;
 mod b64;
+#[cfg(feature = "bench-stages")]
+#[doc(hidden)]
+pub mod bench_stages;
 pub mod config;
 pub mod conversation;
 pub mod conversations;

@@ -21,6 +21,8 @@ use crate::response::HttpResponse;
 use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};
 
+#[cfg(feature = "bench-stages")]
+mod bench;
 mod js;
 #[cfg(feature = "kv")]
 mod kv;
@@ -316,6 +318,10 @@ impl Wake for Handoff {
 }
 
 async fn answer(req: Incoming) -> String {
+    #[cfg(feature = "bench-stages")]
+    if let Some(json) = bench::canned(&req) {
+        return json;
+    }
     let started = req.started() as u64;
     let (env, ctx) = (req.env(), req.ctx());
     let setup: &'static Loaded = setup(&env);
@@ -337,13 +343,18 @@ async fn answer(req: Incoming) -> String {
     let request = read.request();
     let handled = app::handle(setup.as_ref(), &request, &runtime).await;
     let response = handled.response;
+    #[cfg(feature = "bench-stages")]
+    bench::repeat(&req, setup, &read, &runtime, &response).await;
     kv::schedule(&ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
         js::wait_until(&ctx, run_after_reply(handled.after_reply));
     }
     log_errors(&response);
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
-    answer_json(&response, &response.log.to_json(response.status, elapsed))
+    let json = answer_json(&response, &response.log.to_json(response.status, elapsed));
+    #[cfg(feature = "bench-stages")]
+    bench::keep(&req, &read, &json);
+    json
 }
 
 /// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on

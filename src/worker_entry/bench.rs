@@ -1,0 +1,80 @@
+//! Bench builds only (feature `bench-stages`): the stages of `src/bench_stages.rs` run again
+//! after the worker answered, and the adapter's own (reading the request's fields across the
+//! boundary, the JSON answer, handing it back to JavaScript), chosen by the vars
+//! `BENCH_STAGE` and `BENCH_REPEAT` (read once per isolate). `BENCH_STAGE=canned` answers a
+//! request seen before with its answer kept from the first time, reading only its signature:
+//! what the JS entry and the crossing into wasm cost with no work behind them.
+
+use std::cell::{OnceCell, RefCell};
+use std::hint::black_box;
+
+use wasm_bindgen::JsValue;
+
+use super::{answer_json, js, Incoming, Loaded, Read};
+use crate::app::Runtime;
+use crate::response::HttpResponse;
+use crate::storage::Store;
+
+thread_local! {
+    /// `BENCH_STAGE` and `BENCH_REPEAT`.
+    static PLAN: OnceCell<(String, u32)> = const { OnceCell::new() };
+    /// `canned`: the answers given, by `X-Twilio-Signature`.
+    static CANNED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn plan(req: &Incoming) -> (String, u32) {
+    PLAN.with(|p| {
+        p.get_or_init(|| {
+            let env = req.env();
+            let stage = js::var(&env, "BENCH_STAGE").unwrap_or_default();
+            let n = js::var(&env, "BENCH_REPEAT").and_then(|n| n.parse().ok());
+            (stage, n.unwrap_or(0))
+        })
+        .clone()
+    })
+}
+
+/// With `BENCH_STAGE=canned`, the answer kept for this request's signature.
+pub(super) fn canned(req: &Incoming) -> Option<String> {
+    if plan(req).0 != "canned" {
+        return None;
+    }
+    let signature = req.signature()?;
+    CANNED.with(|c| {
+        let kept = c.borrow();
+        kept.iter()
+            .find(|(s, _)| *s == signature)
+            .map(|(_, a)| a.clone())
+    })
+}
+
+/// With `BENCH_STAGE=canned`, keeps `answer` for this request's signature.
+pub(super) fn keep(req: &Incoming, read: &Read, answer: &str) {
+    if let (true, Some(signature)) = (plan(req).0 == "canned", &read.signature) {
+        CANNED.with(|c| c.borrow_mut().push((signature.clone(), answer.to_string())));
+    }
+}
+
+/// Runs `BENCH_STAGE` `BENCH_REPEAT` times more over the request just answered.
+pub(super) async fn repeat<S: Store>(
+    req: &Incoming,
+    setup: &Loaded,
+    read: &Read,
+    rt: &Runtime<'_, S>,
+    response: &HttpResponse,
+) {
+    let (stage, n) = plan(req);
+    let Ok(setup) = setup else { return };
+    let mut sum = 0;
+    for _ in 0..n {
+        sum += match stage.as_str() {
+            "read" => Read::from(black_box(req)).body.len(),
+            "json" => answer_json(black_box(response), "{}").len(),
+            "out" => usize::from(JsValue::from_str(black_box(&response.body)).is_string()),
+            _ => 0,
+        };
+    }
+    let request = read.request();
+    sum += crate::bench_stages::repeat(&stage, n, setup, &request, rt).await;
+    black_box(sum);
+}
