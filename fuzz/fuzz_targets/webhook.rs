@@ -177,7 +177,7 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(record), Some(pair), Ok(c)) = (&harness_record, &pair, config) {
         let s = &c.storage;
         let encrypt = input.flags & SEAL_ENCRYPTED != 0;
-        let expires_at = record.last_seen.saturating_add(s.cookie_ttl_seconds);
+        let expires_at = record.last_seen.saturating_add(s.conversation_ttl_seconds);
         let sealed = s
             .keys
             .seal(record, Purpose::Cookie, pair, expires_at, encrypt)
