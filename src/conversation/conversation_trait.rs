@@ -4,7 +4,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::context::Context;
-use super::converse::SavedState;
 use super::inbound::InboundMessage;
 use super::reply::Reply;
 use super::view::View;
@@ -152,7 +151,12 @@ pub trait Conversation: Sized + 'static {
     /// assert_eq!(phone.sent().last().unwrap().text(), "Your visit is Friday. Reply C to confirm.");
     /// ```
     fn in_progress(&self, state: &Self::State, chat: &View<'_>) -> bool {
-        let held = SavedState::store::<Self>(state).map_or(true, |saved| !saved.json.is_empty());
+        // As a state is stored: one that serialises as `Default` does is none (and one that
+        // does not serialise is taken as held, to be safe).
+        let held = match serde_json::to_string(state) {
+            Ok(json) => serde_json::to_string(&Self::State::default()).ok() != Some(json),
+            Err(_) => true,
+        };
         chat.count > 0 || !chat.turns.is_empty() || held
     }
 
