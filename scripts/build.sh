@@ -103,13 +103,7 @@ trap 'rm -rf "$STAGE"' EXIT
 # workerd imports a wasm module as a compiled module, not a "source phase" import.
 sed -i 's/^import source /import /' "$STAGE/index.js"
 mv "$STAGE/index.js" "$STAGE/glue.js"
-
-# -Oz shrinks what cold starts load and the 3 MiB free-plan limit counts; no "name" section
-# (panics stay readable through the panic hook). The feature list is worker-build's, so no
-# encoding workerd cannot read is emitted.
-"$WASM_OPT_BIN" "$STAGE/index_bg.wasm" -o "$OUT/index_bg.wasm" -Oz --strip-debug --strip-producers \
-  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
-  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+node "$FRAMEWORK/scripts/wasm-exports.mjs" shakeable "$STAGE/glue.js"
 
 # The module wrangler.toml's `main` names: the crate's fetch handler (src/entry.mjs: it reads
 # the request in JavaScript and calls the wasm once, 41 to 51 µs less CPU per webhook than a
@@ -157,4 +151,17 @@ fi
 } > "$STAGE/main.mjs"
 "$ESBUILD_BIN" "$STAGE/main.mjs" --bundle --format=esm --minify --log-level=warning \
   --external:./index_bg.wasm '--external:cloudflare:*' ${INJECT[@]+"${INJECT[@]}"} --outfile="$OUT/index.js"
+# The exports only code esbuild left out of the bundle called (the `worker` crate's classes
+# with the objects feature: scripts/wasm-exports.mjs) are removed, then wasm-opt drops what
+# only they reached.
+REMOVE=()
+while read -r name; do
+  REMOVE+=("--remove-exports=$name")
+done < <(node "$FRAMEWORK/scripts/wasm-exports.mjs" unused "$STAGE/glue.js" "$OUT/index.js")
+# -Oz shrinks what cold starts load and the 3 MiB free-plan limit counts; no "name" section
+# (panics stay readable through the panic hook). The feature list is worker-build's, so no
+# encoding workerd cannot read is emitted.
+"$WASM_OPT_BIN" "$STAGE/index_bg.wasm" -o "$OUT/index_bg.wasm" ${REMOVE[@]+"${REMOVE[@]}"} -Oz --strip-debug --strip-producers \
+  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 echo "[build] $OUT/index_bg.wasm ($OPT): $(wc -c < "$OUT/index_bg.wasm") bytes, $(gzip -9 -c "$OUT/index_bg.wasm" | wc -c) gzipped" >&2
