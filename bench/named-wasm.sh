@@ -14,7 +14,14 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$WASM_BINDGEN_BIN" "$SRC" --out-dir "$TMP" --no-typescript --target module --out-name index \
   --experimental-reset-state-function --force-enable-abort-handler
-"$WASM_OPT_BIN" "$TMP/index_bg.wasm" -o "$OUT_WASM" -Oz "${FEATURES[@]}" --debuginfo
+# The exports the shipped bundle never calls go, as scripts/build.sh removes them.
+REMOVE=()
+if [ -f "$(dirname "$SHIPPED")/index.js" ]; then
+  while read -r name; do
+    REMOVE+=("--remove-exports=$name")
+  done < <(node scripts/wasm-exports.mjs unused "$TMP/index.js" "$(dirname "$SHIPPED")/index.js")
+fi
+"$WASM_OPT_BIN" "$TMP/index_bg.wasm" -o "$OUT_WASM" ${REMOVE[@]+"${REMOVE[@]}"} -Oz "${FEATURES[@]}" --debuginfo
 "$WASM_OPT_BIN" "$OUT_WASM" -o "$TMP/stripped.wasm" --strip-debug --strip-producers "${FEATURES[@]}"
 stripped=$(stat -c %s "$TMP/stripped.wasm")
 shipped=$(stat -c %s "$SHIPPED")
