@@ -161,7 +161,8 @@ done < <(node "$FRAMEWORK/scripts/wasm-exports.mjs" unused "$STAGE/glue.js" "$OU
 # -Oz shrinks what cold starts load and the 3 MiB free-plan limit counts; no "name" section
 # (panics stay readable through the panic hook). The feature list is worker-build's, so no
 # encoding workerd cannot read is emitted.
-"$WASM_OPT_BIN" "$STAGE/index_bg.wasm" -o "$OUT/index_bg.wasm" ${REMOVE[@]+"${REMOVE[@]}"} -Oz --strip-debug --strip-producers \
+"$WASM_OPT_BIN" "$STAGE/index_bg.wasm" -o "$OUT/index_bg.wasm" ${REMOVE[@]+"${REMOVE[@]}"} \
+  -Oz --strip-debug --strip-producers \
   --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
 echo "[build] $OUT/index_bg.wasm ($OPT): $(wc -c < "$OUT/index_bg.wasm") bytes, $(gzip -9 -c "$OUT/index_bg.wasm" | wc -c) gzipped" >&2

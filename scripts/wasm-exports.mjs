@@ -22,7 +22,8 @@ function shakeable(glue) {
 // (esbuild keeps property names): what only code esbuild left out called. A name that shows
 // up anywhere, even in a string, is kept.
 function unused(glue, bundle) {
-  const called = new Set([...fs.readFileSync(glue, "utf8").matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)].map((m) => m[1]));
+  const calls = fs.readFileSync(glue, "utf8").matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g);
+  const called = new Set([...calls].map((m) => m[1]));
   const kept = new Set(fs.readFileSync(bundle, "utf8").match(/[A-Za-z_$][\w$]*/g));
   return [...called].filter((name) => !kept.has(name)).sort();
 }
