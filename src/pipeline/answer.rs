@@ -16,7 +16,8 @@ use crate::record::Pair;
 use crate::response::Handled;
 use crate::storage::Store;
 
-use super::{respond, Intent, Runtime, Setup};
+use super::late::{self, Late};
+use super::{Intent, Runtime, Setup, Trip};
 
 /// The answer to a message: the pair's object's, or the pipeline's from the cookie when
 /// there is no object or it cannot answer.
@@ -39,7 +40,17 @@ pub(crate) async fn answer<S: Store>(
     };
     #[cfg(not(feature = "objects"))]
     let (object_error, _) = (None, origin);
-    let (mut handled, done) = respond(setup, message, intent, cookie, rt, None).await;
+    let late = Late::of(&setup.config, rt, message);
+    if late.as_ref().is_some_and(|l| l.running(message.sid())) {
+        return late::still_running(message);
+    }
+    let trip = Trip {
+        setup,
+        message,
+        intent,
+        cookie,
+    };
+    let (mut handled, done) = trip.respond(rt, None, late.as_ref()).await;
     handled.response.log.follow_up_ignored = rt.objects.is_none() && done.follow_up.is_some();
     handled.response.log.object_error = object_error;
     handled
