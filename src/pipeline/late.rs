@@ -118,7 +118,6 @@ pub(super) struct Late<'a> {
     own: LateRace,
     credentials: Credentials,
     base_url: &'a str,
-    http: Rc<dyn HttpClient>,
     memory: Option<&'a Memory>,
 }
 
@@ -146,7 +145,6 @@ impl<'a> Late<'a> {
             own: LateRace::default(),
             credentials: config.outbound.credentials(message.account())?,
             base_url: &config.outbound.api_base_url,
-            http: Rc::clone(&rt.http),
             memory: rt.memory,
         })
     }
@@ -198,13 +196,13 @@ impl<'a> Late<'a> {
 
     /// Turns the rendered answer of a turn that went late into the early answer (with what
     /// the turn's log line learnt), adds the KV write under the pointer's key, and leaves the
-    /// send of `reply` to run after the writes.
+    /// send of `reply` (through `http`) to run after the writes.
     pub(super) fn finish(
         &self,
         handled: &mut Handled,
         offered: Offered,
-        reply: &Reply,
-        message: &InboundMessage,
+        (reply, message): (&Reply, &InboundMessage),
+        http: Rc<dyn HttpClient>,
     ) {
         let rendered = std::mem::replace(&mut handled.response, offered.early);
         let log = &mut handled.response.log;
@@ -218,7 +216,7 @@ impl<'a> Late<'a> {
             handled.writes.push(write);
         }
         let segments = handled.response.log.segments.clone();
-        handled.late_reply = Some(LateReply::new(self.sends(reply, message), segments));
+        handled.late_reply = Some(LateReply::new(self.sends(reply, message, http), segments));
     }
 
     /// The Create Message calls of `reply`'s messages, from our number to the person's.
@@ -226,12 +224,13 @@ impl<'a> Late<'a> {
         &self,
         reply: &Reply,
         message: &InboundMessage,
+        http: Rc<dyn HttpClient>,
     ) -> LocalFuture<'static, Result<String, String>> {
         let forms = (reply.messages().iter())
             .map(|m| messages::form(&message.from, &message.to, m, None, None))
             .collect();
         let sends = Sends {
-            http: Rc::clone(&self.http),
+            http,
             base_url: self.base_url.to_string(),
             account_sid: message.account().to_string(),
             credentials: self.credentials.clone(),
