@@ -171,8 +171,8 @@ pub enum Outcome {
     /// HELP or INFO with `HELP_REPLY` set: answered with it.
     Help,
     /// The reply outlasted `REPLY_BUDGET_SECONDS`: answered with empty TwiML in time, the
-    /// reply sent by the pair's object through the Messages API once it has it.
-    #[cfg(feature = "objects")]
+    /// reply sent through the Messages API once it has it (by the pair's object, or from
+    /// `waitUntil` with KV alone).
     Late,
     /// A delivery report sent to the webhook URL: acknowledged, not counted.
     StatusCallback,
@@ -198,7 +198,6 @@ impl Outcome {
             Outcome::OptIn => "opt_in",
             Outcome::OptedOut => "opted_out",
             Outcome::Help => "help",
-            #[cfg(feature = "objects")]
             Outcome::Late => "late",
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",

@@ -2,7 +2,8 @@
 //! cookie when there is no object or it failed. An object answers by the webhook's deadline
 //! even when the turn goes on (`objects::late`); one still silent past it may yet be at work
 //! on the message, so the worker then answers empty TwiML and runs nothing: a message is
-//! handled in one place, never twice.
+//! handled in one place, never twice. Without objects, a reply may go late with KV alone
+//! (`late.rs`).
 
 #[cfg(feature = "objects")]
 use crate::config::Config;

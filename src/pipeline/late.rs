@@ -136,7 +136,9 @@ impl<'a> Late<'a> {
         rt: &Runtime<'a, S>,
         message: &InboundMessage,
     ) -> Option<Late<'a>> {
-        let bound = S::BINDABLE && rt.kv.is_some() && rt.objects.is_none();
+        // Known false when compiling without KV: none of the late path is in that wasm.
+        let kv = cfg!(feature = "kv") && S::BINDABLE && rt.kv.is_some();
+        let bound = kv && rt.objects.is_none();
         if !bound || rt.budget.is_none() {
             return None;
         }

@@ -22,7 +22,6 @@ extern "C" {
 }
 
 /// A log line (`wrangler tail`, the dev server's output).
-#[cfg(any(feature = "objects", feature = "kv"))]
 pub(super) fn log(line: &str) {
     console_log(line);
 }
