@@ -13,7 +13,7 @@ use futures_util::future::{select, Either};
 use super::js;
 use crate::app::LateRace;
 use crate::platform::Sleep;
-use crate::response::{Handled, HttpResponse};
+use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
 
 /// What the race of a turn against its deadline gave.
 pub(super) enum Raced<T> {
@@ -45,6 +45,16 @@ pub(super) async fn race<F: Future<Output = Handled>>(
             None => Raced::Done(turn.await),
         },
     }
+}
+
+/// The answer of a turn that went late of itself (it ended past the deadline before the
+/// timer fired), taken out of `handled`, whose log line it carries.
+pub(super) fn take_response(handled: &mut Handled) -> HttpResponse {
+    let none = LogEvent::new(Outcome::Late, None);
+    std::mem::replace(
+        &mut handled.response,
+        HttpResponse::text(200, String::new(), none),
+    )
 }
 
 /// The rest of a turn that went late, in `waitUntil`: its KV writes first (so the next

@@ -331,13 +331,19 @@ async fn answer(req: Incoming) -> String {
     let store = kv::binding(&req);
     let race = Rc::new(LateRace::default());
     let turn = Box::pin(turn(req, setup, started, Rc::clone(&race)));
-    let handled = match late::race(turn, time_left(setup, started), &race).await {
+    let mut handled = match late::race(turn, time_left(setup, started), &race).await {
         late::Raced::Done(handled) => handled,
         late::Raced::Late(early, turn) => {
             js::wait_until(&ctx, late::finish(turn, store));
             return respond(&early, started);
         }
     };
+    if handled.late_reply.is_some() {
+        // The turn ended past the deadline before the timer fired: late all the same.
+        let response = late::take_response(&mut handled);
+        js::wait_until(&ctx, late::finish(std::future::ready(handled), store));
+        return respond(&response, started);
+    }
     let response = handled.response;
     kv::schedule(&ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
