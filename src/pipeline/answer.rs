@@ -17,7 +17,7 @@ use crate::record::Pair;
 use crate::response::Handled;
 use crate::storage::Store;
 
-use super::late::{self, Late};
+use super::late::Late;
 use super::{Intent, Runtime, Setup, Trip};
 
 /// The answer to a message: the pair's object's, or the pipeline's from the cookie when
@@ -42,8 +42,8 @@ pub(crate) async fn answer<S: Store>(
     #[cfg(not(feature = "objects"))]
     let (object_error, _) = (None, origin);
     let late = Late::of(&setup.config, rt, message);
-    if late.as_ref().is_some_and(|l| l.running(message.sid())) {
-        return late::still_running(message);
+    if let Some(retry) = late.as_ref().and_then(|l| l.still_running(message)) {
+        return retry;
     }
     let trip = Trip {
         setup,

@@ -90,7 +90,7 @@ impl Trip<'_> {
         }
         let mut handled = render(message, loaded, &mut done, saved, &ctx);
         if let (Some(late), Some(offered)) = (late.filter(|_| went_late), offered) {
-            late.finish(&mut handled, offered, (&done.reply, message), ctx.http());
+            late.finish(&mut handled, offered, (&done.reply, message), &ctx);
         }
         (handled, Done::of(done))
     }

@@ -261,6 +261,47 @@ mod kv_alone {
         }
     }
 
+    /// Asks the slow service, then answers in two messages.
+    struct TwoParts;
+
+    impl Conversation for TwoParts {
+        const NAME: &'static str = "two-parts";
+        type State = ();
+        fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+            Ok(TwoParts)
+        }
+        async fn reply(
+            &self,
+            _: &InboundMessage,
+            _: &View<'_>,
+            _: &mut (),
+            ctx: &Context<'_>,
+        ) -> Reply {
+            let request =
+                ClientRequest::get("https://llm.test/ask?q=parts").timeout(Duration::from_secs(30));
+            let _ = ctx.fetch(request).await;
+            Reply::text("first part").then("second part")
+        }
+    }
+
+    #[test]
+    fn each_message_of_a_late_reply_goes_once_in_order() {
+        let phone = TestPhone::new::<TwoParts>(&[])
+            .unwrap()
+            .with_kv()
+            .with_outbound();
+        let url = "https://llm.test/ask?q=parts";
+        phone
+            .http()
+            .respond_after(url, Duration::from_secs(12), 200, "");
+        let mut phone = phone;
+        let answer = phone.text("go");
+        assert_eq!(answer.outcome, "late");
+        assert_eq!(sent_texts(&phone), ["first part", "second part"]);
+        let line = answer.late_reply.unwrap();
+        assert_eq!(line.matches(r#""encoding":"gsm7""#).count(), 2, "{line}");
+    }
+
     #[test]
     fn a_retry_of_a_late_reply_changes_nothing() {
         let mut phone = late_phone(12);

@@ -5,26 +5,43 @@
 
 use std::future::Future;
 use std::pin::Pin;
+#[cfg(feature = "kv")]
 use std::task::Poll;
 use std::time::Duration;
 
+#[cfg(feature = "kv")]
 use futures_util::future::{select, Either};
 
 use super::js;
 use crate::app::LateRace;
+#[cfg(feature = "kv")]
 use crate::platform::Sleep;
-use crate::response::{Handled, HttpResponse, LogEvent, Outcome};
+use crate::response::{Handled, HttpResponse};
+#[cfg(feature = "kv")]
+use crate::response::{LogEvent, Outcome};
 
 /// What the race of a turn against its deadline gave.
 pub(super) enum Raced<T> {
     /// The turn's own answer (in time, or waited for: it could not go late).
     Done(Handled),
     /// The deadline won: the early answer now, and the turn to finish after it.
+    #[cfg_attr(not(feature = "kv"), allow(dead_code))]
     Late(HttpResponse, T),
+}
+
+/// Without KV no reply goes late here: the turn's own answer, and no timer in the wasm.
+#[cfg(not(feature = "kv"))]
+pub(super) async fn race<F: Future<Output = Handled>>(
+    turn: Pin<Box<F>>,
+    _: Option<Duration>,
+    _: &LateRace,
+) -> Raced<Pin<Box<F>>> {
+    Raced::Done(turn.await)
 }
 
 /// Races `turn` against `left` (the time to the budget's deadline). The turn is polled once
 /// first: a webhook answered from its cookie waits on nothing, and arms no timer.
+#[cfg(feature = "kv")]
 pub(super) async fn race<F: Future<Output = Handled>>(
     mut turn: Pin<Box<F>>,
     left: Option<Duration>,
@@ -49,6 +66,7 @@ pub(super) async fn race<F: Future<Output = Handled>>(
 
 /// The answer of a turn that went late of itself (it ended past the deadline before the
 /// timer fired), taken out of `handled`, whose log line it carries.
+#[cfg(feature = "kv")]
 pub(super) fn take_response(handled: &mut Handled) -> HttpResponse {
     let none = LogEvent::new(Outcome::Late, None);
     std::mem::replace(

@@ -331,6 +331,7 @@ async fn answer(req: Incoming) -> String {
     let store = kv::binding(&req);
     let race = Rc::new(LateRace::default());
     let turn = Box::pin(turn(req, setup, started, Rc::clone(&race)));
+    #[cfg_attr(not(feature = "kv"), allow(unused_mut))]
     let mut handled = match late::race(turn, time_left(setup, started), &race).await {
         late::Raced::Done(handled) => handled,
         late::Raced::Late(early, turn) => {
@@ -338,6 +339,7 @@ async fn answer(req: Incoming) -> String {
             return respond(&early, started);
         }
     };
+    #[cfg(feature = "kv")]
     if handled.late_reply.is_some() {
         // The turn ended past the deadline before the timer fired: late all the same.
         let response = late::take_response(&mut handled);
