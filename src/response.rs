@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::config::{ConfigError, WebhookMethod};
-use crate::conversation::{AfterReply, StateError};
+use crate::conversation::{AfterReply, LocalFuture, StateError};
 use crate::object_calls::ObjectError;
 use crate::seal::SealError;
 use crate::storage::{KvWrite, Source, StoreError};
@@ -24,6 +24,50 @@ pub struct Handled {
     pub writes: Vec<KvWrite>,
     /// Work the conversation handed over, to finish after the reply.
     pub after_reply: Vec<AfterReply>,
+    /// The reply sent through the Messages API when it went late (KV alone): to run after
+    /// the KV writes, so that the state is kept before the person can answer it.
+    pub late_reply: Option<LateReply>,
+}
+
+/// A reply that outlasted the webhook's budget, to send through the Messages API after the
+/// answer (Workers KV alone; the objects send their own), and its messages' segments.
+///
+/// ```
+/// use sms_conversation_worker::harness::block_on;
+/// use sms_conversation_worker::response::LateReply;
+/// let late = LateReply::new(Box::pin(async { Ok("sent SM1".to_string()) }), Vec::new());
+/// let line = block_on(late.send()).unwrap();
+/// assert_eq!(line, r#"{"event":"late_reply","result":"sent SM1","segments":[]}"#);
+/// ```
+pub struct LateReply {
+    work: LocalFuture<'static, Result<String, String>>,
+    segments: Vec<Segments>,
+}
+
+impl LateReply {
+    /// The send `work` (what it did, or what failed) of messages costing `segments`.
+    pub fn new(
+        work: LocalFuture<'static, Result<String, String>>,
+        segments: Vec<Segments>,
+    ) -> Self {
+        LateReply { work, segments }
+    }
+
+    /// Sends it, once: the log line (`{"event":"late_reply","result"|"error":…,
+    /// "segments":[…]}`, numbers masked, no message body), an `Err` when the send failed.
+    pub async fn send(self) -> Result<String, String> {
+        let result = self.work.await;
+        let (name, text) = match &result {
+            Ok(what) => ("result", what),
+            Err(why) => ("error", why),
+        };
+        let line = format!(
+            "{{\"event\":\"late_reply\",\"{name}\":{},\"segments\":{}}}",
+            json_string(&crate::mask::mask_numbers(text)),
+            serde_json::to_string(&self.segments).unwrap_or_default()
+        );
+        result.map(|_| line.clone()).map_err(|_| line)
+    }
 }
 
 impl Handled {
@@ -33,6 +77,7 @@ impl Handled {
             response,
             writes: Vec::new(),
             after_reply: Vec::new(),
+            late_reply: None,
         }
     }
 
@@ -126,8 +171,8 @@ pub enum Outcome {
     /// HELP or INFO with `HELP_REPLY` set: answered with it.
     Help,
     /// The reply outlasted `REPLY_BUDGET_SECONDS`: answered with empty TwiML in time, the
-    /// reply sent by the pair's object through the Messages API once it has it.
-    #[cfg(feature = "objects")]
+    /// reply sent through the Messages API once it has it (by the pair's object, or from
+    /// `waitUntil` with KV alone).
     Late,
     /// A delivery report sent to the webhook URL: acknowledged, not counted.
     StatusCallback,
@@ -153,7 +198,6 @@ impl Outcome {
             Outcome::OptIn => "opt_in",
             Outcome::OptedOut => "opted_out",
             Outcome::Help => "help",
-            #[cfg(feature = "objects")]
             Outcome::Late => "late",
             Outcome::StatusCallback => "status_callback",
             Outcome::Info => "info",

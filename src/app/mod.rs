@@ -22,7 +22,7 @@ mod webhook;
 use start::start_conversation;
 use webhook::webhook;
 
-pub use crate::pipeline::{Runtime, Setup, RESET_REPLY};
+pub use crate::pipeline::{LateRace, Runtime, Setup, RESET_REPLY};
 pub use crate::response::{Handled, MAX_BODY_BYTES};
 pub use request::{Body, HttpRequest};
 

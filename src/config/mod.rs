@@ -21,7 +21,7 @@ pub use admin::Admin;
 pub use admin::MIN_ADMIN_KEY_BYTES;
 use budget::reply_budget;
 pub use budget::{DEFAULT_REPLY_BUDGET_SECONDS, MAX_REPLY_BUDGET_SECONDS};
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 use outbound::outbound;
 pub use outbound::Outbound;
 use replies::smart_encoding;
@@ -131,10 +131,11 @@ impl Config {
             reset_keyword: vars
                 .get("RESET_KEYWORD")
                 .unwrap_or_else(|| DEFAULT_RESET_KEYWORD.into()),
-            // Only the objects send on their own: other builds neither read nor carry it.
-            #[cfg(feature = "objects")]
+            // Only the objects and KV's late replies send on their own: other builds neither
+            // read nor carry it.
+            #[cfg(any(feature = "objects", feature = "kv"))]
             outbound: outbound(vars)?,
-            #[cfg(not(feature = "objects"))]
+            #[cfg(not(any(feature = "objects", feature = "kv")))]
             outbound: Outbound::default(),
             opt_in_reply: vars.get("OPT_IN_REPLY"),
             help_reply: vars.get("HELP_REPLY"),

@@ -7,7 +7,7 @@ use crate::twilio::messages::Credentials;
 
 #[cfg(feature = "objects")]
 use super::whatsapp::whatsapp_template;
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 use crate::vars::{ConfigError, Vars};
 
 /// Settings for messages the worker sends itself through Twilio's Messages API.
@@ -62,9 +62,9 @@ fn basic(user: &str, password: &str) -> Credentials {
     }
 }
 
-/// What starting conversations and sending follow-ups need: the Messages API, the account
-/// and its credentials, and the key of `POST /conversations`.
-#[cfg(feature = "objects")]
+/// What starting conversations, follow-ups and late replies need: the Messages API, the
+/// account and its credentials, and the key of `POST /conversations`.
+#[cfg(any(feature = "objects", feature = "kv"))]
 pub(super) fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
     // In this order, so that the first bad value named is the same as ever.
     let api_base_url = api_base_url(vars)?;
@@ -76,12 +76,13 @@ pub(super) fn outbound(vars: &Vars<'_>) -> Result<Outbound, ConfigError> {
         auth_token: first_auth_token(vars),
         api_key,
         start_key: vars.get("OUTBOUND_API_KEY"),
+        #[cfg(feature = "objects")]
         whatsapp_template: whatsapp_template(vars)?,
     })
 }
 
 /// `TWILIO_ACCOUNT_SID`, when set: an account's SID, not a key's or a number's.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn account_sid(vars: &Vars<'_>) -> Result<Option<String>, ConfigError> {
     let account_sid = vars.get("TWILIO_ACCOUNT_SID");
     if account_sid
@@ -94,7 +95,7 @@ fn account_sid(vars: &Vars<'_>) -> Result<Option<String>, ConfigError> {
 }
 
 /// `TWILIO_ACCOUNT_SID` that is not an account's SID, and where to find it.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn not_an_account_sid() -> ConfigError {
     ConfigError::new(
         "TWILIO_ACCOUNT_SID",
@@ -103,14 +104,14 @@ fn not_an_account_sid() -> ConfigError {
 }
 
 /// The first token of `TWILIO_AUTH_TOKEN`: during a rotation the others only verify.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn first_auth_token(vars: &Vars<'_>) -> Option<String> {
     vars.get("TWILIO_AUTH_TOKEN")
         .and_then(|t| t.split(',').next().map(|t| t.trim().to_string()))
 }
 
 /// `TWILIO_API_BASE_URL`, without a trailing slash.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn api_base_url(vars: &Vars<'_>) -> Result<String, ConfigError> {
     match vars.get("TWILIO_API_BASE_URL") {
         None => Ok(crate::twilio::messages::DEFAULT_API_BASE_URL.to_string()),
@@ -120,7 +121,7 @@ fn api_base_url(vars: &Vars<'_>) -> Result<String, ConfigError> {
 }
 
 /// `TWILIO_API_BASE_URL` that is not an http(s) origin, with an example of one.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn not_an_api_origin() -> ConfigError {
     ConfigError::new(
         "TWILIO_API_BASE_URL",
@@ -129,7 +130,7 @@ fn not_an_api_origin() -> ConfigError {
 }
 
 /// `TWILIO_API_KEY_SID` and `TWILIO_API_KEY_SECRET`: both or neither.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn api_key(vars: &Vars<'_>) -> Result<Option<(String, String)>, ConfigError> {
     match (
         vars.get("TWILIO_API_KEY_SID"),
@@ -143,7 +144,7 @@ fn api_key(vars: &Vars<'_>) -> Result<Option<(String, String)>, ConfigError> {
 }
 
 /// One half of the API key without the other: `missing` is unset while `given` is set.
-#[cfg(feature = "objects")]
+#[cfg(any(feature = "objects", feature = "kv"))]
 fn half_a_key(missing: &'static str, given: &str) -> ConfigError {
     ConfigError::new(missing, format!("is not set, but {given} is"))
 }

@@ -15,8 +15,9 @@ pub type Clock<'a> = &'a dyn Fn() -> u64;
 /// A budget that *cuts* holds every outside call of the conversation to the time left
 /// (a request's timeout becomes the shorter of its own and that), so that the conversation
 /// sees a [`ClientError::Timeout`](super::ClientError::Timeout) it can answer, in time.
-/// One that does not cut only tells when the answer is late: inside the pair's Durable
-/// Object with the Messages API configured, where a late reply is sent on its own.
+/// One that does not cut only tells when the answer is late: where a late reply is sent on
+/// its own through the Messages API (inside the pair's Durable Object, or from `waitUntil`
+/// with KV alone).
 ///
 /// ```
 /// use std::time::Duration;

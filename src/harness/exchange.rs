@@ -41,6 +41,10 @@ pub struct Exchange {
     /// tests of what the log names.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) log_line: String,
+    /// The `{"event":"late_reply",…}` line of a reply that went late with KV alone (sent
+    /// through the Messages API after the answer), for the crate's tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) late_reply: Option<String>,
 }
 
 impl Exchange {
@@ -58,6 +62,7 @@ impl Exchange {
             body: response.body,
             after_reply_errors,
             logged_segments: response.log.segments,
+            late_reply: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! cookie when there is no object or it failed. An object answers by the webhook's deadline
 //! even when the turn goes on (`objects::late`); one still silent past it may yet be at work
 //! on the message, so the worker then answers empty TwiML and runs nothing: a message is
-//! handled in one place, never twice.
+//! handled in one place, never twice. Without objects, a reply may go late with KV alone
+//! (`late.rs`).
 
 #[cfg(feature = "objects")]
 use crate::config::Config;
@@ -16,7 +17,8 @@ use crate::record::Pair;
 use crate::response::Handled;
 use crate::storage::Store;
 
-use super::{respond, Intent, Runtime, Setup};
+use super::late::Late;
+use super::{Intent, Runtime, Setup, Trip};
 
 /// The answer to a message: the pair's object's, or the pipeline's from the cookie when
 /// there is no object or it cannot answer.
@@ -39,7 +41,17 @@ pub(crate) async fn answer<S: Store>(
     };
     #[cfg(not(feature = "objects"))]
     let (object_error, _) = (None, origin);
-    let (mut handled, done) = respond(setup, message, intent, cookie, rt, None).await;
+    let late = Late::of(&setup.config, rt, message);
+    if let Some(retry) = late.as_ref().and_then(|l| l.still_running(message)) {
+        return retry;
+    }
+    let trip = Trip {
+        setup,
+        message,
+        intent,
+        cookie,
+    };
+    let (mut handled, done) = trip.respond(rt, None, late.as_ref()).await;
     handled.response.log.follow_up_ignored = rt.objects.is_none() && done.follow_up.is_some();
     handled.response.log.object_error = object_error;
     handled

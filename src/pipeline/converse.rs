@@ -169,7 +169,7 @@ impl Conversed {
 }
 
 /// The copy that saw `sid` already, the loaded record's or the isolate memory's, if any.
-fn seen_in<'l>(loaded: &'l Loaded, sid: &str) -> Option<&'l Record> {
+pub(super) fn seen_in<'l>(loaded: &'l Loaded, sid: &str) -> Option<&'l Record> {
     [Some(&loaded.record), loaded.remembered.as_deref()]
         .into_iter()
         .flatten()

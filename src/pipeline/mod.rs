@@ -15,6 +15,7 @@ use crate::storage::{Change, Storage, Store};
 mod answer;
 mod converse;
 mod intent;
+mod late;
 mod render;
 mod runtime;
 mod status;
@@ -23,6 +24,8 @@ pub(crate) use answer::answer;
 pub use converse::RESET_REPLY;
 use converse::{converse, Conversed};
 pub(crate) use intent::Intent;
+use late::Late;
+pub use late::LateRace;
 use render::render;
 pub use runtime::{Runtime, Setup};
 pub(crate) use status::status_callback;
@@ -30,6 +33,7 @@ pub(crate) use status::status_callback;
 /// The webhook's answer once it is known to be Twilio's: load the pair's record, converse,
 /// save. `object` is the record the pair's Durable Object keeps, when it is the object
 /// answering.
+#[cfg_attr(not(feature = "objects"), allow(dead_code))]
 pub(crate) async fn respond<S: Store>(
     setup: &Setup,
     message: &InboundMessage,
@@ -38,17 +42,58 @@ pub(crate) async fn respond<S: Store>(
     rt: &Runtime<'_, S>,
     object: Option<Option<Record>>,
 ) -> (Handled, Done) {
-    let storage = storage_for(&setup.config, message, rt, object);
-    let mut loaded = storage.load(cookie).await;
-    let ctx = context_for(&setup.config, message, rt);
-    let mut done = converse(setup, message, intent, &mut loaded, &ctx).await;
-    let saved = storage.save(&done.record, done.change, &loaded);
-    if saved.too_large.is_some() {
-        // Kept nowhere: for the pair's object too, nothing changed.
-        done.change = Change::Unchanged;
+    let trip = Trip {
+        setup,
+        message,
+        intent,
+        cookie,
+    };
+    trip.respond(rt, object, None).await
+}
+
+/// One message's trip through the pipeline.
+struct Trip<'t> {
+    setup: &'t Setup,
+    message: &'t InboundMessage,
+    intent: Intent,
+    cookie: Option<&'t str>,
+}
+
+impl Trip<'_> {
+    /// Load → converse → save → render; with `late`, the turn is raced against the budget's
+    /// deadline once the record is loaded, and a reply that outlasts it goes late.
+    async fn respond<S: Store>(
+        &self,
+        rt: &Runtime<'_, S>,
+        object: Option<Option<Record>>,
+        late: Option<&Late<'_>>,
+    ) -> (Handled, Done) {
+        let (setup, message) = (self.setup, self.message);
+        let storage = storage_for(&setup.config, message, rt, object);
+        let mut loaded = storage.load(self.cookie).await;
+        let offered = late.and_then(|l| l.offer(&storage, &loaded, message));
+        let ctx = context_for(&setup.config, message, rt, offered.is_some());
+        if late.is_some() && loaded.pointer_unread {
+            ctx.note(late::BEHIND, late::BEHIND_DETAIL);
+        }
+        let mut done = converse(setup, message, self.intent, &mut loaded, &ctx).await;
+        let passed = rt.budget.as_ref().is_some_and(|b| b.passed());
+        let claimed = late.filter(|_| offered.is_some());
+        let went_late = claimed.is_some_and(|l| l.claim(message.sid(), passed));
+        if went_late {
+            late::kept_late(&mut done.record, message.sid());
+        }
+        let saved = storage.save(&done.record, done.change, &loaded);
+        if saved.too_large.is_some() {
+            // Kept nowhere: for the pair's object too, nothing changed.
+            done.change = Change::Unchanged;
+        }
+        let mut handled = render(message, loaded, &mut done, saved, &ctx);
+        if let (Some(late), Some(offered)) = (late.filter(|_| went_late), offered) {
+            late.finish(&mut handled, offered, (&done.reply, message), &ctx);
+        }
+        (handled, Done::of(done))
     }
-    let handled = render(message, loaded, &mut done, saved, &ctx);
-    (handled, Done::of(done))
 }
 
 /// The pair's storage for this webhook: inside the pair's object, the record it keeps; with
@@ -79,15 +124,20 @@ fn api_changes_kv<S>(config: &Config, rt: &Runtime<'_, S>) -> bool {
 }
 
 /// The conversation's context for this message, recording its fetches with
-/// `DEV_RECORD_FETCHES`.
+/// `DEV_RECORD_FETCHES`. A reply that may go late (`may_go_late`) keeps its outside calls'
+/// own timeouts; otherwise the runtime's budget says (an object's cuts unless it can send).
 fn context_for<'a, S>(
     config: &Config,
     message: &InboundMessage,
     rt: &Runtime<'a, S>,
+    may_go_late: bool,
 ) -> Context<'a> {
+    let budget = rt
+        .budget
+        .map(|b| if may_go_late { b.cutting(false) } else { b });
     let ctx = Context::new(rt.vars, Rc::clone(&rt.http), rt.now)
         .for_message(message.account(), message.sid())
-        .within(rt.budget);
+        .within(budget);
     if config.dev_record_fetches {
         ctx.recording()
     } else {

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use crate::config::Config;
 use crate::conversation::{Budget, Conversation, Converse, HttpClient};
 use crate::object_calls::Objects;
+use crate::pipeline::LateRace;
 use crate::registry::Conversations;
 use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};
@@ -56,6 +57,11 @@ pub struct Runtime<'a, S> {
     /// The webhook's answer budget from its arrival (`REPLY_BUDGET_SECONDS`) on the runtime's
     /// clock; `None`: no deadline (tests and tools that call the core directly).
     pub budget: Option<Budget<'a>>,
+    /// The race of this webhook's turn against the budget's deadline, run by the adapter's
+    /// timer: with KV bound, no objects and the Messages API's credentials, a reply that
+    /// outlasts the budget goes late (`pipeline/late.rs`). `None`: the clock alone tells
+    /// (natively a turn that ends past the deadline goes late all the same).
+    pub late: Option<&'a LateRace>,
 }
 
 impl<'a, S> Runtime<'a, S> {
@@ -70,6 +76,7 @@ impl<'a, S> Runtime<'a, S> {
             http,
             objects: None,
             budget: None,
+            late: None,
         }
     }
 
@@ -85,6 +92,7 @@ impl<'a, S> Runtime<'a, S> {
             http: Rc::clone(&self.http),
             objects: self.objects,
             budget,
+            late: self.late,
         }
     }
 }

@@ -67,6 +67,7 @@ impl ObjectAnswer {
             response: HttpResponse::twiml(self.body, self.set_cookie, log),
             writes: self.writes,
             after_reply: Vec::new(),
+            late_reply: None,
         }
     }
 }

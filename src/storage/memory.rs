@@ -19,6 +19,10 @@ pub const CAPACITY: usize = 256;
 /// Bytes of records an isolate remembers at most (an isolate has 128 MB in all).
 pub const BYTE_BUDGET: usize = 4 << 20;
 
+/// How many running late turns an isolate remembers: `waitUntil` ends each within about 30 s,
+/// and a turn cut there never says it ended, so the oldest are forgotten.
+const RUNNING: usize = 64;
+
 /// A remembered pair: its key, its record and the bytes it counts for.
 type Entry = (Vec<u8>, Rc<Record>, usize);
 
@@ -35,6 +39,9 @@ type Entry = (Vec<u8>, Rc<Record>, usize);
 #[derive(Debug)]
 pub struct Memory {
     entries: RefCell<Vec<Entry>>,
+    /// The MessageSids whose late reply this isolate is still working on (KV alone), at most
+    /// [`RUNNING`]: a retry of one gets empty TwiML, never a second run.
+    running: RefCell<Vec<String>>,
     capacity: usize,
     byte_budget: usize,
 }
@@ -50,6 +57,7 @@ impl Memory {
     pub fn with_limits(capacity: usize, byte_budget: usize) -> Self {
         Memory {
             entries: RefCell::new(Vec::new()),
+            running: RefCell::new(Vec::new()),
             capacity,
             byte_budget,
         }
@@ -92,6 +100,34 @@ impl Memory {
             total -= entries.remove(0).2;
         }
         entries.push((key, Rc::new(record.clone()), size));
+    }
+
+    /// Notes that message `sid`'s turn goes on past its webhook's answer.
+    ///
+    /// ```
+    /// use sms_conversation_worker::storage::Memory;
+    /// let memory = Memory::default();
+    /// memory.start_running("SM1");
+    /// assert!(memory.is_running("SM1"));
+    /// memory.stop_running("SM1");
+    /// assert!(!memory.is_running("SM1"));
+    /// ```
+    pub fn start_running(&self, sid: &str) {
+        let mut running = self.running.borrow_mut();
+        if running.len() >= RUNNING {
+            running.remove(0);
+        }
+        running.push(sid.to_string());
+    }
+
+    /// Message `sid`'s turn has ended (its record is remembered).
+    pub fn stop_running(&self, sid: &str) {
+        self.running.borrow_mut().retain(|s| s != sid);
+    }
+
+    /// Whether message `sid`'s turn is still running in this isolate.
+    pub fn is_running(&self, sid: &str) -> bool {
+        self.running.borrow().iter().any(|s| s == sid)
     }
 
     /// How many pairs are remembered.

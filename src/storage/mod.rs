@@ -177,6 +177,9 @@ pub struct Loaded {
     /// The spill key of the pointer cookie the webhook came with: reused, so a long
     /// conversation keeps one spilled entry.
     spill_key: Option<String>,
+    /// The pointer's key was not in KV (not written yet, or not yet visible here): the
+    /// record is the newest other copy found.
+    pub pointer_unread: bool,
 }
 
 /// What happened to the record, which decides what is written.
@@ -314,8 +317,9 @@ impl<'a, S: Store> Storage<'a, S> {
         let Some(kv) = self.kv() else {
             return;
         };
-        let (found, error) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
+        let (found, error, pointed) = self.read_kv(kv, loaded.spill_key.as_deref()).await;
         loaded.kv_error = error;
+        loaded.pointer_unread = loaded.spill_key.is_some() && !pointed;
         // A pointer newer than anything KV returned means KV has not caught up: go
         // on from the pointer's summary, which keeps the count exact. A cookie that
         // holds the record gives way only to a newer entry (one the state API wrote).
@@ -341,15 +345,15 @@ impl<'a, S: Store> Storage<'a, S> {
     }
 
     /// The newest record in KV: the spilled record a pointer names, then the pair's entry
-    /// under each key it may be under, the first found.
+    /// under each key it may be under, the first found; and whether the pointer's key held one.
     async fn read_kv(
         &self,
         kv: &S,
         spill_key: Option<&str>,
-    ) -> (Option<Record>, Option<StoreError>) {
+    ) -> (Option<Record>, Option<StoreError>, bool) {
         let keys = &self.settings.keys;
         let mut best: Option<Record> = None;
-        let mut error = None;
+        let (mut error, mut pointed) = (None, false);
         let pair_keys = keys.pair_keys(&self.pair);
         let candidates = spill_key
             .into_iter()
@@ -364,8 +368,9 @@ impl<'a, S: Store> Storage<'a, S> {
                 Ok(None) => {}
                 Err(e) => error = Some(e),
             }
+            pointed |= !is_pair_entry && best.is_some();
         }
-        (best, error)
+        (best, error, pointed)
     }
 
     /// Keeps the record a KV `value` holds when it is newer than `best`.

@@ -118,6 +118,32 @@ impl<S: Store> Storage<'_, S> {
             .map(|()| self.pair_write(value)))
     }
 
+    /// A pointer cookie to a fresh KV key holding nothing yet, and the key: for a reply that
+    /// goes late (KV alone), whose record is written there once the turn ends. The pair's next
+    /// webhook follows the pointer, so it reads KV before it trusts the cookie. Its summary is
+    /// `record` whole when that fits (else without turns and state): what the next webhook
+    /// goes on from should the key not be in KV yet. `None` when no key or cookie could be
+    /// made.
+    pub fn pending_cookie(&self, record: &Record) -> Option<(String, String)> {
+        let s = self.settings;
+        let key = new_spill_key()?;
+        let since = record.last_seen.max(self.now);
+        let expires_at = since.saturating_add(s.conversation_ttl_seconds);
+        [record.clone(), record.summary()]
+            .into_iter()
+            .find_map(|summary| {
+                let pointer = Pointer {
+                    key: key.clone(),
+                    summary,
+                };
+                let sealed = s
+                    .keys
+                    .seal_pointer(&pointer, &self.pair, expires_at, s.encrypt);
+                self.fitting_cookie(&sealed.ok()?).ok()
+            })
+            .map(|cookie| (key, cookie))
+    }
+
     /// The write of `value` under the pair's (current) KV key.
     fn pair_write(&self, value: String) -> KvWrite {
         KvWrite::Put {

@@ -202,3 +202,192 @@ fn reply_budget_seconds_is_refused_above_14() {
         ["#1: the service is slow, try again"]
     );
 }
+
+/// KV alone (no objects), with the Messages API's credentials: a reply past the budget is
+/// answered with empty TwiML and a pointer cookie, and sent from `waitUntil` once the turn's
+/// record is in KV.
+mod kv_alone {
+    use super::*;
+
+    fn late_phone(seconds: u64) -> TestPhone {
+        slow(seconds, "meaning").with_kv().with_outbound()
+    }
+
+    fn sent_texts(phone: &TestPhone) -> Vec<String> {
+        phone.sent().iter().map(|m| m.text().to_string()).collect()
+    }
+
+    #[test]
+    fn a_reply_inside_the_budget_is_in_the_twiml() {
+        let mut phone = late_phone(9);
+        let answer = phone.text("meaning");
+        assert_eq!(answer.texts(), ["#1: forty-two"]);
+        assert_eq!(answer.outcome, "reply");
+        assert!(answer.late_reply.is_none());
+        assert!(phone.sent().is_empty());
+    }
+
+    #[test]
+    fn a_reply_past_the_budget_goes_through_the_messages_api_once() {
+        for seconds in [12, 25] {
+            let mut phone = late_phone(seconds);
+            let answer = phone.text("meaning");
+            assert_eq!(
+                (answer.status, answer.outcome),
+                (200, "late"),
+                "{seconds} s"
+            );
+            assert!(answer.texts().is_empty(), "{seconds} s: {}", answer.body);
+            assert!(answer.set_cookie.is_some(), "the cookie points at KV");
+            assert_eq!(sent_texts(&phone), ["#1: forty-two"], "{seconds} s");
+            assert_eq!(asked(&phone), 1);
+            // The call kept its own 30 s: the reply could go late.
+            assert_eq!(phone.http().requests()[0].timeout, Duration::from_secs(30));
+            let line = answer.late_reply.unwrap();
+            assert!(
+                line.starts_with(r#"{"event":"late_reply","result":"sent SMf"#),
+                "{line}"
+            );
+            assert!(
+                line.contains(r#""segments":[{"encoding":"gsm7","count":1"#),
+                "{line}"
+            );
+            assert!(!line.contains("forty-two"), "no body in the log: {line}");
+            assert!(
+                answer.log_line.contains(r#""segments":[{"#),
+                "{}",
+                answer.log_line
+            );
+        }
+    }
+
+    /// Asks the slow service, then answers in two messages.
+    struct TwoParts;
+
+    impl Conversation for TwoParts {
+        const NAME: &'static str = "two-parts";
+        type State = ();
+        fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+            Ok(TwoParts)
+        }
+        async fn reply(
+            &self,
+            _: &InboundMessage,
+            _: &View<'_>,
+            _: &mut (),
+            ctx: &Context<'_>,
+        ) -> Reply {
+            let request =
+                ClientRequest::get("https://llm.test/ask?q=parts").timeout(Duration::from_secs(30));
+            let _ = ctx.fetch(request).await;
+            Reply::text("first part").then("second part")
+        }
+    }
+
+    #[test]
+    fn each_message_of_a_late_reply_goes_once_in_order() {
+        let phone = TestPhone::new::<TwoParts>(&[])
+            .unwrap()
+            .with_kv()
+            .with_outbound();
+        let url = "https://llm.test/ask?q=parts";
+        phone
+            .http()
+            .respond_after(url, Duration::from_secs(12), 200, "");
+        let mut phone = phone;
+        let answer = phone.text("go");
+        assert_eq!(answer.outcome, "late");
+        assert_eq!(sent_texts(&phone), ["first part", "second part"]);
+        let line = answer.late_reply.unwrap();
+        assert_eq!(line.matches(r#""encoding":"gsm7""#).count(), 2, "{line}");
+    }
+
+    #[test]
+    fn a_retry_of_a_late_reply_changes_nothing() {
+        let mut phone = late_phone(12);
+        phone.text("meaning");
+        let again = phone.retry();
+        assert!(again.texts().is_empty(), "{}", again.body);
+        assert_eq!(again.outcome, "retry");
+        assert!(again.late_reply.is_none());
+        assert_eq!(phone.sent().len(), 1);
+        assert_eq!(asked(&phone), 1);
+    }
+
+    #[test]
+    fn the_next_text_continues_from_the_late_state_in_kv() {
+        let mut phone = late_phone(25);
+        phone.text("meaning");
+        phone
+            .http()
+            .respond("https://llm.test/ask?q=more", 200, "more");
+        // Another isolate: only KV, through the early answer's pointer, knows the late turn.
+        phone.new_isolate();
+        let next = phone.text("more");
+        assert_eq!(next.texts(), ["#2: more"]);
+        assert_eq!(next.source, Some(crate::storage::Source::Kv));
+        assert_eq!(phone.count(), 2);
+    }
+
+    #[test]
+    fn a_text_before_kv_holds_the_late_state_goes_on_from_the_newest_copy_and_says_so() {
+        let mut phone = late_phone(25);
+        phone.text("meaning");
+        phone
+            .http()
+            .respond("https://llm.test/ask?q=more", 200, "more");
+        phone.new_isolate();
+        phone.kv().unwrap().set_failing(true);
+        let next = phone.text("more");
+        // The pointer's summary: the record before the late turn.
+        assert_eq!(next.texts(), ["#1: more"]);
+        assert!(
+            next.log_line.contains(r#""kv_behind":"#),
+            "{}",
+            next.log_line
+        );
+    }
+
+    #[test]
+    fn a_late_send_that_fails_is_logged_and_never_tried_again() {
+        let mut phone = late_phone(12);
+        let url = format!(
+            "https://api.twilio.com/2010-04-01/Accounts/{}/Messages.json",
+            crate::harness::TEST_ACCOUNT_SID
+        );
+        phone
+            .http()
+            .on("POST", &url)
+            .respond(500, r#"{"code": 20500, "message": "oops"}"#);
+        let answer = phone.text("meaning");
+        assert_eq!(answer.outcome, "late");
+        let line = answer.late_reply.unwrap();
+        assert!(
+            line.starts_with(r#"{"event":"late_reply","error":"message 1 of 1"#),
+            "{line}"
+        );
+        phone.retry();
+        assert_eq!(
+            phone.sent().len(),
+            1,
+            "one Create Message call, never another"
+        );
+    }
+
+    #[test]
+    fn without_credentials_kv_cuts_the_call_at_the_budget() {
+        let unsigned = [
+            ("TWILIO_AUTH_TOKEN", ""),
+            ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+        ];
+        let phone = TestPhone::new::<Ask>(&unsigned).unwrap().with_kv();
+        let url = "https://llm.test/ask?q=meaning";
+        phone
+            .http()
+            .respond_after(url, Duration::from_secs(25), 200, "forty-two");
+        let mut phone = phone;
+        let answer = phone.text("meaning");
+        assert_eq!(answer.texts(), ["#1: the service is slow, try again"]);
+        assert_eq!(answer.outcome, "reply");
+    }
+}

@@ -22,7 +22,6 @@ extern "C" {
 }
 
 /// A log line (`wrangler tail`, the dev server's output).
-#[cfg(feature = "objects")]
 pub(super) fn log(line: &str) {
     console_log(line);
 }

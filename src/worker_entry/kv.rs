@@ -68,6 +68,13 @@ pub(super) fn schedule(ctx: &ExecutionContext, kv: Option<Kv>, writes: Vec<KvWri
     }
 }
 
+/// Runs `writes` now: a late turn's, already in `wait_until`, before its reply is sent.
+pub(super) async fn write_now(kv: Option<Kv>, writes: Vec<KvWrite>) {
+    if let Some(kv) = kv {
+        run_writes(kv.0, writes).await;
+    }
+}
+
 /// The `CONVERSATIONS` namespace, with reads bounded in time.
 pub(super) struct Kv(KvNamespace);
 

@@ -2,8 +2,8 @@
 //! with named fields, reads the configuration (once per isolate), calls
 //! [`crate::app::handle`], hands back the response and its log line as one JSON answer, and
 //! runs the KV writes and the conversation's after-reply work with `ctx.wait_until`. KV
-//! (`kv.rs`) and the Durable Objects (`objects.rs`) are their features' own files; nothing
-//! here decides anything.
+//! (`kv.rs`), the race of a turn against its deadline with KV alone (`late.rs`) and the
+//! Durable Objects (`objects.rs`) are their own files; nothing here decides anything.
 
 use std::cell::OnceCell;
 use std::future::Future;
@@ -13,10 +13,11 @@ use std::task::{Poll, Wake, Waker};
 
 use wasm_bindgen::prelude::*;
 
-use crate::app::{self, Body, HttpRequest, Runtime, Setup};
+use crate::app::{self, Body, HttpRequest, LateRace, Runtime, Setup};
 use crate::conversation::{AfterReply, Budget};
 use crate::object_calls::Objects;
 use crate::registry::Conversations;
+use crate::response::Handled;
 use crate::response::HttpResponse;
 use crate::storage::Memory;
 use crate::vars::{ConfigError, Vars};
@@ -26,6 +27,7 @@ mod bench;
 mod js;
 #[cfg(feature = "kv")]
 mod kv;
+mod late;
 #[cfg(feature = "objects")]
 mod objects;
 
@@ -46,6 +48,7 @@ mod kv {
         _: Vec<crate::storage::KvWrite>,
     ) {
     }
+    pub(super) async fn write_now(_: Option<Kv>, _: Vec<crate::storage::KvWrite>) {}
 }
 
 /// Without the `objects` feature: no Durable Objects, whatever the environment binds.
@@ -323,8 +326,42 @@ async fn answer(req: Incoming) -> String {
         return json;
     }
     let started = req.started() as u64;
-    let (env, ctx) = (req.env(), req.ctx());
-    let setup: &'static Loaded = setup(&env);
+    let ctx = req.ctx();
+    let setup: &'static Loaded = setup(&req.env());
+    let store = kv::binding(&req);
+    let race = Rc::new(LateRace::default());
+    let turn = Box::pin(turn(req, setup, started, Rc::clone(&race)));
+    #[cfg_attr(not(feature = "kv"), allow(unused_mut))]
+    let mut handled = match late::race(turn, time_left(setup, started), &race).await {
+        late::Raced::Done(handled) => handled,
+        late::Raced::Late(early, turn) => {
+            js::wait_until(&ctx, late::finish(turn, store));
+            return respond(&early, started);
+        }
+    };
+    #[cfg(feature = "kv")]
+    if handled.late_reply.is_some() {
+        // The turn ended past the deadline before the timer fired: late all the same.
+        let response = late::take_response(&mut handled);
+        js::wait_until(&ctx, late::finish(std::future::ready(handled), store));
+        return respond(&response, started);
+    }
+    let response = handled.response;
+    kv::schedule(&ctx, store, handled.writes);
+    if !handled.after_reply.is_empty() {
+        js::wait_until(&ctx, run_after_reply(handled.after_reply));
+    }
+    log_errors(&response);
+    let json = respond(&response, started);
+    #[cfg(feature = "bench-stages")]
+    bench::keep(&json);
+    json
+}
+
+/// One webhook's work, owning what it reads, so that a turn whose reply goes late can finish
+/// after the answer (`late.rs`).
+async fn turn(req: Incoming, setup: &'static Loaded, started: u64, race: Rc<LateRace>) -> Handled {
+    let env = req.env();
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
     let find = |name: &str| js::var(&env, name);
@@ -333,6 +370,7 @@ async fn answer(req: Incoming) -> String {
         memory: Some(MEMORY.with(|m| *m)),
         objects: objects.as_ref().map(|o| o as &dyn Objects),
         budget: budget(setup, started),
+        late: Some(&race),
         ..Runtime::new(
             started / 1000,
             Vars::new(&find),
@@ -342,19 +380,15 @@ async fn answer(req: Incoming) -> String {
     let read = Read::from(&req);
     let request = read.request();
     let handled = app::handle(setup.as_ref(), &request, &runtime).await;
-    let response = handled.response;
     #[cfg(feature = "bench-stages")]
-    bench::repeat(&req, setup, &read, &runtime, &response).await;
-    kv::schedule(&ctx, store, handled.writes);
-    if !handled.after_reply.is_empty() {
-        js::wait_until(&ctx, run_after_reply(handled.after_reply));
-    }
-    log_errors(&response);
+    bench::repeat(&req, setup, &read, &runtime, &handled.response).await;
+    handled
+}
+
+/// The answer's JSON for the JS entry, with its log line.
+fn respond(response: &HttpResponse, started: u64) -> String {
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
-    let json = answer_json(&response, &response.log.to_json(response.status, elapsed));
-    #[cfg(feature = "bench-stages")]
-    bench::keep(&req, &read, &json);
-    json
+    answer_json(response, &response.log.to_json(response.status, elapsed))
 }
 
 /// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on
@@ -362,6 +396,13 @@ async fn answer(req: Incoming) -> String {
 fn budget(setup: &Loaded, started: u64) -> Option<Budget<'static>> {
     let seconds = setup.as_ref().ok()?.config.reply_budget_seconds;
     Some(Budget::new(started + seconds * 1000, &date_now))
+}
+
+/// The time left to the budget's deadline, for the race of a turn whose reply may go late:
+/// only KV keeps a late turn's state without the objects (whose object races its own turn).
+fn time_left(setup: &Loaded, started: u64) -> Option<std::time::Duration> {
+    let budget = budget(setup, started).filter(|_| cfg!(feature = "kv"))?;
+    Some(budget.left())
 }
 
 /// `Date.now()` in whole milliseconds.

@@ -294,6 +294,7 @@ impl Inner {
             objects: None,
             // The object's clock: each webhook's call says its own deadline.
             budget: Some(Budget::new(u64::MAX, &now_ms)),
+            late: None,
         }
     }
 

@@ -78,18 +78,23 @@ impl TestPhone {
         self.take_in(handled)
     }
 
-    /// What follows the answer, as the worker and Twilio do it: the KV writes and the work
-    /// after the reply run, the cookie kept.
+    /// What follows the answer, as the worker and Twilio do it: the KV writes, then a late
+    /// reply's send, and the work after the reply run, the cookie kept.
     fn take_in(&mut self, handled: Handled) -> Exchange {
         if let Some(kv) = &self.kv {
             kv.apply(handled.writes);
         }
+        let late_reply = handled
+            .late_reply
+            .map(|late| crate::harness::block_on(late.send()).unwrap_or_else(|line| line));
         self.check_kept(&handled.response.log.notes);
         let after_reply_errors = run_after_reply(handled.after_reply);
         if let Some(set) = &handled.response.set_cookie {
             self.keep_cookie(set);
         }
-        Exchange::new(handled.response, after_reply_errors)
+        let mut exchange = Exchange::new(handled.response, after_reply_errors);
+        exchange.late_reply = late_reply;
+        exchange
     }
 
     /// Fails the test when the log's `notes` say the record was too large to keep.
