@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::Execution;
 use crate::conversations::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
@@ -91,7 +91,7 @@ pub(super) fn form(pairs: &[(String, String)]) -> String {
 /// The widget's outputs for an answer.
 pub(super) fn outputs(response: &ClientResponse) -> Vec<(&'static str, Value)> {
     let body = String::from_utf8_lossy(&response.body).into_owned();
-    let mut output = vec![("status_code", json!(response.status))];
+    let mut output = vec![("status_code", Value::from(response.status))];
     if let Ok(parsed) = serde_json::from_str::<Value>(&body) {
         output.push(("parsed", parsed));
     }
