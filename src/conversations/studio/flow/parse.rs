@@ -132,12 +132,14 @@ impl<'a> Parsing<'a> {
     }
 }
 
-/// The widget's transitions: event → the next widget, `None` for nowhere.
+/// The widget's transitions: event → the next widget, `None` for nowhere (inserted one by
+/// one: collecting into a map sorts first, another copy of the sort in the wasm).
 fn next(raw: &RawState) -> BTreeMap<String, Option<String>> {
-    raw.transitions
-        .iter()
-        .map(|t| (t.event.clone(), t.next().map(str::to_string)))
-        .collect()
+    let mut next = BTreeMap::new();
+    for t in &raw.transitions {
+        next.insert(t.event.clone(), t.next().map(str::to_string));
+    }
+    next
 }
 
 /// Why a transition on `event` to `next`, no widget of the flow, is refused.

@@ -75,10 +75,11 @@ fn json_body(http: &Http, scope: &Value, pairs: &[(String, String)], budget: &Bu
     if let Some(body) = &http.body {
         return body.render(scope, budget);
     }
-    let object: Map<String, Value> = pairs
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    // Inserted one by one: collecting into a map sorts first, another copy of the sort.
+    let mut object = Map::new();
+    for (k, v) in pairs {
+        object.insert(k.clone(), Value::String(v.clone()));
+    }
     Value::Object(object).to_string()
 }
 
