@@ -404,6 +404,11 @@ fn unsupported_and_broken_flows_are_refused_naming_the_widget() {
     assert!(missing.to_string().contains("no-such-flow"), "{missing}");
     let unnamed = TestPhone::new::<Studio>(&[]).err().unwrap();
     assert_eq!(unnamed.variable, "STUDIO_FLOW");
+    for bad in [r#"{"FW1": 5}"#, r#"["rating"]"#, "{not json"] {
+        let vars = [("STUDIO_FLOW", "appointments"), ("STUDIO_SUBFLOWS", bad)];
+        let refused = TestPhone::new::<Studio>(&vars).err().unwrap();
+        assert_eq!(refused.variable, "STUDIO_SUBFLOWS", "{bad}");
+    }
 }
 
 #[test]
