@@ -2,11 +2,22 @@
 //   node bench/cannon.mjs '<json: {url, method, headers, body, connections, duration}>'
 // Prints one JSON line: requests, rps, latency p50/p99 in ms (from each response's own
 // time, at µs resolution: autocannon's histogram keeps whole milliseconds), non-2xx, errors.
+import fs from "node:fs";
+
 import autocannon from "autocannon";
 
 const opts = JSON.parse(process.argv[2]);
 const latencies = [];
+// With `requestsFile` (a JSON array of {method, headers, body}), the requests are sent in
+// turn across all connections (bench/workerd.mjs's step rows).
+const many = opts.requestsFile ? JSON.parse(fs.readFileSync(opts.requestsFile, "utf8")) : null;
+let turn = 0;
+const next = () => {
+  const r = many[turn++ % many.length];
+  return { method: r.method, headers: r.headers, body: r.body };
+};
 const instance = autocannon({
+  ...(many ? { requests: [{ setupRequest: (req) => ({ ...req, ...next() }) }] } : {}),
   url: opts.url,
   method: opts.method ?? "POST",
   headers: opts.headers ?? {},

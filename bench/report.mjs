@@ -189,6 +189,22 @@ if (wd) {
     const r = signed.rps / js.rps;
     out.push(`Target throughput, HISTORY_TURNS=0 ≥ 1.5 × JS + WebCrypto: ${f(r, 2)} × (${ok(r >= 1.5)}).`);
   }
+  const counterStep = by["counter-step"];
+  const studioStep = by["studio-step"];
+  if (counterStep && studioStep) {
+    out.push("");
+    out.push(
+      "The two step rows are counted steps, not retries: each request is message 2 of one of 512 pairs in turn, with the " +
+        "cookie its message 1 left (more pairs than an isolate remembers, so each runs the conversation from the cookie). " +
+        "The Studio row runs flows/appointments.json: a reply to its Send & Wait widget `ask` that is neither YES nor NO " +
+        "(answer → count_try → too_many → retry → ask, two messages back, waiting again).",
+    );
+    const r = studioStep.cpuUsPerReq / counterStep.cpuUsPerReq;
+    out.push(
+      `Target Studio step CPU ≤ 2 × the counter's: ${f(r, 2)} × (${ok(r <= 2)}) ` +
+        `(${f(studioStep.cpuUsPerReq, 1)} against ${f(counterStep.cpuUsPerReq, 1)} µs).`,
+    );
+  }
   out.push("");
 }
 if (wd && wd.coldStart.length) {
@@ -230,6 +246,13 @@ if (wd && wd.coldStart.length) {
   if (cold.rust && floorCold) {
     const r = cold.rust.firstWebhookMs / floorCold.firstWebhookMs;
     out.push(`Target cold start to the first answered webhook ≤ 1.25 × the hello-world floor: ${f(r, 2)} × (${ok(r <= 1.25)}).`);
+  }
+  if (cold["studio-step"]) {
+    const c = cold["studio-step"];
+    out.push(
+      `The same worker running flows/appointments.json (\`CONVERSATION=studio\`, its flow read and checked as the isolate ` +
+        `starts): listening ${f(c.listenMs, 0)} ms, first webhook ${f(c.firstWebhookMs, 0)} ms.`,
+    );
   }
   out.push("");
 }

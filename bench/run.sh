@@ -5,7 +5,9 @@
 #   2. the built worker in bare workerd under wrk, against two I/O floors that do the
 #      webhook's reads and writes and no work (plain JS: bench/js-io-floor; workers-rs:
 #      bench/rs-io-floor), a hello-world workers-rs floor (bench/floor), the same job in
-#      plain JS with WebCrypto (bench/js-worker);
+#      plain JS with WebCrypto (bench/js-worker); beside them a counted step of the counter and
+#      one of a Studio flow (a reply to flows/appointments.json's Send & Wait), for the target
+#      "a Studio step's CPU ≤ 2 × the counter's";
 #   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
 #   4. where a signed webhook's CPU goes, stage by stage, in workerd and natively
 #      (bench/stages.sh; the same worker without Studio beside it);

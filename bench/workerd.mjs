@@ -3,7 +3,8 @@
 //   - throughput: wrk (or autocannon when wrk is missing) on loopback, steady state (each
 //     request a new 10th message of a pair, with the cookie its 9th message left), workerd
 //     and the load generator pinned to different cores; requests/s, p50/p99, workerd CPU µs
-//     per request;
+//     per request; beside them, the counter's and a Studio flow's counted steps (each
+//     request message 2 of one of 512 pairs in turn: see stepRequests);
 //   - cold start: spawn → listening, and spawn → first webhook answered;
 //   - sizes: wasm and JS glue, raw and gzip.
 // Writes JSON to the file named by --out. Flags: --duration 8 --connections 32 --runs 3
@@ -116,6 +117,30 @@ const ALL_WORKERS = [
     bindings: secrets,
     counts: true,
   },
+  // A counted step beside a Studio step (not retries: see stepRequests), for the target
+  // "a Studio step's CPU ≤ 2 × the counter's". Same modules as `rust`: no size, and only the
+  // Studio worker's cold start (its flows are read and checked when the isolate starts).
+  {
+    id: "counter-step",
+    label: "Rust worker, defaults, the counter: one counted step (message 2 of a pair)",
+    modules: builtWorkerModules(),
+    bindings: secrets,
+    counts: true,
+    step: { answered: (twiml) => replyText(twiml) === "Hello, thanks for message number 2" },
+    sized: false,
+    cold: false,
+  },
+  {
+    id: "studio-step",
+    label: "Rust worker, defaults, Studio flows/appointments.json: one answered Send & Wait step (message 2 of a pair)",
+    modules: builtWorkerModules(),
+    bindings: { ...secrets, CONVERSATION: "studio", STUDIO_FLOW: "appointments" },
+    counts: true,
+    // "ask" waits; a reply that is neither YES nor NO runs answer → count_try → too_many →
+    // retry (a send-message) → ask again, which waits.
+    step: { answered: (twiml) => /is not YES or NO\./.test(twiml) && /Reply YES to confirm/.test(twiml) },
+    sized: false,
+  },
 ];
 // --variant name=<build dir>[?VAR=value&…]: another build of the worker (a prototype), in
 // both configurations, with extra vars.
@@ -199,6 +224,51 @@ async function steadyRequest(worker, spec, template = null) {
   return { url: webhookUrl, ...req };
 }
 
+// How many pairs a step worker's load goes round: more than an isolate remembers
+// (src/storage/memory.rs, CAPACITY = 256), so a pair's memory is gone when its turn comes
+// again and every request is a counted step from the cookie, never a retry.
+const STEP_PAIRS = 512;
+
+/**
+ * A step worker's requests: message 2 of each of STEP_PAIRS pairs, with the cookie its
+ * message 1 left, sent in turn. Unlike `steadyRequest`'s repeats (retries, answered from the
+ * kept turn), each one runs the conversation: for Studio, a reply to the waiting widget.
+ */
+async function stepRequests(worker, spec) {
+  const webhookUrl = `${worker.url}/sms`;
+  const client = await httpClient(worker.url, 8);
+  const message = (i, n, cookie) => {
+    const sid = "SM" + "c".repeat(16) + i.toString(16).padStart(8, "0") + String(n).padStart(8, "0");
+    const params = smsParams({ from: pairNumber(i), body: `message ${n} of a steady conversation`, sid });
+    const headers = { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": sign(webhookUrl, params) };
+    if (cookie) headers.cookie = cookie;
+    return { method: "POST", headers, body: new URLSearchParams(params).toString() };
+  };
+  const requests = [];
+  try {
+    for (let from = 0; from < STEP_PAIRS; from += 8) {
+      const batch = Array.from({ length: 8 }, async (_, k) => {
+        const first = message(from + k, 1, null);
+        const res = await client.post("/sms", first.headers, first.body);
+        if (res.status !== 200 || !res.setCookie) throw new Error(`${spec.id}: message 1 answered ${res.status}`);
+        requests[from + k] = message(from + k, 2, res.setCookie.split(";")[0]);
+      });
+      await Promise.all(batch);
+    }
+    // The first pair's step, checked (its memory is gone by the time the load comes round).
+    const res = await client.post("/sms", requests[0].headers, requests[0].body);
+    if (res.status !== 200 || !spec.step.answered(res.text)) {
+      throw new Error(`${spec.id}: step answered ${res.status} ${JSON.stringify(res.text.slice(0, 300))}`);
+    }
+  } finally {
+    await client.close();
+  }
+  // Many requests do not fit one argument: bench/wrk.mjs and bench/cannon.mjs read a file.
+  const requestsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sms-steps-")), "requests.json");
+  fs.writeFileSync(requestsFile, JSON.stringify(requests));
+  return { url: webhookUrl, requestsFile };
+}
+
 /** The steady request of worker `id`, from a workerd started for the purpose. */
 async function requestOf(id) {
   const spec = ALL_WORKERS.find((w) => w.id === id);
@@ -254,7 +324,7 @@ async function throughput() {
         if (!requests.has(spec.ioOf)) requests.set(spec.ioOf, await requestOf(spec.ioOf));
         template = requests.get(spec.ioOf);
       }
-      const req = await steadyRequest(worker, spec, template);
+      const req = spec.step ? await stepRequests(worker, spec) : await steadyRequest(worker, spec, template);
       requests.set(spec.id, req);
       running.push({ spec, worker, req, runs: [] });
     }
@@ -301,7 +371,7 @@ async function throughput() {
 async function coldStarts() {
   // One per build: the HISTORY_TURNS=0 configuration starts the same modules. Interleaved,
   // like the throughput runs.
-  const specs = WORKERS.filter((w) => !w.id.endsWith("-signed"));
+  const specs = WORKERS.filter((w) => !w.id.endsWith("-signed") && w.cold !== false);
   const samples = new Map(specs.map((spec) => [spec, { listen: [], first: [] }]));
   for (let i = 0; i < COLD_STARTS; i++) {
     for (const spec of specs) {
@@ -331,7 +401,7 @@ function sizes() {
     const raw = fs.readFileSync(file);
     return { bytes: raw.length, gzip: zlib.gzipSync(raw, { level: 9 }).length };
   };
-  return WORKERS.filter((w) => !w.id.endsWith("-signed")).map((spec) => ({
+  return WORKERS.filter((w) => !w.id.endsWith("-signed") && w.sized !== false).map((spec) => ({
     id: spec.id,
     label: spec.label,
     wasm: spec.modules.filter((m) => m.type === "wasm").map((m) => size(m.path))[0] ?? null,

@@ -1,6 +1,7 @@
 // One load run with wrk (1 thread), in its own process so it can be pinned to a core apart
 // from workerd:
 //   node bench/wrk.mjs '<json: {url, method, headers, body, connections, duration, cpu}>'
+// (or `requestsFile` in place of method, headers and body: several requests in turn)
 // Prints one JSON line like bench/cannon.mjs: requests, seconds, rps, latency p50/p99 in ms,
 // non-2xx, errors, timeouts. wrk is a C load generator: at 32 connections it needs a
 // fraction of a core where autocannon (Node) needed all of one, so workerd is what limits.
@@ -15,10 +16,25 @@ const long = (s) => {
   if (String(s).includes("]==]")) throw new Error("request text holds ]==]");
   return `[==[${s}]==]`;
 };
+// With `requestsFile` (a JSON array of {method, headers, body}), the requests are sent in
+// turn, the next one for whichever connection is free (bench/workerd.mjs's step rows).
+const many = opts.requestsFile ? JSON.parse(fs.readFileSync(opts.requestsFile, "utf8")) : null;
+const luaTable = (o) => `{ ${Object.entries(o).map(([k, v]) => `[ ${long(k)} ] = ${long(v)}`).join(", ")} }`;
+const urlPath = new URL(opts.url).pathname;
+const rotation = many && [
+  `local reqs = {}`,
+  `init = function(args)`,
+  ...many.map((r, i) => `  reqs[${i + 1}] = wrk.format(${long(r.method)}, ${long(urlPath)}, ${luaTable(r.headers)}, ${long(r.body)})`),
+  `end`,
+  `local n = 0`,
+  `request = function() n = n % #reqs + 1; return reqs[n] end`,
+];
 const lua = [
-  `wrk.method = ${long(opts.method ?? "POST")}`,
-  `wrk.body = ${long(opts.body ?? "")}`,
-  ...Object.entries(opts.headers ?? {}).map(([k, v]) => `wrk.headers[ ${long(k)} ] = ${long(v)}`),
+  ...(rotation ?? [
+    `wrk.method = ${long(opts.method ?? "POST")}`,
+    `wrk.body = ${long(opts.body ?? "")}`,
+    ...Object.entries(opts.headers ?? {}).map(([k, v]) => `wrk.headers[ ${long(k)} ] = ${long(v)}`),
+  ]),
   `done = function(summary, latency, requests)`,
   `  local e = summary.errors`,
   `  io.write(string.format('{"requests":%d,"us":%d,"p50":%d,"p99":%d,"non2xx":%d,"errors":%d,"timeouts":%d}\\n',`,

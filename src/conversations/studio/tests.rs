@@ -404,6 +404,30 @@ fn unsupported_and_broken_flows_are_refused_naming_the_widget() {
     assert!(missing.to_string().contains("no-such-flow"), "{missing}");
     let unnamed = TestPhone::new::<Studio>(&[]).err().unwrap();
     assert_eq!(unnamed.variable, "STUDIO_FLOW");
+    for bad in [r#"{"FW1": 5}"#, r#"["rating"]"#, "{not json"] {
+        let vars = [("STUDIO_FLOW", "appointments"), ("STUDIO_SUBFLOWS", bad)];
+        let refused = TestPhone::new::<Studio>(&vars).err().unwrap();
+        assert_eq!(refused.variable, "STUDIO_SUBFLOWS", "{bad}");
+    }
+}
+
+#[test]
+fn a_flow_is_read_with_studio_exports_optional_fields_and_refused_without_required_ones() {
+    // Only `name`, `type`, `event` and `states` are required: no `properties`, no
+    // `transitions`, a `null` next, no `initial_state` (the widget called Trigger) all run.
+    let sparse = r#"{"states": [
+        {"name": "Trigger", "type": "trigger", "transitions": [{"event": "incomingMessage", "next": "say"}]},
+        {"name": "say", "type": "send-message", "properties": {"body": "hi"},
+         "transitions": [{"event": "sent", "next": null}]}]}"#;
+    assert_eq!(inline(sparse).text("hello").texts(), ["hi"]);
+    let without_type = flow("say", r#"{"name": "say", "properties": {"body": "hi"}}"#);
+    assert!(refused(&without_type).contains("missing field `type`"));
+    assert!(refused(r#"{"states": {}}"#).contains("not a Studio flow definition"));
+    let null_transitions = flow(
+        "say",
+        r#"{"name": "say", "type": "send-message", "transitions": null}"#,
+    );
+    assert!(refused(&null_transitions).contains("not a Studio flow definition"));
 }
 
 #[test]

@@ -3,19 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
-use super::raw::{RawState, RawTransition};
+use super::raw::{Definition, RawState, RawTransition};
 use super::widgets::widget;
 use super::{Flow, FlowError, Links, Reads, State, Widget};
-
-/// Studio's JSON, only what is read.
-#[derive(Deserialize)]
-struct Definition {
-    states: Vec<RawState>,
-    #[serde(default)]
-    initial_state: Option<String>,
-}
 
 impl Flow {
     /// Reads and checks `json`, the flow called `name`, collecting every problem.
@@ -34,7 +24,7 @@ impl Flow {
 
 /// Studio's JSON read as a flow definition, a problem of flow `name` when it is none.
 fn definition(name: &str, json: &str) -> Result<Definition, Vec<FlowError>> {
-    serde_json::from_str(json).map_err(|e| {
+    Definition::read(json).map_err(|e| {
         let problem = format!("not a Studio flow definition ({e})");
         vec![FlowError::new(name, None, problem)]
     })
@@ -132,12 +122,14 @@ impl<'a> Parsing<'a> {
     }
 }
 
-/// The widget's transitions: event → the next widget, `None` for nowhere.
+/// The widget's transitions: event → the next widget, `None` for nowhere (inserted one by
+/// one: collecting into a map sorts first, another copy of the sort in the wasm).
 fn next(raw: &RawState) -> BTreeMap<String, Option<String>> {
-    raw.transitions
-        .iter()
-        .map(|t| (t.event.clone(), t.next().map(str::to_string)))
-        .collect()
+    let mut next = BTreeMap::new();
+    for t in &raw.transitions {
+        next.insert(t.event.clone(), t.next().map(str::to_string));
+    }
+    next
 }
 
 /// Why a transition on `event` to `next`, no widget of the flow, is refused.

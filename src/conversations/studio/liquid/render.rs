@@ -268,8 +268,21 @@ fn special(e: &Expr, other: &Value) -> Option<bool> {
     }
 }
 
-/// The `forloop` object of item `i` of `length`.
+/// The `forloop` object of item `i` of `length` (built by hand: `json!` would serialize
+/// each field through serde, more code for the same value).
 fn forloop(i: usize, length: usize) -> Value {
-    serde_json::json!({"index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == length,
-        "length": length, "rindex": length - i, "rindex0": length - i - 1})
+    let fields = [
+        ("index", Value::from(i + 1)),
+        ("index0", Value::from(i)),
+        ("first", Value::Bool(i == 0)),
+        ("last", Value::Bool(i + 1 == length)),
+        ("length", Value::from(length)),
+        ("rindex", Value::from(length - i)),
+        ("rindex0", Value::from(length - i - 1)),
+    ];
+    let mut map = Map::new();
+    for (key, value) in fields {
+        map.insert(key.to_string(), value);
+    }
+    Value::Object(map)
 }

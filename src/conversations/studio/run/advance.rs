@@ -2,9 +2,9 @@
 //! the trigger's), then widget after widget until one waits, the flow ends or a Studio limit
 //! stops it.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::{At, Event, Execution, Flows, Outcome, MAX_REPEATS, MAX_STEPS};
+use super::{object, At, Event, Execution, Flows, Outcome, MAX_REPEATS, MAX_STEPS};
 use crate::conversations::studio::liquid::Budget;
 use crate::prelude::Context;
 
@@ -155,7 +155,7 @@ impl Execution {
         };
         let main = flows.get("");
         if flows.read_trigger() {
-            let request = json!({ "parameters": parameters });
+            let request = object(vec![("parameters", Value::Object(parameters))]);
             self.trigger.insert("request".into(), request);
         }
         main.start("incomingRequest").map(str::to_string)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::Execution;
 use crate::conversations::studio::flow::{Http, Reads, HTTP_TIMEOUT_SECS};
@@ -75,10 +75,11 @@ fn json_body(http: &Http, scope: &Value, pairs: &[(String, String)], budget: &Bu
     if let Some(body) = &http.body {
         return body.render(scope, budget);
     }
-    let object: Map<String, Value> = pairs
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    // Inserted one by one: collecting into a map sorts first, another copy of the sort.
+    let mut object = Map::new();
+    for (k, v) in pairs {
+        object.insert(k.clone(), Value::String(v.clone()));
+    }
     Value::Object(object).to_string()
 }
 
@@ -91,7 +92,7 @@ pub(super) fn form(pairs: &[(String, String)]) -> String {
 /// The widget's outputs for an answer.
 pub(super) fn outputs(response: &ClientResponse) -> Vec<(&'static str, Value)> {
     let body = String::from_utf8_lossy(&response.body).into_owned();
-    let mut output = vec![("status_code", json!(response.status))];
+    let mut output = vec![("status_code", Value::from(response.status))];
     if let Ok(parsed) = serde_json::from_str::<Value>(&body) {
         output.push(("parsed", parsed));
     }

@@ -14,7 +14,7 @@ mod subflow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::flow::{Flow, Reads, State};
 use crate::prelude::ReplyMessage;
@@ -193,18 +193,22 @@ impl Execution {
         }
     }
 
-    /// What the templates see.
+    /// What the templates see. Built from clones of the maps rather than with `json!`,
+    /// which would run each map through serde's serializer: the same value, for less code
+    /// and less CPU (a step builds it for every widget that renders).
     fn scope(&self) -> Value {
-        json!({
-            "trigger": self.trigger_scope(),
-            "widgets": self.widgets,
-            "flow": {
-                "variables": self.variables,
-                "data": self.data,
-                "channel": { "address": self.channel },
-            },
-            "contact": { "channel": { "address": self.contact } },
-        })
+        let address = |a: &String| object(vec![("address", Value::String(a.clone()))]);
+        let flow = object(vec![
+            ("variables", Value::Object(self.variables.clone())),
+            ("data", Value::Object(self.data.clone())),
+            ("channel", address(&self.channel)),
+        ]);
+        object(vec![
+            ("trigger", self.trigger_scope()),
+            ("widgets", Value::Object(self.widgets.clone())),
+            ("flow", flow),
+            ("contact", object(vec![("channel", address(&self.contact))])),
+        ])
     }
 
     /// `trigger`: what started the execution and, in a subflow, the parameters its Run
@@ -215,11 +219,20 @@ impl Execution {
     fn trigger_scope(&self) -> Value {
         let mut trigger = self.trigger.clone();
         if !self.parents.is_empty() {
-            let parent = json!({ "parameters": self.data });
+            let parent = object(vec![("parameters", Value::Object(self.data.clone()))]);
             trigger.insert("parent".into(), parent);
         }
         Value::Object(trigger)
     }
+}
+
+/// A JSON object of `entries`: `json!`'s result without its generic serializing.
+fn object(entries: Vec<(&str, Value)>) -> Value {
+    let mut map = Map::new();
+    for (key, value) in entries {
+        map.insert(key.to_string(), value);
+    }
+    Value::Object(map)
 }
 
 #[cfg(test)]

@@ -21,10 +21,10 @@ impl Execution {
         budget: &Budget,
     ) -> Option<At> {
         let scope = self.scope();
-        let data: Map<_, _> = parameters
-            .iter()
-            .map(|p| (p.key.clone(), p.render(&scope, budget)))
-            .collect();
+        let mut data = Map::new();
+        for p in parameters {
+            data.insert(p.key.clone(), p.render(&scope, budget));
+        }
         self.parents.push(Parent {
             flow: at.flow.clone(),
             widget: at.widget.clone(),

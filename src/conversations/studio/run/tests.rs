@@ -1,6 +1,7 @@
 //! The execution's JSON is what users' cookies hold: it must not change shape.
 
 use super::*;
+use serde_json::json;
 
 fn full() -> Execution {
     let object = |json: Value| match json {

@@ -36,13 +36,17 @@ pub fn functions_var(json: &str) -> Result<Functions, String> {
     let raw: BTreeMap<String, String> = serde_json::from_str(json).map_err(|e| {
         format!("must be a JSON object of function SID or widget name to a URL or functions/<name>.js, like {{\"ZH…\": \"functions/get-sign.js\"}} ({e})")
     })?;
-    let target = |(key, value): (String, String)| match target(&value) {
-        Some(url) => Ok((key, url)),
-        None => Err(format!(
-            "\"{key}\" maps to neither an http(s) URL nor a functions/<name>.js file"
-        )),
-    };
-    raw.into_iter().map(target).collect()
+    // Inserted one by one: collecting into a map sorts first, another copy of the sort.
+    let mut functions = Functions::new();
+    for (key, value) in raw {
+        let Some(url) = target(&value) else {
+            return Err(format!(
+                "\"{key}\" maps to neither an http(s) URL nor a functions/<name>.js file"
+            ));
+        };
+        functions.insert(key, url);
+    }
+    Ok(functions)
 }
 
 /// The URL a target names: an http(s) URL as it is, a path ending in `.js` as
