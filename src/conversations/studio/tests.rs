@@ -412,25 +412,6 @@ fn unsupported_and_broken_flows_are_refused_naming_the_widget() {
 }
 
 #[test]
-fn a_flow_is_read_with_studio_exports_optional_fields_and_refused_without_required_ones() {
-    // Only `name`, `type`, `event` and `states` are required: no `properties`, no
-    // `transitions`, a `null` next, no `initial_state` (the widget called Trigger) all run.
-    let sparse = r#"{"states": [
-        {"name": "Trigger", "type": "trigger", "transitions": [{"event": "incomingMessage", "next": "say"}]},
-        {"name": "say", "type": "send-message", "properties": {"body": "hi"},
-         "transitions": [{"event": "sent", "next": null}]}]}"#;
-    assert_eq!(inline(sparse).text("hello").texts(), ["hi"]);
-    let without_type = flow("say", r#"{"name": "say", "properties": {"body": "hi"}}"#);
-    assert!(refused(&without_type).contains("missing field `type`"));
-    assert!(refused(r#"{"states": {}}"#).contains("not a Studio flow definition"));
-    let null_transitions = flow(
-        "say",
-        r#"{"name": "say", "type": "send-message", "transitions": null}"#,
-    );
-    assert!(refused(&null_transitions).contains("not a Studio flow definition"));
-}
-
-#[test]
 fn reset_and_opt_outs_work_as_for_every_conversation() {
     let mut phone = phone("appointments", &[]);
     phone.text("hello");

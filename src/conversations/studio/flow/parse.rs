@@ -3,9 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use super::raw::{Definition, RawState, RawTransition};
+use serde::Deserialize;
+
+use super::raw::{RawState, RawTransition};
 use super::widgets::widget;
 use super::{Flow, FlowError, Links, Reads, State, Widget};
+
+/// Studio's JSON, only what is read.
+#[derive(Deserialize)]
+struct Definition {
+    states: Vec<RawState>,
+    #[serde(default)]
+    initial_state: Option<String>,
+}
 
 impl Flow {
     /// Reads and checks `json`, the flow called `name`, collecting every problem.
@@ -24,7 +34,7 @@ impl Flow {
 
 /// Studio's JSON read as a flow definition, a problem of flow `name` when it is none.
 fn definition(name: &str, json: &str) -> Result<Definition, Vec<FlowError>> {
-    Definition::read(json).map_err(|e| {
+    serde_json::from_str(json).map_err(|e| {
         let problem = format!("not a Studio flow definition ({e})");
         vec![FlowError::new(name, None, problem)]
     })
