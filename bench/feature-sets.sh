@@ -85,3 +85,7 @@ echo
 verdict "the cookie-only starter" starter 100000 "100 KB"
 verdict "this repository's counter and survey worker without Studio" counter-survey-all \
   $((150 * 1024)) "150 KiB"
+# A user's Studio worker is built as the starter builds it (opt = "size"); the same at
+# opt "speed" and the repository's all-in-one worker are in the table above.
+verdict "a Studio worker as the starter builds it (studio, cookie-only, opt = \"size\")" \
+  studio-cookie-size $((250 * 1024)) "250 KiB"
