@@ -340,8 +340,16 @@ async fn answer(req: Incoming) -> String {
         )
     };
     let read = Read::from(&req);
+    #[cfg(feature = "bench-stages")]
+    if let Some(json) = bench::cut(&req, "early", read.signature.as_deref()) {
+        return json;
+    }
     let request = read.request();
     let handled = app::handle(setup.as_ref(), &request, &runtime).await;
+    #[cfg(feature = "bench-stages")]
+    if let Some(json) = bench::cut(&req, "handled", read.signature.as_deref()) {
+        return json;
+    }
     let response = handled.response;
     #[cfg(feature = "bench-stages")]
     bench::repeat(&req, setup, &read, &runtime, &response).await;
