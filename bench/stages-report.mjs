@@ -43,7 +43,7 @@ function rowsOf(cost, entry) {
     ["sealing (postcard, MAC, base64, Set-Cookie)", s.seal],
     ["TwiML", s.twiml],
     ["the log line", s.log],
-    ["the JSON answer", s.json],
+    ["the answer string", s.json],
     ["the answer handed back to JavaScript (a string across)", s.out],
     ["the rest of the core (routing, intent, the objects' check), from `handle`", s.handle - s.respond - s.parse - s.signature - s.message],
   ];

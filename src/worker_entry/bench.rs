@@ -1,6 +1,6 @@
 //! Bench builds only (feature `bench-stages`): the stages of `src/bench_stages.rs` run again
 //! after the worker answered, and the adapter's own (reading the request's fields across the
-//! boundary, the JSON answer, handing it back to JavaScript), chosen by the vars
+//! boundary, the answer string, handing it back to JavaScript), chosen by the vars
 //! `BENCH_STAGE` and `BENCH_REPEAT` (read once per isolate). `BENCH_STAGE=canned` answers a
 //! request seen before with its answer kept from the first time, reading only its signature:
 //! what the JS entry and the crossing into wasm cost with no work behind them.
@@ -15,7 +15,7 @@ use std::hint::black_box;
 
 use wasm_bindgen::JsValue;
 
-use super::{answer_json, js, Incoming, Loaded, Read};
+use super::{answer_text, js, Incoming, Loaded, Read};
 use crate::app::Runtime;
 use crate::response::HttpResponse;
 use crate::storage::Store;
@@ -83,7 +83,7 @@ pub(super) async fn repeat<S: Store>(
     for _ in 0..n {
         sum += match stage.as_str() {
             "read" => Read::from(black_box(req)).body.len(),
-            "json" => answer_json(black_box(response), "{}").len(),
+            "json" => answer_text(black_box(response), "{}").len(),
             "out" => usize::from(JsValue::from_str(black_box(&response.body)).is_string()),
             _ => 0,
         };

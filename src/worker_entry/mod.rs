@@ -1,6 +1,6 @@
 //! The Workers adapter: takes the request from the JS entry (`src/entry.mjs`) as one object
 //! with named fields, reads the configuration (once per isolate), calls
-//! [`crate::app::handle`], hands back the response and its log line as one JSON answer, and
+//! [`crate::app::handle`], hands back the response and its log line as one string ([`answer_text`]), and
 //! runs the KV writes and the conversation's after-reply work with `ctx.wait_until`. KV
 //! (`kv.rs`) and the Durable Objects (`objects.rs`) are their features' own files; nothing
 //! here decides anything.
@@ -262,7 +262,7 @@ pub fn contract() -> String {
 }
 
 /// One webhook, called by the JS entry (`src/entry.mjs`) with everything it read
-/// ([`Incoming`]), answering with everything it writes ([`Answer`] as JSON), or a promise
+/// ([`Incoming`]), answering with everything it writes (one string, [`answer_text`]), or a promise
 /// of it when the webhook waits on KV, a Durable Object or `fetch`. One crossing each way
 /// rather than one per header, string and response part: 41 to 51 µs less CPU per webhook
 /// in workerd.
@@ -359,7 +359,7 @@ async fn answer(req: Incoming) -> String {
     }
     log_errors(&response);
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
-    let json = answer_json(&response, &response.log.to_json(response.status, elapsed));
+    let json = answer_text(&response, &response.log.to_json(response.status, elapsed));
     #[cfg(feature = "bench-stages")]
     bench::keep(&req, &read, &json);
     json
@@ -429,37 +429,32 @@ impl Read {
     }
 }
 
-/// The response as the JS entry reads it ([`Answer`]).
-///
-/// Its fields: `status`, `contentType`, `setCookie`, `allow`, `stateSource` and
-/// `devFetches` when there are, `log` (the log line, printed as it is) and `body`. Written field by field, strings
-/// escaped by serde_json: a derived `Serialize` was 0.45 KB of gzipped wasm.
-fn answer_json(response: &HttpResponse, log: &str) -> String {
+/// The response as the JS entry reads it (`respond` in `src/entry.mjs`): the status, the
+/// `Content-Type`, `Set-Cookie`, `Allow`, `X-State-Source` and `X-Dev-Fetches` values (empty
+/// when there is none) and the log line, one a line, then the body, as it is. No field before
+/// the body can hold a line break: header values cannot, and the log line and the dev fetches
+/// are compact JSON. Rather than JSON, which escaped every string here and parsed them again in
+/// JavaScript.
+fn answer_text(response: &HttpResponse, log: &str) -> String {
     use std::fmt::Write;
-    let text = crate::response::json_string;
-    let mut json = format!(
-        "{{\"status\":{},\"contentType\":{}",
-        response.status,
-        text(response.content_type)
-    );
-    let optional = [
-        ("setCookie", response.set_cookie.as_deref()),
-        ("allow", response.allow),
-        ("stateSource", response.state_source()),
-        ("devFetches", response.dev_fetches.as_deref()),
+    let head = [
+        response.content_type,
+        response.set_cookie.as_deref().unwrap_or_default(),
+        response.allow.unwrap_or_default(),
+        response.state_source().unwrap_or_default(),
+        response.dev_fetches.as_deref().unwrap_or_default(),
+        log,
     ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            let _ = write!(json, ",\"{name}\":{}", text(value));
-        }
+    let size = 4 + head.iter().map(|f| f.len() + 1).sum::<usize>() + response.body.len();
+    let mut text = String::with_capacity(size);
+    let _ = write!(text, "{}", response.status);
+    for field in head {
+        text.push('\n');
+        text.push_str(field);
     }
-    let _ = write!(
-        json,
-        ",\"log\":{},\"body\":{}}}",
-        text(log),
-        text(&response.body)
-    );
-    json
+    text.push('\n');
+    text.push_str(&response.body);
+    text
 }
 
 /// The errors behind a response, one line each, beside its log line.
