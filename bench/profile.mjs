@@ -4,6 +4,7 @@
 // so wasm frames are named. Prints self time by function and by category.
 //   node bench/profile.mjs <named.wasm> [--config default|signed] [--seconds 5] [--top 25]
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -107,6 +108,8 @@ try {
   const load = await cannon(Number(values.seconds));
   const { profile } = await call("Profiler.stop");
   ws.close();
+  // --json: the raw profile (the inspector's Profile object), for a closer look.
+  if (values.json) fs.writeFileSync(values.json, JSON.stringify(profile));
 
   // Self time per node, from the samples.
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));

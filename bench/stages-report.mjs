@@ -43,7 +43,7 @@ function rowsOf(cost, entry) {
     ["sealing (postcard, MAC, base64, Set-Cookie)", s.seal],
     ["TwiML", s.twiml],
     ["the log line", s.log],
-    ["the JSON answer", s.json],
+    ["the answer string", s.json],
     ["the answer handed back to JavaScript (a string across)", s.out],
     ["the rest of the core (routing, intent, the objects' check), from `handle`", s.handle - s.respond - s.parse - s.signature - s.message],
   ];
@@ -88,6 +88,18 @@ for (const [id, label] of [["js-io-floor", "JS I/O floor"], ["rust", "this repos
   out.push(
     `| ${label} | ${w ? `${f(w.gzip / 1024)} KiB` : "–"} | ${f(cpu(`${id}-signed`) ?? (id === "rust" ? shipped : cpu(id)))} | ${id === "js-io-floor" ? "–" : f(cpu(id))} | ${f(cold(id)?.firstWebhookMs, 0)} |`,
   );
+}
+// In place: the bench build cut short at each point of the path (a kept answer), once per
+// request, against the floor and the shipped build: no stage repeated, so caches as they are.
+const inPlace = [
+  ["the JS entry and the crossing (`canned`)", "js-io-floor", "stage-canned-signed"],
+  ["the request's fields read across, the setup and the bindings (`early`)", "stage-canned-signed", "stage-early-signed"],
+  ["the core, `app::handle` (`handled`)", "stage-early-signed", "stage-handled-signed"],
+  ["the log line, the answer string, handing it back (the shipped build)", "stage-handled-signed", "rust-signed"],
+];
+if (cpu("stage-early-signed") !== undefined) {
+  out.push("", "In place, once per request (each row: the build answering at that point less the one before it):", "", "| part | workerd µs/webhook |", "|:--|--:|");
+  for (const [label, before, after] of inPlace) out.push(`| ${label} | ${f(cpu(after) - cpu(before))} |`);
 }
 const load = run.throughput.load;
 out.push("", `Load on the machine (loadavg) before the runs: ${load[0].loadavg.join(" ")}; after: ${load.at(-1).loadavg.join(" ")}.`);

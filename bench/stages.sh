@@ -4,7 +4,8 @@
 # with the bench-only feature `bench-stages` (bench/.stages/worker, sharing target/), and
 # without the `studio` feature (what the module's size costs), then serves one workerd per
 # variant under wrk, interleaved (bench/workerd.mjs): the JS I/O floor, the shipped worker,
-# the bench build answering from a canned answer (the JS entry and the crossing), doing only
+# the bench build answering from a canned answer (the JS entry and the crossing), the same
+# answer after the request is read (`early`) and after the core ran (`handled`), doing only
 # the work every variant does (`prepare`), and each stage run BENCH_REPEAT times more per
 # request. Writes $OUT/stages.json and prints the table (bench/stages-report.mjs).
 #   OUT=bench/.results bash bench/stages.sh
@@ -42,9 +43,9 @@ ARGS=(--variant "no-studio=$NO_STUDIO/build" --label "no-studio=worker without t
 # Cold starts and the defaults come from the rows without "-signed": the floor, the shipped
 # worker and the one without Studio.
 ONLY=js-io-floor,rust-signed,rust,no-studio-signed,no-studio
-for stage in canned prepare read parse signature message open respond segments seal twiml log json out handle; do
+for stage in canned early handled prepare read parse signature message open respond segments seal twiml log json out handle; do
   n=$N
-  case $stage in canned | prepare) n=0 ;; respond | handle) n=$((N / 2)) ;; esac
+  case $stage in canned | early | handled | prepare) n=0 ;; respond | handle) n=$((N / 2)) ;; esac
   ARGS+=(--variant "stage-$stage=$STAGES/build?BENCH_STAGE=$stage&BENCH_REPEAT=$n" --label "stage-$stage=$stage×$n")
   ONLY+=",stage-$stage-signed"
 done

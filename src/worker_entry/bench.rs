@@ -1,16 +1,21 @@
 //! Bench builds only (feature `bench-stages`): the stages of `src/bench_stages.rs` run again
 //! after the worker answered, and the adapter's own (reading the request's fields across the
-//! boundary, the JSON answer, handing it back to JavaScript), chosen by the vars
+//! boundary, the answer string, handing it back to JavaScript), chosen by the vars
 //! `BENCH_STAGE` and `BENCH_REPEAT` (read once per isolate). `BENCH_STAGE=canned` answers a
 //! request seen before with its answer kept from the first time, reading only its signature:
 //! what the JS entry and the crossing into wasm cost with no work behind them.
+//! `BENCH_STAGE=early` and `BENCH_STAGE=handled` answer the same kept answer later on the path,
+//! after the request's fields are read across (and the isolate's setup and bindings looked
+//! up), and after `app::handle` ran: the differences between them, `canned` and the shipped
+//! path are what each part costs **in place**, once per request, where a stage looped `n`
+//! times runs warm.
 
 use std::cell::{OnceCell, RefCell};
 use std::hint::black_box;
 
 use wasm_bindgen::JsValue;
 
-use super::{answer_json, js, Incoming, Loaded, Read};
+use super::{answer_text, js, Incoming, Loaded, Read};
 use crate::app::Runtime;
 use crate::response::HttpResponse;
 use crate::storage::Store;
@@ -20,7 +25,7 @@ thread_local! {
     static PLAN: OnceCell<(String, u32)> = const { OnceCell::new() };
     /// `canned`: the answers given, by `X-Twilio-Signature`.
     static CANNED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
-    /// `canned`: the signature of the request being answered, for [`keep`].
+    /// The signature of the request being answered, for [`keep`].
     static SIGNATURE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -36,13 +41,26 @@ fn plan(req: &Incoming) -> (String, u32) {
     })
 }
 
-/// With `BENCH_STAGE=canned`, the answer kept for this request's signature.
+/// The stages that answer with a kept answer, each at its own point of the path.
+const KEEPING: [&str; 3] = ["canned", "early", "handled"];
+
+/// With `BENCH_STAGE=canned`, the answer kept for this request's signature. Every request of
+/// a bench build passes here first: with a stage of [`KEEPING`], its signature is noted for
+/// [`keep`].
 pub(super) fn canned(req: &Incoming) -> Option<String> {
-    if plan(req).0 != "canned" {
+    let signature = req.signature();
+    if KEEPING.contains(&plan(req).0.as_str()) {
+        SIGNATURE.with(|s| s.replace(signature.clone()));
+    }
+    cut("canned", signature.as_deref())
+}
+
+/// With `BENCH_STAGE` `at`, the answer kept for `signature` (the plan was read by [`canned`]).
+pub(super) fn cut(at: &str, signature: Option<&str>) -> Option<String> {
+    if !PLAN.with(|p| p.get().is_some_and(|(stage, _)| stage == at)) {
         return None;
     }
-    let signature = req.signature()?;
-    SIGNATURE.with(|s| s.replace(Some(signature.clone())));
+    let signature = signature?;
     CANNED.with(|c| {
         let kept = c.borrow();
         kept.iter()
@@ -51,11 +69,14 @@ pub(super) fn canned(req: &Incoming) -> Option<String> {
     })
 }
 
-/// With `BENCH_STAGE=canned`, keeps `answer` for the signature of the request it answers
-/// (noted by [`canned`], which every request of a bench build passes first).
+/// With a stage of [`KEEPING`], keeps `answer` for the signature of the request it answers
+/// (noted by [`canned`]).
 pub(super) fn keep(answer: &str) {
-    let canned = PLAN.with(|p| p.get().is_some_and(|(stage, _)| stage == "canned"));
-    if let (true, Some(signature)) = (canned, SIGNATURE.with(|s| s.take())) {
+    let keeping = PLAN.with(|p| {
+        p.get()
+            .is_some_and(|(stage, _)| KEEPING.contains(&stage.as_str()))
+    });
+    if let (true, Some(signature)) = (keeping, SIGNATURE.with(|s| s.take())) {
         CANNED.with(|c| c.borrow_mut().push((signature, answer.to_string())));
     }
 }
@@ -74,7 +95,7 @@ pub(super) async fn repeat<S: Store>(
     for _ in 0..n {
         sum += match stage.as_str() {
             "read" => Read::from(black_box(req)).body.len(),
-            "json" => answer_json(black_box(response), "{}").len(),
+            "json" => answer_text(black_box(response), "{}").len(),
             "out" => usize::from(JsValue::from_str(black_box(&response.body)).is_string()),
             _ => 0,
         };

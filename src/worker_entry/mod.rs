@@ -1,6 +1,6 @@
 //! The Workers adapter: takes the request from the JS entry (`src/entry.mjs`) as one object
 //! with named fields, reads the configuration (once per isolate), calls
-//! [`crate::app::handle`], hands back the response and its log line as one JSON answer, and
+//! [`crate::app::handle`], hands back the response and its log line as one string ([`answer_text`]), and
 //! runs the KV writes and the conversation's after-reply work with `ctx.wait_until`. KV
 //! (`kv.rs`), the race of a turn against its deadline with KV alone (`late.rs`) and the
 //! Durable Objects (`objects.rs`) are their own files; nothing here decides anything.
@@ -265,7 +265,7 @@ pub fn contract() -> String {
 }
 
 /// One webhook, called by the JS entry (`src/entry.mjs`) with everything it read
-/// ([`Incoming`]), answering with everything it writes ([`Answer`] as JSON), or a promise
+/// ([`Incoming`]), answering with everything it writes (one string, [`answer_text`]), or a promise
 /// of it when the webhook waits on KV, a Durable Object or `fetch`. One crossing each way
 /// rather than one per header, string and response part: 41 to 51 µs less CPU per webhook
 /// in workerd.
@@ -329,8 +329,15 @@ async fn answer(req: Incoming) -> String {
     let ctx = req.ctx();
     let setup: &'static Loaded = setup(&req.env());
     let store = kv::binding(&req);
+    let read = Read::from(&req);
+    #[cfg(feature = "bench-stages")]
+    let signature = read.signature.clone();
+    #[cfg(feature = "bench-stages")]
+    if let Some(text) = bench::cut("early", signature.as_deref()) {
+        return text;
+    }
     let race = Rc::new(LateRace::default());
-    let turn = Box::pin(turn(req, setup, started, Rc::clone(&race)));
+    let turn = Box::pin(turn(req, read, setup, started, Rc::clone(&race)));
     #[cfg_attr(not(feature = "kv"), allow(unused_mut))]
     let mut handled = match late::race(turn, time_left(setup, started), &race).await {
         late::Raced::Done(handled) => handled,
@@ -360,7 +367,13 @@ async fn answer(req: Incoming) -> String {
 
 /// One webhook's work, owning what it reads, so that a turn whose reply goes late can finish
 /// after the answer (`late.rs`).
-async fn turn(req: Incoming, setup: &'static Loaded, started: u64, race: Rc<LateRace>) -> Handled {
+async fn turn(
+    req: Incoming,
+    read: Read,
+    setup: &'static Loaded,
+    started: u64,
+    race: Rc<LateRace>,
+) -> Handled {
     let env = req.env();
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
@@ -377,7 +390,6 @@ async fn turn(req: Incoming, setup: &'static Loaded, started: u64, race: Rc<Late
             Rc::new(crate::conversation::PlatformFetch),
         )
     };
-    let read = Read::from(&req);
     let request = read.request();
     let handled = app::handle(setup.as_ref(), &request, &runtime).await;
     #[cfg(feature = "bench-stages")]
@@ -385,10 +397,10 @@ async fn turn(req: Incoming, setup: &'static Loaded, started: u64, race: Rc<Late
     handled
 }
 
-/// The answer's JSON for the JS entry, with its log line.
+/// The answer for the JS entry ([`answer_text`]), with its log line.
 fn respond(response: &HttpResponse, started: u64) -> String {
     let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
-    answer_json(response, &response.log.to_json(response.status, elapsed))
+    answer_text(response, &response.log.to_json(response.status, elapsed))
 }
 
 /// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on
@@ -462,37 +474,32 @@ impl Read {
     }
 }
 
-/// The response as the JS entry reads it ([`Answer`]).
-///
-/// Its fields: `status`, `contentType`, `setCookie`, `allow`, `stateSource` and
-/// `devFetches` when there are, `log` (the log line, printed as it is) and `body`. Written field by field, strings
-/// escaped by serde_json: a derived `Serialize` was 0.45 KB of gzipped wasm.
-fn answer_json(response: &HttpResponse, log: &str) -> String {
+/// The response as the JS entry reads it (`respond` in `src/entry.mjs`): the status, the
+/// `Content-Type`, `Set-Cookie`, `Allow`, `X-State-Source` and `X-Dev-Fetches` values (empty
+/// when there is none) and the log line, one a line, then the body, as it is. No field before
+/// the body can hold a line break: header values cannot, and the log line and the dev fetches
+/// are compact JSON. Rather than JSON, which escaped every string here and parsed them again in
+/// JavaScript.
+fn answer_text(response: &HttpResponse, log: &str) -> String {
     use std::fmt::Write;
-    let text = crate::response::json_string;
-    let mut json = format!(
-        "{{\"status\":{},\"contentType\":{}",
-        response.status,
-        text(response.content_type)
-    );
-    let optional = [
-        ("setCookie", response.set_cookie.as_deref()),
-        ("allow", response.allow),
-        ("stateSource", response.state_source()),
-        ("devFetches", response.dev_fetches.as_deref()),
+    let head = [
+        response.content_type,
+        response.set_cookie.as_deref().unwrap_or_default(),
+        response.allow.unwrap_or_default(),
+        response.state_source().unwrap_or_default(),
+        response.dev_fetches.as_deref().unwrap_or_default(),
+        log,
     ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            let _ = write!(json, ",\"{name}\":{}", text(value));
-        }
+    let size = 4 + head.iter().map(|f| f.len() + 1).sum::<usize>() + response.body.len();
+    let mut text = String::with_capacity(size);
+    let _ = write!(text, "{}", response.status);
+    for field in head {
+        text.push('\n');
+        text.push_str(field);
     }
-    let _ = write!(
-        json,
-        ",\"log\":{},\"body\":{}}}",
-        text(log),
-        text(&response.body)
-    );
-    json
+    text.push('\n');
+    text.push_str(&response.body);
+    text
 }
 
 /// The errors behind a response, one line each, beside its log line.
