@@ -320,6 +320,8 @@ impl Wake for Handoff {
     }
 }
 
+/// The answer to one request: the turn raced against the budget, answered in time or, with KV
+/// alone, early while the turn goes on (`late.rs`).
 async fn answer(req: Incoming) -> String {
     #[cfg(feature = "bench-stages")]
     if let Some(json) = bench::canned(&req) {
@@ -353,16 +355,27 @@ async fn answer(req: Incoming) -> String {
         js::wait_until(&ctx, late::finish(std::future::ready(handled), store));
         return respond(&response, started);
     }
+    let text = in_time(&ctx, store, handled, started);
+    #[cfg(feature = "bench-stages")]
+    bench::keep(&text);
+    text
+}
+
+/// The answer of a turn that ended in time: its KV writes and after-reply work go on after
+/// it (`waitUntil`), its errors to the log.
+fn in_time(
+    ctx: &ExecutionContext,
+    store: Option<kv::Kv>,
+    handled: Handled,
+    started: u64,
+) -> String {
     let response = handled.response;
-    kv::schedule(&ctx, store, handled.writes);
+    kv::schedule(ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
-        js::wait_until(&ctx, run_after_reply(handled.after_reply));
+        js::wait_until(ctx, run_after_reply(handled.after_reply));
     }
     log_errors(&response);
-    let json = respond(&response, started);
-    #[cfg(feature = "bench-stages")]
-    bench::keep(&json);
-    json
+    respond(&response, started)
 }
 
 /// One webhook's work, owning what it reads, so that a turn whose reply goes late can finish
