@@ -10,40 +10,17 @@
 // tests (src/tests/late_tests.rs) run a conversation whose call takes 25 s.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { startWorker, captureLogs, Phone, ACCOUNT_SID, AUTH_TOKEN, EMPTY_TWIML, TWILIO_NUMBER, newSid, sleep, waitFor, events } from "./helpers/worker.mjs";
 import { startMessagesApi } from "./helpers/messages-api.mjs";
+import { CRM, SAY, TRIGGER, TWILIO_WAITS_MS, slowService } from "./helpers/slow.mjs";
 
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 const WEBHOOK = "http://localhost/sms";
 const OUTBOUND_KEY = "outbound-key-0123456789abcdef";
 const OBJECTS = { CONVERSATION_OBJECTS: { className: "ConversationObject", useSQLite: true } };
-/** Twilio stops waiting for a webhook's answer after 15 s. */
-const TWILIO_WAITS_MS = 15_000;
 let numberSeq = 0;
 const nextNumber = () => `+1415558${String(1000 + (numberSeq += 1) * 43).slice(-4)}`;
-
-/** A loopback CRM answering `{"name":"Ada"}` after `delayMs`, counting its calls. */
-async function slowService(t, delayMs) {
-  const service = { calls: 0 };
-  const server = http.createServer((req, res) => {
-    service.calls += 1;
-    const timer = setTimeout(() => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ name: "Ada" }));
-    }, delayMs);
-    res.on("close", () => clearTimeout(timer));
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => server.closeAllConnections() ?? server.close());
-  service.url = `http://127.0.0.1:${server.address().port}/lookup`;
-  return service;
-}
-
-const TRIGGER = (next, started) => ({ name: "Trigger", type: "trigger", properties: {}, transitions: [{ event: "incomingMessage", next }, { event: "incomingRequest", next: started }] });
-const CRM = (url, next) => ({ name: "crm", type: "make-http-request", properties: { method: "GET", url, content_type: "application/json" }, transitions: [{ event: "success", next }, { event: "failed", next: "sorry" }] });
-const SAY = (name, body) => ({ name, type: "send-message", properties: { body }, transitions: [{ event: "sent" }, { event: "failed" }] });
 
 /** A flow that looks the person up and says who they are ("sorry" when the lookup fails). */
 function lookupFlow(url) {
