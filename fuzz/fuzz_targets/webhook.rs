@@ -76,6 +76,7 @@ fn run(
                 http,
                 objects: None,
                 budget: None,
+                late: None,
             };
             block_on(handle(setup, req, &rt))
         }
@@ -88,6 +89,7 @@ fn run(
                 http,
                 objects: None,
                 budget: None,
+                late: None,
             };
             block_on(handle(setup, req, &rt))
         }
