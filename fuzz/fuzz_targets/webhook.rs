@@ -69,27 +69,16 @@ fn run(
     let mut handled = match store.mode {
         StoreMode::Unbound => {
             let rt: Runtime<'_, NoStore> = Runtime {
-                now: NOW,
-                kv: None,
                 memory,
-                vars: Vars::new(&lookup),
-                http,
-                objects: None,
-                budget: None,
-                late: None,
+                ..Runtime::new(NOW, Vars::new(&lookup), http)
             };
             block_on(handle(setup, req, &rt))
         }
         _ => {
             let rt = Runtime {
-                now: NOW,
                 kv: Some(store),
                 memory,
-                vars: Vars::new(&lookup),
-                http,
-                objects: None,
-                budget: None,
-                late: None,
+                ..Runtime::new(NOW, Vars::new(&lookup), http)
             };
             block_on(handle(setup, req, &rt))
         }

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use std::hint::black_box;
 use std::rc::Rc;
 
-use sms_conversation_worker::conversations::SHIPPED;
 use sms_conversation_worker::app::{self, Body, HttpRequest, Runtime, Setup};
 use sms_conversation_worker::conversation::{HttpClient, NoClient};
+use sms_conversation_worker::conversations::SHIPPED;
 use sms_conversation_worker::record::{Pair, Record};
 use sms_conversation_worker::response::HttpResponse;
 use sms_conversation_worker::seal::{Opened, Purpose};
@@ -72,12 +72,8 @@ fn handle_with(
             .map(|(_, v)| v.to_string())
     };
     let rt: Runtime<'_, NoStore> = Runtime {
-        now,
-        kv: None,
         memory,
-        vars: Vars::new(&lookup),
-        http: Rc::clone(&b.http),
-        objects: None,
+        ..Runtime::new(now, Vars::new(&lookup), Rc::clone(&b.http))
     };
     sms_conversation_worker::harness::block_on(app::handle(Ok(&b.setup), &req, &rt)).response
 }
@@ -164,14 +160,7 @@ pub fn handle_future_bytes() -> usize {
             body: Body::Read(&[]),
         };
         let lookup = |_: &str| None;
-        let rt: Runtime<'_, NoStore> = Runtime {
-            now: NOW,
-            kv: None,
-            memory: None,
-            vars: Vars::new(&lookup),
-            http: Rc::clone(&b.http),
-            objects: None,
-        };
+        let rt: Runtime<'_, NoStore> = Runtime::new(NOW, Vars::new(&lookup), Rc::clone(&b.http));
         let future = app::handle(Ok(&b.setup), &req, &rt);
         std::mem::size_of_val(&future)
     })
@@ -234,7 +223,13 @@ pub fn run(what: &str, n: u32) {
                     black_box(keys.open_cookie_header(black_box(&b.cookie), &pair, NOW + 10));
                 }
                 "seal" => {
-                    black_box(keys.seal(&b.record, Purpose::Cookie, &pair, NOW + 14_410, encrypt));
+                    let _ = black_box(keys.seal(
+                        &b.record,
+                        Purpose::Cookie,
+                        &pair,
+                        NOW + 14_410,
+                        encrypt,
+                    ));
                 }
                 "sha1-1k" => {
                     use sha1::Digest;
