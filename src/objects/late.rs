@@ -150,7 +150,7 @@ impl ObjectAnswer {
     /// object's record is the one that counts).
     pub(crate) fn late(outcome: AnsweredOutcome) -> ObjectAnswer {
         ObjectAnswer {
-            body: twiml::render(&crate::conversation::Reply::none()),
+            body: twiml::empty(),
             set_cookie: None,
             outcome,
             source: Some(crate::storage::Source::Object),

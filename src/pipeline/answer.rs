@@ -92,6 +92,5 @@ fn stopped_waiting(message: &InboundMessage) -> Handled {
     use crate::response::{LogEvent, Outcome};
     let mut log = LogEvent::new(Outcome::Late, Some(mask_number(&message.from)));
     log.object_error = Some(ObjectError::TimedOut);
-    let body = crate::twilio::twiml::render(&crate::conversation::Reply::none());
-    Handled::twiml(body, None, log)
+    Handled::twiml(crate::twilio::twiml::empty(), None, log)
 }

@@ -2,7 +2,7 @@
 //! objects, answered with an empty `<Response/>`.
 
 use crate::config::Config;
-use crate::conversation::{InboundMessage, Reply};
+use crate::conversation::InboundMessage;
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
 use crate::object_calls::{ObjectError, Objects, StatusCall};
@@ -32,7 +32,7 @@ pub(crate) async fn status_callback<S: Store>(
             .await
             .err();
     }
-    Handled::twiml(twiml::render(&Reply::none()), None, log)
+    Handled::twiml(twiml::empty(), None, log)
 }
 
 /// Hands a status callback to the object of the pair it concerns: a message we sent goes From

@@ -47,6 +47,11 @@ fn slow(seconds: u64, q: &str) -> TestPhone {
     phone
 }
 
+/// The texts the person got through the Messages API, in order.
+fn sent_texts(phone: &TestPhone) -> Vec<String> {
+    phone.sent().iter().map(|m| m.text().to_string()).collect()
+}
+
 /// Calls made to the service, Create Message calls aside.
 fn asked(phone: &TestPhone) -> usize {
     let requests = phone.http().requests();
@@ -85,8 +90,7 @@ mod objects {
             );
             assert!(answer.texts().is_empty(), "{seconds} s: {}", answer.body);
             assert!(answer.log_line.contains(r#""outcome":"late""#));
-            let sent: Vec<String> = phone.sent().iter().map(|m| m.text().to_string()).collect();
-            assert_eq!(sent, ["#1: forty-two"], "{seconds} s");
+            assert_eq!(sent_texts(&phone), ["#1: forty-two"], "{seconds} s");
             assert_eq!(asked(&phone), 1);
             let logged = phone.objects().unwrap().late_sends();
             assert!(logged[0].contains(r#""event":"late_reply""#), "{logged:?}");
@@ -211,10 +215,6 @@ mod kv_alone {
 
     fn late_phone(seconds: u64) -> TestPhone {
         slow(seconds, "meaning").with_kv().with_outbound()
-    }
-
-    fn sent_texts(phone: &TestPhone) -> Vec<String> {
-        phone.sent().iter().map(|m| m.text().to_string()).collect()
     }
 
     #[test]

@@ -45,6 +45,17 @@ pub fn render(reply: &Reply) -> String {
     xml
 }
 
+/// TwiML that sends nothing: the answer to a message whose reply goes (or went) another way
+/// (late, through the Messages API), a retry of it, or a status callback.
+///
+/// ```
+/// use sms_conversation_worker::twilio::twiml::empty;
+/// assert_eq!(empty(), r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#);
+/// ```
+pub fn empty() -> String {
+    render(&Reply::none())
+}
+
 /// Room for the whole document, so it is written without growing: the text and 40 bytes
 /// of markup a message.
 fn capacity(messages: &[ReplyMessage]) -> usize {

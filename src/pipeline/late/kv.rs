@@ -75,7 +75,7 @@ impl<'a> Late<'a> {
         let running = self.memory.is_some_and(|m| m.is_running(message.sid()));
         running.then(|| {
             let log = LogEvent::new(Outcome::Retry, Some(mask_number(&message.from)));
-            Handled::twiml(empty_twiml(), None, log)
+            Handled::twiml(twiml::empty(), None, log)
         })
     }
 
@@ -95,7 +95,7 @@ impl<'a> Late<'a> {
         let (key, set_cookie) = storage.pending_cookie(&loaded.record)?;
         let mut log = LogEvent::new(Outcome::Late, Some(mask_number(&message.from)));
         log.source = loaded.source;
-        let early = HttpResponse::twiml(empty_twiml(), Some(set_cookie), log);
+        let early = HttpResponse::twiml(twiml::empty(), Some(set_cookie), log);
         if !self.race().offer(early.clone()) {
             return None;
         }
@@ -216,9 +216,4 @@ pub(in crate::pipeline) fn kept_late(record: &mut Record, sid: &str) {
     if record.last_message_sid() == Some(sid) {
         record.last_reply = Reply::none();
     }
-}
-
-/// Empty TwiML: no `<Message>`.
-fn empty_twiml() -> String {
-    twiml::render(&Reply::none())
 }
