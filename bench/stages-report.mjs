@@ -1,8 +1,9 @@
 // The attribution table from bench/stages.sh's run (bench/workerd.mjs's JSON): each stage's
 // CPU per webhook in workerd, as the difference between the bench build told to run the stage
 // BENCH_REPEAT times more per request and the same build told to run nothing more
-// (`prepare`), divided by BENCH_REPEAT; and what the module's size costs (the shipped worker
-// against the same worker without the `studio` feature).
+// (`prepare`), divided by BENCH_REPEAT; the bench build cut short at each point of the path,
+// once per request (in place); and what the module's size costs (the shipped worker against
+// the same worker without the `studio` feature, the `objects` feature, or either).
 //   node bench/stages-report.mjs bench/.results/stages.json [native.json]
 // Prints markdown.
 import fs from "node:fs";
@@ -83,7 +84,14 @@ out.push(
   "| worker | wasm gzip | CPU µs/webhook signed | CPU µs/webhook defaults | cold start to the first webhook ms |",
   "|:--|--:|--:|--:|--:|",
 );
-for (const [id, label] of [["js-io-floor", "JS I/O floor"], ["rust", "this repository's worker (default features: Studio on)"], ["no-studio", "the same without the `studio` feature"]]) {
+for (const [id, label] of [
+  ["js-io-floor", "JS I/O floor"],
+  ["rust", "this repository's worker (default features: Studio and the objects on)"],
+  ["no-studio", "the same without the `studio` feature"],
+  ["no-objects", "the same without the `objects` feature (KV stays)"],
+  ["neither", "the same without `studio` and `objects`"],
+]) {
+  if (!rows.has(id)) continue;
   const w = size(id)?.wasm;
   out.push(
     `| ${label} | ${w ? `${f(w.gzip / 1024)} KiB` : "–"} | ${f(cpu(`${id}-signed`) ?? (id === "rust" ? shipped : cpu(id)))} | ${id === "js-io-floor" ? "–" : f(cpu(id))} | ${f(cold(id)?.firstWebhookMs, 0)} |`,
@@ -91,15 +99,32 @@ for (const [id, label] of [["js-io-floor", "JS I/O floor"], ["rust", "this repos
 }
 // In place: the bench build cut short at each point of the path (a kept answer), once per
 // request, against the floor and the shipped build: no stage repeated, so caches as they are.
+// All four cuts are the same bench build, so its hooks (a string compare per cut) are in each.
 const inPlace = [
   ["the JS entry and the crossing (`canned`)", "js-io-floor", "stage-canned-signed"],
   ["the request's fields read across, the setup and the bindings (`early`)", "stage-canned-signed", "stage-early-signed"],
   ["the core, `app::handle` (`handled`)", "stage-early-signed", "stage-handled-signed"],
-  ["the log line, the answer string, handing it back (the shipped build)", "stage-handled-signed", "rust-signed"],
+  ["the log line, the answer string, handing it back (`full`)", "stage-handled-signed", "stage-full-signed"],
 ];
-if (cpu("stage-early-signed") !== undefined) {
-  out.push("", "In place, once per request (each row: the build answering at that point less the one before it):", "", "| part | workerd µs/webhook |", "|:--|--:|");
-  for (const [label, before, after] of inPlace) out.push(`| ${label} | ${f(cpu(after) - cpu(before))} |`);
+if (cpu("stage-full-signed") !== undefined) {
+  out.push(
+    "",
+    "In place, once per request (each row: the bench build answering at that point less the one before it; the rows add up to the bench build answering in full, against the JS I/O floor):",
+    "",
+    "| part | workerd µs/webhook | share |",
+    "|:--|--:|--:|",
+  );
+  const whole = cpu("stage-full-signed") - floor;
+  for (const [label, before, after] of inPlace) {
+    const us = cpu(after) - cpu(before);
+    out.push(`| ${label} | ${f(us)} | ${f((100 * us) / whole, 0)} % |`);
+  }
+  out.push(`| **the bench build in full, above the floor** | ${f(whole)} | 100 % |`);
+  out.push(
+    "",
+    `The bench build answering in full costs ${f(cpu("stage-full-signed"))} µs, the shipped build ${f(shipped)} µs: ` +
+      `${f(cpu("stage-full-signed") - shipped)} µs apart (the hooks, and the noise between two workerd processes).`,
+  );
 }
 const load = run.throughput.load;
 out.push("", `Load on the machine (loadavg) before the runs: ${load[0].loadavg.join(" ")}; after: ${load.at(-1).loadavg.join(" ")}.`);

@@ -39,6 +39,11 @@ const { values } = parseArgs({
     floor: { type: "string", multiple: true, default: [] },
     label: { type: "string", multiple: true, default: [] },
     load: { type: "string", default: "" },
+    // bench/perf.mjs: each worker's workerd sampled by `perf record` during every run, its
+    // JIT code (JS and wasm) named through V8's perf map, the wasm swapped for a copy that
+    // keeps its function names (--perf-wasm: that copy, for the modules of build/).
+    perf: { type: "string", default: "" },
+    "perf-wasm": { type: "string", default: "" },
   },
 });
 const DURATION = Number(values.duration);
@@ -165,13 +170,44 @@ for (const v of values.floor) {
   ALL_WORKERS.push({ id: name, label: name, modules, bindings: { ...secrets, HISTORY_TURNS: "0" }, counts: false, ioOf: "rust-signed" });
 }
 const WORKERS = ALL_WORKERS.filter((w) => !ONLY || ONLY.includes(w.id));
+const PERF = values.perf ? path.resolve(values.perf) : null;
+if (PERF && values["perf-wasm"]) {
+  const shipped = path.join(ROOT, "build/index_bg.wasm");
+  for (const w of WORKERS) {
+    w.modules = w.modules?.map((m) => (m.path === shipped ? { ...m, path: path.resolve(values["perf-wasm"]) } : m));
+  }
+}
+/** startWorkerd's options for `spec`: with V8's perf map when sampling. */
+const serve = (spec) => ({
+  modules: spec.modules,
+  bindings: spec.bindings,
+  cpu: SERVER_CPU,
+  // V8's perf map (/tmp/perf-<pid>.map), and no code log in the working directory.
+  v8Flags: PERF ? ["--perf-basic-prof", "--no-logfile-per-isolate", "--logfile=/dev/null"] : [],
+});
+
+/** `perf record` on `pid` until the returned function is called (on the load's core). */
+function perfRecord(pid, file) {
+  const args = ["record", "-q", "-e", "cpu-clock", "-F", "4999", "-p", String(pid), "-o", file];
+  const [cmd, argv] = CLIENT_CPU == null ? ["perf", args] : ["taskset", ["-c", CLIENT_CPU, "perf", ...args]];
+  const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "inherit"] });
+  return () =>
+    new Promise((resolve) => {
+      child.on("exit", resolve);
+      child.kill("SIGINT");
+    });
+}
 for (const w of WORKERS) if (!w.modules) throw new Error(`${w.id} is not built (bench/run.sh builds it)`);
 
 function cpuSeconds(pid) {
-  // utime + stime of the whole process (all threads), in clock ticks.
+  return cpuTimes(pid).reduce((a, b) => a + b);
+}
+
+/** [utime, stime] of the whole process (all threads), in seconds. */
+function cpuTimes(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return [Number(fields[11]) / CLK_TCK, Number(fields[12]) / CLK_TCK];
 }
 
 const median = (xs) => {
@@ -318,7 +354,7 @@ async function throughput() {
     // Workers that check their requests first: the floors are sent what those were.
     const requests = new Map();
     for (const spec of [...WORKERS].sort((a, b) => Number(!!a.ioOf) - Number(!!b.ioOf))) {
-      const worker = await startWorkerd({ modules: spec.modules, bindings: spec.bindings, cpu: SERVER_CPU });
+      const worker = await startWorkerd(serve(spec));
       let template = null;
       if (spec.ioOf) {
         if (!requests.has(spec.ioOf)) requests.set(spec.ioOf, await requestOf(spec.ioOf));
@@ -338,10 +374,20 @@ async function throughput() {
     // Interleaved, so drift from other work on the machine hits every worker alike.
     for (let run = 1; run <= RUNS; run++) {
       for (const r of running) {
-        const before = cpuSeconds(r.worker.pid);
+        const data = PERF && path.join(PERF, `${r.spec.id}.${run}.data`);
+        const stop = PERF ? perfRecord(r.worker.pid, data) : null;
+        const [user, sys] = cpuTimes(r.worker.pid);
         const res = await loadRun(r.req, DURATION);
-        const cpu = cpuSeconds(r.worker.pid) - before;
-        const row = { ...res, cpuUsPerReq: (cpu * 1e6) / res.requests, cpuSeconds: cpu };
+        const [user2, sys2] = cpuTimes(r.worker.pid);
+        await stop?.();
+        const cpu = user2 - user + (sys2 - sys);
+        const row = {
+          ...res,
+          cpuUsPerReq: (cpu * 1e6) / res.requests,
+          sysUsPerReq: ((sys2 - sys) * 1e6) / res.requests,
+          cpuSeconds: cpu,
+        };
+        if (PERF) Object.assign(row, { perfData: data, pid: r.worker.pid });
         r.runs.push(row);
         process.stderr.write(
           `[bench] run ${run}/${RUNS} ${r.spec.id}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerReq.toFixed(1)} µs CPU/req, ` +

@@ -80,7 +80,8 @@ export function builtWorkerModules(buildDir = path.join(ROOT, "build")) {
  * - `bindings`: name → string, as text bindings (vars and secrets alike);
  * - `kv`: true binds CONVERSATIONS to a KV namespace backed by a directory on disk;
  * - `cpu`: pin workerd to this core list with taskset (e.g. "1");
- * - `extraArgs`: more `workerd serve` flags (e.g. `--inspector-addr=127.0.0.1:9229`).
+ * - `extraArgs`: more `workerd serve` flags (e.g. `--inspector-addr=127.0.0.1:9229`);
+ * - `v8Flags`: V8's own flags (e.g. `--perf-basic-prof`, for bench/perf.mjs).
  *
  * Resolves once workerd listens: { url, port, pid, proc, dir, startedAt, logs(), stop() }.
  * `startedAt` is performance.now() just before the spawn, for cold-start timing.
@@ -92,6 +93,7 @@ export async function startWorkerd({
   objects = false,
   cpu = null,
   extraArgs = [],
+  v8Flags = [],
   compatibilityDate = COMPATIBILITY_DATE,
   timeoutMs = 30_000,
 } = {}) {
@@ -133,7 +135,9 @@ const config :Workerd.Config = (
   services = [
 ${services.join("\n")}
   ],
-  sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "main") ],
+  sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "main") ],${
+    v8Flags.length ? `\n  v8Flags = [ ${v8Flags.map(capnpString).join(", ")} ],` : ""
+  }
 );
 
 const mainWorker :Workerd.Worker = (

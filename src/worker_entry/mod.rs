@@ -348,6 +348,10 @@ async fn answer(req: Incoming) -> String {
             return respond(&early, started);
         }
     };
+    #[cfg(feature = "bench-stages")]
+    if let Some(text) = bench::cut("handled", signature.as_deref()) {
+        return text;
+    }
     #[cfg(feature = "kv")]
     if handled.late_reply.is_some() {
         // The turn ended past the deadline before the timer fired: late all the same.
