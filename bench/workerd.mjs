@@ -450,7 +450,7 @@ function sizes() {
   return WORKERS.filter((w) => !w.id.endsWith("-signed") && w.sized !== false).map((spec) => ({
     id: spec.id,
     label: spec.label,
-    wasm: spec.modules.filter((m) => m.type === "wasm").map((m) => size(m.path))[0] ?? null,
+    wasm: spec.modules.filter((m) => m.type === "wasm").map((m) => ({ ...size(m.path), path: m.path }))[0] ?? null,
     js: size(spec.modules.find((m) => m.type === "esModule").path),
   }));
 }
