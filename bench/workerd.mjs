@@ -435,11 +435,39 @@ async function coldStarts() {
       }
     }
   }
-  return specs.map((spec) => {
+  const results = [];
+  for (const spec of specs) {
     const { listen, first } = samples.get(spec);
+    const compiled = spec.modules.some((m) => m.type === "wasm") ? await firstCompile(spec) : null;
     process.stderr.write(`[bench] cold start ${spec.id}: listening ${median(listen).toFixed(0)} ms, first webhook ${median(first).toFixed(0)} ms\n`);
-    return { id: spec.id, label: spec.label, listenMs: median(listen), firstWebhookMs: median(first), samples: first };
-  });
+    results.push({ id: spec.id, label: spec.label, listenMs: median(listen), firstWebhookMs: median(first), samples: first, compiled });
+  }
+  return results;
+}
+
+/**
+ * What V8 compiles from a fresh isolate's start to its first webhook's answer: wasm is compiled
+ * lazily, each function (Liftoff) the first time it is called, on the calling thread. One more
+ * start, with V8's `--trace-wasm-compilation-times` (a line per function, in workerd's output).
+ */
+async function firstCompile(spec) {
+  const worker = await startWorkerd({ ...serve(spec), v8Flags: ["--trace-wasm-compilation-times"], logLines: 1e6 });
+  try {
+    const req = signedRequest(`${worker.url}/sms`, 1, null);
+    const client = await httpClient(worker.url, 1);
+    await client.post("/sms", req.headers, req.body);
+    await client.close();
+    // workerd's output comes through a pipe: give its last lines time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let functions = 0, us = 0, bodyBytes = 0;
+    for (const line of worker.logs()) {
+      const m = /^Compiled function .* took (\d+) μs .* bodysize (\d+)/.exec(line);
+      if (m) [functions, us, bodyBytes] = [functions + 1, us + Number(m[1]), bodyBytes + Number(m[2])];
+    }
+    return { functions, ms: us / 1000, bodyBytes };
+  } finally {
+    await worker.stop();
+  }
 }
 
 function sizes() {

@@ -81,7 +81,8 @@ export function builtWorkerModules(buildDir = path.join(ROOT, "build")) {
  * - `kv`: true binds CONVERSATIONS to a KV namespace backed by a directory on disk;
  * - `cpu`: pin workerd to this core list with taskset (e.g. "1");
  * - `extraArgs`: more `workerd serve` flags (e.g. `--inspector-addr=127.0.0.1:9229`);
- * - `v8Flags`: V8's own flags (e.g. `--perf-basic-prof`, for bench/perf.mjs).
+ * - `v8Flags`: V8's own flags (e.g. `--perf-basic-prof`, for bench/perf.sh);
+ * - `logLines`: how many of workerd's last output lines `logs()` keeps.
  *
  * Resolves once workerd listens: { url, port, pid, proc, dir, startedAt, logs(), stop() }.
  * `startedAt` is performance.now() just before the spawn, for cold-start timing.
@@ -94,6 +95,7 @@ export async function startWorkerd({
   cpu = null,
   extraArgs = [],
   v8Flags = [],
+  logLines = 200,
   compatibilityDate = COMPATIBILITY_DATE,
   timeoutMs = 30_000,
 } = {}) {
@@ -163,7 +165,7 @@ ${bindingLines.join("\n")}
   for (const stream of [proc.stdout, proc.stderr]) {
     readline.createInterface({ input: stream }).on("line", (line) => {
       tail.push(line);
-      if (tail.length > 200) tail.shift();
+      if (tail.length > logLines) tail.shift();
     });
   }
   const exited = once(proc, "exit");
