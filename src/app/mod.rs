@@ -10,7 +10,10 @@
 //! - `start.rs`: `POST /conversations`;
 //! - `state.rs`: `/conversations/state`.
 
+use std::future::Future;
+
 use crate::config::Config;
+use crate::conversation::LocalFuture;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::Store;
 use crate::vars::ConfigError;
@@ -37,12 +40,19 @@ pub async fn handle<S: Store>(
 ) -> Handled {
     let (_, path, _) = split_request_url(req.url);
     let answer = match path {
-        "/conversations" => start_conversation(setup, req, rt).await,
+        "/conversations" => apart(start_conversation(setup, req, rt)).await,
         #[cfg(state_api)]
-        "/conversations/state" => state::state_api(setup, req, rt).await,
+        "/conversations/state" => apart(state::state_api(setup, req, rt)).await,
         _ => webhook(setup, req, rt).await,
     };
     answer.unwrap_or_else(|rejection| Handled::only(HttpResponse::rejected(rejection)))
+}
+
+/// `work` as a future of its own, polled through a pointer: a route a webhook never takes
+/// stays out of the webhook's state machine, whose code V8 compiles whole the first time a
+/// fresh isolate runs it (and which every webhook's run is spread over).
+pub(crate) fn apart<'a, T>(work: impl Future<Output = T> + 'a) -> LocalFuture<'a, T> {
+    Box::pin(work)
 }
 
 /// The webhook lives at `/sms` (and `/`), the status callbacks of the worker's own sends at

@@ -10,7 +10,7 @@ use crate::storage::{Source, Store};
 use crate::twilio::webhook::{verified_message, Keys, Proof};
 use crate::vars::ConfigError;
 
-use super::{info, misconfigured, public_origin, route, HttpRequest};
+use super::{apart, info, misconfigured, public_origin, route, HttpRequest};
 
 /// The path, step by step: route → the parameters → proven Twilio's → intent → the pair's
 /// object or the pipeline. The request's parts go down once: after Twilio's check only its
@@ -32,7 +32,7 @@ pub(super) async fn webhook<S: Store>(
     let message = verified_message(encoded, &proof)?;
     let intent = Intent::of(&message, config);
     if intent == Intent::StatusCallback {
-        return Ok(status_callback(config, &message, query, rt).await);
+        return Ok(apart(status_callback(config, &message, query, rt)).await);
     }
     let mut handled = answer(setup, req.cookie, &message, intent, origin, rt).await;
     handled.response.log.account_error = unstarted_account(config, &message, &handled);

@@ -33,11 +33,16 @@ pub(crate) async fn answer<S: Store>(
     // With the Durable Objects binding, the pair's object answers; when it cannot, the
     // worker answers from the cookie. Without the feature none of it is in the wasm.
     #[cfg(feature = "objects")]
-    let object_error = match object_answer(&setup.config, cookie, message, origin, rt).await {
-        Ok(handled) => return handled,
-        // The object may still be at work on the message: never a second run here.
-        Err(Some(ObjectError::TimedOut)) => return stopped_waiting(message),
-        Err(e) => e,
+    let object_error = if rt.objects.is_none() {
+        None
+    } else {
+        let asked = object_answer(&setup.config, cookie, message, origin, rt);
+        match crate::app::apart(asked).await {
+            Ok(handled) => return handled,
+            // The object may still be at work on the message: never a second run here.
+            Err(Some(ObjectError::TimedOut)) => return stopped_waiting(message),
+            Err(e) => e,
+        }
     };
     #[cfg(not(feature = "objects"))]
     let (object_error, _) = (None, origin);
