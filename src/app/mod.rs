@@ -10,10 +10,8 @@
 //! - `start.rs`: `POST /conversations`;
 //! - `state.rs`: `/conversations/state`.
 
-use std::future::Future;
-
 use crate::config::Config;
-use crate::conversation::LocalFuture;
+use crate::conversation::apart;
 use crate::response::{HttpResponse, LogEvent, Outcome, Rejection};
 use crate::storage::Store;
 use crate::vars::ConfigError;
@@ -46,13 +44,6 @@ pub async fn handle<S: Store>(
         _ => webhook(setup, req, rt).await,
     };
     answer.unwrap_or_else(|rejection| Handled::only(HttpResponse::rejected(rejection)))
-}
-
-/// `work` as a future of its own, polled through a pointer: a route a webhook never takes
-/// stays out of the webhook's state machine, whose code V8 compiles whole the first time a
-/// fresh isolate runs it (and which every webhook's run is spread over).
-pub(crate) fn apart<'a, T>(work: impl Future<Output = T> + 'a) -> LocalFuture<'a, T> {
-    Box::pin(work)
 }
 
 /// The webhook lives at `/sms` (and `/`), the status callbacks of the worker's own sends at

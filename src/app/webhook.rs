@@ -3,14 +3,14 @@
 //! the pair's object or answers from the cookie.
 
 use crate::config::{Config, Verification, WebhookMethod};
-use crate::conversation::InboundMessage;
+use crate::conversation::{apart, InboundMessage};
 use crate::pipeline::{answer, status_callback, Intent, Runtime, Setup};
 use crate::response::{Handled, Rejection};
 use crate::storage::{Source, Store};
 use crate::twilio::webhook::{verified_message, Keys, Proof};
 use crate::vars::ConfigError;
 
-use super::{apart, info, misconfigured, public_origin, route, HttpRequest};
+use super::{info, misconfigured, public_origin, route, HttpRequest};
 
 /// The path, step by step: route → the parameters → proven Twilio's → intent → the pair's
 /// object or the pipeline. The request's parts go down once: after Twilio's check only its

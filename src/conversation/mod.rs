@@ -106,6 +106,7 @@ mod standing;
 mod view;
 
 pub use budget::{Budget, Clock};
+pub(crate) use client::apart;
 pub use client::{
     ClientError, ClientRequest, ClientResponse, HttpClient, LocalFuture, NoClient, PlatformFetch,
     DEFAULT_TIMEOUT,

@@ -37,7 +37,7 @@ pub(crate) async fn answer<S: Store>(
         None
     } else {
         let asked = object_answer(&setup.config, cookie, message, origin, rt);
-        match crate::app::apart(asked).await {
+        match crate::conversation::apart(asked).await {
             Ok(handled) => return handled,
             // The object may still be at work on the message: never a second run here.
             Err(Some(ObjectError::TimedOut)) => return stopped_waiting(message),

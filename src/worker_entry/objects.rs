@@ -443,7 +443,7 @@ impl DurableObject for ConversationObject {
         let find = |name: &str| js::var(env.as_ref(), name);
         let rt = inner.runtime(&find, store.as_ref());
         // Apart from the webhook's path: a fresh object compiles only what its first call runs.
-        let answer = crate::app::apart(inner.route(setup, &path, &body, &rt)).await;
+        let answer = crate::conversation::apart(inner.route(setup, &path, &body, &rt)).await;
         match answer {
             Ok(json) => Response::ok(json),
             Err(e) => Response::error(e.to_string(), 503),
