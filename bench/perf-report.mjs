@@ -76,7 +76,7 @@ const base = workers[0];
 const settings = result.settings;
 console.log(
   `Whole-process CPU of workerd per webhook (bench/perf.sh): \`perf record -e cpu-clock -F 4999\` on workerd through every run ` +
-    `(${settings.runs} interleaved runs of ${settings.duration} s, wrk ${settings.connections} connections, the steady request of section 2), ` +
+    `(${settings.runs} interleaved round${settings.runs === 1 ? "" : "s"} of ${settings.duration} s, wrk ${settings.connections} connections, the steady request of section 2), ` +
     `its JIT code named through V8's perf map and the wasm through its name section. A symbol's µs = its share of the samples × the run's ` +
     `CPU per request (utime + stime, with perf attached: its own interrupts are in the kernel row, so compare rows, not absolutes). ` +
     `The columns after the workers are what each costs more than ${base.id}.`,

@@ -177,7 +177,7 @@ if (wd) {
   out.push("");
   // Issue #29 judges its targets on one interleaved run of at least 5 rounds.
   if (wd.settings.runs < 5) {
-    out.push(`These verdicts come from ${wd.settings.runs} rounds; the targets are judged on at least 5 (BENCH_RUNS).`, "");
+    out.push(`These verdicts come from ${wd.settings.runs} round${wd.settings.runs === 1 ? "" : "s"}; the targets are judged on at least 5 (BENCH_RUNS).`, "");
   }
   const signed = by["rust-signed"];
   const dflt = by.rust;
