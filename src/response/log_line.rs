@@ -24,15 +24,19 @@ impl LogEvent {
     }
 
     /// The fields every line has: the outcome, the status, the source, the count and the
-    /// sender (`null` when unknown).
+    /// sender (`null` when unknown), written into a string sized for the whole line.
     fn head(&self, status: u16) -> String {
-        format!(
-            "{{\"event\":\"webhook\",\"outcome\":{},\"status\":{status},\"source\":{},\"count\":{},\"from\":{}",
-            json_string(self.outcome.name()),
-            or_null(self.source.map(|s| json_string(s.name()))),
-            or_null(self.count.map(|c| c.to_string())),
-            or_null(self.from.as_deref().map(json_string)),
-        )
+        let mut line = String::with_capacity(LINE_CAPACITY);
+        line.push_str("{\"event\":\"webhook\",\"outcome\":");
+        line.push_str(&json_string(self.outcome.name()));
+        let _ = write!(line, ",\"status\":{status},\"source\":");
+        push_or_null(&mut line, self.source.map(|s| json_string(s.name())));
+        match self.count {
+            Some(count) => _ = write!(line, ",\"count\":{count},\"from\":"),
+            None => line.push_str(",\"count\":null,\"from\":"),
+        }
+        push_or_null(&mut line, self.from.as_deref().map(json_string));
+        line
     }
 
     /// Each error that happened, a field of its own: none when none did.
@@ -84,7 +88,10 @@ fn push_segment(line: &mut String, comma: &str, s: &Segments) {
     );
 }
 
+/// Bytes reserved for a line: a reply's, with its segments, takes about 200.
+const LINE_CAPACITY: usize = 256;
+
 /// A field's JSON, or `null` when there is none.
-fn or_null(s: Option<String>) -> String {
-    s.unwrap_or_else(|| "null".into())
+fn push_or_null(line: &mut String, field: Option<String>) {
+    line.push_str(field.as_deref().unwrap_or("null"));
 }
