@@ -24,29 +24,15 @@ const SIGNATURE_BYTES: usize = 20;
 /// each name followed by its value. A repeated name contributes each distinct value,
 /// in sorted order, as the official SDKs do.
 pub fn params_string<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(u64, &str, &str)> = params
-        .into_iter()
-        .map(|(name, value)| (name_key(name), name, value))
-        .collect();
+    let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
     pairs.sort_unstable();
     pairs.dedup();
-    let mut data = String::with_capacity(pairs.iter().map(|(_, k, v)| k.len() + v.len()).sum());
-    for (_, name, value) in pairs {
+    let mut data = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len()).sum());
+    for (name, value) in pairs {
         data.push_str(name);
         data.push_str(value);
     }
     data
-}
-
-/// A name's first 8 bytes as a number (zero-padded), which orders names as their bytes do
-/// wherever it differs: most of a sort's comparisons of Twilio's names end on it, without
-/// comparing the strings.
-fn name_key(name: &str) -> u64 {
-    let mut key = [0u8; 8];
-    for (slot, byte) in key.iter_mut().zip(name.bytes()) {
-        *slot = byte;
-    }
-    u64::from_be_bytes(key)
 }
 
 /// The signature Twilio computes for `url` and the sorted parameter string, base64-encoded.
