@@ -71,15 +71,15 @@ fn item_end(header: &str) -> usize {
 /// `sealed` is base64url and dots, which need no quoting or escaping in a cookie value
 /// (the tests check the result with the `cookie` crate's parser).
 pub fn set_cookie(sealed: &str, max_age: u64) -> String {
-    use std::fmt::Write;
     const ATTRIBUTES: &str = "; HttpOnly; Secure; Path=/; Max-Age=";
-    // Sized once: `format!` would grow the string twice around a cookie of a kilobyte.
+    // Sized once (`format!` would grow it twice around a cookie of a kilobyte), and no
+    // `core::fmt` for the number.
     let mut cookie = String::with_capacity(COOKIE_NAME.len() + sealed.len() + 60);
     cookie.push_str(COOKIE_NAME);
     cookie.push('=');
     cookie.push_str(sealed);
     cookie.push_str(ATTRIBUTES);
-    let _ = write!(cookie, "{max_age}");
+    cookie.push_str(itoa::Buffer::new().format(max_age));
     cookie
 }
 
