@@ -142,13 +142,14 @@ impl Conversed {
     /// when it is one: the same answer, nothing changed. The loaded record is taken, not
     /// copied (saving reads the rest of `loaded`); only memory's shared copy is cloned.
     fn retry(loaded: &mut Loaded, sid: &str) -> Option<Conversed> {
-        let seen = if loaded.record.has_seen(sid) {
+        let seen = seen_in(loaded, sid)?;
+        let reply = seen.answer_to(sid).cloned().unwrap_or_default();
+        let record = if std::ptr::eq(seen, &loaded.record) {
             std::mem::take(&mut loaded.record)
         } else {
-            Record::clone(loaded.remembered.as_deref().filter(|r| r.has_seen(sid))?)
+            seen.clone()
         };
-        let reply = seen.answer_to(sid).cloned().unwrap_or_default();
-        let same = Conversed::not_run(Outcome::Retry, seen, reply, Change::Unchanged);
+        let same = Conversed::not_run(Outcome::Retry, record, reply, Change::Unchanged);
         Some(same)
     }
 
