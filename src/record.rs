@@ -166,6 +166,9 @@ impl Record {
             return;
         }
         self.last_reply = turn.reply.clone();
+        // The turns the new one pushes out go first: a full history never grows its Vec.
+        let over = (self.turns.len() + 1).saturating_sub(limits.turns);
+        self.turns.drain(..over.min(self.turns.len()));
         self.turns.push(turn);
         let mut bytes: usize = self.turns.iter().map(Turn::text_bytes).sum();
         while self.turns.len() > limits.turns || (bytes > limits.bytes && !self.turns.is_empty()) {
