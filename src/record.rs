@@ -166,9 +166,11 @@ impl Record {
             return;
         }
         self.last_reply = turn.reply.clone();
-        // The turns the new one pushes out go first: a full history never grows its Vec.
-        let over = (self.turns.len() + 1).saturating_sub(limits.turns);
-        self.turns.drain(..over.min(self.turns.len()));
+        // The oldest turn goes before the new one comes when the history is full (it would
+        // go right after): a full history never grows its Vec.
+        if self.turns.len() >= limits.turns {
+            self.turns.remove(0);
+        }
         self.turns.push(turn);
         let mut bytes: usize = self.turns.iter().map(Turn::text_bytes).sum();
         while self.turns.len() > limits.turns || (bytes > limits.bytes && !self.turns.is_empty()) {
