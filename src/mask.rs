@@ -5,13 +5,19 @@
 /// Keeps the country code's first digits and the last two: enough to tell
 /// conversations apart in a log, not enough to identify anyone.
 pub fn mask_number(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    if chars.len() <= 6 {
-        return "*".repeat(chars.len());
+    // One string, sliced at char boundaries: every log line masks its sender.
+    let count = number.chars().count();
+    let mut masked = String::with_capacity(number.len());
+    if count <= 6 {
+        masked.extend(std::iter::repeat_n('*', count));
+        return masked;
     }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 2..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 5))
+    let head = number.char_indices().nth(3).map_or(0, |(i, _)| i);
+    let tail = number.char_indices().nth_back(1).map_or(0, |(i, _)| i);
+    masked.push_str(&number[..head]);
+    masked.extend(std::iter::repeat_n('*', count - 5));
+    masked.push_str(&number[tail..]);
+    masked
 }
 
 /// [`mask_number`] over every number in `text`: Twilio's error texts (21211: "The 'To'

@@ -159,11 +159,17 @@ impl Record {
 
     /// Records the answer to the message just counted, and its turn when history is kept.
     pub fn answered(&mut self, turn: Turn, limits: HistoryLimits) {
-        self.last_reply = turn.reply.clone();
         if limits.turns == 0 {
             // Turns kept under an earlier setting go too: history off means none is kept.
+            self.last_reply = turn.reply;
             self.turns.clear();
             return;
+        }
+        self.last_reply = turn.reply.clone();
+        // The oldest turn goes before the new one comes when the history is full (it would
+        // go right after): a full history never grows its Vec.
+        if self.turns.len() >= limits.turns {
+            self.turns.remove(0);
         }
         self.turns.push(turn);
         let mut bytes: usize = self.turns.iter().map(Turn::text_bytes).sum();
@@ -231,11 +237,15 @@ impl Record {
         if message_sid.is_empty() {
             return;
         }
-        self.last_message_sid = Some(message_sid.to_string());
-        self.seen.push(fingerprint(message_sid));
-        if self.seen.len() > SEEN_WINDOW {
+        // The last sid's buffer is reused, and the oldest fingerprint goes before the new
+        // one comes: a full window never grows.
+        let last = self.last_message_sid.get_or_insert_default();
+        last.clear();
+        last.push_str(message_sid);
+        if self.seen.len() >= SEEN_WINDOW {
             self.seen.remove(0);
         }
+        self.seen.push(fingerprint(message_sid));
     }
 }
 

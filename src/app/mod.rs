@@ -112,7 +112,7 @@ fn split_request_url(url: &str) -> (&str, &str, &str) {
 /// Where the URL's path (or its query, when there is no path) starts: after the scheme and
 /// the host.
 fn path_start(url: &str) -> usize {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let after_scheme = crate::twilio::signature::scheme_end(url).map_or(0, |i| i + 3);
     url[after_scheme..]
         .find(['/', '?'])
         .map_or(url.len(), |i| after_scheme + i)

@@ -55,3 +55,17 @@ fn numbers_in_error_texts_are_masked_as_in_the_log() {
         assert_eq!(mask_numbers(masked), masked, "{label}: masking twice");
     }
 }
+
+#[test]
+fn a_number_keeps_its_first_three_and_last_two_characters_whatever_their_bytes() {
+    assert_eq!(mask_number("+15551234567"), "+15*******67");
+    assert_eq!(
+        mask_number("whatsapp:+15551234567"),
+        "wha****************67"
+    );
+    // Characters, not bytes: a sender id in another script is cut at char boundaries.
+    assert_eq!(mask_number("é12345678é"), "é12*****8é");
+    assert_eq!(mask_number("éé12é"), "*****");
+    assert_eq!(mask_number("1234567"), "123**67");
+    assert_eq!(mask_number(""), "");
+}

@@ -139,11 +139,17 @@ impl Conversed {
     }
 
     /// The answer to a message already seen in the loaded record or the isolate's memory,
-    /// when it is one: the same answer, nothing changed.
-    fn retry(loaded: &Loaded, sid: &str) -> Option<Conversed> {
+    /// when it is one: the same answer, nothing changed. The loaded record is taken, not
+    /// copied (saving reads the rest of `loaded`); only memory's shared copy is cloned.
+    fn retry(loaded: &mut Loaded, sid: &str) -> Option<Conversed> {
         let seen = seen_in(loaded, sid)?;
         let reply = seen.answer_to(sid).cloned().unwrap_or_default();
-        let same = Conversed::not_run(Outcome::Retry, seen.clone(), reply, Change::Unchanged);
+        let record = if std::ptr::eq(seen, &loaded.record) {
+            std::mem::take(&mut loaded.record)
+        } else {
+            seen.clone()
+        };
+        let same = Conversed::not_run(Outcome::Retry, record, reply, Change::Unchanged);
         Some(same)
     }
 

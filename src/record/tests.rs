@@ -95,6 +95,21 @@ fn history_keeps_the_newest_turns_within_both_limits_and_the_count_stays_exact()
 }
 
 #[test]
+fn a_lowered_turn_limit_drops_every_older_turn_over_it_at_the_next_answer() {
+    let mut r = Record::default();
+    let wide = HistoryLimits {
+        turns: 5,
+        bytes: 10_000,
+    };
+    for i in 0..5 {
+        r.answered(turn(i, 10), wide);
+    }
+    r.answered(turn(5, 10), HistoryLimits { turns: 2, ..wide });
+    let kept: Vec<&str> = r.turns.iter().map(|t| t.message_sid.as_str()).collect();
+    assert_eq!(kept, ["SM4", "SM5"]);
+}
+
+#[test]
 fn retries_are_answered_from_the_last_reply_or_a_kept_turn() {
     let mut r = Record::default();
     let limits = HistoryLimits {

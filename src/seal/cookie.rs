@@ -71,7 +71,16 @@ fn item_end(header: &str) -> usize {
 /// `sealed` is base64url and dots, which need no quoting or escaping in a cookie value
 /// (the tests check the result with the `cookie` crate's parser).
 pub fn set_cookie(sealed: &str, max_age: u64) -> String {
-    format!("{COOKIE_NAME}={sealed}; HttpOnly; Secure; Path=/; Max-Age={max_age}")
+    const ATTRIBUTES: &str = "; HttpOnly; Secure; Path=/; Max-Age=";
+    // Sized once (`format!` would grow it twice around a cookie of a kilobyte), and no
+    // `core::fmt` for the number.
+    let mut cookie = String::with_capacity(COOKIE_NAME.len() + sealed.len() + 60);
+    cookie.push_str(COOKIE_NAME);
+    cookie.push('=');
+    cookie.push_str(sealed);
+    cookie.push_str(ATTRIBUTES);
+    cookie.push_str(itoa::Buffer::new().format(max_age));
+    cookie
 }
 
 #[cfg(test)]

@@ -112,6 +112,9 @@ impl InboundMessage {
     pub fn from_params(params: &Params<'_>) -> Result<Self, ParamsError> {
         let mut msg = InboundMessage::default();
         let mut required = Required::default();
+        // Most of Twilio's parameters are others: room for them all, once.
+        #[cfg(feature = "studio")]
+        msg.other.reserve(params.len());
         for (name, value) in params {
             let Some(field) = msg.slot(name, &mut required) else {
                 #[cfg(feature = "studio")]

@@ -9,6 +9,8 @@
 //!   `%27`, while Twilio signed the raw `'` (twilio-node #1059, twilio-ruby #528);
 //! - a tunnel or proxy in front changes the origin: `WEBHOOK_BASE_URL` names the real one.
 
+use std::borrow::Cow;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
@@ -139,12 +141,16 @@ pub fn candidate_urls(url: &str, base_url: Option<&str>) -> Vec<String> {
     let url = url.split_once('#').map_or(url, |(u, _)| u);
     let received = split_url(url);
     let (scheme, authority, prefix) = signed_origin(&received, base_url);
-    let joined = concat(&[prefix, received.rest]);
+    let joined = match prefix {
+        "" => Cow::Borrowed(received.rest),
+        _ => Cow::Owned(concat(&[prefix, received.rest])),
+    };
     let authorities = authorities(scheme, authority);
-    let tails = tails(joined.as_str());
-    let mut urls = Vec::with_capacity(authorities.len() * tails.len());
-    for tail in &tails {
-        for authority in &authorities {
+    let unescaped = unescape_apostrophes(&joined);
+    let tails = std::iter::once(&*joined).chain(unescaped.as_deref());
+    let mut urls = Vec::with_capacity(4);
+    for tail in tails {
+        for authority in authorities.iter().flatten() {
             let candidate = candidate(scheme, authority, tail);
             if !urls.contains(&candidate) {
                 urls.push(candidate);
@@ -177,25 +183,16 @@ fn signed_origin<'a>(
     }
 }
 
-/// The authority as received, then with its port dropped or the scheme's default added.
-fn authorities(scheme: &str, authority: &str) -> Vec<String> {
+/// The authority as received, then with its port dropped or the scheme's default added:
+/// borrowed where it can be, as this runs on every webhook.
+fn authorities<'a>(scheme: &str, authority: &'a str) -> [Option<Cow<'a, str>>; 2] {
     let (host, port) = split_port(authority);
-    let mut authorities = vec![authority.to_string()];
-    match (port, default_port(scheme)) {
-        (Some(_), _) => authorities.push(host.to_string()),
-        (None, Some(default)) => authorities.push(concat(&[host, ":", default])),
-        (None, None) => {}
-    }
-    authorities
-}
-
-/// The path and query as received, then with `%27` turned back into `'` when it has one.
-fn tails(path_and_query: &str) -> Vec<String> {
-    let mut tails = vec![path_and_query.to_string()];
-    if path_and_query.contains("%27") {
-        tails.push(unescape_apostrophes(path_and_query));
-    }
-    tails
+    let other = match (port, default_port(scheme)) {
+        (Some(_), _) => Some(Cow::Borrowed(host)),
+        (None, Some(default)) => Some(Cow::Owned(concat(&[host, ":", default]))),
+        (None, None) => None,
+    };
+    [Some(Cow::Borrowed(authority)), other]
 }
 
 struct UrlParts<'a> {
@@ -208,7 +205,10 @@ struct UrlParts<'a> {
 
 /// A URL's scheme, authority (without credentials) and the rest.
 fn split_url(url: &str) -> UrlParts<'_> {
-    let (scheme, after) = url.split_once("://").unwrap_or(("", url));
+    let (scheme, after) = match scheme_end(url) {
+        Some(end) => (&url[..end], &url[end + 3..]),
+        None => ("", url),
+    };
     let end = after.find(['/', '?']).unwrap_or(after.len());
     let (authority, rest) = after.split_at(end);
     UrlParts {
@@ -261,13 +261,23 @@ fn concat(parts: &[&str]) -> String {
     joined
 }
 
-/// Undoes WHATWG's `'` → `%27` in the query only: that is where the escaping happens,
-/// and a `%27` Twilio itself put in the path must stay as it was.
-fn unescape_apostrophes(path_and_query: &str) -> String {
-    match path_and_query.split_once('?') {
-        Some((path, query)) => format!("{path}?{}", query.replace("%27", "'")),
-        None => path_and_query.to_string(),
-    }
+/// Where the first `://` of `url` starts. Found from the `:`s (a char search) rather than
+/// with a `&str` pattern, whose searcher costs more to set up than a URL takes to scan.
+pub(crate) fn scheme_end(url: &str) -> Option<usize> {
+    url.match_indices(':')
+        .map(|(i, _)| i)
+        .find(|&i| url[i..].starts_with("://"))
+}
+
+/// The path and query with WHATWG's `'` → `%27` undone in the query, when it has one: that
+/// is where the escaping happens, and a `%27` Twilio itself put in the path must stay as it
+/// was.
+fn unescape_apostrophes(path_and_query: &str) -> Option<String> {
+    let (path, query) = path_and_query.split_once('?')?;
+    let has_escape = query
+        .match_indices('%')
+        .any(|(i, _)| query[i..].starts_with("%27"));
+    has_escape.then(|| format!("{path}?{}", query.replace("%27", "'")))
 }
 
 #[cfg(test)]

@@ -498,7 +498,6 @@ impl Read {
 /// are compact JSON. Rather than JSON, which escaped every string here and parsed them again in
 /// JavaScript.
 fn answer_text(response: &HttpResponse, log: &str) -> String {
-    use std::fmt::Write;
     let head = [
         response.content_type,
         response.set_cookie.as_deref().unwrap_or_default(),
@@ -509,7 +508,7 @@ fn answer_text(response: &HttpResponse, log: &str) -> String {
     ];
     let size = 4 + head.iter().map(|f| f.len() + 1).sum::<usize>() + response.body.len();
     let mut text = String::with_capacity(size);
-    let _ = write!(text, "{}", response.status);
+    text.push_str(itoa::Buffer::new().format(u64::from(response.status)));
     for field in head {
         text.push('\n');
         text.push_str(field);
