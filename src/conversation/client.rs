@@ -14,9 +14,18 @@ pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// `work` as a future of its own, polled through a pointer: a route a webhook never takes
 /// stays out of the webhook's state machine, whose code V8 compiles whole the first time a
-/// fresh isolate runs it (and which every webhook's run is spread over).
+/// fresh isolate runs it (and which every webhook's run is spread over). Those routes are
+/// large with KV or the objects; without either they are a few lines, which the pointer's
+/// own code would outweigh, so `work` stays inline.
+#[cfg(any(feature = "kv", feature = "objects"))]
 pub(crate) fn apart<'a, T>(work: impl Future<Output = T> + 'a) -> LocalFuture<'a, T> {
     Box::pin(work)
+}
+
+/// Without KV or the objects: `work` itself (see the other `apart`).
+#[cfg(not(any(feature = "kv", feature = "objects")))]
+pub(crate) fn apart<'a, T>(work: impl Future<Output = T> + 'a) -> impl Future<Output = T> + 'a {
+    work
 }
 
 /// An outgoing HTTP request.
