@@ -437,7 +437,10 @@ fuzz_target!(|data: &[u8]| {
     // back: a re-delivery of its message runs again, by design (`storage::save`). There is
     // no retry to check, and no cookie was set.
     if response.log.notes.contains(TooLarge::NOTE) {
-        assert!(response.set_cookie.is_none(), "a state too large set a cookie");
+        assert!(
+            response.set_cookie.is_none(),
+            "a state too large set a cookie"
+        );
         return;
     }
     // Re-deliveries of the same message, as Twilio retries it: the same reply, no count.
