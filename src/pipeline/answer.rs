@@ -11,7 +11,7 @@ use crate::conversation::InboundMessage;
 #[cfg(feature = "objects")]
 use crate::mask::mask_number;
 #[cfg(feature = "objects")]
-use crate::object_calls::{ObjectError, WebhookCall};
+use crate::object_calls::{ObjectError, Objects, WebhookCall};
 #[cfg(feature = "objects")]
 use crate::record::Pair;
 use crate::response::Handled;
@@ -33,15 +33,16 @@ pub(crate) async fn answer<S: Store>(
     // With the Durable Objects binding, the pair's object answers; when it cannot, the
     // worker answers from the cookie. Without the feature none of it is in the wasm.
     #[cfg(feature = "objects")]
-    let object_error = if rt.objects.is_none() {
-        None
-    } else {
-        let asked = object_answer(&setup.config, cookie, message, origin, rt);
-        match crate::conversation::apart(asked).await {
-            Ok(handled) => return handled,
-            // The object may still be at work on the message: never a second run here.
-            Err(Some(ObjectError::TimedOut)) => return stopped_waiting(message),
-            Err(e) => e,
+    let object_error = match rt.objects {
+        None => None,
+        Some(objects) => {
+            let asked = object_answer(objects, &setup.config, cookie, message, origin, rt);
+            match crate::conversation::apart(asked).await {
+                Ok(handled) => return handled,
+                // The object may still be at work on the message: never a second run here.
+                Err(ObjectError::TimedOut) => return stopped_waiting(message),
+                Err(e) => Some(e),
+            }
         }
     };
     #[cfg(not(feature = "objects"))]
@@ -62,16 +63,16 @@ pub(crate) async fn answer<S: Store>(
     handled
 }
 
-/// The pair's object's answer, or why it gave none (`None`: no objects are bound).
+/// The pair's object's answer, or why it gave none.
 #[cfg(feature = "objects")]
 async fn object_answer<S: Store>(
+    objects: &dyn Objects,
     config: &Config,
     cookie: Option<&str>,
     message: &InboundMessage,
     origin: &str,
     rt: &Runtime<'_, S>,
-) -> Result<Handled, Option<ObjectError>> {
-    let objects = rt.objects.ok_or(None)?;
+) -> Result<Handled, ObjectError> {
     let deadline_ms = rt.budget.as_ref().map_or(0, |b| b.deadline_ms());
     let budget_ms = config.reply_budget_seconds * 1000;
     let call = WebhookCall {
@@ -84,10 +85,8 @@ async fn object_answer<S: Store>(
     };
     // One message at a time, against the newest record.
     let name = config.storage.keys.object_name(&Pair::of(message));
-    match objects.webhook(&name, &call).await {
-        Ok(answer) => Ok(answer.into_handled(Some(mask_number(&message.from)))),
-        Err(e) => Err(Some(e)),
-    }
+    let answer = objects.webhook(&name, &call).await?;
+    Ok(answer.into_handled(Some(mask_number(&message.from))))
 }
 
 /// The worker stopped waiting for the pair's object: empty TwiML in time, logged as late with
