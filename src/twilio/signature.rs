@@ -261,12 +261,20 @@ fn concat(parts: &[&str]) -> String {
     joined
 }
 
-/// Where the first `://` of `url` starts. Found from the `:`s (a char search) rather than
-/// with a `&str` pattern, whose searcher costs more to set up than a URL takes to scan.
+/// Where the first `://` of `url` starts.
 pub(crate) fn scheme_end(url: &str) -> Option<usize> {
-    url.match_indices(':')
+    find_short(url, "://")
+}
+
+/// Where `needle` (a few ASCII bytes) first starts in `haystack`, found from its first
+/// character (a char search) rather than with a `&str` pattern, whose searcher costs more to
+/// set up than a URL takes to scan.
+fn find_short(haystack: &str, needle: &str) -> Option<usize> {
+    let first = needle.chars().next()?;
+    haystack
+        .match_indices(first)
         .map(|(i, _)| i)
-        .find(|&i| url[i..].starts_with("://"))
+        .find(|&i| haystack[i..].starts_with(needle))
 }
 
 /// The path and query with WHATWG's `'` → `%27` undone in the query, when it has one: that
@@ -274,10 +282,8 @@ pub(crate) fn scheme_end(url: &str) -> Option<usize> {
 /// was.
 fn unescape_apostrophes(path_and_query: &str) -> Option<String> {
     let (path, query) = path_and_query.split_once('?')?;
-    let has_escape = query
-        .match_indices('%')
-        .any(|(i, _)| query[i..].starts_with("%27"));
-    has_escape.then(|| format!("{path}?{}", query.replace("%27", "'")))
+    find_short(query, "%27")?;
+    Some(format!("{path}?{}", query.replace("%27", "'")))
 }
 
 #[cfg(test)]
