@@ -199,6 +199,18 @@ function perfRecord(pid, file) {
 }
 for (const w of WORKERS) if (!w.modules) throw new Error(`${w.id} is not built (bench/run.sh builds it)`);
 
+/** Minor page faults of the whole process, and its threads' context switches. */
+function faultsAndSwitches(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const minflt = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  let switches = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    const status = fs.readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) switches += Number(m[1]);
+  }
+  return [minflt, switches];
+}
+
 function cpuSeconds(pid) {
   return cpuTimes(pid).reduce((a, b) => a + b);
 }
@@ -377,20 +389,24 @@ async function throughput() {
         const data = PERF && path.join(PERF, `${r.spec.id}.${run}.data`);
         const stop = PERF ? perfRecord(r.worker.pid, data) : null;
         const [user, sys] = cpuTimes(r.worker.pid);
+        const [faults, switches] = faultsAndSwitches(r.worker.pid);
         const res = await loadRun(r.req, DURATION);
         const [user2, sys2] = cpuTimes(r.worker.pid);
+        const [faults2, switches2] = faultsAndSwitches(r.worker.pid);
         await stop?.();
         const cpu = user2 - user + (sys2 - sys);
         const row = {
           ...res,
           cpuUsPerReq: (cpu * 1e6) / res.requests,
           sysUsPerReq: ((sys2 - sys) * 1e6) / res.requests,
+          faultsPerReq: (faults2 - faults) / res.requests,
+          switchesPerReq: (switches2 - switches) / res.requests,
           cpuSeconds: cpu,
         };
         if (PERF) Object.assign(row, { perfData: data, pid: r.worker.pid });
         r.runs.push(row);
         process.stderr.write(
-          `[bench] run ${run}/${RUNS} ${r.spec.id}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerReq.toFixed(1)} µs CPU/req, ` +
+          `[bench] run ${run}/${RUNS} ${r.spec.id}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerReq.toFixed(1)} µs CPU/req, ${row.faultsPerReq.toFixed(3)} faults/req, ${row.switchesPerReq.toFixed(3)} switches/req, ` +
             `p50 ${row.p50.toFixed(3)} ms, p99 ${row.p99.toFixed(3)} ms, non-2xx ${row.non2xx}, errors ${row.errors}\n`,
         );
         if (row.non2xx || row.errors) throw new Error(`${r.spec.id}: ${row.non2xx} non-2xx, ${row.errors} errors`);
