@@ -210,6 +210,20 @@ if (wd) {
     const r = signed.rps / js.rps;
     out.push(`Target throughput, HISTORY_TURNS=0 ≥ 1.5 × JS + WebCrypto: ${f(r, 2)} × (${ok(r >= 1.5)}).`);
   }
+  // The yardstick: the same job in Rust with none of the framework (bench/rs-job).
+  const rsJob = by["rs-job"];
+  if (ioFloor && signed && rsJob && js) {
+    const cpu = rsJob.cpuUsPerReq / ioFloor.cpuUsPerReq;
+    const rps = rsJob.rps / js.rps;
+    out.push("");
+    out.push(
+      `The Rust job without the framework (bench/rs-job: the JS + WebCrypto worker's job in wasm behind the same kind of JS ` +
+        `entry, one call each way) costs ${f(rsJob.cpuUsPerReq, 1)} µs, ${f(cpu, 2)} × the JS I/O floor (the signed target ` +
+        `of 1.25 × ${cpu <= 1.25 ? "met" : "not met"} by it), at ${f(rps, 2)} × the JS + WebCrypto worker's requests/s (the ` +
+        `target of 1.5 × ${rps >= 1.5 ? "met" : "not met"} by it). The signed worker costs ` +
+        `${f(signed.cpuUsPerReq - rsJob.cpuUsPerReq, 1)} µs more than it: what this crate's own path costs per webhook.`,
+    );
+  }
   const counterStep = by["counter-step"];
   const studioStep = by["studio-step"];
   if (counterStep && studioStep) {

@@ -5,7 +5,8 @@
 #   2. the built worker in bare workerd under wrk, against two I/O floors that do the
 #      webhook's reads and writes and no work (plain JS: bench/js-io-floor; workers-rs:
 #      bench/rs-io-floor), a hello-world workers-rs floor (bench/floor), the same job in
-#      plain JS with WebCrypto (bench/js-worker); beside them a counted step of the counter and
+#      plain JS with WebCrypto (bench/js-worker) and in Rust without the framework
+#      (bench/rs-job); beside them a counted step of the counter and
 #      one of a Studio flow (a reply to flows/appointments.json's Send & Wait), for the target
 #      "a Studio step's CPU ≤ 2 × the counter's";
 #   3. sizes and cold starts, and where the wasm's bytes go (twiggy);
@@ -70,6 +71,11 @@ if stale bench/rs-io-floor/build/index.js bench/rs-io-floor/src bench/rs-io-floo
   "$WASM_OPT_BIN" bench/rs-io-floor/build/index_bg.wasm -o bench/rs-io-floor/build/index_bg.wasm --strip-debug --strip-producers \
     --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
     --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+fi
+# The job without the framework, in Rust (bench/rs-job): what a worker of this shape costs.
+if stale bench/rs-job/build/index.js bench/rs-job/src bench/rs-job/index.mjs bench/rs-job/Cargo.toml; then
+  say "building the Rust job without the framework (bench/rs-job)"
+  bash bench/rs-job/build.sh
 fi
 BEFORE=()
 # What each feature set costs (sizes), and the cookie-only build served beside the full one.

@@ -108,6 +108,15 @@ const ALL_WORKERS = [
     bindings: secrets,
     counts: true,
   },
+  // The same job in Rust with none of the framework: what a Rust worker of this shape
+  // (a JS entry, one call into wasm each way) costs at least.
+  {
+    id: "rs-job",
+    label: "Rust job, no framework: the JS + WebCrypto worker's job in wasm (bench/rs-job)",
+    modules: builtFloor(path.join(ROOT, "bench/rs-job/build")),
+    bindings: secrets,
+    counts: true,
+  },
   {
     id: "rust-signed",
     label: "Rust worker, HISTORY_TURNS=0 (signed cookie, no history)",
