@@ -208,10 +208,15 @@ function perfRecord(pid, file) {
 }
 for (const w of WORKERS) if (!w.modules) throw new Error(`${w.id} is not built (bench/run.sh builds it)`);
 
+/** The fields of /proc/<pid>/stat after the command's name (state first). */
+function statFields(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** Minor page faults of the whole process, and its threads' context switches. */
 function faultsAndSwitches(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const minflt = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  const minflt = Number(statFields(pid)[7]);
   let switches = 0;
   for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
     const status = fs.readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
@@ -226,8 +231,7 @@ function cpuSeconds(pid) {
 
 /** [utime, stime] of the whole process (all threads), in seconds. */
 function cpuTimes(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = statFields(pid);
   return [Number(fields[11]) / CLK_TCK, Number(fields[12]) / CLK_TCK];
 }
 
