@@ -27,8 +27,8 @@ thread_local! {
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_namespace = Date)]
-    fn now() -> f64;
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
 }
 
 /// The isolate's keys, once: the Twilio auth token's and the session secret's HMAC states.
@@ -145,7 +145,7 @@ fn answer(
         format!("Hello, thanks for message number {}", state.n)
     };
     let set_cookie = seal(&state, session, &pair);
-    let ms = (now_ms() - started as f64).max(0.0) as u64;
+    let ms = (date_now() - started as f64).max(0.0) as u64;
     let outcome = if retry { "retry" } else { "reply" };
     let mut count = itoa::Buffer::new();
     let mut elapsed = itoa::Buffer::new();
@@ -171,10 +171,6 @@ fn answer(
     ]
     .concat();
     Ok(["200\n", &set_cookie, "\n", &log, "\n", &twiml].concat())
-}
-
-fn now_ms() -> f64 {
-    now()
 }
 
 /// The URL's path, without its query.
