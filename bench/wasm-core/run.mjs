@@ -12,6 +12,9 @@ const pkg = createRequire(import.meta.url)(path.resolve(positionals[0], "sms_ben
 const ROUNDS = Number(values.rounds);
 const MS = Number(values.ms);
 
+/** The middle value (the upper one of an even count). */
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
 function time(what) {
   // Calibrate a batch of about 20 ms, warm up, then median of rounds of MS ms each.
   let n = 1;
@@ -31,8 +34,7 @@ function time(what) {
     }
     rounds.push(((performance.now() - start) * 1000) / calls);
   }
-  rounds.sort((a, b) => a - b);
-  return rounds[rounds.length >> 1];
+  return median(rounds);
 }
 
 // In workerd a webhook runs between two of workerd's own requests (HTTP, V8's Response, the
@@ -64,8 +66,6 @@ function single(what, between, n = 1500) {
   }
   return median(xs);
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const out = [];
 for (const config of ["signed", "default"]) {
