@@ -8,7 +8,9 @@
 # bench/perf-report.mjs turns the samples into µs per webhook by category and by symbol,
 # against the JS I/O floor. Needs Linux `perf` with the cpu-clock event; exits 3 without it.
 #   OUT=bench/.results bash bench/perf.sh > perf.md
-# Knobs: BENCH_PERF_RUNS (3), BENCH_PERF_DURATION (6 s).
+# Knobs: BENCH_PERF_RUNS (3), BENCH_PERF_DURATION (6 s); BENCH_PERF_CALLGRAPH=1 records call
+# graphs too (`perf record -g`), for `perf report -G` on the samples kept in $OUT/perf when the
+# cleanup below is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(bash scripts/setup.sh --print-env)"

@@ -191,13 +191,18 @@ const serve = (spec) => ({
   modules: spec.modules,
   bindings: spec.bindings,
   cpu: SERVER_CPU,
+  // Its log lines to a file, not through a pipe this process reads: each line written to a
+  // pipe wakes the reader, and the wake-up is charged to workerd's write, more per request the
+  // slower the worker (the reader sleeps between lines): 10 µs a webhook on the JS I/O floor,
+  // 22 on the Rust job, 29 on this worker, signed (medians of one run, bench/HISTORY.md).
+  outputFile: true,
   // V8's perf map (/tmp/perf-<pid>.map), and no code log in the working directory.
   v8Flags: PERF ? ["--perf-basic-prof", "--no-logfile-per-isolate", "--logfile=/dev/null"] : [],
 });
 
 /** `perf record` on `pid` until the returned function is called (on the load's core). */
 function perfRecord(pid, file) {
-  const args = ["record", "-q", "-e", "cpu-clock", "-F", "4999", "-p", String(pid), "-o", file];
+  const args = ["record", "-q", "-e", "cpu-clock", "-F", "4999", ...(process.env.BENCH_PERF_CALLGRAPH ? ["-g"] : []), "-p", String(pid), "-o", file];
   const [cmd, argv] = CLIENT_CPU == null ? ["perf", args] : ["taskset", ["-c", CLIENT_CPU, "perf", ...args]];
   const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "inherit"] });
   return () =>

@@ -82,7 +82,10 @@ export function builtWorkerModules(buildDir = path.join(ROOT, "build")) {
  * - `cpu`: pin workerd to this core list with taskset (e.g. "1");
  * - `extraArgs`: more `workerd serve` flags (e.g. `--inspector-addr=127.0.0.1:9229`);
  * - `v8Flags`: V8's own flags (e.g. `--perf-basic-prof`, for bench/perf.sh);
- * - `logLines`: how many of workerd's last output lines `logs()` keeps.
+ * - `logLines`: how many of workerd's last output lines `logs()` keeps;
+ * - `outputFile`: workerd's stdout and stderr go to a file in its directory rather than through
+ *   pipes this process reads (benches: a reader woken for each log line charges workerd's
+ *   write with its wake-up, the more the slower the worker; `logs()` reads the file's end).
  *
  * Resolves once workerd listens: { url, port, pid, proc, dir, startedAt, logs(), stop() }.
  * `startedAt` is performance.now() just before the spawn, for cold-start timing.
@@ -96,6 +99,7 @@ export async function startWorkerd({
   extraArgs = [],
   v8Flags = [],
   logLines = 200,
+  outputFile = false,
   compatibilityDate = COMPATIBILITY_DATE,
   timeoutMs = 30_000,
 } = {}) {
@@ -159,14 +163,21 @@ ${bindingLines.join("\n")}
   const [cmd, argv] = cpu == null ? [WORKERD, args] : ["taskset", ["-c", String(cpu), WORKERD, ...args]];
   const startedAt = performance.now();
   // taskset execs workerd, so proc.pid is workerd's pid either way.
-  const proc = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  const outputPath = path.join(dir, "output.log");
+  const output = outputFile ? fs.openSync(outputPath, "a") : "pipe";
+  const proc = spawn(cmd, argv, { stdio: ["ignore", output, output, "pipe"] });
+  if (outputFile) fs.closeSync(output);
 
   const tail = [];
-  for (const stream of [proc.stdout, proc.stderr]) {
-    readline.createInterface({ input: stream }).on("line", (line) => {
-      tail.push(line);
-      if (tail.length > logLines) tail.shift();
-    });
+  const lastLines = () =>
+    outputFile ? fs.readFileSync(outputPath, "utf8").split("\n").filter(Boolean).slice(-logLines) : tail.slice();
+  if (!outputFile) {
+    for (const stream of [proc.stdout, proc.stderr]) {
+      readline.createInterface({ input: stream }).on("line", (line) => {
+        tail.push(line);
+        if (tail.length > logLines) tail.shift();
+      });
+    }
   }
   const exited = once(proc, "exit");
 
@@ -185,7 +196,7 @@ ${bindingLines.join("\n")}
     });
     proc.on("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`workerd exited (${code ?? signal}) before listening:\n${tail.join("\n")}`));
+      reject(new Error(`workerd exited (${code ?? signal}) before listening:\n${lastLines().join("\n")}`));
     });
     proc.on("error", reject);
   }).catch(async (e) => {
@@ -214,7 +225,7 @@ ${bindingLines.join("\n")}
     dir,
     kvDir: kv ? path.join(dir, "kv") : null,
     startedAt,
-    logs: () => tail.slice(),
+    logs: lastLines,
     stop,
   };
 }
