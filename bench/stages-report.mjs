@@ -34,8 +34,8 @@ const names = ["read", "parse", "signature", "message", "open", "respond", "segm
 function rowsOf(cost, entry) {
   const s = Object.fromEntries(names.map((n) => [n, cost(n)]));
   return [
-    ["the JS entry and the crossing into wasm and back (a canned answer, only the signature read)", entry],
-    ["the request's fields read into wasm (`Read::from`, 9 getters)", s.read],
+    ["the JS entry and the crossing into wasm and back, the request's fields with it (a canned answer)", entry],
+    ["the request's fields taken apart in wasm (`Read::new`: the head's UTF-8 check, its split)", s.read],
     ["form parsing (`parse_params`)", s.parse],
     ["the signature (HMAC-SHA1 over the sorted parameters)", s.signature],
     ["the typed message (`InboundMessage::from_params`)", s.message],
@@ -114,7 +114,7 @@ for (const [id, label] of [
 // All four cuts are the same bench build, so its hooks (a string compare per cut) are in each.
 const inPlace = [
   ["the JS entry and the crossing (`canned`)", "js-io-floor", "stage-canned-signed"],
-  ["the request's fields read across, the setup and the bindings (`early`)", "stage-canned-signed", "stage-early-signed"],
+  ["the isolate's setup and the bindings looked up (`early`)", "stage-canned-signed", "stage-early-signed"],
   ["the core, `app::handle` (`handled`)", "stage-early-signed", "stage-handled-signed"],
   ["the log line, the answer string, handing it back (`full`)", "stage-handled-signed", "stage-full-signed"],
 ];

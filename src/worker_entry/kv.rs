@@ -41,17 +41,9 @@ extern "C" {
 
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `env.CONVERSATIONS`, looked up by the JS entry (a property read there, several
-    /// crossings each through `Env`).
-    #[wasm_bindgen(method, getter)]
-    fn kv(this: &Incoming) -> Option<KvNamespace>;
-}
-
-/// The webhook's namespace, when bound.
+/// The webhook's namespace, when bound (`env.CONVERSATIONS`, looked up by the JS entry).
 pub(super) fn binding(req: &Incoming) -> Option<Kv> {
-    req.kv().map(Kv)
+    super::bound(&req.kv).then(|| Kv(req.kv.clone().unchecked_into()))
 }
 
 /// A Durable Object's namespace, from its `env`.

@@ -157,8 +157,7 @@ fn load_setup(env: &JsValue) -> Loaded {
 /// Whether `env` binds `name`: the worker's and its objects' env bind the same stores.
 #[cfg(any(feature = "kv", feature = "objects"))]
 fn binds(env: &JsValue, name: &str) -> bool {
-    let binding = js_sys::Reflect::get(env, &JsValue::from_str(name));
-    binding.is_ok_and(|b| !b.is_undefined() && !b.is_null())
+    js_sys::Reflect::get(env, &JsValue::from_str(name)).is_ok_and(|b| bound(&b))
 }
 
 /// Runs the conversation's after-reply work, logging what failed (numbers masked: an error
@@ -189,39 +188,25 @@ pub fn start(conversations: &'static Conversations) {
     }));
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The request as the JS entry (`src/entry.mjs`) read it, with the worker's bindings:
-    /// one object whose named fields Rust reads, rather than positional arguments.
-    pub type Incoming;
-    #[wasm_bindgen(method, getter)]
-    fn method(this: &Incoming) -> String;
-    #[wasm_bindgen(method, getter)]
-    fn url(this: &Incoming) -> String;
-    #[wasm_bindgen(method, getter, js_name = contentType)]
-    fn content_type(this: &Incoming) -> Option<String>;
-    /// `X-Twilio-Signature`.
-    #[wasm_bindgen(method, getter)]
-    fn signature(this: &Incoming) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    fn cookie(this: &Incoming) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    fn authorization(this: &Incoming) -> Option<String>;
-    /// `Idempotency-Key` (only `POST /conversations` reads it).
-    #[wasm_bindgen(method, getter, js_name = idempotencyKey)]
-    fn idempotency_key(this: &Incoming) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    fn body(this: &Incoming) -> Vec<u8>;
-    /// How the body was read: a [`BodyState`].
-    #[wasm_bindgen(method, getter, js_name = bodyState)]
-    fn body_state(this: &Incoming) -> u8;
-    #[wasm_bindgen(method, getter)]
-    fn env(this: &Incoming) -> JsValue;
-    #[wasm_bindgen(method, getter)]
-    fn ctx(this: &Incoming) -> ExecutionContext;
+/// The request as the JS entry (`src/entry.mjs`) handed it over, with the worker's bindings:
+/// everything arrives as the call's arguments, none of it read back across the boundary.
+struct Incoming {
+    read: Read,
     /// `Date.now()` when the request arrived.
-    #[wasm_bindgen(method, getter)]
-    fn started(this: &Incoming) -> f64;
+    started: f64,
+    env: JsValue,
+    /// `env.CONVERSATIONS` (KV), undefined when not bound.
+    #[cfg_attr(not(feature = "kv"), allow(dead_code))]
+    kv: JsValue,
+    /// `env.CONVERSATION_OBJECTS`, undefined when not bound.
+    #[cfg_attr(not(feature = "objects"), allow(dead_code))]
+    objects: JsValue,
+}
+
+/// Whether a binding's value is one (not `undefined` or `null`).
+#[cfg(any(feature = "kv", feature = "objects"))]
+fn bound(binding: &JsValue) -> bool {
+    !binding.is_undefined() && !binding.is_null()
 }
 
 /// How the JS entry read the body; the numbers are the contract's ([`contract`]).
@@ -264,15 +249,36 @@ pub fn contract() -> String {
     json
 }
 
-/// One webhook, called by the JS entry (`src/entry.mjs`) with everything it read
-/// ([`Incoming`]), answering with everything it writes (one string, [`answer_text`]), or a promise
-/// of it when the webhook waits on KV, a Durable Object or `fetch`. One crossing each way
-/// rather than one per header, string and response part: 41 to 51 µs less CPU per webhook
-/// in workerd.
+/// One webhook, called by the JS entry (`src/entry.mjs`) with everything it read, answering
+/// with everything it writes (one string, [`answer_text`]), or a promise of it when the
+/// webhook waits on KV, a Durable Object or `fetch`. One crossing each way rather than one
+/// per header, string and response part: 41 to 51 µs less CPU per webhook in workerd.
+///
+/// `head` is the method, the URL and the five headers the worker reads, in [`Read::FIELDS`]'
+/// order, as UTF-8 joined by line breaks (which none of them can hold), one `TextEncoder`
+/// call and one copy in rather than a string each; `present` has bit `i` set when the `i`th
+/// header was sent (an empty header is not a missing one). `body_state` is a [`BodyState`].
 #[wasm_bindgen]
-#[allow(unreachable_pub)] // Exported to the JS entry by wasm-bindgen.
-pub fn webhook(incoming: Incoming) -> JsValue {
-    let mut answer = Box::pin(answer(incoming));
+#[allow(unreachable_pub, clippy::too_many_arguments)] // Exported to the JS entry by wasm-bindgen.
+pub fn webhook(
+    head: Vec<u8>,
+    present: u8,
+    body: Vec<u8>,
+    body_state: u8,
+    started: f64,
+    env: JsValue,
+    kv: JsValue,
+    objects: JsValue,
+    ctx: ExecutionContext,
+) -> JsValue {
+    let incoming = Incoming {
+        read: Read::new(head, present, body, body_state),
+        started,
+        env,
+        kv,
+        objects,
+    };
+    let mut answer = Box::pin(answer(incoming, ctx));
     // Without KV, objects or `fetch` nothing waits: answered now, with no promise at all.
     let handoff = Arc::new(Handoff::default());
     let first = Waker::from(Arc::clone(&handoff));
@@ -322,24 +328,22 @@ impl Wake for Handoff {
 
 /// The answer to one request: the turn raced against the budget, answered in time or, with KV
 /// alone, early while the turn goes on (`late.rs`).
-async fn answer(req: Incoming) -> String {
+async fn answer(req: Incoming, ctx: ExecutionContext) -> String {
     #[cfg(feature = "bench-stages")]
     if let Some(json) = bench::canned(&req) {
         return json;
     }
-    let started = req.started() as u64;
-    let ctx = req.ctx();
-    let setup: &'static Loaded = setup(&req.env());
+    let started = req.started as u64;
+    let setup: &'static Loaded = setup(&req.env);
     let store = kv::binding(&req);
-    let read = Read::from(&req);
     #[cfg(feature = "bench-stages")]
-    let signature = read.signature.clone();
+    let signature = req.read.signature().map(str::to_string);
     #[cfg(feature = "bench-stages")]
     if let Some(text) = bench::cut("early", signature.as_deref()) {
         return text;
     }
     let race = Rc::new(LateRace::default());
-    let turn = Box::pin(turn(req, read, setup, started, Rc::clone(&race)));
+    let turn = Box::pin(turn(req, setup, started, Rc::clone(&race)));
     #[cfg_attr(not(feature = "kv"), allow(unused_mut))]
     let mut handled = match late::race(turn, time_left(setup, started), &race).await {
         late::Raced::Done(handled) => handled,
@@ -384,17 +388,11 @@ fn in_time(
 
 /// One webhook's work, owning what it reads, so that a turn whose reply goes late can finish
 /// after the answer (`late.rs`).
-async fn turn(
-    req: Incoming,
-    read: Read,
-    setup: &'static Loaded,
-    started: u64,
-    race: Rc<LateRace>,
-) -> Handled {
-    let env = req.env();
+async fn turn(req: Incoming, setup: &'static Loaded, started: u64, race: Rc<LateRace>) -> Handled {
+    let env = &req.env;
     let store = kv::binding(&req);
     let objects = objects::binding(&req);
-    let find = |name: &str| js::var(&env, name);
+    let find = |name: &str| js::var(env, name);
     let runtime = Runtime {
         kv: store.as_ref(),
         memory: Some(MEMORY.with(|m| *m)),
@@ -407,10 +405,10 @@ async fn turn(
             Rc::new(crate::conversation::PlatformFetch),
         )
     };
-    let request = read.request();
+    let request = req.read.request();
     let handled = app::handle(setup.as_ref(), &request, &runtime).await;
     #[cfg(feature = "bench-stages")]
-    bench::repeat(&req, setup, &read, &runtime, &handled.response).await;
+    bench::repeat(&req, setup, &runtime, &handled.response).await;
     handled
 }
 
@@ -439,36 +437,60 @@ fn date_now() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// The request's fields, read out of [`Incoming`] once, for [`HttpRequest`] to borrow.
+/// The request's fields as the JS entry handed them over (see [`webhook`]), for
+/// [`HttpRequest`] to borrow.
 struct Read {
-    method: String,
-    url: String,
-    content_type: Option<String>,
-    signature: Option<String>,
-    cookie: Option<String>,
-    authorization: Option<String>,
-    idempotency_key: Option<String>,
+    /// The method, the URL and the headers, in [`Read::FIELDS`]' order, one a line.
+    head: String,
+    /// Bit `i` set: the `i`th header was sent.
+    present: u8,
     body: Vec<u8>,
     body_state: u8,
 }
 
-impl From<&Incoming> for Read {
-    fn from(req: &Incoming) -> Self {
+impl Read {
+    /// What `head` holds, in order (the headers lower-cased, as `Headers.get` takes them).
+    #[cfg_attr(not(test), allow(dead_code))]
+    const FIELDS: [&'static str; 7] = [
+        "method",
+        "url",
+        "content-type",
+        "x-twilio-signature",
+        "cookie",
+        "authorization",
+        "idempotency-key",
+    ];
+
+    fn new(head: Vec<u8>, present: u8, body: Vec<u8>, body_state: u8) -> Self {
+        // TextEncoder writes UTF-8 only; the lossy path is there so that nothing here panics.
+        let head = String::from_utf8(head)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Read {
-            method: req.method(),
-            url: req.url(),
-            content_type: req.content_type(),
-            signature: req.signature(),
-            cookie: req.cookie(),
-            authorization: req.authorization(),
-            idempotency_key: req.idempotency_key(),
-            body: req.body(),
-            body_state: req.body_state(),
+            head,
+            present,
+            body,
+            body_state,
         }
     }
-}
 
-impl Read {
+    /// The method, the URL and the five headers (`None`: not sent).
+    fn fields(&self) -> (&str, &str, [Option<&str>; 5]) {
+        let mut parts = self.head.splitn(Self::FIELDS.len(), '\n');
+        let method = parts.next().unwrap_or_default();
+        let url = parts.next().unwrap_or_default();
+        let headers = std::array::from_fn(|i| {
+            let value = parts.next().unwrap_or_default();
+            (self.present & (1 << i) != 0).then_some(value)
+        });
+        (method, url, headers)
+    }
+
+    /// `X-Twilio-Signature`, when sent.
+    #[cfg(feature = "bench-stages")]
+    fn signature(&self) -> Option<&str> {
+        self.fields().2[1]
+    }
+
     fn request(&self) -> HttpRequest<'_> {
         let state = self.body_state;
         let body = if state == BodyState::Read as u8 {
@@ -478,14 +500,16 @@ impl Read {
         } else {
             Body::Unreadable
         };
+        let (method, url, [content_type, signature, cookie, authorization, idempotency_key]) =
+            self.fields();
         HttpRequest {
-            method: &self.method,
-            url: &self.url,
-            content_type: self.content_type.as_deref(),
-            signature: self.signature.as_deref(),
-            cookie: self.cookie.as_deref(),
-            authorization: self.authorization.as_deref(),
-            idempotency_key: self.idempotency_key.as_deref(),
+            method,
+            url,
+            content_type,
+            signature,
+            cookie,
+            authorization,
+            idempotency_key,
             body,
         }
     }

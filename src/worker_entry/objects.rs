@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use js_sys::{Object, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use worker::{
     durable_object, Date, DurableObject, Env, ObjectNamespace, Request, Response, Result, State,
@@ -83,16 +83,10 @@ extern "C" {
     ) -> std::result::Result<Promise, JsValue>;
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `env.CONVERSATION_OBJECTS`, looked up by the JS entry.
-    #[wasm_bindgen(method, getter)]
-    fn objects(this: &Incoming) -> Option<Object>;
-}
-
-/// The webhook's namespace, when bound.
+/// The webhook's namespace, when bound (`env.CONVERSATION_OBJECTS`, looked up by the JS
+/// entry).
 pub(super) fn binding(req: &Incoming) -> Option<ObjectsBinding> {
-    req.objects().map(|o| ObjectsBinding(o.unchecked_into()))
+    super::bound(&req.objects).then(|| ObjectsBinding(req.objects.clone().unchecked_into()))
 }
 
 /// The `CONVERSATION_OBJECTS` namespace, reached with `stub.fetch`, each call bounded by
