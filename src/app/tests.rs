@@ -365,3 +365,55 @@ mod opt_out {
         );
     }
 }
+
+/// Answers with the parameters the message kept beyond its typed fields.
+#[cfg(feature = "studio")]
+struct OtherParams<const READS: bool>;
+
+#[cfg(feature = "studio")]
+impl<const READS: bool> crate::conversation::Conversation for OtherParams<READS> {
+    const NAME: &'static str = "others";
+    const READS_OTHER_PARAMS: bool = READS;
+    type State = ();
+    fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(OtherParams)
+    }
+    async fn reply(
+        &self,
+        msg: &crate::conversation::InboundMessage,
+        _: &crate::conversation::View<'_>,
+        _: &mut (),
+        _: &crate::conversation::Context<'_>,
+    ) -> crate::conversation::Reply {
+        let kept: Vec<String> = msg.other.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        crate::conversation::Reply::text(format!("kept [{}]", kept.join(" ")))
+    }
+}
+
+#[cfg(feature = "studio")]
+#[test]
+fn only_a_conversation_that_reads_them_gets_the_parameters_it_does_not_name() {
+    let body = format!("{}&FromCountry=US&SmsStatus=received", form("hi"));
+    let sig = sign(TEST_URL, &body);
+    let vars = [
+        ("SESSION_SECRET", TEST_SESSION_SECRET),
+        ("TWILIO_AUTH_TOKEN", TEST_AUTH_TOKEN),
+    ];
+    let lookup = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let reads = Setup::with::<OtherParams<true>>(&Vars::new(&lookup)).unwrap();
+    let answer = run(Ok(&reads), &post(&body, Some(&sig)));
+    assert!(
+        answer
+            .body
+            .contains("kept [FromCountry=US SmsStatus=received]"),
+        "{}",
+        answer.body
+    );
+    let ignores = Setup::with::<OtherParams<false>>(&Vars::new(&lookup)).unwrap();
+    let answer = run(Ok(&ignores), &post(&body, Some(&sig)));
+    assert!(answer.body.contains("kept []"), "{}", answer.body);
+}

@@ -29,7 +29,7 @@ pub(super) async fn webhook<S: Store>(
     let origin = public_origin(config, origin);
     let encoded = read_params(req, query, method_for(config, path))?;
     let proof = proof(config, req);
-    let message = verified_message(encoded, &proof)?;
+    let message = verified_message(encoded, &proof, reads_other_params(setup))?;
     let intent = Intent::of(&message, config);
     if intent == Intent::StatusCallback {
         return Ok(apart(status_callback(config, &message, query, rt)).await);
@@ -37,6 +37,18 @@ pub(super) async fn webhook<S: Store>(
     let mut handled = answer(setup, req.cookie, &message, intent, origin, rt).await;
     handled.response.log.account_error = unstarted_account(config, &message, &handled);
     Ok(handled)
+}
+
+/// Whether the message keeps the parameters it does not name, for a conversation that reads
+/// them ([`crate::conversation::Conversation::READS_OTHER_PARAMS`]).
+fn reads_other_params(setup: &Setup) -> bool {
+    #[cfg(feature = "studio")]
+    return setup.conversation.reads_other_params();
+    #[cfg(not(feature = "studio"))]
+    {
+        let _ = setup;
+        false
+    }
 }
 
 /// Why this webhook may not continue a conversation `POST /conversations` started: starts

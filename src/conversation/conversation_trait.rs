@@ -60,6 +60,36 @@ pub trait Conversation: Sized + 'static {
     /// [`Conversation::upgrade`].
     const STATE_VERSION: u32 = 1;
 
+    /// Whether this conversation reads [`InboundMessage::other`]: every parameter Twilio sent
+    /// beyond the typed fields, as Studio flows read them (`trigger.message.*`). Off unless
+    /// asked for, as keeping them copies a score of strings on every webhook.
+    ///
+    /// ```
+    /// use sms_conversation_worker::prelude::*;
+    ///
+    /// /// Says where the sender's number is registered (Twilio's `FromCountry`).
+    /// struct Where;
+    ///
+    /// impl Conversation for Where {
+    ///     const NAME: &'static str = "where";
+    ///     const READS_OTHER_PARAMS: bool = true;
+    ///     type State = ();
+    ///     fn new(_: &Vars<'_>) -> Result<Self, ConfigError> {
+    ///         Ok(Where)
+    ///     }
+    ///     async fn reply(&self, msg: &InboundMessage, _: &View<'_>, _: &mut (), _: &Context<'_>) -> Reply {
+    ///         let country = msg.other.iter().find(|(name, _)| name == "FromCountry");
+    ///         Reply::text(format!("From {}", country.map_or("nowhere", |(_, v)| v)))
+    ///     }
+    /// }
+    ///
+    /// // The test phone's texts carry no `FromCountry`; Twilio's do.
+    /// let mut phone = TestPhone::new::<Where>(&[]).unwrap();
+    /// assert_eq!(phone.text("hi").texts(), ["From nowhere"]);
+    /// ```
+    #[cfg(feature = "studio")]
+    const READS_OTHER_PARAMS: bool = false;
+
     /// Builds the conversation from its settings, once per isolate. A bad setting is a
     /// [`ConfigError`]: every webhook then answers `500 misconfigured: NAME …`.
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError>;

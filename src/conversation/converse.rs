@@ -16,6 +16,10 @@ use super::view::View;
 /// (the `CONVERSATION` var). Implemented for every conversation.
 #[doc(hidden)]
 pub trait Converse {
+    /// [`Conversation::READS_OTHER_PARAMS`].
+    #[cfg(feature = "studio")]
+    fn reads_other_params(&self) -> bool;
+
     /// Runs [`Conversation::reply`] over the stored state and stores what it leaves.
     fn converse<'a>(
         &'a self,
@@ -62,6 +66,11 @@ pub trait Converse {
 }
 
 impl<C: Conversation> Converse for C {
+    #[cfg(feature = "studio")]
+    fn reads_other_params(&self) -> bool {
+        C::READS_OTHER_PARAMS
+    }
+
     #[cfg(state_api)]
     fn describe_state(&self, saved: &SavedState) -> String {
         serde_json::to_string(&saved.load::<C>()).unwrap_or_else(|_| "null".into())

@@ -70,8 +70,9 @@ pub struct InboundMessage {
     /// parameters).
     pub media: Vec<Media>,
     /// Every other parameter, in the order Twilio sent them (`FromCity`, `SmsStatus`, …):
-    /// a Studio flow reads them all as `trigger.message.*`. Only the `studio` feature keeps
-    /// them.
+    /// a Studio flow reads them all as `trigger.message.*`. Only the `studio` feature has them,
+    /// and the webhook fills them only for a conversation that reads them
+    /// ([`Conversation::READS_OTHER_PARAMS`](super::Conversation::READS_OTHER_PARAMS)).
     #[cfg(feature = "studio")]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<(String, String)>,

@@ -110,15 +110,30 @@ impl InboundMessage {
     /// assert_eq!((msg.from.as_str(), msg.body.as_str()), ("+14155550100", "Hi there"));
     /// ```
     pub fn from_params(params: &Params<'_>) -> Result<Self, ParamsError> {
+        Self::from_params_keeping(params, true)
+    }
+
+    /// [`InboundMessage::from_params`], keeping the parameters it does not name
+    /// ([`InboundMessage::other`]) only when `keep_other` (the conversation reads them).
+    pub(crate) fn from_params_keeping(
+        params: &Params<'_>,
+        keep_other: bool,
+    ) -> Result<Self, ParamsError> {
+        #[cfg(not(feature = "studio"))]
+        let _ = keep_other;
         let mut msg = InboundMessage::default();
         let mut required = Required::default();
         // Most of Twilio's parameters are others: room for them all, once.
         #[cfg(feature = "studio")]
-        msg.other.reserve(params.len());
+        if keep_other {
+            msg.other.reserve(params.len());
+        }
         for (name, value) in params {
             let Some(field) = msg.slot(name, &mut required) else {
                 #[cfg(feature = "studio")]
-                msg.keep_other(name, value);
+                if keep_other {
+                    msg.keep_other(name, value);
+                }
                 continue;
             };
             fill(field, name, value)?;

@@ -50,10 +50,11 @@ pub(crate) enum Refusal {
 pub(crate) fn verified_message(
     encoded: &[u8],
     proof: &Proof<'_>,
+    keep_other: bool,
 ) -> Result<InboundMessage, Refusal> {
     let params = parse_params(encoded).map_err(Refusal::Params)?;
     check(proof, &params)?;
-    InboundMessage::from_params(&params).map_err(Refusal::Params)
+    InboundMessage::from_params_keeping(&params, keep_other).map_err(Refusal::Params)
 }
 
 /// Nothing below runs for a request that is not Twilio's: `X-Twilio-Signature` must match

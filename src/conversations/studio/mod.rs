@@ -234,6 +234,7 @@ fn flow_file(_vars: &Vars<'_>, _name: &str) -> Option<String> {
 
 impl Conversation for Studio {
     const NAME: &'static str = "studio";
+    const READS_OTHER_PARAMS: bool = true;
     type State = Execution;
 
     fn new(vars: &Vars<'_>) -> Result<Self, ConfigError> {
