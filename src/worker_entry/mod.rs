@@ -450,7 +450,6 @@ struct Read {
 
 impl Read {
     /// What `head` holds, in order (the headers lower-cased, as `Headers.get` takes them).
-    #[cfg_attr(not(test), allow(dead_code))]
     const FIELDS: [&'static str; 7] = [
         "method",
         "url",
