@@ -1,5 +1,5 @@
-//! The Workers adapter: takes the request from the JS entry (`src/entry.mjs`) as one object
-//! with named fields, reads the configuration (once per isolate), calls
+//! The Workers adapter: takes the request from the JS entry (`src/entry.mjs`) as the
+//! arguments of one call ([`webhook`]), reads the configuration (once per isolate), calls
 //! [`crate::app::handle`], hands back the response and its log line as one string ([`answer_text`]), and
 //! runs the KV writes and the conversation's after-reply work with `ctx.wait_until`. KV
 //! (`kv.rs`), the race of a turn against its deadline with KV alone (`late.rs`) and the
