@@ -151,9 +151,12 @@ if (wd) {
   out.push("");
   out.push(
     "Each request is message 10 of a pair with the cookie its 9th message left. The first is counted; every repeat of it is, " +
-      "rightly, a retry of that MessageSid (the isolate remembers the pair's latest state): the worker parses, " +
-      "verifies, opens the cookie, answers from the kept turn and seals the cookie again, as for a new message, minus the reply " +
-      "function and the KV write (no KV is bound here). The floors are sent the same request (headers, cookie, body) and do none " +
+      "rightly, a retry of that MessageSid (the isolate remembers the pair's latest state): the worker parses and " +
+      "verifies the form and answers from the kept turn, minus the reply function and the KV write (no KV is bound here). " +
+      "Built for speed, the isolate also remembers the cookie values it opened and sealed for the pair (`storage::Memory`): " +
+      "a repeat's cookie is not opened again, and its Set-Cookie is the one sealed for the first answer " +
+      "(the same record). A new message of a pair gains only the first, and only where the same " +
+      "isolate sealed the cookie it brings; the two step rows below open and seal every time. The floors are sent the same request (headers, cookie, body) and do none " +
       "of the work: the JS I/O floor (bench/js-io-floor) reads what the worker reads and writes what it writes in plain JavaScript; " +
       "the workers-rs I/O floor (bench/rs-io-floor) does the same through workers-rs's `#[event(fetch)]` entry, header by header, " +
         "as this worker did before its fetch handler moved to JavaScript (src/entry.mjs, one crossing into wasm each way). " +

@@ -220,6 +220,24 @@ impl Record {
         }
     }
 
+    /// The record as opening a value sealed from it gives it back, when that differs from
+    /// it: without what serde skips in its replies (the standing's deliveries ride in the
+    /// sealed value's tail). `None`: the same record.
+    #[cfg(cookie_memory)]
+    pub(crate) fn as_sealed(&self) -> Option<Record> {
+        let replies =
+            || std::iter::once(&self.last_reply).chain(self.turns.iter().map(|t| &t.reply));
+        if !replies().any(Reply::has_unsealed) {
+            return None;
+        }
+        let mut sealed = self.clone();
+        sealed.last_reply.drop_unsealed();
+        for turn in &mut sealed.turns {
+            turn.reply.drop_unsealed();
+        }
+        Some(sealed)
+    }
+
     /// A rough count of the bytes this record holds in memory, for the isolate's budget.
     pub fn approx_bytes(&self) -> usize {
         128 + 8 * self.seen.len()

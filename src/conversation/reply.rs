@@ -106,6 +106,19 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Whether it holds what sealing leaves out (its follow-up, its template).
+    #[cfg(cookie_memory)]
+    pub(crate) fn has_unsealed(&self) -> bool {
+        self.follow_up.is_some() || self.template.is_some()
+    }
+
+    /// Leaves out what sealing leaves out: the reply as a sealed record gives it back.
+    #[cfg(cookie_memory)]
+    pub(crate) fn drop_unsealed(&mut self) {
+        self.follow_up = None;
+        self.template = None;
+    }
+
     /// One text message.
     pub fn text(text: impl Into<String>) -> Self {
         Reply::from_messages(vec![ReplyMessage::text(text)])

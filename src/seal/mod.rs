@@ -218,6 +218,19 @@ impl SessionKeys {
         pair: &Pair<'_>,
         now: u64,
     ) -> Result<Opened, OpenError> {
+        self.open_expiring(sealed, place, pair, now)
+            .map(|(opened, _)| opened)
+    }
+
+    /// [`SessionKeys::open`], with the value's expiry (Unix seconds): until then, the same
+    /// value opens to the same record, which the isolate's memory uses.
+    pub(crate) fn open_expiring(
+        &self,
+        sealed: &str,
+        place: Place,
+        pair: &Pair<'_>,
+        now: u64,
+    ) -> Result<(Opened, u64), OpenError> {
         let parts = Parts::split(sealed)?;
         let format = Format::parse(parts.header, place)?;
         let key = self.by_id(parts.key_id).ok_or(OpenError::UnknownKey)?;
@@ -236,7 +249,25 @@ impl SessionKeys {
         if now >= expires_at {
             return Err(OpenError::Expired);
         }
-        Ok(opened)
+        Ok((opened, expires_at))
+    }
+
+    /// Whether a value these keys opened or sealed before still opens with them: its key is
+    /// still configured. (The isolate's memory keeps such values; the keys of an isolate do
+    /// not change, but a [`crate::storage::Memory`] could outlive them in a test.)
+    #[cfg(cookie_memory)]
+    pub(crate) fn still_opens(&self, sealed: &str) -> bool {
+        Parts::split(sealed).is_ok_and(|p| self.by_id(p.key_id).is_some())
+    }
+
+    /// Whether sealing now, `encrypt`ed or not, would make a value of the same header and
+    /// key as `sealed`: then `sealed` may be handed out again for the same record.
+    #[cfg(cookie_memory)]
+    pub(crate) fn seals_alike(&self, sealed: &str, encrypt: bool) -> bool {
+        Parts::split(sealed).is_ok_and(|p| {
+            p.key_id == self.primary().id
+                && Format::parse(p.header, Place::Cookie).is_ok_and(|f| f.encrypted == encrypt)
+        })
     }
 
     /// Opens the best of our cookies in a `Cookie` header for `pair`.
@@ -249,8 +280,7 @@ impl SessionKeys {
         pair: &Pair<'_>,
         now: u64,
     ) -> Option<Opened> {
-        cookie::cookie_values(cookie_header)
-            .take(MAX_COOKIES_TRIED)
+        cookie_values_tried(cookie_header)
             .filter_map(|value| self.open(value, Place::Cookie, pair, now).ok())
             .max_by_key(Opened::seq)
     }
@@ -287,6 +317,26 @@ impl<'s> Parts<'s> {
             payload,
             mac,
         })
+    }
+}
+
+/// The values of our cookies in a `Cookie` header worth opening (at most
+/// [`MAX_COOKIES_TRIED`]).
+pub(crate) fn cookie_values_tried(cookie_header: &str) -> impl Iterator<Item = &str> {
+    cookie::cookie_values(cookie_header).take(MAX_COOKIES_TRIED)
+}
+
+/// Whether two sealed values are the same: the MAC (or tag) compared in constant time, the
+/// rest as plain bytes (a header, a key id and a payload that the MAC covers; comparing the
+/// whole of a 2 KB value in constant time took longer than opening it).
+#[cfg(cookie_memory)]
+pub(crate) fn same_value(known: &str, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    match (known.rsplit_once('.'), presented.rsplit_once('.')) {
+        (Some((known, known_mac)), Some((signed, mac))) => {
+            known == signed && bool::from(known_mac.as_bytes().ct_eq(mac.as_bytes()))
+        }
+        _ => false,
     }
 }
 

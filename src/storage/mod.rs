@@ -16,7 +16,7 @@ use std::rc::Rc;
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
-use crate::seal::{Opened, Place, SealError, SessionKeys, TooLarge};
+use crate::seal::{self, Opened, Place, SealError, SessionKeys, TooLarge};
 
 /// Twilio drops a pair's cookies after 4 hours without a message, whatever their `Max-Age`.
 pub const TWILIO_COOKIE_SECONDS: u64 = 4 * 60 * 60;
@@ -276,7 +276,7 @@ impl<'a, S: Store> Storage<'a, S> {
         let mut loaded = Loaded::default();
         let mut best = self.open_cookie(cookie_header, &mut loaded);
         loaded.source = best.as_ref().map(|_| Source::Cookie);
-        if let Some(stored) = self.object_copy(best.as_ref()) {
+        if let Some(stored) = self.object_copy(best.as_deref()) {
             loaded.record = stored.clone();
             loaded.source = Some(Source::Object);
             return loaded;
@@ -286,21 +286,56 @@ impl<'a, S: Store> Storage<'a, S> {
         }
         loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
         self.take_newer_from_memory(&mut best, &mut loaded);
-        loaded.record = best.unwrap_or_default();
+        // Copied only now, once: the newest copy may be shared with the isolate's memory.
+        loaded.record = best.map(Rc::unwrap_or_clone).unwrap_or_default();
         loaded.source = Some(loaded.source.unwrap_or(Source::New));
         loaded
     }
 
     /// The record the cookie holds, or the summary it points at (the pointer's spill key
-    /// goes to `loaded`).
-    fn open_cookie(&self, cookie_header: Option<&str>, loaded: &mut Loaded) -> Option<Record> {
-        let keys = &self.settings.keys;
-        match cookie_header.and_then(|h| keys.open_cookie_header(h, &self.pair, self.now))? {
-            Opened::Record(record) => Some(record),
-            Opened::Pointer(pointer) => {
-                loaded.spill_key = Some(pointer.key);
-                Some(pointer.summary)
+    /// goes to `loaded`). A jar can hold duplicates of our cookie (a proxy, a client that
+    /// appended instead of replacing): the one with the highest sequence number wins.
+    fn open_cookie(&self, cookie_header: Option<&str>, loaded: &mut Loaded) -> Option<Rc<Record>> {
+        let mut best: Option<(Rc<Record>, Option<String>)> = None;
+        for value in seal::cookie_values_tried(cookie_header?) {
+            let Some((record, spill_key)) = self.open_value(value) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(b, _)| record.seq >= b.seq) {
+                best = Some((record, spill_key));
             }
+        }
+        let (record, spill_key) = best?;
+        loaded.spill_key = spill_key;
+        Some(record)
+    }
+
+    /// One cookie value opened: the record, or the summary and spill key of a pointer. A
+    /// value the isolate sealed or opened for the pair before is not opened again (what it
+    /// holds cannot have changed, only expired).
+    fn open_value(&self, value: &str) -> Option<(Rc<Record>, Option<String>)> {
+        let keys = &self.settings.keys;
+        #[cfg(cookie_memory)]
+        if let Some((expires_at, record)) = self
+            .memory
+            .and_then(|m| m.known_cookie(&self.pair, value))
+            .filter(|_| keys.still_opens(value))
+        {
+            return (self.now < expires_at).then_some((record, None));
+        }
+        match keys.open_expiring(value, Place::Cookie, &self.pair, self.now) {
+            Ok((Opened::Record(record), _expires_at)) => {
+                let record = Rc::new(record);
+                #[cfg(cookie_memory)]
+                if let Some(memory) = self.memory {
+                    memory.note_opened(&self.pair, value, _expires_at, &record);
+                }
+                Some((record, None))
+            }
+            Ok((Opened::Pointer(pointer), _)) => {
+                Some((Rc::new(pointer.summary), Some(pointer.key)))
+            }
+            Err(_) => None,
         }
     }
 
@@ -313,7 +348,7 @@ impl<'a, S: Store> Storage<'a, S> {
     }
 
     /// Takes KV's record when it is newer than `best` (and notes a failed read).
-    async fn take_newer_from_kv(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
+    async fn take_newer_from_kv(&self, best: &mut Option<Rc<Record>>, loaded: &mut Loaded) {
         let Some(kv) = self.kv() else {
             return;
         };
@@ -325,21 +360,21 @@ impl<'a, S: Store> Storage<'a, S> {
         // holds the record gives way only to a newer entry (one the state API wrote).
         let cookie_record = loaded.spill_key.is_none() && best.is_some();
         let newer = |f: &Record, b: &Record| f.seq > b.seq || (!cookie_record && f.seq == b.seq);
-        if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| newer(f, b))) {
-            *best = Some(found);
+        if let Some(found) = found.filter(|f| best.as_deref().is_none_or(|b| newer(f, b))) {
+            *best = Some(Rc::new(found));
             loaded.source = Some(Source::Kv);
         }
     }
 
     /// Takes the isolate's memory of the pair when it is newer than `best` and may stand in.
-    fn take_newer_from_memory(&self, best: &mut Option<Record>, loaded: &mut Loaded) {
+    fn take_newer_from_memory(&self, best: &mut Option<Rc<Record>>, loaded: &mut Loaded) {
         // Without KV a conversation whose cookie is gone starts afresh, as Twilio's cookie
         // life says; memory only takes over a reset's empty record, to keep sequences rising.
         let recoverable = best.is_some() || self.kv().is_some();
         if let Some(newer) = loaded.remembered.as_ref().filter(|m| {
             best.as_ref().is_none_or(|b| m.seq > b.seq) && (recoverable || m.count == 0)
         }) {
-            *best = Some(Record::clone(newer));
+            *best = Some(Rc::clone(newer));
             loaded.source = Some(Source::Memory);
         }
     }
@@ -386,3 +421,6 @@ impl<'a, S: Store> Storage<'a, S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

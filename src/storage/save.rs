@@ -13,6 +13,9 @@ use crate::seal::{self, new_spill_key, Place, Pointer, Purpose, SealError, TooLa
 enum Cookie {
     /// This `Set-Cookie`: the record, a trimmed copy of it, or a pointer to it in KV.
     Set(String),
+    /// This `Set-Cookie`, holding the record whole, sealed anew as this value (expiring
+    /// then), which the isolate's memory keeps.
+    Sealed(String, (String, u64)),
     /// None: Twilio keeps the cookie it has.
     Keep,
     /// None fits: the smallest `Set-Cookie` made had this many bytes.
@@ -33,7 +36,7 @@ impl<S: Store> Storage<'_, S> {
             return self.forget(record, loaded);
         }
         let counted = change == Change::Counted;
-        let (saved, cookie_size) = self.sealed(record, loaded, counted);
+        let (saved, cookie_size, sealed) = self.sealed(record, loaded, counted);
         if !counted {
             return saved;
         }
@@ -44,13 +47,19 @@ impl<S: Store> Storage<'_, S> {
             };
         }
         if let Some(memory) = self.memory {
-            memory.remember(&self.pair, record);
+            memory.remember_sealed(&self.pair, record, sealed);
         }
         saved
     }
 
-    /// The cookie and the KV writes for `record`, and the smallest cookie made when none fit.
-    fn sealed(&self, record: &Record, loaded: &Loaded, counted: bool) -> (Saved, Option<usize>) {
+    /// The cookie and the KV writes for `record`, the smallest cookie made when none fit, and
+    /// the value sealed anew when the cookie holds the record whole (and its expiry).
+    fn sealed(
+        &self,
+        record: &Record,
+        loaded: &Loaded,
+        counted: bool,
+    ) -> (Saved, Option<usize>, Option<(String, u64)>) {
         let mut saved = Saved::default();
         // The KV copy is sealed once, before any trimming for the cookie, and serves both the
         // pair's entry and a spill. KV never goes backwards where the isolate knows better.
@@ -68,9 +77,13 @@ impl<S: Store> Storage<'_, S> {
             kv_value.as_deref(),
             &mut saved.writes,
         );
-        let mut cookie_size = None;
+        let (mut cookie_size, mut sealed) = (None, None);
         match cookie {
             Ok(Cookie::Set(cookie)) => saved.set_cookie = Some(cookie),
+            Ok(Cookie::Sealed(cookie, value)) => {
+                saved.set_cookie = Some(cookie);
+                sealed = Some(value);
+            }
             Ok(Cookie::Keep) => {}
             Ok(Cookie::TooLarge(size)) => cookie_size = Some(size),
             Err(e) => saved.error = Some(e),
@@ -79,7 +92,7 @@ impl<S: Store> Storage<'_, S> {
             // Written on every counted message, so a lost cookie is recovered exactly.
             saved.writes.push(self.pair_write(value));
         }
-        (saved, cookie_size)
+        (saved, cookie_size, sealed)
     }
 
     /// Whether what [`Storage::sealed`] made leaves the record nowhere it could be read back
@@ -201,8 +214,8 @@ impl<S: Store> Storage<'_, S> {
             // that no longer opens is worse than Twilio keeping what it has.
             return Ok(Cookie::Keep);
         }
-        let mut size = match self.record_cookie(record, expires_at)? {
-            Ok(cookie) => return Ok(Cookie::Set(cookie)),
+        let mut size = match self.whole_cookie(record, expires_at)? {
+            Ok(cookie) => return Ok(cookie),
             Err(size) => size,
         };
         if self.kv().is_some() {
@@ -220,6 +233,36 @@ impl<S: Store> Storage<'_, S> {
         }
         // Only a conversation's own state can grow this large; no cookie beats a broken one.
         Ok(Cookie::TooLarge(size))
+    }
+
+    /// The `Set-Cookie` holding `record` whole, or its size when it does not fit. The cookie
+    /// the isolate sealed for the same record before is handed out again: same record, same
+    /// expiry, same payload (a retry's answer is the first one's, byte for byte), for no MAC,
+    /// cipher or encoding.
+    fn whole_cookie(
+        &self,
+        record: &Record,
+        expires_at: u64,
+    ) -> Result<Result<Cookie, usize>, SealError> {
+        let s = self.settings;
+        #[cfg(cookie_memory)]
+        if let Some(memory) = self.memory {
+            let again = memory.sealed_for(&self.pair, record, |value, sealed_until| {
+                (sealed_until == expires_at && s.keys.seals_alike(value, s.encrypt))
+                    .then(|| self.fitting_cookie(value))
+            });
+            if let Some(cookie) = again.flatten() {
+                return Ok(cookie.map(Cookie::Set));
+            }
+        }
+        let sealed = s
+            .keys
+            .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)?;
+        let cookie = self.fitting_cookie(&sealed);
+        if cfg!(cookie_memory) && self.memory.is_some() {
+            return Ok(cookie.map(|cookie| Cookie::Sealed(cookie, (sealed, expires_at))));
+        }
+        Ok(cookie.map(Cookie::Set))
     }
 
     /// The `Set-Cookie` holding `record` itself, or its size when it does not fit.
