@@ -282,7 +282,8 @@ impl Memory {
         self.entries.borrow().is_empty()
     }
 
-    /// Bytes of records remembered (as [`Record::approx_bytes`] counts them).
+    /// Bytes remembered: the records (as [`Record::approx_bytes`] counts them), their keys
+    /// and the cookie values kept with them.
     pub fn bytes(&self) -> usize {
         self.entries.borrow().iter().map(|e| e.size).sum()
     }
@@ -297,8 +298,9 @@ struct Key {
     /// read each from its own allocation, scattered among the records and cookie values; the
     /// hashes lie in the entries, one after the other. With 256 pairs remembered and a new
     /// pair's message (bench/RESULTS.md's counted step), a webhook cost 130 µs of CPU in
-    /// workerd instead of 230 with the bytes compared (one interleaved run, 3 rounds, medians; 157
-    /// before the memory kept cookie values and looked up pairs 5 times a webhook, not 2).
+    /// workerd instead of 230 with the bytes compared (one interleaved run, 3 rounds,
+    /// medians; 157 before the memory kept cookie values and looked pairs up 5 times a
+    /// webhook, not 2).
     hash: u64,
 }
 

@@ -226,7 +226,7 @@ impl<S: Store> Storage<'_, S> {
         }
         let mut trimmed = record.clone();
         while trimmed.drop_oldest_turn() {
-            size = match self.record_cookie(&trimmed, expires_at)? {
+            size = match self.record_cookie(&trimmed, expires_at)?.1 {
                 Ok(cookie) => return Ok(Cookie::Set(cookie)),
                 Err(size) => size,
             };
@@ -255,27 +255,26 @@ impl<S: Store> Storage<'_, S> {
                 return Ok(cookie.map(Cookie::Set));
             }
         }
-        let sealed = s
-            .keys
-            .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)?;
-        let cookie = self.fitting_cookie(&sealed);
+        let (sealed, cookie) = self.record_cookie(record, expires_at)?;
         if cfg!(cookie_memory) && self.memory.is_some() {
             return Ok(cookie.map(|cookie| Cookie::Sealed(cookie, (sealed, expires_at))));
         }
         Ok(cookie.map(Cookie::Set))
     }
 
-    /// The `Set-Cookie` holding `record` itself, or its size when it does not fit.
+    /// The value sealed from `record` itself, and the `Set-Cookie` holding it or its size
+    /// when it does not fit.
     fn record_cookie(
         &self,
         record: &Record,
         expires_at: u64,
-    ) -> Result<Result<String, usize>, SealError> {
+    ) -> Result<(String, Result<String, usize>), SealError> {
         let s = self.settings;
         let sealed = s
             .keys
             .seal(record, Purpose::Cookie, &self.pair, expires_at, s.encrypt)?;
-        Ok(self.fitting_cookie(&sealed))
+        let cookie = self.fitting_cookie(&sealed);
+        Ok((sealed, cookie))
     }
 
     /// A `Set-Cookie` for `sealed`, or its size when it is over [`Place::Cookie`]'s limit.
