@@ -13,6 +13,8 @@
 //!   holds (KV is eventually consistent: a change reaches other locations within a minute).
 //!   With neither bound the cookie is the only copy: 409.
 
+use std::rc::Rc;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -175,7 +177,7 @@ async fn in_kv<S: Store>(
     if let Some(e) = loaded.kv_error {
         return failed(503, format!("KV did not answer: {e}"));
     }
-    let found = (loaded.source != Some(Source::New)).then_some(loaded.record);
+    let found = (loaded.source != Some(Source::New)).then_some(Rc::unwrap_or_clone(loaded.record));
     let conversation = setup.conversation.as_ref();
     let (status, body, changed) = apply(op, pair, found, Source::Kv, conversation, now);
     match changed {

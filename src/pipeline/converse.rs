@@ -1,11 +1,13 @@
 //! The conversation's turn: a retry gets its kept answer, a keyword its rule, anything else
 //! the conversation's reply, counted into the record.
 
+use std::rc::Rc;
+
 use crate::conversation::InboundMessage;
 use crate::conversation::{Context, Ran, Reply, StateError, Turn};
 use crate::record::Record;
 use crate::response::Outcome;
-use crate::storage::{Change, Loaded};
+use crate::storage::{empty_record, Change, Loaded};
 use crate::twilio::segments;
 
 use super::intent::{Intent, YES};
@@ -17,7 +19,8 @@ pub const RESET_REPLY: &str = "Your conversation has been reset.";
 /// The record after this message, the reply, and what kind of change it was.
 pub(super) struct Conversed {
     pub(super) outcome: Outcome,
-    pub(super) record: Record,
+    /// Shared with the isolate's memory when nothing changed (a retry): no copy.
+    pub(super) record: Rc<Record>,
     pub(super) reply: Reply,
     pub(super) change: Change,
     /// The conversation's state did not serialise: the record keeps the one from before.
@@ -26,8 +29,8 @@ pub(super) struct Conversed {
 
 /// Answers the message. A MessageSid already seen (a retry, or a replay of a captured
 /// webhook) gets the answer it got the first time and changes nothing, whatever it asked.
-/// The record is taken out of `loaded` (a counted message changes it in place: no copy);
-/// the rest of `loaded` stays for saving.
+/// The record is taken out of `loaded` (a counted message changes it in place, copied only
+/// when the isolate's memory shares it); the rest of `loaded` stays for saving.
 pub(super) async fn converse(
     setup: &Setup,
     message: &InboundMessage,
@@ -39,16 +42,18 @@ pub(super) async fn converse(
     if let Some(retry) = Conversed::retry(loaded, sid) {
         return retry;
     }
-    let mut record = std::mem::take(&mut loaded.record);
+    let mut shared = std::mem::replace(&mut loaded.record, empty_record());
     if intent == Intent::Reset {
-        return Conversed::reset(&record, sid, ctx.now());
+        return Conversed::reset(&shared, sid, ctx.now());
     }
+    // Changed in place: copied only when the isolate's memory holds it too.
+    let record = Rc::make_mut(&mut shared);
     record.count_message(sid, ctx.now());
-    let intent = opting_in(intent, &record, message);
-    let (outcome, ran) = answer(setup, message, intent, &mut record, ctx).await;
+    let intent = opting_in(intent, record, message);
+    let (outcome, ran) = answer(setup, message, intent, record, ctx).await;
     let turn = turn(message, &ran.answer, ctx.now());
     record.answered(turn, setup.config.storage.history);
-    Conversed::counted(outcome, record, ran)
+    Conversed::counted(outcome, shared, ran)
 }
 
 /// `YES` from a person who opted out opts them in; from anyone else it is a message.
@@ -128,7 +133,7 @@ async fn run(
 
 impl Conversed {
     /// A counted message's record and reply, and the state that did not serialise, if any.
-    fn counted(outcome: Outcome, record: Record, ran: Ran<Reply>) -> Conversed {
+    fn counted(outcome: Outcome, record: Rc<Record>, ran: Ran<Reply>) -> Conversed {
         Conversed {
             outcome,
             record,
@@ -139,16 +144,12 @@ impl Conversed {
     }
 
     /// The answer to a message already seen in the loaded record or the isolate's memory,
-    /// when it is one: the same answer, nothing changed. The loaded record is taken, not
-    /// copied (saving reads the rest of `loaded`); only memory's shared copy is cloned.
-    fn retry(loaded: &mut Loaded, sid: &str) -> Option<Conversed> {
+    /// when it is one: the same answer, nothing changed, and the record that saw it shared,
+    /// not copied.
+    fn retry(loaded: &Loaded, sid: &str) -> Option<Conversed> {
         let seen = seen_in(loaded, sid)?;
         let reply = seen.answer_to(sid).cloned().unwrap_or_default();
-        let record = if std::ptr::eq(seen, &loaded.record) {
-            std::mem::take(&mut loaded.record)
-        } else {
-            seen.clone()
-        };
+        let record = Rc::clone(seen);
         let same = Conversed::not_run(Outcome::Retry, record, reply, Change::Unchanged);
         Some(same)
     }
@@ -157,13 +158,13 @@ impl Conversed {
     /// pair's standing. An opted-out person is not answered.
     fn reset(record: &Record, sid: &str, now: u64) -> Conversed {
         let reply = reset_reply(record);
-        let record = record.reset(sid, reply.clone(), now);
+        let record = Rc::new(record.reset(sid, reply.clone(), now));
         Conversed::not_run(Outcome::Reset, record, reply, Change::Reset)
     }
 
     /// An answer the conversation did not run for (a retry, a reset): no state of its own
     /// can have failed to serialise.
-    fn not_run(outcome: Outcome, record: Record, reply: Reply, change: Change) -> Conversed {
+    fn not_run(outcome: Outcome, record: Rc<Record>, reply: Reply, change: Change) -> Conversed {
         Conversed {
             outcome,
             record,
@@ -175,8 +176,8 @@ impl Conversed {
 }
 
 /// The copy that saw `sid` already, the loaded record's or the isolate memory's, if any.
-pub(super) fn seen_in<'l>(loaded: &'l Loaded, sid: &str) -> Option<&'l Record> {
-    [Some(&loaded.record), loaded.remembered.as_deref()]
+pub(super) fn seen_in<'l>(loaded: &'l Loaded, sid: &str) -> Option<&'l Rc<Record>> {
+    [Some(&loaded.record), loaded.remembered.as_ref()]
         .into_iter()
         .flatten()
         .find(|r| r.has_seen(sid))

@@ -81,9 +81,9 @@ impl Trip<'_> {
         let claimed = late.filter(|_| offered.is_some());
         let went_late = claimed.is_some_and(|l| l.claim(message.sid(), passed));
         if went_late {
-            late::kept_late(&mut done.record, message.sid());
+            late::kept_late(Rc::make_mut(&mut done.record), message.sid());
         }
-        let saved = storage.save(&done.record, done.change, &loaded);
+        let saved = storage.save_shared(&done.record, done.change, &loaded);
         if saved.too_large.is_some() {
             // Kept nowhere: for the pair's object too, nothing changed.
             done.change = Change::Unchanged;
@@ -148,8 +148,8 @@ fn context_for<'a, S>(
 /// What the webhook left, for the pair's Durable Object to keep.
 #[cfg_attr(not(feature = "objects"), allow(dead_code))]
 pub(crate) struct Done {
-    /// The record after the message.
-    pub record: Record,
+    /// The record after the message (shared with the isolate's memory).
+    pub record: Rc<Record>,
     /// What kind of change it was.
     pub change: Change,
     /// Seconds after which the conversation asked to follow up.

@@ -132,7 +132,7 @@ impl Memory {
     /// with a lower sequence: a conversation that started afresh (its cookie expired or was
     /// forged) is the pair's conversation now.
     pub fn remember(&self, pair: &Pair<'_>, record: &Record) {
-        self.remember_sealed(pair, record, None);
+        self.remember_sealed(pair, Rc::new(record.clone()), None);
     }
 
     /// [`Memory::remember`], with the cookie value `sealed` for `record` whole (and when it
@@ -141,7 +141,7 @@ impl Memory {
     pub(crate) fn remember_sealed(
         &self,
         pair: &Pair<'_>,
-        record: &Record,
+        record: Rc<Record>,
         sealed: Option<(String, u64)>,
     ) {
         let key = key(pair);
@@ -150,7 +150,6 @@ impl Memory {
             .iter()
             .position(|e| e.key.is(&key))
             .map(|i| entries.remove(i));
-        let record = Rc::new(record.clone());
         #[cfg(not(cookie_memory))]
         let _ = (sealed, before);
         let mut entry = Entry {

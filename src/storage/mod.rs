@@ -162,11 +162,13 @@ impl Settings {
 }
 
 /// The newest record found for a webhook, and what saving it needs to know.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Loaded {
-    /// The newest record (a new one when nothing usable was found). The webhook takes it
-    /// out to change it in place; [`Storage::save`] reads only the other fields.
-    pub record: Record,
+    /// The newest record (a new one when nothing usable was found), shared with the
+    /// isolate's memory when that is where it came from: a retry answers from it without a
+    /// copy, a counted message takes it out and copies it only if it is shared
+    /// (`Rc::unwrap_or_clone`). [`Storage::save`] reads only the other fields.
+    pub record: Rc<Record>,
     /// Where it came from.
     pub source: Option<Source>,
     /// The isolate's memory of the pair, even when it was not the newest copy: it still
@@ -180,6 +182,28 @@ pub struct Loaded {
     /// The pointer's key was not in KV (not written yet, or not yet visible here): the
     /// record is the newest other copy found.
     pub pointer_unread: bool,
+}
+
+impl Default for Loaded {
+    fn default() -> Self {
+        Loaded {
+            record: empty_record(),
+            source: None,
+            remembered: None,
+            kv_error: None,
+            spill_key: None,
+            pointer_unread: false,
+        }
+    }
+}
+
+/// A new conversation's record, shared: a webhook that starts a pair, or takes its record out
+/// of [`Loaded`], allocates nothing until it changes one.
+pub(crate) fn empty_record() -> Rc<Record> {
+    thread_local! {
+        static EMPTY: Rc<Record> = Rc::default();
+    }
+    EMPTY.with(Rc::clone)
 }
 
 /// What happened to the record, which decides what is written.
@@ -277,7 +301,7 @@ impl<'a, S: Store> Storage<'a, S> {
         let mut best = self.open_cookie(cookie_header, &mut loaded);
         loaded.source = best.as_ref().map(|_| Source::Cookie);
         if let Some(stored) = self.object_copy(best.as_deref()) {
-            loaded.record = stored.clone();
+            loaded.record = Rc::new(stored.clone());
             loaded.source = Some(Source::Object);
             return loaded;
         }
@@ -286,8 +310,8 @@ impl<'a, S: Store> Storage<'a, S> {
         }
         loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
         self.take_newer_from_memory(&mut best, &mut loaded);
-        // Copied only now, once: the newest copy may be shared with the isolate's memory.
-        loaded.record = best.map(Rc::unwrap_or_clone).unwrap_or_default();
+        // Not copied: the newest copy may be the isolate memory's, which a retry only reads.
+        loaded.record = best.unwrap_or_else(empty_record);
         loaded.source = Some(loaded.source.unwrap_or(Source::New));
         loaded
     }

@@ -51,7 +51,7 @@ fn message(
     let storage = storage(s, now, memory);
     let header = cookie.map(|c| format!("sms_state={c}"));
     let mut loaded = block_on(storage.load(header.as_deref()));
-    let mut record = std::mem::take(&mut loaded.record);
+    let mut record = Rc::unwrap_or_clone(std::mem::take(&mut loaded.record));
     record.count_message(sid, now);
     let turn = Turn {
         at: now,

@@ -43,7 +43,7 @@ impl TestPhone {
             self.kv.as_ref(),
             Some(&self.memory),
         );
-        block_on(storage.load(self.cookie())).record
+        std::rc::Rc::unwrap_or_clone(block_on(storage.load(self.cookie())).record)
     }
 
     /// The conversation's count.
