@@ -20,9 +20,10 @@ pub fn our_cookie_values(cookie_header: &str) -> Vec<String> {
 /// dates with the `time` crate, 15 KB of gzipped wasm for attributes a request never
 /// carries.)
 pub(crate) fn cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
+    // A fold, not `all`: with no early exit it runs on whole vectors (a default cookie is 2 KB).
     let readable = cookie_header
         .bytes()
-        .all(|b| b == b'\t' || (b' '..0x7f).contains(&b));
+        .fold(true, |ok, b| ok & (b == b'\t' || (b' '..0x7f).contains(&b)));
     let mut rest = if readable { cookie_header } else { "" };
     // A header without quotes (Twilio's, in practice) splits at each `;`, which `find`
     // locates with memchr rather than byte by byte.

@@ -41,21 +41,27 @@ impl fmt::Display for ParamsError {
 /// the body where they hold no escape (most do), so a webhook copies only what it keeps.
 pub type Params<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-/// Decodes `application/x-www-form-urlencoded` bytes (a POST body or a query string).
+/// Decodes `application/x-www-form-urlencoded` bytes (a POST body or a query string) as the
+/// WHATWG form parser (and `form_urlencoded`, serde_urlencoded's) reads them: `&`-separated
+/// pieces, empty ones skipped, each split at its first `=`, `+` a space, then
+/// percent-escapes decoded (an escape that is not one stays as it is).
 ///
 /// Percent-escapes that decode to invalid UTF-8 are an error rather than silently
 /// becoming U+FFFD: a reply built from mangled text is worse than a clear 400.
+///
+/// ```
+/// use sms_conversation_worker::twilio::params::parse_params;
+/// let params = parse_params(b"Body=caf%C3%A9+%26+more&To=%2B15005550006").unwrap();
+/// assert_eq!((&*params[0].1, &*params[1].1), ("caf\u{e9} & more", "+15005550006"));
+/// assert!(parse_params(b"Body=%FF").is_err());
+/// ```
 pub fn parse_params(encoded: &[u8]) -> Result<Params<'_>, ParamsError> {
     let text =
         std::str::from_utf8(encoded).map_err(|_| ParamsError::Malformed("not UTF-8".into()))?;
-    let separators = separators(text)?;
-    // The WHATWG rules, read by the `form_urlencoded` crate (serde_urlencoded's parser)
-    // straight into the list, with no intermediate map or buffer.
-    let (params, replaced) = decode_pairs(encoded, separators + 1);
-    if replaced && !text.contains('\u{FFFD}') && !has_escaped_fffd(text) {
-        return Err(ParamsError::Malformed(
-            "percent-escapes that are not UTF-8".into(),
-        ));
+    let mut params = Params::with_capacity(separators(text)? + 1);
+    for piece in text.split('&').filter(|piece| !piece.is_empty()) {
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        params.push((decode(name)?, decode(value)?));
     }
     Ok(params)
 }
@@ -70,24 +76,22 @@ fn separators(text: &str) -> Result<usize, ParamsError> {
     Ok(separators)
 }
 
-/// The decoded pairs, and whether any holds U+FFFD: the decoder's mark of bytes that are
-/// not UTF-8, unless the text itself carried one.
-fn decode_pairs(encoded: &[u8], capacity: usize) -> (Params<'_>, bool) {
-    let mut params = Params::with_capacity(capacity);
-    let mut replaced = false;
-    for (name, value) in form_urlencoded::parse(encoded) {
-        replaced |= name.contains('\u{FFFD}') || value.contains('\u{FFFD}');
-        params.push((name, value));
+/// One name or value decoded: borrowed from the body when it holds no `+` and no `%` (most
+/// of Twilio's do). The escapes are decoded by the `percent-encoding` crate.
+fn decode(part: &str) -> Result<Cow<'_, str>, ParamsError> {
+    if !part.bytes().any(|b| b == b'+' || b == b'%') {
+        return Ok(Cow::Borrowed(part));
     }
-    (params, replaced)
-}
-
-/// Whether `text` holds the escape of U+FFFD itself, in either case: compared bytewise, as
-/// a substring search was 1.5 KB of wasm for this one check.
-fn has_escaped_fffd(text: &str) -> bool {
-    text.as_bytes()
-        .windows(9)
-        .any(|w| w.eq_ignore_ascii_case(b"%EF%BF%BD"))
+    let spaced = part.replace('+', " ");
+    if !spaced.contains('%') {
+        return Ok(Cow::Owned(spaced));
+    }
+    match percent_encoding::percent_decode_str(&spaced).decode_utf8() {
+        Ok(decoded) => Ok(Cow::Owned(decoded.into_owned())),
+        Err(_) => Err(ParamsError::Malformed(
+            "percent-escapes that are not UTF-8".into(),
+        )),
+    }
 }
 
 /// `From`, `To` and `Body` as found, kept apart from the message until they are checked.

@@ -128,10 +128,13 @@ fn the_form_decodes_as_serde_urlencoded_does() {
 }
 
 #[test]
-fn a_real_replacement_character_does_not_excuse_a_bad_escape_elsewhere_unless_escaped() {
-    // As before: the check is on the whole text.
+fn a_real_replacement_character_does_not_excuse_a_bad_escape_elsewhere() {
+    // Each name and value is decoded strictly on its own: an escaped or literal U+FFFD beside
+    // a bad escape does not hide it.
     assert!(parse_params(b"From=a&To=b&Body=%FF").is_err());
-    assert!(parse_params(b"From=a&To=b&Body=%FF%ef%bf%bd").is_ok());
+    assert!(parse_params(b"From=a&To=b&Body=%FF%ef%bf%bd").is_err());
+    assert!(parse_params("From=\u{FFFD}&To=b&Body=%FF".as_bytes()).is_err());
+    assert!(parse_params(b"From=a&To=b&Body=%ef%bf%bd").is_ok());
 }
 
 #[test]
