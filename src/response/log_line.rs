@@ -32,18 +32,18 @@ impl LogEvent {
     fn head(&self, status: u16) -> String {
         let mut line = String::with_capacity(LINE_CAPACITY);
         line.push_str("{\"event\":\"webhook\",\"outcome\":");
-        line.push_str(&json_string(self.outcome.name()));
+        push_string(&mut line, self.outcome.name());
         line.push_str(",\"status\":");
         push_number(&mut line, u64::from(status));
         line.push_str(",\"source\":");
-        push_or_null(&mut line, self.source.map(|s| json_string(s.name())));
+        push_or_null(&mut line, self.source.map(|s| s.name()));
         line.push_str(",\"count\":");
         match self.count {
             Some(count) => push_number(&mut line, count),
             None => line.push_str("null"),
         }
         line.push_str(",\"from\":");
-        push_or_null(&mut line, self.from.as_deref().map(json_string));
+        push_or_null(&mut line, self.from.as_deref());
         line
     }
 
@@ -108,7 +108,22 @@ fn push_number(line: &mut String, n: u64) {
 /// Bytes reserved for a line: a reply's, with its segments, takes about 200.
 const LINE_CAPACITY: usize = 256;
 
-/// A field's JSON, or `null` when there is none.
-fn push_or_null(line: &mut String, field: Option<String>) {
-    line.push_str(field.as_deref().unwrap_or("null"));
+/// A string field's JSON, or `null` when there is none.
+fn push_or_null(line: &mut String, field: Option<&str>) {
+    match field {
+        Some(field) => push_string(line, field),
+        None => line.push_str("null"),
+    }
+}
+
+/// `s` as a JSON string: written straight into the line when nothing in it needs escaping
+/// (the names, a masked number), as serde_json would write it; else through serde_json.
+fn push_string(line: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        line.push('"');
+        line.push_str(s);
+        line.push('"');
+    } else {
+        line.push_str(&json_string(s));
+    }
 }

@@ -37,3 +37,21 @@ fn segments_are_listed_per_message_and_absent_without_messages() {
     let silent = LogEvent::new(Outcome::OptOut, None).to_json(200, 1);
     assert!(!silent.contains("segments"), "{silent}");
 }
+
+#[test]
+fn the_log_line_escapes_a_sender_that_needs_it_and_not_one_that_does_not() {
+    for from in ["+14*******77", "a\"b\\c\u{1}d\u{7f}é"] {
+        let log = LogEvent {
+            from: Some(from.to_string()),
+            source: Some(crate::storage::Source::Cookie),
+            ..LogEvent::new(Outcome::Reply, None)
+        };
+        let json = log.to_json(200, 1);
+        let line: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(line["from"], from, "{json}");
+        assert_eq!(
+            (line["outcome"].as_str(), line["source"].as_str()),
+            (Some("reply"), Some("cookie"))
+        );
+    }
+}

@@ -26,8 +26,7 @@ const RUNNING: usize = 64;
 /// A remembered pair.
 #[derive(Debug)]
 struct Entry {
-    /// [`key`] of the pair.
-    key: Key,
+    key: PairKey,
     record: Rc<Record>,
     /// The cookie value this isolate sealed for `record` whole, and when it expires: handed
     /// out again for the same record (a retry), and opened without its MAC or cipher when the
@@ -120,11 +119,15 @@ impl Memory {
     /// assert_eq!(memory.get(&pair).map(|r| r.count), Some(1));
     /// ```
     pub fn get(&self, pair: &Pair<'_>) -> Option<Rc<Record>> {
-        let key = key(pair);
+        self.get_keyed(&PairKey::of(pair))
+    }
+
+    /// [`Memory::get`] by the pair's key, made once per webhook ([`PairKey::of`]).
+    pub(crate) fn get_keyed(&self, key: &PairKey) -> Option<Rc<Record>> {
         self.entries
             .borrow()
             .iter()
-            .find(|e| e.key.is(&key))
+            .find(|e| e.key.is(key))
             .map(|e| Rc::clone(&e.record))
     }
 
@@ -132,26 +135,30 @@ impl Memory {
     /// with a lower sequence: a conversation that started afresh (its cookie expired or was
     /// forged) is the pair's conversation now.
     pub fn remember(&self, pair: &Pair<'_>, record: &Record) {
-        self.remember_sealed(pair, Rc::new(record.clone()), None);
+        self.remember_sealed(&PairKey::of(pair), Rc::new(record.clone()), None);
     }
 
-    /// [`Memory::remember`], with the cookie value `sealed` for `record` whole (and when it
-    /// expires). The value sealed for the record it replaces is kept as opened: a retry of
-    /// this message comes with it.
+    /// [`Memory::remember`] by the pair's key, with the cookie value `sealed` for `record`
+    /// whole (and when it expires). The value sealed for the record it replaces is kept as
+    /// opened: a retry of this message comes with it.
     pub(crate) fn remember_sealed(
         &self,
-        pair: &Pair<'_>,
+        key: &PairKey,
         record: Rc<Record>,
         sealed: Option<(String, u64)>,
     ) {
-        let key = key(pair);
         let mut entries = self.entries.borrow_mut();
-        let before = entries
+        #[cfg_attr(not(cookie_memory), allow(unused_mut))]
+        let mut before = entries
             .iter()
-            .position(|e| e.key.is(&key))
+            .position(|e| e.key.is(key))
             .map(|i| entries.remove(i));
         #[cfg(not(cookie_memory))]
-        let _ = (sealed, before);
+        let _ = sealed;
+        #[cfg(cookie_memory)]
+        let opened = before.as_mut().and_then(|b| b.sealed.take());
+        // The key the pair had, when it had one: no copy of it.
+        let key = before.map_or_else(|| key.clone(), |b| b.key);
         let mut entry = Entry {
             key,
             #[cfg(cookie_memory)]
@@ -164,7 +171,7 @@ impl Memory {
                     .map_or_else(|| Rc::clone(&record), Rc::new),
             }),
             #[cfg(cookie_memory)]
-            opened: before.and_then(|b| b.sealed),
+            opened,
             record,
             size: 0,
         };
@@ -183,10 +190,9 @@ impl Memory {
     /// for the pair. Compared as [`crate::seal::same_value`] does (the MAC in constant time).
     /// Returns when it expires and the record it opens to.
     #[cfg(cookie_memory)]
-    pub(crate) fn known_cookie(&self, pair: &Pair<'_>, value: &str) -> Option<(u64, Rc<Record>)> {
-        let key = key(pair);
+    pub(crate) fn known_cookie(&self, key: &PairKey, value: &str) -> Option<(u64, Rc<Record>)> {
         let entries = self.entries.borrow();
-        let entry = entries.iter().find(|e| e.key.is(&key))?;
+        let entry = entries.iter().find(|e| e.key.is(key))?;
         let known = [&entry.sealed, &entry.opened]
             .into_iter()
             .flatten()
@@ -199,14 +205,13 @@ impl Memory {
     #[cfg(cookie_memory)]
     pub(crate) fn note_opened(
         &self,
-        pair: &Pair<'_>,
+        key: &PairKey,
         value: &str,
         expires_at: u64,
         record: &Rc<Record>,
     ) {
-        let key = key(pair);
         let mut entries = self.entries.borrow_mut();
-        let Some(i) = entries.iter().position(|e| e.key.is(&key)) else {
+        let Some(i) = entries.iter().position(|e| e.key.is(key)) else {
             return;
         };
         let others: usize = entries.iter().map(|e| e.size).sum::<usize>() - entries[i].size;
@@ -232,13 +237,12 @@ impl Memory {
     #[cfg(cookie_memory)]
     pub(crate) fn sealed_for<T>(
         &self,
-        pair: &Pair<'_>,
+        key: &PairKey,
         record: &Record,
         f: impl FnOnce(&str, u64) -> T,
     ) -> Option<T> {
-        let key = key(pair);
         let entries = self.entries.borrow();
-        let entry = entries.iter().find(|e| e.key.is(&key))?;
+        let entry = entries.iter().find(|e| e.key.is(key))?;
         let sealed = entry.sealed.as_ref()?;
         (*entry.record == *record).then(|| f(&sealed.value, sealed.expires_at))
     }
@@ -288,10 +292,12 @@ impl Memory {
     }
 }
 
-/// A pair's key: its fields, length-prefixed as seal feeds them to its MACs, so no two
-/// different pairs share one (these keys never leave the isolate), and a hash of them.
-#[derive(Debug)]
-struct Key {
+/// A pair's key in the memory: its fields, length-prefixed as seal feeds them to its MACs,
+/// so no two different pairs share one (these keys never leave the isolate), and a hash of
+/// them. Made once per webhook ([`crate::storage::Storage`] keeps it), as a webhook looks its
+/// pair up several times.
+#[derive(Debug, Clone)]
+pub(crate) struct PairKey {
     bytes: Vec<u8>,
     /// Compared first: a look-up goes through every entry, and comparing their keys' bytes
     /// read each from its own allocation, scattered among the records and cookie values; the
@@ -303,23 +309,24 @@ struct Key {
     hash: u64,
 }
 
-impl Key {
-    fn is(&self, other: &Key) -> bool {
+impl PairKey {
+    fn is(&self, other: &PairKey) -> bool {
         self.hash == other.hash && self.bytes == other.bytes
     }
-}
 
-fn key(pair: &Pair<'_>) -> Key {
-    use std::hash::{Hash, Hasher};
-    let mut bytes = Vec::with_capacity(96);
-    crate::fields::length_prefixed([pair.account_sid, pair.to, pair.from], |b| {
-        bytes.extend_from_slice(b)
-    });
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    Key {
-        hash: hasher.finish(),
-        bytes,
+    /// The key of `pair`.
+    pub(crate) fn of(pair: &Pair<'_>) -> PairKey {
+        use std::hash::{Hash, Hasher};
+        let mut bytes = Vec::with_capacity(96);
+        crate::fields::length_prefixed([pair.account_sid, pair.to, pair.from], |b| {
+            bytes.extend_from_slice(b)
+        });
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        PairKey {
+            hash: hasher.finish(),
+            bytes,
+        }
     }
 }
 

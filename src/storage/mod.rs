@@ -11,8 +11,10 @@
 mod memory;
 mod save;
 
+use std::cell::OnceCell;
 use std::rc::Rc;
 
+use memory::PairKey;
 pub use memory::{Memory, BYTE_BUDGET, CAPACITY};
 
 use crate::record::{HistoryLimits, Pair, Record};
@@ -238,6 +240,8 @@ pub struct Storage<'a, S> {
     now: u64,
     kv: Option<&'a S>,
     memory: Option<&'a Memory>,
+    /// The pair's key in `memory`, made the first time the memory is asked.
+    memory_key: OnceCell<PairKey>,
     /// Inside the pair's Durable Object: the record it keeps (`Some(None)`: none yet).
     object: Option<Option<Record>>,
     /// Read the pair's KV entry even when the cookie holds the record: the state API may
@@ -261,6 +265,7 @@ impl<'a, S: Store> Storage<'a, S> {
             now,
             kv,
             memory,
+            memory_key: OnceCell::new(),
             object: None,
             kv_always: false,
         }
@@ -282,6 +287,15 @@ impl<'a, S: Store> Storage<'a, S> {
         self.memory = None;
         self.object = Some(stored);
         self
+    }
+
+    /// The isolate's memory, when there is one, and the pair's key in it.
+    fn memory(&self) -> Option<(&'a Memory, &PairKey)> {
+        let memory = self.memory?;
+        Some((
+            memory,
+            self.memory_key.get_or_init(|| PairKey::of(&self.pair)),
+        ))
     }
 
     /// The KV namespace, when one is bound; known to be none when compiling for [`NoStore`].
@@ -308,7 +322,7 @@ impl<'a, S: Store> Storage<'a, S> {
         if best.is_none() || loaded.spill_key.is_some() || self.kv_always {
             self.take_newer_from_kv(&mut best, &mut loaded).await;
         }
-        loaded.remembered = self.memory.and_then(|m| m.get(&self.pair));
+        loaded.remembered = self.memory().and_then(|(m, key)| m.get_keyed(key));
         self.take_newer_from_memory(&mut best, &mut loaded);
         // Not copied: the newest copy may be the isolate memory's, which a retry only reads.
         loaded.record = best.unwrap_or_else(empty_record);
@@ -341,8 +355,8 @@ impl<'a, S: Store> Storage<'a, S> {
         let keys = &self.settings.keys;
         #[cfg(cookie_memory)]
         if let Some((expires_at, record)) = self
-            .memory
-            .and_then(|m| m.known_cookie(&self.pair, value))
+            .memory()
+            .and_then(|(m, key)| m.known_cookie(key, value))
             .filter(|_| keys.still_opens(value))
         {
             return (self.now < expires_at).then_some((record, None));
@@ -351,8 +365,8 @@ impl<'a, S: Store> Storage<'a, S> {
             Ok((Opened::Record(record), _expires_at)) => {
                 let record = Rc::new(record);
                 #[cfg(cookie_memory)]
-                if let Some(memory) = self.memory {
-                    memory.note_opened(&self.pair, value, _expires_at, &record);
+                if let Some((memory, key)) = self.memory() {
+                    memory.note_opened(key, value, _expires_at, &record);
                 }
                 Some((record, None))
             }

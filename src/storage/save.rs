@@ -69,9 +69,9 @@ impl<S: Store> Storage<'_, S> {
                 ..Saved::default()
             };
         }
-        if let Some(memory) = self.memory {
+        if let Some((memory, key)) = self.memory() {
             let kept = shared.map_or_else(|| Rc::new(record.clone()), Rc::clone);
-            memory.remember_sealed(&self.pair, kept, sealed);
+            memory.remember_sealed(key, kept, sealed);
         }
         saved
     }
@@ -270,8 +270,8 @@ impl<S: Store> Storage<'_, S> {
     ) -> Result<Result<Cookie, usize>, SealError> {
         let s = self.settings;
         #[cfg(cookie_memory)]
-        if let Some(memory) = self.memory {
-            let again = memory.sealed_for(&self.pair, record, |value, sealed_until| {
+        if let Some((memory, key)) = self.memory() {
+            let again = memory.sealed_for(key, record, |value, sealed_until| {
                 (sealed_until == expires_at && s.keys.seals_alike(value, s.encrypt))
                     .then(|| self.fitting_cookie(value))
             });

@@ -67,10 +67,20 @@ fn check(proof: &Proof<'_>, params: &Params<'_>) -> Result<(), Refusal> {
     };
     let signature = proof.signature.ok_or(Refusal::MissingSignature)?;
     let params = signed_params(proof.post, params);
-    let urls = signature::candidate_urls(proof.url, proof.base_url);
-    let valid = verifiers
-        .iter()
-        .any(|v| v.is_valid(urls.iter().map(String::as_str), &params, signature));
+    let valid_for = |urls: &[String]| {
+        let urls = || urls.iter().map(String::as_str);
+        verifiers
+            .iter()
+            .any(|v| v.is_valid(urls(), &params, signature))
+    };
+    // The URL as received first, the others (the port, `%27`) only when it fails.
+    let first = [signature::first_candidate_url(proof.url, proof.base_url)];
+    let valid = valid_for(&first)
+        || valid_for(
+            signature::candidate_urls(proof.url, proof.base_url)
+                .get(1..)
+                .unwrap_or_default(),
+        );
     valid.then_some(()).ok_or(Refusal::BadSignature)
 }
 

@@ -84,12 +84,20 @@ fn the_cookie_values_kept_count_against_the_byte_budget() {
     let value = "x".repeat(3_000);
     for i in 0..5 {
         let sealed = Some((value.clone(), 99));
-        memory.remember_sealed(&pair(&format!("+1{i}")), Rc::new(record(1)), sealed);
+        memory.remember_sealed(
+            &PairKey::of(&pair(&format!("+1{i}"))),
+            Rc::new(record(1)),
+            sealed,
+        );
     }
     assert!(memory.bytes() <= 10_000, "{}", memory.bytes());
     assert_eq!(memory.len(), 3);
     // A pair's next record keeps the value sealed before it as opened: both count.
-    memory.remember_sealed(&pair("+14"), Rc::new(record(2)), Some((value.clone(), 99)));
+    memory.remember_sealed(
+        &PairKey::of(&pair("+14")),
+        Rc::new(record(2)),
+        Some((value.clone(), 99)),
+    );
     assert!(memory.bytes() <= 10_000, "{}", memory.bytes());
     assert_eq!(memory.len(), 2);
 }

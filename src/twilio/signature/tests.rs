@@ -112,6 +112,40 @@ fn names_sort_by_byte_so_case_matters() {
 }
 
 #[test]
+fn names_sharing_their_first_bytes_sort_as_plain_byte_order_does() {
+    // Names tied on, or shorter than, the 8 bytes compared first; a NUL; non-ASCII.
+    let names = [
+        "MediaUrl10",
+        "MediaUrl1",
+        "MediaUrl",
+        "MediaUr",
+        "Media\0",
+        "Media",
+        "Médi",
+        "Z",
+        "ToCountry",
+        "ToCity",
+        "To",
+        "",
+        "SmsMessageSid",
+        "SmsSid",
+        "AccountSid",
+        "MediaUrl1",
+    ];
+    let params: Vec<(&str, &str)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, ["b", "a"][i % 2]))
+        .collect();
+    let mut reference = params.clone();
+    reference.sort_unstable();
+    reference.dedup();
+    let expected: String = reference.iter().flat_map(|(k, v)| [*k, *v]).collect();
+    assert_eq!(params_string(params.iter().copied()), expected);
+    assert_eq!(params_string(params.iter().rev().copied()), expected);
+}
+
+#[test]
 fn an_apostrophe_escaped_by_the_runtime_still_verifies() {
     let signed = "https://example.com/sms?Body=It's&From=%2B1";
     let sig = expected_signature(TOKEN, signed, "");
