@@ -150,3 +150,34 @@ fn too_many_parameters_are_refused() {
         MAX_PARAMS
     );
 }
+
+#[test]
+fn every_short_form_decodes_as_serde_urlencoded_does_or_is_refused_for_bad_escapes() {
+    // Every string of up to 5 of these bytes: separators, escapes (good, bad, incomplete),
+    // plus signs, and a two-byte character.
+    let alphabet = ["a", "=", "&", "+", "%", "2", "B", "é"];
+    let mut texts = vec![String::new()];
+    for _ in 0..5 {
+        let longer: Vec<String> = texts
+            .iter()
+            .filter(|t| t.chars().count() == texts.last().map_or(0, |l| l.chars().count()))
+            .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+            .collect();
+        texts.extend(longer);
+    }
+    assert!(texts.len() > 30_000);
+    for text in &texts {
+        let reference: Params = serde_urlencoded::from_str(text).unwrap();
+        match parse_params(text.as_bytes()) {
+            Ok(params) => assert_eq!(params, reference, "{text:?}"),
+            // Refused only where the lossy reading had to replace bytes.
+            Err(ParamsError::Malformed(_)) => assert!(
+                reference
+                    .iter()
+                    .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}')),
+                "{text:?}"
+            ),
+            Err(e) => panic!("{text:?}: {e}"),
+        }
+    }
+}
