@@ -77,9 +77,10 @@ impl Trip<'_> {
             ctx.note(late::BEHIND, late::BEHIND_DETAIL);
         }
         let mut done = converse(setup, message, self.intent, &mut loaded, &ctx).await;
-        let passed = rt.budget.as_ref().is_some_and(|b| b.passed());
         let claimed = late.filter(|_| offered.is_some());
-        let went_late = claimed.is_some_and(|l| l.claim(message.sid(), passed));
+        // The clock is read only for a turn that may go late (in wasm, a call out to JS).
+        let passed = || rt.budget.as_ref().is_some_and(|b| b.passed());
+        let went_late = claimed.is_some_and(|l| l.claim(message.sid(), passed()));
         if went_late {
             late::kept_late(Rc::make_mut(&mut done.record), message.sid());
         }

@@ -33,25 +33,26 @@ pub(super) enum Raced<T> {
 #[cfg(not(feature = "kv"))]
 pub(super) async fn race<F: Future<Output = Handled>>(
     turn: Pin<Box<F>>,
-    _: Option<Duration>,
+    _: impl FnOnce() -> Option<Duration>,
     _: &LateRace,
 ) -> Raced<Pin<Box<F>>> {
     Raced::Done(turn.await)
 }
 
 /// Races `turn` against `left` (the time to the budget's deadline). The turn is polled once
-/// first: a webhook answered from its cookie waits on nothing, and arms no timer.
+/// first: a webhook answered from its cookie waits on nothing, arms no timer and does not read
+/// the clock (a call out to JavaScript).
 #[cfg(feature = "kv")]
 pub(super) async fn race<F: Future<Output = Handled>>(
     mut turn: Pin<Box<F>>,
-    left: Option<Duration>,
+    left: impl FnOnce() -> Option<Duration>,
     race: &LateRace,
 ) -> Raced<Pin<Box<F>>> {
     let first = std::future::poll_fn(|cx| Poll::Ready(turn.as_mut().poll(cx))).await;
     if let Poll::Ready(handled) = first {
         return Raced::Done(handled);
     }
-    let Some(left) = left else {
+    let Some(left) = left() else {
         return Raced::Done(turn.await);
     };
     match select(turn, Sleep::new(left)).await {

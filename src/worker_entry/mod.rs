@@ -344,8 +344,9 @@ async fn answer(req: Incoming, ctx: ExecutionContext) -> String {
     }
     let race = Rc::new(LateRace::default());
     let turn = Box::pin(turn(req, setup, started, Rc::clone(&race)));
+    let left = || time_left(setup, started);
     #[cfg_attr(not(feature = "kv"), allow(unused_mut))]
-    let mut handled = match late::race(turn, time_left(setup, started), &race).await {
+    let mut handled = match late::race(turn, left, &race).await {
         late::Raced::Done(handled) => handled,
         late::Raced::Late(early, turn) => {
             js::wait_until(&ctx, late::finish(turn, store));
