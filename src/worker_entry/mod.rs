@@ -350,7 +350,7 @@ async fn answer(req: Incoming, ctx: ExecutionContext) -> String {
         late::Raced::Done(handled) => handled,
         late::Raced::Late(early, turn) => {
             js::wait_until(&ctx, late::finish(turn, store));
-            return respond(&early, started);
+            return respond(&early);
         }
     };
     #[cfg(feature = "bench-stages")]
@@ -362,9 +362,9 @@ async fn answer(req: Incoming, ctx: ExecutionContext) -> String {
         // The turn ended past the deadline before the timer fired: late all the same.
         let response = late::take_response(&mut handled);
         js::wait_until(&ctx, late::finish(std::future::ready(handled), store));
-        return respond(&response, started);
+        return respond(&response);
     }
-    let text = in_time(&ctx, store, handled, started);
+    let text = in_time(&ctx, store, handled);
     #[cfg(feature = "bench-stages")]
     bench::keep(&text);
     text
@@ -372,19 +372,14 @@ async fn answer(req: Incoming, ctx: ExecutionContext) -> String {
 
 /// The answer of a turn that ended in time: its KV writes and after-reply work go on after
 /// it (`waitUntil`), its errors to the log.
-fn in_time(
-    ctx: &ExecutionContext,
-    store: Option<kv::Kv>,
-    handled: Handled,
-    started: u64,
-) -> String {
+fn in_time(ctx: &ExecutionContext, store: Option<kv::Kv>, handled: Handled) -> String {
     let response = handled.response;
     kv::schedule(ctx, store, handled.writes);
     if !handled.after_reply.is_empty() {
         js::wait_until(ctx, run_after_reply(handled.after_reply));
     }
     log_errors(&response);
-    respond(&response, started)
+    respond(&response)
 }
 
 /// One webhook's work, owning what it reads, so that a turn whose reply goes late can finish
@@ -413,10 +408,10 @@ async fn turn(req: Incoming, setup: &'static Loaded, started: u64, race: Rc<Late
     handled
 }
 
-/// The answer for the JS entry ([`answer_text`]), with its log line.
-fn respond(response: &HttpResponse, started: u64) -> String {
-    let elapsed = (js_sys::Date::now() as u64).saturating_sub(started);
-    answer_text(response, &response.log.to_json(response.status, elapsed))
+/// The answer for the JS entry ([`answer_text`]), with its log line but the `ms` the entry
+/// appends.
+fn respond(response: &HttpResponse) -> String {
+    answer_text(response, &response.log.to_json_but_ms(response.status))
 }
 
 /// The webhook's answer budget (`REPLY_BUDGET_SECONDS` from its arrival, `started`) on
@@ -517,7 +512,8 @@ impl Read {
 
 /// The response as the JS entry reads it (`respond` in `src/entry.mjs`): the status, the
 /// `Content-Type`, `Set-Cookie`, `Allow`, `X-State-Source` and `X-Dev-Fetches` values (empty
-/// when there is none) and the log line, one a line, then the body, as it is. No field before
+/// when there is none) and the log line without its `ms` and closing brace (the entry appends
+/// them: [`crate::response::LogEvent::to_json_but_ms`]), one a line, then the body, as it is. No field before
 /// the body can hold a line break: header values cannot, and the log line and the dev fetches
 /// are compact JSON. Rather than JSON, which escaped every string here and parsed them again in
 /// JavaScript.
