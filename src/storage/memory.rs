@@ -176,6 +176,12 @@ impl Memory {
             size: 0,
         };
         entry.size = entry.bytes();
+        self.admit(&mut entries, entry);
+    }
+
+    /// `entry` added as the newest, the oldest others forgotten until the count and the bytes
+    /// fit; an entry larger than the whole budget is not kept.
+    fn admit(&self, entries: &mut Vec<Entry>, entry: Entry) {
         if entry.size > self.byte_budget {
             return;
         }
