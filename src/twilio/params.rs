@@ -78,7 +78,10 @@ pub fn parse_params(encoded: &[u8]) -> Result<Params<'_>, ParamsError> {
             }
             Some(b'=') if piece.eq.is_none() => piece.eq = Some(i),
             Some(b'=') => {}
-            Some(_) => piece.escaped[usize::from(piece.eq.is_some())] = true,
+            Some(&b) => {
+                let mark = if b == b'+' { PLUS } else { PERCENT };
+                piece.marks[usize::from(piece.eq.is_some())] |= mark;
+            }
         }
         i += 1;
     }
@@ -96,12 +99,16 @@ static SPECIAL: [bool; 256] = {
     special
 };
 
-/// A piece of the form being read: where it starts, its first `=`, and whether its name
-/// (`escaped[0]`) and value (`escaped[1]`) hold a `+` or `%`.
+/// The marks of a name or value holding a `+`, a `%`.
+const PLUS: u8 = 1;
+const PERCENT: u8 = 2;
+
+/// A piece of the form being read: where it starts, its first `=`, and what its name
+/// (`marks[0]`) and value (`marks[1]`) hold to decode ([`PLUS`], [`PERCENT`]).
 struct Piece {
     start: usize,
     eq: Option<usize>,
-    escaped: [bool; 2],
+    marks: [u8; 2],
 }
 
 impl Piece {
@@ -109,7 +116,7 @@ impl Piece {
         Piece {
             start,
             eq: None,
-            escaped: [false; 2],
+            marks: [0; 2],
         }
     }
 
@@ -127,10 +134,7 @@ impl Piece {
             Some(eq) => (&text[self.start..eq], &text[eq + 1..end]),
             None => (&text[self.start..end], ""),
         };
-        params.push((
-            decode(name, self.escaped[0])?,
-            decode(value, self.escaped[1])?,
-        ));
+        params.push((decode(name, self.marks[0])?, decode(value, self.marks[1])?));
         Ok(())
     }
 }
@@ -145,16 +149,17 @@ fn separators(text: &str) -> Result<usize, ParamsError> {
     Ok(separators)
 }
 
-/// One name or value decoded: borrowed from the body when it holds no `+` and no `%`
-/// (`escaped` false; most of Twilio's). The escapes are decoded by the `percent-encoding`
-/// crate.
-fn decode(part: &str, escaped: bool) -> Result<Cow<'_, str>, ParamsError> {
-    if !escaped {
-        return Ok(Cow::Borrowed(part));
-    }
-    let spaced = part.replace('+', " ");
-    if !spaced.contains('%') {
-        return Ok(Cow::Owned(spaced));
+/// One name or value decoded, `marks` saying what it holds: borrowed from the body when it
+/// holds no `+` and no `%` (most of Twilio's), copied once when it holds only one of them.
+/// The escapes are decoded by the `percent-encoding` crate.
+fn decode(part: &str, marks: u8) -> Result<Cow<'_, str>, ParamsError> {
+    let spaced = if marks & PLUS != 0 {
+        Cow::Owned(part.replace('+', " "))
+    } else {
+        Cow::Borrowed(part)
+    };
+    if marks & PERCENT == 0 {
+        return Ok(spaced);
     }
     match percent_encoding::percent_decode_str(&spaced).decode_utf8() {
         Ok(decoded) => Ok(Cow::Owned(decoded.into_owned())),

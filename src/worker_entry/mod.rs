@@ -513,9 +513,9 @@ impl Read {
 /// The response as the JS entry reads it (`respond` in `src/entry.mjs`): the status, the
 /// `Content-Type`, `Set-Cookie`, `Allow`, `X-State-Source` and `X-Dev-Fetches` values (empty
 /// when there is none) and the log line without its `ms` and closing brace (the entry appends
-/// them: [`crate::response::LogEvent::to_json_but_ms`]), one a line, then the body, as it is. No field before
-/// the body can hold a line break: header values cannot, and the log line and the dev fetches
-/// are compact JSON. Rather than JSON, which escaped every string here and parsed them again in
+/// them: [`crate::response::LogEvent::to_json_but_ms`]), one a line, then the body, as it is.
+/// No field before the body can hold a line break: header values cannot, and the log line and
+/// the dev fetches are compact JSON. Rather than JSON, which escaped every string here and parsed them again in
 /// JavaScript.
 fn answer_text(response: &HttpResponse, log: &str) -> String {
     let head = [
