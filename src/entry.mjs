@@ -83,9 +83,10 @@ function respond(answer, started) {
   return new Response(answer.slice(at), { status: Number(status), headers });
 }
 
-// `webhook`'s `head`: UTF-8, the fields joined by line breaks (see `webhook` in
-// src/worker_entry/mod.rs).
-const encoder = new TextEncoder();
+// The routes that read `Authorization` and `Idempotency-Key` (`/conversations`, and the state
+// API below it): a webhook's URL never holds this, and its request is spared two header
+// lookups. A query that holds it only costs them again.
+const API_PATH = "/conversations";
 
 export default {
   async fetch(request, env, ctx) {
@@ -95,20 +96,21 @@ export default {
     const [body, state] = method === "POST" || method === "PUT" ? await readBody(request, headers.get("content-length")) : [EMPTY, READ];
     // The headers `Read` takes (src/worker_entry/mod.rs), in its order; bit i of `present`
     // says the i-th was sent. None can hold a line break, nor can the method or the URL.
+    const url = request.url;
     const contentType = headers.get("content-type");
     const signature = headers.get("x-twilio-signature");
     const cookie = headers.get("cookie");
-    const authorization = headers.get("authorization");
-    const idempotencyKey = headers.get("idempotency-key");
+    const api = url.includes(API_PATH);
+    const authorization = api ? headers.get("authorization") : null;
+    const idempotencyKey = api ? headers.get("idempotency-key") : null;
     const present =
       (contentType !== null ? 1 : 0) |
       (signature !== null ? 2 : 0) |
       (cookie !== null ? 4 : 0) |
       (authorization !== null ? 8 : 0) |
       (idempotencyKey !== null ? 16 : 0);
-    const head = encoder.encode(
-      `${method}\n${request.url}\n${contentType ?? ""}\n${signature ?? ""}\n${cookie ?? ""}\n${authorization ?? ""}\n${idempotencyKey ?? ""}`,
-    );
+    // One string: the glue writes it into the wasm's memory itself.
+    const head = `${method}\n${url}\n${contentType ?? ""}\n${signature ?? ""}\n${cookie ?? ""}\n${authorization ?? ""}\n${idempotencyKey ?? ""}`;
     const answer = webhook(head, present, body, state, started, withFlows(env), env.CONVERSATIONS, env.CONVERSATION_OBJECTS, ctx);
     return respond(typeof answer === "string" ? answer : await answer, started);
   },
