@@ -92,9 +92,12 @@ impl<O: ObjectStore, K: Store> PairObject<'_, O, K> {
             segments: answered.answer.segments.clone(),
         };
         let notes = std::mem::take(&mut answered.answer.notes);
+        let count = answered.answer.count;
         answered.answer = ObjectAnswer::late(AnsweredOutcome::Late);
-        // What the turn noted (a state too large to keep, say) is still the log's to say.
+        // What the turn noted (a state too large to keep, say) and the message's count are
+        // still the log's to say, as the webhook's line says them with KV alone.
         answered.answer.notes = notes;
+        answered.answer.count = count;
         answered.late = Some(late);
     }
 

@@ -102,6 +102,19 @@ mod objects {
     }
 
     #[test]
+    fn the_late_answers_log_line_counts_the_message() {
+        let mut phone = late_phone(12);
+        phone.text("first, in time");
+        let answer = phone.text("meaning");
+        assert_eq!(answer.outcome, "late");
+        assert!(
+            answer.log_line.contains(r#""count":2"#),
+            "{}",
+            answer.log_line
+        );
+    }
+
+    #[test]
     fn a_retry_of_a_late_reply_changes_nothing() {
         let mut phone = late_phone(12);
         phone.text("meaning");
@@ -300,6 +313,19 @@ mod kv_alone {
         assert_eq!(sent_texts(&phone), ["first part", "second part"]);
         let line = answer.late_reply.unwrap();
         assert_eq!(line.matches(r#""encoding":"gsm7""#).count(), 2, "{line}");
+    }
+
+    #[test]
+    fn the_late_answers_log_line_counts_the_message() {
+        let mut phone = late_phone(12);
+        phone.text("first, in time");
+        let answer = phone.text("meaning");
+        assert_eq!(answer.outcome, "late");
+        assert!(
+            answer.log_line.contains(r#""count":2"#),
+            "{}",
+            answer.log_line
+        );
     }
 
     #[test]
