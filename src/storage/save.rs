@@ -268,9 +268,9 @@ impl<S: Store> Storage<'_, S> {
         record: &Record,
         expires_at: u64,
     ) -> Result<Result<Cookie, usize>, SealError> {
-        let s = self.settings;
         #[cfg(cookie_memory)]
         if let Some((memory, key)) = self.memory() {
+            let s = self.settings;
             let again = memory.sealed_for(key, record, |value, sealed_until| {
                 (sealed_until == expires_at && s.keys.seals_alike(value, s.encrypt))
                     .then(|| self.fitting_cookie(value))
