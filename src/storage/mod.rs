@@ -169,7 +169,7 @@ pub struct Loaded {
     /// The newest record (a new one when nothing usable was found), shared with the
     /// isolate's memory when that is where it came from: a retry answers from it without a
     /// copy, a counted message takes it out and copies it only if it is shared
-    /// (`Rc::unwrap_or_clone`). [`Storage::save`] reads only the other fields.
+    /// (`Rc::make_mut`). [`Storage::save`] reads only the other fields.
     pub record: Rc<Record>,
     /// Where it came from.
     pub source: Option<Source>,

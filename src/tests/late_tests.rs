@@ -47,6 +47,19 @@ fn slow(seconds: u64, q: &str) -> TestPhone {
     phone
 }
 
+/// A message answered in time, then one whose reply goes late: the late answer's log line
+/// still says which message of the conversation it was.
+fn late_answer_is_counted(mut phone: TestPhone) {
+    phone.text("first, in time");
+    let answer = phone.text("meaning");
+    assert_eq!(answer.outcome, "late");
+    assert!(
+        answer.log_line.contains(r#""count":2"#),
+        "{}",
+        answer.log_line
+    );
+}
+
 /// The texts the person got through the Messages API, in order.
 fn sent_texts(phone: &TestPhone) -> Vec<String> {
     phone.sent().iter().map(|m| m.text().to_string()).collect()
@@ -103,15 +116,7 @@ mod objects {
 
     #[test]
     fn the_late_answers_log_line_counts_the_message() {
-        let mut phone = late_phone(12);
-        phone.text("first, in time");
-        let answer = phone.text("meaning");
-        assert_eq!(answer.outcome, "late");
-        assert!(
-            answer.log_line.contains(r#""count":2"#),
-            "{}",
-            answer.log_line
-        );
+        late_answer_is_counted(late_phone(12));
     }
 
     #[test]
@@ -317,15 +322,7 @@ mod kv_alone {
 
     #[test]
     fn the_late_answers_log_line_counts_the_message() {
-        let mut phone = late_phone(12);
-        phone.text("first, in time");
-        let answer = phone.text("meaning");
-        assert_eq!(answer.outcome, "late");
-        assert!(
-            answer.log_line.contains(r#""count":2"#),
-            "{}",
-            answer.log_line
-        );
+        late_answer_is_counted(late_phone(12));
     }
 
     #[test]
