@@ -35,7 +35,7 @@ function rowsOf(cost, entry) {
   const s = Object.fromEntries(names.map((n) => [n, cost(n)]));
   return [
     ["the JS entry and the crossing into wasm and back, the request's fields with it (a canned answer)", entry],
-    ["the request's fields taken apart in wasm (`Read::new` and the head's split)", s.read],
+    ["the request's fields taken apart in wasm (`Read::new`: the head's UTF-8 check, its split)", s.read],
     ["form parsing (`parse_params`)", s.parse],
     ["the signature (HMAC-SHA1 over the sorted parameters)", s.signature],
     ["the typed message (`InboundMessage::from_params`)", s.message],

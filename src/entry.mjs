@@ -83,6 +83,19 @@ function respond(answer, started) {
   return new Response(answer.slice(at), { status: Number(status), headers });
 }
 
+// `webhook`'s `head` as UTF-8, written by one `encodeInto` call into a buffer kept across
+// requests; the glue copies it into the wasm's memory. Handed over as a string instead, the
+// glue copies it char by char in JavaScript (about 1.6 ns a byte in V8, against 0.2 for
+// `encodeInto`): 4.8 µs for the defaults' 2.9 KB head, whose cookie holds the history.
+const encoder = new TextEncoder();
+let headBytes = new Uint8Array(4096);
+
+function utf8(text) {
+  // A UTF-16 unit takes at most 3 bytes of UTF-8.
+  if (headBytes.length < text.length * 3) headBytes = new Uint8Array(text.length * 3);
+  return headBytes.subarray(0, encoder.encodeInto(text, headBytes).written);
+}
+
 // The routes that read `Authorization` and `Idempotency-Key` (`/conversations`, and the state
 // API below it): a webhook's URL never holds this, and its request is spared two header
 // lookups. A query that holds it only costs them again.
@@ -109,9 +122,8 @@ export default {
       (cookie !== null ? 4 : 0) |
       (authorization !== null ? 8 : 0) |
       (idempotencyKey !== null ? 16 : 0);
-    // One string: the glue writes it into the wasm's memory itself.
     const head = `${method}\n${url}\n${contentType ?? ""}\n${signature ?? ""}\n${cookie ?? ""}\n${authorization ?? ""}\n${idempotencyKey ?? ""}`;
-    const answer = webhook(head, present, body, state, started, withFlows(env), env.CONVERSATIONS, env.CONVERSATION_OBJECTS, ctx);
+    const answer = webhook(utf8(head), present, body, state, started, withFlows(env), env.CONVERSATIONS, env.CONVERSATION_OBJECTS, ctx);
     return respond(typeof answer === "string" ? answer : await answer, started);
   },
 };

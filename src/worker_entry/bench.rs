@@ -100,7 +100,7 @@ pub(super) async fn repeat<S: Store>(
         sum += match stage.as_str() {
             "read" => {
                 let read = black_box(&req.read);
-                let head = read.head.clone();
+                let head = read.head.as_bytes().to_vec();
                 Read::new(head, read.present, read.body.clone(), read.body_state)
                     .request()
                     .method
