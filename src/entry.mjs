@@ -85,8 +85,9 @@ function respond(answer, started) {
 
 // `webhook`'s `head` as UTF-8, written by one `encodeInto` call into a buffer kept across
 // requests; the glue copies it into the wasm's memory. Handed over as a string instead, the
-// glue copies it char by char in JavaScript (about 1.6 ns a byte in V8, against 0.2 for
-// `encodeInto`): 4.8 µs for the defaults' 2.9 KB head, whose cookie holds the history.
+// glue copies it char by char in JavaScript (about 1.6 ns a byte, against 0.2 for
+// `encodeInto`): in workerd 4.5 µs against 0.5 for a 2.9 KB head (the defaults' cookie holds
+// the history).
 const encoder = new TextEncoder();
 const headBytes = new Uint8Array(16384);
 
