@@ -161,8 +161,8 @@ fn decode(part: &str, marks: u8) -> Result<Cow<'_, str>, ParamsError> {
     if marks & PERCENT == 0 {
         return Ok(spaced);
     }
-    // Sized once (decoding only shortens): collected by `decode_utf8`, the bytes grew from
-    // nothing, three reallocations a typical webhook.
+    // Sized once, as decoding only shortens: `decode_utf8` collects into a buffer grown from
+    // empty, three reallocations a typical webhook.
     let mut bytes = Vec::with_capacity(spaced.len());
     bytes.extend(percent_encoding::percent_decode_str(&spaced));
     match String::from_utf8(bytes) {
