@@ -334,7 +334,8 @@ pub(crate) fn same_value(known: &str, presented: &str) -> bool {
     use subtle::ConstantTimeEq;
     match (known.rsplit_once('.'), presented.rsplit_once('.')) {
         (Some((known, known_mac)), Some((signed, mac))) => {
-            known == signed && bool::from(known_mac.as_bytes().ct_eq(mac.as_bytes()))
+            crate::fields::same_bytes(known.as_bytes(), signed.as_bytes())
+                && bool::from(known_mac.as_bytes().ct_eq(mac.as_bytes()))
         }
         _ => false,
     }
