@@ -25,15 +25,15 @@ pub(crate) fn cookie_values(cookie_header: &str) -> impl Iterator<Item = &str> {
         .bytes()
         .fold(true, |ok, b| ok & (b == b'\t' || (b' '..0x7f).contains(&b)));
     let mut rest = if readable { cookie_header } else { "" };
-    // A header without quotes (Twilio's, in practice) splits at each `;`, which `find`
-    // locates with memchr rather than byte by byte.
-    let quoted = cookie_header.contains('"');
+    // A header without quotes (Twilio's, in practice) splits at each `;`, which the memchr
+    // crate locates 16 bytes at a time (SIMD in wasm).
+    let quoted = memchr::memchr(b'"', cookie_header.as_bytes()).is_some();
     std::iter::from_fn(move || {
         while !rest.is_empty() {
             let end = if quoted {
                 item_end(rest)
             } else {
-                rest.find(';').unwrap_or(rest.len())
+                memchr::memchr(b';', rest.as_bytes()).unwrap_or(rest.len())
             };
             let item = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or_default();

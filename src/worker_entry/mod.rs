@@ -471,7 +471,20 @@ impl Read {
 
     /// The method, the URL and the five headers (`None`: not sent).
     fn fields(&self) -> (&str, &str, [Option<&str>; 5]) {
-        let mut parts = self.head.splitn(Self::FIELDS.len(), '\n');
+        // Split as `splitn` would (the last field takes the rest), with memchr: the cookie
+        // among them is 2 KB with the defaults.
+        let mut rest = self.head.as_str();
+        let mut left = Self::FIELDS.len();
+        let mut parts = std::iter::from_fn(|| {
+            left = left.checked_sub(1)?;
+            let end = match left {
+                0 => rest.len(),
+                _ => memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len()),
+            };
+            let part = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            Some(part)
+        });
         let method = parts.next().unwrap_or_default();
         let url = parts.next().unwrap_or_default();
         let headers = std::array::from_fn(|i| {
