@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { AUTH_TOKEN, SESSION_SECRET, sign, smsParams } from "../tests/helpers/worker.mjs";
+import { elsewhere } from "./cold-caches.mjs";
 
 const CONFIGS = { signed: { HISTORY_TURNS: "0" }, defaults: {} };
 const ROUNDS = 7;
@@ -94,19 +95,8 @@ for (let round = 0; round < ROUNDS; round++) {
     w.samples.push((used.user + used.system) / CALLS);
   }
 }
-// One call at a time after touching 4 MiB of data and running 400 other small JS functions
-// (as bench/wasm-core's "cold caches" column): in workerd a webhook runs between workerd's own
-// HTTP and JS work, which leave little of the wasm's code and data in the CPU's caches.
-const junk = new Uint8Array(4 << 20);
-const others = Array.from(
-  { length: 400 },
-  (_, k) => new Function("x", `let s = ${k}; for (let i = 0; i < 3; i++) { s = (s * ${k + 3} + x.length + i) | 0; if (s % ${(k % 7) + 2}) s ^= ${k}; else s += x.charCodeAt(i % x.length); } return s;`),
-);
-let sink = 0;
-function elsewhere() {
-  for (const f of others) sink += f("elsewhere");
-  for (let i = 0; i < junk.length; i += 64) sink += junk[i]++;
-}
+// One call at a time after `elsewhere()` (bench/cold-caches.mjs, as bench/wasm-core's "cold
+// caches" column): workerd's own work between two webhooks leaves the caches cold.
 for (let round = 0; round < ROUNDS; round++) {
   for (const w of workers) {
     const xs = [];

@@ -3,6 +3,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { elsewhere } from "../cold-caches.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,23 +38,9 @@ function time(what) {
   return median(rounds);
 }
 
-// In workerd a webhook runs between two of workerd's own requests (HTTP, V8's Response, the
-// event loop), which leave little of the wasm's code and data in the CPU's caches; looped,
-// the core runs with warm caches, so it costs about half what perf finds in place. One call
-// at a time, each after touching 4 MiB of data and running 400 other small JS functions,
-// imitates that. Against the same single calls with nothing between them (which include
-// the call's own overhead), the difference is what cold caches cost the core.
-const junk = new Uint8Array(4 << 20);
-const others = Array.from(
-  { length: 400 },
-  (_, k) => new Function("x", `let s = ${k}; for (let i = 0; i < 3; i++) { s = (s * ${k + 3} + x.length + i) | 0; if (s % ${(k % 7) + 2}) s ^= ${k}; else s += x.charCodeAt(i % x.length); } return s;`),
-);
-let sink = 0;
-function elsewhere() {
-  for (const f of others) sink += f("elsewhere");
-  sink += JSON.stringify({ event: "webhook", n: sink & 7, text: "x".repeat(64) }).length;
-  for (let i = 0; i < junk.length; i += 64) sink += junk[i]++;
-}
+// One call at a time, each after `elsewhere()` (bench/cold-caches.mjs), imitates a webhook in
+// workerd; against the same single calls with nothing between them (which include the call's
+// own overhead), the difference is what cold caches cost the core.
 
 /** µs of one call of `what`, median of `n`, with `between` run before each. */
 function single(what, between, n = 1500) {
